@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The event-path benchmark against the dev stack (see docs/PERFORMANCE.md).
+set -euo pipefail
+DEV=$(cd "$(dirname "$0")" && pwd)
+source "$DEV/env.sh"
+cd "$ROOT"
+"$DEV/postgres.sh" up
+"$DEV/broker.sh" up
+cargo bench -p plinth-bus --bench event_path

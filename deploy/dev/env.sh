@@ -1,0 +1,44 @@
+# Shared settings of the local dev stack; sourced by the other scripts.
+# Every value can be overridden from the environment.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export PLINTH_STATE_DIR=${PLINTH_STATE_DIR:-$ROOT/.dev-state}
+
+export PLINTH_PG_HOST=${PLINTH_PG_HOST:-127.0.0.1}
+export PLINTH_PG_PORT=${PLINTH_PG_PORT:-5432}
+# The role that owns the service databases and runs migrations, and the role the
+# services run as: not an owner, no BYPASSRLS, so row-level security applies.
+export PLINTH_PG_OWNER=${PLINTH_PG_OWNER:-plinth_owner}
+export PLINTH_PG_APP=${PLINTH_PG_APP:-plinth_app}
+export PLINTH_PG_PASSWORD=${PLINTH_PG_PASSWORD:-plinth}
+
+export PLINTH_KAFKA_PORT=${PLINTH_KAFKA_PORT:-19092}
+export PLINTH_KAFKA_BROKERS=${PLINTH_KAFKA_BROKERS:-127.0.0.1:$PLINTH_KAFKA_PORT}
+export TANSU_VERSION=${TANSU_VERSION:-0.6.0}
+
+# One database per service.
+PLINTH_SERVICES="tenant_registry pack_service module_catalog provider_setup policy audit"
+
+# What the tests read.
+export PLINTH_TEST_PG_OWNER_URL=${PLINTH_TEST_PG_OWNER_URL:-postgres://$PLINTH_PG_OWNER:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
+export PLINTH_TEST_PG_APP_URL=${PLINTH_TEST_PG_APP_URL:-postgres://$PLINTH_PG_APP:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
+export PLINTH_TEST_KAFKA=${PLINTH_TEST_KAFKA:-$PLINTH_KAFKA_BROKERS}
+
+mkdir -p "$PLINTH_STATE_DIR"
+
+log() { printf '[dev] %s\n' "$*" >&2; }
+
+# Waits until "$@" succeeds, for at most $1 seconds.
+wait_for() {
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then return 1; fi
+    sleep 0.2
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}

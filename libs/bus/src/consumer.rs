@@ -1,0 +1,361 @@
+//! Applying events exactly once.
+//!
+//! For each message the consumer opens a database transaction, records the event id
+//! in `inbox` (a second delivery finds it there and is skipped), runs the handler,
+//! and commits. Only then is the message's offset stored for the next commit, so a
+//! crash at any point leads to redelivery, never to a lost or doubled effect.
+//!
+//! A message without valid CloudEvents headers, or one its handler rejects as
+//! permanent, or one that still fails after `max_attempts`, is copied to
+//! `<topic>.dlq` with the reason in the `plinth_dlq_error` header, and the consumer
+//! moves on. When the database itself is unreachable the consumer waits and retries
+//! the same message for as long as it takes: no message is skipped for that.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use plinth_db::Pool;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::counter::Counter;
+use crate::headers::{self, CloudEvent};
+use crate::schema::inbox;
+use crate::{AvroError, BusConfig, Schemas, dlq_topic};
+
+/// An event as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub event: CloudEvent,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// The Kafka key: tenant id or `platform`.
+    pub key: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+impl Received {
+    /// Decodes the payload as the current schema `name`.
+    pub fn decode<T: DeserializeOwned>(&self, schemas: &Schemas, name: &str) -> Result<T, AvroError> {
+        schemas.decode(name, &self.payload)
+    }
+}
+
+/// Why a handler could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Retrying cannot help (malformed payload, unknown type): dead-letter now.
+    #[error("permanent: {0}")]
+    Permanent(String),
+    /// Might succeed later: retried up to `max_attempts`, then dead-lettered.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// The database failed; the same message is retried until it succeeds.
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+impl From<AvroError> for HandlerError {
+    fn from(err: AvroError) -> Self {
+        HandlerError::Permanent(err.to_string())
+    }
+}
+
+/// What a service does with an event, inside the transaction that also records it in
+/// the inbox. Everything it writes must go through `conn`.
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        event: &'a Received,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+}
+
+/// Settings of one consumer group member.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Kafka consumer group; also the consumer's name in the inbox.
+    pub group_id: String,
+    pub topics: Vec<String>,
+    /// Handler attempts before a message is dead-lettered.
+    pub max_attempts: u32,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Extra librdkafka properties for this consumer only.
+    pub properties: Vec<(String, String)>,
+}
+
+impl ConsumerConfig {
+    pub fn new(group_id: impl Into<String>, topics: Vec<String>) -> Self {
+        ConsumerConfig {
+            group_id: group_id.into(),
+            topics,
+            max_attempts: 5,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            properties: Vec::new(),
+        }
+    }
+
+    pub fn with_property(mut self, key: &str, value: &str) -> Self {
+        self.properties.push((key.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// Counters a consumer keeps while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerStats(Arc<ConsumerCounters>);
+
+#[derive(Debug, Default)]
+struct ConsumerCounters {
+    applied: Counter,
+    duplicates: Counter,
+    dead_lettered: Counter,
+    retries: Counter,
+}
+
+impl ConsumerStats {
+    /// Events whose effect was committed.
+    pub fn applied(&self) -> u64 {
+        self.0.applied.get()
+    }
+    /// Redelivered events recognised in the inbox and skipped.
+    pub fn duplicates(&self) -> u64 {
+        self.0.duplicates.get()
+    }
+    pub fn dead_lettered(&self) -> u64 {
+        self.0.dead_lettered.get()
+    }
+    pub fn retries(&self) -> u64 {
+        self.0.retries.get()
+    }
+}
+
+enum Applied {
+    New,
+    Duplicate,
+}
+
+/// Consumes topics into a handler with exactly-once effect.
+pub struct Consumer<H> {
+    pool: Pool,
+    bus: BusConfig,
+    config: ConsumerConfig,
+    handler: Arc<H>,
+    stats: ConsumerStats,
+}
+
+impl<H> std::fmt::Debug for Consumer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl<H: Handler> Consumer<H> {
+    pub fn new(pool: Pool, bus: BusConfig, config: ConsumerConfig, handler: H) -> Self {
+        Consumer { pool, bus, config, handler: Arc::new(handler), stats: ConsumerStats::default() }
+    }
+
+    pub fn stats(&self) -> ConsumerStats {
+        self.stats.clone()
+    }
+
+    /// Runs until `shutdown` is cancelled, then commits the stored offsets.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut cfg = self.bus.client_config();
+        cfg.set("group.id", &self.config.group_id)
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("partition.assignment.strategy", "cooperative-sticky");
+        for (k, v) in &self.config.properties {
+            cfg.set(k, v);
+        }
+        let consumer: StreamConsumer = cfg.create()?;
+        let topics: Vec<&str> = self.config.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        let dlq = self.bus.producer()?;
+
+        let mut backoff = self.config.min_backoff;
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                message = consumer.recv() => message,
+            };
+            let message = match message {
+                Ok(m) => {
+                    backoff = self.config.min_backoff;
+                    m
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "receiving from the broker failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.config.max_backoff);
+                    continue;
+                }
+            };
+            let span = tracing::info_span!(
+                "consume",
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+            );
+            if let Some(h) = message.headers() {
+                plinth_telemetry::set_parent(&span, |name| headers::header_str(h, name));
+            }
+            let done = self.process(&message, &dlq, &shutdown).instrument(span).await;
+            if !done {
+                break; // shut down before the message was settled: it will be redelivered
+            }
+            consumer.store_offset_from_message(&message)?;
+        }
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Err(err) => tracing::warn!(error = %err, "committing offsets at shutdown failed"),
+        }
+        Ok(())
+    }
+
+    /// Applies or dead-letters one message; `false` if shutdown came first.
+    async fn process(
+        &self,
+        message: &BorrowedMessage<'_>,
+        dlq: &FutureProducer,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let event = match CloudEvent::from_headers(message.headers()) {
+            Ok(event) => event,
+            Err(reason) => return self.dead_letter(message, dlq, &reason, shutdown).await,
+        };
+        let received = Received {
+            event,
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().and_then(|k| std::str::from_utf8(k).ok()).map(str::to_owned),
+            payload: message.payload().unwrap_or_default().to_vec(),
+        };
+        let mut attempts = 0;
+        let mut backoff = self.config.min_backoff;
+        loop {
+            let failure = match self.apply(&received).await {
+                Ok(Applied::New) => {
+                    self.stats.0.applied.add(1);
+                    return true;
+                }
+                Ok(Applied::Duplicate) => {
+                    self.stats.0.duplicates.add(1);
+                    return true;
+                }
+                Err(err) => err,
+            };
+            attempts += 1;
+            let give_up = match &failure {
+                HandlerError::Permanent(_) => true,
+                HandlerError::Transient(_) => attempts >= self.config.max_attempts,
+                HandlerError::Database(_) => false,
+            };
+            if give_up {
+                let reason = format!("{failure} (after {attempts} attempt(s))");
+                return self.dead_letter(message, dlq, &reason, shutdown).await;
+            }
+            self.stats.0.retries.add(1);
+            tracing::warn!(error = %failure, attempts, retry_in = ?backoff, "handler failed");
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.config.max_backoff);
+        }
+    }
+
+    /// One attempt: inbox record and effect in one transaction.
+    async fn apply(&self, received: &Received) -> Result<Applied, HandlerError> {
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| HandlerError::Database(pool_error(e)))?;
+        let consumer = self.config.group_id.as_str();
+        let handler = self.handler.as_ref();
+        conn.transaction(async |conn| {
+            let inserted = diesel::insert_into(inbox::table)
+                .values((
+                    inbox::consumer.eq(consumer),
+                    inbox::event_id.eq(received.event.id),
+                    inbox::topic.eq(&received.topic),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            if inserted == 0 {
+                return Ok(Applied::Duplicate);
+            }
+            handler.handle(conn, received).await?;
+            Ok(Applied::New)
+        })
+        .await
+    }
+
+    /// Copies the message to the dead-letter topic, retrying until the broker takes
+    /// it; `false` if shutdown came first.
+    async fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        dlq: &FutureProducer,
+        reason: &str,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let topic = dlq_topic(message.topic());
+        let origin = format!("{}/{}/{}", message.topic(), message.partition(), message.offset());
+        tracing::error!(%reason, %origin, %topic, "dead-lettering message");
+        let mut backoff = self.config.min_backoff;
+        loop {
+            let headers = message
+                .headers()
+                .map(|h| h.detach())
+                .unwrap_or_else(OwnedHeaders::new)
+                .insert(Header { key: headers::DLQ_ERROR, value: Some(reason) })
+                .insert(Header { key: headers::DLQ_ORIGIN, value: Some(origin.as_str()) });
+            let mut record = FutureRecord::<[u8], [u8]>::to(&topic).headers(headers);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            if let Some(payload) = message.payload() {
+                record = record.payload(payload);
+            }
+            match dlq.send(record, Timeout::After(Duration::from_secs(30))).await {
+                Ok(_) => {
+                    self.stats.0.dead_lettered.add(1);
+                    return true;
+                }
+                Err((err, _)) => {
+                    tracing::warn!(error = %err, %topic, "dead-letter publish failed; retrying");
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.config.max_backoff);
+        }
+    }
+}
+
+fn pool_error(err: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::ClosedConnection,
+        Box::new(err.to_string()),
+    )
+}

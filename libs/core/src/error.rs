@@ -1,0 +1,414 @@
+//! The one error type of the HTTP edge and its RFC 9457 problem documents.
+//!
+//! Every error has a kind; one table ([`ErrorKind::status`], [`ErrorKind::code`]) maps
+//! the kind to an HTTP status and a stable snake_case `code` that clients may match
+//! on. A service may name a narrower code (`invalid_transition`) for the same kind.
+//! The external message is shown to the caller; the internal one only reaches the logs.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{Map, Value, json};
+
+use crate::{Region, RequestId};
+
+/// The header that carries the request id in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static REQUEST_ID: RequestId;
+}
+
+/// What went wrong, as far as the caller is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    AlreadyExists,
+    /// A field (JSON pointer or parameter name) was missing or invalid.
+    InvalidRequest { field: Option<String> },
+    Unauthenticated,
+    Forbidden,
+    /// The request is valid but conflicts with the resource's current state.
+    Conflict,
+    TooManyRequests { retry_after_secs: u64 },
+    /// The tenant lives in another region; `base_url` is that region's public API.
+    WrongRegion { region: Region, base_url: Option<String> },
+    Unavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::WrongRegion { .. } => StatusCode::MISDIRECTED_REQUEST,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code of the kind.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::InvalidRequest { .. } => "invalid_request",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::TooManyRequests { .. } => "too_many_requests",
+            ErrorKind::WrongRegion { .. } => "wrong_region",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "Not found",
+            ErrorKind::AlreadyExists => "Already exists",
+            ErrorKind::InvalidRequest { .. } => "Invalid request",
+            ErrorKind::Unauthenticated => "Authentication required",
+            ErrorKind::Forbidden => "Forbidden",
+            ErrorKind::Conflict => "Conflict",
+            ErrorKind::TooManyRequests { .. } => "Too many requests",
+            ErrorKind::WrongRegion { .. } => "Wrong region",
+            ErrorKind::Unavailable => "Service unavailable",
+            ErrorKind::Internal => "Internal error",
+        }
+    }
+}
+
+/// An API error: a kind, a message for the caller, and one for the logs.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    kind: ErrorKind,
+    code: Option<Cow<'static, str>>,
+    external: String,
+    internal: Option<String>,
+    extensions: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, external: impl Into<String>) -> Self {
+        ApiError { kind, code: None, external: external.into(), internal: None, extensions: Map::new() }
+    }
+
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::NotFound, format!("{what} not found"))
+    }
+
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::AlreadyExists, message)
+    }
+
+    pub fn invalid_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest { field: Some(field.into()) }, message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        Self::new(
+            ErrorKind::TooManyRequests { retry_after_secs },
+            format!("rate limit exceeded; retry after {retry_after_secs} s"),
+        )
+    }
+
+    pub fn wrong_region(region: Region, base_url: Option<String>) -> Self {
+        let message = match &base_url {
+            Some(url) => format!("this tenant lives in region `{region}`; use {url}"),
+            None => format!("this tenant lives in region `{region}`"),
+        };
+        Self::new(ErrorKind::WrongRegion { region, base_url }, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, message)
+    }
+
+    /// An internal error; `internal` goes to the logs, the caller sees a plain message.
+    pub fn internal(internal: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::Internal, "an internal error occurred").with_internal(internal)
+    }
+
+    /// A narrower stable code than the kind's own, e.g. `invalid_transition`.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(Cow::Borrowed(code));
+        self
+    }
+
+    /// Detail for the logs only.
+    pub fn with_internal(mut self, internal: impl fmt::Display) -> Self {
+        self.internal = Some(internal.to_string());
+        self
+    }
+
+    /// An extra member of the problem document, e.g. `allowed` transitions or `errors`.
+    pub fn with_extension(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.extensions.insert(name.to_owned(), value.into());
+        self
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub fn code(&self) -> &str {
+        self.code.as_deref().unwrap_or(self.kind.code())
+    }
+
+    pub fn external_message(&self) -> &str {
+        &self.external
+    }
+
+    pub fn internal_message(&self) -> Option<&str> {
+        self.internal.as_deref()
+    }
+
+    /// The RFC 9457 problem document for this error.
+    pub fn problem(&self, request_id: Option<RequestId>) -> Value {
+        let code = self.code();
+        let mut doc = json!({
+            "type": format!("urn:plinth:problem:{code}"),
+            "title": self.kind.title(),
+            "status": self.kind.status().as_u16(),
+            "detail": self.external,
+            "code": code,
+        });
+        let obj = doc.as_object_mut().expect("problem document is an object");
+        if let Some(id) = request_id {
+            obj.insert("request_id".into(), Value::String(id.to_string()));
+        }
+        match &self.kind {
+            ErrorKind::InvalidRequest { field: Some(field) } => {
+                obj.insert("field".into(), Value::String(field.clone()));
+            }
+            ErrorKind::WrongRegion { region, base_url } => {
+                obj.insert("region".into(), Value::String(region.to_string()));
+                if let Some(url) = base_url {
+                    obj.insert("region_base_url".into(), Value::String(url.clone()));
+                }
+            }
+            ErrorKind::TooManyRequests { retry_after_secs } => {
+                obj.insert("retry_after".into(), Value::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        for (k, v) in &self.extensions {
+            obj.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        doc
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.external)?;
+        if let Some(internal) = &self.internal {
+            write!(f, " ({internal})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let request_id = REQUEST_ID.try_with(|id| *id).ok();
+        let status = self.kind.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), internal = ?self.internal, "{}", self.external);
+        } else {
+            tracing::debug!(code = self.code(), internal = ?self.internal, "{}", self.external);
+        }
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let ErrorKind::TooManyRequests { retry_after_secs } = self.kind {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        response.body(self.problem(request_id).to_string())
+    }
+}
+
+/// Runs `fut` with `id` as the request id that problem documents report.
+pub async fn request_id_scope<F: Future>(id: RequestId, fut: F) -> F::Output {
+    REQUEST_ID.scope(id, fut).await
+}
+
+/// Actix middleware (use with `actix_web::middleware::from_fn`): takes the request id
+/// from `x-request-id` when it is a valid one, or makes a new one, makes it visible to
+/// handlers as a [`RequestId`] extension and to problem documents, and echoes it in the
+/// response.
+pub async fn request_id_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| RequestId::parse(v).ok())
+        .unwrap_or_else(RequestId::new);
+    req.extensions_mut().insert(id);
+    let mut res = request_id_scope(id, next.call(req)).await?;
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(res)
+}
+
+#[cfg(feature = "diesel")]
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as D, Error as E};
+        match &err {
+            E::NotFound => ApiError::new(ErrorKind::NotFound, "not found"),
+            E::DatabaseError(D::UniqueViolation, info) => {
+                ApiError::already_exists("a resource with the same identity already exists")
+                    .with_internal(info.message())
+            }
+            E::DatabaseError(D::SerializationFailure, _) => {
+                ApiError::conflict("a concurrent change interfered; retry the request")
+                    .with_internal(&err)
+            }
+            E::DatabaseError(D::ForeignKeyViolation, info) => {
+                ApiError::conflict("the request refers to a resource that does not exist")
+                    .with_internal(info.message())
+            }
+            _ => ApiError::internal(&err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test as atest;
+    use actix_web::{App, HttpResponse, web};
+
+    use super::*;
+
+    const ALL_KINDS: [(ErrorKind, u16, &str); 10] = [
+        (ErrorKind::NotFound, 404, "not_found"),
+        (ErrorKind::AlreadyExists, 409, "already_exists"),
+        (ErrorKind::InvalidRequest { field: None }, 400, "invalid_request"),
+        (ErrorKind::Unauthenticated, 401, "unauthenticated"),
+        (ErrorKind::Forbidden, 403, "forbidden"),
+        (ErrorKind::Conflict, 409, "conflict"),
+        (ErrorKind::TooManyRequests { retry_after_secs: 1 }, 429, "too_many_requests"),
+        (ErrorKind::WrongRegion { region: Region::Eu, base_url: None }, 421, "wrong_region"),
+        (ErrorKind::Unavailable, 503, "unavailable"),
+        (ErrorKind::Internal, 500, "internal"),
+    ];
+
+    #[test]
+    fn every_kind_has_a_status_and_a_distinct_code() {
+        let mut codes = std::collections::HashSet::new();
+        for (kind, status, code) in ALL_KINDS {
+            assert_eq!(kind.status().as_u16(), status, "{kind:?}");
+            assert_eq!(kind.code(), code);
+            assert!(codes.insert(code));
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_problem_document() {
+        let err = ApiError::internal("password=hunter2 in connection string");
+        let doc = err.problem(None).to_string();
+        assert!(!doc.contains("hunter2"), "{doc}");
+        assert_eq!(err.problem(None)["code"], "internal");
+    }
+
+    #[test]
+    fn narrower_codes_and_extensions_are_reported() {
+        let err = ApiError::conflict("cannot go from ACTIVE to PENDING")
+            .with_code("invalid_transition")
+            .with_extension("allowed", json!(["SUSPENDED", "OFFBOARDING"]));
+        let doc = err.problem(None);
+        assert_eq!(doc["code"], "invalid_transition");
+        assert_eq!(doc["status"], 409);
+        assert_eq!(doc["type"], "urn:plinth:problem:invalid_transition");
+        assert_eq!(doc["allowed"], json!(["SUSPENDED", "OFFBOARDING"]));
+    }
+
+    #[test]
+    fn wrong_region_names_the_region_and_its_url() {
+        let err = ApiError::wrong_region(Region::Eu, Some("https://eu.example.test".into()));
+        let doc = err.problem(None);
+        assert_eq!(doc["region"], "eu");
+        assert_eq!(doc["region_base_url"], "https://eu.example.test");
+        assert_eq!(doc["status"], 421);
+    }
+
+    async fn failing() -> Result<HttpResponse, ApiError> {
+        Err(ApiError::invalid_request("/slug", "slug must be lowercase"))
+    }
+
+    #[actix_web::test]
+    async fn problem_responses_carry_the_request_id() {
+        let app = atest::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(request_id_middleware))
+                .route("/", web::get().to(failing)),
+        )
+        .await;
+        let given = RequestId::new();
+        let req = atest::TestRequest::get()
+            .uri("/")
+            .insert_header((REQUEST_ID_HEADER, given.to_string()))
+            .to_request();
+        let res = atest::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(res.headers().get(header::CONTENT_TYPE).unwrap(), "application/problem+json");
+        assert_eq!(res.headers().get(REQUEST_ID_HEADER).unwrap().to_str().unwrap(), given.to_string());
+        let body: Value = atest::read_body_json(res).await;
+        assert_eq!(body["request_id"], given.to_string());
+        assert_eq!(body["field"], "/slug");
+        assert_eq!(body["code"], "invalid_request");
+
+        // An invalid incoming id is replaced, never echoed.
+        let req = atest::TestRequest::get()
+            .uri("/")
+            .insert_header((REQUEST_ID_HEADER, "<script>"))
+            .to_request();
+        let res = atest::call_service(&app, req).await;
+        let echoed = res.headers().get(REQUEST_ID_HEADER).unwrap().to_str().unwrap().to_owned();
+        assert!(RequestId::parse(&echoed).is_ok());
+    }
+
+    #[test]
+    fn too_many_requests_sets_retry_after() {
+        let res = ApiError::too_many_requests(7).error_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "7");
+    }
+}

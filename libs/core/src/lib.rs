@@ -1,0 +1,25 @@
+//! The vocabulary every Plinth service shares.
+//!
+//! Small on purpose: identifiers, the two regions, data modes, roles, the request
+//! context handed to every app and store function, the one error type of the HTTP
+//! edge, and cursor pagination. Nothing here talks to a database or a broker.
+
+mod ctx;
+mod error;
+mod id;
+mod page;
+mod region;
+
+pub use ctx::{Principal, ReqCtx, RequestId, Role};
+pub use error::{ApiError, ErrorKind, REQUEST_ID_HEADER, request_id_middleware, request_id_scope};
+pub use id::{IdError, PrincipalId, TenantId, WorkspaceId};
+#[doc(hidden)]
+pub use id::parse_hex_uuid as __id_parse_hex;
+pub use page::{Cursor, Page, PageParams};
+pub use region::{DataMode, Region, UnknownValue};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use uuid;
+}

@@ -1,0 +1,93 @@
+//! PostgreSQL for Plinth services.
+//!
+//! - [`connect_pool`]: a diesel-async connection pool for the service's app role.
+//! - [`migrate`]: embedded migrations, run at start-up by the owner role; idempotent.
+//!   Tables the owner creates are readable and writable by the app role through
+//!   default privileges, so a migration that wants less (an append-only table)
+//!   revokes it explicitly.
+//! - [`tenant_transaction`]: a transaction whose tenant is set with `SET LOCAL`, the
+//!   backstop for row-level security policies that read `plinth.tenant_id`.
+//! - [`testing::TestDb`]: a fresh database per test, cloned from a migrated template.
+
+mod migrate;
+pub mod testing;
+
+use diesel::sql_types::Text;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use plinth_core::TenantId;
+
+pub use diesel_async::AsyncPgConnection;
+pub use migrate::{MigrationSet, migrate, migrate_blocking};
+
+/// A pool of connections for the service's app role.
+pub type Pool = deadpool::Pool<AsyncPgConnection>;
+/// A connection taken from a [`Pool`].
+pub type PooledConn = deadpool::Object<AsyncPgConnection>;
+
+/// The session setting that row-level security policies compare `tenant_id` with.
+pub const TENANT_SETTING: &str = "plinth.tenant_id";
+
+/// Builds a pool of at most `max_size` connections to `url`. Connections are opened
+/// lazily, so this succeeds while the database is still starting.
+pub fn connect_pool(url: &str, max_size: usize) -> anyhow::Result<Pool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Ok(deadpool::Pool::builder(manager).max_size(max_size).build()?)
+}
+
+/// Runs `f` in a transaction scoped to `tenant`: `plinth.tenant_id` is set with
+/// `set_config(…, true)` (that is, `SET LOCAL`), so row-level security policies see
+/// only that tenant's rows and refuse writes of any other.
+pub async fn tenant_transaction<R, E, F>(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    f: F,
+) -> Result<R, E>
+where
+    F: for<'r> AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<R, E>
+        + for<'r> TxFn<'r, R, E>
+        + Send,
+    E: From<diesel::result::Error> + Send,
+    R: Send,
+{
+    conn.transaction(async move |conn| {
+        set_tenant_on_conn(conn, tenant).await?;
+        f(conn).await
+    })
+    .await
+}
+
+/// The shape of a transaction body: an async closure over the connection whose future
+/// is `Send`, so the transaction can run on any worker thread.
+pub trait TxFn<'r, R, E>:
+    FnOnce(&'r mut AsyncPgConnection) -> <Self as TxFn<'r, R, E>>::Fut
+{
+    type Fut: Future<Output = Result<R, E>> + Send;
+}
+
+impl<'r, F, Fut, R, E> TxFn<'r, R, E> for F
+where
+    F: FnOnce(&'r mut AsyncPgConnection) -> Fut,
+    Fut: Future<Output = Result<R, E>> + Send,
+{
+    type Fut = Fut;
+}
+
+/// Sets the tenant for the rest of the open transaction on `conn`.
+pub async fn set_tenant_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+) -> Result<(), diesel::result::Error> {
+    diesel::sql_query("SELECT set_config($1, $2, true)")
+        .bind::<Text, _>(TENANT_SETTING)
+        .bind::<Text, _>(tenant.to_string())
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Opens one connection outside any pool (listeners, administrative work).
+pub async fn connect(url: &str) -> Result<AsyncPgConnection, diesel::ConnectionError> {
+    AsyncPgConnection::establish(url).await
+}

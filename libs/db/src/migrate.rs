@@ -1,0 +1,82 @@
+//! Embedded migrations, run by the owner role at start-up.
+
+use diesel::migration::{Migration, MigrationSource};
+use diesel::pg::Pg;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+/// Several embedded migration directories applied as one ordered set: a library's
+/// own tables (the outbox, the inbox) next to the service's.
+pub struct MigrationSet<const N: usize>(pub [EmbeddedMigrations; N]);
+
+impl<const N: usize> std::fmt::Debug for MigrationSet<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MigrationSet({N} directories)")
+    }
+}
+
+impl<const N: usize> MigrationSource<Pg> for MigrationSet<N> {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
+        let mut all = Vec::new();
+        for set in &self.0 {
+            all.extend(MigrationSource::<Pg>::migrations(set)?);
+        }
+        all.sort_by(|a, b| a.name().version().cmp(&b.name().version()));
+        Ok(all)
+    }
+}
+
+/// Runs every pending migration as the owner role at `url`, after granting `app_role`
+/// default privileges on what the owner creates. Safe to run again: applied
+/// migrations are skipped.
+///
+/// Runs on a thread of its own, because diesel's migration harness is synchronous.
+pub async fn migrate<S>(url: &str, app_role: &str, migrations: S) -> anyhow::Result<Vec<String>>
+where
+    S: MigrationSource<Pg> + Send + 'static,
+{
+    let (url, app_role) = (url.to_owned(), app_role.to_owned());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(migrate_blocking(&url, &app_role, migrations));
+    });
+    rx.await.map_err(|_| anyhow::anyhow!("the migration thread panicked"))?
+}
+
+/// [`migrate`] for callers outside an async runtime.
+pub fn migrate_blocking<S>(url: &str, app_role: &str, migrations: S) -> anyhow::Result<Vec<String>>
+where
+    S: MigrationSource<Pg>,
+{
+    use diesel::Connection as _;
+    use diesel::connection::SimpleConnection as _;
+
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)?;
+    let role = quote_ident(app_role);
+    conn.batch_execute(&format!(
+        "GRANT USAGE ON SCHEMA public TO {role};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA public
+             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA public
+             GRANT USAGE, SELECT ON SEQUENCES TO {role};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA public
+             GRANT EXECUTE ON FUNCTIONS TO {role};"
+    ))?;
+    let applied = conn
+        .run_pending_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>();
+    conn.batch_execute(&format!("REVOKE ALL ON __diesel_schema_migrations FROM {role};"))?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    Ok(applied)
+}
+
+/// Quotes an SQL identifier.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

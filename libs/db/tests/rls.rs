@@ -1,0 +1,102 @@
+//! Row-level security, migrations and test databases against the real server.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use plinth_core::{ApiError, Region, TenantId};
+use plinth_db::testing::TestDb;
+use plinth_db::{AsyncPgConnection, MigrationSet, connect, migrate, tenant_transaction};
+
+const NOTES: EmbeddedMigrations = embed_migrations!("tests/migrations");
+
+#[derive(Debug, QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn insert(conn: &mut AsyncPgConnection, tenant: TenantId, body: &str) -> QueryResult<usize> {
+    diesel::sql_query("INSERT INTO notes (tenant_id, body) VALUES ($1, $2)")
+        .bind::<Text, _>(tenant.to_string())
+        .bind::<Text, _>(body)
+        .execute(conn)
+        .await
+}
+
+async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    diesel::sql_query("SELECT count(*) AS n FROM notes").get_result::<Count>(conn).await.map(|c| c.n)
+}
+
+#[tokio::test]
+async fn tenant_transactions_see_and_write_only_their_tenant() {
+    let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
+    let mut conn = connect(&db.app_url()).await.unwrap();
+    let (a, b) = (TenantId::new(Region::Us), TenantId::new(Region::Eu));
+
+    tenant_transaction(&mut conn, a, async |c| insert(c, a, "first").await).await.unwrap();
+    tenant_transaction(&mut conn, a, async |c| insert(c, a, "second").await).await.unwrap();
+    tenant_transaction(&mut conn, b, async |c| insert(c, b, "other").await).await.unwrap();
+
+    let seen_a = tenant_transaction(&mut conn, a, async |c| count(c).await).await.unwrap();
+    let seen_b = tenant_transaction(&mut conn, b, async |c| count(c).await).await.unwrap();
+    assert_eq!((seen_a, seen_b), (2, 1));
+
+    // Without a tenant the app role sees nothing; the setting does not leak past
+    // the transaction that set it.
+    assert_eq!(count(&mut conn).await.unwrap(), 0);
+
+    // Writing another tenant's row inside a tenant's transaction is refused.
+    let err = tenant_transaction(&mut conn, b, async |c| insert(c, a, "smuggled").await)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("row-level security"), "{err}");
+
+    // The owner bypasses nothing either: FORCE applies to it as well.
+    let mut owner = connect(&db.owner_url()).await.unwrap();
+    assert_eq!(count(&mut owner).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn unique_violations_become_already_exists() {
+    let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
+    let mut conn = connect(&db.app_url()).await.unwrap();
+    let t = TenantId::new(Region::Us);
+    tenant_transaction(&mut conn, t, async |c| insert(c, t, "same").await).await.unwrap();
+    let err: ApiError = tenant_transaction(&mut conn, t, async |c| {
+        insert(c, t, "same").await.map_err(ApiError::from)
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "already_exists");
+    assert_eq!(err.kind().status().as_u16(), 409);
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_hidden_from_the_app_role() {
+    let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
+    let again = migrate(&db.owner_url(), "plinth_app", MigrationSet([NOTES])).await.unwrap();
+    assert!(again.is_empty(), "nothing left to apply: {again:?}");
+
+    let mut app = connect(&db.app_url()).await.unwrap();
+    let err = diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+        .get_result::<Count>(&mut app)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+}
+
+#[tokio::test]
+async fn test_databases_are_dropped() {
+    let name = {
+        let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
+        db.name().to_owned()
+    };
+    let mut conn = connect("postgres://plinth_owner:plinth@127.0.0.1:5432/postgres").await.unwrap();
+    let left = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<Text, _>(&name)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left.n, 0, "{name} should have been dropped");
+}
