@@ -6,8 +6,11 @@
 #   broker.sh bin     print the path of the broker binary (installing it if missing)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-PIDFILE=$PLINTH_STATE_DIR/tansu.pid
-LOGFILE=$PLINTH_STATE_DIR/tansu.log
+# The broker's own directory: its SQLite data, log and pid file.
+BROKER_DIR=${PLINTH_BROKER_DIR:-$PLINTH_STATE_DIR/broker}
+mkdir -p "$BROKER_DIR"
+PIDFILE=$BROKER_DIR/tansu.pid
+LOGFILE=$BROKER_DIR/tansu.log
 
 tansu_bin() {
   local bin; bin=$(command -v tansu 2>/dev/null || echo "${CARGO_HOME:-$HOME/.cargo}/bin/tansu")
@@ -35,7 +38,7 @@ up() {
   local url="tcp://127.0.0.1:$PLINTH_KAFKA_PORT"
   # setsid: the broker outlives this script and is not hit by the caller's signals.
   # Tansu reads the SQLite path relative to its working directory.
-  (cd "$PLINTH_STATE_DIR" && exec setsid env -u OTEL_EXPORTER_OTLP_ENDPOINT "$bin" broker \
+  (cd "$BROKER_DIR" && exec setsid env -u OTEL_EXPORTER_OTLP_ENDPOINT "$bin" broker \
     --listener-url "$url" --advertised-listener-url "$url" \
     --storage-engine "sqlite://tansu.db" \
     >"$LOGFILE" 2>&1 </dev/null) &

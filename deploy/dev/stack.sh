@@ -12,7 +12,7 @@ status() {
   echo "Plinth dev stack"
   echo "  PostgreSQL  $PLINTH_PG_HOST:$PLINTH_PG_PORT  owner role $PLINTH_PG_OWNER, app role $PLINTH_PG_APP"
   for svc in $PLINTH_SERVICES; do echo "              database plinth_$svc"; done
-  echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/tansu.db)"
+  echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/broker/)"
   local found; found=$(services)
   if [ -z "$found" ]; then
     echo "  Services    none built yet"

@@ -9,13 +9,17 @@ cd "$ROOT"
 "$DEV/tools.sh"
 "$DEV/postgres.sh" up
 
-broker_was_running=no
-[ -f "$PLINTH_STATE_DIR/tansu.pid" ] && kill -0 "$(cat "$PLINTH_STATE_DIR/tansu.pid")" 2>/dev/null \
-  && broker_was_running=yes
+# A broker of the test run's own, on its own port and with empty storage: Tansu
+# slows down as its SQLite store grows, and a run should not depend on what earlier
+# runs left behind.
+export PLINTH_KAFKA_PORT=${PLINTH_TEST_KAFKA_PORT:-19093}
+export PLINTH_KAFKA_BROKERS=127.0.0.1:$PLINTH_KAFKA_PORT
+export PLINTH_TEST_KAFKA=$PLINTH_KAFKA_BROKERS
+export PLINTH_BROKER_DIR=$PLINTH_STATE_DIR/test-broker
+"$DEV/broker.sh" down
+rm -rf "$PLINTH_BROKER_DIR"
+trap '"$DEV/broker.sh" down; rm -rf "$PLINTH_BROKER_DIR"' EXIT
 "$DEV/broker.sh" up
-if [ "$broker_was_running" = no ]; then
-  trap '"$DEV/broker.sh" down' EXIT
-fi
 PLINTH_TANSU_BIN=$("$DEV/broker.sh" bin)
 export PLINTH_TANSU_BIN
 

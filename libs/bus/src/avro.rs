@@ -24,7 +24,10 @@ const HEADER_LEN: usize = 10;
 #[derive(Debug, thiserror::Error)]
 pub enum AvroError {
     #[error("reading {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("parsing schemas: {0}")]
     Parse(String),
     #[error("unknown schema `{0}`")]
@@ -68,9 +71,13 @@ impl Schemas {
     pub fn from_sources<'a>(sources: impl IntoIterator<Item = &'a str>) -> Result<Self, AvroError> {
         let mut schemas = Schemas::default();
         for schema in parse_all(sources)? {
-            let Some(name) = schema.name().map(|n| n.fullname(None)) else { continue };
+            let Some(name) = schema.name().map(|n| n.fullname(None)) else {
+                continue;
+            };
             let schema = Arc::new(schema);
-            schemas.writers.insert(single_object_fingerprint(&schema), schema.clone());
+            schemas
+                .writers
+                .insert(single_object_fingerprint(&schema), schema.clone());
             schemas.current.insert(name, schema);
         }
         Ok(schemas)
@@ -86,7 +93,9 @@ impl Schemas {
         let sources = read_avsc_files(dir)?;
         for schema in parse_all(sources.iter().map(|(_, s)| s.as_str()))? {
             if schema.name().is_some() {
-                self.writers.entry(single_object_fingerprint(&schema)).or_insert(Arc::new(schema));
+                self.writers
+                    .entry(single_object_fingerprint(&schema))
+                    .or_insert(Arc::new(schema));
             }
         }
         Ok(self)
@@ -106,15 +115,24 @@ impl Schemas {
 
     /// Encodes `value` with the schema `name`.
     pub fn encode<T: Serialize>(&self, name: &str, value: &T) -> Result<Vec<u8>, AvroError> {
-        let err = |message: String| AvroError::Encode { schema: name.to_owned(), message };
+        let err = |message: String| AvroError::Encode {
+            schema: name.to_owned(),
+            message,
+        };
         let value = to_value(value).map_err(|e| err(e.to_string()))?;
         self.encode_value(name, value)
     }
 
     /// Encodes an Avro value with the schema `name`.
     pub fn encode_value(&self, name: &str, value: Value) -> Result<Vec<u8>, AvroError> {
-        let schema = self.current.get(name).ok_or_else(|| AvroError::UnknownSchema(name.into()))?;
-        let err = |message: String| AvroError::Encode { schema: name.to_owned(), message };
+        let schema = self
+            .current
+            .get(name)
+            .ok_or_else(|| AvroError::UnknownSchema(name.into()))?;
+        let err = |message: String| AvroError::Encode {
+            schema: name.to_owned(),
+            message,
+        };
         let value = value.resolve(schema).map_err(|e| err(e.to_string()))?;
         let datum = to_avro_datum(schema, value).map_err(|e| err(e.to_string()))?;
         let mut out = Vec::with_capacity(HEADER_LEN + datum.len());
@@ -140,20 +158,32 @@ impl Schemas {
     pub fn decode_value(&self, bytes: &[u8]) -> Result<(String, Value), AvroError> {
         let (writer, mut datum) = self.split(bytes)?;
         let name = writer.name().map(|n| n.fullname(None)).unwrap_or_default();
-        let value = from_avro_datum(writer, &mut datum, None)
-            .map_err(|e| AvroError::Decode { schema: name.clone(), message: e.to_string() })?;
+        let value = from_avro_datum(writer, &mut datum, None).map_err(|e| AvroError::Decode {
+            schema: name.clone(),
+            message: e.to_string(),
+        })?;
         Ok((name, value))
     }
 
     /// Decodes a message as the current schema `name` (resolving an older writer
     /// schema against it) into `T`.
     pub fn decode<T: DeserializeOwned>(&self, name: &str, bytes: &[u8]) -> Result<T, AvroError> {
-        let reader = self.current.get(name).ok_or_else(|| AvroError::UnknownSchema(name.into()))?;
+        let reader = self
+            .current
+            .get(name)
+            .ok_or_else(|| AvroError::UnknownSchema(name.into()))?;
         let (writer, mut datum) = self.split(bytes)?;
-        let err = |message: String| AvroError::Decode { schema: name.to_owned(), message };
-        let value = from_avro_datum(writer, &mut datum, Some(reader)).map_err(|e| err(e.to_string()))?;
+        let err = |message: String| AvroError::Decode {
+            schema: name.to_owned(),
+            message,
+        };
+        let value =
+            from_avro_datum(writer, &mut datum, Some(reader)).map_err(|e| err(e.to_string()))?;
         if !datum.is_empty() {
-            return Err(err(format!("{} bytes left over after the datum", datum.len())));
+            return Err(err(format!(
+                "{} bytes left over after the datum",
+                datum.len()
+            )));
         }
         from_value::<T>(&value).map_err(|e| err(e.to_string()))
     }
@@ -218,13 +248,20 @@ mod tests {
         // The specification's CRC-64-AVRO of the canonical form `"int"` is
         // 0x7275d51a3f395c8f; single-object encoding writes it little-endian.
         let int = Schema::parse_str(r#""int""#).unwrap();
-        assert_eq!(single_object_fingerprint(&int), 0x7275_d51a_3f39_5c8f_u64.to_le_bytes());
+        assert_eq!(
+            single_object_fingerprint(&int),
+            0x7275_d51a_3f39_5c8f_u64.to_le_bytes()
+        );
     }
 
     #[test]
     fn single_object_round_trip() {
         let schemas = Schemas::from_sources([V2]).unwrap();
-        let thing = ThingV2 { id: "a".into(), count: 3, note: Some("n".into()) };
+        let thing = ThingV2 {
+            id: "a".into(),
+            count: 3,
+            note: Some("n".into()),
+        };
         let bytes = schemas.encode("plinth.test.Thing", &thing).unwrap();
         assert_eq!(&bytes[..2], &[0xC3, 0x01]);
         let fp = single_object_fingerprint(schemas.get("plinth.test.Thing").unwrap());
@@ -232,15 +269,32 @@ mod tests {
         let back: ThingV2 = schemas.decode("plinth.test.Thing", &bytes).unwrap();
         assert_eq!(back, thing);
 
-        let none = ThingV2 { id: "b".into(), count: -1, note: None };
+        let none = ThingV2 {
+            id: "b".into(),
+            count: -1,
+            note: None,
+        };
         let bytes = schemas.encode("plinth.test.Thing", &none).unwrap();
-        assert_eq!(schemas.decode::<ThingV2>("plinth.test.Thing", &bytes).unwrap(), none);
+        assert_eq!(
+            schemas
+                .decode::<ThingV2>("plinth.test.Thing", &bytes)
+                .unwrap(),
+            none
+        );
     }
 
     #[test]
     fn old_writer_schemas_decode_through_history() {
         let old = Schemas::from_sources([V1]).unwrap();
-        let bytes = old.encode("plinth.test.Thing", &ThingV1 { id: "x".into(), count: 1 }).unwrap();
+        let bytes = old
+            .encode(
+                "plinth.test.Thing",
+                &ThingV1 {
+                    id: "x".into(),
+                    count: 1,
+                },
+            )
+            .unwrap();
 
         let dir = std::env::temp_dir().join(format!("plinth-avro-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -250,25 +304,49 @@ mod tests {
             new_without_history.decode::<ThingV2>("plinth.test.Thing", &bytes),
             Err(AvroError::UnknownFingerprint(_))
         ));
-        let new = Schemas::from_sources([V2]).unwrap().with_history_dir(&dir).unwrap();
+        let new = Schemas::from_sources([V2])
+            .unwrap()
+            .with_history_dir(&dir)
+            .unwrap();
         let back: ThingV2 = new.decode("plinth.test.Thing", &bytes).unwrap();
-        assert_eq!(back, ThingV2 { id: "x".into(), count: 1, note: None });
+        assert_eq!(
+            back,
+            ThingV2 {
+                id: "x".into(),
+                count: 1,
+                note: None
+            }
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn malformed_messages_are_refused() {
         let schemas = Schemas::from_sources([V2]).unwrap();
-        assert!(matches!(schemas.decode_value(b"{}"), Err(AvroError::NotSingleObject)));
+        assert!(matches!(
+            schemas.decode_value(b"{}"),
+            Err(AvroError::NotSingleObject)
+        ));
         assert!(matches!(
             schemas.decode_value(&[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0]),
             Err(AvroError::UnknownFingerprint(_))
         ));
         let mut bytes = schemas
-            .encode("plinth.test.Thing", &ThingV2 { id: "a".into(), count: 3, note: None })
+            .encode(
+                "plinth.test.Thing",
+                &ThingV2 {
+                    id: "a".into(),
+                    count: 3,
+                    note: None,
+                },
+            )
             .unwrap();
         bytes.truncate(11); // the header and the first byte of the datum
-        assert!(schemas.decode::<ThingV2>("plinth.test.Thing", &bytes).is_err());
+        assert!(
+            schemas
+                .decode::<ThingV2>("plinth.test.Thing", &bytes)
+                .is_err()
+        );
         assert!(matches!(
             schemas.encode("plinth.test.Nope", &1),
             Err(AvroError::UnknownSchema(_))
@@ -279,19 +357,28 @@ mod tests {
     fn compatibility_check_catches_breaking_changes() {
         let v1 = Schema::parse_str(V1).unwrap();
         let v2 = Schema::parse_str(V2).unwrap();
-        assert!(check_compatible(&v1, &v2).is_ok(), "adding an optional field is fine");
+        assert!(
+            check_compatible(&v1, &v2).is_ok(),
+            "adding an optional field is fine"
+        );
         let required = Schema::parse_str(
             r#"{"type":"record","name":"Thing","namespace":"plinth.test","fields":[
             {"name":"id","type":"string"},{"name":"count","type":"long"},
             {"name":"note","type":"string"}]}"#,
         )
         .unwrap();
-        assert!(check_compatible(&v1, &required).is_err(), "a new field needs a default");
+        assert!(
+            check_compatible(&v1, &required).is_err(),
+            "a new field needs a default"
+        );
         let retyped = Schema::parse_str(
             r#"{"type":"record","name":"Thing","namespace":"plinth.test","fields":[
             {"name":"id","type":"string"},{"name":"count","type":"string"}]}"#,
         )
         .unwrap();
-        assert!(check_compatible(&v1, &retyped).is_err(), "long to string breaks readers");
+        assert!(
+            check_compatible(&v1, &retyped).is_err(),
+            "long to string breaks readers"
+        );
     }
 }

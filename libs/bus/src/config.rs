@@ -16,7 +16,11 @@ pub struct BusConfig {
 
 impl BusConfig {
     pub fn new(brokers: impl Into<String>) -> Self {
-        BusConfig { brokers: brokers.into(), topic_prefix: String::new(), properties: Vec::new() }
+        BusConfig {
+            brokers: brokers.into(),
+            topic_prefix: String::new(),
+            properties: Vec::new(),
+        }
     }
 
     pub fn with_topic_prefix(mut self, prefix: impl Into<String>) -> Self {

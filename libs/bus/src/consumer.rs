@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
 use plinth_db::Pool;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -46,7 +47,11 @@ pub struct Received {
 
 impl Received {
     /// Decodes the payload as the current schema `name`.
-    pub fn decode<T: DeserializeOwned>(&self, schemas: &Schemas, name: &str) -> Result<T, AvroError> {
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        schemas: &Schemas,
+        name: &str,
+    ) -> Result<T, AvroError> {
         schemas.decode(name, &self.payload)
     }
 }
@@ -87,6 +92,9 @@ pub struct ConsumerConfig {
     /// Kafka consumer group; also the consumer's name in the inbox.
     pub group_id: String,
     pub topics: Vec<String>,
+    /// Most messages applied in one database transaction. Messages already waiting
+    /// are taken together; a failing batch is retried one message at a time.
+    pub max_batch: usize,
     /// Handler attempts before a message is dead-lettered.
     pub max_attempts: u32,
     pub min_backoff: Duration,
@@ -100,6 +108,7 @@ impl ConsumerConfig {
         ConsumerConfig {
             group_id: group_id.into(),
             topics,
+            max_batch: 500,
             max_attempts: 5,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
@@ -142,11 +151,6 @@ impl ConsumerStats {
     }
 }
 
-enum Applied {
-    New,
-    Duplicate,
-}
-
 /// Consumes topics into a handler with exactly-once effect.
 pub struct Consumer<H> {
     pool: Pool,
@@ -158,13 +162,21 @@ pub struct Consumer<H> {
 
 impl<H> std::fmt::Debug for Consumer<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Consumer").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Consumer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl<H: Handler> Consumer<H> {
     pub fn new(pool: Pool, bus: BusConfig, config: ConsumerConfig, handler: H) -> Self {
-        Consumer { pool, bus, config, handler: Arc::new(handler), stats: ConsumerStats::default() }
+        Consumer {
+            pool,
+            bus,
+            config,
+            handler: Arc::new(handler),
+            stats: ConsumerStats::default(),
+        }
     }
 
     pub fn stats(&self) -> ConsumerStats {
@@ -189,11 +201,11 @@ impl<H: Handler> Consumer<H> {
 
         let mut backoff = self.config.min_backoff;
         loop {
-            let message = tokio::select! {
+            let first = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 message = consumer.recv() => message,
             };
-            let message = match message {
+            let first = match first {
                 Ok(m) => {
                     backoff = self.config.min_backoff;
                     m
@@ -205,26 +217,65 @@ impl<H: Handler> Consumer<H> {
                     continue;
                 }
             };
-            let span = tracing::info_span!(
-                "consume",
-                topic = message.topic(),
-                partition = message.partition(),
-                offset = message.offset(),
-            );
-            if let Some(h) = message.headers() {
-                plinth_telemetry::set_parent(&span, |name| headers::header_str(h, name));
+            // Take whatever else is already waiting, without blocking.
+            let mut batch = vec![first];
+            while batch.len() < self.config.max_batch {
+                match consumer.recv().now_or_never() {
+                    Some(Ok(m)) => batch.push(m),
+                    _ => break,
+                }
             }
-            let done = self.process(&message, &dlq, &shutdown).instrument(span).await;
-            if !done {
-                break; // shut down before the message was settled: it will be redelivered
+            if !self.process_batch(&batch, &dlq, &shutdown).await {
+                break; // shut down before the batch was settled: it will be redelivered
             }
-            consumer.store_offset_from_message(&message)?;
+            for message in &batch {
+                consumer.store_offset_from_message(message)?;
+            }
         }
         match consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(()) | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Ok(())
+            | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
             Err(err) => tracing::warn!(error = %err, "committing offsets at shutdown failed"),
         }
         Ok(())
+    }
+
+    /// Applies or dead-letters every message of a batch; `false` if shutdown came
+    /// first. The whole batch goes in one transaction; if that fails, each message is
+    /// retried on its own so one bad message cannot hold back the others.
+    async fn process_batch(
+        &self,
+        batch: &[BorrowedMessage<'_>],
+        dlq: &FutureProducer,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        if batch.len() > 1 {
+            let parsed: Vec<Result<Received, String>> = batch.iter().map(received).collect();
+            let valid: Vec<&Received> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+            match self.apply(&valid).await {
+                Ok((applied, duplicates)) => {
+                    self.stats.0.applied.add(applied);
+                    self.stats.0.duplicates.add(duplicates);
+                    for (message, parsed) in batch.iter().zip(&parsed) {
+                        if let Err(reason) = parsed {
+                            if !self.dead_letter(message, dlq, reason, shutdown).await {
+                                return false;
+                            }
+                        }
+                    }
+                    return true;
+                }
+                Err(err) => {
+                    tracing::debug!(error = %err, size = batch.len(), "batch failed; one by one");
+                }
+            }
+        }
+        for message in batch {
+            if !self.process(message, dlq, shutdown).await {
+                return false;
+            }
+        }
+        true
     }
 
     /// Applies or dead-letters one message; `false` if shutdown came first.
@@ -234,28 +285,17 @@ impl<H: Handler> Consumer<H> {
         dlq: &FutureProducer,
         shutdown: &CancellationToken,
     ) -> bool {
-        let event = match CloudEvent::from_headers(message.headers()) {
-            Ok(event) => event,
+        let received = match received(message) {
+            Ok(received) => received,
             Err(reason) => return self.dead_letter(message, dlq, &reason, shutdown).await,
-        };
-        let received = Received {
-            event,
-            topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-            key: message.key().and_then(|k| std::str::from_utf8(k).ok()).map(str::to_owned),
-            payload: message.payload().unwrap_or_default().to_vec(),
         };
         let mut attempts = 0;
         let mut backoff = self.config.min_backoff;
         loop {
-            let failure = match self.apply(&received).await {
-                Ok(Applied::New) => {
-                    self.stats.0.applied.add(1);
-                    return true;
-                }
-                Ok(Applied::Duplicate) => {
-                    self.stats.0.duplicates.add(1);
+            let failure = match self.apply(&[&received]).await {
+                Ok((applied, duplicates)) => {
+                    self.stats.0.applied.add(applied);
+                    self.stats.0.duplicates.add(duplicates);
                     return true;
                 }
                 Err(err) => err,
@@ -280,8 +320,9 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    /// One attempt: inbox record and effect in one transaction.
-    async fn apply(&self, received: &Received) -> Result<Applied, HandlerError> {
+    /// One attempt: for each event, its inbox record and its effect, all in one
+    /// transaction. Returns how many were applied and how many were duplicates.
+    async fn apply(&self, events: &[&Received]) -> Result<(u64, u64), HandlerError> {
         let mut conn = self
             .pool
             .get()
@@ -290,20 +331,38 @@ impl<H: Handler> Consumer<H> {
         let consumer = self.config.group_id.as_str();
         let handler = self.handler.as_ref();
         conn.transaction(async |conn| {
-            let inserted = diesel::insert_into(inbox::table)
-                .values((
-                    inbox::consumer.eq(consumer),
-                    inbox::event_id.eq(received.event.id),
-                    inbox::topic.eq(&received.topic),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            if inserted == 0 {
-                return Ok(Applied::Duplicate);
+            let (mut applied, mut duplicates) = (0, 0);
+            for received in events {
+                let inserted = diesel::insert_into(inbox::table)
+                    .values((
+                        inbox::consumer.eq(consumer),
+                        inbox::event_id.eq(received.event.id),
+                        inbox::topic.eq(&received.topic),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(conn)
+                    .await?;
+                if inserted == 0 {
+                    duplicates += 1;
+                } else {
+                    let span = tracing::info_span!(
+                        "consume",
+                        ce_type = %received.event.ty,
+                        topic = %received.topic,
+                        partition = received.partition,
+                        offset = received.offset,
+                    );
+                    let traceparent = received.event.traceparent.clone();
+                    plinth_telemetry::set_parent(&span, |name| {
+                        (name == headers::TRACEPARENT)
+                            .then(|| traceparent.clone())
+                            .flatten()
+                    });
+                    handler.handle(conn, received).instrument(span).await?;
+                    applied += 1;
+                }
             }
-            handler.handle(conn, received).await?;
-            Ok(Applied::New)
+            Ok((applied, duplicates))
         })
         .await
     }
@@ -318,7 +377,12 @@ impl<H: Handler> Consumer<H> {
         shutdown: &CancellationToken,
     ) -> bool {
         let topic = dlq_topic(message.topic());
-        let origin = format!("{}/{}/{}", message.topic(), message.partition(), message.offset());
+        let origin = format!(
+            "{}/{}/{}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        );
         tracing::error!(%reason, %origin, %topic, "dead-lettering message");
         let mut backoff = self.config.min_backoff;
         loop {
@@ -326,8 +390,14 @@ impl<H: Handler> Consumer<H> {
                 .headers()
                 .map(|h| h.detach())
                 .unwrap_or_else(OwnedHeaders::new)
-                .insert(Header { key: headers::DLQ_ERROR, value: Some(reason) })
-                .insert(Header { key: headers::DLQ_ORIGIN, value: Some(origin.as_str()) });
+                .insert(Header {
+                    key: headers::DLQ_ERROR,
+                    value: Some(reason),
+                })
+                .insert(Header {
+                    key: headers::DLQ_ORIGIN,
+                    value: Some(origin.as_str()),
+                });
             let mut record = FutureRecord::<[u8], [u8]>::to(&topic).headers(headers);
             if let Some(key) = message.key() {
                 record = record.key(key);
@@ -335,7 +405,10 @@ impl<H: Handler> Consumer<H> {
             if let Some(payload) = message.payload() {
                 record = record.payload(payload);
             }
-            match dlq.send(record, Timeout::After(Duration::from_secs(30))).await {
+            match dlq
+                .send(record, Timeout::After(Duration::from_secs(30)))
+                .await
+            {
                 Ok(_) => {
                     self.stats.0.dead_lettered.add(1);
                     return true;
@@ -351,6 +424,21 @@ impl<H: Handler> Consumer<H> {
             backoff = (backoff * 2).min(self.config.max_backoff);
         }
     }
+}
+
+/// The event a message carries, or why it carries none.
+fn received(message: &BorrowedMessage<'_>) -> Result<Received, String> {
+    Ok(Received {
+        event: CloudEvent::from_headers(message.headers())?,
+        topic: message.topic().to_owned(),
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message
+            .key()
+            .and_then(|k| std::str::from_utf8(k).ok())
+            .map(str::to_owned),
+        payload: message.payload().unwrap_or_default().to_vec(),
+    })
 }
 
 fn pool_error(err: impl std::fmt::Display) -> diesel::result::Error {

@@ -40,7 +40,10 @@ impl CloudEvent {
     /// The headers of a message carrying this event.
     pub fn to_headers(&self) -> OwnedHeaders {
         let id = self.id.to_string();
-        let time = self.time.format(&Rfc3339).expect("event times format as RFC 3339");
+        let time = self
+            .time
+            .format(&Rfc3339)
+            .expect("event times format as RFC 3339");
         let mut headers = OwnedHeaders::new_with_capacity(8)
             .insert(header(CE_SPECVERSION, "1.0"))
             .insert(header(CE_ID, &id))
@@ -82,7 +85,10 @@ impl CloudEvent {
 }
 
 fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
-    Header { key, value: Some(value) }
+    Header {
+        key,
+        value: Some(value),
+    }
 }
 
 /// The last value of header `name` as UTF-8 text.
@@ -112,15 +118,26 @@ mod tests {
         };
         let headers = event.to_headers();
         assert_eq!(header_str(&headers, CE_SPECVERSION).as_deref(), Some("1.0"));
-        assert_eq!(header_str(&headers, CE_TIME).as_deref(), Some("2026-09-21T14:13:20Z"));
+        assert_eq!(
+            header_str(&headers, CE_TIME).as_deref(),
+            Some("2026-09-21T14:13:20Z")
+        );
         assert_eq!(CloudEvent::from_headers(Some(&headers)).unwrap(), event);
     }
 
     #[test]
     fn messages_without_attributes_are_refused() {
         let none: Option<&OwnedHeaders> = None;
-        assert!(CloudEvent::from_headers(none).unwrap_err().contains("ce_specversion"));
+        assert!(
+            CloudEvent::from_headers(none)
+                .unwrap_err()
+                .contains("ce_specversion")
+        );
         let partial = OwnedHeaders::new().insert(header(CE_SPECVERSION, "1.0"));
-        assert!(CloudEvent::from_headers(Some(&partial)).unwrap_err().contains("ce_id"));
+        assert!(
+            CloudEvent::from_headers(Some(&partial))
+                .unwrap_err()
+                .contains("ce_id")
+        );
     }
 }

@@ -107,11 +107,19 @@ impl Outbox {
     /// change the events describe: both commit, or neither does.
     pub async fn enqueue(conn: &mut AsyncPgConnection, events: &[Event]) -> QueryResult<()> {
         let rows: Vec<NewOutboxRow<'_>> = events.iter().map(NewOutboxRow::from).collect();
-        diesel::insert_into(outbox::table).values(&rows).execute(conn).await.map(drop)
+        diesel::insert_into(outbox::table)
+            .values(&rows)
+            .execute(conn)
+            .await
+            .map(drop)
     }
 
     /// How many committed events the relay has not published yet.
     pub async fn pending(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-        outbox::table.filter(outbox::sent_at.is_null()).count().get_result(conn).await
+        outbox::table
+            .filter(outbox::sent_at.is_null())
+            .count()
+            .get_result(conn)
+            .await
     }
 }

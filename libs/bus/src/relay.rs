@@ -34,7 +34,8 @@ use crate::schema::outbox;
 /// The channel the outbox trigger notifies.
 const CHANNEL: &str = "plinth_outbox";
 /// Serializes relays of one database.
-const LOCK_SQL: &str = "SELECT pg_try_advisory_xact_lock(hashtext('plinth_outbox_relay')) AS locked";
+const LOCK_SQL: &str =
+    "SELECT pg_try_advisory_xact_lock(hashtext('plinth_outbox_relay')) AS locked";
 
 /// How the relay batches, polls, backs off and cleans up.
 #[derive(Debug, Clone)]
@@ -53,7 +54,7 @@ pub struct RelayConfig {
 impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
-            batch_size: 500,
+            batch_size: 2000,
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(3600),
             min_backoff: Duration::from_millis(100),
@@ -129,7 +130,9 @@ pub struct Relay {
 
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relay").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Relay")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,7 +140,13 @@ impl Relay {
     /// `pool` and `listen_url` reach the service's database; the listener uses a
     /// connection of its own, outside the pool.
     pub fn new(pool: Pool, listen_url: &str, bus: BusConfig, config: RelayConfig) -> Self {
-        Relay { pool, listen_url: listen_url.to_owned(), bus, config, stats: RelayStats::default() }
+        Relay {
+            pool,
+            listen_url: listen_url.to_owned(),
+            bus,
+            config,
+            stats: RelayStats::default(),
+        }
     }
 
     pub fn stats(&self) -> RelayStats {
@@ -169,9 +178,12 @@ impl Relay {
                 Err(err) => {
                     self.stats.0.failed_batches.add(1);
                     tracing::warn!(error = %err, retry_in = ?backoff, "outbox batch failed");
-                    if let Some((code, reason)) = producer.client().fatal_error() {
-                        tracing::error!(?code, %reason, "producer failed fatally; recreating it");
-                        producer = self.bus.producer()?;
+                    if matches!(err, RelayError::Publish(_)) {
+                        // A fresh producer starts a new idempotent session, so no stale
+                        // producer epoch or sequence survives a broker restart; the old
+                        // one is dropped off the async threads (its drop waits briefly).
+                        let old = std::mem::replace(&mut producer, self.bus.producer()?);
+                        tokio::task::spawn_blocking(move || drop(old));
                     }
                     true
                 }
@@ -184,7 +196,11 @@ impl Relay {
                 }
             }
 
-            let wait = if failed { backoff } else { self.config.poll_interval };
+            let wait = if failed {
+                backoff
+            } else {
+                self.config.poll_interval
+            };
             let alive = tokio::select! {
                 _ = shutdown.cancelled() => {
                     let _ = producer.flush(Timeout::After(Duration::from_secs(5)));
@@ -211,7 +227,9 @@ impl Relay {
 
     async fn listen(&self) -> Result<AsyncPgConnection, anyhow::Error> {
         let mut conn = AsyncPgConnection::establish(&self.listen_url).await?;
-        diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn).await?;
+        diesel::sql_query(format!("LISTEN {CHANNEL}"))
+            .execute(&mut conn)
+            .await?;
         Ok(conn)
     }
 
@@ -226,11 +244,17 @@ impl Relay {
     }
 
     async fn publish_batch(&self, producer: &FutureProducer) -> Result<usize, RelayError> {
-        let mut conn = self.pool.get().await.map_err(|e| RelayError::Pool(e.to_string()))?;
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| RelayError::Pool(e.to_string()))?;
         let batch_size = self.config.batch_size;
         let n = conn
             .transaction(async |conn| {
-                let lock = diesel::sql_query(LOCK_SQL).get_result::<Locked>(conn).await?;
+                let lock = diesel::sql_query(LOCK_SQL)
+                    .get_result::<Locked>(conn)
+                    .await?;
                 if !lock.locked {
                     return Ok(0);
                 }
@@ -263,7 +287,11 @@ impl Relay {
     }
 
     async fn purge(&self) -> Result<(), RelayError> {
-        let mut conn = self.pool.get().await.map_err(|e| RelayError::Pool(e.to_string()))?;
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| RelayError::Pool(e.to_string()))?;
         let cutoff = OffsetDateTime::now_utc() - self.config.retention;
         let purged = diesel::delete(outbox::table.filter(outbox::sent_at.lt(cutoff)))
             .execute(&mut conn)

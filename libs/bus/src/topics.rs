@@ -78,7 +78,10 @@ impl TopicSpec {
 
     /// The same settings for the topic's dead-letter topic.
     pub fn dlq(&self) -> TopicSpec {
-        TopicSpec { name: dlq_topic(&self.name), ..self.clone() }
+        TopicSpec {
+            name: dlq_topic(&self.name),
+            ..self.clone()
+        }
     }
 }
 
@@ -86,8 +89,10 @@ impl TopicSpec {
 /// as they are.
 pub async fn ensure_topics(config: &BusConfig, specs: &[TopicSpec]) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = config.client_config().create()?;
-    let retention: Vec<Option<String>> =
-        specs.iter().map(|s| s.retention.map(|r| r.as_millis().to_string())).collect();
+    let retention: Vec<Option<String>> = specs
+        .iter()
+        .map(|s| s.retention.map(|r| r.as_millis().to_string()))
+        .collect();
     let topics: Vec<NewTopic<'_>> = specs
         .iter()
         .zip(&retention)
@@ -125,7 +130,10 @@ mod tests {
         assert_eq!(plain.topic(Area::Tenant), "plinth.tenant.v1");
         let prefixed = BusConfig::new("localhost:9092").with_topic_prefix("t1234.");
         assert_eq!(prefixed.topic(Area::Audit), "t1234.plinth.audit.v1");
-        assert_eq!(dlq_topic(&prefixed.topic(Area::Audit)), "t1234.plinth.audit.v1.dlq");
+        assert_eq!(
+            dlq_topic(&prefixed.topic(Area::Audit)),
+            "t1234.plinth.audit.v1.dlq"
+        );
         assert_eq!(TopicSpec::new("x", 3).dlq().name, "x.dlq");
     }
 }

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -22,8 +22,8 @@ use plinth_bus::{
 };
 use plinth_core::{Region, TenantId};
 use plinth_db::testing::TestDb;
-use plinth_telemetry::{TelemetryConfig, TelemetryGuard};
 use plinth_db::{MigrationSet, Pool, connect_pool, tenant_transaction};
+use plinth_telemetry::{TelemetryConfig, TelemetryGuard};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::OwnedHeaders;
@@ -68,7 +68,10 @@ where
         if check().await {
             return;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
     }
 }
 
@@ -88,32 +91,51 @@ impl Harness {
     async fn new(brokers: &str) -> Harness {
         TELEMETRY.get_or_init(|| {
             let mut config = TelemetryConfig::new("event-path-test");
-            config.filter = "warn".into();
+            config.filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
             plinth_telemetry::init(&config).unwrap()
         });
-        let db = TestDb::create("bus_event_path", MigrationSet([plinth_bus::MIGRATIONS, TEST_MIGRATIONS]))
-            .await
-            .unwrap();
+        let db = TestDb::create(
+            "bus_event_path",
+            MigrationSet([plinth_bus::MIGRATIONS, TEST_MIGRATIONS]),
+        )
+        .await
+        .unwrap();
         let pool = connect_pool(&db.app_url(), 16).unwrap();
         let prefix = format!("t{}.", &Uuid::new_v4().simple().to_string()[..12]);
         let bus = BusConfig::new(brokers).with_topic_prefix(prefix);
         let topic = bus.topic(plinth_bus::Area::Tenant);
         let spec = TopicSpec::new(&topic, 3);
-        ensure_topics(&bus, &[spec.clone(), spec.dlq()]).await.unwrap();
+        ensure_topics(&bus, &[spec.clone(), spec.dlq()])
+            .await
+            .unwrap();
         let tenants = (0..8)
             .map(|i| TenantId::new(if i % 2 == 0 { Region::Us } else { Region::Eu }))
             .collect();
-        Harness { db, pool, bus, topic, schemas: Arc::new(schemas()), tenants }
+        Harness {
+            db,
+            pool,
+            bus,
+            topic,
+            schemas: Arc::new(schemas()),
+            tenants,
+        }
     }
 
     fn relay(&self, config: RelayConfig) -> (Relay, RelayStats) {
-        let relay = Relay::new(self.pool.clone(), &self.db.app_url(), self.bus.clone(), config);
+        let relay = Relay::new(
+            self.pool.clone(),
+            &self.db.app_url(),
+            self.bus.clone(),
+            config,
+        );
         let stats = relay.stats();
         (relay, stats)
     }
 
     fn consumer(&self, config: ConsumerConfig) -> (Consumer<RecordEffect>, ConsumerStats) {
-        let handler = RecordEffect { schemas: self.schemas.clone() };
+        let handler = RecordEffect {
+            schemas: self.schemas.clone(),
+        };
         let consumer = Consumer::new(self.pool.clone(), self.bus.clone(), config, handler);
         let stats = consumer.stats();
         (consumer, stats)
@@ -142,8 +164,14 @@ impl Harness {
                 },
             )
             .unwrap();
-        let event = Event::new(&self.topic, tenant.to_string(), "plinth.test.order_placed", "/plinth/test", payload)
-            .with_subject(order_id.to_string());
+        let event = Event::new(
+            &self.topic,
+            tenant.to_string(),
+            "plinth.test.order_placed",
+            "/plinth/test",
+            payload,
+        )
+        .with_subject(order_id.to_string());
         let traceparent = event.traceparent.clone();
         drop(_entered);
         let mut conn = self.pool.get().await.unwrap();
@@ -198,7 +226,11 @@ impl Harness {
             n: i64,
         }
         let mut conn = plinth_db::connect(&self.db.owner_url()).await.unwrap();
-        diesel::sql_query(sql).get_result::<N>(&mut conn).await.unwrap().n
+        diesel::sql_query(sql)
+            .get_result::<N>(&mut conn)
+            .await
+            .unwrap()
+            .n
     }
 
     async fn effects(&self) -> i64 {
@@ -209,7 +241,8 @@ impl Harness {
     async fn effect_figures(&self) -> (i64, i64, i64) {
         (
             self.effects().await,
-            self.scalar("SELECT count(DISTINCT event_id) AS n FROM effects").await,
+            self.scalar("SELECT count(DISTINCT event_id) AS n FROM effects")
+                .await,
             self.scalar(
                 "SELECT count(*) AS n FROM effects e WHERE NOT EXISTS \
                  (SELECT 1 FROM outbox o WHERE o.event_id = e.event_id)",
@@ -219,7 +252,8 @@ impl Harness {
     }
 
     async fn unsent(&self) -> i64 {
-        self.scalar("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").await
+        self.scalar("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+            .await
     }
 }
 
@@ -229,12 +263,18 @@ struct RecordEffect {
 }
 
 impl Handler for RecordEffect {
-    async fn handle(&self, conn: &mut AsyncPgConnection, event: &Received) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &Received,
+    ) -> Result<(), HandlerError> {
         let order: OrderPlaced = event.decode(&self.schemas, ORDER_PLACED)?;
         let order_id = Uuid::parse_str(&order.order_id)
             .map_err(|e| HandlerError::Permanent(format!("order id: {e}")))?;
         if order.note.as_deref() == Some("always-fails") {
-            return Err(HandlerError::Transient("the downstream is unavailable".into()));
+            return Err(HandlerError::Transient(
+                "the downstream is unavailable".into(),
+            ));
         }
         diesel::sql_query(
             "INSERT INTO effects (event_id, order_id, msg_key, traceparent) VALUES ($1, $2, $3, $4)",
@@ -255,7 +295,10 @@ where
 {
     let token = CancellationToken::new();
     let fut = f(token.clone());
-    (token, tokio::spawn(async move { fut.await.expect("task failed") }))
+    (
+        token,
+        tokio::spawn(async move { fut.await.expect("task failed") }),
+    )
 }
 
 fn report(name: &str, lines: &[(&str, String)]) {
@@ -283,17 +326,23 @@ async fn ten_thousand_events_arrive_exactly_once() {
     .await;
     let total_time = start.elapsed();
     // Anything still in flight would show up as a second application now.
-    wait_until("the outbox drained", Duration::from_secs(30), || async { h.unsent().await == 0 }).await;
+    wait_until("the outbox drained", Duration::from_secs(30), || async {
+        h.unsent().await == 0
+    })
+    .await;
 
     let (rows, distinct, unknown) = h.effect_figures().await;
     let traced = h
         .scalar(
-            "SELECT count(*) AS n FROM effects e JOIN orders o ON o.id = e.order_id \
+            "SELECT count(*) AS n FROM effects e JOIN outbox o ON o.event_id = e.event_id \
              WHERE split_part(e.traceparent, '-', 2) = split_part(o.traceparent, '-', 2)",
         )
         .await;
     let keyed = h
-        .scalar("SELECT count(*) AS n FROM effects e JOIN orders o ON o.id = e.order_id WHERE e.msg_key = o.tenant_id")
+        .scalar(
+            "SELECT count(*) AS n FROM effects e JOIN outbox o ON o.event_id = e.event_id \
+             WHERE e.msg_key = o.msg_key AND e.msg_key LIKE 'ten\\_%'",
+        )
         .await;
     report(
         "10,000 events: business transaction → outbox → relay → broker → consumer",
@@ -303,11 +352,17 @@ async fn ten_thousand_events_arrive_exactly_once() {
             ("distinct events applied", distinct.to_string()),
             ("lost", (TOTAL as i64 - distinct).to_string()),
             ("applied twice", (rows - distinct).to_string()),
-            ("redeliveries skipped by inbox", consumer_stats.duplicates().to_string()),
+            (
+                "redeliveries skipped by inbox",
+                consumer_stats.duplicates().to_string(),
+            ),
             ("relay batches", relay_stats.batches().to_string()),
             ("writes took", format!("{write_time:.2?}")),
             ("last effect after first write", format!("{total_time:.2?}")),
-            ("end-to-end rate", format!("{:.0} events/s", TOTAL as f64 / total_time.as_secs_f64())),
+            (
+                "end-to-end rate",
+                format!("{:.0} events/s", TOTAL as f64 / total_time.as_secs_f64()),
+            ),
             ("trace context carried", format!("{traced}/{rows}")),
             ("key = tenant id", format!("{keyed}/{rows}")),
         ],
@@ -334,12 +389,17 @@ async fn relay_aborted_mid_burst_loses_nothing() {
     let (consumer, consumer_stats) = h.consumer(h.consumer_config());
     let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
 
-    let small_batches = RelayConfig { batch_size: 50, ..RelayConfig::default() };
+    let small_batches = RelayConfig {
+        batch_size: 50,
+        ..RelayConfig::default()
+    };
     let (relay, first_stats) = h.relay(small_batches.clone());
     let (_token, first) = spawn(|t| relay.run(t));
-    wait_until("the first relay to publish", Duration::from_secs(60), || async {
-        first_stats.published() >= 200
-    })
+    wait_until(
+        "the first relay to publish",
+        Duration::from_secs(60),
+        || async { first_stats.published() >= 200 },
+    )
     .await;
     first.abort();
     let _ = first.await;
@@ -357,16 +417,28 @@ async fn relay_aborted_mid_burst_loses_nothing() {
         "relay aborted mid-burst and restarted",
         &[
             ("events committed", committed.to_string()),
-            ("published before the abort", published_before_abort.to_string()),
+            (
+                "published before the abort",
+                published_before_abort.to_string(),
+            ),
             ("unsent when aborted", unsent_at_abort.to_string()),
-            ("published after the restart", second_stats.published().to_string()),
+            (
+                "published after the restart",
+                second_stats.published().to_string(),
+            ),
             ("distinct events applied", distinct.to_string()),
             ("lost", (TOTAL as i64 - distinct).to_string()),
             ("applied twice", (rows - distinct).to_string()),
-            ("redeliveries skipped by inbox", consumer_stats.duplicates().to_string()),
+            (
+                "redeliveries skipped by inbox",
+                consumer_stats.duplicates().to_string(),
+            ),
         ],
     );
-    assert!(unsent_at_abort > 0, "the relay must be stopped mid-burst for this test to mean anything");
+    assert!(
+        unsent_at_abort > 0,
+        "the relay must be stopped mid-burst for this test to mean anything"
+    );
     assert_eq!(distinct, TOTAL as i64, "nothing lost");
     assert_eq!(rows, distinct, "nothing applied twice");
 
@@ -386,29 +458,41 @@ async fn consumer_restarted_before_committing_applies_nothing_twice() {
 
     // Offsets are stored but never committed, as if the process died before its next
     // commit: the restarted member starts again from the beginning.
-    let config = h.consumer_config().with_property("enable.auto.commit", "false");
+    let config = h
+        .consumer_config()
+        .with_property("enable.auto.commit", "false");
     let (first, first_stats) = h.consumer(config.clone());
     let (_token, first_task) = spawn(|t| first.run(t));
-    wait_until("the first consumer to apply everything", Duration::from_secs(120), || async {
-        h.effects().await >= TOTAL as i64
-    })
+    wait_until(
+        "the first consumer to apply everything",
+        Duration::from_secs(120),
+        || async { h.effects().await >= TOTAL as i64 },
+    )
     .await;
     first_task.abort();
     let _ = first_task.await;
 
     let (second, second_stats) = h.consumer(config);
     let (stop_second, second_task) = spawn(|t| second.run(t));
-    wait_until("the redelivered events to be recognised", Duration::from_secs(120), || async {
-        second_stats.duplicates() >= TOTAL
-    })
+    wait_until(
+        "the redelivered events to be recognised",
+        Duration::from_secs(120),
+        || async { second_stats.duplicates() >= TOTAL },
+    )
     .await;
     let (rows, distinct, _) = h.effect_figures().await;
     report(
         "consumer stopped before committing offsets, then restarted",
         &[
             ("events committed", committed.to_string()),
-            ("applied by the first consumer", first_stats.applied().to_string()),
-            ("redelivered to the second", second_stats.duplicates().to_string()),
+            (
+                "applied by the first consumer",
+                first_stats.applied().to_string(),
+            ),
+            (
+                "redelivered to the second",
+                second_stats.duplicates().to_string(),
+            ),
             ("applied by the second", second_stats.applied().to_string()),
             ("applied twice", (rows - distinct).to_string()),
         ],
@@ -432,10 +516,18 @@ struct OwnBroker {
 
 impl OwnBroker {
     fn start() -> OwnBroker {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let dir = std::env::temp_dir().join(format!("plinth-broker-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut broker = OwnBroker { dir, port, child: None };
+        let mut broker = OwnBroker {
+            dir,
+            port,
+            child: None,
+        };
         broker.spawn();
         broker
     }
@@ -448,7 +540,13 @@ impl OwnBroker {
         let bin = std::env::var("PLINTH_TANSU_BIN").unwrap_or_else(|_| "tansu".to_owned());
         let url = format!("tcp://{}", self.addr());
         let child = Command::new(bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             // Tansu reads the SQLite path relative to its working directory.
             .args(["--storage-engine", "sqlite://tansu.db"])
             .current_dir(&self.dir)
@@ -484,7 +582,9 @@ impl Drop for OwnBroker {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -495,7 +595,10 @@ async fn broker_stopped_mid_burst_loses_nothing() {
     let mut broker = OwnBroker::start();
     broker.wait_ready().await;
     let h = Arc::new(Harness::new(&broker.addr()).await);
-    let (relay, relay_stats) = h.relay(RelayConfig { batch_size: 100, ..RelayConfig::default() });
+    let (relay, relay_stats) = h.relay(RelayConfig {
+        batch_size: 100,
+        ..RelayConfig::default()
+    });
     let (consumer, consumer_stats) = h.consumer(h.consumer_config());
     let (stop_relay, relay_task) = spawn(|t| relay.run(t));
     let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
@@ -517,27 +620,47 @@ async fn broker_stopped_mid_burst_loses_nothing() {
     broker.spawn();
     broker.wait_ready().await;
     let total = (BEFORE + DURING) as i64;
-    wait_until("every event applied after the restart", Duration::from_secs(240), || async {
-        h.effects().await >= total && h.unsent().await == 0
-    })
+    wait_until(
+        "every event applied after the restart",
+        Duration::from_secs(240),
+        || async { h.effects().await >= total && h.unsent().await == 0 },
+    )
     .await;
     let (rows, distinct, _) = h.effect_figures().await;
     report(
         "broker stopped mid-burst and restarted",
         &[
-            ("committed before/while stopping", committed_before.to_string()),
+            (
+                "committed before/while stopping",
+                committed_before.to_string(),
+            ),
             ("committed while the broker was down", during.to_string()),
             ("time for those writes", format!("{outage_writes:.2?}")),
-            ("unsent in the outbox during outage", unsent_during_outage.to_string()),
-            ("failed relay batches (retried)", relay_stats.failed_batches().to_string()),
+            (
+                "unsent in the outbox during outage",
+                unsent_during_outage.to_string(),
+            ),
+            (
+                "failed relay batches (retried)",
+                relay_stats.failed_batches().to_string(),
+            ),
             ("distinct events applied", distinct.to_string()),
             ("lost", (total - distinct).to_string()),
             ("applied twice", (rows - distinct).to_string()),
-            ("redeliveries skipped by inbox", consumer_stats.duplicates().to_string()),
+            (
+                "redeliveries skipped by inbox",
+                consumer_stats.duplicates().to_string(),
+            ),
         ],
     );
-    assert_eq!(during, DURING, "business writes keep succeeding while the broker is down");
-    assert!(unsent_during_outage > 0, "the outbox held events while the broker was down");
+    assert_eq!(
+        during, DURING,
+        "business writes keep succeeding while the broker is down"
+    );
+    assert!(
+        unsent_during_outage > 0,
+        "the outbox held events while the broker was down"
+    );
     assert_eq!(distinct, total, "nothing lost");
     assert_eq!(rows, distinct, "nothing applied twice");
 
@@ -559,7 +682,11 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
             if let Some(headers) = headers {
                 record = record.headers(headers);
             }
-            producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| e).unwrap();
+            producer
+                .send(record, Duration::from_secs(10))
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
         }
     };
     let attrs = |ty: &str| CloudEvent {
@@ -573,7 +700,11 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
     // 1. no CloudEvents headers at all
     send(b"hello".to_vec(), None).await;
     // 2. headers, but a payload that is not Avro
-    send(b"{\"json\":true}".to_vec(), Some(attrs("plinth.test.order_placed").to_headers())).await;
+    send(
+        b"{\"json\":true}".to_vec(),
+        Some(attrs("plinth.test.order_placed").to_headers()),
+    )
+    .await;
     // 3. a valid event that its handler keeps failing on
     let failing = h
         .schemas
@@ -587,7 +718,11 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
             },
         )
         .unwrap();
-    send(failing, Some(attrs("plinth.test.order_placed").to_headers())).await;
+    send(
+        failing,
+        Some(attrs("plinth.test.order_placed").to_headers()),
+    )
+    .await;
     // 4. then ordinary events through the outbox
     let committed = h.place_orders(20, 2).await.unwrap();
 
@@ -598,9 +733,11 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
     let (consumer, stats) = h.consumer(config);
     let (stop_relay, relay_task) = spawn(|t| relay.run(t));
     let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
-    wait_until("the good events applied", Duration::from_secs(60), || async {
-        h.effects().await >= committed as i64 && stats.dead_lettered() >= 3
-    })
+    wait_until(
+        "the good events applied",
+        Duration::from_secs(60),
+        || async { h.effects().await >= committed as i64 && stats.dead_lettered() >= 3 },
+    )
     .await;
 
     // The dead-letter topic holds the three, each with its reason and origin.
@@ -632,10 +769,18 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
             ("good events applied", h.effects().await.to_string()),
         ],
     );
-    assert!(reasons[0].contains("missing header ce_specversion"), "{}", reasons[0]);
+    assert!(
+        reasons[0].contains("missing header ce_specversion"),
+        "{}",
+        reasons[0]
+    );
     assert!(reasons[1].contains("permanent"), "{}", reasons[1]);
     assert!(reasons[2].contains("after 3 attempt"), "{}", reasons[2]);
-    assert_eq!(stats.retries(), 2, "a transient failure is retried max_attempts - 1 times");
+    assert_eq!(
+        stats.retries(),
+        2,
+        "a transient failure is retried max_attempts - 1 times"
+    );
     assert_eq!(h.effects().await, committed as i64);
 
     stop_relay.cancel();
@@ -665,9 +810,15 @@ async fn published_messages_follow_the_cloudevents_kafka_binding() {
     let hdrs = msg.headers().unwrap();
     let get = |name| headers::header_str(hdrs, name);
     assert_eq!(get(headers::CE_SPECVERSION).as_deref(), Some("1.0"));
-    assert_eq!(get(headers::CE_TYPE).as_deref(), Some("plinth.test.order_placed"));
+    assert_eq!(
+        get(headers::CE_TYPE).as_deref(),
+        Some("plinth.test.order_placed")
+    );
     assert_eq!(get(headers::CE_SOURCE).as_deref(), Some("/plinth/test"));
-    assert_eq!(get(headers::CONTENT_TYPE).as_deref(), Some(headers::AVRO_CONTENT_TYPE));
+    assert_eq!(
+        get(headers::CONTENT_TYPE).as_deref(),
+        Some(headers::AVRO_CONTENT_TYPE)
+    );
     assert!(get(headers::CE_SUBJECT).is_some());
     assert!(get(headers::TRACEPARENT).is_some_and(|t| t.starts_with("00-")));
     let attrs = CloudEvent::from_headers(Some(hdrs)).unwrap();

@@ -80,11 +80,14 @@ impl FromStr for Role {
     type Err = UnknownValue;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownValue {
-            value: s.to_owned(),
-            allowed: "PlatformAdmin, PlatformAuditor, WorkspaceAdmin, Operator, Approver, \
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownValue {
+                value: s.to_owned(),
+                allowed: "PlatformAdmin, PlatformAuditor, WorkspaceAdmin, Operator, Approver, \
                       Auditor, IntegrationAdmin",
-        })
+            })
     }
 }
 
@@ -102,7 +105,10 @@ pub struct Principal {
 impl Principal {
     /// A Plinth service acting on its own behalf.
     pub fn service(name: &str) -> Self {
-        Principal { subject: format!("service:{name}"), display: None }
+        Principal {
+            subject: format!("service:{name}"),
+            display: None,
+        }
     }
 }
 
@@ -141,9 +147,8 @@ impl ReqCtx {
 
     /// The tenant this request is scoped to, or `invalid_request` when there is none.
     pub fn require_tenant(&self) -> Result<TenantId, ApiError> {
-        self.tenant.ok_or_else(|| {
-            ApiError::invalid_request("tenant", "this operation needs a tenant")
-        })
+        self.tenant
+            .ok_or_else(|| ApiError::invalid_request("tenant", "this operation needs a tenant"))
     }
 
     /// Refuses, as `wrong_region`, a tenant that lives in another region than this

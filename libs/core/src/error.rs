@@ -32,14 +32,21 @@ pub enum ErrorKind {
     NotFound,
     AlreadyExists,
     /// A field (JSON pointer or parameter name) was missing or invalid.
-    InvalidRequest { field: Option<String> },
+    InvalidRequest {
+        field: Option<String>,
+    },
     Unauthenticated,
     Forbidden,
     /// The request is valid but conflicts with the resource's current state.
     Conflict,
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     /// The tenant lives in another region; `base_url` is that region's public API.
-    WrongRegion { region: Region, base_url: Option<String> },
+    WrongRegion {
+        region: Region,
+        base_url: Option<String>,
+    },
     Unavailable,
     Internal,
 }
@@ -103,7 +110,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, external: impl Into<String>) -> Self {
-        ApiError { kind, code: None, external: external.into(), internal: None, extensions: Map::new() }
+        ApiError {
+            kind,
+            code: None,
+            external: external.into(),
+            internal: None,
+            extensions: Map::new(),
+        }
     }
 
     pub fn not_found(what: impl fmt::Display) -> Self {
@@ -115,7 +128,12 @@ impl ApiError {
     }
 
     pub fn invalid_request(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidRequest { field: Some(field.into()) }, message)
+        Self::new(
+            ErrorKind::InvalidRequest {
+                field: Some(field.into()),
+            },
+            message,
+        )
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -281,7 +299,8 @@ pub async fn request_id_middleware(
     req.extensions_mut().insert(id);
     let mut res = request_id_scope(id, next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(res)
 }
@@ -319,12 +338,29 @@ mod tests {
     const ALL_KINDS: [(ErrorKind, u16, &str); 10] = [
         (ErrorKind::NotFound, 404, "not_found"),
         (ErrorKind::AlreadyExists, 409, "already_exists"),
-        (ErrorKind::InvalidRequest { field: None }, 400, "invalid_request"),
+        (
+            ErrorKind::InvalidRequest { field: None },
+            400,
+            "invalid_request",
+        ),
         (ErrorKind::Unauthenticated, 401, "unauthenticated"),
         (ErrorKind::Forbidden, 403, "forbidden"),
         (ErrorKind::Conflict, 409, "conflict"),
-        (ErrorKind::TooManyRequests { retry_after_secs: 1 }, 429, "too_many_requests"),
-        (ErrorKind::WrongRegion { region: Region::Eu, base_url: None }, 421, "wrong_region"),
+        (
+            ErrorKind::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            429,
+            "too_many_requests",
+        ),
+        (
+            ErrorKind::WrongRegion {
+                region: Region::Eu,
+                base_url: None,
+            },
+            421,
+            "wrong_region",
+        ),
         (ErrorKind::Unavailable, 503, "unavailable"),
         (ErrorKind::Internal, 500, "internal"),
     ];
@@ -388,8 +424,18 @@ mod tests {
             .to_request();
         let res = atest::call_service(&app, req).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(res.headers().get(header::CONTENT_TYPE).unwrap(), "application/problem+json");
-        assert_eq!(res.headers().get(REQUEST_ID_HEADER).unwrap().to_str().unwrap(), given.to_string());
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
+        assert_eq!(
+            res.headers()
+                .get(REQUEST_ID_HEADER)
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            given.to_string()
+        );
         let body: Value = atest::read_body_json(res).await;
         assert_eq!(body["request_id"], given.to_string());
         assert_eq!(body["field"], "/slug");
@@ -401,7 +447,13 @@ mod tests {
             .insert_header((REQUEST_ID_HEADER, "<script>"))
             .to_request();
         let res = atest::call_service(&app, req).await;
-        let echoed = res.headers().get(REQUEST_ID_HEADER).unwrap().to_str().unwrap().to_owned();
+        let echoed = res
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(RequestId::parse(&echoed).is_ok());
     }
 

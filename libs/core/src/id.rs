@@ -146,7 +146,10 @@ impl TenantId {
 
     /// A new random tenant id in `region`.
     pub fn new(region: Region) -> Self {
-        TenantId { region, random: Uuid::new_v4() }
+        TenantId {
+            region,
+            random: Uuid::new_v4(),
+        }
     }
 
     /// The region encoded in the id.
@@ -249,7 +252,10 @@ mod tests {
         assert!(text.starts_with("wsp_"));
         assert_eq!(WorkspaceId::parse(&text).unwrap(), w);
         let err = PrincipalId::parse(&text).unwrap_err();
-        assert_eq!(err.to_string(), format!("`{text}` is not a valid principal id (expected `prn_<32 hex>`)"));
+        assert_eq!(
+            err.to_string(),
+            format!("`{text}` is not a valid principal id (expected `prn_<32 hex>`)")
+        );
     }
 
     #[test]

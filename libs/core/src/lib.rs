@@ -12,9 +12,9 @@ mod region;
 
 pub use ctx::{Principal, ReqCtx, RequestId, Role};
 pub use error::{ApiError, ErrorKind, REQUEST_ID_HEADER, request_id_middleware, request_id_scope};
-pub use id::{IdError, PrincipalId, TenantId, WorkspaceId};
 #[doc(hidden)]
 pub use id::parse_hex_uuid as __id_parse_hex;
+pub use id::{IdError, PrincipalId, TenantId, WorkspaceId};
 pub use page::{Cursor, Page, PageParams};
 pub use region::{DataMode, Region, UnknownValue};
 

@@ -25,14 +25,20 @@ impl PageParams {
     pub fn limit(&self) -> Result<u32, ApiError> {
         match self.limit {
             None => Ok(Self::DEFAULT_LIMIT),
-            Some(0) => Err(ApiError::invalid_request("limit", "limit must be at least 1")),
+            Some(0) => Err(ApiError::invalid_request(
+                "limit",
+                "limit must be at least 1",
+            )),
             Some(n) => Ok(n.min(Self::MAX_LIMIT)),
         }
     }
 
     /// The decoded position after which the page starts, if any.
     pub fn after<K: DeserializeOwned>(&self) -> Result<Option<K>, ApiError> {
-        self.cursor.as_deref().map(|c| Cursor::decode(c)).transpose()
+        self.cursor
+            .as_deref()
+            .map(|c| Cursor::decode(c))
+            .transpose()
     }
 }
 
@@ -47,7 +53,8 @@ impl Cursor {
     }
 
     pub fn decode<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
-        let invalid = || ApiError::invalid_request("cursor", "the cursor is not one this API issued");
+        let invalid =
+            || ApiError::invalid_request("cursor", "the cursor is not one this API issued");
         let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
         serde_json::from_slice(&bytes).map_err(|_| invalid())
     }
@@ -72,7 +79,10 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page { items: rows, next_cursor }
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -95,7 +105,10 @@ mod tests {
     #[test]
     fn walks_every_item_once() {
         let all: Vec<u32> = (1..=7).collect();
-        let mut params = PageParams { limit: Some(3), cursor: None };
+        let mut params = PageParams {
+            limit: Some(3),
+            cursor: None,
+        };
         let mut seen: Vec<u32> = Vec::new();
         loop {
             let page = fetch(&all, &params);
@@ -111,7 +124,13 @@ mod tests {
     #[test]
     fn exact_multiple_has_no_empty_trailing_page() {
         let all: Vec<u32> = (1..=6).collect();
-        let page = fetch(&all, &PageParams { limit: Some(6), cursor: None });
+        let page = fetch(
+            &all,
+            &PageParams {
+                limit: Some(6),
+                cursor: None,
+            },
+        );
         assert_eq!(page.items.len(), 6);
         assert!(page.next_cursor.is_none());
     }
@@ -119,15 +138,38 @@ mod tests {
     #[test]
     fn limits_are_defaulted_capped_and_checked() {
         assert_eq!(PageParams::default().limit().unwrap(), 50);
-        assert_eq!(PageParams { limit: Some(10_000), cursor: None }.limit().unwrap(), 200);
-        assert_eq!(PageParams { limit: Some(0), cursor: None }.limit().unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            PageParams {
+                limit: Some(10_000),
+                cursor: None
+            }
+            .limit()
+            .unwrap(),
+            200
+        );
+        assert_eq!(
+            PageParams {
+                limit: Some(0),
+                cursor: None
+            }
+            .limit()
+            .unwrap_err()
+            .code(),
+            "invalid_request"
+        );
     }
 
     #[test]
     fn foreign_cursors_are_refused() {
-        let params = PageParams { limit: None, cursor: Some("not*base64".into()) };
+        let params = PageParams {
+            limit: None,
+            cursor: Some("not*base64".into()),
+        };
         assert_eq!(params.after::<u32>().unwrap_err().code(), "invalid_request");
-        let params = PageParams { limit: None, cursor: Some(Cursor::encode(&"text")) };
+        let params = PageParams {
+            limit: None,
+            cursor: Some(Cursor::encode(&"text")),
+        };
         assert!(params.after::<u32>().is_err());
     }
 }

@@ -49,7 +49,10 @@ impl FromStr for Region {
         match s {
             "us" => Ok(Region::Us),
             "eu" => Ok(Region::Eu),
-            other => Err(UnknownValue { value: other.to_owned(), allowed: "us, eu" }),
+            other => Err(UnknownValue {
+                value: other.to_owned(),
+                allowed: "us, eu",
+            }),
         }
     }
 }

@@ -33,7 +33,9 @@ pub const TENANT_SETTING: &str = "plinth.tenant_id";
 /// lazily, so this succeeds while the database is still starting.
 pub fn connect_pool(url: &str, max_size: usize) -> anyhow::Result<Pool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-    Ok(deadpool::Pool::builder(manager).max_size(max_size).build()?)
+    Ok(deadpool::Pool::builder(manager)
+        .max_size(max_size)
+        .build()?)
 }
 
 /// Runs `f` in a transaction scoped to `tenant`: `plinth.tenant_id` is set with

@@ -41,7 +41,8 @@ where
     std::thread::spawn(move || {
         let _ = tx.send(migrate_blocking(&url, &app_role, migrations));
     });
-    rx.await.map_err(|_| anyhow::anyhow!("the migration thread panicked"))?
+    rx.await
+        .map_err(|_| anyhow::anyhow!("the migration thread panicked"))?
 }
 
 /// [`migrate`] for callers outside an async runtime.
@@ -69,7 +70,9 @@ where
         .into_iter()
         .map(|v| v.to_string())
         .collect::<Vec<_>>();
-    conn.batch_execute(&format!("REVOKE ALL ON __diesel_schema_migrations FROM {role};"))?;
+    conn.batch_execute(&format!(
+        "REVOKE ALL ON __diesel_schema_migrations FROM {role};"
+    ))?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied migrations");
     }

@@ -45,9 +45,11 @@ impl TestDb {
         let app_server =
             std::env::var("PLINTH_TEST_PG_APP_URL").unwrap_or_else(|_| DEFAULT_APP_URL.to_owned());
         let template = template_name(key, &migrations)?;
-        let mut admin = connect(&format!("{owner_server}/postgres")).await.with_context(|| {
-            format!("connecting to {owner_server} as the owner role (is the dev stack up?)")
-        })?;
+        let mut admin = connect(&format!("{owner_server}/postgres"))
+            .await
+            .with_context(|| {
+                format!("connecting to {owner_server} as the owner role (is the dev stack up?)")
+            })?;
         ensure_template(&mut admin, &owner_server, &template, migrations).await?;
 
         let name = format!("plinth_test_{}", uuid::Uuid::new_v4().simple());
@@ -59,7 +61,11 @@ impl TestDb {
         .execute(&mut admin)
         .await
         .with_context(|| format!("cloning {template}"))?;
-        Ok(TestDb { name, owner_server, app_server })
+        Ok(TestDb {
+            name,
+            owner_server,
+            app_server,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -80,10 +86,15 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let admin_url = format!("{}/postgres", self.owner_server);
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&self.name));
+        let sql = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&self.name)
+        );
         // A thread of its own: Drop may run inside or outside a runtime.
         let outcome = std::thread::spawn(move || -> anyhow::Result<()> {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async {
                 let mut conn = connect(&admin_url).await?;
                 diesel::sql_query(sql).execute(&mut conn).await?;
@@ -108,7 +119,13 @@ fn template_name<S: MigrationSource<Pg>>(key: &str, migrations: &S) -> anyhow::R
     names.hash(&mut hasher);
     let key: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(30)
         .collect();
     Ok(format!("plinth_tpl_{key}_{:016x}", hasher.finish()))
@@ -148,10 +165,16 @@ where
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {building_q} WITH (FORCE)"))
             .execute(admin)
             .await?;
-        diesel::sql_query(format!("CREATE DATABASE {building_q}")).execute(admin).await?;
-        migrate(&format!("{owner_server}/{building}"), TEST_APP_ROLE, migrations)
-            .await
-            .with_context(|| format!("migrating template {template}"))?;
+        diesel::sql_query(format!("CREATE DATABASE {building_q}"))
+            .execute(admin)
+            .await?;
+        migrate(
+            &format!("{owner_server}/{building}"),
+            TEST_APP_ROLE,
+            migrations,
+        )
+        .await
+        .with_context(|| format!("migrating template {template}"))?;
         diesel::sql_query(format!(
             "ALTER DATABASE {building_q} RENAME TO {}",
             quote_ident(template)

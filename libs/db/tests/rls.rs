@@ -25,21 +25,36 @@ async fn insert(conn: &mut AsyncPgConnection, tenant: TenantId, body: &str) -> Q
 }
 
 async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-    diesel::sql_query("SELECT count(*) AS n FROM notes").get_result::<Count>(conn).await.map(|c| c.n)
+    diesel::sql_query("SELECT count(*) AS n FROM notes")
+        .get_result::<Count>(conn)
+        .await
+        .map(|c| c.n)
 }
 
 #[tokio::test]
 async fn tenant_transactions_see_and_write_only_their_tenant() {
-    let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
+    let db = TestDb::create("db_rls", MigrationSet([NOTES]))
+        .await
+        .unwrap();
     let mut conn = connect(&db.app_url()).await.unwrap();
     let (a, b) = (TenantId::new(Region::Us), TenantId::new(Region::Eu));
 
-    tenant_transaction(&mut conn, a, async |c| insert(c, a, "first").await).await.unwrap();
-    tenant_transaction(&mut conn, a, async |c| insert(c, a, "second").await).await.unwrap();
-    tenant_transaction(&mut conn, b, async |c| insert(c, b, "other").await).await.unwrap();
+    tenant_transaction(&mut conn, a, async |c| insert(c, a, "first").await)
+        .await
+        .unwrap();
+    tenant_transaction(&mut conn, a, async |c| insert(c, a, "second").await)
+        .await
+        .unwrap();
+    tenant_transaction(&mut conn, b, async |c| insert(c, b, "other").await)
+        .await
+        .unwrap();
 
-    let seen_a = tenant_transaction(&mut conn, a, async |c| count(c).await).await.unwrap();
-    let seen_b = tenant_transaction(&mut conn, b, async |c| count(c).await).await.unwrap();
+    let seen_a = tenant_transaction(&mut conn, a, async |c| count(c).await)
+        .await
+        .unwrap();
+    let seen_b = tenant_transaction(&mut conn, b, async |c| count(c).await)
+        .await
+        .unwrap();
     assert_eq!((seen_a, seen_b), (2, 1));
 
     // Without a tenant the app role sees nothing; the setting does not leak past
@@ -59,10 +74,14 @@ async fn tenant_transactions_see_and_write_only_their_tenant() {
 
 #[tokio::test]
 async fn unique_violations_become_already_exists() {
-    let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
+    let db = TestDb::create("db_rls", MigrationSet([NOTES]))
+        .await
+        .unwrap();
     let mut conn = connect(&db.app_url()).await.unwrap();
     let t = TenantId::new(Region::Us);
-    tenant_transaction(&mut conn, t, async |c| insert(c, t, "same").await).await.unwrap();
+    tenant_transaction(&mut conn, t, async |c| insert(c, t, "same").await)
+        .await
+        .unwrap();
     let err: ApiError = tenant_transaction(&mut conn, t, async |c| {
         insert(c, t, "same").await.map_err(ApiError::from)
     })
@@ -74,8 +93,12 @@ async fn unique_violations_become_already_exists() {
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_hidden_from_the_app_role() {
-    let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
-    let again = migrate(&db.owner_url(), "plinth_app", MigrationSet([NOTES])).await.unwrap();
+    let db = TestDb::create("db_rls", MigrationSet([NOTES]))
+        .await
+        .unwrap();
+    let again = migrate(&db.owner_url(), "plinth_app", MigrationSet([NOTES]))
+        .await
+        .unwrap();
     assert!(again.is_empty(), "nothing left to apply: {again:?}");
 
     let mut app = connect(&db.app_url()).await.unwrap();
@@ -89,10 +112,14 @@ async fn migrations_are_idempotent_and_hidden_from_the_app_role() {
 #[tokio::test]
 async fn test_databases_are_dropped() {
     let name = {
-        let db = TestDb::create("db_rls", MigrationSet([NOTES])).await.unwrap();
+        let db = TestDb::create("db_rls", MigrationSet([NOTES]))
+            .await
+            .unwrap();
         db.name().to_owned()
     };
-    let mut conn = connect("postgres://plinth_owner:plinth@127.0.0.1:5432/postgres").await.unwrap();
+    let mut conn = connect("postgres://plinth_owner:plinth@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
     let left = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
         .bind::<Text, _>(&name)
         .get_result::<Count>(&mut conn)

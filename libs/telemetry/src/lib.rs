@@ -95,7 +95,9 @@ impl Drop for TelemetryGuard {
 /// Installs the global subscriber and tracer. Calling it again in the same process
 /// (tests) keeps the first subscriber and still returns a working guard.
 pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
-    let resource = Resource::builder().with_service_name(config.service_name.clone()).build();
+    let resource = Resource::builder()
+        .with_service_name(config.service_name.clone())
+        .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
     if let Some(endpoint) = &config.otlp_endpoint {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -126,7 +128,10 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
         .with_tracer(tracer)
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     // A second init in the same process (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).with(otel).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel)
+        .try_init();
     Ok(TelemetryGuard { provider })
 }
 
@@ -189,7 +194,9 @@ mod tests {
         let _guard = init(&TelemetryConfig::new("telemetry-test")).unwrap();
 
         let outer = tracing::info_span!("producer");
-        let sent = outer.in_scope(current_traceparent).expect("spans have a trace context");
+        let sent = outer
+            .in_scope(current_traceparent)
+            .expect("spans have a trace context");
         assert!(sent.starts_with("00-") && sent.len() == 55, "{sent}");
 
         let mut headers: HashMap<String, String> = HashMap::new();
@@ -202,7 +209,10 @@ mod tests {
         set_parent(&inner, |k| headers.get(k).cloned());
         let received = inner.in_scope(current_traceparent).unwrap();
         assert_eq!(trace_id_of(&received), trace_id_of(&sent));
-        assert_ne!(received, sent, "the consumer span is a new span in the same trace");
+        assert_ne!(
+            received, sent,
+            "the consumer span is a new span in the same trace"
+        );
 
         let orphan = tracing::info_span!("orphan");
         set_parent(&orphan, |_| Some("garbage".to_owned()));
