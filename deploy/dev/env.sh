@@ -42,3 +42,21 @@ port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
+
+# Starts a broker of the caller's own, on port $2 with empty storage under
+# .dev-state/$1, points the tests at it, and stops and removes it when the calling
+# script exits. Tansu slows down as its SQLite store grows, so a test or benchmark
+# run should not depend on what earlier runs left behind.
+start_private_broker() {
+  export PLINTH_KAFKA_PORT=$2
+  export PLINTH_KAFKA_BROKERS=127.0.0.1:$PLINTH_KAFKA_PORT
+  export PLINTH_TEST_KAFKA=$PLINTH_KAFKA_BROKERS
+  export PLINTH_BROKER_DIR=$PLINTH_STATE_DIR/$1
+  local broker; broker="$ROOT/deploy/dev/broker.sh"
+  "$broker" down
+  rm -rf "$PLINTH_BROKER_DIR"
+  trap '"'"$broker"'" down; rm -rf "$PLINTH_BROKER_DIR"' EXIT
+  "$broker" up
+  PLINTH_TANSU_BIN=$("$broker" bin)
+  export PLINTH_TANSU_BIN
+}
