@@ -28,9 +28,9 @@ install_postgres() {
 
 psql_admin() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"
+    runuser -u postgres -- env PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"
   else
-    psql -X -q -v ON_ERROR_STOP=1 -h "$PLINTH_PG_HOST" -p "$PLINTH_PG_PORT" -U postgres -d postgres "$@"
+    PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -h "$PLINTH_PG_HOST" -p "$PLINTH_PG_PORT" -U postgres -d postgres "$@"
   fi
 }
 

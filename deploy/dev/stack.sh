@@ -5,7 +5,13 @@ set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
 
-services() { ls -d "$ROOT"/services/*/ 2>/dev/null | xargs -rn1 basename; }
+services() {
+  local dir
+  for dir in "$ROOT"/services/*/; do
+    [ -d "$dir" ] && basename "$dir"
+  done
+  return 0
+}
 
 status() {
   echo
