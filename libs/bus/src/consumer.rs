@@ -21,7 +21,7 @@ use futures_util::FutureExt;
 use plinth_db::Pool;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use serde::de::DeserializeOwned;
@@ -252,15 +252,17 @@ impl<H: Handler> Consumer<H> {
         if batch.len() > 1 {
             let parsed: Vec<Result<Received, String>> = batch.iter().map(received).collect();
             let valid: Vec<&Received> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+            let started = std::time::Instant::now();
             match self.apply(&valid).await {
                 Ok((applied, duplicates)) => {
+                    tracing::debug!(size = batch.len(), took = ?started.elapsed(), "batch applied");
                     self.stats.0.applied.add(applied);
                     self.stats.0.duplicates.add(duplicates);
                     for (message, parsed) in batch.iter().zip(&parsed) {
-                        if let Err(reason) = parsed {
-                            if !self.dead_letter(message, dlq, reason, shutdown).await {
-                                return false;
-                            }
+                        if let Err(reason) = parsed
+                            && !self.dead_letter(message, dlq, reason, shutdown).await
+                        {
+                            return false;
                         }
                     }
                     return true;
@@ -389,7 +391,7 @@ impl<H: Handler> Consumer<H> {
             let headers = message
                 .headers()
                 .map(|h| h.detach())
-                .unwrap_or_else(OwnedHeaders::new)
+                .unwrap_or_default()
                 .insert(Header {
                     key: headers::DLQ_ERROR,
                     value: Some(reason),

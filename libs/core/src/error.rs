@@ -98,9 +98,13 @@ impl ErrorKind {
     }
 }
 
-/// An API error: a kind, a message for the caller, and one for the logs.
+/// An API error: a kind, a message for the caller, and one for the logs. Boxed, so
+/// `Result<_, ApiError>` stays small on the happy path.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<Repr>);
+
+#[derive(Debug, Clone)]
+struct Repr {
     kind: ErrorKind,
     code: Option<Cow<'static, str>>,
     external: String,
@@ -110,13 +114,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, external: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(Repr {
             kind,
             code: None,
             external: external.into(),
             internal: None,
             extensions: Map::new(),
-        }
+        }))
     }
 
     pub fn not_found(what: impl fmt::Display) -> Self {
@@ -174,36 +178,36 @@ impl ApiError {
 
     /// A narrower stable code than the kind's own, e.g. `invalid_transition`.
     pub fn with_code(mut self, code: &'static str) -> Self {
-        self.code = Some(Cow::Borrowed(code));
+        self.0.code = Some(Cow::Borrowed(code));
         self
     }
 
     /// Detail for the logs only.
     pub fn with_internal(mut self, internal: impl fmt::Display) -> Self {
-        self.internal = Some(internal.to_string());
+        self.0.internal = Some(internal.to_string());
         self
     }
 
     /// An extra member of the problem document, e.g. `allowed` transitions or `errors`.
     pub fn with_extension(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.extensions.insert(name.to_owned(), value.into());
+        self.0.extensions.insert(name.to_owned(), value.into());
         self
     }
 
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     pub fn code(&self) -> &str {
-        self.code.as_deref().unwrap_or(self.kind.code())
+        self.0.code.as_deref().unwrap_or(self.0.kind.code())
     }
 
     pub fn external_message(&self) -> &str {
-        &self.external
+        &self.0.external
     }
 
     pub fn internal_message(&self) -> Option<&str> {
-        self.internal.as_deref()
+        self.0.internal.as_deref()
     }
 
     /// The RFC 9457 problem document for this error.
@@ -211,16 +215,16 @@ impl ApiError {
         let code = self.code();
         let mut doc = json!({
             "type": format!("urn:plinth:problem:{code}"),
-            "title": self.kind.title(),
-            "status": self.kind.status().as_u16(),
-            "detail": self.external,
+            "title": self.0.kind.title(),
+            "status": self.0.kind.status().as_u16(),
+            "detail": self.0.external,
             "code": code,
         });
         let obj = doc.as_object_mut().expect("problem document is an object");
         if let Some(id) = request_id {
             obj.insert("request_id".into(), Value::String(id.to_string()));
         }
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::InvalidRequest { field: Some(field) } => {
                 obj.insert("field".into(), Value::String(field.clone()));
             }
@@ -235,7 +239,7 @@ impl ApiError {
             }
             _ => {}
         }
-        for (k, v) in &self.extensions {
+        for (k, v) in &self.0.extensions {
             obj.entry(k.clone()).or_insert_with(|| v.clone());
         }
         doc
@@ -244,8 +248,8 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code(), self.external)?;
-        if let Some(internal) = &self.internal {
+        write!(f, "{}: {}", self.code(), self.0.external)?;
+        if let Some(internal) = &self.0.internal {
             write!(f, " ({internal})")?;
         }
         Ok(())
@@ -256,20 +260,20 @@ impl std::error::Error for ApiError {}
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.kind.status()
+        self.0.kind.status()
     }
 
     fn error_response(&self) -> HttpResponse {
         let request_id = REQUEST_ID.try_with(|id| *id).ok();
-        let status = self.kind.status();
+        let status = self.0.kind.status();
         if status.is_server_error() {
-            tracing::error!(code = self.code(), internal = ?self.internal, "{}", self.external);
+            tracing::error!(code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
         } else {
-            tracing::debug!(code = self.code(), internal = ?self.internal, "{}", self.external);
+            tracing::debug!(code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let ErrorKind::TooManyRequests { retry_after_secs } = self.kind {
+        if let ErrorKind::TooManyRequests { retry_after_secs } = self.0.kind {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         response.body(self.problem(request_id).to_string())
