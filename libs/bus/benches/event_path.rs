@@ -210,6 +210,25 @@ async fn main() -> anyhow::Result<()> {
     let consumer = Consumer::new(pool.clone(), bus.clone(), config, latency.clone());
     let consumer_stats = consumer.stats();
     let consumer_task = tokio::spawn(consumer.run(stop.clone()));
+    // Latency is measured at steady state: the consumer has joined its group and
+    // applied a few warm-up events before the paced writes begin.
+    const WARM_UP: u64 = 100;
+    {
+        let mut conn = pool.get().await?;
+        let warm: Vec<Event> = (0..WARM_UP)
+            .map(|i| event(&paced_topic, &tenants[i as usize % 8]))
+            .collect();
+        Outbox::enqueue(&mut conn, &warm).await?;
+    }
+    let joined = Instant::now();
+    while consumer_stats.applied() < WARM_UP {
+        tick.tick().await;
+        anyhow::ensure!(
+            joined.elapsed() < Duration::from_secs(120),
+            "consumer did not start"
+        );
+    }
+    let join_time = joined.elapsed();
     let total = rate * seconds;
     let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -235,7 +254,7 @@ async fn main() -> anyhow::Result<()> {
     // Wait for the last event, but not forever: what has not arrived by then is
     // reported as late.
     let limit = Duration::from_secs(seconds + 120);
-    while consumer_stats.applied() < total && started.elapsed() < limit {
+    while consumer_stats.applied() < WARM_UP + total && started.elapsed() < limit {
         tick.tick().await;
     }
     let late = latency.committed.lock().unwrap().len();
@@ -271,6 +290,15 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  commit -> consume max      {:>10.1} ms",
         h.max() as f64 / 1000.0
+    );
+    println!(
+        "  consumer start (join + warm-up) {:>5.1} s",
+        join_time.as_secs_f64()
+    );
+    println!(
+        "  consumer transactions      {:>10}  (mean batch {:.1} events)",
+        consumer_stats.transactions(),
+        consumer_stats.applied() as f64 / consumer_stats.transactions().max(1) as f64
     );
     println!(
         "  not consumed {:>3} s after   {late:>10} events",

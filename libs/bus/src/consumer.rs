@@ -132,6 +132,7 @@ struct ConsumerCounters {
     duplicates: Counter,
     dead_lettered: Counter,
     retries: Counter,
+    transactions: Counter,
 }
 
 impl ConsumerStats {
@@ -148,6 +149,10 @@ impl ConsumerStats {
     }
     pub fn retries(&self) -> u64 {
         self.0.retries.get()
+    }
+    /// Database transactions committed; `applied / transactions` is the mean batch.
+    pub fn transactions(&self) -> u64 {
+        self.0.transactions.get()
     }
 }
 
@@ -189,8 +194,7 @@ impl<H: Handler> Consumer<H> {
         cfg.set("group.id", &self.config.group_id)
             .set("enable.auto.commit", "true")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("partition.assignment.strategy", "cooperative-sticky");
+            .set("auto.offset.reset", "earliest");
         for (k, v) in &self.config.properties {
             cfg.set(k, v);
         }
@@ -367,6 +371,7 @@ impl<H: Handler> Consumer<H> {
             Ok((applied, duplicates))
         })
         .await
+        .inspect(|_| self.stats.0.transactions.add(1))
     }
 
     /// Copies the message to the dead-letter topic, retrying until the broker takes
