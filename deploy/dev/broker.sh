@@ -38,9 +38,10 @@ up() {
   local url="tcp://127.0.0.1:$PLINTH_KAFKA_PORT"
   # setsid: the broker outlives this script and is not hit by the caller's signals.
   # Tansu reads the SQLite path relative to its working directory.
+  # PLINTH_BROKER_STORAGE=memory://tansu/ keeps nothing across restarts (benchmarks).
   (cd "$BROKER_DIR" && exec setsid env -u OTEL_EXPORTER_OTLP_ENDPOINT "$bin" broker \
     --listener-url "$url" --advertised-listener-url "$url" \
-    --storage-engine "sqlite://tansu.db" \
+    --storage-engine "${PLINTH_BROKER_STORAGE:-sqlite://tansu.db}" \
     >"$LOGFILE" 2>&1 </dev/null) &
   echo $! >"$PIDFILE"
   if ! wait_for 30 port_open 127.0.0.1 "$PLINTH_KAFKA_PORT"; then
