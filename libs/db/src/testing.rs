@@ -25,6 +25,11 @@ const DEFAULT_APP_URL: &str = "postgres://plinth_app:plinth@127.0.0.1:5432";
 /// The app role the dev stack creates, which tests connect as.
 pub const TEST_APP_ROLE: &str = "plinth_app";
 
+/// The server URL (no database name) for the owner role that tests use.
+pub fn owner_server_url() -> String {
+    std::env::var("PLINTH_TEST_PG_OWNER_URL").unwrap_or_else(|_| DEFAULT_OWNER_URL.to_owned())
+}
+
 /// A database of its own for one test; dropped with this value.
 #[derive(Debug)]
 pub struct TestDb {
@@ -40,8 +45,7 @@ impl TestDb {
     where
         S: MigrationSource<Pg> + Send + 'static,
     {
-        let owner_server = std::env::var("PLINTH_TEST_PG_OWNER_URL")
-            .unwrap_or_else(|_| DEFAULT_OWNER_URL.to_owned());
+        let owner_server = owner_server_url();
         let app_server =
             std::env::var("PLINTH_TEST_PG_APP_URL").unwrap_or_else(|_| DEFAULT_APP_URL.to_owned());
         let template = template_name(key, &migrations)?;

@@ -117,9 +117,8 @@ async fn test_databases_are_dropped() {
             .unwrap();
         db.name().to_owned()
     };
-    let mut conn = connect("postgres://plinth_owner:plinth@127.0.0.1:5432/postgres")
-        .await
-        .unwrap();
+    let admin = format!("{}/postgres", plinth_db::testing::owner_server_url());
+    let mut conn = connect(&admin).await.unwrap();
     let left = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
         .bind::<Text, _>(&name)
         .get_result::<Count>(&mut conn)
