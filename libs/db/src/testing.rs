@@ -1,7 +1,8 @@
 //! One fresh database per test, cloned from a migrated template.
 //!
 //! The first test that asks for a set of migrations builds a template database
-//! (`plinth_tpl_<key>_<hash of the migration names>`) under an advisory lock, so test
+//! (`plinth_tpl_<key>_<hash of the migrations' names and SQL>`) under an advisory
+//! lock, so test
 //! processes running in parallel build it once; every test then gets its own
 //! `CREATE DATABASE … TEMPLATE …` copy, which is dropped when the [`TestDb`] is.
 //!
@@ -9,9 +10,11 @@
 //! `PLINTH_TEST_PG_APP_URL` (server URLs without a database name), defaulting to the
 //! roles the dev stack creates.
 
+use std::any::Any;
 use std::hash::{Hash, Hasher};
 
 use anyhow::Context as _;
+use diesel::connection::{BoxableConnection, SimpleConnection};
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel::sql_types::{Bool, Text};
@@ -113,14 +116,18 @@ impl Drop for TestDb {
 }
 
 fn template_name<S: MigrationSource<Pg>>(key: &str, migrations: &S) -> anyhow::Result<String> {
-    let names = migrations
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for migration in migrations
         .migrations()
         .map_err(|e| anyhow::anyhow!("listing migrations: {e}"))?
-        .iter()
-        .map(|m| m.name().to_string())
-        .collect::<Vec<_>>();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    names.hash(&mut hasher);
+    {
+        let mut sql = SqlRecorder::default();
+        migration
+            .run(&mut sql)
+            .map_err(|e| anyhow::anyhow!("reading migration {}: {e}", migration.name()))?;
+        migration.name().to_string().hash(&mut hasher);
+        sql.0.hash(&mut hasher);
+    }
     let key: String = key
         .chars()
         .map(|c| {
@@ -133,6 +140,28 @@ fn template_name<S: MigrationSource<Pg>>(key: &str, migrations: &S) -> anyhow::R
         .take(30)
         .collect();
     Ok(format!("plinth_tpl_{key}_{:016x}", hasher.finish()))
+}
+
+/// Collects the SQL a migration runs instead of running it, so that a template's
+/// name changes whenever a migration's content does.
+#[derive(Default)]
+struct SqlRecorder(String);
+
+impl SimpleConnection for SqlRecorder {
+    fn batch_execute(&mut self, query: &str) -> diesel::QueryResult<()> {
+        self.0.push_str(query);
+        Ok(())
+    }
+}
+
+impl BoxableConnection<Pg> for SqlRecorder {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 #[derive(diesel::QueryableByName)]
@@ -193,4 +222,30 @@ where
         .execute(admin)
         .await?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel_migrations::FileBasedMigrations;
+
+    use super::template_name;
+
+    #[test]
+    fn a_template_follows_the_content_of_its_migrations() {
+        let dir = std::env::temp_dir().join(format!("plinth-tpl-{}", uuid::Uuid::new_v4()));
+        let migration = dir.join("2026-01-01-000000_things");
+        std::fs::create_dir_all(&migration).unwrap();
+        let name_with = |sql: &str| {
+            std::fs::write(migration.join("up.sql"), sql).unwrap();
+            std::fs::write(migration.join("down.sql"), "DROP TABLE things;").unwrap();
+            template_name("key", &FileBasedMigrations::from_path(&dir).unwrap()).unwrap()
+        };
+        let first = name_with("CREATE TABLE things (id BIGINT);");
+        let same = name_with("CREATE TABLE things (id BIGINT);");
+        let changed = name_with("CREATE TABLE things (id BIGINT, name TEXT);");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(first, same);
+        assert_ne!(first, changed, "an edited migration builds a new template");
+        assert!(first.starts_with("plinth_tpl_key_"));
+    }
 }
