@@ -176,11 +176,20 @@ async fn main() -> anyhow::Result<()> {
     // 2. relay from committed rows. The relay starts first and publishes one event, so
     // its producer is connected like the warmed-up baseline's; then all rows commit
     // at once and the clock runs until the last is acknowledged.
+    let defaults = RelayConfig::default();
+    let relay_config = RelayConfig {
+        batch_size: env_or("PLINTH_BENCH_RELAY_BATCH", defaults.batch_size as u64) as i64,
+        batches_in_flight: env_or(
+            "PLINTH_BENCH_RELAY_IN_FLIGHT",
+            defaults.batches_in_flight as u64,
+        ) as usize,
+        ..defaults
+    };
     let relay = Relay::new(
         pool.clone(),
         &db.app_url(),
         bus.clone(),
-        RelayConfig::default(),
+        relay_config.clone(),
     );
     let relay_stats = relay.stats();
     let stop = CancellationToken::new();

@@ -51,6 +51,10 @@ impl BusConfig {
     /// producer retries, and keys partitioned like the Java client (murmur2) so
     /// partners' producers and ours agree on where a tenant's events go.
     pub fn producer(&self) -> anyhow::Result<rdkafka::producer::FutureProducer> {
+        Ok(self.producer_config().create()?)
+    }
+
+    fn producer_config(&self) -> ClientConfig {
         let mut cfg = self.client_config();
         cfg.set("enable.idempotence", "true")
             .set("acks", "all")
@@ -60,6 +64,17 @@ impl BusConfig {
         for (k, v) in &self.properties {
             cfg.set(k, v);
         }
+        cfg
+    }
+
+    /// An idempotent producer with the gapless guarantee: a failure that would let
+    /// later messages of a partition land without an earlier one stops the producer
+    /// instead, so what a partition receives from one producer is always a prefix of
+    /// what was sent to it. The relay's ordering rests on this; it replaces the
+    /// producer after any failure.
+    pub fn ordered_producer(&self) -> anyhow::Result<rdkafka::producer::FutureProducer> {
+        let mut cfg = self.producer_config();
+        cfg.set("enable.gapless.guarantee", "true");
         Ok(cfg.create()?)
     }
 }

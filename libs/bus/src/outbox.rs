@@ -116,10 +116,6 @@ impl Outbox {
 
     /// How many committed events the relay has not published yet.
     pub async fn pending(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-        outbox::table
-            .filter(outbox::sent_at.is_null())
-            .count()
-            .get_result(conn)
-            .await
+        outbox::table.count().get_result(conn).await
     }
 }

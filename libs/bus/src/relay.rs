@@ -1,26 +1,51 @@
 //! Publishing committed outbox rows.
 //!
 //! The relay wakes on `NOTIFY plinth_outbox` (sent by a trigger when rows are
-//! inserted), and also polls, so a lost notification or a dropped listener delays an
-//! event by at most one poll interval. Each batch is one transaction of its own:
-//! take unsent rows in id order with `FOR UPDATE SKIP LOCKED`, publish them with the
-//! idempotent producer (key = tenant), wait for every acknowledgement, mark them
-//! sent, commit. If anything fails the transaction rolls back and the batch is
-//! published again after a backoff; consumers drop the duplicates by event id.
+//! inserted), and also polls, so a lost notification delays an event by at most one
+//! poll interval.
 //!
-//! Relays of several replicas of a service take turns through a transaction-scoped
-//! advisory lock, so a tenant's events leave in the order they were written.
+//! **Batches.** A batch is a transaction of its own on a pooled connection. One
+//! statement claims the oldest outbox rows `FOR UPDATE SKIP LOCKED` and deletes
+//! them, a second records the batch in `outbox_sent` (the mark that its events were
+//! sent: when, the id range, the event ids); every row is
+//! handed to the idempotent producer (key = tenant); when every acknowledgement is
+//! in, the transaction commits. If anything fails the transaction rolls back and the
+//! rows are published again after a backoff; consumers drop the duplicates by event
+//! id. Up to [`RelayConfig::batches_in_flight`] batches are open at once: while the
+//! broker acknowledges batch *n*, batch *n + 1* is claimed (`SKIP LOCKED` passes over
+//! batch *n*'s rows) and sent behind it. Batches commit in claim order, and a failure
+//! rolls back every open batch, so no row leaves the outbox unless it was
+//! acknowledged.
+//!
+//! **Order.** The producer keeps send order per partition and never leaves a gap
+//! ([`BusConfig::ordered_producer`]), every tenant's rows are sent in id order, and
+//! a failed batch is sent again together with every batch behind it, so the first
+//! copy of each event a consumer sees arrives in order. Relays of several replicas
+//! take turns: only the holder of a session-level advisory lock on the relay's own
+//! connection claims rows, and every claim checks that the lock is still held. A new
+//! holder's first claim waits for rows still locked by the previous holder's open
+//! batches instead of skipping them.
 
+//! **Order.** The producer keeps send order per partition (idempotence: the broker
+//! refuses a gap), every tenant's rows are sent in id order, and a failed batch is
+//! sent again together with every batch behind it. Relays of several replicas take
+//! turns: only the holder of a session-level advisory lock on the relay's own
+//! connection claims rows, and every claim checks that the lock is still held. A new
+//! holder's first claim waits for rows still locked by the previous holder's open
+//! batches instead of skipping them.
+
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
+use diesel_async::pooled_connection::deadpool;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use futures_util::{FutureExt, StreamExt};
-use plinth_db::Pool;
-use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use plinth_db::{Pool, PooledConn};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -29,22 +54,46 @@ use uuid::Uuid;
 use crate::BusConfig;
 use crate::counter::Counter;
 use crate::headers::CloudEvent;
-use crate::schema::outbox;
+use crate::schema::outbox_sent;
 
 /// The channel the outbox trigger notifies.
 const CHANNEL: &str = "plinth_outbox";
-/// Serializes relays of one database.
-const LOCK_SQL: &str =
-    "SELECT pg_try_advisory_xact_lock(hashtext('plinth_outbox_relay')) AS locked";
+
+/// The advisory lock relays of one database take turns with: two keys, so that
+/// `pg_locks` shows them as `classid` and `objid` with `objsubid = 2`.
+const TAKE_TURN_SQL: &str = "SELECT pg_try_advisory_lock(1886154356, 1869968482) AS flag";
+const HOLDS_TURN_SQL: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks \
+     WHERE locktype = 'advisory' AND classid = 1886154356 AND objid = 1869968482 \
+     AND objsubid = 2 AND granted AND pid = $1) AS flag";
+
+/// Claims the oldest unsent rows in the open transaction and takes them out of the
+/// outbox. `SKIP LOCKED` passes over the rows of this relay's batches in flight.
+const CLAIM_SQL: &str = "DELETE FROM outbox WHERE id = ANY(ARRAY( \
+       SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)) \
+     RETURNING id, event_id, topic, msg_key, ce_type, ce_source, ce_subject, ce_time, \
+       traceparent, payload";
+/// The same, but waiting for rows another relay still holds: a new turn starts
+/// behind the batches the previous holder left open.
+const CLAIM_WAITING_SQL: &str = "DELETE FROM outbox WHERE id = ANY(ARRAY( \
+       SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE)) \
+     RETURNING id, event_id, topic, msg_key, ce_type, ce_source, ce_subject, ce_time, \
+       traceparent, payload";
+/// How often expired records are looked for, at most.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+type Tx = <AsyncPgConnection as AsyncConnection>::TransactionManager;
 
 /// How the relay batches, polls, backs off and cleans up.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
     /// Rows published per transaction.
     pub batch_size: i64,
+    /// Batches open at once: claimed and sent, not yet acknowledged and committed.
+    /// Each holds a pooled connection while it is open.
+    pub batches_in_flight: usize,
     /// Longest wait between two looks at the outbox when no notification arrives.
     pub poll_interval: Duration,
-    /// Published rows are deleted after this long.
+    /// Records of published batches (`outbox_sent`) are kept this long.
     pub retention: Duration,
     /// First and longest wait after a failed batch.
     pub min_backoff: Duration,
@@ -55,6 +104,7 @@ impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
             batch_size: 2000,
+            batches_in_flight: 2,
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(3600),
             min_backoff: Duration::from_millis(100),
@@ -72,6 +122,7 @@ struct RelayCounters {
     published: Counter,
     batches: Counter,
     failed_batches: Counter,
+    turns: Counter,
 }
 
 impl RelayStats {
@@ -86,6 +137,10 @@ impl RelayStats {
     pub fn failed_batches(&self) -> u64 {
         self.0.failed_batches.get()
     }
+    /// How often this relay took its turn (the advisory lock) to publish.
+    pub fn turns(&self) -> u64 {
+        self.0.turns.get()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,33 +151,112 @@ enum RelayError {
     Pool(String),
     #[error("publishing: {0}")]
     Publish(KafkaError),
+    #[error("the producer dropped a message before its acknowledgement")]
+    Dropped,
+    #[error("this relay no longer holds its turn")]
+    TurnLost,
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = outbox)]
+#[derive(QueryableByName)]
 struct OutboxRow {
+    #[diesel(sql_type = BigInt)]
     id: i64,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
     event_id: Uuid,
+    #[diesel(sql_type = Text)]
     topic: String,
+    #[diesel(sql_type = Text)]
     msg_key: String,
+    #[diesel(sql_type = Text)]
     ce_type: String,
+    #[diesel(sql_type = Text)]
     ce_source: String,
+    #[diesel(sql_type = Nullable<Text>)]
     ce_subject: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
     ce_time: OffsetDateTime,
+    #[diesel(sql_type = Nullable<Text>)]
     traceparent: Option<String>,
+    #[diesel(sql_type = Bytea)]
     payload: Vec<u8>,
 }
 
 #[derive(QueryableByName)]
-struct Locked {
+struct Flag {
     #[diesel(sql_type = Bool)]
-    locked: bool,
+    flag: bool,
+}
+
+#[derive(QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = Integer)]
+    pid: i32,
+}
+
+/// The relay's own connection, outside the pool: it listens for notifications and
+/// holds the turn (the session-level advisory lock) while the relay publishes.
+struct Own {
+    conn: AsyncPgConnection,
+    pid: i32,
+    has_turn: bool,
+    /// Whether this turn's first claim, which waits for rows another relay left
+    /// locked, is done.
+    caught_up: bool,
+}
+
+/// A batch claimed and sent, waiting for its acknowledgements and its commit.
+///
+/// It holds its rows locked in an open transaction. Dropped unfinished (the relay
+/// task aborted), it closes its connection rather than return it to the pool, so the
+/// transaction ends and the rows are free for the next relay at once.
+struct InFlight {
+    conn: Option<PooledConn>,
+    acks: Vec<DeliveryFuture>,
+}
+
+impl InFlight {
+    fn new(conn: PooledConn) -> Self {
+        InFlight {
+            conn: Some(conn),
+            acks: Vec::new(),
+        }
+    }
+
+    fn conn(&mut self) -> &mut AsyncPgConnection {
+        self.conn
+            .as_mut()
+            .expect("an open batch has its connection")
+    }
+
+    /// Commits and hands the connection back to the pool.
+    async fn commit(mut self) -> QueryResult<()> {
+        Tx::commit_transaction(self.conn()).await?;
+        drop(self.conn.take());
+        Ok(())
+    }
+
+    /// Rolls back and hands the connection back to the pool, or closes it if the
+    /// rollback failed.
+    async fn roll_back(mut self) {
+        match Tx::rollback_transaction(self.conn()).await {
+            Ok(()) => drop(self.conn.take()),
+            Err(err) => tracing::debug!(error = %err, "rolling back an outbox batch failed"),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(deadpool::Object::take(conn));
+        }
+    }
 }
 
 /// Publishes a service's outbox to Kafka.
 pub struct Relay {
     pool: Pool,
-    listen_url: String,
+    own_url: String,
     bus: BusConfig,
     config: RelayConfig,
     stats: RelayStats,
@@ -137,12 +271,14 @@ impl std::fmt::Debug for Relay {
 }
 
 impl Relay {
-    /// `pool` and `listen_url` reach the service's database; the listener uses a
-    /// connection of its own, outside the pool.
-    pub fn new(pool: Pool, listen_url: &str, bus: BusConfig, config: RelayConfig) -> Self {
+    /// `pool` and `own_url` reach the service's database; the relay keeps one
+    /// connection of its own to `own_url`, outside the pool, for notifications and
+    /// its turn, and takes `batches_in_flight` connections from the pool while it
+    /// publishes.
+    pub fn new(pool: Pool, own_url: &str, bus: BusConfig, config: RelayConfig) -> Self {
         Relay {
             pool,
-            listen_url: listen_url.to_owned(),
+            own_url: own_url.to_owned(),
             bus,
             config,
             stats: RelayStats::default(),
@@ -155,44 +291,65 @@ impl Relay {
 
     /// Runs until `shutdown` is cancelled, then flushes what is in flight.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut producer = self.bus.producer()?;
-        let mut listener: Option<AsyncPgConnection> = None;
+        let mut producer = self.bus.ordered_producer()?;
+        let mut own: Option<Own> = None;
         let mut backoff = self.config.min_backoff;
         let mut last_purge = Instant::now();
         loop {
-            if listener.is_none() {
-                listener = match self.listen().await {
-                    Ok(conn) => Some(conn),
+            let mut failed = false;
+            if own.is_none() {
+                match self.connect().await {
+                    Ok(conn) => own = Some(conn),
                     Err(err) => {
-                        tracing::warn!(error = %err, "outbox listener unavailable; polling");
-                        None
+                        tracing::warn!(error = %err, "relay cannot reach its database");
+                        failed = true;
                     }
-                };
+                }
+            }
+            if let Some(o) = own.as_mut().filter(|o| !o.has_turn) {
+                match take_turn(&mut o.conn).await {
+                    Ok(true) => {
+                        tracing::info!("relay takes its turn to publish the outbox");
+                        self.stats.0.turns.add(1);
+                        o.has_turn = true;
+                        o.caught_up = false;
+                    }
+                    Ok(false) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "relay lost its database connection");
+                        own = None;
+                        failed = true;
+                    }
+                }
             }
 
-            let failed = match self.drain(&producer).await {
-                Ok(()) => {
-                    backoff = self.config.min_backoff;
-                    false
-                }
-                Err(err) => {
-                    self.stats.0.failed_batches.add(1);
-                    tracing::warn!(error = %err, retry_in = ?backoff, "outbox batch failed");
-                    if matches!(err, RelayError::Publish(_)) {
-                        // A fresh producer starts a new idempotent session, so no stale
-                        // producer epoch or sequence survives a broker restart; the old
-                        // one is dropped off the async threads (its drop waits briefly).
-                        let old = std::mem::replace(&mut producer, self.bus.producer()?);
-                        tokio::task::spawn_blocking(move || drop(old));
+            if let Some(o) = own.as_mut().filter(|o| o.has_turn) {
+                match self.drain(&producer, o).await {
+                    Ok(()) => backoff = self.config.min_backoff,
+                    Err(RelayError::TurnLost) => {
+                        tracing::warn!("relay lost its turn; reconnecting");
+                        own = None;
                     }
-                    true
+                    Err(err) => {
+                        self.stats.0.failed_batches.add(1);
+                        tracing::warn!(error = %err, retry_in = ?backoff, "outbox batch failed");
+                        if matches!(err, RelayError::Publish(_) | RelayError::Dropped) {
+                            // A fresh producer starts a new idempotent session, so no
+                            // stale producer epoch or sequence survives a broker
+                            // restart; the old one is dropped off the async threads
+                            // (its drop waits briefly).
+                            let old =
+                                std::mem::replace(&mut producer, self.bus.ordered_producer()?);
+                            tokio::task::spawn_blocking(move || drop(old));
+                        }
+                        failed = true;
+                    }
                 }
-            };
-
-            if last_purge.elapsed() >= Duration::from_secs(60) {
-                last_purge = Instant::now();
-                if let Err(err) = self.purge().await {
-                    tracing::warn!(error = %err, "purging published outbox rows failed");
+                if last_purge.elapsed() >= self.config.retention.min(PURGE_INTERVAL) {
+                    last_purge = Instant::now();
+                    if let Err(err) = self.purge().await {
+                        tracing::warn!(error = %err, "purging published outbox rows failed");
+                    }
                 }
             }
 
@@ -201,89 +358,196 @@ impl Relay {
             } else {
                 self.config.poll_interval
             };
-            let alive = tokio::select! {
+            let listening = !failed && own.as_ref().is_some_and(|o| o.has_turn);
+            let woken = tokio::select! {
                 _ = shutdown.cancelled() => {
                     let _ = producer.flush(Timeout::After(Duration::from_secs(5)));
                     return Ok(());
                 }
-                _ = tokio::time::sleep(wait) => true,
-                alive = next_notification(&mut listener), if !failed => alive,
+                _ = tokio::time::sleep(wait) => false,
+                () = next_notification(&mut own), if listening => true,
             };
             if failed {
                 backoff = (backoff * 2).min(self.config.max_backoff);
             }
-            match (&mut listener, alive) {
-                (Some(conn), true) => {
-                    // One pass drains the outbox however many inserts woke us.
-                    let stream = conn.notifications_stream();
-                    let mut stream = std::pin::pin!(stream);
-                    while let Some(Some(Ok(_))) = stream.next().now_or_never() {}
-                }
-                (Some(_), false) => listener = None,
-                (None, _) => {}
+            // One pass drains the outbox however many inserts woke the relay; a
+            // connection found closed is opened again on the next pass.
+            if let Some(o) = own.as_mut()
+                && !discard_notifications(&mut o.conn)
+            {
+                tracing::warn!(woken, "relay's own database connection closed");
+                own = None;
             }
         }
     }
 
-    async fn listen(&self) -> Result<AsyncPgConnection, anyhow::Error> {
-        let mut conn = AsyncPgConnection::establish(&self.listen_url).await?;
+    async fn connect(&self) -> Result<Own, anyhow::Error> {
+        let mut conn = AsyncPgConnection::establish(&self.own_url).await?;
         diesel::sql_query(format!("LISTEN {CHANNEL}"))
             .execute(&mut conn)
             .await?;
-        Ok(conn)
+        let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<BackendPid>(&mut conn)
+            .await?
+            .pid;
+        Ok(Own {
+            conn,
+            pid,
+            has_turn: false,
+            caught_up: false,
+        })
     }
 
-    /// Publishes batches until the outbox has no unsent rows left.
-    async fn drain(&self, producer: &FutureProducer) -> Result<(), RelayError> {
-        loop {
-            let n = self.publish_batch(producer).await?;
-            if n < self.config.batch_size as usize {
-                return Ok(());
+    /// Publishes batches, `batches_in_flight` at a time, until the outbox has no
+    /// unsent rows left. On failure every open batch is rolled back.
+    async fn drain(&self, producer: &FutureProducer, own: &mut Own) -> Result<(), RelayError> {
+        let mut in_flight = VecDeque::with_capacity(self.config.batches_in_flight);
+        let mut more = true;
+        // A failed claim changed nothing: the batches already open still complete,
+        // in order, and the claim's error is reported after them.
+        let mut claim_error = None;
+        let result = loop {
+            while more && in_flight.len() < self.config.batches_in_flight.max(1) {
+                match self.claim(producer, own).await {
+                    Ok(Some((batch, full))) => {
+                        in_flight.push_back(batch);
+                        more = full;
+                    }
+                    Ok(None) => more = false,
+                    Err(err) => {
+                        more = false;
+                        claim_error = Some(err);
+                    }
+                }
+            }
+            let Some(batch) = in_flight.pop_front() else {
+                break claim_error.map_or(Ok(()), Err);
+            };
+            if let Err(err) = self.complete(batch).await {
+                break Err(err);
+            }
+        };
+        if result.is_err() {
+            for batch in in_flight {
+                batch.roll_back().await;
             }
         }
+        result
     }
 
-    async fn publish_batch(&self, producer: &FutureProducer) -> Result<usize, RelayError> {
-        let mut conn = self
+    /// Opens a batch: claims rows in a new transaction and hands them to the
+    /// producer. `None` when there is nothing to publish; otherwise the batch and
+    /// whether it was full (more rows may be waiting).
+    async fn claim(
+        &self,
+        producer: &FutureProducer,
+        own: &mut Own,
+    ) -> Result<Option<(InFlight, bool)>, RelayError> {
+        let conn = self
             .pool
             .get()
             .await
             .map_err(|e| RelayError::Pool(e.to_string()))?;
-        let batch_size = self.config.batch_size;
-        let n = conn
-            .transaction(async |conn| {
-                let lock = diesel::sql_query(LOCK_SQL)
-                    .get_result::<Locked>(conn)
-                    .await?;
-                if !lock.locked {
-                    return Ok(0);
-                }
-                let rows: Vec<OutboxRow> = outbox::table
-                    .filter(outbox::sent_at.is_null())
-                    .order(outbox::id.asc())
-                    .limit(batch_size)
-                    .for_update()
-                    .skip_locked()
-                    .select(OutboxRow::as_select())
-                    .load(conn)
-                    .await?;
-                if rows.is_empty() {
-                    return Ok(0);
-                }
-                publish(producer, &rows).await?;
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-                    .set(outbox::sent_at.eq(OffsetDateTime::now_utc()))
-                    .execute(conn)
-                    .await?;
-                Ok::<_, RelayError>(rows.len())
-            })
-            .await?;
-        if n > 0 {
-            self.stats.0.published.add(n as u64);
-            self.stats.0.batches.add(1);
+        let t0 = Instant::now();
+        let mut batch = InFlight::new(conn);
+        Tx::begin_transaction(batch.conn()).await?;
+        let rows = match self.claim_on_conn(batch.conn(), own).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                batch.roll_back().await;
+                return Err(err);
+            }
+        };
+        own.caught_up = true;
+        if rows.is_empty() {
+            batch.roll_back().await;
+            return Ok(None);
         }
-        Ok(n)
+        let full = rows.len() as i64 >= self.config.batch_size;
+        let claimed = t0.elapsed();
+        let sent = send(producer, &rows, &mut batch).await;
+        tracing::debug!(rows = rows.len(), ?claimed, sent = ?t0.elapsed() - claimed, "batch claimed");
+        match sent {
+            Ok(()) => Ok(Some((batch, full))),
+            Err(err) => {
+                batch.roll_back().await;
+                Err(err)
+            }
+        }
+    }
+
+    /// The database part of a claim, in the batch's open transaction: the turn is
+    /// still this relay's, then the rows, in id order.
+    async fn claim_on_conn(
+        &self,
+        conn: &mut AsyncPgConnection,
+        own: &Own,
+    ) -> Result<Vec<OutboxRow>, RelayError> {
+        // Losing the mark of a published batch only means publishing it again, so
+        // the batch's commit need not wait for the disk.
+        diesel::sql_query("SET LOCAL synchronous_commit = off")
+            .execute(conn)
+            .await?;
+        let holds = diesel::sql_query(HOLDS_TURN_SQL)
+            .bind::<Integer, _>(own.pid)
+            .get_result::<Flag>(conn)
+            .await?;
+        if !holds.flag {
+            return Err(RelayError::TurnLost);
+        }
+        let sql = if own.caught_up {
+            CLAIM_SQL
+        } else {
+            diesel::sql_query("SET LOCAL lock_timeout = '60s'")
+                .execute(conn)
+                .await?;
+            CLAIM_WAITING_SQL
+        };
+        let mut rows: Vec<OutboxRow> = diesel::sql_query(sql)
+            .bind::<BigInt, _>(self.config.batch_size)
+            .load(conn)
+            .await?;
+        rows.sort_unstable_by_key(|r| r.id);
+        if let (Some(first), Some(last)) = (rows.as_slice().first(), rows.as_slice().last()) {
+            diesel::insert_into(outbox_sent::table)
+                .values((
+                    outbox_sent::sent_at.eq(diesel::dsl::now),
+                    outbox_sent::first_id.eq(first.id),
+                    outbox_sent::last_id.eq(last.id),
+                    outbox_sent::event_ids.eq(rows.iter().map(|r| r.event_id).collect::<Vec<_>>()),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        Ok(rows)
+    }
+
+    /// Waits for every acknowledgement of `batch`, then commits it.
+    async fn complete(&self, mut batch: InFlight) -> Result<(), RelayError> {
+        let n = batch.acks.len();
+        let t0 = Instant::now();
+        let mut failure = None;
+        for ack in std::mem::take(&mut batch.acks) {
+            match ack.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((err, _))) => {
+                    failure.get_or_insert(RelayError::Publish(err));
+                }
+                Err(_) => {
+                    failure.get_or_insert(RelayError::Dropped);
+                }
+            }
+        }
+        if let Some(err) = failure {
+            batch.roll_back().await;
+            return Err(err);
+        }
+        let acknowledged = t0.elapsed();
+        batch.commit().await?;
+        tracing::debug!(rows = n, ?acknowledged, committed = ?t0.elapsed() - acknowledged, "batch done");
+        self.stats.0.published.add(n as u64);
+        self.stats.0.batches.add(1);
+        Ok(())
     }
 
     async fn purge(&self) -> Result<(), RelayError> {
@@ -293,19 +557,32 @@ impl Relay {
             .await
             .map_err(|e| RelayError::Pool(e.to_string()))?;
         let cutoff = OffsetDateTime::now_utc() - self.config.retention;
-        let purged = diesel::delete(outbox::table.filter(outbox::sent_at.lt(cutoff)))
+        let purged = diesel::delete(outbox_sent::table.filter(outbox_sent::sent_at.lt(cutoff)))
             .execute(&mut conn)
             .await?;
         if purged > 0 {
-            tracing::debug!(purged, "deleted published outbox rows");
+            tracing::debug!(purged, "deleted records of published batches");
         }
         Ok(())
     }
 }
 
-/// Sends every row and waits for every acknowledgement; the first failure fails all.
-async fn publish(producer: &FutureProducer, rows: &[OutboxRow]) -> Result<(), RelayError> {
-    let sends = rows.iter().map(|row| {
+/// Takes the turn on the relay's own connection if no other relay holds it.
+async fn take_turn(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    Ok(diesel::sql_query(TAKE_TURN_SQL)
+        .get_result::<Flag>(conn)
+        .await?
+        .flag)
+}
+
+/// Hands every row to the producer in order; the acknowledgements are awaited later.
+async fn send(
+    producer: &FutureProducer,
+    rows: &[OutboxRow],
+    batch: &mut InFlight,
+) -> Result<(), RelayError> {
+    batch.acks.reserve(rows.len());
+    for row in rows {
         let headers = CloudEvent {
             id: row.event_id,
             ty: row.ce_type.clone(),
@@ -315,27 +592,49 @@ async fn publish(producer: &FutureProducer, rows: &[OutboxRow]) -> Result<(), Re
             traceparent: row.traceparent.clone(),
         }
         .to_headers();
-        let record = FutureRecord::to(&row.topic)
+        let mut record = FutureRecord::to(&row.topic)
             .key(row.msg_key.as_str())
             .payload(row.payload.as_slice())
             .headers(headers);
-        producer.send(record, Timeout::After(Duration::from_secs(30)))
-    });
-    for result in futures_util::future::join_all(sends).await {
-        if let Err((err, _)) = result {
-            return Err(RelayError::Publish(err));
+        loop {
+            match producer.send_result(record) {
+                Ok(ack) => {
+                    batch.acks.push(ack);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // The producer's queue drains as the broker acknowledges.
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((err, _)) => return Err(RelayError::Publish(err)),
+            }
         }
     }
     Ok(())
 }
 
-/// Waits for the next notification; `false` when the listener connection is gone.
-async fn next_notification(listener: &mut Option<AsyncPgConnection>) -> bool {
-    match listener {
-        Some(conn) => {
-            let stream = conn.notifications_stream();
-            matches!(std::pin::pin!(stream).next().await, Some(Ok(_)))
+/// Waits for the next notification on the relay's own connection, or for that
+/// connection to close.
+async fn next_notification(own: &mut Option<Own>) {
+    match own {
+        Some(o) => {
+            let stream = o.conn.notifications_stream();
+            let _ = std::pin::pin!(stream).next().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+/// Takes the notifications already received; `false` when the connection is closed.
+fn discard_notifications(conn: &mut AsyncPgConnection) -> bool {
+    let stream = conn.notifications_stream();
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        match stream.next().now_or_never() {
+            Some(Some(Ok(_))) => {}
+            Some(Some(Err(_)) | None) => return false,
+            None => return true,
+        }
     }
 }

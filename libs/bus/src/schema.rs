@@ -13,7 +13,15 @@ diesel::table! {
         traceparent -> Nullable<Text>,
         payload -> Bytea,
         created_at -> Timestamptz,
-        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox_sent (first_id) {
+        sent_at -> Timestamptz,
+        first_id -> Int8,
+        last_id -> Int8,
+        event_ids -> Array<Uuid>,
     }
 }
 

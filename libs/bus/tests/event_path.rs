@@ -237,23 +237,84 @@ impl Harness {
         self.scalar("SELECT count(*) AS n FROM effects").await
     }
 
-    /// (rows, distinct events, events not matching a committed order)
+    /// (rows, distinct events, events the relay did not record as published)
     async fn effect_figures(&self) -> (i64, i64, i64) {
         (
             self.effects().await,
             self.scalar("SELECT count(DISTINCT event_id) AS n FROM effects")
                 .await,
             self.scalar(
-                "SELECT count(*) AS n FROM effects e WHERE NOT EXISTS \
-                 (SELECT 1 FROM outbox o WHERE o.event_id = e.event_id)",
+                "SELECT count(*) AS n FROM effects \
+                 WHERE event_id NOT IN (SELECT unnest(event_ids) FROM outbox_sent)",
             )
             .await,
         )
     }
 
-    async fn unsent(&self) -> i64 {
-        self.scalar("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+    /// Effects whose trace continues their order's trace, and effects whose message
+    /// key is their order's tenant, read tenant by tenant (orders are under
+    /// row-level security).
+    async fn matching_orders(&self) -> (i64, i64) {
+        #[derive(QueryableByName)]
+        struct Matching {
+            #[diesel(sql_type = BigInt)]
+            traced: i64,
+            #[diesel(sql_type = BigInt)]
+            keyed: i64,
+        }
+        let mut conn = self.pool.get().await.unwrap();
+        let (mut traced, mut keyed) = (0, 0);
+        for tenant in &self.tenants {
+            let m = tenant_transaction(&mut conn, *tenant, async |conn| {
+                diesel::sql_query(
+                    "SELECT count(*) FILTER (WHERE split_part(e.traceparent, '-', 2) \
+                       = split_part(o.traceparent, '-', 2)) AS traced, \
+                     count(*) FILTER (WHERE e.msg_key = o.tenant_id) AS keyed \
+                     FROM effects e JOIN orders o ON o.id = e.order_id",
+                )
+                .get_result::<Matching>(conn)
+                .await
+            })
             .await
+            .unwrap();
+            traced += m.traced;
+            keyed += m.keyed;
+        }
+        (traced, keyed)
+    }
+
+    /// Prints the effects applied before an earlier event of their tenant.
+    async fn print_out_of_order(&self) {
+        #[derive(QueryableByName)]
+        struct Late {
+            #[diesel(sql_type = Text)]
+            msg_key: String,
+            #[diesel(sql_type = BigInt)]
+            seq: i64,
+            #[diesel(sql_type = BigInt)]
+            amount: i64,
+            #[diesel(sql_type = BigInt)]
+            prev: i64,
+        }
+        let mut conn = plinth_db::connect(&self.db.owner_url()).await.unwrap();
+        let late: Vec<Late> = diesel::sql_query(
+            "SELECT msg_key, seq, amount, prev FROM (SELECT msg_key, seq, amount, lag(amount) \
+             OVER (PARTITION BY msg_key ORDER BY seq) AS prev FROM effects) e \
+             WHERE amount <= prev ORDER BY seq LIMIT 20",
+        )
+        .load(&mut conn)
+        .await
+        .unwrap();
+        for l in late {
+            println!(
+                "   out of order: {} applied #{} amount {} after {}",
+                l.msg_key, l.seq, l.amount, l.prev
+            );
+        }
+    }
+
+    async fn unsent(&self) -> i64 {
+        self.scalar("SELECT count(*) AS n FROM outbox").await
     }
 }
 
@@ -277,12 +338,14 @@ impl Handler for RecordEffect {
             ));
         }
         diesel::sql_query(
-            "INSERT INTO effects (event_id, order_id, msg_key, traceparent) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO effects (event_id, order_id, msg_key, traceparent, amount) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind::<diesel::sql_types::Uuid, _>(event.event.id)
         .bind::<diesel::sql_types::Uuid, _>(order_id)
         .bind::<diesel::sql_types::Nullable<Text>, _>(event.key.clone())
         .bind::<diesel::sql_types::Nullable<Text>, _>(event.event.traceparent.clone())
+        .bind::<BigInt, _>(order.amount)
         .execute(conn)
         .await?;
         Ok(())
@@ -332,18 +395,7 @@ async fn ten_thousand_events_arrive_exactly_once() {
     .await;
 
     let (rows, distinct, unknown) = h.effect_figures().await;
-    let traced = h
-        .scalar(
-            "SELECT count(*) AS n FROM effects e JOIN outbox o ON o.event_id = e.event_id \
-             WHERE split_part(e.traceparent, '-', 2) = split_part(o.traceparent, '-', 2)",
-        )
-        .await;
-    let keyed = h
-        .scalar(
-            "SELECT count(*) AS n FROM effects e JOIN outbox o ON o.event_id = e.event_id \
-             WHERE e.msg_key = o.msg_key AND e.msg_key LIKE 'ten\\_%'",
-        )
-        .await;
+    let (traced, keyed) = h.matching_orders().await;
     report(
         "10,000 events: business transaction → outbox → relay → broker → consumer",
         &[
@@ -445,6 +497,127 @@ async fn relay_aborted_mid_burst_loses_nothing() {
     stop_relay.cancel();
     stop_consumer.cancel();
     second.await.unwrap();
+    consumer_task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_replicas_keep_each_tenants_order() {
+    const PER_TENANT: u64 = 400;
+    let h = Arc::new(Harness::new(&brokers()).await);
+    let total = PER_TENANT * h.tenants.len() as u64;
+    let (consumer, consumer_stats) = h.consumer(h.consumer_config());
+    let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
+    // Three replicas of one service, small batches, several in flight each.
+    let config = RelayConfig {
+        batch_size: 40,
+        batches_in_flight: 3,
+        poll_interval: Duration::from_millis(100),
+        ..RelayConfig::default()
+    };
+    let relays: Vec<_> = (0..3)
+        .map(|_| {
+            let (relay, stats) = h.relay(config.clone());
+            let (token, task) = spawn(|t| relay.run(t));
+            (token, task, stats)
+        })
+        .collect();
+
+    // Each tenant writes its orders one after another: amount 0, 1, 2, …
+    let writers: Vec<_> = (0..h.tenants.len() as u64)
+        .map(|tenant| {
+            let h = h.clone();
+            tokio::spawn(async move {
+                for i in 0..PER_TENANT {
+                    let n = tenant + i * h.tenants.len() as u64;
+                    h.place_order(n).await.expect("business writes never fail");
+                }
+            })
+        })
+        .collect();
+
+    // Mid-burst, the relay whose turn it is stops without a word, batches open.
+    let published = |relays: &[(CancellationToken, JoinHandle<()>, RelayStats)]| {
+        relays.iter().map(|r| r.2.published()).sum::<u64>()
+    };
+    wait_until(
+        "a third of the events published",
+        Duration::from_secs(120),
+        || {
+            let p = published(&relays);
+            async move { p >= total / 3 }
+        },
+    )
+    .await;
+    let holder = relays
+        .iter()
+        .position(|r| r.2.turns() > 0)
+        .expect("one relay has the turn");
+    relays[holder].1.abort();
+    let unsent_at_abort = h.unsent().await;
+    for w in writers {
+        w.await.unwrap();
+    }
+    wait_until("every event applied", Duration::from_secs(240), || async {
+        h.effects().await >= total as i64 && h.unsent().await == 0
+    })
+    .await;
+
+    let (rows, distinct, _) = h.effect_figures().await;
+    // Each tenant's amounts, in the order they were applied, must only grow.
+    let out_of_order = h
+        .scalar(
+            "SELECT count(*) AS n FROM (SELECT amount, lag(amount) OVER \
+             (PARTITION BY msg_key ORDER BY seq) AS prev FROM effects) e WHERE amount <= prev",
+        )
+        .await;
+    if out_of_order > 0 {
+        h.print_out_of_order().await;
+    }
+    let turns: Vec<String> = relays
+        .iter()
+        .map(|r| {
+            let s = &r.2;
+            format!("{}/{}/{}", s.turns(), s.published(), s.failed_batches())
+        })
+        .collect();
+    report(
+        "three relay replicas, the one publishing stopped mid-burst",
+        &[
+            ("events committed", total.to_string()),
+            ("unsent when it stopped", unsent_at_abort.to_string()),
+            ("turns/published/failed batches", turns.join(", ")),
+            ("distinct events applied", distinct.to_string()),
+            ("lost", (total as i64 - distinct).to_string()),
+            ("applied twice", (rows - distinct).to_string()),
+            (
+                "redeliveries skipped by inbox",
+                consumer_stats.duplicates().to_string(),
+            ),
+            ("applied out of a tenant's order", out_of_order.to_string()),
+        ],
+    );
+    assert!(
+        unsent_at_abort > 0,
+        "the relay must be stopped mid-burst for this test to mean anything"
+    );
+    assert!(
+        relays
+            .iter()
+            .enumerate()
+            .any(|(i, r)| i != holder && r.2.turns() > 0),
+        "another replica took over"
+    );
+    assert_eq!(distinct, total as i64, "nothing lost");
+    assert_eq!(rows, distinct, "nothing applied twice");
+    assert_eq!(out_of_order, 0, "each tenant's events applied in order");
+
+    for (i, (token, task, _)) in relays.into_iter().enumerate() {
+        token.cancel();
+        if i != holder {
+            task.await.unwrap();
+        }
+    }
+    stop_consumer.cancel();
     consumer_task.await.unwrap();
 }
 
@@ -793,7 +966,11 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
 async fn published_messages_follow_the_cloudevents_kafka_binding() {
     let h = Arc::new(Harness::new(&brokers()).await);
     h.place_orders(1, 1).await.unwrap();
-    let (relay, _) = h.relay(RelayConfig::default());
+    // Records of published events are kept for two seconds here.
+    let (relay, _) = h.relay(RelayConfig {
+        retention: Duration::from_secs(2),
+        ..RelayConfig::default()
+    });
     let (stop_relay, relay_task) = spawn(|t| relay.run(t));
 
     let reader: StreamConsumer = rdkafka::ClientConfig::new()
@@ -830,6 +1007,19 @@ async fn published_messages_follow_the_cloudevents_kafka_binding() {
     let order: OrderPlaced = schemas().decode(ORDER_PLACED, payload).unwrap();
     assert_eq!(order.tenant_id, key);
     assert_eq!(attrs.subject.as_deref(), Some(order.order_id.as_str()));
+
+    let recorded = h
+        .scalar(&format!(
+            "SELECT count(*) AS n FROM outbox_sent WHERE '{}' = ANY(event_ids)",
+            attrs.id
+        ))
+        .await;
+    assert_eq!(recorded, 1, "the relay records what it published");
+    assert_eq!(h.unsent().await, 0);
+    wait_until("the record to expire", Duration::from_secs(30), || async {
+        h.scalar("SELECT count(*) AS n FROM outbox_sent").await == 0
+    })
+    .await;
 
     stop_relay.cancel();
     relay_task.await.unwrap();
