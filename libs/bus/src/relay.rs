@@ -22,17 +22,19 @@
 //! a failed batch is sent again together with every batch behind it, so the first
 //! copy of each event a consumer sees arrives in order. Relays of several replicas
 //! take turns: only the holder of a session-level advisory lock on the relay's own
-//! connection claims rows, and every claim checks that the lock is still held. A new
-//! holder's first claim waits for rows still locked by the previous holder's open
-//! batches instead of skipping them.
+//! connection claims rows, and every claim checks that the lock is still held. Every
+//! batch also holds a second advisory lock shared; a new holder takes it exclusively
+//! once before its first claim, which waits until every batch the previous holder
+//! left open has ended, so its claims never skip past rows still in flight.
 
 //! **Order.** The producer keeps send order per partition (idempotence: the broker
 //! refuses a gap), every tenant's rows are sent in id order, and a failed batch is
 //! sent again together with every batch behind it. Relays of several replicas take
 //! turns: only the holder of a session-level advisory lock on the relay's own
-//! connection claims rows, and every claim checks that the lock is still held. A new
-//! holder's first claim waits for rows still locked by the previous holder's open
-//! batches instead of skipping them.
+//! connection claims rows, and every claim checks that the lock is still held. Every
+//! batch also holds a second advisory lock shared; a new holder takes it exclusively
+//! once before its first claim, which waits until every batch the previous holder
+//! left open has ended, so its claims never skip past rows still in flight.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -62,6 +64,11 @@ const CHANNEL: &str = "plinth_outbox";
 /// The advisory lock relays of one database take turns with: two keys, so that
 /// `pg_locks` shows them as `classid` and `objid` with `objsubid = 2`.
 const TAKE_TURN_SQL: &str = "SELECT pg_try_advisory_lock(1886154356, 1869968482) AS flag";
+/// Every batch holds this lock shared for its whole transaction; a relay that takes
+/// the turn takes it exclusively once, which waits until every batch the previous
+/// holder left open has committed or rolled back.
+const BATCH_SHARED_SQL: &str = "SELECT pg_advisory_xact_lock_shared(1886154356, 1869968483)";
+const PREDECESSOR_SQL: &str = "SELECT pg_advisory_xact_lock(1886154356, 1869968483)";
 const HOLDS_TURN_SQL: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks \
      WHERE locktype = 'advisory' AND classid = 1886154356 AND objid = 1869968482 \
      AND objsubid = 2 AND granted AND pid = $1) AS flag";
@@ -70,12 +77,6 @@ const HOLDS_TURN_SQL: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks \
 /// outbox. `SKIP LOCKED` passes over the rows of this relay's batches in flight.
 const CLAIM_SQL: &str = "DELETE FROM outbox WHERE id = ANY(ARRAY( \
        SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)) \
-     RETURNING id, event_id, topic, msg_key, ce_type, ce_source, ce_subject, ce_time, \
-       traceparent, payload";
-/// The same, but waiting for rows another relay still holds: a new turn starts
-/// behind the batches the previous holder left open.
-const CLAIM_WAITING_SQL: &str = "DELETE FROM outbox WHERE id = ANY(ARRAY( \
-       SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE)) \
      RETURNING id, event_id, topic, msg_key, ce_type, ce_source, ce_subject, ce_time, \
        traceparent, payload";
 /// How often expired records are looked for, at most.
@@ -199,8 +200,8 @@ struct Own {
     conn: AsyncPgConnection,
     pid: i32,
     has_turn: bool,
-    /// Whether this turn's first claim, which waits for rows another relay left
-    /// locked, is done.
+    /// Whether the batches the previous holder left open have ended (this turn's
+    /// claims may skip locked rows only then).
     caught_up: bool,
 }
 
@@ -401,6 +402,10 @@ impl Relay {
     /// Publishes batches, `batches_in_flight` at a time, until the outbox has no
     /// unsent rows left. On failure every open batch is rolled back.
     async fn drain(&self, producer: &FutureProducer, own: &mut Own) -> Result<(), RelayError> {
+        if !own.caught_up {
+            wait_for_predecessor(&mut own.conn).await?;
+            own.caught_up = true;
+        }
         let mut in_flight = VecDeque::with_capacity(self.config.batches_in_flight);
         let mut more = true;
         // A failed claim changed nothing: the batches already open still complete,
@@ -458,7 +463,6 @@ impl Relay {
                 return Err(err);
             }
         };
-        own.caught_up = true;
         if rows.is_empty() {
             batch.roll_back().await;
             return Ok(None);
@@ -488,6 +492,9 @@ impl Relay {
         diesel::sql_query("SET LOCAL synchronous_commit = off")
             .execute(conn)
             .await?;
+        // Taken before the turn is checked: a relay that takes the turn after this
+        // check waits for this batch to end before it claims anything.
+        diesel::sql_query(BATCH_SHARED_SQL).execute(conn).await?;
         let holds = diesel::sql_query(HOLDS_TURN_SQL)
             .bind::<Integer, _>(own.pid)
             .get_result::<Flag>(conn)
@@ -495,15 +502,7 @@ impl Relay {
         if !holds.flag {
             return Err(RelayError::TurnLost);
         }
-        let sql = if own.caught_up {
-            CLAIM_SQL
-        } else {
-            diesel::sql_query("SET LOCAL lock_timeout = '60s'")
-                .execute(conn)
-                .await?;
-            CLAIM_WAITING_SQL
-        };
-        let mut rows: Vec<OutboxRow> = diesel::sql_query(sql)
+        let mut rows: Vec<OutboxRow> = diesel::sql_query(CLAIM_SQL)
             .bind::<BigInt, _>(self.config.batch_size)
             .load(conn)
             .await?;
@@ -565,6 +564,21 @@ impl Relay {
         }
         Ok(())
     }
+}
+
+/// Waits until every batch another relay left open has ended: committed, or rolled
+/// back when its connection closed. Its rows are then either gone or free again, so
+/// claims that skip locked rows cannot overtake them.
+async fn wait_for_predecessor(conn: &mut AsyncPgConnection) -> Result<(), RelayError> {
+    conn.transaction(async |conn| {
+        diesel::sql_query("SET LOCAL lock_timeout = '60s'")
+            .execute(conn)
+            .await?;
+        diesel::sql_query(PREDECESSOR_SQL).execute(conn).await?;
+        Ok::<_, diesel::result::Error>(())
+    })
+    .await?;
+    Ok(())
 }
 
 /// Takes the turn on the relay's own connection if no other relay holds it.
