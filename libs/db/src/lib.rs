@@ -5,7 +5,9 @@
 //!   Tables the owner creates are readable and writable by the app role through
 //!   default privileges, so a migration that wants less (an append-only table)
 //!   revokes it explicitly.
-//! - [`tenant_transaction`]: a transaction whose tenant is set with `SET LOCAL`, the
+//! - [`scoped_transaction`] with [`TenantScope`] (one tenant, some, or all) and the
+//!   policy function `plinth_in_scope` ([`MIGRATIONS`]); [`tenant_transaction`]
+//!   for one tenant: a transaction whose tenant is set with `SET LOCAL`, the
 //!   backstop for row-level security policies that read `plinth.tenant_id`.
 //! - [`testing::TestDb`]: a fresh database per test, cloned from a migrated template.
 
@@ -87,6 +89,76 @@ pub async fn set_tenant_on_conn(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// The session setting that [`plinth_in_scope`](MIGRATIONS) reads: one tenant id,
+/// a comma-separated list, or `*`.
+pub const SCOPE_SETTING: &str = "plinth.tenant_scope";
+
+/// The function `plinth_in_scope(tenant_id)` for row-level security policies;
+/// apply it before the service's own migrations.
+pub const MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations");
+
+/// Which tenants' rows a transaction may see and write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    /// One tenant: every tenant-scoped request.
+    Tenant(TenantId),
+    /// The tenants an MSP staff member is bound to.
+    Tenants(Vec<TenantId>),
+    /// Every tenant: platform-wide requests of platform roles, and the service's
+    /// own work that spans tenants.
+    All,
+}
+
+impl TenantScope {
+    fn setting(&self) -> String {
+        match self {
+            TenantScope::Tenant(t) => t.to_string(),
+            TenantScope::Tenants(ts) => ts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            TenantScope::All => "*".to_owned(),
+        }
+    }
+
+    /// Whether `tenant` is in the scope.
+    pub fn contains(&self, tenant: TenantId) -> bool {
+        match self {
+            TenantScope::Tenant(t) => *t == tenant,
+            TenantScope::Tenants(ts) => ts.contains(&tenant),
+            TenantScope::All => true,
+        }
+    }
+}
+
+/// Runs `f` in a transaction whose row-level security scope is `scope`
+/// (`SET LOCAL plinth.tenant_scope`).
+pub async fn scoped_transaction<R, E, F>(
+    conn: &mut AsyncPgConnection,
+    scope: &TenantScope,
+    f: F,
+) -> Result<R, E>
+where
+    F: for<'r> AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<R, E>
+        + for<'r> TxFn<'r, R, E>
+        + Send,
+    E: From<diesel::result::Error> + Send,
+    R: Send,
+{
+    let setting = scope.setting();
+    conn.transaction(async move |conn| {
+        diesel::sql_query("SELECT set_config($1, $2, true)")
+            .bind::<Text, _>(SCOPE_SETTING)
+            .bind::<Text, _>(setting)
+            .execute(conn)
+            .await?;
+        f(conn).await
+    })
+    .await
 }
 
 /// Opens one connection outside any pool (listeners, administrative work).

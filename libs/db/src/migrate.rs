@@ -7,7 +7,8 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 /// Several embedded migration directories applied as one ordered set: a library's
-/// own tables (the outbox, the inbox) next to the service's.
+/// own tables (the outbox, the inbox) next to the service's. Versions must be
+/// unique across the directories.
 pub struct MigrationSet<const N: usize>(pub [EmbeddedMigrations; N]);
 
 impl<const N: usize> std::fmt::Debug for MigrationSet<N> {
@@ -23,6 +24,19 @@ impl<const N: usize> MigrationSource<Pg> for MigrationSet<N> {
             all.extend(MigrationSource::<Pg>::migrations(set)?);
         }
         all.sort_by(|a, b| a.name().version().cmp(&b.name().version()));
+        // Versions are what the migrations table records: two directories sharing
+        // one would silently skip a migration.
+        if let Some(pair) = all
+            .windows(2)
+            .find(|w| w[0].name().version() == w[1].name().version())
+        {
+            return Err(format!(
+                "migrations {} and {} share a version",
+                pair[0].name(),
+                pair[1].name()
+            )
+            .into());
+        }
         Ok(all)
     }
 }

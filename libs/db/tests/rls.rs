@@ -6,7 +6,10 @@ use diesel_async::RunQueryDsl;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_core::{ApiError, Region, TenantId};
 use plinth_db::testing::TestDb;
-use plinth_db::{AsyncPgConnection, MigrationSet, connect, migrate, tenant_transaction};
+use plinth_db::{
+    AsyncPgConnection, MigrationSet, TenantScope, connect, migrate, scoped_transaction,
+    tenant_transaction,
+};
 
 const NOTES: EmbeddedMigrations = embed_migrations!("tests/migrations");
 
@@ -125,4 +128,70 @@ async fn test_databases_are_dropped() {
         .await
         .unwrap();
     assert_eq!(left.n, 0, "{name} should have been dropped");
+}
+
+const TICKETS: EmbeddedMigrations = embed_migrations!("tests/scoped_migrations");
+
+async fn tickets(conn: &mut AsyncPgConnection, scope: &TenantScope) -> i64 {
+    scoped_transaction(conn, scope, async |c| {
+        diesel::sql_query("SELECT count(*) AS n FROM tickets")
+            .get_result::<Count>(c)
+            .await
+            .map(|c| c.n)
+    })
+    .await
+    .unwrap()
+}
+
+async fn open_ticket(
+    conn: &mut AsyncPgConnection,
+    scope: &TenantScope,
+    tenant: TenantId,
+) -> QueryResult<usize> {
+    scoped_transaction(conn, scope, async |c| {
+        diesel::sql_query("INSERT INTO tickets (tenant_id) VALUES ($1)")
+            .bind::<Text, _>(tenant.to_string())
+            .execute(c)
+            .await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_scope_of_one_some_or_all_tenants_bounds_reads_and_writes() {
+    let db = TestDb::create("db_scope", MigrationSet([plinth_db::MIGRATIONS, TICKETS]))
+        .await
+        .unwrap();
+    let mut conn = connect(&db.app_url()).await.unwrap();
+    let (a, b, c) = (
+        TenantId::new(Region::Us),
+        TenantId::new(Region::Eu),
+        TenantId::new(Region::Us),
+    );
+    for t in [a, b, b, c] {
+        open_ticket(&mut conn, &TenantScope::Tenant(t), t)
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(tickets(&mut conn, &TenantScope::Tenant(a)).await, 1);
+    assert_eq!(tickets(&mut conn, &TenantScope::Tenant(b)).await, 2);
+    assert_eq!(
+        tickets(&mut conn, &TenantScope::Tenants(vec![a, b])).await,
+        3
+    );
+    assert_eq!(tickets(&mut conn, &TenantScope::Tenants(vec![])).await, 0);
+    assert_eq!(tickets(&mut conn, &TenantScope::All).await, 4);
+    let unscoped = diesel::sql_query("SELECT count(*) AS n FROM tickets")
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(unscoped.n, 0, "without a scope the app role sees nothing");
+
+    let refused = open_ticket(&mut conn, &TenantScope::Tenants(vec![a]), b).await;
+    assert!(
+        refused.is_err(),
+        "a row outside the scope cannot be written"
+    );
+    assert_eq!(tickets(&mut conn, &TenantScope::All).await, 4);
 }

@@ -1,0 +1,1 @@
+DROP FUNCTION plinth_in_scope(TEXT);
