@@ -1,0 +1,15 @@
+//! Who may do what in Plinth.
+//!
+//! - [`permissions`]: one table of role × resource × action, the single source the
+//!   gateway's coarse check and every service's own check read.
+//! - [`token`]: the internal token. The gateway authenticates a person or an API
+//!   client, then mints a short-lived Ed25519-signed token (principal, tenant,
+//!   roles, region, request id, the tenants an MSP staff member is bound to) for the
+//!   one service it forwards to; the service verifies it and builds its
+//!   [`plinth_core::ReqCtx`] from it ([`Caller`]).
+
+pub mod permissions;
+pub mod token;
+
+pub use permissions::{Action, Resource, allows, require};
+pub use token::{Caller, InternalClaims, TokenError, TokenIssuer, TokenVerifier, keypair};

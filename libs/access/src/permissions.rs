@@ -1,0 +1,162 @@
+//! The permission table: which roles may take which action on which resource.
+//!
+//! Platform roles act across the tenants they are bound to; tenant roles act within
+//! their own tenant (the service checks the tenant again against the request's
+//! scope, and row-level security backs that up). Read-only roles never get a write.
+
+use std::fmt;
+
+use plinth_core::{ApiError, ReqCtx, Role};
+
+/// What is acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Tenant,
+    TenantStatus,
+    Workspace,
+    RoleBinding,
+    GroupMapping,
+    Entitlement,
+    Onboarding,
+    Offboarding,
+}
+
+/// What is done to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Read,
+    Create,
+    Update,
+    Delete,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 8] = [
+        Resource::Tenant,
+        Resource::TenantStatus,
+        Resource::Workspace,
+        Resource::RoleBinding,
+        Resource::GroupMapping,
+        Resource::Entitlement,
+        Resource::Onboarding,
+        Resource::Offboarding,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Tenant => "tenant",
+            Resource::TenantStatus => "tenant_status",
+            Resource::Workspace => "workspace",
+            Resource::RoleBinding => "role_binding",
+            Resource::GroupMapping => "group_mapping",
+            Resource::Entitlement => "entitlement",
+            Resource::Onboarding => "onboarding",
+            Resource::Offboarding => "offboarding",
+        }
+    }
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Read, Action::Create, Action::Update, Action::Delete];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The roles that may take `action` on `resource`. Every role may read what it can
+/// reach; the table below lists who may change it.
+fn writers(resource: Resource) -> &'static [Role] {
+    use Role::*;
+    match resource {
+        // Creating a tenant, changing its lifecycle, its entitlements, onboarding and
+        // offboarding are the MSP platform team's.
+        Resource::Tenant
+        | Resource::TenantStatus
+        | Resource::Entitlement
+        | Resource::Onboarding
+        | Resource::Offboarding => &[PlatformAdmin],
+        // A tenant's own administrators manage its workspaces, who holds which role,
+        // and how their IdP's groups map to roles.
+        Resource::Workspace | Resource::RoleBinding | Resource::GroupMapping => {
+            &[PlatformAdmin, WorkspaceAdmin]
+        }
+    }
+}
+
+/// Whether any of `roles` may take `action` on `resource`.
+pub fn allows(roles: &[Role], resource: Resource, action: Action) -> bool {
+    match action {
+        Action::Read => !roles.is_empty(),
+        Action::Create | Action::Update | Action::Delete => roles
+            .iter()
+            .any(|r| !r.is_read_only() && writers(resource).contains(r)),
+    }
+}
+
+/// Refuses with `forbidden` unless the request's roles allow `action` on `resource`.
+pub fn require(ctx: &ReqCtx, resource: Resource, action: Action) -> Result<(), ApiError> {
+    if allows(&ctx.roles, resource, action) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "your roles do not allow {action} on {resource}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_roles_never_write() {
+        for resource in Resource::ALL {
+            for action in [Action::Create, Action::Update, Action::Delete] {
+                assert!(!allows(&[Role::Auditor], resource, action));
+                assert!(!allows(&[Role::PlatformAuditor], resource, action));
+            }
+            assert!(allows(&[Role::Auditor], resource, Action::Read));
+        }
+    }
+
+    #[test]
+    fn only_the_platform_team_creates_tenants() {
+        assert!(allows(
+            &[Role::PlatformAdmin],
+            Resource::Tenant,
+            Action::Create
+        ));
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::PlatformAdmin) {
+            assert!(!allows(&[role], Resource::Tenant, Action::Create), "{role}");
+        }
+        assert!(allows(
+            &[Role::WorkspaceAdmin],
+            Resource::Workspace,
+            Action::Create
+        ));
+        assert!(!allows(
+            &[Role::Operator],
+            Resource::Workspace,
+            Action::Create
+        ));
+        assert!(!allows(&[], Resource::Tenant, Action::Read));
+    }
+}

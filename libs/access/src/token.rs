@@ -1,0 +1,325 @@
+//! The internal token: how a request's verified identity travels from the gateway to
+//! a service.
+//!
+//! A compact JWS (EdDSA over Ed25519) with a short lifetime, issued by
+//! [`ISSUER`] for exactly one service (`aud`). Services hold only the public key, so
+//! a compromised service cannot mint tokens for another. A token names its region;
+//! a deployment refuses tokens of the other region.
+
+use std::time::Duration;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use plinth_core::{ApiError, Principal, Region, ReqCtx, RequestId, Role, TenantId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The `iss` of every internal token.
+pub const ISSUER: &str = "plinth-gateway";
+
+/// What an internal token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternalClaims {
+    pub iss: String,
+    /// The one service the token is for, e.g. `tenant-registry`.
+    pub aud: String,
+    /// The principal's subject.
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub region: Region,
+    /// The tenant the request acts on, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantId>,
+    pub roles: Vec<Role>,
+    /// For platform roles: the tenants the principal is bound to. Absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<Vec<TenantId>>,
+    /// The request id the gateway assigned.
+    pub rid: RequestId,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("the token is not valid: {0}")]
+    Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("the token is for region {0}, this deployment serves {1}")]
+    WrongRegion(Region, Region),
+    #[error("key: {0}")]
+    Key(String),
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        ApiError::unauthenticated("a valid internal token is required").with_internal(err)
+    }
+}
+
+/// A new Ed25519 key pair: the private key as PKCS#8 DER (for the issuer) and the
+/// public key's 32 bytes (for verifiers).
+pub fn keypair() -> (Vec<u8>, [u8; 32]) {
+    let signing = SigningKey::generate(&mut rand_core::OsRng);
+    let der = signing
+        .to_pkcs8_der()
+        .expect("an Ed25519 key always encodes")
+        .as_bytes()
+        .to_vec();
+    (der, signing.verifying_key().to_bytes())
+}
+
+/// Mints internal tokens (the gateway; tests acting as the gateway).
+pub struct TokenIssuer {
+    key: EncodingKey,
+    lifetime: Duration,
+}
+
+impl std::fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuer")
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuer {
+    /// `private_key` is PKCS#8 DER; tokens live for `lifetime`.
+    pub fn new(private_key: &[u8], lifetime: Duration) -> Self {
+        TokenIssuer {
+            key: EncodingKey::from_ed_der(private_key),
+            lifetime,
+        }
+    }
+
+    /// A token for `audience` carrying `ctx`, and for platform roles the tenants the
+    /// principal is bound to (`None`: every tenant).
+    pub fn mint(
+        &self,
+        audience: &str,
+        ctx: &ReqCtx,
+        bound_tenants: Option<&[TenantId]>,
+    ) -> Result<String, TokenError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = InternalClaims {
+            iss: ISSUER.to_owned(),
+            aud: audience.to_owned(),
+            sub: ctx.principal.subject.clone(),
+            name: ctx.principal.display.clone(),
+            iat: now,
+            exp: now + self.lifetime.as_secs() as i64,
+            region: ctx.region,
+            tenant: ctx.tenant,
+            roles: ctx.roles.clone(),
+            tenants: bound_tenants.map(<[TenantId]>::to_vec),
+            rid: ctx.request_id,
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::EdDSA),
+            &claims,
+            &self.key,
+        )?)
+    }
+}
+
+/// Verifies internal tokens for one service in one region.
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+    region: Region,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    /// `public_key` is the issuer's Ed25519 public key; only tokens for `audience`
+    /// and `region` pass.
+    pub fn new(public_key: &[u8; 32], audience: &str, region: Region) -> Result<Self, TokenError> {
+        let key = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(public_key))
+            .map_err(|e| TokenError::Key(e.to_string()))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[audience]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(TokenVerifier {
+            key,
+            validation,
+            region,
+        })
+    }
+
+    /// The caller a token describes, if it is genuine, current, for this service and
+    /// for this region.
+    pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let claims =
+            jsonwebtoken::decode::<InternalClaims>(token, &self.key, &self.validation)?.claims;
+        if claims.region != self.region {
+            return Err(TokenError::WrongRegion(claims.region, self.region));
+        }
+        Ok(Caller {
+            ctx: ReqCtx {
+                principal: Principal {
+                    subject: claims.sub,
+                    display: claims.name,
+                },
+                tenant: claims.tenant,
+                roles: claims.roles,
+                region: claims.region,
+                request_id: claims.rid,
+            },
+            bound_tenants: claims.tenants,
+        })
+    }
+}
+
+/// The verified caller of a request: its context, and for platform roles the tenants
+/// the principal is bound to (`None`: every tenant). An actix extractor reading
+/// `Authorization: Bearer <internal token>` with the app's [`TokenVerifier`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub ctx: ReqCtx,
+    pub bound_tenants: Option<Vec<TenantId>>,
+}
+
+impl Caller {
+    /// Whether the caller may act on `tenant` at all: a tenant role only on its own
+    /// tenant, a platform role on the tenants it is bound to.
+    pub fn reaches(&self, tenant: TenantId) -> bool {
+        let platform = self.ctx.roles.iter().any(|r| r.is_platform());
+        if platform {
+            self.bound_tenants
+                .as_ref()
+                .is_none_or(|bound| bound.contains(&tenant))
+        } else {
+            self.ctx.tenant == Some(tenant)
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(caller_of(req))
+    }
+}
+
+fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let verifier = req
+        .app_data::<web::Data<TokenVerifier>>()
+        .ok_or_else(|| ApiError::internal("no token verifier configured"))?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(TokenError::Missing)?;
+    Ok(verifier.verify(token.trim())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(region: Region, tenant: Option<TenantId>, roles: Vec<Role>) -> ReqCtx {
+        ReqCtx {
+            principal: Principal {
+                subject: "alice".into(),
+                display: Some("Alice".into()),
+            },
+            tenant,
+            roles,
+            region,
+            request_id: RequestId::new(),
+        }
+    }
+
+    #[test]
+    fn a_token_carries_the_context_to_its_service_only() {
+        let (private, public) = keypair();
+        let issuer = TokenIssuer::new(&private, Duration::from_secs(60));
+        let tenant = TenantId::new(Region::Eu);
+        let sent = ctx(Region::Eu, Some(tenant), vec![Role::Operator]);
+        let token = issuer.mint("tenant-registry", &sent, None).unwrap();
+
+        let verifier = TokenVerifier::new(&public, "tenant-registry", Region::Eu).unwrap();
+        let caller = verifier.verify(&token).unwrap();
+        assert_eq!(caller.ctx, sent);
+        assert!(caller.reaches(tenant));
+        assert!(!caller.reaches(TenantId::new(Region::Eu)));
+
+        let other_service = TokenVerifier::new(&public, "audit", Region::Eu).unwrap();
+        assert!(other_service.verify(&token).is_err());
+        let other_region = TokenVerifier::new(&public, "tenant-registry", Region::Us).unwrap();
+        assert!(matches!(
+            other_region.verify(&token),
+            Err(TokenError::WrongRegion(Region::Eu, Region::Us))
+        ));
+        let (_, stranger) = keypair();
+        let forged = TokenVerifier::new(&stranger, "tenant-registry", Region::Eu).unwrap();
+        assert!(forged.verify(&token).is_err());
+        let mut tampered = token.clone();
+        tampered.insert(tampered.len() - 3, 'A');
+        assert!(verifier.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let (private, public) = keypair();
+        let issuer = TokenIssuer::new(&private, Duration::from_secs(60));
+        let verifier = TokenVerifier::new(&public, "tenant-registry", Region::Us).unwrap();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = |exp| InternalClaims {
+            iss: ISSUER.into(),
+            aud: "tenant-registry".into(),
+            sub: "alice".into(),
+            name: None,
+            iat: now - 120,
+            exp,
+            region: Region::Us,
+            tenant: None,
+            roles: vec![Role::PlatformAdmin],
+            tenants: None,
+            rid: RequestId::new(),
+        };
+        let sign = |c: &InternalClaims| {
+            jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), c, &issuer.key).unwrap()
+        };
+        assert!(verifier.verify(&sign(&claims(now + 60))).is_ok());
+        assert!(matches!(
+            verifier.verify(&sign(&claims(now - 60))),
+            Err(TokenError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn platform_roles_reach_the_tenants_they_are_bound_to() {
+        let (private, public) = keypair();
+        let issuer = TokenIssuer::new(&private, Duration::from_secs(60));
+        let (a, b) = (TenantId::new(Region::Us), TenantId::new(Region::Us));
+        let staff = ctx(Region::Us, None, vec![Role::PlatformAdmin]);
+        let verifier = TokenVerifier::new(&public, "tenant-registry", Region::Us).unwrap();
+        let bound = verifier
+            .verify(&issuer.mint("tenant-registry", &staff, Some(&[a])).unwrap())
+            .unwrap();
+        assert!(bound.reaches(a) && !bound.reaches(b));
+        let everyone = verifier
+            .verify(&issuer.mint("tenant-registry", &staff, None).unwrap())
+            .unwrap();
+        assert!(everyone.reaches(a) && everyone.reaches(b));
+    }
+}
