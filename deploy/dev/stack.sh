@@ -5,26 +5,14 @@ set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
 
-services() {
-  local dir
-  for dir in "$ROOT"/services/*/; do
-    [ -d "$dir" ] && basename "$dir"
-  done
-  return 0
-}
-
 status() {
   echo
   echo "Plinth dev stack"
   echo "  PostgreSQL  $PLINTH_PG_HOST:$PLINTH_PG_PORT  owner role $PLINTH_PG_OWNER, app role $PLINTH_PG_APP"
   for svc in $PLINTH_SERVICES; do echo "              database plinth_$svc"; done
   echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/broker/)"
-  local found; found=$(services)
-  if [ -z "$found" ]; then
-    echo "  Services    none built yet"
-  else
-    for svc in $found; do echo "  Service     $svc"; done
-  fi
+  "$DEV/services.sh" status
+  echo "  Internal-token key  $PLINTH_STATE_DIR/keys/internal-token.pem (dev only; the gateway will sign with it)"
   echo
   echo "Stop everything with: make down"
 }
@@ -34,13 +22,16 @@ case "${1:-up}" in
     "$DEV/tools.sh"
     "$DEV/postgres.sh" up
     "$DEV/broker.sh" up
+    "$DEV/services.sh" up
     status
     ;;
   down)
+    "$DEV/services.sh" down
     "$DEV/broker.sh" down
     "$DEV/postgres.sh" down
     ;;
   clean)
+    "$DEV/services.sh" down
     "$DEV/broker.sh" down
     "$DEV/postgres.sh" down
     rm -rf "$PLINTH_STATE_DIR"

@@ -48,6 +48,8 @@ pub enum ErrorKind {
         base_url: Option<String>,
     },
     Unavailable,
+    /// The request body is larger than the endpoint accepts.
+    PayloadTooLarge,
     Internal,
 }
 
@@ -62,6 +64,7 @@ impl ErrorKind {
             ErrorKind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::WrongRegion { .. } => StatusCode::MISDIRECTED_REQUEST,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +81,7 @@ impl ErrorKind {
             ErrorKind::TooManyRequests { .. } => "too_many_requests",
             ErrorKind::WrongRegion { .. } => "wrong_region",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::Internal => "internal",
         }
     }
@@ -93,6 +97,7 @@ impl ErrorKind {
             ErrorKind::TooManyRequests { .. } => "Too many requests",
             ErrorKind::WrongRegion { .. } => "Wrong region",
             ErrorKind::Unavailable => "Service unavailable",
+            ErrorKind::PayloadTooLarge => "Payload too large",
             ErrorKind::Internal => "Internal error",
         }
     }
@@ -172,6 +177,13 @@ impl ApiError {
     }
 
     /// An internal error; `internal` goes to the logs, the caller sees a plain message.
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("the request body is larger than {limit_bytes} bytes"),
+        )
+    }
+
     pub fn internal(internal: impl fmt::Display) -> Self {
         Self::new(ErrorKind::Internal, "an internal error occurred").with_internal(internal)
     }

@@ -1,0 +1,2 @@
+DROP TABLE tenants;
+DROP FUNCTION tenants_region_immutable();

@@ -1,0 +1,88 @@
+//! The rules: who may do what, which transitions are allowed, what each change
+//! publishes. Every function takes the verified [`Caller`] first, checks the
+//! permission, and runs its database work in one transaction scoped to the tenants
+//! the caller reaches, with its events and its audit event in the same transaction.
+//! A refused mutation changes nothing and leaves one audit event of its own.
+
+pub mod tenants;
+
+use plinth_access::Caller;
+use plinth_bus::Outbox;
+use plinth_core::{ApiError, Role};
+use plinth_db::{Pool, PooledConn, TenantScope};
+
+use crate::events::{Audited, Events, Outcome};
+
+/// What the app functions work with.
+pub struct AppState {
+    pub pool: Pool,
+    pub events: Events,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub async fn conn(&self) -> Result<PooledConn, ApiError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| ApiError::unavailable("the database is unavailable").with_internal(e))
+    }
+
+    /// Passes `result` through; a refusal is recorded as the action's audit event.
+    pub async fn audited<T>(
+        &self,
+        caller: &Caller,
+        audited: &Audited,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if let Err(err) = &result {
+            self.audit_refusal(caller, audited, err).await;
+        }
+        result
+    }
+
+    /// Records a refused mutation in a transaction of its own. A failure to record
+    /// it is logged; the caller still gets the original refusal.
+    pub async fn audit_refusal(&self, caller: &Caller, audited: &Audited, err: &ApiError) {
+        let result = async {
+            let event =
+                self.events
+                    .audit(&caller.ctx, audited, Outcome::of(err), Some(err.code()))?;
+            let mut conn = self.conn().await?;
+            Outbox::enqueue(&mut conn, &[event]).await?;
+            Ok::<_, ApiError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, action = audited.action, "recording a refused action failed");
+        }
+    }
+}
+
+/// The row-level security scope of a caller: its own tenant for tenant roles; for
+/// platform roles, the tenants it is bound to, or all.
+pub fn scope_of(caller: &Caller) -> TenantScope {
+    if caller.ctx.roles.iter().any(|r| r.is_platform()) {
+        match &caller.bound_tenants {
+            Some(bound) => TenantScope::Tenants(bound.clone()),
+            None => TenantScope::All,
+        }
+    } else {
+        match caller.ctx.tenant {
+            Some(t) => TenantScope::Tenant(t),
+            None => TenantScope::Tenants(Vec::new()),
+        }
+    }
+}
+
+/// Whether the caller is an unbound member of the platform team.
+pub fn is_unbound_platform_admin(caller: &Caller) -> bool {
+    caller.ctx.has_role(Role::PlatformAdmin) && caller.bound_tenants.is_none()
+}

@@ -1,0 +1,260 @@
+//! Tenants: registration, reading, listing, and the operator's part of the lifecycle.
+
+use plinth_access::{Action, Caller, Resource, require};
+use plinth_bus::Outbox;
+use plinth_core::{ApiError, DataMode, Page, PageParams, Region, TenantId};
+use plinth_db::scoped_transaction;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{AppState, is_unbound_platform_admin, scope_of};
+use crate::domain::{DeploymentModel, OwnerContact, TenantSlug, TenantStatus};
+use crate::events::{Audited, Outcome};
+use crate::store::tenants::{
+    TenantRow, tenant_get_on_conn, tenant_insert_on_conn, tenant_list_on_conn,
+    tenant_status_set_on_conn,
+};
+
+/// A tenant as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    pub tenant_id: TenantId,
+    pub slug: String,
+    pub display_name: String,
+    pub region: Region,
+    pub status: TenantStatus,
+    pub deployment_model: DeploymentModel,
+    pub data_mode: DataMode,
+    pub owner_contact: OwnerContact,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = ApiError;
+
+    fn try_from(row: TenantRow) -> Result<Self, ApiError> {
+        let corrupt = |what: &str| ApiError::internal(format!("stored tenant has a bad {what}"));
+        Ok(Tenant {
+            tenant_id: TenantId::parse(&row.tenant_id).map_err(|_| corrupt("id"))?,
+            region: row.region.parse().map_err(|_| corrupt("region"))?,
+            status: row.status.parse().map_err(|_| corrupt("status"))?,
+            deployment_model: row
+                .deployment_model
+                .parse()
+                .map_err(|_| corrupt("deployment model"))?,
+            data_mode: row.data_mode.parse().map_err(|_| corrupt("data mode"))?,
+            owner_contact: OwnerContact {
+                name: row.owner_name,
+                email: row.owner_email,
+                phone: row.owner_phone,
+            },
+            slug: row.slug,
+            display_name: row.display_name,
+            created_at: row.created_at,
+            created_by: row.created_by,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A tenant to register; every field already checked.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: TenantSlug,
+    pub display_name: String,
+    pub region: Region,
+    pub deployment_model: DeploymentModel,
+    pub data_mode: DataMode,
+    pub owner_contact: OwnerContact,
+}
+
+/// Registers a tenant in this deployment's region, PENDING, with `tenant.created`
+/// and its audit event.
+pub async fn tenant_create(
+    caller: &Caller,
+    app: &AppState,
+    new: NewTenant,
+) -> Result<Tenant, ApiError> {
+    let audited = Audited::new("tenant.create", "tenant");
+    let result = tenant_create_checked(caller, app, new).await;
+    app.audited(caller, &audited, result).await
+}
+
+async fn tenant_create_checked(
+    caller: &Caller,
+    app: &AppState,
+    new: NewTenant,
+) -> Result<Tenant, ApiError> {
+    let ctx = &caller.ctx;
+    require(ctx, Resource::Tenant, Action::Create)?;
+    if !is_unbound_platform_admin(caller) {
+        return Err(ApiError::forbidden(
+            "only platform administrators bound to every tenant register tenants",
+        ));
+    }
+    if new.region != ctx.region {
+        return Err(ApiError::wrong_region(new.region, None));
+    }
+    let id = TenantId::new(new.region);
+    // PostgreSQL keeps microseconds; the answer shows what is stored.
+    let now = OffsetDateTime::now_utc();
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .expect("microseconds are a valid nanosecond value");
+    let row = TenantRow {
+        tenant_id: id.to_string(),
+        slug: new.slug.as_str().to_owned(),
+        display_name: new.display_name,
+        region: new.region.as_str().to_owned(),
+        status: TenantStatus::Pending.as_str().to_owned(),
+        deployment_model: new.deployment_model.as_str().to_owned(),
+        data_mode: new.data_mode.as_str().to_owned(),
+        owner_name: new.owner_contact.name,
+        owner_email: new.owner_contact.email,
+        owner_phone: new.owner_contact.phone,
+        created_at: now,
+        created_by: ctx.principal.subject.clone(),
+        updated_at: now,
+    };
+    let tenant = Tenant::try_from(row.clone())?;
+    let audited = Audited::new("tenant.create", "tenant")
+        .on_tenant(id)
+        .with_hash("after", &tenant);
+    let events = vec![
+        app.events.tenant_created(&row)?,
+        app.events.audit(ctx, &audited, Outcome::Allowed, None)?,
+    ];
+    let mut conn = app.conn().await?;
+    scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+        tenant_insert_on_conn(ctx, conn, &row).await.map_err(|e| {
+            let err = ApiError::from(e);
+            if err.code() == "already_exists" {
+                ApiError::already_exists("a tenant with this slug already exists in this region")
+                    .with_extension("field", "slug")
+            } else {
+                err
+            }
+        })?;
+        Outbox::enqueue(conn, &events).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(tenant)
+}
+
+/// One tenant, if the caller reaches it; any other answers `not_found`.
+pub async fn tenant_get(caller: &Caller, app: &AppState, id: TenantId) -> Result<Tenant, ApiError> {
+    let ctx = &caller.ctx;
+    require(ctx, Resource::Tenant, Action::Read)?;
+    ctx.require_local(id)?;
+    if !caller.reaches(id) {
+        return Err(ApiError::not_found("tenant"));
+    }
+    let mut conn = app.conn().await?;
+    let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+        tenant_get_on_conn(ctx, conn, id, false).await
+    })
+    .await?;
+    row.ok_or_else(|| ApiError::not_found("tenant"))?.try_into()
+}
+
+/// The tenants the caller reaches, in id order.
+pub async fn tenant_list(
+    caller: &Caller,
+    app: &AppState,
+    params: &PageParams,
+) -> Result<Page<Tenant>, ApiError> {
+    let ctx = &caller.ctx;
+    require(ctx, Resource::Tenant, Action::Read)?;
+    let limit = params.limit()?;
+    let after: Option<String> = params.after()?;
+    let mut conn = app.conn().await?;
+    let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+        tenant_list_on_conn(ctx, conn, after.as_deref(), i64::from(limit) + 1).await
+    })
+    .await?;
+    let tenants = rows
+        .into_iter()
+        .map(Tenant::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(tenants, limit, |t| t.tenant_id.to_string()))
+}
+
+/// Moves a tenant between ACTIVE and SUSPENDED, the part of the lifecycle an operator
+/// sets directly. Any other transition is refused with `invalid_transition`, naming
+/// the states the tenant may move to next.
+pub async fn tenant_status_set(
+    caller: &Caller,
+    app: &AppState,
+    id: TenantId,
+    to: TenantStatus,
+    reason: Option<String>,
+) -> Result<Tenant, ApiError> {
+    let audited = Audited::new("tenant.status_set", "tenant").on_tenant(id);
+    let result = tenant_status_set_checked(caller, app, id, to, reason).await;
+    app.audited(caller, &audited, result).await
+}
+
+async fn tenant_status_set_checked(
+    caller: &Caller,
+    app: &AppState,
+    id: TenantId,
+    to: TenantStatus,
+    reason: Option<String>,
+) -> Result<Tenant, ApiError> {
+    let ctx = &caller.ctx;
+    ctx.require_local(id)?;
+    if !caller.reaches(id) {
+        return Err(ApiError::not_found("tenant"));
+    }
+    require(ctx, Resource::TenantStatus, Action::Update)?;
+    let mut conn = app.conn().await?;
+    scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+        let before: Tenant = tenant_get_on_conn(ctx, conn, id, true)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))?
+            .try_into()?;
+        let from = before.status;
+        if !from.next().contains(&to) || !to.set_by_operator() {
+            let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
+            return Err(ApiError::conflict(format!(
+                "a {from} tenant cannot become {to} here; next it may become {}",
+                if allowed.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    allowed.join(" or ")
+                }
+            ))
+            .with_code("invalid_transition")
+            .with_extension("allowed", allowed)
+            .with_extension(
+                "note",
+                "ONBOARDING and OFFBOARDING start with their requests; ACTIVE after onboarding \
+                 and OFFBOARDED follow from the readiness and cleanup checklists",
+            ));
+        }
+        let after: Tenant = tenant_status_set_on_conn(ctx, conn, id, to.as_str())
+            .await?
+            .try_into()?;
+        let audited = Audited::new("tenant.status_set", "tenant")
+            .on_tenant(id)
+            .with_hash("before", &before)
+            .with_hash("after", &after);
+        let mut events = app.events.tenant_status_changed(
+            ctx,
+            id,
+            from,
+            to,
+            reason.as_deref(),
+            after.updated_at,
+        )?;
+        events.push(app.events.audit(ctx, &audited, Outcome::Allowed, None)?);
+        Outbox::enqueue(conn, &events).await?;
+        Ok(after)
+    })
+    .await
+}

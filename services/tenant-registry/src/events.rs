@@ -1,0 +1,281 @@
+//! What the tenant registry publishes: tenant lifecycle events on
+//! `plinth.tenant.v1` and audit events on `plinth.audit.v1`, key = tenant id, Avro
+//! payloads from `schemas/avro/`, written to the outbox in the same transaction as
+//! the change.
+
+use std::collections::BTreeMap;
+
+use plinth_bus::{Area, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec};
+use plinth_core::{ApiError, ErrorKind, Region, ReqCtx, TenantId};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::domain::TenantStatus;
+use crate::store::tenants::TenantRow;
+
+pub const TENANT_CREATED: &str = "plinth.tenant.created";
+pub const TENANT_STATUS_CHANGED: &str = "plinth.tenant.status_changed";
+pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
+pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
+pub const AUDIT_EVENT: &str = "plinth.audit.event";
+
+const SERVICE: &str = "tenant-registry";
+
+/// The schemas this service writes with, compiled in.
+fn schemas() -> Schemas {
+    Schemas::from_sources([
+        include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
+        include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
+        include_str!("../../../schemas/avro/audit/audit_event.avsc"),
+    ])
+    .expect("the service's Avro schemas parse")
+}
+
+/// Builds this service's events.
+#[derive(Debug)]
+pub struct Events {
+    schemas: Schemas,
+    tenant_topic: String,
+    audit_topic: String,
+    source: String,
+    region: Region,
+}
+
+/// The outcome recorded in an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Failed,
+}
+
+impl Outcome {
+    /// How a refusal is recorded: refused for who asked, or failed for what was asked.
+    pub fn of(err: &ApiError) -> Self {
+        match err.kind() {
+            ErrorKind::Unauthenticated | ErrorKind::Forbidden => Outcome::Denied,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// An audited action: what was attempted on which resource, and the resource's
+/// state before and after as hashes (never the content itself).
+#[derive(Debug, Clone)]
+pub struct Audited {
+    pub action: &'static str,
+    pub resource_type: &'static str,
+    pub resource_id: Option<String>,
+    pub tenant: Option<TenantId>,
+    pub details: BTreeMap<String, String>,
+}
+
+impl Audited {
+    pub fn new(action: &'static str, resource_type: &'static str) -> Self {
+        Audited {
+            action,
+            resource_type,
+            resource_id: None,
+            tenant: None,
+            details: BTreeMap::new(),
+        }
+    }
+
+    pub fn on_tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant = Some(tenant);
+        self.resource_id = Some(tenant.to_string());
+        self
+    }
+
+    /// Records the SHA-256 of `state`'s JSON under `key` (`before` or `after`).
+    pub fn with_hash(mut self, key: &str, state: &impl Serialize) -> Self {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(state).expect("states serialize");
+        let hex: String = Sha256::digest(json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.details.insert(format!("{key}_sha256"), hex);
+        self
+    }
+}
+
+#[derive(Serialize)]
+struct TenantCreated<'a> {
+    tenant_id: &'a str,
+    slug: &'a str,
+    display_name: &'a str,
+    region: &'a str,
+    status: &'a str,
+    deployment_model: &'a str,
+    data_mode: &'a str,
+    created_at: i64,
+    created_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct TenantStatusChanged<'a> {
+    tenant_id: &'a str,
+    from_status: &'a str,
+    to_status: &'a str,
+    reason: Option<&'a str>,
+    changed_at: i64,
+    changed_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct AuditEvent<'a> {
+    tenant_id: &'a str,
+    region: &'a str,
+    actor: &'a str,
+    actor_display: Option<&'a str>,
+    action: &'a str,
+    resource_type: &'a str,
+    resource_id: Option<&'a str>,
+    outcome: Outcome,
+    reason: Option<&'a str>,
+    request_id: Option<String>,
+    occurred_at: i64,
+    source_service: &'a str,
+    details: &'a BTreeMap<String, String>,
+}
+
+fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+impl Events {
+    pub fn new(bus: &BusConfig, region: Region) -> Self {
+        Events {
+            schemas: schemas(),
+            tenant_topic: bus.topic(Area::Tenant),
+            audit_topic: bus.topic(Area::Audit),
+            source: format!("/plinth/{region}/{SERVICE}"),
+            region,
+        }
+    }
+
+    /// The topics this service writes to, with their dead-letter topics.
+    pub fn topics(&self, partitions: i32) -> Vec<TopicSpec> {
+        [&self.tenant_topic, &self.audit_topic]
+            .into_iter()
+            .flat_map(|t| {
+                let spec = TopicSpec::new(t, partitions);
+                [spec.dlq(), spec]
+            })
+            .collect()
+    }
+
+    fn event(&self, topic: &str, key: String, ty: &str, payload: Vec<u8>) -> Event {
+        Event::new(topic, key, ty, &self.source, payload)
+    }
+
+    pub fn tenant_created(&self, row: &TenantRow) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.TenantCreated",
+                &TenantCreated {
+                    tenant_id: &row.tenant_id,
+                    slug: &row.slug,
+                    display_name: &row.display_name,
+                    region: &row.region,
+                    status: &row.status,
+                    deployment_model: &row.deployment_model,
+                    data_mode: &row.data_mode,
+                    created_at: micros(row.created_at),
+                    created_by: &row.created_by,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(self
+            .event(
+                &self.tenant_topic,
+                row.tenant_id.clone(),
+                TENANT_CREATED,
+                payload,
+            )
+            .with_subject(row.tenant_id.clone()))
+    }
+
+    /// `status_changed`, and `activated` or `suspended` when the tenant became ACTIVE
+    /// or SUSPENDED.
+    pub fn tenant_status_changed(
+        &self,
+        ctx: &ReqCtx,
+        tenant: TenantId,
+        from: TenantStatus,
+        to: TenantStatus,
+        reason: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Event>, ApiError> {
+        let id = tenant.to_string();
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.TenantStatusChanged",
+                &TenantStatusChanged {
+                    tenant_id: &id,
+                    from_status: from.as_str(),
+                    to_status: to.as_str(),
+                    reason,
+                    changed_at: micros(at),
+                    changed_by: &ctx.principal.subject,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        let mut types = vec![TENANT_STATUS_CHANGED];
+        match to {
+            TenantStatus::Active => types.push(TENANT_ACTIVATED),
+            TenantStatus::Suspended => types.push(TENANT_SUSPENDED),
+            _ => {}
+        }
+        Ok(types
+            .into_iter()
+            .map(|ty| {
+                self.event(&self.tenant_topic, id.clone(), ty, payload.clone())
+                    .with_subject(id.clone())
+            })
+            .collect())
+    }
+
+    /// The audit event of an action, allowed or refused (`reason`: the error code).
+    pub fn audit(
+        &self,
+        ctx: &ReqCtx,
+        audited: &Audited,
+        outcome: Outcome,
+        reason: Option<&str>,
+    ) -> Result<Event, ApiError> {
+        let key = audited
+            .tenant
+            .map_or_else(|| PLATFORM_KEY.to_owned(), |t| t.to_string());
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.audit.AuditEvent",
+                &AuditEvent {
+                    tenant_id: &key,
+                    region: self.region.as_str(),
+                    actor: &ctx.principal.subject,
+                    actor_display: ctx.principal.display.as_deref(),
+                    action: audited.action,
+                    resource_type: audited.resource_type,
+                    resource_id: audited.resource_id.as_deref(),
+                    outcome,
+                    reason,
+                    request_id: Some(ctx.request_id.to_string()),
+                    occurred_at: micros(OffsetDateTime::now_utc()),
+                    source_service: SERVICE,
+                    details: &audited.details,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        let event = self.event(&self.audit_topic, key, AUDIT_EVENT, payload);
+        Ok(match &audited.resource_id {
+            Some(id) => event.with_subject(id.clone()),
+            None => event,
+        })
+    }
+}

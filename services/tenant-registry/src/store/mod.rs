@@ -1,0 +1,5 @@
+//! Diesel queries. Every function runs on a connection whose transaction already has
+//! its row-level security scope set (`plinth_db::scoped_transaction`), and filters by
+//! tenant itself as well: the policy is the backstop, not the rule.
+
+pub mod tenants;

@@ -1,0 +1,89 @@
+//! The `tenants` table.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use plinth_core::{ReqCtx, TenantId};
+use time::OffsetDateTime;
+
+use crate::schema::tenants;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+pub struct TenantRow {
+    pub tenant_id: String,
+    pub slug: String,
+    pub display_name: String,
+    pub region: String,
+    pub status: String,
+    pub deployment_model: String,
+    pub data_mode: String,
+    pub owner_name: String,
+    pub owner_email: String,
+    pub owner_phone: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    pub updated_at: OffsetDateTime,
+}
+
+pub async fn tenant_insert_on_conn(
+    _ctx: &ReqCtx,
+    conn: &mut AsyncPgConnection,
+    row: &TenantRow,
+) -> QueryResult<()> {
+    diesel::insert_into(tenants::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The tenant, locked for the rest of the transaction when `for_update`.
+pub async fn tenant_get_on_conn(
+    _ctx: &ReqCtx,
+    conn: &mut AsyncPgConnection,
+    id: TenantId,
+    for_update: bool,
+) -> QueryResult<Option<TenantRow>> {
+    let query = tenants::table
+        .filter(tenants::tenant_id.eq(id.to_string()))
+        .select(TenantRow::as_select());
+    if for_update {
+        query.for_update().first(conn).await.optional()
+    } else {
+        query.first(conn).await.optional()
+    }
+}
+
+/// Up to `limit` tenants after `after` in id order.
+pub async fn tenant_list_on_conn(
+    _ctx: &ReqCtx,
+    conn: &mut AsyncPgConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<TenantRow>> {
+    let mut query = tenants::table
+        .order(tenants::tenant_id.asc())
+        .limit(limit)
+        .select(TenantRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(tenants::tenant_id.gt(after.to_owned()));
+    }
+    query.load(conn).await
+}
+
+pub async fn tenant_status_set_on_conn(
+    _ctx: &ReqCtx,
+    conn: &mut AsyncPgConnection,
+    id: TenantId,
+    status: &str,
+) -> QueryResult<TenantRow> {
+    diesel::update(tenants::table.filter(tenants::tenant_id.eq(id.to_string())))
+        .set((
+            tenants::status.eq(status),
+            tenants::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(TenantRow::as_returning())
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,6 @@
+//! The tenant registry's API against the real PostgreSQL and the real broker: the
+//! service runs on port 0 with a database of its own and topics of its own, and
+//! tests call it over HTTP with internal tokens minted as the gateway would.
+
+mod helpers;
+mod tenants;
