@@ -5,11 +5,12 @@ use std::str::FromStr;
 
 use plinth_core::ApiError;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Where a tenant is in its life.
 ///
 /// `PENDING → ONBOARDING → ACTIVE ⇄ SUSPENDED → OFFBOARDING → OFFBOARDED`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TenantStatus {
     Pending,
@@ -84,7 +85,7 @@ impl FromStr for TenantStatus {
 }
 
 /// How the tenant's platform is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentModel {
     HostedSaas,
@@ -158,7 +159,7 @@ impl TenantSlug {
 
 /// Contact metadata of the client's owner: a name, an e-mail address, and
 /// optionally a phone number. Never published in events or audit records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OwnerContact {
     pub name: String,
     pub email: String,

@@ -6,6 +6,7 @@ use plinth_core::{ApiError, DataMode, Page, PageParams, Region, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::{AppState, is_unbound_platform_admin, scope_of};
 use crate::domain::{DeploymentModel, OwnerContact, TenantSlug, TenantStatus};
@@ -16,14 +17,20 @@ use crate::store::tenants::{
 };
 
 /// A tenant as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Tenant {
+    /// `ten_<region>_<32 hex>`: the id names the tenant's region.
+    #[schema(value_type = String, example = "ten_us_0f3c5e7a9b1d4f6a8c2e4b6d8f0a1c3e")]
     pub tenant_id: TenantId,
     pub slug: String,
     pub display_name: String,
+    /// Fixed at registration.
+    #[schema(value_type = String, example = "us")]
     pub region: Region,
     pub status: TenantStatus,
     pub deployment_model: DeploymentModel,
+    /// `metadata_only` (default) or `content`.
+    #[schema(value_type = String, example = "metadata_only")]
     pub data_mode: DataMode,
     pub owner_contact: OwnerContact,
     #[serde(with = "time::serde::rfc3339")]

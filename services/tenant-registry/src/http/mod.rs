@@ -1,6 +1,7 @@
 //! The HTTP edge: extract, call the app, map the result. Bodies are JSON with unknown
 //! fields refused and a size limit; every error is problem+json with a stable code.
 
+pub mod openapi;
 pub mod tenants;
 
 use actix_web::error::JsonPayloadError;
@@ -8,6 +9,7 @@ use actix_web::{HttpRequest, web};
 use plinth_core::{ApiError, TenantId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi_document));
     cfg.service(
         web::scope("/admin/tenants")
             .route("", web::post().to(tenants::create))
@@ -15,6 +17,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/{tenant_id}", web::get().to(tenants::get))
             .route("/{tenant_id}/status", web::patch().to(tenants::set_status)),
     );
+}
+
+/// The OpenAPI document, for partners and tools; it describes no tenant data.
+async fn openapi_document() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi::document())
 }
 
 /// JSON bodies: at most `limit` bytes; malformed ones answered as problems.

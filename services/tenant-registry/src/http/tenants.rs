@@ -8,27 +8,43 @@ use serde::Deserialize;
 use super::{body_of, tenant_path};
 use crate::app::AppState;
 use crate::app::tenants::{NewTenant, tenant_create, tenant_get, tenant_list, tenant_status_set};
+use utoipa::ToSchema;
+
+use super::openapi::{Problem, TenantPage};
+use crate::app::tenants::Tenant;
 use crate::domain::{DeploymentModel, OwnerContact, TenantSlug, TenantStatus};
 use crate::events::Audited;
 
 /// `POST /admin/tenants`. Every field is checked here, so that a missing one is
 /// named in the error.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenantBody {
+    /// 3 to 40 lower-case letters, digits and single hyphens; unique in the region.
+    #[schema(value_type = String, example = "acme")]
     slug: Option<String>,
+    #[schema(value_type = String, example = "Acme Corporation")]
     display_name: Option<String>,
+    /// `us` or `eu`: must be this deployment's region; never changes.
+    #[schema(value_type = String, example = "us")]
     region: Option<String>,
+    #[schema(value_type = DeploymentModel)]
     deployment_model: Option<String>,
+    /// `metadata_only` (the default) or `content`.
+    #[schema(value_type = Option<String>, example = "metadata_only")]
     data_mode: Option<String>,
+    #[schema(value_type = OwnerContactBody)]
     owner_contact: Option<OwnerContactBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerContactBody {
+    #[schema(value_type = String)]
     name: Option<String>,
+    #[schema(value_type = String, example = "owner@acme.example")]
     email: Option<String>,
+    #[schema(example = "+1 555 0100 200")]
     phone: Option<String>,
 }
 
@@ -80,6 +96,24 @@ impl CreateTenantBody {
     }
 }
 
+/// Register a tenant (PENDING) in this deployment's region.
+#[utoipa::path(
+    post,
+    path = "/admin/tenants",
+    operation_id = "tenant_create",
+    request_body = CreateTenantBody,
+    responses(
+        (status = 201, description = "Registered", body = Tenant),
+        (status = 400, description = "A field is missing or invalid; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid internal token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only platform administrators bound to every tenant register tenants", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken in this region (`already_exists`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 421, description = "The region is another deployment's (`wrong_region`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "tenants"
+)]
 pub async fn create(
     caller: Caller,
     app: web::Data<AppState>,
@@ -95,6 +129,23 @@ pub async fn create(
         .json(tenant))
 }
 
+/// The tenants the caller reaches, in id order, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/admin/tenants",
+    operation_id = "tenant_list",
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 200 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = TenantPage),
+        (status = 400, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid internal token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "tenants"
+)]
 pub async fn list(
     caller: Caller,
     app: web::Data<AppState>,
@@ -103,6 +154,21 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(tenant_list(&caller, &app, &params).await?))
 }
 
+/// One tenant.
+#[utoipa::path(
+    get,
+    path = "/admin/tenants/{tenant_id}",
+    operation_id = "tenant_get",
+    params(("tenant_id" = String, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant", body = Tenant),
+        (status = 401, description = "No valid internal token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not one the caller reaches", body = Problem, content_type = "application/problem+json"),
+        (status = 421, description = "The tenant lives in the other region (`wrong_region`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "tenants"
+)]
 pub async fn get(
     caller: Caller,
     app: web::Data<AppState>,
@@ -113,13 +179,33 @@ pub async fn get(
 }
 
 /// `PATCH /admin/tenants/{tenant_id}/status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
+    #[schema(value_type = TenantStatus)]
     status: Option<String>,
+    /// Why, for the audit trail and the event.
     reason: Option<String>,
 }
 
+/// Suspend an ACTIVE tenant or reactivate a SUSPENDED one.
+#[utoipa::path(
+    patch,
+    path = "/admin/tenants/{tenant_id}/status",
+    operation_id = "tenant_status_set",
+    params(("tenant_id" = String, Path, description = "The tenant's id")),
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "The tenant after the change", body = Tenant),
+        (status = 400, description = "A missing or unknown status", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid internal token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only platform administrators change a tenant's status", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not one the caller reaches", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a transition this endpoint makes (`invalid_transition`, with `allowed`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "tenants"
+)]
 pub async fn set_status(
     caller: Caller,
     app: web::Data<AppState>,

@@ -3,4 +3,5 @@
 //! tests call it over HTTP with internal tokens minted as the gateway would.
 
 mod helpers;
+mod openapi;
 mod tenants;

@@ -1,0 +1,47 @@
+//! The checked-in OpenAPI document matches the one the code generates.
+
+use std::path::PathBuf;
+
+#[test]
+fn the_checked_in_openapi_document_is_current() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/openapi/tenant-registry.json");
+    let generated = tenant_registry::http::openapi::document();
+    if std::env::var_os("PLINTH_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "{} is out of date: run `PLINTH_UPDATE_SNAPSHOTS=1 cargo nextest run -p tenant-registry openapi` \
+         and review the diff",
+        path.display()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    for (path, method) in [
+        ("/admin/tenants", "post"),
+        ("/admin/tenants", "get"),
+        ("/admin/tenants/{tenant_id}", "get"),
+        ("/admin/tenants/{tenant_id}/status", "patch"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is documented"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_service_serves_its_openapi_document() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let served = app
+        .http
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(served, tenant_registry::http::openapi::document());
+}
