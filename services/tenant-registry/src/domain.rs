@@ -125,6 +125,63 @@ impl FromStr for DeploymentModel {
     }
 }
 
+/// The human-in-the-loop gate level a workspace applies by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+pub enum ApprovalTier {
+    /// Fully automated, logged.
+    L0,
+    /// Automated, a human is notified.
+    L1,
+    /// A human approves before anything is done.
+    #[default]
+    L2,
+    /// Humans act; automation only advises.
+    L3,
+}
+
+impl ApprovalTier {
+    pub const ALL: [ApprovalTier; 4] = [
+        ApprovalTier::L0,
+        ApprovalTier::L1,
+        ApprovalTier::L2,
+        ApprovalTier::L3,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalTier::L0 => "L0",
+            ApprovalTier::L1 => "L1",
+            ApprovalTier::L2 => "L2",
+            ApprovalTier::L3 => "L3",
+        }
+    }
+}
+
+impl FromStr for ApprovalTier {
+    type Err = ApiError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApprovalTier::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                ApiError::invalid_request("approval_tier", "approval_tier is L0, L1, L2 or L3")
+            })
+    }
+}
+
+/// A workspace's name: 1 to 100 characters, trimmed; unique within its tenant.
+pub fn workspace_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_request(
+            "name",
+            "name is 1 to 100 printable characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// A tenant's short name, unique within its region: 3 to 40 characters of lower-case
 /// letters, digits and single hyphens, starting with a letter and not ending with a
 /// hyphen.

@@ -12,11 +12,15 @@ use time::OffsetDateTime;
 
 use crate::domain::TenantStatus;
 use crate::store::tenants::TenantRow;
+use crate::store::workspaces::WorkspaceRow;
 
 pub const TENANT_CREATED: &str = "plinth.tenant.created";
 pub const TENANT_STATUS_CHANGED: &str = "plinth.tenant.status_changed";
 pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
 pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
+pub const WORKSPACE_CREATED: &str = "plinth.workspace.created";
+pub const WORKSPACE_UPDATED: &str = "plinth.workspace.updated";
+pub const WORKSPACE_DELETED: &str = "plinth.workspace.deleted";
 pub const AUDIT_EVENT: &str = "plinth.audit.event";
 
 const SERVICE: &str = "tenant-registry";
@@ -26,6 +30,7 @@ fn schemas() -> Schemas {
     Schemas::from_sources([
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
     .expect("the service's Avro schemas parse")
@@ -88,6 +93,12 @@ impl Audited {
         self
     }
 
+    /// The resource is one of the tenant's: a workspace, a binding.
+    pub fn on_resource(mut self, id: impl ToString) -> Self {
+        self.resource_id = Some(id.to_string());
+        self
+    }
+
     /// Records the SHA-256 of `state`'s JSON under `key` (`before` or `after`).
     pub fn with_hash(mut self, key: &str, state: &impl Serialize) -> Self {
         use sha2::{Digest, Sha256};
@@ -120,6 +131,19 @@ struct TenantStatusChanged<'a> {
     from_status: &'a str,
     to_status: &'a str,
     reason: Option<&'a str>,
+    changed_at: i64,
+    changed_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct WorkspaceChanged<'a> {
+    tenant_id: &'a str,
+    workspace_id: &'a str,
+    name: &'a str,
+    data_mode: &'a str,
+    retention_days: i32,
+    write_cap_per_day: Option<i32>,
+    approval_tier: &'a str,
     changed_at: i64,
     changed_by: &'a str,
 }
@@ -238,6 +262,37 @@ impl Events {
                     .with_subject(id.clone())
             })
             .collect())
+    }
+
+    /// `plinth.workspace.created`, `…updated` or `…deleted` (`ty`), with the
+    /// workspace's settings.
+    pub fn workspace_changed(
+        &self,
+        ctx: &ReqCtx,
+        ty: &'static str,
+        row: &WorkspaceRow,
+        at: OffsetDateTime,
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.WorkspaceChanged",
+                &WorkspaceChanged {
+                    tenant_id: &row.tenant_id,
+                    workspace_id: &row.workspace_id,
+                    name: &row.name,
+                    data_mode: &row.data_mode,
+                    retention_days: row.retention_days,
+                    write_cap_per_day: row.write_cap_per_day,
+                    approval_tier: &row.approval_tier,
+                    changed_at: micros(at),
+                    changed_by: &ctx.principal.subject,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(self
+            .event(&self.tenant_topic, row.tenant_id.clone(), ty, payload)
+            .with_subject(row.workspace_id.clone()))
     }
 
     /// The audit event of an action, allowed or refused (`reason`: the error code).

@@ -17,3 +17,21 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    workspaces (workspace_id) {
+        workspace_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        data_mode -> Text,
+        retention_days -> Int4,
+        write_cap_per_day -> Nullable<Int4>,
+        approval_tier -> Text,
+        created_at -> Timestamptz,
+        created_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(workspaces -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(tenants, workspaces);

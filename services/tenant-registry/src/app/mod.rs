@@ -5,11 +5,13 @@
 //! A refused mutation changes nothing and leaves one audit event of its own.
 
 pub mod tenants;
+pub mod workspaces;
 
 use plinth_access::Caller;
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, Role};
+use plinth_core::{ApiError, Role, TenantId};
 use plinth_db::{Pool, PooledConn, TenantScope};
+use time::OffsetDateTime;
 
 use crate::events::{Audited, Events, Outcome};
 
@@ -63,6 +65,25 @@ impl AppState {
         if let Err(e) = result {
             tracing::error!(error = %e, action = audited.action, "recording a refused action failed");
         }
+    }
+}
+
+/// The current time as PostgreSQL keeps it (microseconds), so that what an answer
+/// shows is what was stored.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .expect("microseconds are a valid nanosecond value")
+}
+
+/// Answers `not_found` for a tenant the caller does not reach, exactly as for one
+/// that does not exist, and `wrong_region` for one of the other region.
+pub fn reach(caller: &Caller, tenant: TenantId) -> Result<(), ApiError> {
+    caller.ctx.require_local(tenant)?;
+    if caller.reaches(tenant) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("tenant"))
     }
 }
 

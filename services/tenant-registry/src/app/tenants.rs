@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{AppState, is_unbound_platform_admin, scope_of};
+use super::{AppState, is_unbound_platform_admin, reach, scope_of};
 use crate::domain::{DeploymentModel, OwnerContact, TenantSlug, TenantStatus};
 use crate::events::{Audited, Outcome};
 use crate::store::tenants::{
@@ -107,11 +107,7 @@ async fn tenant_create_checked(
         return Err(ApiError::wrong_region(new.region, None));
     }
     let id = TenantId::new(new.region);
-    // PostgreSQL keeps microseconds; the answer shows what is stored.
-    let now = OffsetDateTime::now_utc();
-    let now = now
-        .replace_nanosecond(now.nanosecond() / 1000 * 1000)
-        .expect("microseconds are a valid nanosecond value");
+    let now = super::now();
     let row = TenantRow {
         tenant_id: id.to_string(),
         slug: new.slug.as_str().to_owned(),
@@ -157,10 +153,7 @@ async fn tenant_create_checked(
 pub async fn tenant_get(caller: &Caller, app: &AppState, id: TenantId) -> Result<Tenant, ApiError> {
     let ctx = &caller.ctx;
     require(ctx, Resource::Tenant, Action::Read)?;
-    ctx.require_local(id)?;
-    if !caller.reaches(id) {
-        return Err(ApiError::not_found("tenant"));
-    }
+    reach(caller, id)?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_get_on_conn(ctx, conn, id, false).await
@@ -214,10 +207,7 @@ async fn tenant_status_set_checked(
     reason: Option<String>,
 ) -> Result<Tenant, ApiError> {
     let ctx = &caller.ctx;
-    ctx.require_local(id)?;
-    if !caller.reaches(id) {
-        return Err(ApiError::not_found("tenant"));
-    }
+    reach(caller, id)?;
     require(ctx, Resource::TenantStatus, Action::Update)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

@@ -3,6 +3,7 @@
 
 pub mod openapi;
 pub mod tenants;
+pub mod workspaces;
 
 use actix_web::error::JsonPayloadError;
 use actix_web::{HttpRequest, web};
@@ -15,7 +16,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("", web::post().to(tenants::create))
             .route("", web::get().to(tenants::list))
             .route("/{tenant_id}", web::get().to(tenants::get))
-            .route("/{tenant_id}/status", web::patch().to(tenants::set_status)),
+            .route("/{tenant_id}/status", web::patch().to(tenants::set_status))
+            .route(
+                "/{tenant_id}/workspaces",
+                web::post().to(workspaces::create),
+            )
+            .route("/{tenant_id}/workspaces", web::get().to(workspaces::list))
+            .route(
+                "/{tenant_id}/workspaces/{workspace_id}",
+                web::get().to(workspaces::get),
+            )
+            .route(
+                "/{tenant_id}/workspaces/{workspace_id}",
+                web::patch().to(workspaces::update),
+            )
+            .route(
+                "/{tenant_id}/workspaces/{workspace_id}",
+                web::delete().to(workspaces::delete),
+            ),
     );
 }
 

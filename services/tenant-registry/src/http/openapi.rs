@@ -4,18 +4,29 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::tenants;
+use super::{tenants, workspaces};
 use crate::app::tenants::Tenant;
-use crate::domain::{DeploymentModel, OwnerContact, TenantStatus};
+use crate::app::workspaces::Workspace;
+use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
         title = "Plinth tenant registry",
-        description = "Tenants of an MSP's platform: registration (region-pinned, metadata-only by default), reading, listing, and the lifecycle. Called through the gateway, which forwards each request with a short-lived internal token.",
+        description = "Tenants of an MSP's platform: registration (region-pinned, metadata-only by default), reading, listing, the lifecycle, and workspaces. Called through the gateway, which forwards each request with a short-lived internal token.",
         version = "1"
     ),
-    paths(tenants::create, tenants::list, tenants::get, tenants::set_status),
+    paths(
+        tenants::create,
+        tenants::list,
+        tenants::get,
+        tenants::set_status,
+        workspaces::create,
+        workspaces::list,
+        workspaces::get,
+        workspaces::update,
+        workspaces::delete
+    ),
     components(schemas(
         Tenant,
         TenantPage,
@@ -25,10 +36,17 @@ use crate::domain::{DeploymentModel, OwnerContact, TenantStatus};
         tenants::CreateTenantBody,
         tenants::OwnerContactBody,
         tenants::StatusBody,
+        Workspace,
+        WorkspacePage,
+        ApprovalTier,
+        workspaces::WorkspaceBody,
         Problem
     )),
     modifiers(&InternalToken),
-    tags((name = "tenants", description = "Tenants and their lifecycle"))
+    tags(
+        (name = "tenants", description = "Tenants and their lifecycle"),
+        (name = "workspaces", description = "A tenant's workspaces and their settings")
+    )
 )]
 pub struct ApiDoc;
 
@@ -36,6 +54,14 @@ pub struct ApiDoc;
 #[derive(Debug, ToSchema)]
 pub struct TenantPage {
     pub items: Vec<Tenant>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// The pages of `GET /admin/tenants/{tenant_id}/workspaces`.
+#[derive(Debug, ToSchema)]
+pub struct WorkspacePage {
+    pub items: Vec<Workspace>,
     /// Pass as `cursor` for the next page; absent on the last one.
     pub next_cursor: Option<String>,
 }

@@ -3,3 +3,4 @@
 //! tenant itself as well: the policy is the backstop, not the rule.
 
 pub mod tenants;
+pub mod workspaces;

@@ -216,6 +216,16 @@ impl TestApp {
         conn.batch_execute(sql).await
     }
 
+    /// Puts a tenant in `status` directly, as the flows not under test would.
+    pub async fn force_status(&self, tenant: &str, status: &str) {
+        self.owner_exec(&format!(
+            "SELECT set_config('plinth.tenant_scope', '*', false); \
+             UPDATE tenants SET status = '{status}' WHERE tenant_id = '{tenant}'"
+        ))
+        .await
+        .unwrap();
+    }
+
     pub async fn app_count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]
         struct N {

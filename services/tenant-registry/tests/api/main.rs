@@ -5,3 +5,4 @@
 mod helpers;
 mod openapi;
 mod tenants;
+mod workspaces;

@@ -23,6 +23,20 @@ fn the_checked_in_openapi_document_is_current() {
         ("/admin/tenants", "get"),
         ("/admin/tenants/{tenant_id}", "get"),
         ("/admin/tenants/{tenant_id}/status", "patch"),
+        ("/admin/tenants/{tenant_id}/workspaces", "post"),
+        ("/admin/tenants/{tenant_id}/workspaces", "get"),
+        (
+            "/admin/tenants/{tenant_id}/workspaces/{workspace_id}",
+            "get",
+        ),
+        (
+            "/admin/tenants/{tenant_id}/workspaces/{workspace_id}",
+            "patch",
+        ),
+        (
+            "/admin/tenants/{tenant_id}/workspaces/{workspace_id}",
+            "delete",
+        ),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

@@ -335,12 +335,7 @@ async fn the_lifecycle_refuses_other_transitions_and_publishes_each_change() {
     assert_eq!((status, problem["field"].as_str()), (400, Some("status")));
 
     // The tenant finished onboarding (that flow sets ACTIVE): suspend and resume it.
-    app.owner_exec(&format!(
-        "SELECT set_config('plinth.tenant_scope', '*', false); \
-         UPDATE tenants SET status = 'ACTIVE' WHERE tenant_id = '{id}'"
-    ))
-    .await
-    .unwrap();
+    app.force_status(&id, "ACTIVE").await;
     let before = app.outbox().await.len();
     let (status, suspended) = app
         .call(
