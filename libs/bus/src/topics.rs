@@ -86,8 +86,14 @@ impl TopicSpec {
 }
 
 /// Creates every topic in `specs` that does not exist yet; existing topics are left
-/// as they are.
+/// as they are. A name listed twice is created once, with its first settings (a
+/// broker refuses a request that names a topic twice).
 pub async fn ensure_topics(config: &BusConfig, specs: &[TopicSpec]) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    let specs: Vec<&TopicSpec> = specs
+        .iter()
+        .filter(|s| seen.insert(s.name.as_str()))
+        .collect();
     let admin: AdminClient<DefaultClientContext> = config.client_config().create()?;
     let retention: Vec<Option<String>> = specs
         .iter()

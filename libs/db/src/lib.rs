@@ -149,16 +149,26 @@ where
     E: From<diesel::result::Error> + Send,
     R: Send,
 {
-    let setting = scope.setting();
+    let scope = scope.clone();
     conn.transaction(async move |conn| {
-        diesel::sql_query("SELECT set_config($1, $2, true)")
-            .bind::<Text, _>(SCOPE_SETTING)
-            .bind::<Text, _>(setting)
-            .execute(conn)
-            .await?;
+        set_scope_on_conn(conn, &scope).await?;
         f(conn).await
     })
     .await
+}
+
+/// Sets the row-level security scope for the rest of the open transaction on `conn`
+/// (a consumer's handler, which runs inside the consumer's transaction).
+pub async fn set_scope_on_conn(
+    conn: &mut AsyncPgConnection,
+    scope: &TenantScope,
+) -> Result<(), diesel::result::Error> {
+    diesel::sql_query("SELECT set_config($1, $2, true)")
+        .bind::<Text, _>(SCOPE_SETTING)
+        .bind::<Text, _>(scope.setting())
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Opens one connection outside any pool (listeners, administrative work).

@@ -11,6 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::domain::TenantStatus;
+use crate::store::onboarding::{OnboardingItemRow, OnboardingRequestRow};
 use crate::store::tenants::TenantRow;
 use crate::store::workspaces::WorkspaceRow;
 
@@ -18,6 +19,8 @@ pub const TENANT_CREATED: &str = "plinth.tenant.created";
 pub const TENANT_STATUS_CHANGED: &str = "plinth.tenant.status_changed";
 pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
 pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
+pub const TENANT_ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
+pub const TENANT_ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
 pub const WORKSPACE_CREATED: &str = "plinth.workspace.created";
 pub const WORKSPACE_UPDATED: &str = "plinth.workspace.updated";
 pub const WORKSPACE_DELETED: &str = "plinth.workspace.deleted";
@@ -31,6 +34,8 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
     .expect("the service's Avro schemas parse")
@@ -147,6 +152,37 @@ struct WorkspaceChanged<'a> {
     changed_at: i64,
     changed_by: &'a str,
 }
+
+#[derive(Serialize)]
+struct ChecklistItemRef<'a> {
+    key: &'a str,
+    owner: &'a str,
+}
+
+#[derive(Serialize)]
+struct OnboardingRequested<'a> {
+    tenant_id: &'a str,
+    deployment_model: &'a str,
+    data_mode: &'a str,
+    items: Vec<ChecklistItemRef<'a>>,
+    requested_modules: &'a [String],
+    requested_packs: &'a [String],
+    requested_at: i64,
+    requested_by: &'a str,
+}
+
+/// What a service answers for one checklist item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ProvisioningResult {
+    pub tenant_id: String,
+    pub item: String,
+    pub service: String,
+    pub reason: Option<String>,
+    pub occurred_at: i64,
+}
+
+/// The schema name of [`ProvisioningResult`].
+pub const PROVISIONING_RESULT: &str = "plinth.provisioning.ProvisioningResult";
 
 #[derive(Serialize)]
 struct AuditEvent<'a> {
@@ -293,6 +329,47 @@ impl Events {
         Ok(self
             .event(&self.tenant_topic, row.tenant_id.clone(), ty, payload)
             .with_subject(row.workspace_id.clone()))
+    }
+
+    /// `plinth.tenant.onboarding_requested` (or `…onboarding_item_retry`, `ty`) for
+    /// `items`: what each owning service is asked to provision.
+    pub fn onboarding_requested(
+        &self,
+        ty: &'static str,
+        request: &OnboardingRequestRow,
+        data_mode: &str,
+        items: &[OnboardingItemRow],
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.OnboardingRequested",
+                &OnboardingRequested {
+                    tenant_id: &request.tenant_id,
+                    deployment_model: &request.deployment_model,
+                    data_mode,
+                    items: items
+                        .iter()
+                        .map(|i| ChecklistItemRef {
+                            key: &i.item_key,
+                            owner: &i.owner,
+                        })
+                        .collect(),
+                    requested_modules: &request.requested_modules,
+                    requested_packs: &request.requested_packs,
+                    requested_at: micros(request.requested_at),
+                    requested_by: &request.requested_by,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(self
+            .event(&self.tenant_topic, request.tenant_id.clone(), ty, payload)
+            .with_subject(request.tenant_id.clone()))
+    }
+
+    /// The schemas, for decoding what other services send.
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
     }
 
     /// The audit event of an action, allowed or refused (`reason`: the error code).

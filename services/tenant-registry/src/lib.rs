@@ -10,11 +10,13 @@ pub mod app;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod saga;
 mod schema;
 pub mod settings;
 pub mod store;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -22,7 +24,9 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_access::TokenVerifier;
-use plinth_bus::{BusConfig, Relay, RelayConfig, ensure_topics};
+use plinth_bus::{
+    BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, TopicSpec, ensure_topics,
+};
 use plinth_core::request_id_middleware;
 use plinth_db::{MigrationSet, connect_pool, migrate};
 use secrecy::ExposeSecret;
@@ -31,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::events::Events;
+use crate::saga::Saga;
 pub use crate::settings::Settings;
 
 /// The service's own migrations (`migrations/tenant-registry`).
@@ -49,6 +54,7 @@ pub struct Application {
     port: u16,
     server: Server,
     relay: Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>,
+    saga: Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -76,7 +82,19 @@ impl Application {
         let bus =
             BusConfig::new(&settings.bus.brokers).with_topic_prefix(&settings.bus.topic_prefix);
         let events = Events::new(&bus, settings.region);
-        ensure_topics(&bus, &events.topics(settings.bus.partitions))
+        let state = Arc::new(AppState {
+            pool: pool.clone(),
+            events,
+            onboarding: settings.onboarding.clone(),
+        });
+        let saga = Saga::new(state.clone(), settings.region, &settings.onboarding)?;
+        let saga_topics = saga.topics(&bus);
+        let mut topics = state.events.topics(settings.bus.partitions);
+        topics.extend(saga_topics.iter().flat_map(|t| {
+            let spec = TopicSpec::new(t, settings.bus.partitions);
+            [spec.dlq(), spec]
+        }));
+        ensure_topics(&bus, &topics)
             .await
             .context("creating topics")?;
         let key = decode_key(&settings.auth.internal_token_public_key)?;
@@ -88,7 +106,18 @@ impl Application {
             (stop.clone(), tokio::spawn(relay.run(stop)))
         });
 
-        let state = web::Data::new(AppState { pool, events });
+        let saga = settings.bus.consumers.then(|| {
+            let stop = CancellationToken::new();
+            let group = format!("{}tenant-registry.onboarding", settings.bus.topic_prefix);
+            let consumer = Consumer::new(
+                pool.clone(),
+                bus.clone(),
+                ConsumerConfig::new(group, saga_topics),
+                saga,
+            );
+            (stop.clone(), tokio::spawn(consumer.run(stop)))
+        });
+        let state = web::Data::from(state);
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
             .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
         let port = listener.local_addr()?.port();
@@ -108,6 +137,7 @@ impl Application {
             port,
             server,
             relay,
+            saga,
         })
     }
 
@@ -118,7 +148,7 @@ impl Application {
     /// Serves until the server stops (on SIGINT or SIGTERM), then stops the relay.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
-        if let Some((stop, task)) = self.relay {
+        for (stop, task) in [self.relay, self.saga].into_iter().flatten() {
             stop.cancel();
             task.await??;
         }

@@ -34,4 +34,32 @@ diesel::table! {
 }
 
 diesel::joinable!(workspaces -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, workspaces);
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    workspaces,
+    onboarding_requests,
+    onboarding_items
+);
+
+diesel::table! {
+    onboarding_requests (tenant_id) {
+        tenant_id -> Text,
+        deployment_model -> Text,
+        requested_modules -> Array<Text>,
+        requested_packs -> Array<Text>,
+        requested_at -> Timestamptz,
+        requested_by -> Text,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    onboarding_items (tenant_id, item_key) {
+        tenant_id -> Text,
+        item_key -> Text,
+        owner -> Text,
+        state -> Text,
+        reason -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}

@@ -17,6 +17,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub bus: BusSettings,
     pub auth: AuthSettings,
+    pub onboarding: OnboardingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +49,8 @@ pub struct BusSettings {
     /// Whether this process runs the outbox relay (one may run the API and the
     /// relay in separate processes).
     pub relay: bool,
+    /// Whether this process consumes other services' events (the onboarding saga).
+    pub consumers: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +73,46 @@ impl Settings {
 }
 
 /// Defaults for the dev stack (`make up`); production sets every URL and the key.
+/// What onboarding requires and offers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OnboardingSettings {
+    /// Deployment models this installation provisions; others are answered
+    /// `unavailable`.
+    pub offered_deployment_models: Vec<String>,
+    /// The readiness checklist, in order. Items of services not running yet can be
+    /// added once they are.
+    pub items: Vec<ChecklistItemSpec>,
+}
+
+impl OnboardingSettings {
+    /// The built-in checklist (audit, policy, packs, and two operator items).
+    pub fn dev_default() -> Self {
+        serde_json::from_value(dev_defaults()["onboarding"].clone())
+            .expect("the built-in onboarding settings parse")
+    }
+
+    /// The item with `key`.
+    pub fn item(&self, key: &str) -> Option<&ChecklistItemSpec> {
+        self.items.iter().find(|i| i.key == key)
+    }
+}
+
+/// One item of the readiness checklist.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChecklistItemSpec {
+    pub key: String,
+    /// The service that satisfies it, or `operator` for an operator's confirmation.
+    pub owner: String,
+    /// What the item is, for the checklist screen.
+    pub description: String,
+    /// The event type that satisfies it (`plinth.<area>.<name>`), for service items.
+    #[serde(default)]
+    pub satisfied_by: Option<String>,
+    /// The event type that marks it failed, for service items.
+    #[serde(default)]
+    pub failed_by: Option<String>,
+}
+
 fn dev_defaults() -> serde_json::Value {
     serde_json::json!({
         "region": "us",
@@ -80,7 +123,31 @@ fn dev_defaults() -> serde_json::Value {
             "app_role": "plinth_app",
             "pool_size": 16
         },
-        "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3, "relay": true },
-        "auth": { "internal_token_public_key": "" }
+        "bus": {
+            "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3,
+            "relay": true, "consumers": true
+        },
+        "auth": { "internal_token_public_key": "" },
+        "onboarding": {
+            "offered_deployment_models": ["hosted_saas", "hybrid"],
+            "items": [
+                { "key": "audit_store", "owner": "audit",
+                  "description": "The tenant's audit chain exists and its genesis is signed",
+                  "satisfied_by": "plinth.audit.store_provisioned",
+                  "failed_by": "plinth.audit.store_provisioning_failed" },
+                { "key": "policy_registry", "owner": "policy",
+                  "description": "The tenant is enrolled in the policy registry with the default policies",
+                  "satisfied_by": "plinth.policy.registry_enrolled",
+                  "failed_by": "plinth.policy.registry_enrollment_failed" },
+                { "key": "pack_defaults", "owner": "pack-service",
+                  "description": "Default Domain and Tenant Packs are assigned",
+                  "satisfied_by": "plinth.pack.defaults_assigned",
+                  "failed_by": "plinth.pack.defaults_assignment_failed" },
+                { "key": "owner_contact_confirmed", "owner": "operator",
+                  "description": "The owner contact was confirmed with the client" },
+                { "key": "sso_mapping", "owner": "operator",
+                  "description": "The client's identity provider groups are mapped to roles" }
+            ]
+        }
     })
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: extract, call the app, map the result. Bodies are JSON with unknown
 //! fields refused and a size limit; every error is problem+json with a stable code.
 
+pub mod onboarding;
 pub mod openapi;
 pub mod tenants;
 pub mod workspaces;
@@ -17,6 +18,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(tenants::list))
             .route("/{tenant_id}", web::get().to(tenants::get))
             .route("/{tenant_id}/status", web::patch().to(tenants::set_status))
+            .route(
+                "/{tenant_id}/onboarding",
+                web::post().to(onboarding::request),
+            )
+            .route("/{tenant_id}/onboarding", web::get().to(onboarding::get))
+            .route(
+                "/{tenant_id}/onboarding/items/{key}/confirm",
+                web::post().to(onboarding::confirm),
+            )
+            .route(
+                "/{tenant_id}/onboarding/items/{key}/retry",
+                web::post().to(onboarding::retry),
+            )
             .route(
                 "/{tenant_id}/workspaces",
                 web::post().to(workspaces::create),

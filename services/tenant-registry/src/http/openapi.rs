@@ -4,7 +4,8 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{tenants, workspaces};
+use super::{onboarding, tenants, workspaces};
+use crate::app::onboarding::{ChecklistItem, ItemState, Onboarding};
 use crate::app::tenants::Tenant;
 use crate::app::workspaces::Workspace;
 use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
@@ -25,7 +26,11 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         workspaces::list,
         workspaces::get,
         workspaces::update,
-        workspaces::delete
+        workspaces::delete,
+        onboarding::request,
+        onboarding::get,
+        onboarding::confirm,
+        onboarding::retry
     ),
     components(schemas(
         Tenant,
@@ -40,12 +45,17 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         WorkspacePage,
         ApprovalTier,
         workspaces::WorkspaceBody,
+        Onboarding,
+        ChecklistItem,
+        ItemState,
+        onboarding::ActivationBody,
         Problem
     )),
     modifiers(&InternalToken),
     tags(
         (name = "tenants", description = "Tenants and their lifecycle"),
-        (name = "workspaces", description = "A tenant's workspaces and their settings")
+        (name = "workspaces", description = "A tenant's workspaces and their settings"),
+        (name = "onboarding", description = "The activation request and the readiness checklist")
     )
 )]
 pub struct ApiDoc;

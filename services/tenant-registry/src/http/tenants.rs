@@ -48,6 +48,16 @@ pub struct OwnerContactBody {
     phone: Option<String>,
 }
 
+impl OwnerContactBody {
+    pub(super) fn parse(self) -> Result<OwnerContact, ApiError> {
+        OwnerContact::parse(
+            required(&self.name, "owner_contact.name")?,
+            required(&self.email, "owner_contact.email")?,
+            self.phone.as_deref(),
+        )
+    }
+}
+
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
     value
         .as_deref()

@@ -2,5 +2,6 @@
 //! its row-level security scope set (`plinth_db::scoped_transaction`), and filters by
 //! tenant itself as well: the policy is the backstop, not the rule.
 
+pub mod onboarding;
 pub mod tenants;
 pub mod workspaces;

@@ -87,3 +87,29 @@ pub async fn tenant_status_set_on_conn(
         .get_result(conn)
         .await
 }
+
+/// What onboarding changes on the tenant: its status, deployment model and owner
+/// contact.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = tenants, treat_none_as_null = true)]
+pub struct TenantOnboardingChange {
+    pub status: String,
+    pub deployment_model: String,
+    pub owner_name: String,
+    pub owner_email: String,
+    pub owner_phone: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+pub async fn tenant_onboarding_set_on_conn(
+    _ctx: &ReqCtx,
+    conn: &mut AsyncPgConnection,
+    id: TenantId,
+    change: &TenantOnboardingChange,
+) -> QueryResult<TenantRow> {
+    diesel::update(tenants::table.filter(tenants::tenant_id.eq(id.to_string())))
+        .set(change)
+        .returning(TenantRow::as_returning())
+        .get_result(conn)
+        .await
+}

@@ -14,12 +14,13 @@ use plinth_core::{Principal, Region, ReqCtx, RequestId, Role, TenantId};
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 use serde_json::{Value, json};
 use tenant_registry::settings::{
-    AuthSettings, BusSettings, DatabaseSettings, HttpSettings, Settings,
+    AuthSettings, BusSettings, DatabaseSettings, HttpSettings, OnboardingSettings, Settings,
 };
 use tenant_registry::{Application, all_migrations};
 
 pub struct TestApp {
     pub base: String,
+    pub bus: plinth_bus::BusConfig,
     pub http: reqwest::Client,
     pub region: Region,
     issuer: TokenIssuer,
@@ -89,6 +90,10 @@ impl TestApp {
             .unwrap();
         let (private, public) = keypair();
         let prefix = format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let bus = plinth_bus::BusConfig::new(
+            std::env::var("PLINTH_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:19092".into()),
+        )
+        .with_topic_prefix(prefix.clone());
         let settings = Settings {
             region,
             http: HttpSettings {
@@ -109,11 +114,13 @@ impl TestApp {
                 partitions: 1,
                 // The outbox is inspected directly: nothing takes rows out of it.
                 relay: false,
+                consumers: true,
             },
             auth: AuthSettings {
                 internal_token_public_key: base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .encode(public),
             },
+            onboarding: OnboardingSettings::dev_default(),
         };
         let app = Application::build(settings).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -123,6 +130,7 @@ impl TestApp {
                 .unwrap();
         TestApp {
             base,
+            bus,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -191,6 +199,54 @@ impl TestApp {
         .await
     }
 
+    /// Publishes what another service answers for a checklist item, as that service
+    /// would: on its own topic, with CloudEvents headers and an Avro payload.
+    /// Returns the event, so a test can deliver it again.
+    pub async fn answer(
+        &self,
+        ty: &str,
+        tenant: &str,
+        item: &str,
+        reason: Option<&str>,
+    ) -> plinth_bus::Event {
+        let area = ty.split('.').nth(1).unwrap();
+        let topic = format!("{}plinth.{area}.v1", self.bus.topic_prefix);
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.provisioning.ProvisioningResult",
+                &json!({
+                    "tenant_id": tenant,
+                    "item": item,
+                    "service": area,
+                    "reason": reason,
+                    "occurred_at": 1_700_000_000_000_000i64,
+                }),
+            )
+            .unwrap();
+        let event =
+            plinth_bus::Event::new(topic, tenant, ty, format!("/plinth/us/{area}"), payload);
+        self.deliver(&event).await;
+        event
+    }
+
+    /// Sends `event` to its topic.
+    pub async fn deliver(&self, event: &plinth_bus::Event) {
+        use rdkafka::producer::FutureRecord;
+        let producer = self.bus.producer().unwrap();
+        producer
+            .send(
+                FutureRecord::to(&event.topic)
+                    .key(event.key.as_str())
+                    .payload(event.payload.as_slice())
+                    .headers(event.cloud_event().to_headers()),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+
     /// Everything the service has put in its outbox, oldest first.
     pub async fn outbox(&self) -> Vec<Outgoing> {
         let mut conn = plinth_db::connect(&self.db.owner_url()).await.unwrap();
@@ -224,6 +280,11 @@ impl TestApp {
         ))
         .await
         .unwrap();
+    }
+
+    /// Events the onboarding consumer has recorded in its inbox.
+    pub async fn app_inbox_count(&self) -> i64 {
+        self.app_count("SELECT count(*) AS n FROM inbox").await
     }
 
     pub async fn app_count(&self, sql: &str) -> i64 {

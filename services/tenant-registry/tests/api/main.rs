@@ -3,6 +3,7 @@
 //! tests call it over HTTP with internal tokens minted as the gateway would.
 
 mod helpers;
+mod onboarding;
 mod openapi;
 mod tenants;
 mod workspaces;

@@ -1,0 +1,2 @@
+DROP TABLE onboarding_items;
+DROP TABLE onboarding_requests;
