@@ -11,6 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::domain::TenantStatus;
+use crate::store::entitlements::EntitlementRow;
 use crate::store::onboarding::{OnboardingItemRow, OnboardingRequestRow};
 use crate::store::tenants::TenantRow;
 use crate::store::workspaces::WorkspaceRow;
@@ -21,6 +22,7 @@ pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
 pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
 pub const TENANT_ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
 pub const TENANT_ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
+pub const ENTITLEMENT_CHANGED: &str = "plinth.entitlement.changed";
 pub const WORKSPACE_CREATED: &str = "plinth.workspace.created";
 pub const WORKSPACE_UPDATED: &str = "plinth.workspace.updated";
 pub const WORKSPACE_DELETED: &str = "plinth.workspace.deleted";
@@ -35,6 +37,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
         include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
@@ -183,6 +186,19 @@ pub struct ProvisioningResult {
 
 /// The schema name of [`ProvisioningResult`].
 pub const PROVISIONING_RESULT: &str = "plinth.provisioning.ProvisioningResult";
+
+#[derive(Serialize)]
+struct EntitlementChanged<'a> {
+    tenant_id: &'a str,
+    plan: &'a str,
+    modules: &'a [String],
+    api_rate_per_second: i32,
+    max_workspaces: i32,
+    max_provider_connections: i32,
+    monthly_token_budget: i64,
+    changed_at: i64,
+    changed_by: &'a str,
+}
 
 #[derive(Serialize)]
 struct AuditEvent<'a> {
@@ -365,6 +381,38 @@ impl Events {
         Ok(self
             .event(&self.tenant_topic, request.tenant_id.clone(), ty, payload)
             .with_subject(request.tenant_id.clone()))
+    }
+
+    pub fn entitlement_changed(
+        &self,
+        ctx: &ReqCtx,
+        row: &EntitlementRow,
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.EntitlementChanged",
+                &EntitlementChanged {
+                    tenant_id: &row.tenant_id,
+                    plan: &row.plan,
+                    modules: &row.modules,
+                    api_rate_per_second: row.api_rate_per_second,
+                    max_workspaces: row.max_workspaces,
+                    max_provider_connections: row.max_provider_connections,
+                    monthly_token_budget: row.monthly_token_budget,
+                    changed_at: micros(row.updated_at),
+                    changed_by: &ctx.principal.subject,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(self
+            .event(
+                &self.tenant_topic,
+                row.tenant_id.clone(),
+                ENTITLEMENT_CHANGED,
+                payload,
+            )
+            .with_subject(row.tenant_id.clone()))
     }
 
     /// The schemas, for decoding what other services send.

@@ -86,6 +86,7 @@ impl Application {
             pool: pool.clone(),
             events,
             onboarding: settings.onboarding.clone(),
+            default_entitlements: settings.default_entitlements.clone(),
         });
         let saga = Saga::new(state.clone(), settings.region, &settings.onboarding)?;
         let saga_topics = saga.topics(&bus);

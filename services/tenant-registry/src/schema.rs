@@ -38,7 +38,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     workspaces,
     onboarding_requests,
-    onboarding_items
+    onboarding_items,
+    entitlements
 );
 
 diesel::table! {
@@ -61,5 +62,19 @@ diesel::table! {
         state -> Text,
         reason -> Nullable<Text>,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    entitlements (tenant_id) {
+        tenant_id -> Text,
+        plan -> Text,
+        modules -> Array<Text>,
+        api_rate_per_second -> Int4,
+        max_workspaces -> Int4,
+        max_provider_connections -> Int4,
+        monthly_token_budget -> Int8,
+        updated_at -> Timestamptz,
+        updated_by -> Text,
     }
 }

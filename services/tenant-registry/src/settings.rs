@@ -18,6 +18,25 @@ pub struct Settings {
     pub bus: BusSettings,
     pub auth: AuthSettings,
     pub onboarding: OnboardingSettings,
+    /// What a tenant is entitled to until its entitlements are set.
+    pub default_entitlements: EntitlementDefaults,
+}
+
+/// The entitlements of a tenant whose entitlements were never set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EntitlementDefaults {
+    pub plan: String,
+    pub api_rate_per_second: i32,
+    pub max_workspaces: i32,
+    pub max_provider_connections: i32,
+    pub monthly_token_budget: i64,
+}
+
+impl EntitlementDefaults {
+    pub fn dev_default() -> Self {
+        serde_json::from_value(dev_defaults()["default_entitlements"].clone())
+            .expect("the built-in entitlement defaults parse")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +147,10 @@ fn dev_defaults() -> serde_json::Value {
             "relay": true, "consumers": true
         },
         "auth": { "internal_token_public_key": "" },
+        "default_entitlements": {
+            "plan": "trial", "api_rate_per_second": 10, "max_workspaces": 3,
+            "max_provider_connections": 1, "monthly_token_budget": 1000000
+        },
         "onboarding": {
             "offered_deployment_models": ["hosted_saas", "hybrid"],
             "items": [

@@ -4,6 +4,7 @@
 //! the caller reaches, with its events and its audit event in the same transaction.
 //! A refused mutation changes nothing and leaves one audit event of its own.
 
+pub mod entitlements;
 pub mod onboarding;
 pub mod tenants;
 pub mod workspaces;
@@ -15,13 +16,14 @@ use plinth_db::{Pool, PooledConn, TenantScope};
 use time::OffsetDateTime;
 
 use crate::events::{Audited, Events, Outcome};
-use crate::settings::OnboardingSettings;
+use crate::settings::{EntitlementDefaults, OnboardingSettings};
 
 /// What the app functions work with.
 pub struct AppState {
     pub pool: Pool,
     pub events: Events,
     pub onboarding: OnboardingSettings,
+    pub default_entitlements: EntitlementDefaults,
 }
 
 impl std::fmt::Debug for AppState {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use super::entitlements::workspace_quota_check_on_conn;
 use super::tenants::Tenant;
 use super::{AppState, now, reach, scope_of};
 use crate::domain::{ApprovalTier, TenantStatus, workspace_name};
@@ -190,6 +191,7 @@ pub async fn workspace_create(
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             let owner = tenant_on_conn(caller, conn, tenant, true).await?;
             let settings = change.settings(None, &owner)?;
+            workspace_quota_check_on_conn(ctx, app, conn, tenant).await?;
             let id = WorkspaceId::new();
             let row = WorkspaceRow {
                 workspace_id: id.to_string(),

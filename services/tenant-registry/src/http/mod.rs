@@ -1,6 +1,7 @@
 //! The HTTP edge: extract, call the app, map the result. Bodies are JSON with unknown
 //! fields refused and a size limit; every error is problem+json with a stable code.
 
+pub mod entitlements;
 pub mod onboarding;
 pub mod openapi;
 pub mod tenants;
@@ -18,6 +19,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(tenants::list))
             .route("/{tenant_id}", web::get().to(tenants::get))
             .route("/{tenant_id}/status", web::patch().to(tenants::set_status))
+            .route(
+                "/{tenant_id}/entitlements",
+                web::get().to(entitlements::get),
+            )
+            .route(
+                "/{tenant_id}/entitlements",
+                web::put().to(entitlements::set),
+            )
+            .route(
+                "/{tenant_id}/entitlements/status",
+                web::get().to(entitlements::status),
+            )
             .route(
                 "/{tenant_id}/onboarding",
                 web::post().to(onboarding::request),

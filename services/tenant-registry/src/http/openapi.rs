@@ -4,7 +4,8 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{onboarding, tenants, workspaces};
+use super::{entitlements, onboarding, tenants, workspaces};
+use crate::app::entitlements::{EntitlementStatus, Entitlements, Usage};
 use crate::app::onboarding::{ChecklistItem, ItemState, Onboarding};
 use crate::app::tenants::Tenant;
 use crate::app::workspaces::Workspace;
@@ -30,7 +31,10 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         onboarding::request,
         onboarding::get,
         onboarding::confirm,
-        onboarding::retry
+        onboarding::retry,
+        entitlements::get,
+        entitlements::set,
+        entitlements::status
     ),
     components(schemas(
         Tenant,
@@ -49,13 +53,18 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         ChecklistItem,
         ItemState,
         onboarding::ActivationBody,
+        Entitlements,
+        EntitlementStatus,
+        Usage,
+        entitlements::EntitlementBody,
         Problem
     )),
     modifiers(&InternalToken),
     tags(
         (name = "tenants", description = "Tenants and their lifecycle"),
         (name = "workspaces", description = "A tenant's workspaces and their settings"),
-        (name = "onboarding", description = "The activation request and the readiness checklist")
+        (name = "onboarding", description = "The activation request and the readiness checklist"),
+        (name = "entitlements", description = "Plan, modules, quotas and the entitlement status")
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 //! its row-level security scope set (`plinth_db::scoped_transaction`), and filters by
 //! tenant itself as well: the policy is the backstop, not the rule.
 
+pub mod entitlements;
 pub mod onboarding;
 pub mod tenants;
 pub mod workspaces;

@@ -14,7 +14,8 @@ use plinth_core::{Principal, Region, ReqCtx, RequestId, Role, TenantId};
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 use serde_json::{Value, json};
 use tenant_registry::settings::{
-    AuthSettings, BusSettings, DatabaseSettings, HttpSettings, OnboardingSettings, Settings,
+    AuthSettings, BusSettings, DatabaseSettings, EntitlementDefaults, HttpSettings,
+    OnboardingSettings, Settings,
 };
 use tenant_registry::{Application, all_migrations};
 
@@ -121,6 +122,7 @@ impl TestApp {
                     .encode(public),
             },
             onboarding: OnboardingSettings::dev_default(),
+            default_entitlements: EntitlementDefaults::dev_default(),
         };
         let app = Application::build(settings).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());

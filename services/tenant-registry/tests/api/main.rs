@@ -2,6 +2,7 @@
 //! service runs on port 0 with a database of its own and topics of its own, and
 //! tests call it over HTTP with internal tokens minted as the gateway would.
 
+mod entitlements;
 mod helpers;
 mod onboarding;
 mod openapi;
