@@ -125,6 +125,13 @@ impl FromStr for DeploymentModel {
     }
 }
 
+plinth_core::typed_id!(
+    /// A role binding or group mapping.
+    RoleBindingId,
+    "rbd",
+    "role binding"
+);
+
 /// The human-in-the-loop gate level a workspace applies by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 pub enum ApprovalTier {

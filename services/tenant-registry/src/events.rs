@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::domain::TenantStatus;
 use crate::store::entitlements::EntitlementRow;
 use crate::store::onboarding::{OnboardingItemRow, OnboardingRequestRow};
+use crate::store::role_bindings::RoleBindingRow;
 use crate::store::tenants::TenantRow;
 use crate::store::workspaces::WorkspaceRow;
 
@@ -23,6 +24,10 @@ pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
 pub const TENANT_ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
 pub const TENANT_ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
 pub const ENTITLEMENT_CHANGED: &str = "plinth.entitlement.changed";
+pub const ROLE_BINDING_CREATED: &str = "plinth.role_binding.created";
+pub const ROLE_BINDING_DELETED: &str = "plinth.role_binding.deleted";
+pub const GROUP_MAPPING_CREATED: &str = "plinth.group_mapping.created";
+pub const GROUP_MAPPING_DELETED: &str = "plinth.group_mapping.deleted";
 pub const WORKSPACE_CREATED: &str = "plinth.workspace.created";
 pub const WORKSPACE_UPDATED: &str = "plinth.workspace.updated";
 pub const WORKSPACE_DELETED: &str = "plinth.workspace.deleted";
@@ -38,6 +43,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
         include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/role_binding_changed.avsc"),
         include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
@@ -196,6 +202,18 @@ struct EntitlementChanged<'a> {
     max_workspaces: i32,
     max_provider_connections: i32,
     monthly_token_budget: i64,
+    changed_at: i64,
+    changed_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct RoleBindingChanged<'a> {
+    tenant_id: &'a str,
+    binding_id: &'a str,
+    workspace_id: Option<&'a str>,
+    principal_kind: &'a str,
+    principal: &'a str,
+    role: &'a str,
     changed_at: i64,
     changed_by: &'a str,
 }
@@ -413,6 +431,35 @@ impl Events {
                 payload,
             )
             .with_subject(row.tenant_id.clone()))
+    }
+
+    /// A binding created or deleted (`ty`).
+    pub fn role_binding_changed(
+        &self,
+        ctx: &ReqCtx,
+        ty: &'static str,
+        row: &RoleBindingRow,
+        at: OffsetDateTime,
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.RoleBindingChanged",
+                &RoleBindingChanged {
+                    tenant_id: &row.tenant_id,
+                    binding_id: &row.binding_id,
+                    workspace_id: row.workspace_id.as_deref(),
+                    principal_kind: &row.principal_kind,
+                    principal: &row.principal,
+                    role: &row.role,
+                    changed_at: micros(at),
+                    changed_by: &ctx.principal.subject,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(self
+            .event(&self.tenant_topic, row.tenant_id.clone(), ty, payload)
+            .with_subject(row.binding_id.clone()))
     }
 
     /// The schemas, for decoding what other services send.

@@ -39,7 +39,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspaces,
     onboarding_requests,
     onboarding_items,
-    entitlements
+    entitlements,
+    role_bindings
 );
 
 diesel::table! {
@@ -76,5 +77,18 @@ diesel::table! {
         monthly_token_budget -> Int8,
         updated_at -> Timestamptz,
         updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    role_bindings (binding_id) {
+        binding_id -> Text,
+        tenant_id -> Text,
+        workspace_id -> Nullable<Text>,
+        principal_kind -> Text,
+        principal -> Text,
+        role -> Text,
+        created_at -> Timestamptz,
+        created_by -> Text,
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod entitlements;
 pub mod onboarding;
+pub mod role_bindings;
 pub mod tenants;
 pub mod workspaces;
 

@@ -4,6 +4,7 @@
 pub mod entitlements;
 pub mod onboarding;
 pub mod openapi;
+pub mod role_bindings;
 pub mod tenants;
 pub mod workspaces;
 
@@ -19,6 +20,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(tenants::list))
             .route("/{tenant_id}", web::get().to(tenants::get))
             .route("/{tenant_id}/status", web::patch().to(tenants::set_status))
+            .route(
+                "/{tenant_id}/role-bindings",
+                web::post().to(role_bindings::create_binding),
+            )
+            .route(
+                "/{tenant_id}/role-bindings",
+                web::get().to(role_bindings::list_bindings),
+            )
+            .route(
+                "/{tenant_id}/role-bindings/{binding_id}",
+                web::delete().to(role_bindings::delete_binding),
+            )
+            .route(
+                "/{tenant_id}/group-mappings",
+                web::post().to(role_bindings::create_mapping),
+            )
+            .route(
+                "/{tenant_id}/group-mappings",
+                web::get().to(role_bindings::list_mappings),
+            )
+            .route(
+                "/{tenant_id}/group-mappings/{binding_id}",
+                web::delete().to(role_bindings::delete_mapping),
+            )
             .route(
                 "/{tenant_id}/entitlements",
                 web::get().to(entitlements::get),

@@ -4,9 +4,10 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{entitlements, onboarding, tenants, workspaces};
+use super::{entitlements, onboarding, role_bindings, tenants, workspaces};
 use crate::app::entitlements::{EntitlementStatus, Entitlements, Usage};
 use crate::app::onboarding::{ChecklistItem, ItemState, Onboarding};
+use crate::app::role_bindings::RoleBinding;
 use crate::app::tenants::Tenant;
 use crate::app::workspaces::Workspace;
 use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
@@ -34,7 +35,13 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         onboarding::retry,
         entitlements::get,
         entitlements::set,
-        entitlements::status
+        entitlements::status,
+        role_bindings::create_binding,
+        role_bindings::list_bindings,
+        role_bindings::delete_binding,
+        role_bindings::create_mapping,
+        role_bindings::list_mappings,
+        role_bindings::delete_mapping
     ),
     components(schemas(
         Tenant,
@@ -57,6 +64,10 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         EntitlementStatus,
         Usage,
         entitlements::EntitlementBody,
+        RoleBinding,
+        RoleBindingPage,
+        role_bindings::RoleBindingBody,
+        role_bindings::GroupMappingBody,
         Problem
     )),
     modifiers(&InternalToken),
@@ -64,7 +75,8 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         (name = "tenants", description = "Tenants and their lifecycle"),
         (name = "workspaces", description = "A tenant's workspaces and their settings"),
         (name = "onboarding", description = "The activation request and the readiness checklist"),
-        (name = "entitlements", description = "Plan, modules, quotas and the entitlement status")
+        (name = "entitlements", description = "Plan, modules, quotas and the entitlement status"),
+        (name = "access", description = "Role bindings and identity-provider group mappings")
     )
 )]
 pub struct ApiDoc;
@@ -81,6 +93,14 @@ pub struct TenantPage {
 #[derive(Debug, ToSchema)]
 pub struct WorkspacePage {
     pub items: Vec<Workspace>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// The pages of the role-binding and group-mapping listings.
+#[derive(Debug, ToSchema)]
+pub struct RoleBindingPage {
+    pub items: Vec<RoleBinding>,
     /// Pass as `cursor` for the next page; absent on the last one.
     pub next_cursor: Option<String>,
 }

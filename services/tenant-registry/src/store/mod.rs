@@ -4,5 +4,6 @@
 
 pub mod entitlements;
 pub mod onboarding;
+pub mod role_bindings;
 pub mod tenants;
 pub mod workspaces;

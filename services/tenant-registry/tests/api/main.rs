@@ -6,5 +6,6 @@ mod entitlements;
 mod helpers;
 mod onboarding;
 mod openapi;
+mod role_bindings;
 mod tenants;
 mod workspaces;

@@ -1,0 +1,310 @@
+//! Who holds which role in a tenant: role bindings (a principal, by subject) and
+//! group mappings (every member of an identity-provider group). Tenant roles only;
+//! platform roles are the platform team's own. Managed by the platform team and the
+//! tenant's workspace administrators.
+
+use plinth_access::{Action, Caller, Resource, require};
+use plinth_bus::Outbox;
+use plinth_core::{ApiError, Page, PageParams, Role, TenantId, WorkspaceId};
+use plinth_db::scoped_transaction;
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::{AppState, now, reach, scope_of};
+use crate::domain::RoleBindingId;
+use crate::events::{
+    Audited, GROUP_MAPPING_CREATED, GROUP_MAPPING_DELETED, Outcome, ROLE_BINDING_CREATED,
+    ROLE_BINDING_DELETED,
+};
+use crate::store::role_bindings::{
+    RoleBindingRow, role_binding_delete_on_conn, role_binding_insert_on_conn,
+    role_binding_list_on_conn,
+};
+use crate::store::tenants::tenant_get_on_conn;
+use crate::store::workspaces::workspace_get_on_conn;
+
+/// A principal by subject, or an identity-provider group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingKind {
+    Subject,
+    Group,
+}
+
+impl BindingKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            BindingKind::Subject => "subject",
+            BindingKind::Group => "group",
+        }
+    }
+
+    fn resource(self) -> Resource {
+        match self {
+            BindingKind::Subject => Resource::RoleBinding,
+            BindingKind::Group => Resource::GroupMapping,
+        }
+    }
+
+    fn action(self, verb: &str) -> &'static str {
+        match (self, verb) {
+            (BindingKind::Subject, "create") => "role_binding.create",
+            (BindingKind::Subject, _) => "role_binding.delete",
+            (BindingKind::Group, "create") => "group_mapping.create",
+            (BindingKind::Group, _) => "group_mapping.delete",
+        }
+    }
+
+    fn resource_type(self) -> &'static str {
+        match self {
+            BindingKind::Subject => "role_binding",
+            BindingKind::Group => "group_mapping",
+        }
+    }
+
+    fn events(self) -> (&'static str, &'static str) {
+        match self {
+            BindingKind::Subject => (ROLE_BINDING_CREATED, ROLE_BINDING_DELETED),
+            BindingKind::Group => (GROUP_MAPPING_CREATED, GROUP_MAPPING_DELETED),
+        }
+    }
+
+    /// The request field that names the principal.
+    pub fn field(self) -> &'static str {
+        match self {
+            BindingKind::Subject => "subject",
+            BindingKind::Group => "idp_group",
+        }
+    }
+}
+
+/// A role held in a tenant, or in one of its workspaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RoleBinding {
+    #[schema(example = "rbd_2c4e6a8b0d1f4a3c9e7b5d3f1a2c4e6b")]
+    pub binding_id: String,
+    #[schema(value_type = String)]
+    pub tenant_id: TenantId,
+    /// Absent: the whole tenant.
+    pub workspace_id: Option<String>,
+    /// `subject` (a role binding) or `group` (a group mapping).
+    pub principal_kind: String,
+    /// The principal's subject, or the group's name at the identity provider.
+    pub principal: String,
+    #[schema(value_type = String, example = "Operator")]
+    pub role: Role,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+}
+
+impl TryFrom<RoleBindingRow> for RoleBinding {
+    type Error = ApiError;
+
+    fn try_from(row: RoleBindingRow) -> Result<Self, ApiError> {
+        Ok(RoleBinding {
+            tenant_id: TenantId::parse(&row.tenant_id)
+                .map_err(|_| ApiError::internal("stored binding has a bad tenant"))?,
+            role: row
+                .role
+                .parse()
+                .map_err(|_| ApiError::internal("stored binding has a bad role"))?,
+            binding_id: row.binding_id,
+            workspace_id: row.workspace_id,
+            principal_kind: row.principal_kind,
+            principal: row.principal,
+            created_at: row.created_at,
+            created_by: row.created_by,
+        })
+    }
+}
+
+/// A binding to create, checked.
+#[derive(Debug, Clone)]
+pub struct NewBinding {
+    pub principal: String,
+    pub role: Role,
+    pub workspace: Option<WorkspaceId>,
+}
+
+impl NewBinding {
+    pub fn parse(
+        kind: BindingKind,
+        principal: &str,
+        role: &str,
+        workspace: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let field = kind.field();
+        let principal = principal.trim();
+        if principal.is_empty() || principal.len() > 200 || principal.chars().any(char::is_control)
+        {
+            return Err(ApiError::invalid_request(
+                field,
+                format!("{field} is 1 to 200 printable characters"),
+            ));
+        }
+        let role: Role = role
+            .parse()
+            .map_err(|_| ApiError::invalid_request("role", "role is not one of Plinth's roles"))?;
+        if role.is_platform() {
+            return Err(ApiError::invalid_request(
+                "role",
+                "platform roles are not held in a tenant; bind WorkspaceAdmin, Operator, \
+                 Approver, Auditor or IntegrationAdmin",
+            ));
+        }
+        let workspace = workspace
+            .map(|w| {
+                WorkspaceId::parse(w).map_err(|_| {
+                    ApiError::invalid_request("workspace_id", "no such workspace in this tenant")
+                })
+            })
+            .transpose()?;
+        Ok(NewBinding {
+            principal: principal.to_owned(),
+            role,
+            workspace,
+        })
+    }
+}
+
+pub async fn binding_create(
+    caller: &Caller,
+    app: &AppState,
+    kind: BindingKind,
+    tenant: TenantId,
+    new: NewBinding,
+) -> Result<RoleBinding, ApiError> {
+    let audited = Audited::new(kind.action("create"), kind.resource_type()).on_tenant(tenant);
+    let result = async {
+        reach(caller, tenant)?;
+        require(&caller.ctx, kind.resource(), Action::Create)?;
+        let ctx = &caller.ctx;
+        let mut conn = app.conn().await?;
+        scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+            tenant_get_on_conn(ctx, conn, tenant, false)
+                .await?
+                .ok_or_else(|| ApiError::not_found("tenant"))?;
+            if let Some(ws) = new.workspace
+                && workspace_get_on_conn(ctx, conn, tenant, ws, false)
+                    .await?
+                    .is_none()
+            {
+                return Err(ApiError::invalid_request(
+                    "workspace_id",
+                    "no such workspace in this tenant",
+                ));
+            }
+            let row = RoleBindingRow {
+                binding_id: RoleBindingId::new().to_string(),
+                tenant_id: tenant.to_string(),
+                workspace_id: new.workspace.map(|w| w.to_string()),
+                principal_kind: kind.as_str().to_owned(),
+                principal: new.principal.clone(),
+                role: new.role.as_str().to_owned(),
+                created_at: now(),
+                created_by: ctx.principal.subject.clone(),
+            };
+            role_binding_insert_on_conn(ctx, conn, &row)
+                .await
+                .map_err(|e| {
+                    let err = ApiError::from(e);
+                    if err.code() == "already_exists" {
+                        ApiError::already_exists(format!(
+                            "this {} already holds this role here",
+                            kind.field()
+                        ))
+                    } else {
+                        err
+                    }
+                })?;
+            let binding = RoleBinding::try_from(row.clone())?;
+            let audited = audited
+                .clone()
+                .on_resource(&row.binding_id)
+                .with_hash("after", &binding);
+            let events = [
+                app.events
+                    .role_binding_changed(ctx, kind.events().0, &row, row.created_at)?,
+                app.events.audit(ctx, &audited, Outcome::Allowed, None)?,
+            ];
+            Outbox::enqueue(conn, &events).await?;
+            Ok(binding)
+        })
+        .await
+    }
+    .await;
+    app.audited(caller, &audited, result).await
+}
+
+pub async fn binding_list(
+    caller: &Caller,
+    app: &AppState,
+    kind: BindingKind,
+    tenant: TenantId,
+    params: &PageParams,
+) -> Result<Page<RoleBinding>, ApiError> {
+    reach(caller, tenant)?;
+    require(&caller.ctx, kind.resource(), Action::Read)?;
+    let limit = params.limit()?;
+    let after: Option<String> = params.after()?;
+    let ctx = &caller.ctx;
+    let mut conn = app.conn().await?;
+    let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+        tenant_get_on_conn(ctx, conn, tenant, false)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))?;
+        Ok::<_, ApiError>(
+            role_binding_list_on_conn(
+                ctx,
+                conn,
+                tenant,
+                kind.as_str(),
+                after.as_deref(),
+                i64::from(limit) + 1,
+            )
+            .await?,
+        )
+    })
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(RoleBinding::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, limit, |b| b.binding_id.clone()))
+}
+
+pub async fn binding_delete(
+    caller: &Caller,
+    app: &AppState,
+    kind: BindingKind,
+    tenant: TenantId,
+    id: &str,
+) -> Result<(), ApiError> {
+    let audited = Audited::new(kind.action("delete"), kind.resource_type())
+        .on_tenant(tenant)
+        .on_resource(id);
+    let result = async {
+        reach(caller, tenant)?;
+        require(&caller.ctx, kind.resource(), Action::Delete)?;
+        let ctx = &caller.ctx;
+        let mut conn = app.conn().await?;
+        scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+            let row = role_binding_delete_on_conn(ctx, conn, tenant, kind.as_str(), id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(kind.resource_type()))?;
+            let before = RoleBinding::try_from(row.clone())?;
+            let audited = audited.clone().with_hash("before", &before);
+            let events = [
+                app.events
+                    .role_binding_changed(ctx, kind.events().1, &row, now())?,
+                app.events.audit(ctx, &audited, Outcome::Allowed, None)?,
+            ];
+            Outbox::enqueue(conn, &events).await?;
+            Ok(())
+        })
+        .await
+    }
+    .await;
+    app.audited(caller, &audited, result).await
+}
