@@ -11,14 +11,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::tenants::Tenant;
+use super::tenants::tenant_on_conn;
 use super::{AppState, now, reach, scope_of};
 use crate::domain::TenantStatus;
 use crate::events::{Audited, Outcome};
 use crate::store::entitlements::{
     EntitlementRow, entitlement_get_on_conn, entitlement_set_on_conn, workspace_count_on_conn,
 };
-use crate::store::tenants::tenant_get_on_conn;
 
 /// A tenant's entitlements.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -137,17 +136,6 @@ pub async fn workspace_quota_check_on_conn(
     Ok(())
 }
 
-async fn tenant_of(
-    ctx: &ReqCtx,
-    conn: &mut AsyncPgConnection,
-    tenant: TenantId,
-) -> Result<Tenant, ApiError> {
-    tenant_get_on_conn(ctx, conn, tenant, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))?
-        .try_into()
-}
-
 pub async fn entitlement_get(
     caller: &Caller,
     app: &AppState,
@@ -158,27 +146,30 @@ pub async fn entitlement_get(
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        tenant_of(ctx, conn, tenant).await?;
+        tenant_on_conn(ctx, conn, tenant, false).await?;
         entitlements_on_conn(ctx, app, conn, tenant).await
     })
     .await
 }
 
 /// Replaces the tenant's entitlements, with `plinth.entitlement.changed`.
+/// `change` is the request as the HTTP edge parsed it; a refusal there is audited
+/// here, like every other refusal of the action.
 pub async fn entitlement_set(
     caller: &Caller,
     app: &AppState,
     tenant: TenantId,
-    change: EntitlementChange,
+    change: Result<EntitlementChange, ApiError>,
 ) -> Result<Entitlements, ApiError> {
     let audited = Audited::new("entitlement.set", "entitlement").on_tenant(tenant);
     let result = async {
+        let change = change?;
         reach(caller, tenant)?;
         require(&caller.ctx, Resource::Entitlement, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            tenant_of(ctx, conn, tenant).await?;
+            tenant_on_conn(ctx, conn, tenant, false).await?;
             let before = entitlements_on_conn(ctx, app, conn, tenant).await?;
             let row = EntitlementRow {
                 tenant_id: tenant.to_string(),
@@ -221,7 +212,7 @@ pub async fn entitlement_status(
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        let current = tenant_of(ctx, conn, tenant).await?;
+        let current = tenant_on_conn(ctx, conn, tenant, false).await?;
         let entitled = entitlements_on_conn(ctx, app, conn, tenant).await?;
         let used = workspace_count_on_conn(ctx, conn, tenant).await?;
         let reason = match current.status {

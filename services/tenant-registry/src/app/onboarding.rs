@@ -13,7 +13,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::tenants::Tenant;
+use super::tenants::{Tenant, tenant_on_conn};
 use super::{AppState, now, reach, scope_of};
 use crate::domain::{DeploymentModel, OwnerContact, TenantStatus};
 use crate::events::{Audited, Outcome, TENANT_ONBOARDING_ITEM_RETRY, TENANT_ONBOARDING_REQUESTED};
@@ -140,17 +140,6 @@ fn onboarding_view(
     })
 }
 
-async fn tenant_locked(
-    ctx: &ReqCtx,
-    conn: &mut AsyncPgConnection,
-    tenant: TenantId,
-) -> Result<Tenant, ApiError> {
-    tenant_get_on_conn(ctx, conn, tenant, true)
-        .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))?
-        .try_into()
-}
-
 async fn onboarding_on_conn(
     ctx: &ReqCtx,
     app: &AppState,
@@ -165,20 +154,23 @@ async fn onboarding_on_conn(
 
 /// Opens the checklist of a PENDING tenant and asks the owning services to
 /// provision their items; the tenant becomes ONBOARDING.
+/// `activation` is the request as the HTTP edge parsed it; a refusal there is audited
+/// here, like every other refusal of the action.
 pub async fn onboarding_request(
     caller: &Caller,
     app: &AppState,
     tenant: TenantId,
-    activation: ActivationRequest,
+    activation: Result<ActivationRequest, ApiError>,
 ) -> Result<Onboarding, ApiError> {
     let audited = Audited::new("tenant.onboarding_request", "tenant").on_tenant(tenant);
     let result = async {
+        let activation = activation?;
         reach(caller, tenant)?;
         require(&caller.ctx, Resource::Onboarding, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            let before = tenant_locked(ctx, conn, tenant).await?;
+            let before = tenant_on_conn(ctx, conn, tenant, true).await?;
             if before.status != TenantStatus::Pending {
                 let allowed: Vec<&str> = before.status.next().iter().map(|s| s.as_str()).collect();
                 return Err(ApiError::conflict(format!(
@@ -295,10 +287,7 @@ pub async fn onboarding_get(
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        let tenant: Tenant = tenant_get_on_conn(ctx, conn, tenant, false)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?
-            .try_into()?;
+        let tenant = tenant_on_conn(ctx, conn, tenant, false).await?;
         onboarding_on_conn(ctx, app, conn, &tenant).await
     })
     .await
@@ -320,7 +309,7 @@ pub async fn onboarding_item_confirm(
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            tenant_locked(ctx, conn, tenant).await?;
+            tenant_on_conn(ctx, conn, tenant, true).await?;
             let item = onboarding_item_lock_on_conn(ctx, conn, tenant, key)
                 .await?
                 .ok_or_else(|| ApiError::not_found("checklist item"))?;
@@ -338,7 +327,7 @@ pub async fn onboarding_item_confirm(
                 events.extend(activate_if_ready_on_conn(ctx, app, conn, tenant).await?);
             }
             Outbox::enqueue(conn, &events).await?;
-            let current = tenant_locked(ctx, conn, tenant).await?;
+            let current = tenant_on_conn(ctx, conn, tenant, true).await?;
             onboarding_on_conn(ctx, app, conn, &current).await
         })
         .await
@@ -363,7 +352,7 @@ pub async fn onboarding_item_retry(
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            let current = tenant_locked(ctx, conn, tenant).await?;
+            let current = tenant_on_conn(ctx, conn, tenant, true).await?;
             let item = onboarding_item_lock_on_conn(ctx, conn, tenant, key)
                 .await?
                 .ok_or_else(|| ApiError::not_found("checklist item"))?;
@@ -453,7 +442,7 @@ async fn activate_if_ready_on_conn(
     if onboarding_open_items_on_conn(ctx, conn, tenant).await? > 0 {
         return Ok(Vec::new());
     }
-    let before = tenant_locked(ctx, conn, tenant).await?;
+    let before = tenant_on_conn(ctx, conn, tenant, true).await?;
     if before.status != TenantStatus::Onboarding {
         return Ok(Vec::new());
     }

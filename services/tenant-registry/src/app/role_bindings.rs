@@ -11,6 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use super::tenants::tenant_on_conn;
 use super::{AppState, now, reach, scope_of};
 use crate::domain::RoleBindingId;
 use crate::events::{
@@ -21,7 +22,6 @@ use crate::store::role_bindings::{
     RoleBindingRow, role_binding_delete_on_conn, role_binding_insert_on_conn,
     role_binding_list_on_conn,
 };
-use crate::store::tenants::tenant_get_on_conn;
 use crate::store::workspaces::workspace_get_on_conn;
 
 /// A principal by subject, or an identity-provider group.
@@ -168,23 +168,24 @@ impl NewBinding {
     }
 }
 
+/// `new` is the request as the HTTP edge parsed it; a refusal there is audited
+/// here, like every other refusal of the action.
 pub async fn binding_create(
     caller: &Caller,
     app: &AppState,
     kind: BindingKind,
     tenant: TenantId,
-    new: NewBinding,
+    new: Result<NewBinding, ApiError>,
 ) -> Result<RoleBinding, ApiError> {
     let audited = Audited::new(kind.action("create"), kind.resource_type()).on_tenant(tenant);
     let result = async {
+        let new = new?;
         reach(caller, tenant)?;
         require(&caller.ctx, kind.resource(), Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            tenant_get_on_conn(ctx, conn, tenant, false)
-                .await?
-                .ok_or_else(|| ApiError::not_found("tenant"))?;
+            tenant_on_conn(ctx, conn, tenant, false).await?;
             if let Some(ws) = new.workspace
                 && workspace_get_on_conn(ctx, conn, tenant, ws, false)
                     .await?
@@ -251,9 +252,7 @@ pub async fn binding_list(
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        tenant_get_on_conn(ctx, conn, tenant, false)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?;
+        tenant_on_conn(ctx, conn, tenant, false).await?;
         Ok::<_, ApiError>(
             role_binding_list_on_conn(
                 ctx,

@@ -1,8 +1,9 @@
 //! Tenants: registration, reading, listing, and the operator's part of the lifecycle.
 
+use diesel_async::AsyncPgConnection;
 use plinth_access::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, DataMode, Page, PageParams, Region, TenantId};
+use plinth_core::{ApiError, DataMode, Page, PageParams, Region, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -68,6 +69,27 @@ impl TryFrom<TenantRow> for Tenant {
     }
 }
 
+/// The tenant, in the open transaction (locked for the rest of it when `lock`);
+/// `not_found` when the scope does not show it.
+pub async fn tenant_on_conn(
+    ctx: &ReqCtx,
+    conn: &mut AsyncPgConnection,
+    id: TenantId,
+    lock: bool,
+) -> Result<Tenant, ApiError> {
+    tenant_get_on_conn(ctx, conn, id, lock)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?
+        .try_into()
+}
+
+/// A status an operator asks for, and why.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub to: TenantStatus,
+    pub reason: Option<String>,
+}
+
 /// A tenant to register; every field already checked.
 #[derive(Debug, Clone)]
 pub struct NewTenant {
@@ -81,13 +103,15 @@ pub struct NewTenant {
 
 /// Registers a tenant in this deployment's region, PENDING, with `tenant.created`
 /// and its audit event.
+/// `new` is the request as the HTTP edge parsed it; a refusal there is audited
+/// here, like every other refusal of the action.
 pub async fn tenant_create(
     caller: &Caller,
     app: &AppState,
-    new: NewTenant,
+    new: Result<NewTenant, ApiError>,
 ) -> Result<Tenant, ApiError> {
     let audited = Audited::new("tenant.create", "tenant");
-    let result = tenant_create_checked(caller, app, new).await;
+    let result = async { tenant_create_checked(caller, app, new?).await }.await;
     app.audited(caller, &audited, result).await
 }
 
@@ -155,11 +179,10 @@ pub async fn tenant_get(caller: &Caller, app: &AppState, id: TenantId) -> Result
     require(ctx, Resource::Tenant, Action::Read)?;
     reach(caller, id)?;
     let mut conn = app.conn().await?;
-    let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        tenant_get_on_conn(ctx, conn, id, false).await
+    scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
+        tenant_on_conn(ctx, conn, id, false).await
     })
-    .await?;
-    row.ok_or_else(|| ApiError::not_found("tenant"))?.try_into()
+    .await
 }
 
 /// The tenants the caller reaches, in id order.
@@ -187,15 +210,20 @@ pub async fn tenant_list(
 /// Moves a tenant between ACTIVE and SUSPENDED, the part of the lifecycle an operator
 /// sets directly. Any other transition is refused with `invalid_transition`, naming
 /// the states the tenant may move to next.
+/// `change` is the request as the HTTP edge parsed it; a refusal there is audited
+/// here, like every other refusal of the action.
 pub async fn tenant_status_set(
     caller: &Caller,
     app: &AppState,
     id: TenantId,
-    to: TenantStatus,
-    reason: Option<String>,
+    change: Result<StatusChange, ApiError>,
 ) -> Result<Tenant, ApiError> {
     let audited = Audited::new("tenant.status_set", "tenant").on_tenant(id);
-    let result = tenant_status_set_checked(caller, app, id, to, reason).await;
+    let result = async {
+        let StatusChange { to, reason } = change?;
+        tenant_status_set_checked(caller, app, id, to, reason).await
+    }
+    .await;
     app.audited(caller, &audited, result).await
 }
 
@@ -211,10 +239,7 @@ async fn tenant_status_set_checked(
     require(ctx, Resource::TenantStatus, Action::Update)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        let before: Tenant = tenant_get_on_conn(ctx, conn, id, true)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?
-            .try_into()?;
+        let before = tenant_on_conn(ctx, conn, id, true).await?;
         let from = before.status;
         if !from.next().contains(&to) || !to.set_by_operator() {
             let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();

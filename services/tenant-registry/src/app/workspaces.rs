@@ -11,11 +11,10 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::entitlements::workspace_quota_check_on_conn;
-use super::tenants::Tenant;
+use super::tenants::{Tenant, tenant_on_conn};
 use super::{AppState, now, reach, scope_of};
 use crate::domain::{ApprovalTier, TenantStatus, workspace_name};
 use crate::events::{Audited, Outcome, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED};
-use crate::store::tenants::tenant_get_on_conn;
 use crate::store::workspaces::{
     WorkspaceRow, WorkspaceSettings, workspace_delete_on_conn, workspace_get_on_conn,
     workspace_insert_on_conn, workspace_list_on_conn, workspace_update_on_conn,
@@ -142,16 +141,13 @@ impl WorkspaceChange {
 
 /// The tenant a workspace request is about, read in the request's transaction;
 /// `conflict` once it is being offboarded and the request would change something.
-async fn tenant_on_conn(
+async fn owner_on_conn(
     caller: &Caller,
     conn: &mut diesel_async::AsyncPgConnection,
     tenant: TenantId,
     changing: bool,
 ) -> Result<Tenant, ApiError> {
-    let tenant: Tenant = tenant_get_on_conn(&caller.ctx, conn, tenant, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))?
-        .try_into()?;
+    let tenant = tenant_on_conn(&caller.ctx, conn, tenant, false).await?;
     if changing
         && matches!(
             tenant.status,
@@ -176,20 +172,23 @@ fn name_taken(err: diesel::result::Error) -> ApiError {
     }
 }
 
+/// `change` is the request as the HTTP edge parsed it; a refusal there is audited
+/// here, like every other refusal of the action.
 pub async fn workspace_create(
     caller: &Caller,
     app: &AppState,
     tenant: TenantId,
-    change: WorkspaceChange,
+    change: Result<WorkspaceChange, ApiError>,
 ) -> Result<Workspace, ApiError> {
     let audited = Audited::new("workspace.create", "workspace").on_tenant(tenant);
     let result = async {
+        let change = change?;
         reach(caller, tenant)?;
         require(&caller.ctx, Resource::Workspace, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            let owner = tenant_on_conn(caller, conn, tenant, true).await?;
+            let owner = owner_on_conn(caller, conn, tenant, true).await?;
             let settings = change.settings(None, &owner)?;
             workspace_quota_check_on_conn(ctx, app, conn, tenant).await?;
             let id = WorkspaceId::new();
@@ -256,7 +255,7 @@ pub async fn workspace_list(
     let after: Option<String> = params.after()?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        tenant_on_conn(caller, conn, tenant, false).await?;
+        owner_on_conn(caller, conn, tenant, false).await?;
         Ok::<_, ApiError>(
             workspace_list_on_conn(
                 &caller.ctx,
@@ -278,23 +277,26 @@ pub async fn workspace_list(
     }))
 }
 
+/// `change` is the request as the HTTP edge parsed it; a refusal there is audited
+/// here, like every other refusal of the action.
 pub async fn workspace_update(
     caller: &Caller,
     app: &AppState,
     tenant: TenantId,
     id: WorkspaceId,
-    change: WorkspaceChange,
+    change: Result<WorkspaceChange, ApiError>,
 ) -> Result<Workspace, ApiError> {
     let audited = Audited::new("workspace.update", "workspace")
         .on_tenant(tenant)
         .on_resource(id);
     let result = async {
+        let change = change?;
         reach(caller, tenant)?;
         require(&caller.ctx, Resource::Workspace, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            let owner = tenant_on_conn(caller, conn, tenant, true).await?;
+            let owner = owner_on_conn(caller, conn, tenant, true).await?;
             let before: Workspace = workspace_get_on_conn(ctx, conn, tenant, id, true)
                 .await?
                 .ok_or_else(|| ApiError::not_found("workspace"))?
@@ -337,7 +339,7 @@ pub async fn workspace_delete(
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            tenant_on_conn(caller, conn, tenant, true).await?;
+            owner_on_conn(caller, conn, tenant, true).await?;
             let row = workspace_get_on_conn(ctx, conn, tenant, id, true)
                 .await?
                 .ok_or_else(|| ApiError::not_found("workspace"))?;

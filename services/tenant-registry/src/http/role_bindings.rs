@@ -13,7 +13,6 @@ use crate::app::AppState;
 use crate::app::role_bindings::{
     BindingKind, NewBinding, RoleBinding, binding_create, binding_delete, binding_list,
 };
-use crate::events::Audited;
 
 /// `POST …/role-bindings`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -62,13 +61,7 @@ async fn create(
     parsed: Result<NewBinding, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    let (action, resource_type) = match kind {
-        BindingKind::Subject => ("role_binding.create", "role_binding"),
-        BindingKind::Group => ("group_mapping.create", "group_mapping"),
-    };
-    let audited = Audited::new(action, resource_type).on_tenant(tenant);
-    let new = app.audited(&caller, &audited, parsed).await?;
-    Ok(HttpResponse::Created().json(binding_create(&caller, &app, kind, tenant, new).await?))
+    Ok(HttpResponse::Created().json(binding_create(&caller, &app, kind, tenant, parsed).await?))
 }
 
 /// Bind a principal to a role in the tenant (or one of its workspaces).

@@ -7,13 +7,14 @@ use serde::Deserialize;
 
 use super::{body_of, tenant_path};
 use crate::app::AppState;
-use crate::app::tenants::{NewTenant, tenant_create, tenant_get, tenant_list, tenant_status_set};
+use crate::app::tenants::{
+    NewTenant, StatusChange, tenant_create, tenant_get, tenant_list, tenant_status_set,
+};
 use utoipa::ToSchema;
 
 use super::openapi::{Problem, TenantPage};
 use crate::app::tenants::Tenant;
 use crate::domain::{DeploymentModel, OwnerContact, TenantSlug, TenantStatus};
-use crate::events::Audited;
 
 /// `POST /admin/tenants`. Every field is checked here, so that a missing one is
 /// named in the error.
@@ -129,10 +130,7 @@ pub async fn create(
     app: web::Data<AppState>,
     body: Result<web::Json<CreateTenantBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let audited = Audited::new("tenant.create", "tenant");
-    let new = app
-        .audited(&caller, &audited, body_of(body).and_then(|b| b.parse()))
-        .await?;
+    let new = body_of(body).and_then(|b| b.parse());
     let tenant = tenant_create(&caller, &app, new).await?;
     Ok(HttpResponse::Created()
         .insert_header(("location", format!("/admin/tenants/{}", tenant.tenant_id)))
@@ -223,11 +221,11 @@ pub async fn set_status(
     body: Result<web::Json<StatusBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let id = tenant_path(&path)?;
-    let audited = Audited::new("tenant.status_set", "tenant").on_tenant(id);
-    let parsed = body_of(body).and_then(|body| {
-        let to: TenantStatus = required(&body.status, "status")?.parse()?;
-        Ok((to, body.reason.filter(|r| !r.trim().is_empty())))
+    let change = body_of(body).and_then(|body| {
+        Ok(StatusChange {
+            to: required(&body.status, "status")?.parse()?,
+            reason: body.reason.filter(|r| !r.trim().is_empty()),
+        })
     });
-    let (to, reason) = app.audited(&caller, &audited, parsed).await?;
-    Ok(HttpResponse::Ok().json(tenant_status_set(&caller, &app, id, to, reason).await?))
+    Ok(HttpResponse::Ok().json(tenant_status_set(&caller, &app, id, change).await?))
 }

@@ -14,7 +14,6 @@ use crate::app::workspaces::{
     workspace_update,
 };
 use crate::domain::ApprovalTier;
-use crate::events::Audited;
 
 /// The body of `POST` (where `name` is required) and `PATCH` (where every field is
 /// optional and an absent one stays as it is).
@@ -95,14 +94,7 @@ pub async fn create(
     body: Result<web::Json<WorkspaceBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    let audited = Audited::new("workspace.create", "workspace").on_tenant(tenant);
-    let change = app
-        .audited(
-            &caller,
-            &audited,
-            body_of(body).and_then(WorkspaceBody::parse),
-        )
-        .await?;
+    let change = body_of(body).and_then(WorkspaceBody::parse);
     let workspace = workspace_create(&caller, &app, tenant, change).await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -196,16 +188,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, workspace) = path.into_inner();
     let (tenant, workspace) = (tenant_path(&tenant)?, workspace_path(&workspace)?);
-    let audited = Audited::new("workspace.update", "workspace")
-        .on_tenant(tenant)
-        .on_resource(workspace);
-    let change = app
-        .audited(
-            &caller,
-            &audited,
-            body_of(body).and_then(WorkspaceBody::parse),
-        )
-        .await?;
+    let change = body_of(body).and_then(WorkspaceBody::parse);
     Ok(HttpResponse::Ok().json(workspace_update(&caller, &app, tenant, workspace, change).await?))
 }
 
