@@ -40,9 +40,9 @@ pub fn connect_pool(url: &str, max_size: usize) -> anyhow::Result<Pool> {
         .build()?)
 }
 
-/// Runs `f` in a transaction scoped to `tenant`: `plinth.tenant_id` is set with
-/// `set_config(…, true)` (that is, `SET LOCAL`), so row-level security policies see
-/// only that tenant's rows and refuse writes of any other.
+/// Runs `f` in a transaction scoped to `tenant`: [`scoped_transaction`] with
+/// [`TenantScope::Tenant`], which also sets `plinth.tenant_id` for policies that read
+/// it directly.
 pub async fn tenant_transaction<R, E, F>(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
@@ -55,11 +55,7 @@ where
     E: From<diesel::result::Error> + Send,
     R: Send,
 {
-    conn.transaction(async move |conn| {
-        set_tenant_on_conn(conn, tenant).await?;
-        f(conn).await
-    })
-    .await
+    scoped_transaction(conn, &TenantScope::Tenant(tenant), f).await
 }
 
 /// The shape of a transaction body: an async closure over the connection whose future
@@ -76,19 +72,6 @@ where
     Fut: Future<Output = Result<R, E>> + Send,
 {
     type Fut = Fut;
-}
-
-/// Sets the tenant for the rest of the open transaction on `conn`.
-pub async fn set_tenant_on_conn(
-    conn: &mut AsyncPgConnection,
-    tenant: TenantId,
-) -> Result<(), diesel::result::Error> {
-    diesel::sql_query("SELECT set_config($1, $2, true)")
-        .bind::<Text, _>(TENANT_SETTING)
-        .bind::<Text, _>(tenant.to_string())
-        .execute(conn)
-        .await
-        .map(drop)
 }
 
 /// The session setting that [`plinth_in_scope`](MIGRATIONS) reads: one tenant id,
@@ -158,14 +141,22 @@ where
 }
 
 /// Sets the row-level security scope for the rest of the open transaction on `conn`
-/// (a consumer's handler, which runs inside the consumer's transaction).
+/// (a consumer's handler, which runs inside the consumer's transaction):
+/// `plinth.tenant_scope`, and `plinth.tenant_id` for a scope of one tenant (empty
+/// otherwise).
 pub async fn set_scope_on_conn(
     conn: &mut AsyncPgConnection,
     scope: &TenantScope,
 ) -> Result<(), diesel::result::Error> {
-    diesel::sql_query("SELECT set_config($1, $2, true)")
+    let tenant = match scope {
+        TenantScope::Tenant(t) => t.to_string(),
+        TenantScope::Tenants(_) | TenantScope::All => String::new(),
+    };
+    diesel::sql_query("SELECT set_config($1, $2, true), set_config($3, $4, true)")
         .bind::<Text, _>(SCOPE_SETTING)
         .bind::<Text, _>(scope.setting())
+        .bind::<Text, _>(TENANT_SETTING)
+        .bind::<Text, _>(tenant)
         .execute(conn)
         .await
         .map(drop)

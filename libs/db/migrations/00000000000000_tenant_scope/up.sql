@@ -7,7 +7,6 @@ CREATE FUNCTION plinth_in_scope(tenant TEXT) RETURNS BOOLEAN
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(
         current_setting('plinth.tenant_scope', true) = '*'
-        OR tenant = ANY (string_to_array(current_setting('plinth.tenant_scope', true), ','))
-        OR tenant = current_setting('plinth.tenant_id', true),
+        OR tenant = ANY (string_to_array(current_setting('plinth.tenant_scope', true), ',')),
         false)
 $$;

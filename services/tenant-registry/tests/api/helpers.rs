@@ -22,6 +22,8 @@ use tenant_registry::{Application, all_migrations};
 pub struct TestApp {
     pub base: String,
     pub bus: plinth_bus::BusConfig,
+    /// Plays the other services: one producer for every answer a test sends.
+    producer: rdkafka::producer::FutureProducer,
     pub http: reqwest::Client,
     pub region: Region,
     issuer: TokenIssuer,
@@ -132,6 +134,7 @@ impl TestApp {
                 .unwrap();
         TestApp {
             base,
+            producer: bus.producer().unwrap(),
             bus,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -235,8 +238,7 @@ impl TestApp {
     /// Sends `event` to its topic.
     pub async fn deliver(&self, event: &plinth_bus::Event) {
         use rdkafka::producer::FutureRecord;
-        let producer = self.bus.producer().unwrap();
-        producer
+        self.producer
             .send(
                 FutureRecord::to(&event.topic)
                     .key(event.key.as_str())
