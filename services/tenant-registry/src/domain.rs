@@ -55,10 +55,13 @@ impl TenantStatus {
         }
     }
 
-    /// The states an operator sets directly (`PATCH …/status`); the others are
-    /// reached through onboarding and offboarding.
-    pub fn set_by_operator(self) -> bool {
-        matches!(self, TenantStatus::Active | TenantStatus::Suspended)
+    /// Whether an operator moves a tenant from this state to `to` directly
+    /// (`PATCH …/status`): only between ACTIVE and SUSPENDED. ONBOARDING and
+    /// OFFBOARDING start with their requests; ACTIVE after onboarding and OFFBOARDED
+    /// follow from the checklists, never from an operator's say-so.
+    pub fn operator_may_set(self, to: TenantStatus) -> bool {
+        use TenantStatus::*;
+        matches!((self, to), (Active, Suspended) | (Suspended, Active))
     }
 }
 
@@ -81,6 +84,54 @@ impl FromStr for TenantStatus {
                     "status is one of PENDING, ONBOARDING, ACTIVE, SUSPENDED, OFFBOARDING, OFFBOARDED",
                 )
             })
+    }
+}
+
+/// The two checklists of a tenant's life: onboarding takes a PENDING tenant to
+/// ACTIVE, offboarding takes a SUSPENDED one to OFFBOARDED. Each item of either is
+/// satisfied by the service that owns it or by an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flow {
+    Onboarding,
+    Offboarding,
+}
+
+impl Flow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Onboarding => "onboarding",
+            Flow::Offboarding => "offboarding",
+        }
+    }
+
+    /// The status a tenant must have for the flow to start.
+    pub fn starts_from(self) -> TenantStatus {
+        match self {
+            Flow::Onboarding => TenantStatus::Pending,
+            Flow::Offboarding => TenantStatus::Suspended,
+        }
+    }
+
+    /// The status of a tenant while its checklist is open.
+    pub fn runs_in(self) -> TenantStatus {
+        match self {
+            Flow::Onboarding => TenantStatus::Onboarding,
+            Flow::Offboarding => TenantStatus::Offboarding,
+        }
+    }
+
+    /// The status the tenant reaches when every item is satisfied.
+    pub fn ends_in(self) -> TenantStatus {
+        match self {
+            Flow::Onboarding => TenantStatus::Active,
+            Flow::Offboarding => TenantStatus::Offboarded,
+        }
+    }
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -11,8 +11,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::domain::TenantStatus;
+use crate::store::checklist::ChecklistItemRow;
 use crate::store::entitlements::EntitlementRow;
-use crate::store::onboarding::{OnboardingItemRow, OnboardingRequestRow};
+use crate::store::offboarding::OffboardingRequestRow;
+use crate::store::onboarding::OnboardingRequestRow;
 use crate::store::role_bindings::RoleBindingRow;
 use crate::store::tenants::TenantRow;
 use crate::store::workspaces::WorkspaceRow;
@@ -23,6 +25,9 @@ pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
 pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
 pub const TENANT_ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
 pub const TENANT_ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
+pub const TENANT_OFFBOARDING_REQUESTED: &str = "plinth.tenant.offboarding_requested";
+pub const TENANT_OFFBOARDING_ITEM_RETRY: &str = "plinth.tenant.offboarding_item_retry";
+pub const TENANT_OFFBOARDED: &str = "plinth.tenant.offboarded";
 pub const ENTITLEMENT_CHANGED: &str = "plinth.entitlement.changed";
 pub const ROLE_BINDING_CREATED: &str = "plinth.role_binding.created";
 pub const ROLE_BINDING_DELETED: &str = "plinth.role_binding.deleted";
@@ -42,6 +47,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
         include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/role_binding_changed.avsc"),
         include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
@@ -180,6 +186,25 @@ struct OnboardingRequested<'a> {
     requested_by: &'a str,
 }
 
+#[derive(Serialize)]
+struct OffboardingRequested<'a> {
+    tenant_id: &'a str,
+    reason: &'a str,
+    items: Vec<ChecklistItemRef<'a>>,
+    requested_at: i64,
+    requested_by: &'a str,
+}
+
+fn item_refs(items: &[ChecklistItemRow]) -> Vec<ChecklistItemRef<'_>> {
+    items
+        .iter()
+        .map(|i| ChecklistItemRef {
+            key: &i.item_key,
+            owner: &i.owner,
+        })
+        .collect()
+}
+
 /// What a service answers for one checklist item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ProvisioningResult {
@@ -293,8 +318,8 @@ impl Events {
             .with_subject(row.tenant_id.clone()))
     }
 
-    /// `status_changed`, and `activated` or `suspended` when the tenant became ACTIVE
-    /// or SUSPENDED.
+    /// `status_changed`, and `activated`, `suspended` or `offboarded` when the tenant
+    /// became ACTIVE, SUSPENDED or OFFBOARDED.
     pub fn tenant_status_changed(
         &self,
         ctx: &ReqCtx,
@@ -323,6 +348,7 @@ impl Events {
         match to {
             TenantStatus::Active => types.push(TENANT_ACTIVATED),
             TenantStatus::Suspended => types.push(TENANT_SUSPENDED),
+            TenantStatus::Offboarded => types.push(TENANT_OFFBOARDED),
             _ => {}
         }
         Ok(types
@@ -372,7 +398,7 @@ impl Events {
         ty: &'static str,
         request: &OnboardingRequestRow,
         data_mode: &str,
-        items: &[OnboardingItemRow],
+        items: &[ChecklistItemRow],
     ) -> Result<Event, ApiError> {
         let payload = self
             .schemas
@@ -382,15 +408,35 @@ impl Events {
                     tenant_id: &request.tenant_id,
                     deployment_model: &request.deployment_model,
                     data_mode,
-                    items: items
-                        .iter()
-                        .map(|i| ChecklistItemRef {
-                            key: &i.item_key,
-                            owner: &i.owner,
-                        })
-                        .collect(),
+                    items: item_refs(items),
                     requested_modules: &request.requested_modules,
                     requested_packs: &request.requested_packs,
+                    requested_at: micros(request.requested_at),
+                    requested_by: &request.requested_by,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(self
+            .event(&self.tenant_topic, request.tenant_id.clone(), ty, payload)
+            .with_subject(request.tenant_id.clone()))
+    }
+
+    /// `plinth.tenant.offboarding_requested` (or `…offboarding_item_retry`, `ty`) for
+    /// `items`: what each owning service is asked to clean up.
+    pub fn offboarding_requested(
+        &self,
+        ty: &'static str,
+        request: &OffboardingRequestRow,
+        items: &[ChecklistItemRow],
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.OffboardingRequested",
+                &OffboardingRequested {
+                    tenant_id: &request.tenant_id,
+                    reason: &request.reason,
+                    items: item_refs(items),
                     requested_at: micros(request.requested_at),
                     requested_by: &request.requested_by,
                 },

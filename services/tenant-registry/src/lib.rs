@@ -86,9 +86,10 @@ impl Application {
             pool: pool.clone(),
             events,
             onboarding: settings.onboarding.clone(),
+            offboarding: settings.offboarding.clone(),
             default_entitlements: settings.default_entitlements.clone(),
         });
-        let saga = Saga::new(state.clone(), settings.region, &settings.onboarding)?;
+        let saga = Saga::new(state.clone(), settings.region)?;
         let saga_topics = saga.topics(&bus);
         let mut topics = state.events.topics(settings.bus.partitions);
         topics.extend(saga_topics.iter().flat_map(|t| {

@@ -1,7 +1,7 @@
-//! The onboarding saga's consumer: other services' answers to
-//! `tenant.onboarding_requested`, applied to the readiness checklist with
-//! exactly-once effect (the consumer records each event id in the inbox in the same
-//! transaction).
+//! The lifecycle sagas' consumer: other services' answers to
+//! `tenant.onboarding_requested` and `tenant.offboarding_requested`, applied to the
+//! flow's checklist with exactly-once effect (the consumer records each event id in
+//! the inbox in the same transaction).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,18 +12,20 @@ use plinth_core::{Region, ReqCtx, TenantId};
 use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::app::AppState;
-use crate::app::onboarding::onboarding_result_apply_on_conn;
+use crate::app::checklist::item_result_apply_on_conn;
+use crate::domain::Flow;
 use crate::events::{PROVISIONING_RESULT, ProvisioningResult};
-use crate::settings::OnboardingSettings;
+use crate::settings::ChecklistItemSpec;
 
-/// What an event type means for the checklist.
+/// What an event type means for a checklist.
 #[derive(Debug, Clone)]
 struct Rule {
+    flow: Flow,
     item: String,
     failed: bool,
 }
 
-/// Applies provisioning results to the checklist.
+/// Applies provisioning and deprovisioning results to the checklists.
 pub struct Saga {
     app: Arc<AppState>,
     region: Region,
@@ -44,30 +46,43 @@ fn area_of(event_type: &str) -> Option<Area> {
     Area::ALL.into_iter().find(|a| a.as_str() == area)
 }
 
+fn add_rules(
+    rules: &mut HashMap<String, Rule>,
+    flow: Flow,
+    spec: &ChecklistItemSpec,
+) -> anyhow::Result<()> {
+    for (ty, failed) in [(&spec.satisfied_by, false), (&spec.failed_by, true)] {
+        let Some(ty) = ty else { continue };
+        anyhow::ensure!(
+            area_of(ty).is_some(),
+            "{flow} item {}: {ty} names no event area",
+            spec.key
+        );
+        let rule = Rule {
+            flow,
+            item: spec.key.clone(),
+            failed,
+        };
+        if let Some(other) = rules.insert(ty.clone(), rule) {
+            anyhow::bail!(
+                "{flow} item {}: {ty} already answers {} item {}",
+                spec.key,
+                other.flow,
+                other.item
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Saga {
-    /// The rules of `settings`; an event type that names no known area is refused.
-    pub fn new(
-        app: Arc<AppState>,
-        region: Region,
-        settings: &OnboardingSettings,
-    ) -> anyhow::Result<Self> {
+    /// The rules of the configured checklists; an event type that names no known
+    /// area, or that answers two items, is refused.
+    pub fn new(app: Arc<AppState>, region: Region) -> anyhow::Result<Self> {
         let mut rules = HashMap::new();
-        for spec in &settings.items {
-            for (ty, failed) in [(&spec.satisfied_by, false), (&spec.failed_by, true)] {
-                if let Some(ty) = ty {
-                    anyhow::ensure!(
-                        area_of(ty).is_some(),
-                        "onboarding item {}: {ty} names no event area",
-                        spec.key
-                    );
-                    rules.insert(
-                        ty.clone(),
-                        Rule {
-                            item: spec.key.clone(),
-                            failed,
-                        },
-                    );
-                }
+        for flow in [Flow::Onboarding, Flow::Offboarding] {
+            for spec in app.checklist(flow) {
+                add_rules(&mut rules, flow, spec)?;
             }
         }
         Ok(Saga { app, region, rules })
@@ -122,10 +137,11 @@ impl Handler for Saga {
                 .clone()
                 .unwrap_or_else(|| "no reason given".to_owned())
         });
-        let events = onboarding_result_apply_on_conn(
+        let events = item_result_apply_on_conn(
             &ctx,
             &self.app,
             conn,
+            rule.flow,
             tenant,
             &rule.item,
             failure.as_deref(),

@@ -38,7 +38,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     workspaces,
     onboarding_requests,
-    onboarding_items,
+    offboarding_requests,
+    checklist_items,
     entitlements,
     role_bindings
 );
@@ -56,8 +57,19 @@ diesel::table! {
 }
 
 diesel::table! {
-    onboarding_items (tenant_id, item_key) {
+    offboarding_requests (tenant_id) {
         tenant_id -> Text,
+        reason -> Text,
+        requested_at -> Timestamptz,
+        requested_by -> Text,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    checklist_items (tenant_id, flow, item_key) {
+        tenant_id -> Text,
+        flow -> Text,
         item_key -> Text,
         owner -> Text,
         state -> Text,

@@ -18,6 +18,7 @@ pub struct Settings {
     pub bus: BusSettings,
     pub auth: AuthSettings,
     pub onboarding: OnboardingSettings,
+    pub offboarding: OffboardingSettings,
     /// What a tenant is entitled to until its entitlements are set.
     pub default_entitlements: EntitlementDefaults,
 }
@@ -91,7 +92,6 @@ impl Settings {
     }
 }
 
-/// Defaults for the dev stack (`make up`); production sets every URL and the key.
 /// What onboarding requires and offers.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OnboardingSettings {
@@ -109,14 +109,25 @@ impl OnboardingSettings {
         serde_json::from_value(dev_defaults()["onboarding"].clone())
             .expect("the built-in onboarding settings parse")
     }
+}
 
-    /// The item with `key`.
-    pub fn item(&self, key: &str) -> Option<&ChecklistItemSpec> {
-        self.items.iter().find(|i| i.key == key)
+/// What offboarding requires.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OffboardingSettings {
+    /// The cleanup checklist, in order; each item's description is the cleanup
+    /// guidance shown for its service.
+    pub items: Vec<ChecklistItemSpec>,
+}
+
+impl OffboardingSettings {
+    /// The built-in checklist (audit, policy, packs, and two operator items).
+    pub fn dev_default() -> Self {
+        serde_json::from_value(dev_defaults()["offboarding"].clone())
+            .expect("the built-in offboarding settings parse")
     }
 }
 
-/// One item of the readiness checklist.
+/// One item of a lifecycle checklist (onboarding's readiness, offboarding's cleanup).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChecklistItemSpec {
     pub key: String,
@@ -132,6 +143,7 @@ pub struct ChecklistItemSpec {
     pub failed_by: Option<String>,
 }
 
+/// Defaults for the dev stack (`make up`); production sets every URL and the key.
 fn dev_defaults() -> serde_json::Value {
     serde_json::json!({
         "region": "us",
@@ -170,6 +182,26 @@ fn dev_defaults() -> serde_json::Value {
                   "description": "The owner contact was confirmed with the client" },
                 { "key": "sso_mapping", "owner": "operator",
                   "description": "The client's identity provider groups are mapped to roles" }
+            ]
+        },
+        "offboarding": {
+            "items": [
+                { "key": "audit_log_sealed", "owner": "audit",
+                  "description": "The audit log is sealed with a final signed checkpoint; it stays retained and exportable (JSON Lines, OSCAL) after offboarding",
+                  "satisfied_by": "plinth.audit.deprovisioned",
+                  "failed_by": "plinth.audit.deprovisioning_failed" },
+                { "key": "policy_withdrawn", "owner": "policy",
+                  "description": "The tenant's policies are withdrawn and pending approvals cancelled: no AI action runs for it; usage records are kept",
+                  "satisfied_by": "plinth.policy.deprovisioned",
+                  "failed_by": "plinth.policy.deprovisioning_failed" },
+                { "key": "pack_config_withdrawn", "owner": "pack-service",
+                  "description": "The active configuration is withdrawn from the runtime; pack and playbook versions stay for the record",
+                  "satisfied_by": "plinth.pack.deprovisioned",
+                  "failed_by": "plinth.pack.deprovisioning_failed" },
+                { "key": "provider_keys_revoked", "owner": "operator",
+                  "description": "The client revoked, at each AI provider, the keys it delegated through its setup link" },
+                { "key": "data_handed_over", "owner": "operator",
+                  "description": "The client received its audit export and confirmed the handover" }
             ]
         }
     })

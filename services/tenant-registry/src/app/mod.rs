@@ -4,7 +4,9 @@
 //! the caller reaches, with its events and its audit event in the same transaction.
 //! A refused mutation changes nothing and leaves one audit event of its own.
 
+pub mod checklist;
 pub mod entitlements;
+pub mod offboarding;
 pub mod onboarding;
 pub mod role_bindings;
 pub mod tenants;
@@ -17,13 +19,14 @@ use plinth_db::{Pool, PooledConn, TenantScope};
 use time::OffsetDateTime;
 
 use crate::events::{Audited, Events, Outcome};
-use crate::settings::{EntitlementDefaults, OnboardingSettings};
+use crate::settings::{EntitlementDefaults, OffboardingSettings, OnboardingSettings};
 
 /// What the app functions work with.
 pub struct AppState {
     pub pool: Pool,
     pub events: Events,
     pub onboarding: OnboardingSettings,
+    pub offboarding: OffboardingSettings,
     pub default_entitlements: EntitlementDefaults,
 }
 

@@ -241,7 +241,7 @@ async fn tenant_status_set_checked(
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         let before = tenant_on_conn(ctx, conn, id, true).await?;
         let from = before.status;
-        if !from.next().contains(&to) || !to.set_by_operator() {
+        if !from.operator_may_set(to) {
             let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
             return Err(ApiError::conflict(format!(
                 "a {from} tenant cannot become {to} here; next it may become {}",

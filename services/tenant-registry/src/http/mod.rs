@@ -2,6 +2,7 @@
 //! fields refused and a size limit; every error is problem+json with a stable code.
 
 pub mod entitlements;
+pub mod offboarding;
 pub mod onboarding;
 pub mod openapi;
 pub mod role_bindings;
@@ -68,6 +69,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/{tenant_id}/onboarding/items/{key}/retry",
                 web::post().to(onboarding::retry),
+            )
+            .route(
+                "/{tenant_id}/offboarding",
+                web::post().to(offboarding::request),
+            )
+            .route("/{tenant_id}/offboarding", web::get().to(offboarding::get))
+            .route(
+                "/{tenant_id}/offboarding/items/{key}/confirm",
+                web::post().to(offboarding::confirm),
+            )
+            .route(
+                "/{tenant_id}/offboarding/items/{key}/retry",
+                web::post().to(offboarding::retry),
             )
             .route(
                 "/{tenant_id}/workspaces",
@@ -143,4 +157,9 @@ pub fn body_of<T>(body: Result<web::Json<T>, actix_web::Error>) -> Result<T, Api
 /// that does not exist.
 pub fn tenant_path(raw: &str) -> Result<TenantId, ApiError> {
     TenantId::parse(raw).map_err(|_| ApiError::not_found("tenant"))
+}
+
+/// A tenant id and a checklist item's key from the path.
+pub fn item_path(path: &(String, String)) -> Result<(TenantId, &str), ApiError> {
+    Ok((tenant_path(&path.0)?, &path.1))
 }

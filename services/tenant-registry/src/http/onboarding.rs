@@ -9,12 +9,10 @@ use utoipa::ToSchema;
 
 use super::openapi::Problem;
 use super::tenants::OwnerContactBody;
-use super::{body_of, tenant_path};
+use super::{body_of, item_path, tenant_path};
 use crate::app::AppState;
-use crate::app::onboarding::{
-    ActivationRequest, Onboarding, onboarding_get, onboarding_item_confirm, onboarding_item_retry,
-    onboarding_request,
-};
+use crate::app::checklist::{flow_get, item_confirm, item_retry};
+use crate::app::onboarding::{ActivationRequest, Onboarding, onboarding_request};
 use crate::domain::DeploymentModel;
 
 /// An activation request. Every field is optional: the tenant's deployment model and
@@ -107,7 +105,8 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(onboarding_get(&caller, &app, tenant).await?))
+    let onboarding: Onboarding = flow_get(&caller, &app, tenant).await?;
+    Ok(HttpResponse::Ok().json(onboarding))
 }
 
 /// Confirm an item no service owns (e.g. `owner_contact_confirmed`, `sso_mapping`).
@@ -132,9 +131,9 @@ pub async fn confirm(
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, key) = path.into_inner();
-    let tenant = tenant_path(&tenant)?;
-    Ok(HttpResponse::Ok().json(onboarding_item_confirm(&caller, &app, tenant, &key).await?))
+    let (tenant, key) = item_path(&path)?;
+    let onboarding: Onboarding = item_confirm(&caller, &app, tenant, key).await?;
+    Ok(HttpResponse::Ok().json(onboarding))
 }
 
 /// Ask the owning service again for a failed item.
@@ -159,7 +158,7 @@ pub async fn retry(
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, key) = path.into_inner();
-    let tenant = tenant_path(&tenant)?;
-    Ok(HttpResponse::Ok().json(onboarding_item_retry(&caller, &app, tenant, &key).await?))
+    let (tenant, key) = item_path(&path)?;
+    let onboarding: Onboarding = item_retry(&caller, &app, tenant, key).await?;
+    Ok(HttpResponse::Ok().json(onboarding))
 }

@@ -4,9 +4,11 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{entitlements, onboarding, role_bindings, tenants, workspaces};
+use super::{entitlements, offboarding, onboarding, role_bindings, tenants, workspaces};
+use crate::app::checklist::{ChecklistItem, ItemState};
 use crate::app::entitlements::{EntitlementStatus, Entitlements, Usage};
-use crate::app::onboarding::{ChecklistItem, ItemState, Onboarding};
+use crate::app::offboarding::Offboarding;
+use crate::app::onboarding::Onboarding;
 use crate::app::role_bindings::RoleBinding;
 use crate::app::tenants::Tenant;
 use crate::app::workspaces::Workspace;
@@ -16,7 +18,7 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
 #[openapi(
     info(
         title = "Plinth tenant registry",
-        description = "Tenants of an MSP's platform: registration (region-pinned, metadata-only by default), reading, listing, the lifecycle, and workspaces. Called through the gateway, which forwards each request with a short-lived internal token.",
+        description = "Tenants of an MSP's platform: registration (region-pinned, metadata-only by default), reading, listing, the lifecycle with its onboarding and offboarding checklists, workspaces, entitlements, role bindings and group mappings. Called through the gateway, which forwards each request with a short-lived internal token.",
         version = "1"
     ),
     paths(
@@ -33,6 +35,10 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         onboarding::get,
         onboarding::confirm,
         onboarding::retry,
+        offboarding::request,
+        offboarding::get,
+        offboarding::confirm,
+        offboarding::retry,
         entitlements::get,
         entitlements::set,
         entitlements::status,
@@ -60,6 +66,8 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         ChecklistItem,
         ItemState,
         onboarding::ActivationBody,
+        Offboarding,
+        offboarding::OffboardingBody,
         Entitlements,
         EntitlementStatus,
         Usage,
@@ -75,6 +83,7 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         (name = "tenants", description = "Tenants and their lifecycle"),
         (name = "workspaces", description = "A tenant's workspaces and their settings"),
         (name = "onboarding", description = "The activation request and the readiness checklist"),
+        (name = "offboarding", description = "The offboarding request and the cleanup checklist, with each service's guidance"),
         (name = "entitlements", description = "Plan, modules, quotas and the entitlement status"),
         (name = "access", description = "Role bindings and identity-provider group mappings")
     )

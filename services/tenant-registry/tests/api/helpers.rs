@@ -15,7 +15,7 @@ use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 use serde_json::{Value, json};
 use tenant_registry::settings::{
     AuthSettings, BusSettings, DatabaseSettings, EntitlementDefaults, HttpSettings,
-    OnboardingSettings, Settings,
+    OffboardingSettings, OnboardingSettings, Settings,
 };
 use tenant_registry::{Application, all_migrations};
 
@@ -124,6 +124,7 @@ impl TestApp {
                     .encode(public),
             },
             onboarding: OnboardingSettings::dev_default(),
+            offboarding: OffboardingSettings::dev_default(),
             default_entitlements: EntitlementDefaults::dev_default(),
         };
         let app = Application::build(settings).await.unwrap();
@@ -251,6 +252,56 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Polls the tenant's `flow` checklist (`onboarding`, `offboarding`) until
+    /// `done` holds, failing after a minute.
+    pub async fn wait_for_checklist(
+        &self,
+        tenant: &str,
+        flow: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = std::time::Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            let (status, checklist) = self
+                .call(
+                    Some(&As::platform_admin()),
+                    reqwest::Method::GET,
+                    &format!("/admin/tenants/{tenant}/{flow}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{checklist}");
+            if done(&checklist) {
+                return checklist;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {what}: {checklist}"
+            );
+        }
+    }
+
+    /// Waits until the saga's consumer has recorded `n` events in its inbox,
+    /// failing after a minute.
+    pub async fn wait_for_inbox(&self, n: i64) {
+        let start = std::time::Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            let recorded = self.app_inbox_count().await;
+            if recorded >= n {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the consumer did not catch up: {recorded} of {n} events in its inbox"
+            );
+        }
+    }
+
     /// Everything the service has put in its outbox, oldest first.
     pub async fn outbox(&self) -> Vec<Outgoing> {
         let mut conn = plinth_db::connect(&self.db.owner_url()).await.unwrap();
@@ -360,4 +411,19 @@ pub fn tenant_body(slug: &str, region: &str) -> Value {
         "deployment_model": "hosted_saas",
         "owner_contact": { "name": "Ana Owner", "email": "ana@acme.example", "phone": "+1 555 0100 200" }
     })
+}
+
+/// The checklist item `key` of an onboarding or offboarding answer.
+pub fn item<'a>(checklist: &'a Value, key: &str) -> &'a Value {
+    checklist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == key)
+        .unwrap_or_else(|| panic!("no item {key} in {checklist}"))
+}
+
+/// The state of checklist item `key`.
+pub fn state<'a>(checklist: &'a Value, key: &str) -> &'a str {
+    item(checklist, key)["state"].as_str().unwrap()
 }

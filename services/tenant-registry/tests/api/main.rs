@@ -2,8 +2,10 @@
 //! service runs on port 0 with a database of its own and topics of its own, and
 //! tests call it over HTTP with internal tokens minted as the gateway would.
 
+mod audit;
 mod entitlements;
 mod helpers;
+mod offboarding;
 mod onboarding;
 mod openapi;
 mod role_bindings;

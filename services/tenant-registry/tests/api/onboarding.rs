@@ -1,50 +1,10 @@
 //! The onboarding contract and its saga, with the other services played by real
 //! events on the real broker.
 
-use std::time::{Duration, Instant};
-
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{As, TestApp, tenant_body};
-
-/// Polls the checklist until `done` holds, failing after a minute.
-async fn wait_for(app: &TestApp, tenant: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        tick.tick().await;
-        let (status, onboarding) = app
-            .call(
-                Some(&As::platform_admin()),
-                Method::GET,
-                &format!("/admin/tenants/{tenant}/onboarding"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{onboarding}");
-        if done(&onboarding) {
-            return onboarding;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}: {onboarding}"
-        );
-    }
-}
-
-fn item<'a>(onboarding: &'a Value, key: &str) -> &'a Value {
-    onboarding["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"] == key)
-        .unwrap_or_else(|| panic!("no item {key}"))
-}
-
-fn state<'a>(onboarding: &'a Value, key: &str) -> &'a str {
-    item(onboarding, key)["state"].as_str().unwrap()
-}
+use crate::helpers::{As, TestApp, item, state, tenant_body};
 
 #[tokio::test]
 async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
@@ -127,12 +87,13 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
         Some("no default pack for this domain"),
     )
     .await;
-    let seen = wait_for(&app, &id, "three answers", |o| {
-        state(o, "audit_store") == "satisfied"
-            && state(o, "policy_registry") == "satisfied"
-            && state(o, "pack_defaults") == "failed"
-    })
-    .await;
+    let seen = app
+        .wait_for_checklist(&id, "onboarding", "three answers", |o| {
+            state(o, "audit_store") == "satisfied"
+                && state(o, "policy_registry") == "satisfied"
+                && state(o, "pack_defaults") == "failed"
+        })
+        .await;
     assert_eq!(
         item(&seen, "pack_defaults")["reason"],
         "no default pack for this domain"
@@ -174,7 +135,7 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
     );
     app.answer("plinth.pack.defaults_assigned", &id, "pack_defaults", None)
         .await;
-    wait_for(&app, &id, "the retried item", |o| {
+    app.wait_for_checklist(&id, "onboarding", "the retried item", |o| {
         state(o, "pack_defaults") == "satisfied"
     })
     .await;
@@ -228,19 +189,7 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
     // Repeated answers change nothing visible, so wait on the consumer's inbox: six
     // distinct events (the redelivered one is recognised, not recorded again; it
     // precedes the fresh audit answer on the same partition).
-    let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        let recorded = app.app_inbox_count().await;
-        if recorded >= 6 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the consumer did not catch up: {recorded} events in its inbox"
-        );
-        tick.tick().await;
-    }
+    app.wait_for_inbox(6).await;
     assert_eq!(
         app.outbox().await.len(),
         outbox_before,

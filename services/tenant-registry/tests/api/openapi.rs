@@ -24,7 +24,7 @@ fn the_checked_in_openapi_document_is_current() {
         .values()
         .map(|p| p.as_object().unwrap().len())
         .sum();
-    assert_eq!(documented, 22, "one documented operation per route");
+    assert_eq!(documented, 26, "one documented operation per route");
     // Every route the service serves (http::routes), documented.
     for (path, method) in [
         ("/admin/tenants", "post"),
@@ -54,6 +54,16 @@ fn the_checked_in_openapi_document_is_current() {
         ),
         (
             "/admin/tenants/{tenant_id}/onboarding/items/{key}/retry",
+            "post",
+        ),
+        ("/admin/tenants/{tenant_id}/offboarding", "post"),
+        ("/admin/tenants/{tenant_id}/offboarding", "get"),
+        (
+            "/admin/tenants/{tenant_id}/offboarding/items/{key}/confirm",
+            "post",
+        ),
+        (
+            "/admin/tenants/{tenant_id}/offboarding/items/{key}/retry",
             "post",
         ),
         ("/admin/tenants/{tenant_id}/workspaces", "post"),

@@ -334,6 +334,21 @@ async fn the_lifecycle_refuses_other_transitions_and_publishes_each_change() {
         .await;
     assert_eq!((status, problem["field"].as_str()), (400, Some("status")));
 
+    // While onboarding, only the readiness checklist makes the tenant ACTIVE.
+    app.force_status(&id, "ONBOARDING").await;
+    let (status, problem) = app
+        .call(
+            Some(&admin()),
+            Method::PATCH,
+            &path,
+            Some(json!({"status": "ACTIVE"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "invalid_transition");
+    let (_, tenant) = app.get(&admin(), &id).await;
+    assert_eq!(tenant["status"], "ONBOARDING");
+
     // The tenant finished onboarding (that flow sets ACTIVE): suspend and resume it.
     app.force_status(&id, "ACTIVE").await;
     let before = app.outbox().await.len();
