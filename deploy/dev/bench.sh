@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The event-path benchmark against the dev stack (see docs/PERFORMANCE.md).
+# The benchmarks against the dev stack (see docs/PERFORMANCE.md): the event path,
+# then the tenant registry's registration throughput and onboarding saga latency.
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
@@ -14,3 +15,4 @@ export PLINTH_BROKER_STORAGE=${PLINTH_BROKER_STORAGE:-memory://tansu/}
 export PLINTH_BENCH_FETCH_WAIT_MS=${PLINTH_BENCH_FETCH_WAIT_MS:-10}
 start_private_broker bench-broker "${PLINTH_BENCH_KAFKA_PORT:-19094}"
 cargo bench -p plinth-bus --bench event_path
+cargo bench -p tenant-registry --bench lifecycle

@@ -79,6 +79,14 @@ impl From<AvroError> for HandlerError {
 /// What a service does with an event, inside the transaction that also records it in
 /// the inbox. Everything it writes must go through `conn`.
 pub trait Handler: Send + Sync + 'static {
+    /// Whether events of type `ty` concern this handler. The others on its topics
+    /// (a topic carries every event of its area) are passed over without touching
+    /// the database: neither recorded in the inbox nor handled. All, unless a
+    /// handler says otherwise.
+    fn wants(&self, _ty: &str) -> bool {
+        true
+    }
+
     fn handle<'a>(
         &'a self,
         conn: &'a mut AsyncPgConnection,
@@ -130,6 +138,7 @@ pub struct ConsumerStats(Arc<ConsumerCounters>);
 struct ConsumerCounters {
     applied: Counter,
     duplicates: Counter,
+    passed_over: Counter,
     dead_lettered: Counter,
     retries: Counter,
     transactions: Counter,
@@ -143,6 +152,10 @@ impl ConsumerStats {
     /// Redelivered events recognised in the inbox and skipped.
     pub fn duplicates(&self) -> u64 {
         self.0.duplicates.get()
+    }
+    /// Events of types the handler does not want ([`Handler::wants`]).
+    pub fn passed_over(&self) -> u64 {
+        self.0.passed_over.get()
     }
     pub fn dead_lettered(&self) -> u64 {
         self.0.dead_lettered.get()
@@ -258,10 +271,8 @@ impl<H: Handler> Consumer<H> {
             let valid: Vec<&Received> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
             let started = std::time::Instant::now();
             match self.apply(&valid).await {
-                Ok((applied, duplicates)) => {
+                Ok(()) => {
                     tracing::debug!(size = batch.len(), took = ?started.elapsed(), "batch applied");
-                    self.stats.0.applied.add(applied);
-                    self.stats.0.duplicates.add(duplicates);
                     for (message, parsed) in batch.iter().zip(&parsed) {
                         if let Err(reason) = parsed
                             && !self.dead_letter(message, dlq, reason, shutdown).await
@@ -299,11 +310,7 @@ impl<H: Handler> Consumer<H> {
         let mut backoff = self.config.min_backoff;
         loop {
             let failure = match self.apply(&[&received]).await {
-                Ok((applied, duplicates)) => {
-                    self.stats.0.applied.add(applied);
-                    self.stats.0.duplicates.add(duplicates);
-                    return true;
-                }
+                Ok(()) => return true,
                 Err(err) => err,
             };
             attempts += 1;
@@ -326,19 +333,33 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    /// One attempt: for each event, its inbox record and its effect, all in one
-    /// transaction. Returns how many were applied and how many were duplicates.
-    async fn apply(&self, events: &[&Received]) -> Result<(u64, u64), HandlerError> {
+    /// One attempt: for each event the handler wants, its inbox record and its
+    /// effect, all in one transaction. Counts what was applied, recognised as a
+    /// duplicate, and passed over.
+    async fn apply(&self, events: &[&Received]) -> Result<(), HandlerError> {
+        let handler = self.handler.as_ref();
+        let (events, passed_over): (Vec<&Received>, Vec<&Received>) = events
+            .iter()
+            .copied()
+            .partition(|r| handler.wants(&r.event.ty));
+        let counted = |(applied, duplicates): (u64, u64)| {
+            self.stats.0.applied.add(applied);
+            self.stats.0.duplicates.add(duplicates);
+            self.stats.0.passed_over.add(passed_over.len() as u64);
+        };
+        if events.is_empty() {
+            counted((0, 0));
+            return Ok(());
+        }
         let mut conn = self
             .pool
             .get()
             .await
             .map_err(|e| HandlerError::Database(pool_error(e)))?;
         let consumer = self.config.group_id.as_str();
-        let handler = self.handler.as_ref();
         conn.transaction(async |conn| {
             let (mut applied, mut duplicates) = (0, 0);
-            for received in events {
+            for received in &events {
                 let inserted = diesel::insert_into(inbox::table)
                     .values((
                         inbox::consumer.eq(consumer),
@@ -368,10 +389,13 @@ impl<H: Handler> Consumer<H> {
                     applied += 1;
                 }
             }
-            Ok((applied, duplicates))
+            Ok::<_, HandlerError>((applied, duplicates))
         })
         .await
-        .inspect(|_| self.stats.0.transactions.add(1))
+        .map(|applied_and_duplicates| {
+            self.stats.0.transactions.add(1);
+            counted(applied_and_duplicates);
+        })
     }
 
     /// Copies the message to the dead-letter topic, retrying until the broker takes

@@ -133,8 +133,18 @@ impl Harness {
     }
 
     fn consumer(&self, config: ConsumerConfig) -> (Consumer<RecordEffect>, ConsumerStats) {
+        self.consumer_of(config, None)
+    }
+
+    /// A consumer whose handler wants only events of type `only`, if given.
+    fn consumer_of(
+        &self,
+        config: ConsumerConfig,
+        only: Option<&'static str>,
+    ) -> (Consumer<RecordEffect>, ConsumerStats) {
         let handler = RecordEffect {
             schemas: self.schemas.clone(),
+            only,
         };
         let consumer = Consumer::new(self.pool.clone(), self.bus.clone(), config, handler);
         let stats = consumer.stats();
@@ -321,9 +331,15 @@ impl Harness {
 /// The effect under test: one row per applied event, in the consumer's transaction.
 struct RecordEffect {
     schemas: Arc<Schemas>,
+    /// The one event type it wants, if not all.
+    only: Option<&'static str>,
 }
 
 impl Handler for RecordEffect {
+    fn wants(&self, ty: &str) -> bool {
+        self.only.is_none_or(|only| only == ty)
+    }
+
     async fn handle(
         &self,
         conn: &mut AsyncPgConnection,
@@ -960,6 +976,58 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
     stop_consumer.cancel();
     relay_task.await.unwrap();
     consumer_task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_the_handler_does_not_want_are_passed_over() {
+    let h = Arc::new(Harness::new(&brokers()).await);
+    let producer: FutureProducer = h.bus.producer().unwrap();
+    // Events of another type, ahead of the orders on every tenant's partition, with
+    // a payload the handler could not decode: handled, they would be dead-lettered.
+    for tenant in &h.tenants {
+        let tenant = tenant.to_string();
+        let attrs = CloudEvent {
+            id: Uuid::new_v4(),
+            ty: "plinth.test.order_shipped".into(),
+            source: "/plinth/test".into(),
+            time: time::OffsetDateTime::now_utc(),
+            subject: None,
+            traceparent: None,
+        };
+        producer
+            .send(
+                FutureRecord::to(&h.topic)
+                    .key(&tenant)
+                    .payload(b"not avro".as_slice())
+                    .headers(attrs.to_headers()),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    let committed = h.place_orders(20, 2).await.unwrap();
+    let (relay, _) = h.relay(RelayConfig::default());
+    let (consumer, stats) = h.consumer_of(h.consumer_config(), Some("plinth.test.order_placed"));
+    let (stop_relay, relay_task) = spawn(|t| relay.run(t));
+    let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
+    wait_until("the orders applied", Duration::from_secs(60), || async {
+        h.effects().await >= committed as i64
+    })
+    .await;
+    stop_relay.cancel();
+    stop_consumer.cancel();
+    relay_task.await.unwrap();
+    consumer_task.await.unwrap();
+
+    assert_eq!(h.effects().await, committed as i64);
+    assert_eq!(stats.passed_over(), h.tenants.len() as u64);
+    assert_eq!(stats.dead_lettered(), 0);
+    assert_eq!(
+        h.scalar("SELECT count(*) AS n FROM inbox").await,
+        committed as i64,
+        "only the wanted events are recorded"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

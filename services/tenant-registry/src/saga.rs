@@ -103,12 +103,17 @@ impl Saga {
 }
 
 impl Handler for Saga {
+    /// Only the configured answers: the topics carry every event of their area
+    /// (every service's audit events, for one).
+    fn wants(&self, ty: &str) -> bool {
+        self.rules.contains_key(ty)
+    }
+
     async fn handle(
         &self,
         conn: &mut AsyncPgConnection,
         event: &Received,
     ) -> Result<(), HandlerError> {
-        // The topics carry other events too; only the configured answers matter.
         let Some(rule) = self.rules.get(&event.event.ty) else {
             return Ok(());
         };

@@ -3,6 +3,8 @@
 //! between levels (`PLINTH_HTTP__PORT=8081`, `PLINTH_DATABASE__APP_URL=…`). Nothing
 //! else in the service reads the environment.
 
+use std::collections::BTreeMap;
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use plinth_core::Region;
@@ -69,8 +71,12 @@ pub struct BusSettings {
     /// Whether this process runs the outbox relay (one may run the API and the
     /// relay in separate processes).
     pub relay: bool,
-    /// Whether this process consumes other services' events (the onboarding saga).
+    /// Whether this process consumes other services' events (the lifecycle sagas).
     pub consumers: bool,
+    /// Extra librdkafka properties for every client: TLS and SASL of a production
+    /// cluster, or tuning (`fetch.wait.max.ms`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -88,6 +88,15 @@ impl TestApp {
     }
 
     pub async fn spawn_in(region: Region) -> TestApp {
+        Self::spawn_configured(region, |_| {}).await
+    }
+
+    /// Starts the service in `region` with the test settings as `configure` changes
+    /// them (the benchmarks run the relay, for one).
+    pub async fn spawn_configured(
+        region: Region,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let db = TestDb::create("tenant_registry", all_migrations())
             .await
             .unwrap();
@@ -97,7 +106,7 @@ impl TestApp {
             std::env::var("PLINTH_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:19092".into()),
         )
         .with_topic_prefix(prefix.clone());
-        let settings = Settings {
+        let mut settings = Settings {
             region,
             http: HttpSettings {
                 host: "127.0.0.1".into(),
@@ -118,6 +127,7 @@ impl TestApp {
                 // The outbox is inspected directly: nothing takes rows out of it.
                 relay: false,
                 consumers: true,
+                properties: Default::default(),
             },
             auth: AuthSettings {
                 internal_token_public_key: base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -127,6 +137,7 @@ impl TestApp {
             offboarding: OffboardingSettings::dev_default(),
             default_entitlements: EntitlementDefaults::dev_default(),
         };
+        configure(&mut settings);
         let app = Application::build(settings).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
