@@ -1,6 +1,9 @@
 -- Offboarding mirrors onboarding: a request, and a checklist each owning service
 -- (or an operator) satisfies; the tenant becomes OFFBOARDED when every item is
 -- satisfied. Both flows share one checklist table, told apart by `flow`.
+-- The rename breaks the version before it, which expand-then-contract forbids once a
+-- version has been released; the tenant registry has not been, so its first release
+-- starts with this shape (dev databases are brought along by this migration).
 ALTER TABLE onboarding_items RENAME TO checklist_items;
 ALTER TABLE checklist_items ADD COLUMN flow TEXT NOT NULL DEFAULT 'onboarding'
     CHECK (flow IN ('onboarding', 'offboarding'));
