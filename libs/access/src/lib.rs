@@ -7,7 +7,10 @@
 //!   roles, region, request id, the tenants an MSP staff member is bound to) for the
 //!   one service it forwards to; the service verifies it and builds its
 //!   [`plinth_core::ReqCtx`] from it ([`Caller`]).
+//! - [`openapi`]: the problem document and the internal-token security scheme every
+//!   service's OpenAPI document names.
 
+pub mod openapi;
 pub mod permissions;
 pub mod token;
 

@@ -19,6 +19,8 @@ pub enum Resource {
     Entitlement,
     Onboarding,
     Offboarding,
+    /// A tenant's audit log, or the platform's.
+    AuditLog,
 }
 
 /// What is done to it.
@@ -31,7 +33,7 @@ pub enum Action {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 9] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -40,6 +42,7 @@ impl Resource {
         Resource::Entitlement,
         Resource::Onboarding,
         Resource::Offboarding,
+        Resource::AuditLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Resource {
             Resource::Entitlement => "entitlement",
             Resource::Onboarding => "onboarding",
             Resource::Offboarding => "offboarding",
+            Resource::AuditLog => "audit_log",
         }
     }
 }
@@ -98,13 +102,30 @@ fn writers(resource: Resource) -> &'static [Role] {
         Resource::Workspace | Resource::RoleBinding | Resource::GroupMapping => {
             &[PlatformAdmin, WorkspaceAdmin]
         }
+        // The audit log is written by the audit service from every service's events,
+        // never through a request.
+        Resource::AuditLog => &[],
+    }
+}
+
+/// The roles that may read `resource`; `None`: every role that reaches it.
+fn readers(resource: Resource) -> Option<&'static [Role]> {
+    use Role::*;
+    match resource {
+        // The audit trail is for administrators and auditors: the platform's for the
+        // whole platform, a tenant's for its own.
+        Resource::AuditLog => Some(&[PlatformAdmin, PlatformAuditor, WorkspaceAdmin, Auditor]),
+        _ => None,
     }
 }
 
 /// Whether any of `roles` may take `action` on `resource`.
 pub fn allows(roles: &[Role], resource: Resource, action: Action) -> bool {
     match action {
-        Action::Read => !roles.is_empty(),
+        Action::Read => match readers(resource) {
+            None => !roles.is_empty(),
+            Some(readers) => roles.iter().any(|r| readers.contains(r)),
+        },
         Action::Create | Action::Update | Action::Delete => roles
             .iter()
             .any(|r| !r.is_read_only() && writers(resource).contains(r)),
@@ -134,6 +155,22 @@ mod tests {
                 assert!(!allows(&[Role::PlatformAuditor], resource, action));
             }
             assert!(allows(&[Role::Auditor], resource, Action::Read));
+        }
+    }
+
+    #[test]
+    fn only_administrators_and_auditors_read_audit_logs() {
+        for role in Role::ALL {
+            let reads = allows(&[role], Resource::AuditLog, Action::Read);
+            let expected = matches!(
+                role,
+                Role::PlatformAdmin | Role::PlatformAuditor | Role::WorkspaceAdmin | Role::Auditor
+            );
+            assert_eq!(reads, expected, "{role}");
+            assert!(
+                !allows(&[role], Resource::AuditLog, Action::Create),
+                "{role}"
+            );
         }
     }
 

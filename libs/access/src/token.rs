@@ -144,6 +144,23 @@ impl std::fmt::Debug for TokenVerifier {
 }
 
 impl TokenVerifier {
+    /// The verifier of a key as services are configured with it
+    /// (`auth.internal_token_public_key`: the 32 bytes of the Ed25519 public key,
+    /// base64url without padding).
+    pub fn from_base64url(
+        encoded: &str,
+        audience: &str,
+        region: Region,
+    ) -> Result<Self, TokenError> {
+        let bytes = URL_SAFE_NO_PAD.decode(encoded.trim()).map_err(|_| {
+            TokenError::Key("the internal-token public key is not base64url".into())
+        })?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| {
+            TokenError::Key("the internal-token public key must be 32 bytes (Ed25519)".into())
+        })?;
+        Self::new(&key, audience, region)
+    }
+
     /// `public_key` is the issuer's Ed25519 public key; only tokens for `audience`
     /// and `region` pass.
     pub fn new(public_key: &[u8; 32], audience: &str, region: Region) -> Result<Self, TokenError> {
@@ -197,6 +214,17 @@ pub struct Caller {
 impl Caller {
     /// Whether the caller may act on `tenant` at all: a tenant role only on its own
     /// tenant, a platform role on the tenants it is bound to.
+    /// Answers `not_found` for a tenant the caller does not reach, exactly as for
+    /// one that does not exist, and `wrong_region` for one of the other region.
+    pub fn reach(&self, tenant: TenantId) -> Result<(), ApiError> {
+        self.ctx.require_local(tenant)?;
+        if self.reaches(tenant) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found("tenant"))
+        }
+    }
+
     pub fn reaches(&self, tenant: TenantId) -> bool {
         let platform = self.ctx.roles.iter().any(|r| r.is_platform());
         if platform {

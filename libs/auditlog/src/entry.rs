@@ -57,8 +57,13 @@ impl Entry {
 
     /// `SHA-256(0x00 || canonical JSON)`.
     pub fn leaf_hash(&self) -> Hash {
-        tlog_tiles::record_hash(&self.canonical())
+        leaf_hash_of_canonical(&self.canonical())
     }
+}
+
+/// The leaf hash of an entry's canonical JSON.
+pub fn leaf_hash_of_canonical(canonical: &[u8]) -> Hash {
+    tlog_tiles::record_hash(canonical)
 }
 
 /// The leaf hash of an entry as it was written, from its JSON: the canonical form

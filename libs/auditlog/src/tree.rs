@@ -75,6 +75,20 @@ impl MemoryTree {
     }
 }
 
+/// The stored index of leaf `n`'s hash, where the hashes its append adds begin.
+pub fn first_stored_index(n: u64) -> u64 {
+    tlog::stored_hash_index(0, n)
+}
+
+/// Why a computation over a [`HashCache`] did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lack {
+    /// These stored hashes: fetch them, insert them, and compute again.
+    Hashes(Vec<u64>),
+    /// The request itself is impossible (a leaf past the end, sizes reversed).
+    Invalid(String),
+}
+
 /// Stored hashes a computation lacked: fetch them and try again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Need(pub Vec<u64>);
@@ -118,6 +132,36 @@ impl HashCache {
     /// Adds stored hashes (fetched, or just computed).
     pub fn insert(&mut self, hashes: impl IntoIterator<Item = (u64, Hash)>) {
         self.known.extend(hashes);
+    }
+
+    /// The stored hashes appending `leaf` as leaf `n` adds (inserted here too), from
+    /// stored index [`first_stored_index`]`(n)` on.
+    pub fn append(&mut self, n: u64, leaf: Hash) -> Result<Vec<Hash>, Lack> {
+        let new = self.compute(|r| tlog::stored_hashes_for_record_hash(n, leaf, r))?;
+        let first = first_stored_index(n);
+        self.insert(new.iter().enumerate().map(|(i, h)| (first + i as u64, *h)));
+        Ok(new)
+    }
+
+    /// The root of the first `size` leaves.
+    pub fn root(&self, size: u64) -> Result<Hash, Lack> {
+        self.compute(|r| tlog::tree_hash(size, r))
+    }
+
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, Lack> {
+        self.compute(|r| InclusionProof::build(r, index, size))
+    }
+
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<ConsistencyProof, Lack> {
+        self.compute(|r| ConsistencyProof::build(r, old, new))
+    }
+
+    fn compute<T>(&self, f: impl FnOnce(&Self) -> Result<T, tlog::Error>) -> Result<T, Lack> {
+        match self.attempt(f) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Need(missing))) => Err(Lack::Hashes(missing)),
+            Err(e) => Err(Lack::Invalid(e.to_string())),
+        }
     }
 
     /// Runs `f` over the known hashes: its result, or the stored hashes it lacked.

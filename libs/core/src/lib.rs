@@ -10,6 +10,8 @@ mod id;
 mod page;
 mod region;
 
+pub mod http;
+
 pub use ctx::{Principal, ReqCtx, RequestId, Role};
 pub use error::{ApiError, ErrorKind, REQUEST_ID_HEADER, request_id_middleware, request_id_scope};
 #[doc(hidden)]

@@ -101,8 +101,11 @@ impl Application {
         ensure_topics(&bus, &topics)
             .await
             .context("creating topics")?;
-        let key = decode_key(&settings.auth.internal_token_public_key)?;
-        let verifier = web::Data::new(TokenVerifier::new(&key, AUDIENCE, settings.region)?);
+        let verifier = web::Data::new(TokenVerifier::from_base64url(
+            &settings.auth.internal_token_public_key,
+            AUDIENCE,
+            settings.region,
+        )?);
 
         let relay = settings.bus.relay.then(|| {
             let stop = CancellationToken::new();
@@ -158,14 +161,4 @@ impl Application {
         }
         Ok(served?)
     }
-}
-
-fn decode_key(encoded: &str) -> anyhow::Result<[u8; 32]> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(encoded.trim())
-        .context("auth.internal_token_public_key is not base64url")?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("auth.internal_token_public_key must be 32 bytes (Ed25519)"))
 }

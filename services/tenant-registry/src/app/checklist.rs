@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::tenants::{Tenant, tenant_on_conn};
-use super::{AppState, now, reach, scope_of};
+use super::{AppState, now, scope_of};
 use crate::domain::Flow;
 use crate::events::{
     Audited, Outcome, TENANT_OFFBOARDING_ITEM_RETRY, TENANT_ONBOARDING_ITEM_RETRY,
@@ -223,7 +223,7 @@ pub async fn flow_get<V: FlowView>(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<V, ApiError> {
-    reach(caller, tenant)?;
+    caller.reach(tenant)?;
     require(&caller.ctx, resource(V::FLOW), Action::Read)?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
@@ -280,7 +280,7 @@ async fn item_act<V: FlowView>(
         .on_tenant(tenant)
         .on_resource(format!("{}/{key}", V::FLOW));
     let result = async {
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, resource(V::FLOW), Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;

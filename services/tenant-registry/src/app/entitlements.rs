@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::tenants::tenant_on_conn;
-use super::{AppState, now, reach, scope_of};
+use super::{AppState, now, scope_of};
 use crate::domain::TenantStatus;
 use crate::events::{Audited, Outcome};
 use crate::store::entitlements::{
@@ -141,7 +141,7 @@ pub async fn entitlement_get(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Entitlements, ApiError> {
-    reach(caller, tenant)?;
+    caller.reach(tenant)?;
     require(&caller.ctx, Resource::Entitlement, Action::Read)?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
@@ -164,7 +164,7 @@ pub async fn entitlement_set(
     let audited = Audited::new("entitlement.set", "entitlement").on_tenant(tenant);
     let result = async {
         let change = change?;
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, Resource::Entitlement, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
@@ -207,7 +207,7 @@ pub async fn entitlement_status(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<EntitlementStatus, ApiError> {
-    reach(caller, tenant)?;
+    caller.reach(tenant)?;
     require(&caller.ctx, Resource::Entitlement, Action::Read)?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;

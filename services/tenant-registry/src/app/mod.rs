@@ -14,7 +14,7 @@ pub mod workspaces;
 
 use plinth_access::Caller;
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, Role, TenantId};
+use plinth_core::{ApiError, Role};
 use plinth_db::{Pool, PooledConn, TenantScope};
 use time::OffsetDateTime;
 
@@ -83,17 +83,6 @@ pub fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
         .expect("microseconds are a valid nanosecond value")
-}
-
-/// Answers `not_found` for a tenant the caller does not reach, exactly as for one
-/// that does not exist, and `wrong_region` for one of the other region.
-pub fn reach(caller: &Caller, tenant: TenantId) -> Result<(), ApiError> {
-    caller.ctx.require_local(tenant)?;
-    if caller.reaches(tenant) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("tenant"))
-    }
 }
 
 /// The row-level security scope of a caller: its own tenant for tenant roles; for

@@ -18,7 +18,7 @@ use super::checklist::{
     ChecklistItem, FlowView, items_view, new_items, request_action, require_start, service_items,
 };
 use super::tenants::{Tenant, tenant_on_conn};
-use super::{AppState, now, reach, scope_of};
+use super::{AppState, now, scope_of};
 use crate::domain::{Flow, TenantStatus};
 use crate::events::{Audited, Outcome, TENANT_OFFBOARDING_REQUESTED};
 use crate::store::checklist::{checklist_get_on_conn, checklist_insert_on_conn};
@@ -82,7 +82,7 @@ pub async fn offboarding_request(
     let audited = Audited::new(request_action(Flow::Offboarding), "tenant").on_tenant(tenant);
     let result = async {
         let reason = reason?;
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, Resource::Offboarding, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;

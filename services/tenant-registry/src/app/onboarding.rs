@@ -17,7 +17,7 @@ use super::checklist::{
     ChecklistItem, FlowView, items_view, new_items, request_action, require_start, service_items,
 };
 use super::tenants::{Tenant, tenant_on_conn};
-use super::{AppState, now, reach, scope_of};
+use super::{AppState, now, scope_of};
 use crate::domain::{DeploymentModel, Flow, OwnerContact, TenantStatus};
 use crate::events::{Audited, Outcome, TENANT_ONBOARDING_REQUESTED};
 use crate::store::checklist::{checklist_get_on_conn, checklist_insert_on_conn};
@@ -95,7 +95,7 @@ pub async fn onboarding_request(
     let audited = Audited::new(request_action(Flow::Onboarding), "tenant").on_tenant(tenant);
     let result = async {
         let activation = activation?;
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, Resource::Onboarding, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;

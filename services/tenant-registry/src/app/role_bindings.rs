@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::tenants::tenant_on_conn;
-use super::{AppState, now, reach, scope_of};
+use super::{AppState, now, scope_of};
 use crate::domain::RoleBindingId;
 use crate::events::{
     Audited, GROUP_MAPPING_CREATED, GROUP_MAPPING_DELETED, Outcome, ROLE_BINDING_CREATED,
@@ -180,7 +180,7 @@ pub async fn binding_create(
     let audited = Audited::new(kind.action("create"), kind.resource_type()).on_tenant(tenant);
     let result = async {
         let new = new?;
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, kind.resource(), Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
@@ -245,7 +245,7 @@ pub async fn binding_list(
     tenant: TenantId,
     params: &PageParams,
 ) -> Result<Page<RoleBinding>, ApiError> {
-    reach(caller, tenant)?;
+    caller.reach(tenant)?;
     require(&caller.ctx, kind.resource(), Action::Read)?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
@@ -284,7 +284,7 @@ pub async fn binding_delete(
         .on_tenant(tenant)
         .on_resource(id);
     let result = async {
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, kind.resource(), Action::Delete)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{AppState, is_unbound_platform_admin, reach, scope_of};
+use super::{AppState, is_unbound_platform_admin, scope_of};
 use crate::domain::{DeploymentModel, OwnerContact, TenantSlug, TenantStatus};
 use crate::events::{Audited, Outcome};
 use crate::store::tenants::{
@@ -177,7 +177,7 @@ async fn tenant_create_checked(
 pub async fn tenant_get(caller: &Caller, app: &AppState, id: TenantId) -> Result<Tenant, ApiError> {
     let ctx = &caller.ctx;
     require(ctx, Resource::Tenant, Action::Read)?;
-    reach(caller, id)?;
+    caller.reach(id)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(ctx, conn, id, false).await
@@ -235,7 +235,7 @@ async fn tenant_status_set_checked(
     reason: Option<String>,
 ) -> Result<Tenant, ApiError> {
     let ctx = &caller.ctx;
-    reach(caller, id)?;
+    caller.reach(id)?;
     require(ctx, Resource::TenantStatus, Action::Update)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

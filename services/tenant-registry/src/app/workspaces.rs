@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::entitlements::workspace_quota_check_on_conn;
 use super::tenants::{Tenant, tenant_on_conn};
-use super::{AppState, now, reach, scope_of};
+use super::{AppState, now, scope_of};
 use crate::domain::{ApprovalTier, TenantStatus, workspace_name};
 use crate::events::{Audited, Outcome, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED};
 use crate::store::workspaces::{
@@ -183,7 +183,7 @@ pub async fn workspace_create(
     let audited = Audited::new("workspace.create", "workspace").on_tenant(tenant);
     let result = async {
         let change = change?;
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, Resource::Workspace, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
@@ -232,7 +232,7 @@ pub async fn workspace_get(
     tenant: TenantId,
     id: WorkspaceId,
 ) -> Result<Workspace, ApiError> {
-    reach(caller, tenant)?;
+    caller.reach(tenant)?;
     require(&caller.ctx, Resource::Workspace, Action::Read)?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -249,7 +249,7 @@ pub async fn workspace_list(
     tenant: TenantId,
     params: &PageParams,
 ) -> Result<Page<Workspace>, ApiError> {
-    reach(caller, tenant)?;
+    caller.reach(tenant)?;
     require(&caller.ctx, Resource::Workspace, Action::Read)?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
@@ -291,7 +291,7 @@ pub async fn workspace_update(
         .on_resource(id);
     let result = async {
         let change = change?;
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, Resource::Workspace, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
@@ -334,7 +334,7 @@ pub async fn workspace_delete(
         .on_tenant(tenant)
         .on_resource(id);
     let result = async {
-        reach(caller, tenant)?;
+        caller.reach(tenant)?;
         require(&caller.ctx, Resource::Workspace, Action::Delete)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;

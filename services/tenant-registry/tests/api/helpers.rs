@@ -1,17 +1,17 @@
 //! Starting the service for a test, calling it, and reading what it wrote.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine as _;
 use diesel::QueryableByName;
-use diesel::sql_types::{Bytea, Text};
 use diesel_async::RunQueryDsl;
-use plinth_access::{TokenIssuer, keypair};
 use plinth_bus::Schemas;
-use plinth_core::{Principal, Region, ReqCtx, RequestId, Role, TenantId};
+use plinth_core::Region;
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
+pub use plinth_testkit::{As, Outgoing};
+use plinth_testkit::{
+    Publisher, ServiceClient, TokenKeys, read_outbox, test_brokers, test_topic_prefix,
+};
 use serde_json::{Value, json};
 use tenant_registry::settings::{
     AuthSettings, BusSettings, DatabaseSettings, EntitlementDefaults, HttpSettings,
@@ -20,66 +20,12 @@ use tenant_registry::settings::{
 use tenant_registry::{Application, all_migrations};
 
 pub struct TestApp {
-    pub base: String,
+    pub client: ServiceClient,
     pub bus: plinth_bus::BusConfig,
     /// Plays the other services: one producer for every answer a test sends.
-    producer: rdkafka::producer::FutureProducer,
-    pub http: reqwest::Client,
-    pub region: Region,
-    issuer: TokenIssuer,
+    publisher: Publisher,
     pub schemas: Schemas,
     pub db: TestDb,
-}
-
-/// Who calls: roles, a tenant for tenant roles, and the tenants a platform role is
-/// bound to (`None`: all).
-#[derive(Clone, Debug)]
-pub struct As {
-    pub roles: Vec<Role>,
-    pub tenant: Option<TenantId>,
-    pub bound: Option<Vec<TenantId>>,
-}
-
-impl As {
-    pub fn platform_admin() -> As {
-        As {
-            roles: vec![Role::PlatformAdmin],
-            tenant: None,
-            bound: None,
-        }
-    }
-    pub fn bound_admin(tenants: &[TenantId]) -> As {
-        As {
-            roles: vec![Role::PlatformAdmin],
-            tenant: None,
-            bound: Some(tenants.to_vec()),
-        }
-    }
-    pub fn tenant(role: Role, tenant: TenantId) -> As {
-        As {
-            roles: vec![role],
-            tenant: Some(tenant),
-            bound: None,
-        }
-    }
-}
-
-/// One outbox row: its type, key, and decoded payload.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    pub ce_type: String,
-    pub key: String,
-    pub payload: Value,
-}
-
-#[derive(QueryableByName)]
-struct OutboxRow {
-    #[diesel(sql_type = Text)]
-    ce_type: String,
-    #[diesel(sql_type = Text)]
-    msg_key: String,
-    #[diesel(sql_type = Bytea)]
-    payload: Vec<u8>,
 }
 
 impl TestApp {
@@ -100,12 +46,9 @@ impl TestApp {
         let db = TestDb::create("tenant_registry", all_migrations())
             .await
             .unwrap();
-        let (private, public) = keypair();
-        let prefix = format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let bus = plinth_bus::BusConfig::new(
-            std::env::var("PLINTH_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:19092".into()),
-        )
-        .with_topic_prefix(prefix.clone());
+        let keys = TokenKeys::generate();
+        let prefix = test_topic_prefix();
+        let bus = plinth_bus::BusConfig::new(test_brokers()).with_topic_prefix(prefix.clone());
         let mut settings = Settings {
             region,
             http: HttpSettings {
@@ -120,8 +63,7 @@ impl TestApp {
                 pool_size: 4,
             },
             bus: BusSettings {
-                brokers: std::env::var("PLINTH_TEST_KAFKA")
-                    .unwrap_or_else(|_| "127.0.0.1:19092".into()),
+                brokers: test_brokers(),
                 topic_prefix: prefix,
                 partitions: 1,
                 // The outbox is inspected directly: nothing takes rows out of it.
@@ -130,8 +72,7 @@ impl TestApp {
                 properties: Default::default(),
             },
             auth: AuthSettings {
-                internal_token_public_key: base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(public),
+                internal_token_public_key: keys.public_base64url(),
             },
             onboarding: OnboardingSettings::dev_default(),
             offboarding: OffboardingSettings::dev_default(),
@@ -145,34 +86,12 @@ impl TestApp {
             Schemas::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro"))
                 .unwrap();
         TestApp {
-            base,
-            producer: bus.producer().unwrap(),
+            client: ServiceClient::new(base, tenant_registry::AUDIENCE, region, &keys),
+            publisher: Publisher::new(&bus),
             bus,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            region,
-            issuer: TokenIssuer::new(&private, Duration::from_secs(60)),
             schemas,
             db,
         }
-    }
-
-    pub fn token(&self, who: &As) -> String {
-        let ctx = ReqCtx {
-            principal: Principal {
-                subject: "alice@msp.example".into(),
-                display: Some("Alice".into()),
-            },
-            tenant: who.tenant,
-            roles: who.roles.clone(),
-            region: self.region,
-            request_id: RequestId::new(),
-        };
-        self.issuer
-            .mint(tenant_registry::AUDIENCE, &ctx, who.bound.as_deref())
-            .unwrap()
     }
 
     /// Sends a request as `who`; returns the status and the JSON body (Null if none).
@@ -183,17 +102,7 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(who) = who {
-            req = req.bearer_auth(self.token(who));
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.client.call(who, method, path, body).await
     }
 
     pub async fn create(&self, who: &As, body: Value) -> (u16, Value) {
@@ -249,18 +158,7 @@ impl TestApp {
 
     /// Sends `event` to its topic.
     pub async fn deliver(&self, event: &plinth_bus::Event) {
-        use rdkafka::producer::FutureRecord;
-        self.producer
-            .send(
-                FutureRecord::to(&event.topic)
-                    .key(event.key.as_str())
-                    .payload(event.payload.as_slice())
-                    .headers(event.cloud_event().to_headers()),
-                Duration::from_secs(30),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        self.publisher.deliver(event).await;
     }
 
     /// Polls the tenant's `flow` checklist (`onboarding`, `offboarding`) until
@@ -298,44 +196,23 @@ impl TestApp {
     /// Waits until the saga's consumer has recorded `n` events in its inbox,
     /// failing after a minute.
     pub async fn wait_for_inbox(&self, n: i64) {
-        let start = std::time::Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
-        loop {
-            tick.tick().await;
-            let recorded = self.app_inbox_count().await;
-            if recorded >= n {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the consumer did not catch up: {recorded} of {n} events in its inbox"
-            );
-        }
+        plinth_testkit::wait_until(
+            &format!("{n} events in the consumer's inbox"),
+            Duration::from_secs(60),
+            || async { self.app_inbox_count().await >= n },
+        )
+        .await;
     }
 
     /// Everything the service has put in its outbox, oldest first.
     pub async fn outbox(&self) -> Vec<Outgoing> {
-        let mut conn = plinth_db::connect(&self.db.owner_url()).await.unwrap();
-        let rows: Vec<OutboxRow> =
-            diesel::sql_query("SELECT ce_type, msg_key, payload FROM outbox ORDER BY id")
-                .load(&mut conn)
-                .await
-                .unwrap();
-        rows.into_iter()
-            .map(|r| Outgoing {
-                ce_type: r.ce_type,
-                key: r.msg_key,
-                payload: avro_json(self.schemas.decode_value(&r.payload).unwrap().1),
-            })
-            .collect()
+        read_outbox(&self.db.owner_url(), &self.schemas).await
     }
 
     /// Runs `sql` as the owner (bypassing nothing: the owner is subject to the same
     /// forced policies, so scope it with `set_config` when it reads tenants).
     pub async fn owner_exec(&self, sql: &str) -> Result<(), diesel::result::Error> {
-        use diesel_async::SimpleAsyncConnection;
-        let mut conn = plinth_db::connect(&self.db.owner_url()).await.unwrap();
-        conn.batch_execute(sql).await
+        plinth_testkit::exec(&self.db.owner_url(), sql).await
     }
 
     /// Puts a tenant in `status` directly, as the flows not under test would.
@@ -354,17 +231,7 @@ impl TestApp {
     }
 
     pub async fn app_count(&self, sql: &str) -> i64 {
-        #[derive(QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = plinth_db::connect(&self.db.app_url()).await.unwrap();
-        diesel::sql_query(sql)
-            .get_result::<N>(&mut conn)
-            .await
-            .unwrap()
-            .n
+        plinth_testkit::count(&self.db.app_url(), sql).await
     }
 
     /// Tenants visible with every tenant in scope, counted as the app role.
@@ -383,33 +250,6 @@ impl TestApp {
         })
         .await
         .unwrap()
-    }
-}
-
-/// An Avro value as plain JSON (records as objects, enums as strings, unions as
-/// their value), for assertions.
-fn avro_json(value: apache_avro::types::Value) -> Value {
-    use apache_avro::types::Value as A;
-    match value {
-        A::Null => Value::Null,
-        A::Boolean(b) => json!(b),
-        A::Int(i) => json!(i),
-        A::Long(i) | A::TimestampMicros(i) | A::TimestampMillis(i) => json!(i),
-        A::String(s) => json!(s),
-        A::Enum(_, s) => json!(s),
-        A::Union(_, v) => avro_json(*v),
-        A::Record(fields) => {
-            Value::Object(fields.into_iter().map(|(k, v)| (k, avro_json(v))).collect())
-        }
-        A::Map(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, v)| (k, avro_json(v)))
-                .collect::<BTreeMap<_, _>>()
-                .into_iter()
-                .collect(),
-        ),
-        A::Array(a) => Value::Array(a.into_iter().map(avro_json).collect()),
-        other => json!(format!("{other:?}")),
     }
 }
 

@@ -92,8 +92,9 @@ fn the_checked_in_openapi_document_is_current() {
 async fn the_service_serves_its_openapi_document() {
     let app = crate::helpers::TestApp::spawn().await;
     let served = app
+        .client
         .http
-        .get(format!("{}/openapi.json", app.base))
+        .get(format!("{}/openapi.json", app.client.base))
         .send()
         .await
         .unwrap()

@@ -1,0 +1,322 @@
+//! What Plinth's service tests share.
+//!
+//! - [`As`] and [`ServiceClient`]: calling a service under test over HTTP as a
+//!   given identity, with an internal token minted as the gateway would.
+//! - [`read_outbox`]: what a service wrote to its outbox, decoded.
+//! - [`Publisher`]: events sent to the real broker as another service would send
+//!   them.
+//! - [`wait_until`]: waiting on a condition with a deadline, never a sleep.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use diesel::QueryableByName;
+use diesel::sql_types::{Bytea, Text};
+use diesel_async::RunQueryDsl;
+use plinth_access::{TokenIssuer, keypair};
+use plinth_bus::{BusConfig, Event, Schemas};
+use plinth_core::{Principal, Region, ReqCtx, RequestId, Role, TenantId};
+use serde_json::{Value, json};
+
+/// Who calls: roles, a tenant for tenant roles, and the tenants a platform role is
+/// bound to (`None`: all).
+#[derive(Clone, Debug)]
+pub struct As {
+    pub roles: Vec<Role>,
+    pub tenant: Option<TenantId>,
+    pub bound: Option<Vec<TenantId>>,
+}
+
+impl As {
+    pub fn platform_admin() -> As {
+        As::platform(Role::PlatformAdmin)
+    }
+
+    /// A platform role bound to every tenant.
+    pub fn platform(role: Role) -> As {
+        As {
+            roles: vec![role],
+            tenant: None,
+            bound: None,
+        }
+    }
+
+    pub fn bound_admin(tenants: &[TenantId]) -> As {
+        As {
+            roles: vec![Role::PlatformAdmin],
+            tenant: None,
+            bound: Some(tenants.to_vec()),
+        }
+    }
+
+    pub fn tenant(role: Role, tenant: TenantId) -> As {
+        As {
+            roles: vec![role],
+            tenant: Some(tenant),
+            bound: None,
+        }
+    }
+}
+
+/// The key pair of the gateway's internal tokens, for one test: the service is
+/// configured with [`TokenKeys::public_base64url`], the client signs with the rest.
+#[derive(Debug)]
+pub struct TokenKeys {
+    private: Vec<u8>,
+    public: [u8; 32],
+}
+
+impl TokenKeys {
+    pub fn generate() -> TokenKeys {
+        let (private, public) = keypair();
+        TokenKeys { private, public }
+    }
+
+    /// As services read it from `auth.internal_token_public_key`.
+    pub fn public_base64url(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public)
+    }
+}
+
+/// Calls one service under test.
+pub struct ServiceClient {
+    pub base: String,
+    pub http: reqwest::Client,
+    issuer: TokenIssuer,
+    audience: &'static str,
+    region: Region,
+}
+
+impl std::fmt::Debug for ServiceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceClient {
+    pub fn new(base: String, audience: &'static str, region: Region, keys: &TokenKeys) -> Self {
+        ServiceClient {
+            base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client"),
+            issuer: TokenIssuer::new(&keys.private, Duration::from_secs(60)),
+            audience,
+            region,
+        }
+    }
+
+    /// An internal token for `who`, as the gateway would mint it.
+    pub fn token(&self, who: &As) -> String {
+        let ctx = ReqCtx {
+            principal: Principal {
+                subject: "alice@msp.example".into(),
+                display: Some("Alice".into()),
+            },
+            tenant: who.tenant,
+            roles: who.roles.clone(),
+            region: self.region,
+            request_id: RequestId::new(),
+        };
+        self.issuer
+            .mint(self.audience, &ctx, who.bound.as_deref())
+            .expect("tokens mint")
+    }
+
+    /// Sends a request as `who`; the status and the body as text.
+    pub async fn call_text(
+        &self,
+        who: Option<&As>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(who) = who {
+            req = req.bearer_auth(self.token(who));
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("the service answers");
+        let status = res.status().as_u16();
+        (status, res.text().await.expect("a body"))
+    }
+
+    /// Sends a request as `who`; the status and the JSON body (Null if none).
+    pub async fn call(
+        &self,
+        who: Option<&As>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, text) = self.call_text(who, method, path, body).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// One outbox row: its type, key, and decoded payload.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub ce_type: String,
+    pub key: String,
+    pub payload: Value,
+}
+
+#[derive(QueryableByName)]
+struct OutboxRow {
+    #[diesel(sql_type = Text)]
+    ce_type: String,
+    #[diesel(sql_type = Text)]
+    msg_key: String,
+    #[diesel(sql_type = Bytea)]
+    payload: Vec<u8>,
+}
+
+/// Everything a service has put in its outbox (read as `owner_url`), oldest first.
+pub async fn read_outbox(owner_url: &str, schemas: &Schemas) -> Vec<Outgoing> {
+    let mut conn = plinth_db::connect(owner_url).await.expect("the database");
+    let rows: Vec<OutboxRow> =
+        diesel::sql_query("SELECT ce_type, msg_key, payload FROM outbox ORDER BY id")
+            .load(&mut conn)
+            .await
+            .expect("the outbox reads");
+    rows.into_iter()
+        .map(|r| Outgoing {
+            ce_type: r.ce_type,
+            key: r.msg_key,
+            payload: avro_json(schemas.decode_value(&r.payload).expect("Avro payloads").1),
+        })
+        .collect()
+}
+
+/// The number a query `SELECT … AS n` gives, run at `url` (as that role).
+pub async fn count(url: &str, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = plinth_db::connect(url).await.expect("the database");
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// Like [`count`], with every tenant in the row-level security scope.
+pub async fn count_all_tenants(url: &str, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = plinth_db::connect(url).await.expect("the database");
+    plinth_db::scoped_transaction(&mut conn, &plinth_db::TenantScope::All, async |c| {
+        diesel::sql_query(sql).get_result::<N>(c).await.map(|n| n.n)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Runs `sql` at `url` (as that role): the database's answer.
+pub async fn exec(url: &str, sql: &str) -> Result<(), diesel::result::Error> {
+    use diesel_async::SimpleAsyncConnection;
+    let mut conn = plinth_db::connect(url).await.expect("the database");
+    conn.batch_execute(sql).await
+}
+
+/// An Avro value as plain JSON: records and maps as objects, unions unwrapped.
+pub fn avro_json(value: apache_avro::types::Value) -> Value {
+    use apache_avro::types::Value as A;
+    match value {
+        A::Null => Value::Null,
+        A::Boolean(b) => json!(b),
+        A::Int(i) => json!(i),
+        A::Long(i) | A::TimestampMicros(i) | A::TimestampMillis(i) => json!(i),
+        A::String(s) => json!(s),
+        A::Enum(_, s) => json!(s),
+        A::Union(_, v) => avro_json(*v),
+        A::Record(fields) => {
+            Value::Object(fields.into_iter().map(|(k, v)| (k, avro_json(v))).collect())
+        }
+        A::Map(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, avro_json(v)))
+                .collect::<BTreeMap<_, _>>()
+                .into_iter()
+                .collect(),
+        ),
+        A::Array(a) => Value::Array(a.into_iter().map(avro_json).collect()),
+        other => json!(format!("{other:?}")),
+    }
+}
+
+/// Sends events to the real broker as the service that owns them would.
+pub struct Publisher {
+    producer: rdkafka::producer::FutureProducer,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher").finish_non_exhaustive()
+    }
+}
+
+impl Publisher {
+    pub fn new(bus: &BusConfig) -> Publisher {
+        Publisher {
+            producer: bus.producer().expect("a producer"),
+        }
+    }
+
+    /// Sends `event` to its topic, with its CloudEvents headers.
+    pub async fn deliver(&self, event: &Event) {
+        use rdkafka::producer::FutureRecord;
+        self.producer
+            .send(
+                FutureRecord::to(&event.topic)
+                    .key(event.key.as_str())
+                    .payload(event.payload.as_slice())
+                    .headers(event.cloud_event().to_headers()),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("the broker takes the event");
+    }
+}
+
+/// Polls `check` every 50 ms until it holds, failing after `limit` with `what`.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tick.tick().await;
+        if check().await {
+            return;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+    }
+}
+
+/// The broker the tests use (`PLINTH_TEST_KAFKA`, the dev broker by default).
+pub fn test_brokers() -> String {
+    std::env::var("PLINTH_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:19092".into())
+}
+
+/// A topic prefix of its own for one test.
+pub fn test_topic_prefix() -> String {
+    format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}

@@ -1,0 +1,156 @@
+//! `plinth-audit`: the audit log's offline tools.
+//!
+//! - `plinth-audit verify --export FILE --key KEY [--checkpoint NOTE]…` checks an
+//!   export without the service or its database: every entry's place and link, the
+//!   Merkle root at every checkpoint, every checkpoint's signature, and agreement
+//!   with checkpoints kept earlier. Exit status 0 when the log holds, 1 when it
+//!   does not, 2 when the inputs cannot be read.
+//! - `plinth-audit keygen --name NAME` makes a log key: the private key for the
+//!   service (`log.signing_key`) and the verifier key for auditors.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use plinth_auditlog::{LogSigner, Verifier};
+
+#[derive(Debug, Parser)]
+#[command(name = "plinth-audit", about = "Offline tools for Plinth's audit logs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify an export (JSON Lines) against the installation's log key.
+    Verify {
+        /// The export (`GET /admin/audit/logs/{log}/export`).
+        #[arg(long)]
+        export: PathBuf,
+        /// The verifier key (`<name>+<id>+<base64>`), or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// A signed checkpoint kept earlier (a file holding its note); repeatable.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a log key.
+    Keygen {
+        /// The key's name, shown in every signature (e.g. `plinth-audit-us`).
+        #[arg(long)]
+        name: String,
+        /// The origin prefix the service will be configured with.
+        #[arg(long, default_value = "audit.plinth.localhost/us")]
+        origin_prefix: String,
+    },
+}
+
+/// A value given inline or as a file.
+fn inline_or_file(value: &str) -> std::io::Result<String> {
+    let path = Path::new(value);
+    if path.is_file() {
+        Ok(std::fs::read_to_string(path)?.trim().to_owned())
+    } else {
+        Ok(value.trim().to_owned())
+    }
+}
+
+/// The signed note of a kept checkpoint: the note itself, or a checkpoint as the
+/// API or the `checkpoint_signed` event gives it (JSON with a `note`).
+fn kept_note(kept: &str) -> Option<String> {
+    if kept.trim_start().starts_with('{') {
+        let json: serde_json::Value = serde_json::from_str(kept).ok()?;
+        json["note"].as_str().map(str::to_owned)
+    } else {
+        Some(kept.to_owned())
+    }
+}
+
+fn verify(export: &Path, key: &str, checkpoints: &[PathBuf], json: bool) -> ExitCode {
+    let fail = |what: String| {
+        eprintln!("plinth-audit: {what}");
+        ExitCode::from(2)
+    };
+    let key = match inline_or_file(key) {
+        Ok(key) => key,
+        Err(e) => return fail(format!("reading the key: {e}")),
+    };
+    let file = match std::fs::File::open(export) {
+        Ok(file) => file,
+        Err(e) => return fail(format!("opening {}: {e}", export.display())),
+    };
+    let mut verifier = Verifier::new(&key);
+    for path in checkpoints {
+        match std::fs::read_to_string(path) {
+            Ok(kept) => match kept_note(&kept) {
+                Some(note) => verifier.keep(&note),
+                None => return fail(format!("{} holds no checkpoint", path.display())),
+            },
+            Err(e) => return fail(format!("reading {}: {e}", path.display())),
+        }
+    }
+    for line in BufReader::new(file).lines() {
+        match line {
+            Ok(line) if line.trim().is_empty() => {}
+            Ok(line) => verifier.line(&line),
+            Err(e) => return fail(format!("reading {}: {e}", export.display())),
+        }
+    }
+    let verdict = verifier.finish();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict).expect("verdicts serialize")
+        );
+    } else if verdict.ok {
+        println!(
+            "ok: log {} holds — {} entries, {} checkpoints verified, root {}",
+            verdict.log.as_deref().unwrap_or("(empty)"),
+            verdict.entries,
+            verdict.checkpoints,
+            verdict.root_hash
+        );
+    } else {
+        let at = verdict
+            .first_bad_index
+            .map(|i| format!(" (first bad entry: {i})"))
+            .unwrap_or_default();
+        println!(
+            "FAILED: {}{at}",
+            verdict.reason.as_deref().unwrap_or("the log does not hold")
+        );
+    }
+    if verdict.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Verify {
+            export,
+            key,
+            checkpoints,
+            json,
+        } => verify(&export, &key, &checkpoints, json),
+        Command::Keygen {
+            name,
+            origin_prefix,
+        } => {
+            let (signer, private) = LogSigner::generate(&name, &origin_prefix);
+            println!("signing key (log.signing_key, keep secret): {private}");
+            println!(
+                "verifier key (for auditors):                {}",
+                signer.verifier_key()
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}

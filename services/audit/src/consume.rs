@@ -1,0 +1,123 @@
+//! The consumer: every service's audit events into their logs, and the lifecycle
+//! sagas' requests into provisioning and sealing, each applied with exactly-once
+//! effect (the inbox records the event in the same transaction; a log also holds
+//! an event id at most once).
+
+use std::sync::Arc;
+
+use diesel_async::AsyncPgConnection;
+use plinth_bus::{Handler, HandlerError, Outbox, Received};
+use plinth_core::{Region, TenantId};
+use plinth_db::{TenantScope, set_scope_on_conn};
+
+use crate::app::AppState;
+use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
+use crate::app::log::{PLATFORM_LOG, append_on_conn};
+use crate::events::{
+    AUDIT_EVENT, AuditEvent, LifecycleRequest, OFFBOARDING_ITEM_RETRY, OFFBOARDING_REQUESTED,
+    ONBOARDING_ITEM_RETRY, ONBOARDING_REQUESTED,
+};
+
+/// Records audit events and answers lifecycle requests.
+pub struct Recorder {
+    app: Arc<AppState>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").finish_non_exhaustive()
+    }
+}
+
+impl Recorder {
+    pub fn new(app: Arc<AppState>) -> Self {
+        Recorder { app }
+    }
+
+    /// The log an event belongs to: `platform`, or a tenant of this region.
+    fn log_of(&self, tenant: &str) -> Result<String, HandlerError> {
+        if tenant == PLATFORM_LOG {
+            return Ok(tenant.to_owned());
+        }
+        let id = TenantId::parse(tenant)
+            .map_err(|e| HandlerError::Permanent(format!("tenant id {tenant:?}: {e}")))?;
+        check_region(id, self.app.region)?;
+        Ok(id.to_string())
+    }
+}
+
+fn check_region(tenant: TenantId, region: Region) -> Result<(), HandlerError> {
+    if tenant.region() == region {
+        Ok(())
+    } else {
+        Err(HandlerError::Permanent(format!(
+            "{tenant} belongs to region {}; this deployment serves {region}",
+            tenant.region()
+        )))
+    }
+}
+
+fn transient(e: plinth_core::ApiError) -> HandlerError {
+    HandlerError::Transient(e.to_string())
+}
+
+impl Handler for Recorder {
+    fn wants(&self, ty: &str) -> bool {
+        [
+            AUDIT_EVENT,
+            ONBOARDING_REQUESTED,
+            ONBOARDING_ITEM_RETRY,
+            OFFBOARDING_REQUESTED,
+            OFFBOARDING_ITEM_RETRY,
+        ]
+        .contains(&ty)
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &Received,
+    ) -> Result<(), HandlerError> {
+        // The consumer's work spans the tenants' logs and the platform log.
+        set_scope_on_conn(conn, &TenantScope::All).await?;
+        let app = &self.app;
+        let schemas = app.events.schemas();
+        let events = match event.event.ty.as_str() {
+            AUDIT_EVENT => {
+                let audit: AuditEvent = event.decode(schemas, AuditEvent::SCHEMA)?;
+                let log = self.log_of(&audit.tenant_id)?;
+                let record = audit.record().map_err(HandlerError::Permanent)?;
+                append_on_conn(app, conn, &log, vec![(event.event.id, record)])
+                    .await
+                    .map_err(transient)?
+                    .events
+            }
+            ONBOARDING_REQUESTED | ONBOARDING_ITEM_RETRY => {
+                let request: LifecycleRequest =
+                    event.decode(schemas, LifecycleRequest::ONBOARDING)?;
+                let ours = request.ours();
+                if ours.is_empty() {
+                    return Ok(());
+                }
+                let log = self.log_of(&request.tenant_id)?;
+                provision_on_conn(app, conn, &log, &ours)
+                    .await
+                    .map_err(transient)?
+            }
+            _ => {
+                let request: LifecycleRequest =
+                    event.decode(schemas, LifecycleRequest::OFFBOARDING)?;
+                let ours = request.ours();
+                if ours.is_empty() {
+                    return Ok(());
+                }
+                let log = self.log_of(&request.tenant_id)?;
+                deprovision_on_conn(app, conn, &log, &ours)
+                    .await
+                    .map_err(transient)?
+            }
+        };
+        Outbox::enqueue(conn, &events).await?;
+        Ok(())
+    }
+}

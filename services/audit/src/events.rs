@@ -1,0 +1,228 @@
+//! What the audit service reads and writes on the bus: it reads every service's
+//! audit events (`plinth.audit.event`) and the lifecycle sagas' requests on
+//! `plinth.tenant.v1`; it publishes its answers to those requests and every signed
+//! checkpoint on `plinth.audit.v1`, key = the tenant id (or `platform`).
+
+use std::collections::BTreeMap;
+
+use plinth_auditlog::{Record, SignedCheckpoint, hash};
+use plinth_bus::{Area, BusConfig, Event, Schemas, TopicSpec};
+use plinth_core::{ApiError, Region};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub const AUDIT_EVENT: &str = "plinth.audit.event";
+pub const ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
+pub const ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
+pub const OFFBOARDING_REQUESTED: &str = "plinth.tenant.offboarding_requested";
+pub const OFFBOARDING_ITEM_RETRY: &str = "plinth.tenant.offboarding_item_retry";
+pub const STORE_PROVISIONED: &str = "plinth.audit.store_provisioned";
+pub const DEPROVISIONED: &str = "plinth.audit.deprovisioned";
+pub const CHECKPOINT_SIGNED: &str = "plinth.audit.checkpoint_signed";
+
+/// The owner name the lifecycle checklists give this service's items.
+pub const OWNER: &str = "audit";
+const SERVICE: &str = "audit";
+
+fn schemas() -> Schemas {
+    Schemas::from_sources([
+        include_str!("../../../schemas/avro/audit/audit_event.avsc"),
+        include_str!("../../../schemas/avro/audit/checkpoint_signed.avsc"),
+        include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
+    ])
+    .expect("the service's Avro schemas parse")
+}
+
+/// An audit event as every service publishes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditEvent {
+    pub tenant_id: String,
+    pub region: String,
+    pub actor: String,
+    pub actor_display: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+    /// Microseconds since the epoch.
+    pub occurred_at: i64,
+    pub source_service: String,
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+}
+
+impl AuditEvent {
+    pub const SCHEMA: &'static str = "plinth.audit.AuditEvent";
+
+    /// The record the log keeps.
+    pub fn record(self) -> Result<Record, String> {
+        let occurred_at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.occurred_at) * 1000)
+                .map_err(|e| format!("occurred_at: {e}"))?;
+        Ok(Record {
+            tenant_id: self.tenant_id,
+            region: self.region,
+            actor: self.actor,
+            actor_display: self.actor_display,
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            outcome: self.outcome,
+            reason: self.reason,
+            request_id: self.request_id,
+            occurred_at,
+            source_service: self.source_service,
+            details: self.details,
+        })
+    }
+}
+
+/// One item of a lifecycle request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ItemRef {
+    pub key: String,
+    pub owner: String,
+}
+
+/// The part of `tenant.onboarding_requested` and `tenant.offboarding_requested`
+/// this service reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LifecycleRequest {
+    pub tenant_id: String,
+    pub items: Vec<ItemRef>,
+}
+
+impl LifecycleRequest {
+    pub const ONBOARDING: &'static str = "plinth.tenant.OnboardingRequested";
+    pub const OFFBOARDING: &'static str = "plinth.tenant.OffboardingRequested";
+
+    /// The keys of the items this service owns.
+    pub fn ours(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .filter(|i| i.owner == OWNER)
+            .map(|i| i.key.as_str())
+            .collect()
+    }
+}
+
+#[derive(Serialize)]
+struct ProvisioningResult<'a> {
+    tenant_id: &'a str,
+    item: &'a str,
+    service: &'a str,
+    reason: Option<&'a str>,
+    occurred_at: i64,
+}
+
+#[derive(Serialize)]
+struct CheckpointSigned<'a> {
+    log: &'a str,
+    size: i64,
+    root_hash: String,
+    signed_at: i64,
+    note: &'a str,
+    sealed: bool,
+}
+
+fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+/// Reads and builds this service's events.
+#[derive(Debug)]
+pub struct Events {
+    schemas: Schemas,
+    audit_topic: String,
+    tenant_topic: String,
+    source: String,
+}
+
+impl Events {
+    pub fn new(bus: &BusConfig, region: Region) -> Self {
+        Events {
+            schemas: schemas(),
+            audit_topic: bus.topic(Area::Audit),
+            tenant_topic: bus.topic(Area::Tenant),
+            source: format!("/plinth/{region}/{SERVICE}"),
+        }
+    }
+
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    /// The topics this service reads.
+    pub fn consumed_topics(&self) -> Vec<String> {
+        vec![self.audit_topic.clone(), self.tenant_topic.clone()]
+    }
+
+    /// The topics it writes to and reads from, with their dead-letter topics.
+    pub fn topics(&self, partitions: i32) -> Vec<TopicSpec> {
+        [&self.audit_topic, &self.tenant_topic]
+            .into_iter()
+            .flat_map(|t| {
+                let spec = TopicSpec::new(t, partitions);
+                [spec.dlq(), spec]
+            })
+            .collect()
+    }
+
+    /// The answer for a lifecycle item (`ty`: provisioned or deprovisioned).
+    pub fn item_done(
+        &self,
+        ty: &'static str,
+        tenant: &str,
+        item: &str,
+        at: OffsetDateTime,
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.provisioning.ProvisioningResult",
+                &ProvisioningResult {
+                    tenant_id: tenant,
+                    item,
+                    service: SERVICE,
+                    reason: None,
+                    occurred_at: micros(at),
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(Event::new(&self.audit_topic, tenant, ty, &self.source, payload).with_subject(tenant))
+    }
+
+    /// A signed checkpoint, held outside the database once published.
+    pub fn checkpoint_signed(
+        &self,
+        checkpoint: &SignedCheckpoint,
+        sealed: bool,
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.audit.CheckpointSigned",
+                &CheckpointSigned {
+                    log: &checkpoint.log,
+                    size: checkpoint.size as i64,
+                    root_hash: hash::to_hex(&checkpoint.root_hash),
+                    signed_at: micros(checkpoint.time),
+                    note: &checkpoint.note,
+                    sealed,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(Event::new(
+            &self.audit_topic,
+            checkpoint.log.as_str(),
+            CHECKPOINT_SIGNED,
+            &self.source,
+            payload,
+        )
+        .with_subject(format!("{}/{}", checkpoint.log, checkpoint.size)))
+    }
+}

@@ -1,0 +1,114 @@
+//! The service's configuration: built-in defaults, then an optional TOML file
+//! (`PLINTH_CONFIG`), then `PLINTH_…` environment variables with `__` between
+//! levels (`PLINTH_LOG__SIGNING_KEY=…`). Nothing else in the service reads the
+//! environment.
+
+use std::collections::BTreeMap;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use plinth_core::Region;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// The region this deployment serves.
+    pub region: Region,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub bus: BusSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub host: String,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// The app role: neither owner nor BYPASSRLS, and without UPDATE or DELETE on
+    /// the log's tables.
+    pub app_url: SecretString,
+    /// The owner role, used only to run migrations at start-up.
+    pub owner_url: SecretString,
+    pub app_role: String,
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BusSettings {
+    pub brokers: String,
+    pub topic_prefix: String,
+    pub partitions: i32,
+    /// Whether this process runs the outbox relay.
+    pub relay: bool,
+    /// Whether this process consumes audit events and the lifecycle sagas' requests.
+    pub consumers: bool,
+    /// Extra librdkafka properties for every client.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// The gateway's Ed25519 public key for internal tokens: 32 bytes, base64url.
+    pub internal_token_public_key: String,
+}
+
+/// How logs are signed and how often.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// The log key as a signed-note private key (`PRIVATE+KEY+<name>+<id>+<base64>`).
+    /// Its verifier key is what auditors keep to check checkpoints and exports.
+    pub signing_key: SecretString,
+    /// Names this installation in every checkpoint's origin (`<prefix>/<log>`).
+    pub origin_prefix: String,
+    /// A checkpoint after this many new entries…
+    pub checkpoint_every_entries: u64,
+    /// …or after this many seconds with new entries, whichever comes first.
+    pub checkpoint_every_seconds: u64,
+}
+
+impl Settings {
+    /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(dev_defaults()));
+        if let Ok(path) = std::env::var("PLINTH_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Ok(figment
+            .merge(Env::prefixed("PLINTH_").split("__"))
+            .extract()?)
+    }
+}
+
+/// Defaults for the dev stack (`make up`); production sets every URL and both keys.
+fn dev_defaults() -> serde_json::Value {
+    serde_json::json!({
+        "region": "us",
+        "http": { "host": "127.0.0.1", "port": 8086, "body_limit_bytes": 65536 },
+        "database": {
+            "app_url": "postgres://plinth_app:plinth@127.0.0.1:5432/plinth_audit",
+            "owner_url": "postgres://plinth_owner:plinth@127.0.0.1:5432/plinth_audit",
+            "app_role": "plinth_app",
+            "pool_size": 16
+        },
+        "bus": {
+            "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3,
+            "relay": true, "consumers": true
+        },
+        "auth": { "internal_token_public_key": "" },
+        "log": {
+            "signing_key": "",
+            "origin_prefix": "audit.plinth.localhost/us",
+            "checkpoint_every_entries": 1000,
+            "checkpoint_every_seconds": 60
+        }
+    })
+}

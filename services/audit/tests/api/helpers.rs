@@ -1,0 +1,242 @@
+//! Starting the audit service for a test, playing the other services on the real
+//! broker, and reading what the service wrote.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use audit::settings::{
+    AuthSettings, BusSettings, DatabaseSettings, HttpSettings, LogSettings, Settings,
+};
+use audit::{Application, all_migrations};
+use plinth_auditlog::LogSigner;
+use plinth_bus::{Area, BusConfig, Event, Schemas};
+use plinth_core::{Region, Role, TenantId};
+use plinth_db::testing::{TEST_APP_ROLE, TestDb};
+pub use plinth_testkit::{As, Outgoing};
+use plinth_testkit::{
+    Publisher, ServiceClient, TokenKeys, read_outbox, test_brokers, test_topic_prefix,
+};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub client: ServiceClient,
+    pub bus: BusConfig,
+    publisher: Publisher,
+    pub schemas: Schemas,
+    pub db: TestDb,
+    /// The installation's log key.
+    pub verifier_key: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_configured(|_| {}).await
+    }
+
+    /// Starts the service with the test settings as `configure` changes them.
+    pub async fn spawn_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = TestDb::create("audit", all_migrations()).await.unwrap();
+        let keys = TokenKeys::generate();
+        let prefix = test_topic_prefix();
+        let bus = BusConfig::new(test_brokers()).with_topic_prefix(prefix.clone());
+        let (signer, signing_key) =
+            LogSigner::generate("plinth-audit-test", "audit.plinth.test/us");
+        let mut settings = Settings {
+            region: Region::Us,
+            http: HttpSettings {
+                host: "127.0.0.1".into(),
+                port: 0,
+                body_limit_bytes: 64 * 1024,
+            },
+            database: DatabaseSettings {
+                app_url: db.app_url().into(),
+                owner_url: db.owner_url().into(),
+                app_role: TEST_APP_ROLE.into(),
+                pool_size: 4,
+            },
+            bus: BusSettings {
+                brokers: test_brokers(),
+                topic_prefix: prefix,
+                partitions: 1,
+                // The outbox is inspected directly: nothing takes rows out of it.
+                relay: false,
+                consumers: true,
+                properties: Default::default(),
+            },
+            auth: AuthSettings {
+                internal_token_public_key: keys.public_base64url(),
+            },
+            log: LogSettings {
+                signing_key: signing_key.into(),
+                origin_prefix: "audit.plinth.test/us".into(),
+                checkpoint_every_entries: 1000,
+                checkpoint_every_seconds: 3600,
+            },
+        };
+        configure(&mut settings);
+        let app = Application::build(settings).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let schemas =
+            Schemas::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro"))
+                .unwrap();
+        TestApp {
+            client: ServiceClient::new(base, audit::AUDIENCE, Region::Us, &keys),
+            publisher: Publisher::new(&bus),
+            bus,
+            schemas,
+            db,
+            verifier_key: signer.verifier_key().to_owned(),
+        }
+    }
+
+    pub async fn call(
+        &self,
+        who: Option<&As>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.client.call(who, method, path, body).await
+    }
+
+    /// `GET path` as a platform auditor, expecting 200.
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, body) = self
+            .call(Some(&auditor()), reqwest::Method::GET, path, None)
+            .await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// The audit event of `action` on `tenant` (or `platform`), as a service
+    /// publishes it: on the audit topic, keyed by the tenant.
+    pub fn audit_event(&self, tenant: &str, action: &str, outcome: &str) -> Event {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.audit.AuditEvent",
+                &json!({
+                    "tenant_id": tenant,
+                    "region": "us",
+                    "actor": "alice@msp.example",
+                    "actor_display": "Alice",
+                    "action": action,
+                    "resource_type": "tenant",
+                    "resource_id": tenant,
+                    "outcome": outcome,
+                    "reason": if outcome == "ALLOWED" { Value::Null } else { json!("forbidden") },
+                    "request_id": "req_0123456789abcdef0123456789abcdef",
+                    "occurred_at": 1_795_000_000_000_000i64,
+                    "source_service": "tenant-registry",
+                    "details": { "after_sha256": "ab".repeat(32) },
+                }),
+            )
+            .unwrap();
+        Event::new(
+            self.bus.topic(Area::Audit),
+            tenant,
+            "plinth.audit.event",
+            "/plinth/us/tenant-registry",
+            payload,
+        )
+        .with_subject(tenant)
+    }
+
+    /// `tenant.onboarding_requested` or `tenant.offboarding_requested` (`ty`),
+    /// naming `items` of the audit service and one of another.
+    pub fn lifecycle_request(&self, ty: &str, tenant: &str, item: &str) -> Event {
+        let items = json!([
+            { "key": item, "owner": "audit" },
+            { "key": "policy_registry", "owner": "policy" },
+        ]);
+        let (schema, body) = if ty.contains("offboarding") {
+            (
+                "plinth.tenant.OffboardingRequested",
+                json!({
+                    "tenant_id": tenant, "reason": "contract ended", "items": items,
+                    "requested_at": 1_795_000_000_000_000i64, "requested_by": "alice@msp.example",
+                }),
+            )
+        } else {
+            (
+                "plinth.tenant.OnboardingRequested",
+                json!({
+                    "tenant_id": tenant, "deployment_model": "hosted_saas",
+                    "data_mode": "metadata_only", "items": items,
+                    "requested_modules": [], "requested_packs": [],
+                    "requested_at": 1_795_000_000_000_000i64, "requested_by": "alice@msp.example",
+                }),
+            )
+        };
+        let payload = self.schemas.encode(schema, &body).unwrap();
+        Event::new(
+            self.bus.topic(Area::Tenant),
+            tenant,
+            ty,
+            "/plinth/us/tenant-registry",
+            payload,
+        )
+        .with_subject(tenant)
+    }
+
+    pub async fn deliver(&self, event: &Event) {
+        self.publisher.deliver(event).await;
+    }
+
+    /// Entries of `log`, counted as the owner with every log in scope.
+    pub async fn entries(&self, log: &str) -> i64 {
+        plinth_testkit::count_all_tenants(
+            &self.db.owner_url(),
+            &format!("SELECT count(*) AS n FROM entries WHERE log_id = '{log}'"),
+        )
+        .await
+    }
+
+    /// Waits until `log` holds `n` entries.
+    pub async fn wait_for_entries(&self, log: &str, n: i64) {
+        plinth_testkit::wait_until(
+            &format!("{n} entries in {log}"),
+            Duration::from_secs(60),
+            || async { self.entries(log).await >= n },
+        )
+        .await;
+    }
+
+    /// Events the consumer recorded in its inbox.
+    pub async fn inbox(&self) -> i64 {
+        plinth_testkit::count(&self.db.app_url(), "SELECT count(*) AS n FROM inbox").await
+    }
+
+    pub async fn outbox(&self) -> Vec<Outgoing> {
+        read_outbox(&self.db.owner_url(), &self.schemas).await
+    }
+
+    /// Runs `sql` as the database owner, with every log in scope.
+    pub async fn owner_exec(&self, sql: &str) -> Result<(), diesel::result::Error> {
+        plinth_testkit::exec(
+            &self.db.owner_url(),
+            &format!("SELECT set_config('plinth.tenant_scope', '*', false); {sql}"),
+        )
+        .await
+    }
+
+    /// Runs `sql` as the service's own role, with every log in scope.
+    pub async fn app_exec(&self, sql: &str) -> Result<(), diesel::result::Error> {
+        plinth_testkit::exec(
+            &self.db.app_url(),
+            &format!("SELECT set_config('plinth.tenant_scope', '*', false); {sql}"),
+        )
+        .await
+    }
+}
+
+/// A platform auditor bound to every tenant.
+pub fn auditor() -> As {
+    As::platform(Role::PlatformAuditor)
+}
+
+/// A fresh tenant id of the US region.
+pub fn tenant() -> String {
+    TenantId::new(Region::Us).to_string()
+}

@@ -1,0 +1,11 @@
+//! The audit service against the real PostgreSQL and the real broker: it runs on
+//! port 0 with a database and topics of its own; tests publish other services'
+//! events and call its API with internal tokens minted as the gateway would.
+
+mod append_only;
+mod helpers;
+mod lifecycle;
+mod openapi;
+mod proofs;
+mod recording;
+mod tamper;
