@@ -9,7 +9,7 @@ KEYS_DIR=$PLINTH_STATE_DIR/keys
 mkdir -p "$SERVICES_DIR"
 
 # Service → HTTP port. A service is started once its crate exists.
-declare -A PORTS=([tenant-registry]=8081)
+declare -A PORTS=([tenant-registry]=8081 [audit]=8086)
 export PLINTH_REGION=${PLINTH_REGION:-us}
 
 built_services() {
@@ -32,6 +32,22 @@ internal_token_public_key() {
   openssl pkey -in "$key" -pubout -outform DER | tail -c 32 | base64 -w0 | tr '+/' '-_' | tr -d '='
 }
 
+# The dev key the audit service signs its logs' checkpoints with, made once by
+# `plinth-audit keygen`; auditors verify with the verifier key beside it.
+audit_signing_key() {
+  local key=$KEYS_DIR/audit-log.key
+  if [ ! -f "$key" ]; then
+    mkdir -p "$KEYS_DIR"
+    "$ROOT/target/debug/plinth-audit" keygen --name "plinth-audit-$PLINTH_REGION" \
+      --origin-prefix "audit.plinth.localhost/$PLINTH_REGION" >"$KEYS_DIR/audit-log.keygen"
+    sed -n 's/^signing key[^:]*: //p' "$KEYS_DIR/audit-log.keygen" >"$key"
+    sed -n 's/^verifier key[^:]*: *//p' "$KEYS_DIR/audit-log.keygen" >"$KEYS_DIR/audit-log.pub"
+    rm -f "$KEYS_DIR/audit-log.keygen"
+    chmod 600 "$key"
+  fi
+  cat "$key"
+}
+
 running() { local pid=$SERVICES_DIR/$1.pid; [ -f "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null; }
 
 start() {
@@ -48,6 +64,8 @@ start() {
     PLINTH_DATABASE__APP_ROLE="$PLINTH_PG_APP" \
     PLINTH_BUS__BROKERS="$PLINTH_KAFKA_BROKERS" \
     PLINTH_AUTH__INTERNAL_TOKEN_PUBLIC_KEY="$public_key" \
+    PLINTH_LOG__SIGNING_KEY="$AUDIT_SIGNING_KEY" \
+    PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$PLINTH_REGION" \
     "$ROOT/target/debug/$svc" >"$SERVICES_DIR/$svc.log" 2>&1 </dev/null) &
   echo $! >"$SERVICES_DIR/$svc.pid"
   if ! wait_for 90 port_open 127.0.0.1 "$port"; then
@@ -63,9 +81,12 @@ up() {
   [ -n "$found" ] || return 0
   local args=()
   for svc in $found; do args+=(--bin "$svc"); done
+  [ -f "$ROOT/services/audit/Cargo.toml" ] && args+=(--bin plinth-audit)
   log "building ${found//$'\n'/, }"
   (cd "$ROOT" && cargo build --quiet "${args[@]}")
   local public_key; public_key=$(internal_token_public_key)
+  AUDIT_SIGNING_KEY=
+  [ -f "$ROOT/services/audit/Cargo.toml" ] && AUDIT_SIGNING_KEY=$(audit_signing_key)
   for svc in $found; do start "$svc" "$public_key"; done
 }
 

@@ -13,6 +13,9 @@ status() {
   echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/broker/)"
   "$DEV/services.sh" status
   echo "  Internal-token key  $PLINTH_STATE_DIR/keys/internal-token.pem (dev only; the gateway will sign with it)"
+  if [ -f "$PLINTH_STATE_DIR/keys/audit-log.pub" ]; then
+    echo "  Audit log key       $PLINTH_STATE_DIR/keys/audit-log.pub (verify exports: target/debug/plinth-audit verify --export FILE --key $PLINTH_STATE_DIR/keys/audit-log.pub)"
+  fi
   echo
   echo "Stop everything with: make down"
 }
