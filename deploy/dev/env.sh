@@ -23,6 +23,8 @@ PLINTH_SERVICES="tenant_registry pack_service module_catalog provider_setup poli
 export PLINTH_TEST_PG_OWNER_URL=${PLINTH_TEST_PG_OWNER_URL:-postgres://$PLINTH_PG_OWNER:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
 export PLINTH_TEST_PG_APP_URL=${PLINTH_TEST_PG_APP_URL:-postgres://$PLINTH_PG_APP:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
 export PLINTH_TEST_KAFKA=${PLINTH_TEST_KAFKA:-$PLINTH_KAFKA_BROKERS}
+# The Python with compliance-trestle that validates OSCAL exports (tools.sh).
+export PLINTH_OSCAL_PYTHON=${PLINTH_OSCAL_PYTHON:-$PLINTH_STATE_DIR/oscal-venv/bin/python}
 
 mkdir -p "$PLINTH_STATE_DIR"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build and test tools the project needs: cargo-nextest, and the mold linker when
-# the distribution offers it (the linker wrapper falls back to the default linker).
+# Build and test tools the project needs: cargo-nextest, the mold linker when the
+# distribution offers it (the linker wrapper falls back to the default linker), and
+# a Python environment with compliance-trestle for the OSCAL export's tests.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -17,4 +18,21 @@ if ! command -v mold >/dev/null 2>&1; then
     || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
          && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mold >/dev/null; } \
     || log "mold unavailable; linking with the default linker"
+fi
+
+# compliance-trestle, pinned in oscal-requirements.txt, in a venv of its own;
+# reinstalled when the pins change.
+venv=$PLINTH_STATE_DIR/oscal-venv
+pins=$(dirname "$0")/oscal-requirements.txt
+if ! cmp -s "$pins" "$venv/installed-requirements.txt" 2>/dev/null; then
+  log "installing compliance-trestle (OSCAL validation)"
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null 2>&1 \
+      || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+           && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$pins" >&2
+  cp "$pins" "$venv/installed-requirements.txt"
 fi

@@ -4,6 +4,7 @@
 pub mod export;
 pub mod lifecycle;
 pub mod log;
+pub mod oscal;
 pub mod read;
 
 use plinth_auditlog::LogSigner;

@@ -15,6 +15,7 @@ pub use plinth_core::http::{body_of, json_config};
 use self::openapi::{EntryPage, KeyView, Problem};
 use crate::app::AppState;
 use crate::app::export::{export_lines, export_size};
+use crate::app::oscal::{oscal_document, oscal_head};
 use crate::app::read::{
     CheckpointView, Consistency, ProvedEntry, checkpoint_get, consistency, entries_list,
     entry_proved, log_ref, verify,
@@ -32,7 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/logs/{log}/checkpoints/{size}", web::get().to(checkpoint))
             .route("/logs/{log}/consistency", web::get().to(consistent))
             .route("/logs/{log}/verify", web::post().to(verify_log))
-            .route("/logs/{log}/export", web::get().to(export)),
+            .route("/logs/{log}/export", web::get().to(export))
+            .route("/logs/{log}/export/oscal", web::get().to(export_oscal)),
     );
 }
 
@@ -333,4 +335,36 @@ pub async fn export(
             format!("attachment; filename=\"{name}\""),
         ))
         .streaming(export_lines(app.into_inner(), log, size)))
+}
+
+/// The log as an OSCAL 1.1.2 assessment-results document: one observation per
+/// entry, and a finding on the log's integrity, verified as the export is made.
+#[utoipa::path(
+    get,
+    path = "/admin/audit/logs/{log}/export/oscal",
+    operation_id = "audit_export_oscal",
+    params(("log" = String, Path, description = "A tenant id, or `platform`")),
+    responses(
+        (status = 200, description = "An OSCAL assessment-results document", content_type = "application/json"),
+        (status = 404, description = "No such log", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "audit"
+)]
+pub async fn export_oscal(
+    caller: Caller,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let log = log_ref(&caller, &path)?;
+    let verdict = verify(&app, &log, None, &[]).await?;
+    let head = oscal_head(&app, &log, verdict).await?;
+    let name = format!("audit-{}-oscal.json", log.id);
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .streaming(oscal_document(app.into_inner(), log, head)))
 }

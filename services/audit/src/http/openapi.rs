@@ -23,7 +23,8 @@ use crate::app::read::{CheckpointView, Consistency, EntryView, ProvedEntry};
         super::checkpoint,
         super::consistent,
         super::verify_log,
-        super::export
+        super::export,
+        super::export_oscal
     ),
     components(schemas(
         KeyView,

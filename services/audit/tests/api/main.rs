@@ -6,6 +6,7 @@ mod append_only;
 mod helpers;
 mod lifecycle;
 mod openapi;
+mod oscal;
 mod proofs;
 mod recording;
 mod tamper;
