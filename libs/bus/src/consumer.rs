@@ -92,6 +92,42 @@ pub trait Handler: Send + Sync + 'static {
         conn: &'a mut AsyncPgConnection,
         event: &'a Received,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+
+    /// Handles one transaction's new events, in order. One by one by default
+    /// ([`Handler::handle`], each in its own span); a handler that can do a batch's
+    /// work together (one statement for many rows) overrides it.
+    fn handle_batch<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        events: &'a [&'a Received],
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+        async move {
+            for received in events {
+                self.handle(conn, received)
+                    .instrument(consume_span(received))
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The span of one consumed event, child of the trace its producer started.
+pub fn consume_span(received: &Received) -> tracing::Span {
+    let span = tracing::info_span!(
+        "consume",
+        ce_type = %received.event.ty,
+        topic = %received.topic,
+        partition = received.partition,
+        offset = received.offset,
+    );
+    let traceparent = received.event.traceparent.clone();
+    plinth_telemetry::set_parent(&span, |name| {
+        (name == headers::TRACEPARENT)
+            .then(|| traceparent.clone())
+            .flatten()
+    });
+    span
 }
 
 /// Settings of one consumer group member.
@@ -358,37 +394,34 @@ impl<H: Handler> Consumer<H> {
             .map_err(|e| HandlerError::Database(pool_error(e)))?;
         let consumer = self.config.group_id.as_str();
         conn.transaction(async |conn| {
-            let (mut applied, mut duplicates) = (0, 0);
-            for received in &events {
-                let inserted = diesel::insert_into(inbox::table)
-                    .values((
+            // One statement records the batch; what it did not insert was recorded
+            // before (or twice in this batch).
+            let rows: Vec<_> = events
+                .iter()
+                .map(|r| {
+                    (
                         inbox::consumer.eq(consumer),
-                        inbox::event_id.eq(received.event.id),
-                        inbox::topic.eq(&received.topic),
-                    ))
+                        inbox::event_id.eq(r.event.id),
+                        inbox::topic.eq(&r.topic),
+                    )
+                })
+                .collect();
+            let mut inserted: std::collections::HashSet<uuid::Uuid> =
+                diesel::insert_into(inbox::table)
+                    .values(&rows)
                     .on_conflict_do_nothing()
-                    .execute(conn)
-                    .await?;
-                if inserted == 0 {
-                    duplicates += 1;
-                } else {
-                    let span = tracing::info_span!(
-                        "consume",
-                        ce_type = %received.event.ty,
-                        topic = %received.topic,
-                        partition = received.partition,
-                        offset = received.offset,
-                    );
-                    let traceparent = received.event.traceparent.clone();
-                    plinth_telemetry::set_parent(&span, |name| {
-                        (name == headers::TRACEPARENT)
-                            .then(|| traceparent.clone())
-                            .flatten()
-                    });
-                    handler.handle(conn, received).instrument(span).await?;
-                    applied += 1;
-                }
-            }
+                    .returning(inbox::event_id)
+                    .get_results(conn)
+                    .await?
+                    .into_iter()
+                    .collect();
+            let fresh: Vec<&Received> = events
+                .iter()
+                .copied()
+                .filter(|r| inserted.remove(&r.event.id))
+                .collect();
+            handler.handle_batch(conn, &fresh).await?;
+            let (applied, duplicates) = (fresh.len() as u64, (events.len() - fresh.len()) as u64);
             Ok::<_, HandlerError>((applied, duplicates))
         })
         .await

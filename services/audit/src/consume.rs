@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
+use plinth_auditlog::Record;
 use plinth_bus::{Handler, HandlerError, Outbox, Received};
 use plinth_core::{Region, TenantId};
 use plinth_db::{TenantScope, set_scope_on_conn};
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
@@ -61,6 +63,39 @@ fn transient(e: plinth_core::ApiError) -> HandlerError {
     HandlerError::Transient(e.to_string())
 }
 
+impl Recorder {
+    /// A lifecycle request: provisioning or sealing the tenant's log; the events to
+    /// publish.
+    async fn lifecycle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        received: &Received,
+    ) -> Result<Vec<plinth_bus::Event>, HandlerError> {
+        let app = &self.app;
+        let onboarding = matches!(
+            received.event.ty.as_str(),
+            ONBOARDING_REQUESTED | ONBOARDING_ITEM_RETRY
+        );
+        let schema = if onboarding {
+            LifecycleRequest::ONBOARDING
+        } else {
+            LifecycleRequest::OFFBOARDING
+        };
+        let request: LifecycleRequest = received.decode(app.events.schemas(), schema)?;
+        let ours = request.ours();
+        if ours.is_empty() {
+            return Ok(Vec::new());
+        }
+        let log = self.log_of(&request.tenant_id)?;
+        let events = if onboarding {
+            provision_on_conn(app, conn, &log, &ours).await
+        } else {
+            deprovision_on_conn(app, conn, &log, &ours).await
+        };
+        events.map_err(transient)
+    }
+}
+
 impl Handler for Recorder {
     fn wants(&self, ty: &str) -> bool {
         [
@@ -78,46 +113,48 @@ impl Handler for Recorder {
         conn: &mut AsyncPgConnection,
         event: &Received,
     ) -> Result<(), HandlerError> {
+        self.handle_batch(conn, &[event]).await
+    }
+
+    /// A batch's audit events go to their logs a log at a time (one append for all
+    /// of a log's events: a few statements for hundreds of entries); the lifecycle
+    /// requests after them, in order.
+    async fn handle_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[&Received],
+    ) -> Result<(), HandlerError> {
         // The consumer's work spans the tenants' logs and the platform log.
         set_scope_on_conn(conn, &TenantScope::All).await?;
         let app = &self.app;
-        let schemas = app.events.schemas();
-        let events = match event.event.ty.as_str() {
-            AUDIT_EVENT => {
-                let audit: AuditEvent = event.decode(schemas, AuditEvent::SCHEMA)?;
-                let log = self.log_of(&audit.tenant_id)?;
-                let record = audit.record().map_err(HandlerError::Permanent)?;
-                append_on_conn(app, conn, &log, vec![(event.event.id, record)])
+        let mut groups: Vec<(String, Vec<(Uuid, Record)>)> = Vec::new();
+        let mut requests = Vec::new();
+        for received in events {
+            if received.event.ty != AUDIT_EVENT {
+                requests.push(*received);
+                continue;
+            }
+            let audit: AuditEvent = received.decode(app.events.schemas(), AuditEvent::SCHEMA)?;
+            let log = self.log_of(&audit.tenant_id)?;
+            let record = audit.record().map_err(HandlerError::Permanent)?;
+            match groups.iter_mut().find(|(l, _)| *l == log) {
+                Some((_, records)) => records.push((received.event.id, record)),
+                None => groups.push((log, vec![(received.event.id, record)])),
+            }
+        }
+        let mut out = Vec::new();
+        for (log, records) in groups {
+            out.extend(
+                append_on_conn(app, conn, &log, records)
                     .await
                     .map_err(transient)?
-                    .events
-            }
-            ONBOARDING_REQUESTED | ONBOARDING_ITEM_RETRY => {
-                let request: LifecycleRequest =
-                    event.decode(schemas, LifecycleRequest::ONBOARDING)?;
-                let ours = request.ours();
-                if ours.is_empty() {
-                    return Ok(());
-                }
-                let log = self.log_of(&request.tenant_id)?;
-                provision_on_conn(app, conn, &log, &ours)
-                    .await
-                    .map_err(transient)?
-            }
-            _ => {
-                let request: LifecycleRequest =
-                    event.decode(schemas, LifecycleRequest::OFFBOARDING)?;
-                let ours = request.ours();
-                if ours.is_empty() {
-                    return Ok(());
-                }
-                let log = self.log_of(&request.tenant_id)?;
-                deprovision_on_conn(app, conn, &log, &ours)
-                    .await
-                    .map_err(transient)?
-            }
-        };
-        Outbox::enqueue(conn, &events).await?;
+                    .events,
+            );
+        }
+        for received in requests {
+            out.extend(self.lifecycle(conn, received).await?);
+        }
+        Outbox::enqueue(conn, &out).await?;
         Ok(())
     }
 }

@@ -149,28 +149,29 @@ pub async fn append_on_conn(
     if fresh.is_empty() && open.size() > 0 {
         return Ok(appended);
     }
-    appended.entries = write_entries(app, conn, &mut open, fresh, at).await?;
-    let due = open.size() - open.row.checkpoint_size as u64 >= app.checkpoint_every_entries;
-    if due {
-        let checkpoint = checkpoint_open_log(app, conn, &mut open, at).await?;
+    let (entries, checkpoints) = write_entries(app, conn, &mut open, fresh, at).await?;
+    appended.entries = entries;
+    for checkpoint in &checkpoints {
         appended
             .events
-            .push(app.events.checkpoint_signed(&checkpoint, false)?);
+            .push(app.events.checkpoint_signed(checkpoint, false)?);
     }
     log_update_on_conn(conn, &open.row).await?;
     Ok(appended)
 }
 
-/// Writes `records` after the log's head (its genesis first if it is empty) and
-/// moves the head; the caller stores the head.
+/// Writes `records` after the log's head (its genesis first if it is empty),
+/// checkpointing at every multiple of the checkpoint interval, and moves the head;
+/// the caller stores the head. Returns the entries and the checkpoints signed.
 async fn write_entries(
     app: &AppState,
     conn: &mut AsyncPgConnection,
     open: &mut OpenLog,
     mut records: Vec<(Uuid, Record)>,
     at: OffsetDateTime,
-) -> Result<Vec<Entry>, ApiError> {
+) -> Result<(Vec<Entry>, Vec<SignedCheckpoint>), ApiError> {
     let log = open.row.log_id.clone();
+    let mut checkpoints = Vec::new();
     if open.size() == 0 {
         records.insert(0, (Uuid::new_v4(), genesis(app, &log, at)));
     }
@@ -218,10 +219,14 @@ async fn write_entries(
         open.row.size += 1;
         open.row.head = Some(leaf.0.to_vec());
         entries.push(entry);
+        if open.size() % app.checkpoint_every_entries == 0 {
+            // Every hash it needs is in the cache: signing reads nothing.
+            checkpoints.push(checkpoint_open_log(app, conn, open, at).await?);
+        }
     }
     entries_insert_on_conn(conn, &rows).await?;
     tree_hashes_insert_on_conn(conn, &log, &new_hashes).await?;
-    Ok(entries)
+    Ok((entries, checkpoints))
 }
 
 /// Signs and stores a checkpoint at the log's current size.
@@ -285,8 +290,13 @@ pub async fn seal_on_conn(
         details: BTreeMap::from([("reason".to_owned(), reason.to_owned())]),
         ..genesis(app, log, at)
     };
-    write_entries(app, conn, &mut open, vec![(Uuid::new_v4(), record)], at).await?;
-    let checkpoint = checkpoint_open_log(app, conn, &mut open, at).await?;
+    let (_, mut checkpoints) =
+        write_entries(app, conn, &mut open, vec![(Uuid::new_v4(), record)], at).await?;
+    // The seal is the last checkpoint: the one just taken at its entry, or a new one.
+    let checkpoint = match checkpoints.pop() {
+        Some(last) if last.size == open.size() => last,
+        _ => checkpoint_open_log(app, conn, &mut open, at).await?,
+    };
     open.row.sealed_at = Some(at);
     log_update_on_conn(conn, &open.row).await?;
     Ok(vec![app.events.checkpoint_signed(&checkpoint, true)?])
