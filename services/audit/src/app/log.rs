@@ -219,7 +219,7 @@ async fn write_entries(
         open.row.size += 1;
         open.row.head = Some(leaf.0.to_vec());
         entries.push(entry);
-        if open.size() % app.checkpoint_every_entries == 0 {
+        if open.size().is_multiple_of(app.checkpoint_every_entries) {
             // Every hash it needs is in the cache: signing reads nothing.
             checkpoints.push(checkpoint_open_log(app, conn, open, at).await?);
         }
