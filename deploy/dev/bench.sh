@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks against the dev stack (see docs/PERFORMANCE.md): the event path,
-# then the tenant registry's registration throughput and onboarding saga latency.
+# the tenant registry's registration throughput and onboarding saga latency, the
+# audit log's append rate and the offline verification of a million entries.
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
@@ -16,3 +17,5 @@ export PLINTH_BENCH_FETCH_WAIT_MS=${PLINTH_BENCH_FETCH_WAIT_MS:-10}
 start_private_broker bench-broker "${PLINTH_BENCH_KAFKA_PORT:-19094}"
 cargo bench -p plinth-bus --bench event_path
 cargo bench -p tenant-registry --bench lifecycle
+cargo bench -p audit --bench append
+cargo bench -p audit --bench verify_offline

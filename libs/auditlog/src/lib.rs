@@ -29,4 +29,4 @@ pub use export::ExportLine;
 pub use hash::Hash;
 pub use proof::{ConsistencyProof, InclusionProof, ProofError};
 pub use tree::{HashCache, Lack, MemoryTree, Need, first_stored_index};
-pub use verify::{Verdict, Verifier};
+pub use verify::{Digested, Verdict, Verifier, digest};

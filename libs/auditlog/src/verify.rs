@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{SignedCheckpoint, open_checkpoint};
 use crate::entry::leaf_hash_of;
-use crate::export::ExportLine;
 use crate::hash::{Hash, hex_option, to_hex};
 use crate::tree::MemoryTree;
 
@@ -34,12 +33,51 @@ pub struct Verdict {
 }
 
 /// The fields of an entry the chain is made of; the rest is covered by its hash.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Header {
     log: String,
     index: u64,
     #[serde(with = "hex_option")]
     prev: Option<Hash>,
+}
+
+/// One line of an export, read and hashed: the part of verification that does not
+/// depend on other lines, so that lines can be digested in parallel and then
+/// [accepted](Verifier::accept) in order.
+#[derive(Debug)]
+pub struct Digested(Line);
+
+#[derive(Debug)]
+enum Line {
+    Entry { header: Header, leaf: Hash },
+    Checkpoint(SignedCheckpoint),
+    Bad(String),
+}
+
+/// Reads and hashes one line of an export.
+pub fn digest(line: &str) -> Digested {
+    let mut fields: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(line) {
+        Ok(fields) => fields,
+        Err(e) => return Digested(Line::Bad(format!("not a JSON object: {e}"))),
+    };
+    let ty = fields.remove("type");
+    Digested(match ty.as_ref().and_then(|t| t.as_str()) {
+        Some("entry") => {
+            let json = serde_json::Value::Object(fields);
+            match Header::deserialize(&json) {
+                Ok(header) => Line::Entry {
+                    header,
+                    leaf: leaf_hash_of(&json),
+                },
+                Err(e) => Line::Bad(format!("not an entry: {e}")),
+            }
+        }
+        Some("checkpoint") => match serde_json::from_value(serde_json::Value::Object(fields)) {
+            Ok(checkpoint) => Line::Checkpoint(checkpoint),
+            Err(e) => Line::Bad(format!("not a checkpoint: {e}")),
+        },
+        _ => Line::Bad("a line is an entry or a checkpoint (`type`)".into()),
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -93,31 +131,31 @@ impl Verifier {
 
     /// One line of an export.
     pub fn line(&mut self, line: &str) {
-        if self.problem.is_some() {
-            return;
-        }
-        match serde_json::from_str::<ExportLine>(line) {
-            Ok(ExportLine::Entry(fields)) => self.entry(serde_json::Value::Object(fields)),
-            Ok(ExportLine::Checkpoint(checkpoint)) => self.checkpoint(checkpoint),
-            Err(e) => {
-                let at = self.tree.size();
-                self.fail(
-                    Some(at),
-                    format!("after entry {at}: not an export line: {e}"),
-                );
-            }
-        }
+        self.accept(digest(line));
     }
 
     /// The next entry, as its JSON object.
     pub fn entry(&mut self, json: serde_json::Value) {
+        let digested = match Header::deserialize(&json) {
+            Ok(header) => Line::Entry {
+                header,
+                leaf: leaf_hash_of(&json),
+            },
+            Err(e) => Line::Bad(format!("not an entry: {e}")),
+        };
+        self.accept(Digested(digested));
+    }
+
+    /// The next line, digested ([`digest`]).
+    pub fn accept(&mut self, digested: Digested) {
         if self.problem.is_some() {
             return;
         }
         let at = self.tree.size();
-        let header = match Header::deserialize(&json) {
-            Ok(header) => header,
-            Err(e) => return self.fail(Some(at), format!("entry {at} is not an entry: {e}")),
+        let (header, leaf) = match digested.0 {
+            Line::Entry { header, leaf } => (header, leaf),
+            Line::Checkpoint(checkpoint) => return self.checkpoint(checkpoint),
+            Line::Bad(why) => return self.fail(Some(at), format!("after entry {at}: {why}")),
         };
         match &self.log {
             None => self.log = Some(header.log.clone()),
@@ -148,7 +186,6 @@ impl Verifier {
             };
             return self.fail(Some(at.saturating_sub(1)), reason);
         }
-        let leaf = leaf_hash_of(&json);
         self.tree.append(leaf);
         self.prev = Some(leaf);
     }
@@ -239,6 +276,7 @@ mod tests {
     use crate::checkpoint::LogSigner;
     use crate::entry::Entry;
     use crate::entry::tests::record;
+    use crate::export::ExportLine;
 
     const LOG: &str = "ten_us_0123456789abcdef0123456789abcdef";
 

@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use plinth_auditlog::{LogSigner, Verifier};
+use plinth_auditlog::{LogSigner, Verifier, digest};
+use rayon::prelude::*;
+
+/// Lines read and hashed together.
+const CHUNK: usize = 16_384;
 
 #[derive(Debug, Parser)]
 #[command(name = "plinth-audit", about = "Offline tools for Plinth's audit logs")]
@@ -94,11 +98,23 @@ fn verify(export: &Path, key: &str, checkpoints: &[PathBuf], json: bool) -> Exit
             Err(e) => return fail(format!("reading {}: {e}", path.display())),
         }
     }
-    for line in BufReader::new(file).lines() {
-        match line {
-            Ok(line) if line.trim().is_empty() => {}
-            Ok(line) => verifier.line(&line),
+    // Lines are read and hashed in parallel a chunk at a time, then taken in order.
+    let mut lines = BufReader::new(file).lines();
+    loop {
+        let chunk: Vec<String> = match lines.by_ref().take(CHUNK).collect::<Result<_, _>>() {
+            Ok(chunk) => chunk,
             Err(e) => return fail(format!("reading {}: {e}", export.display())),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let digested: Vec<_> = chunk
+            .par_iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| digest(l))
+            .collect();
+        for d in digested {
+            verifier.accept(d);
         }
     }
     let verdict = verifier.finish();
