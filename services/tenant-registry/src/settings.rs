@@ -86,6 +86,14 @@ pub struct AuthSettings {
 }
 
 impl Settings {
+    /// The defaults with `overrides` merged over them, key by key (nested objects
+    /// merge too): how another crate's tests run this service beside theirs.
+    pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
+        Ok(Figment::from(Serialized::defaults(dev_defaults()))
+            .merge(Serialized::defaults(overrides))
+            .extract()?)
+    }
+
     /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
     pub fn load() -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(dev_defaults()));

@@ -10,3 +10,4 @@ mod oscal;
 mod proofs;
 mod recording;
 mod tamper;
+mod with_registry;
