@@ -35,8 +35,13 @@ fn record(i: u64) -> Record {
             .into(),
         resource_type: "workspace".into(),
         resource_id: Some(format!("wsp_{:032x}", i % 1013)),
-        outcome: if i % 11 == 0 { "DENIED" } else { "ALLOWED" }.into(),
-        reason: (i % 11 == 0).then(|| "forbidden".to_owned()),
+        outcome: if i.is_multiple_of(11) {
+            "DENIED"
+        } else {
+            "ALLOWED"
+        }
+        .into(),
+        reason: i.is_multiple_of(11).then(|| "forbidden".to_owned()),
         request_id: Some(format!("req_{i:032x}")),
         occurred_at: time::OffsetDateTime::UNIX_EPOCH
             + time::Duration::seconds(1_790_000_000 + i as i64),
