@@ -15,7 +15,7 @@ use base64::Engine as _;
 use diesel::QueryableByName;
 use diesel::sql_types::{Bytea, Text};
 use diesel_async::RunQueryDsl;
-use plinth_access::{TokenIssuer, keypair};
+use plinth_authz::{TokenIssuer, keypair};
 use plinth_bus::{BusConfig, Event, Schemas};
 use plinth_core::{Principal, Region, ReqCtx, RequestId, Role, TenantId};
 use serde_json::{Value, json};

@@ -23,7 +23,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use plinth_access::TokenVerifier;
+use plinth_authz::TokenVerifier;
 use plinth_bus::{
     BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, TopicSpec, ensure_topics,
 };

@@ -5,11 +5,11 @@
 //! tenant. Any other log answers `not_found`, like one that does not exist.
 
 use diesel_async::AsyncPgConnection;
-use plinth_access::{Action, Caller, Resource, require};
 use plinth_auditlog::hash::{Hash, to_hex};
 use plinth_auditlog::{
     ConsistencyProof, HashCache, InclusionProof, Lack, SignedCheckpoint, Verdict, Verifier,
 };
+use plinth_authz::{Action, Caller, Resource, require};
 use plinth_core::{ApiError, Page, PageParams, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
 use serde::Serialize;

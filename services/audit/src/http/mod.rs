@@ -4,7 +4,7 @@
 pub mod openapi;
 
 use actix_web::{HttpResponse, web};
-use plinth_access::Caller;
+use plinth_authz::Caller;
 use plinth_core::{ApiError, PageParams};
 use serde::Deserialize;
 use time::OffsetDateTime;

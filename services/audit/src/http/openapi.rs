@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-pub use plinth_access::openapi::{InternalToken, Problem};
+pub use plinth_authz::openapi::{InternalToken, Problem};
 
 use crate::app::read::{CheckpointView, Consistency, EntryView, ProvedEntry};
 

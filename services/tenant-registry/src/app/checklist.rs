@@ -4,7 +4,7 @@
 //! when every item is satisfied.
 
 use diesel_async::AsyncPgConnection;
-use plinth_access::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;

@@ -3,7 +3,7 @@
 //! team; a tenant never set has the installation's defaults.
 
 use diesel_async::AsyncPgConnection;
-use plinth_access::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;

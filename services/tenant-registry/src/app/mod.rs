@@ -12,7 +12,7 @@ pub mod role_bindings;
 pub mod tenants;
 pub mod workspaces;
 
-use plinth_access::Caller;
+use plinth_authz::Caller;
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Role};
 use plinth_db::{Pool, PooledConn, TenantScope};

@@ -3,7 +3,7 @@
 //! platform roles are the platform team's own. Managed by the platform team and the
 //! tenant's workspace administrators.
 
-use plinth_access::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Page, PageParams, Role, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;

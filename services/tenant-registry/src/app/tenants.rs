@@ -1,7 +1,7 @@
 //! Tenants: registration, reading, listing, and the operator's part of the lifecycle.
 
 use diesel_async::AsyncPgConnection;
-use plinth_access::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, DataMode, Page, PageParams, Region, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;

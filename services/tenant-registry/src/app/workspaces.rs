@@ -2,7 +2,7 @@
 //! platform team or the tenant's own administrators. A workspace's data mode may be
 //! stricter than its tenant's, never looser.
 
-use plinth_access::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, DataMode, Page, PageParams, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;

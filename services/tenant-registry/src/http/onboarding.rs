@@ -2,7 +2,7 @@
 //! checklist, and an operator's confirmations and retries.
 
 use actix_web::{HttpResponse, web};
-use plinth_access::Caller;
+use plinth_authz::Caller;
 use plinth_core::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;

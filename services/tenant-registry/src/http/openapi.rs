@@ -1,7 +1,7 @@
 //! The service's OpenAPI document, generated from the handlers and checked in at
 //! `schemas/openapi/tenant-registry.json` (a test fails when they drift).
 
-pub use plinth_access::openapi::{InternalToken, Problem};
+pub use plinth_authz::openapi::{InternalToken, Problem};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{entitlements, offboarding, onboarding, role_bindings, tenants, workspaces};

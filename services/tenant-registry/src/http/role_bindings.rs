@@ -2,7 +2,7 @@
 //! role in a tenant.
 
 use actix_web::{HttpResponse, web};
-use plinth_access::Caller;
+use plinth_authz::Caller;
 use plinth_core::{ApiError, PageParams};
 use serde::Deserialize;
 use utoipa::ToSchema;

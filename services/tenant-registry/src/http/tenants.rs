@@ -1,7 +1,7 @@
 //! `/admin/tenants`: register, list, read, and set the status of tenants.
 
 use actix_web::{HttpResponse, web};
-use plinth_access::Caller;
+use plinth_authz::Caller;
 use plinth_core::{ApiError, DataMode, PageParams, Region};
 use serde::Deserialize;
 

@@ -1,7 +1,7 @@
 //! `/admin/tenants/{tenant_id}/workspaces`: a tenant's workspaces.
 
 use actix_web::{HttpResponse, web};
-use plinth_access::Caller;
+use plinth_authz::Caller;
 use plinth_core::{ApiError, DataMode, PageParams, WorkspaceId};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
