@@ -16,6 +16,10 @@ export PLINTH_KAFKA_PORT=${PLINTH_KAFKA_PORT:-19092}
 export PLINTH_KAFKA_BROKERS=${PLINTH_KAFKA_BROKERS:-127.0.0.1:$PLINTH_KAFKA_PORT}
 export TANSU_VERSION=${TANSU_VERSION:-0.6.0}
 
+# The dev identity provider (deploy/dev/idp).
+export PLINTH_IDP_PORT=${PLINTH_IDP_PORT:-19080}
+export PLINTH_IDP_ISSUER=${PLINTH_IDP_ISSUER:-http://127.0.0.1:$PLINTH_IDP_PORT}
+
 # One database per service.
 PLINTH_SERVICES="tenant_registry pack_service module_catalog provider_setup policy audit"
 

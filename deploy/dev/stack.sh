@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local platform: PostgreSQL, the broker, and every service that exists.
+# The local platform: PostgreSQL, the broker, the dev identity provider, and every
+# service that exists.
 #   stack.sh up | down | clean | status
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
@@ -11,6 +12,8 @@ status() {
   echo "  PostgreSQL  $PLINTH_PG_HOST:$PLINTH_PG_PORT  owner role $PLINTH_PG_OWNER, app role $PLINTH_PG_APP"
   for svc in $PLINTH_SERVICES; do echo "              database plinth_$svc"; done
   echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/broker/)"
+  "$DEV/idp.sh" status
+  echo "              demo logins: deploy/dev/idp/users.json (any password)"
   "$DEV/services.sh" status
   echo "  Internal-token key  $PLINTH_STATE_DIR/keys/internal-token.pem (dev only; the gateway will sign with it)"
   if [ -f "$PLINTH_STATE_DIR/keys/audit-log.pub" ]; then
@@ -25,16 +28,19 @@ case "${1:-up}" in
     "$DEV/tools.sh"
     "$DEV/postgres.sh" up
     "$DEV/broker.sh" up
+    "$DEV/idp.sh" up
     "$DEV/services.sh" up
     status
     ;;
   down)
     "$DEV/services.sh" down
+    "$DEV/idp.sh" down
     "$DEV/broker.sh" down
     "$DEV/postgres.sh" down
     ;;
   clean)
     "$DEV/services.sh" down
+    "$DEV/idp.sh" down
     "$DEV/broker.sh" down
     "$DEV/postgres.sh" down
     rm -rf "$PLINTH_STATE_DIR"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build and test tools the project needs: cargo-nextest, the mold linker when the
 # distribution offers it (the linker wrapper falls back to the default linker), and
-# a Python environment with compliance-trestle for the OSCAL export's tests.
+# a Python environment with compliance-trestle for the OSCAL export's tests, and the
+# dev identity provider's Node packages.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -35,4 +36,18 @@ if ! cmp -s "$pins" "$venv/installed-requirements.txt" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$pins" >&2
   cp "$pins" "$venv/installed-requirements.txt"
+fi
+
+# The dev identity provider's packages (oidc-provider), exactly as locked.
+idp=$(dirname "$0")/idp
+if ! cmp -s "$idp/package-lock.json" "$idp/node_modules/.installed-lock.json" 2>/dev/null; then
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing Node.js (the dev identity provider)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 \
+      || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+           && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+  fi
+  log "installing the dev identity provider's packages"
+  (cd "$idp" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  cp "$idp/package-lock.json" "$idp/node_modules/.installed-lock.json"
 fi

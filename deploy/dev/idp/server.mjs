@@ -1,0 +1,129 @@
+// Plinth's dev and test identity provider: oidc-provider with the demo users of
+// users.json. Not for production: production points the gateway at the
+// organisation's own OpenID Connect issuer.
+//
+// Environment:
+//   PLINTH_IDP_PORT           port on 127.0.0.1 (19080)
+//   PLINTH_IDP_ISSUER         issuer URL (http://127.0.0.1:<port>)
+//   PLINTH_IDP_STATE          directory keeping the signing keys across restarts
+//   PLINTH_IDP_REDIRECT_URIS  the gateway's callback URLs, comma-separated
+//   PLINTH_IDP_LOGOUT_URIS    where the gateway may send people after logout
+//   PLINTH_IDP_CLIENT_SECRET  the gateway client's secret
+//   PLINTH_IDP_AUDIENCE       the audience of access tokens (urn:plinth:api)
+//   PLINTH_IDP_ACCESS_TTL     access-token lifetime in seconds (3600)
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Provider from 'oidc-provider';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const port = Number(process.env.PLINTH_IDP_PORT || 19080);
+const issuer = process.env.PLINTH_IDP_ISSUER || `http://127.0.0.1:${port}`;
+const state = process.env.PLINTH_IDP_STATE || join(here, '..', '..', '..', '.dev-state', `idp-${port}`);
+const list = (value, fallback) => (value ? value.split(',').map((s) => s.trim()).filter(Boolean) : fallback);
+const redirectUris = list(process.env.PLINTH_IDP_REDIRECT_URIS, ['http://127.0.0.1:8080/auth/callback']);
+const logoutUris = list(process.env.PLINTH_IDP_LOGOUT_URIS, ['http://127.0.0.1:8080/']);
+const secret = process.env.PLINTH_IDP_CLIENT_SECRET || 'plinth-dev-gateway-secret';
+const audience = process.env.PLINTH_IDP_AUDIENCE || 'urn:plinth:api';
+
+// Signing keys, kept so that tokens outlive a restart: RS256, ES256 and EdDSA.
+function keys() {
+  const file = join(state, 'jwks.json');
+  if (existsSync(file)) {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  }
+  mkdirSync(state, { recursive: true });
+  const jwk = (pair, alg) => ({
+    ...pair.privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: randomUUID(),
+  });
+  const jwks = {
+    keys: [
+      jwk(generateKeyPairSync('rsa', { modulusLength: 2048 }), 'RS256'),
+      jwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }), 'ES256'),
+      jwk(generateKeyPairSync('ed25519'), 'EdDSA'),
+    ],
+  };
+  writeFileSync(file, JSON.stringify(jwks), { mode: 0o600 });
+  return jwks;
+}
+
+// The same keys as PEM with their ids, for tests that forge tokens with the real
+// key to check one claim at a time.
+function writePems(jwks) {
+  const pems = jwks.keys.map((k) => ({
+    kid: k.kid,
+    alg: k.alg,
+    pem: createPrivateKey({ key: k, format: 'jwk' }).export({ format: 'pem', type: 'pkcs8' }),
+  }));
+  writeFileSync(join(state, 'signing-keys.json'), JSON.stringify(pems), { mode: 0o600 });
+}
+
+const jwks = keys();
+writePems(jwks);
+
+const users = JSON.parse(readFileSync(join(here, 'users.json'), 'utf8'));
+const byId = new Map(users.map((u) => [u.sub, u]));
+
+const provider = new Provider(issuer, {
+  clients: [{
+    client_id: 'plinth-gateway',
+    client_secret: secret,
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: logoutUris,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }],
+  jwks,
+  findAccount: async (_ctx, sub) => {
+    const user = byId.get(sub);
+    if (!user) {
+      return undefined;
+    }
+    return {
+      accountId: sub,
+      claims: async () => ({
+        sub, email: user.email, email_verified: true, name: user.name, groups: user.groups,
+      }),
+    };
+  },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+    groups: ['groups'],
+  },
+  scopes: ['openid', 'email', 'profile', 'groups', 'offline_access', 'api'],
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    // Access tokens are JWTs for the Plinth API: the gateway checks them itself.
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => audience,
+      useGrantedResource: () => true,
+      getResourceServerInfo: () => ({
+        scope: 'api',
+        audience,
+        accessTokenFormat: 'jwt',
+        accessTokenTTL: Number(process.env.PLINTH_IDP_ACCESS_TTL || 3600),
+        jwt: { sign: { alg: 'RS256' } },
+      }),
+    },
+  },
+  // The access token carries who the person is: the gateway never calls back.
+  extraTokenClaims: async (_ctx, token) => {
+    const user = token.accountId && byId.get(token.accountId);
+    return user ? { email: user.email, groups: user.groups } : undefined;
+  },
+  cookies: { keys: [secret] },
+  ttl: { AccessToken: Number(process.env.PLINTH_IDP_ACCESS_TTL || 3600), IdToken: 3600, Session: 8 * 3600, Interaction: 600, Grant: 8 * 3600 },
+});
+provider.proxy = false;
+
+provider.listen(port, '127.0.0.1', () => {
+  console.log(`dev identity provider ${issuer} (${users.length} demo users)`);
+});
