@@ -11,7 +11,9 @@
 //   PLINTH_IDP_CLIENT_SECRET  the gateway client's secret
 //   PLINTH_IDP_AUDIENCE       the audience of access tokens (urn:plinth:api)
 //   PLINTH_IDP_ACCESS_TTL     access-token lifetime in seconds (3600)
-import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import {
+  createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +58,8 @@ function writePems(jwks) {
     kid: k.kid,
     alg: k.alg,
     pem: createPrivateKey({ key: k, format: 'jwk' }).export({ format: 'pem', type: 'pkcs8' }),
+    public_pem: createPublicKey(createPrivateKey({ key: k, format: 'jwk' }))
+      .export({ format: 'pem', type: 'spki' }),
   }));
   writeFileSync(join(state, 'signing-keys.json'), JSON.stringify(pems), { mode: 0o600 });
 }

@@ -288,6 +288,10 @@ impl ResponseError for ApiError {
         if let ErrorKind::TooManyRequests { retry_after_secs } = self.0.kind {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
+        if let ErrorKind::Unauthenticated = self.0.kind {
+            // RFC 6750 §3: a 401 names the scheme that would be accepted.
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
         response.body(self.problem(request_id).to_string())
     }
 }

@@ -6,6 +6,11 @@
 //! - [`Publisher`]: events sent to the real broker as another service would send
 //!   them.
 //! - [`wait_until`]: waiting on a condition with a deadline, never a sleep.
+//! - [`Idp`]: the dev identity provider, a real one, started for a test.
+
+pub mod idp;
+
+pub use idp::{Idp, SigningKey};
 
 use std::collections::BTreeMap;
 use std::future::Future;

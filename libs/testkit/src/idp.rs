@@ -1,0 +1,195 @@
+//! The dev identity provider (`deploy/dev/idp`, oidc-provider on Node), started for
+//! one test on a port and with keys of its own, and logged in to as its demo users
+//! through the real authorization-code flow with PKCE.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The gateway client the dev identity provider knows.
+pub const CLIENT_ID: &str = "plinth-gateway";
+pub const CLIENT_SECRET: &str = "plinth-dev-gateway-secret";
+/// The audience of its access tokens.
+pub const AUDIENCE: &str = "urn:plinth:api";
+
+/// One of the provider's signing keys, private: for forging tokens that differ
+/// from a real one in a single claim.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub pem: String,
+    pub public_pem: String,
+}
+
+/// A running identity provider; stopped when dropped.
+#[derive(Debug)]
+pub struct Idp {
+    pub issuer: String,
+    pub redirect_uri: String,
+    state: PathBuf,
+    _process: tokio::process::Child,
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Idp {
+    /// Starts a provider whose access tokens live `access_ttl` seconds.
+    pub async fn start_with_ttl(access_ttl: u64) -> Idp {
+        let port = free_port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let redirect_uri = "http://127.0.0.1:1/auth/callback".to_owned();
+        let state = std::env::temp_dir().join(format!("plinth-idp-{}", uuid::Uuid::new_v4()));
+        let process = tokio::process::Command::new("node")
+            .arg("server.mjs")
+            .current_dir(repo_root().join("deploy/dev/idp"))
+            .env("PLINTH_IDP_PORT", port.to_string())
+            .env("PLINTH_IDP_ISSUER", &issuer)
+            .env("PLINTH_IDP_STATE", &state)
+            .env("PLINTH_IDP_REDIRECT_URIS", &redirect_uri)
+            .env("PLINTH_IDP_ACCESS_TTL", access_ttl.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs the dev identity provider (make test installs it)");
+        let idp = Idp {
+            issuer,
+            redirect_uri,
+            state,
+            _process: process,
+        };
+        let discovery = format!("{}/.well-known/openid-configuration", idp.issuer);
+        let http = reqwest::Client::new();
+        crate::wait_until("the identity provider", Duration::from_secs(30), || async {
+            http.get(&discovery)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        idp
+    }
+
+    pub async fn start() -> Idp {
+        Self::start_with_ttl(3600).await
+    }
+
+    /// The provider's private signing keys.
+    pub fn signing_keys(&self) -> Vec<SigningKey> {
+        let text = std::fs::read_to_string(self.state.join("signing-keys.json"))
+            .expect("the provider wrote its keys");
+        serde_json::from_str(&text).expect("its keys parse")
+    }
+
+    /// Logs in as `user` (a `sub` of deploy/dev/idp/users.json) through the
+    /// authorization-code flow with PKCE, as a browser would, and returns the token
+    /// response (`access_token`, `id_token`, …).
+    pub async fn login(&self, user: &str) -> serde_json::Value {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        let verifier = b64(uuid::Uuid::new_v4().as_bytes()) + &b64(uuid::Uuid::new_v4().as_bytes());
+        let challenge = b64(&Sha256::digest(verifier.as_bytes()));
+        let mut next = http
+            .get(format!("{}/auth", self.issuer))
+            .query(&[
+                ("client_id", CLIENT_ID),
+                ("response_type", "code"),
+                ("scope", "openid email profile groups api"),
+                ("redirect_uri", &self.redirect_uri),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "test-state"),
+                ("nonce", "test-nonce"),
+            ])
+            .send()
+            .await
+            .expect("the authorization endpoint answers");
+        let code = loop {
+            let location = next
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            if let Some(location) = location {
+                if location.starts_with(&self.redirect_uri) {
+                    let url = reqwest::Url::parse(&location).expect("the redirect is a URL");
+                    break url
+                        .query_pairs()
+                        .find(|(k, _)| k == "code")
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_else(|| panic!("no code for {user}: {location}"));
+                }
+                let url = if location.starts_with('/') {
+                    format!("{}{location}", self.issuer)
+                } else {
+                    location
+                };
+                next = http.get(url).send().await.expect("the provider answers");
+                continue;
+            }
+            // An interaction page: log in, then consent.
+            let url = next.url().to_string();
+            let page = next.text().await.expect("a page");
+            let prompt = if page.contains("name=\"prompt\" value=\"consent\"") {
+                vec![("prompt", "consent")]
+            } else {
+                vec![("prompt", "login"), ("login", user), ("password", "any")]
+            };
+            next = http
+                .post(url)
+                .form(&prompt)
+                .send()
+                .await
+                .expect("the provider answers");
+        };
+        http.post(format!("{}/token", self.issuer))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &self.redirect_uri),
+                ("code_verifier", &verifier),
+            ])
+            .send()
+            .await
+            .expect("the token endpoint answers")
+            .json()
+            .await
+            .expect("a token response")
+    }
+
+    /// A bearer access token of `user`.
+    pub async fn access_token(&self, user: &str) -> String {
+        let tokens = self.login(user).await;
+        tokens["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token for {user}: {tokens}"))
+            .to_owned()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}

@@ -1,0 +1,69 @@
+//! The gateway: the edge every person and API client comes through.
+//!
+//! [`Application::build`] discovers the identity provider's keys and binds the HTTP
+//! server; [`Application::run_until_stopped`] serves until the process is asked to
+//! stop.
+
+pub mod http;
+pub mod identity;
+pub mod settings;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use plinth_core::request_id_middleware;
+
+use crate::identity::BearerVerifier;
+pub use crate::settings::Settings;
+
+/// A built gateway, bound and ready to serve.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let verifier = web::Data::new(
+            BearerVerifier::new(http, &settings.oidc)
+                .await
+                .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?,
+        );
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
+            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(request_id_middleware))
+                .app_data(verifier.clone())
+                .configure(http::routes)
+        })
+        .listen(listener)?
+        .run();
+        tracing::info!(port, region = %settings.region, "gateway listening");
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        Ok(self.server.await?)
+    }
+}

@@ -1,0 +1,3 @@
+//! The gateway against the real dev identity provider, started for each test.
+
+mod bearer;
