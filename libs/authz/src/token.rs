@@ -90,6 +90,18 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 impl TokenIssuer {
+    /// The issuer of a PKCS#8 PEM Ed25519 private key (`openssl genpkey -algorithm
+    /// ED25519`).
+    pub fn from_pem(pem: &str, lifetime: Duration) -> Result<Self, TokenError> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey;
+        let key = SigningKey::from_pkcs8_pem(pem.trim())
+            .map_err(|e| TokenError::Key(format!("the internal-token private key: {e}")))?;
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| TokenError::Key(e.to_string()))?;
+        Ok(Self::new(der.as_bytes(), lifetime))
+    }
+
     /// `private_key` is PKCS#8 DER; tokens live for `lifetime`.
     pub fn new(private_key: &[u8], lifetime: Duration) -> Self {
         TokenIssuer {

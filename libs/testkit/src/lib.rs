@@ -79,6 +79,16 @@ impl TokenKeys {
         TokenKeys { private, public }
     }
 
+    /// The private key as the gateway reads it (`internal_token.private_key_pem`).
+    pub fn private_pem(&self) -> String {
+        use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+        ed25519_dalek::SigningKey::from_pkcs8_der(&self.private)
+            .expect("the key decodes")
+            .to_pkcs8_pem(Default::default())
+            .expect("the key encodes")
+            .to_string()
+    }
+
     /// As services read it from `auth.internal_token_public_key`.
     pub fn public_base64url(&self) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public)

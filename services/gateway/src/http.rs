@@ -4,10 +4,12 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use plinth_core::ApiError;
 
-use crate::identity::{BearerVerifier, Identity};
+use crate::identity::Identity;
+use crate::proxy::{Proxy, forward};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/me", web::get().to(me));
+    cfg.route("/auth/me", web::get().to(me))
+        .default_service(web::to(forward));
 }
 
 /// The bearer token of a request, if it carries one.
@@ -32,10 +34,7 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
 
 /// Who the bearer token says is calling: what an API client checks its token
 /// with.
-async fn me(
-    req: HttpRequest,
-    verifier: web::Data<BearerVerifier>,
-) -> Result<HttpResponse, ApiError> {
-    let identity: Identity = verifier.verify(bearer_token(&req)?).await?;
+async fn me(req: HttpRequest, proxy: web::Data<Proxy>) -> Result<HttpResponse, ApiError> {
+    let identity: Identity = proxy.verifier.verify(bearer_token(&req)?).await?;
     Ok(HttpResponse::Ok().json(identity))
 }

@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod identity;
+pub mod proxy;
 pub mod settings;
 
 use std::net::TcpListener;
@@ -18,6 +19,7 @@ use anyhow::Context as _;
 use plinth_core::request_id_middleware;
 
 use crate::identity::BearerVerifier;
+use crate::proxy::Proxy;
 pub use crate::settings::Settings;
 
 /// A built gateway, bound and ready to serve.
@@ -39,18 +41,22 @@ impl Application {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()?;
-        let verifier = web::Data::new(
-            BearerVerifier::new(http, &settings.oidc)
-                .await
-                .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?,
-        );
+        let verifier = BearerVerifier::new(http, &settings.oidc)
+            .await
+            .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?;
+        let proxy = web::Data::new(Proxy::new(&settings, verifier)?);
+        let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
             .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(request_id_middleware))
-                .app_data(verifier.clone())
+                .app_data(proxy.clone())
+                // One upstream client per worker: it keeps its connections.
+                .app_data(web::Data::new(
+                    awc::Client::builder().timeout(upstream_timeout).finish(),
+                ))
                 .configure(http::routes)
         })
         .listen(listener)?

@@ -4,7 +4,10 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use plinth_core::Region;
+use std::collections::BTreeMap;
+
+use plinth_core::{Region, Role};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -13,6 +16,37 @@ pub struct Settings {
     pub region: Region,
     pub http: HttpSettings,
     pub oidc: OidcSettings,
+    pub internal_token: InternalTokenSettings,
+    /// Where each path prefix goes, first match wins.
+    pub routes: Vec<Route>,
+    /// Each region's public base URL, named in `wrong_region` answers.
+    pub regions: BTreeMap<Region, String>,
+    /// Identity-provider groups whose members hold a platform role.
+    pub platform_groups: BTreeMap<String, Role>,
+}
+
+/// The short-lived token the gateway mints for the service it forwards to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InternalTokenSettings {
+    /// The Ed25519 private key, PKCS#8 PEM; services hold its public key.
+    pub private_key_pem: SecretString,
+    /// How long a minted token lives (at most 60 seconds).
+    pub lifetime_seconds: u64,
+}
+
+/// A path prefix and the service behind it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Route {
+    /// `/admin/tenants`: matches it and everything below it.
+    pub prefix: String,
+    /// The service's base URL.
+    pub upstream: String,
+    /// The audience of the internal token: the service's name.
+    pub audience: String,
+    /// Whether `POST <prefix>` creates a resource whose body names its region
+    /// (`region`), refused here when it names another.
+    #[serde(default)]
+    pub create_names_region: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +54,10 @@ pub struct HttpSettings {
     pub host: String,
     /// 0 picks a free port (tests).
     pub port: u16,
+    /// Largest request body forwarded; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// How long an upstream may take to answer.
+    pub upstream_timeout_seconds: u64,
 }
 
 /// The OpenID Connect issuer people and API clients authenticate with: any
@@ -61,12 +99,26 @@ impl Settings {
 fn dev_defaults() -> serde_json::Value {
     serde_json::json!({
         "region": "us",
-        "http": { "host": "127.0.0.1", "port": 8080 },
+        "http": {
+            "host": "127.0.0.1", "port": 8080,
+            "body_limit_bytes": 1048576, "upstream_timeout_seconds": 30
+        },
         "oidc": {
             "issuer": "http://127.0.0.1:19080",
             "audience": "urn:plinth:api",
             "leeway_seconds": 10,
             "jwks_refresh_min_seconds": 10
+        },
+        "internal_token": { "private_key_pem": "", "lifetime_seconds": 60 },
+        "routes": [
+            { "prefix": "/admin/tenants", "upstream": "http://127.0.0.1:8081",
+              "audience": "tenant-registry", "create_names_region": true },
+            { "prefix": "/admin/audit", "upstream": "http://127.0.0.1:8086", "audience": "audit" }
+        ],
+        "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
+        "platform_groups": {
+            "plinth-platform-admins": "PlatformAdmin",
+            "plinth-platform-auditors": "PlatformAuditor"
         }
     })
 }

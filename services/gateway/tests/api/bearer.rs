@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 async fn gateway(idp: &Idp) -> String {
     let settings = gateway::Settings::with_overrides(json!({
         "http": { "port": 0 },
-        "oidc": { "issuer": idp.issuer, "audience": AUDIENCE, "jwks_refresh_min_seconds": 3600 }
+        "oidc": { "issuer": idp.issuer, "audience": AUDIENCE, "jwks_refresh_min_seconds": 3600 },
+        "internal_token": { "private_key_pem": plinth_testkit::TokenKeys::generate().private_pem() }
     }))
     .unwrap();
     let app = gateway::Application::build(settings).await.unwrap();

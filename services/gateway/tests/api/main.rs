@@ -1,3 +1,4 @@
 //! The gateway against the real dev identity provider, started for each test.
 
 mod bearer;
+mod proxy;

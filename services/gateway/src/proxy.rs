@@ -1,0 +1,253 @@
+//! The reverse proxy: a request under a configured prefix is authenticated, held
+//! to its region, given the caller's roles, and forwarded to the service behind the
+//! prefix with a short-lived internal token in place of the caller's credentials.
+//! Bodies stream through in both directions, up to the body limit; hop-by-hop
+//! headers stay on their hop; `x-request-id` and `traceparent` go with the request.
+
+use std::time::Duration;
+
+use actix_web::http::header::{self, HeaderName};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
+use plinth_authz::TokenIssuer;
+use plinth_core::{
+    ApiError, Principal, REQUEST_ID_HEADER, Region, ReqCtx, RequestId, Role, TenantId,
+};
+
+use crate::http::bearer_token;
+use crate::identity::{BearerVerifier, Identity};
+use crate::settings::{Route, Settings};
+
+/// What the proxy works with.
+pub struct Proxy {
+    pub verifier: BearerVerifier,
+    issuer: TokenIssuer,
+    region: Region,
+    routes: Vec<Route>,
+    regions: std::collections::BTreeMap<Region, String>,
+    platform_groups: std::collections::BTreeMap<String, Role>,
+    body_limit: usize,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("region", &self.region)
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn forwardable(name: &HeaderName, connection_listed: &[String]) -> bool {
+    let name = name.as_str();
+    !HOP_BY_HOP.contains(&name)
+        && name != header::HOST.as_str()
+        && name != header::AUTHORIZATION.as_str()
+        && name != header::CONTENT_LENGTH.as_str()
+        && !connection_listed.iter().any(|c| c == name)
+}
+
+/// The header names a `Connection` header lists: hop-by-hop too.
+fn connection_listed(headers: &actix_web::http::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// The tenant a path names: its first segment that is a tenant id.
+pub fn tenant_in_path(path: &str) -> Option<TenantId> {
+    path.split('/')
+        .find_map(|segment| TenantId::parse(segment).ok())
+}
+
+impl Proxy {
+    pub fn new(settings: &Settings, verifier: BearerVerifier) -> anyhow::Result<Self> {
+        use secrecy::ExposeSecret as _;
+        let lifetime = settings.internal_token.lifetime_seconds.clamp(1, 60);
+        Ok(Proxy {
+            verifier,
+            issuer: TokenIssuer::from_pem(
+                settings.internal_token.private_key_pem.expose_secret(),
+                Duration::from_secs(lifetime),
+            )?,
+            region: settings.region,
+            routes: settings.routes.clone(),
+            regions: settings.regions.clone(),
+            platform_groups: settings.platform_groups.clone(),
+            body_limit: settings.http.body_limit_bytes,
+        })
+    }
+
+    fn route(&self, path: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| {
+            path == r.prefix
+                || path
+                    .strip_prefix(r.prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
+    fn wrong_region(&self, region: Region) -> ApiError {
+        ApiError::wrong_region(region, self.regions.get(&region).cloned())
+    }
+
+    /// The roles `identity` holds through its groups.
+    fn roles(&self, identity: &Identity) -> Vec<Role> {
+        let mut roles: Vec<Role> = identity
+            .groups
+            .iter()
+            .filter_map(|g| self.platform_groups.get(g).copied())
+            .collect();
+        roles.sort_by_key(|r| r.as_str());
+        roles.dedup();
+        roles
+    }
+}
+
+/// Forwards a request to the service behind its prefix.
+pub async fn forward(
+    req: HttpRequest,
+    payload: web::Payload,
+    proxy: web::Data<Proxy>,
+    client: web::Data<awc::Client>,
+) -> Result<HttpResponse, ApiError> {
+    let path = req.uri().path().to_owned();
+    let route = proxy
+        .route(&path)
+        .ok_or_else(|| ApiError::not_found("route"))?
+        .clone();
+    let identity = proxy.verifier.verify(bearer_token(&req)?).await?;
+    let tenant = tenant_in_path(&path);
+    if let Some(tenant) = tenant
+        && tenant.region() != proxy.region
+    {
+        return Err(proxy.wrong_region(tenant.region()));
+    }
+    let roles = proxy.roles(&identity);
+    if roles.is_empty() {
+        return Err(ApiError::forbidden(
+            "you hold no role in Plinth; ask your administrator for one",
+        ));
+    }
+    if let Some(length) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        && length > proxy.body_limit
+    {
+        return Err(ApiError::payload_too_large(proxy.body_limit));
+    }
+    // The request-id middleware took the caller's or made one.
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .copied()
+        .unwrap_or_else(RequestId::new);
+    let ctx = ReqCtx {
+        principal: Principal {
+            subject: identity.subject.clone(),
+            display: identity.email.clone(),
+        },
+        tenant,
+        roles,
+        region: proxy.region,
+        request_id,
+    };
+    let token = proxy
+        .issuer
+        .mint(&route.audience, &ctx, None)
+        .map_err(ApiError::internal)?;
+
+    let url = format!(
+        "{}{}",
+        route.upstream.trim_end_matches('/'),
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let listed = connection_listed(req.headers());
+    let mut upstream = client.request(req.method().clone(), url).no_decompress();
+    for (name, value) in req.headers() {
+        if forwardable(name, &listed) {
+            upstream = upstream.append_header((name.clone(), value.clone()));
+        }
+    }
+    upstream = upstream
+        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+        .insert_header((REQUEST_ID_HEADER, request_id.to_string()));
+    if let Some(peer) = req.peer_addr() {
+        upstream = upstream.insert_header(("x-forwarded-for", peer.ip().to_string()));
+    }
+
+    let creates = route.create_names_region
+        && req.method() == actix_web::http::Method::POST
+        && path == route.prefix;
+    let sent = if creates {
+        // The body names the region of what it creates: read it (within the
+        // limit) and refuse another region here, before anything is written.
+        let body = read_limited(payload, proxy.body_limit).await?;
+        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body)
+            && let Some(region) = json["region"]
+                .as_str()
+                .and_then(|r| r.parse::<Region>().ok())
+            && region != proxy.region
+        {
+            return Err(proxy.wrong_region(region));
+        }
+        upstream.send_body(body).await
+    } else {
+        let limit = proxy.body_limit;
+        let mut seen = 0usize;
+        let limited = payload.map(move |chunk| {
+            let chunk = chunk?;
+            seen += chunk.len();
+            if seen > limit {
+                Err(actix_web::error::PayloadError::Overflow)
+            } else {
+                Ok(chunk)
+            }
+        });
+        upstream.send_stream(limited).await
+    };
+    let response = sent.map_err(|e| match e {
+        awc::error::SendRequestError::Timeout => {
+            ApiError::unavailable("the service did not answer in time")
+                .with_code("upstream_timeout")
+        }
+        awc::error::SendRequestError::Body(_) => ApiError::payload_too_large(proxy.body_limit),
+        other => ApiError::unavailable("the service is unavailable").with_internal(other),
+    })?;
+    let listed = connection_listed(response.headers());
+    let mut answer = HttpResponse::build(response.status());
+    for (name, value) in response.headers() {
+        if forwardable(name, &listed) {
+            answer.append_header((name.clone(), value.clone()));
+        }
+    }
+    Ok(answer.streaming(response))
+}
+
+async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::invalid_request("body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

@@ -1,0 +1,199 @@
+//! The reverse proxy in front of the real tenant registry: requests reach it with
+//! an internal token carrying the caller's roles; another region is refused before
+//! anything is forwarded; bodies over the limit never leave the gateway.
+
+use plinth_core::Region;
+use plinth_db::testing::{TEST_APP_ROLE, TestDb};
+use plinth_testkit::idp::AUDIENCE;
+use plinth_testkit::{Idp, TokenKeys, test_brokers, test_topic_prefix};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Stack {
+    gateway: String,
+    http: reqwest::Client,
+    _db: TestDb,
+}
+
+async fn stack(idp: &Idp) -> Stack {
+    let db = TestDb::create("tenant_registry", tenant_registry::all_migrations())
+        .await
+        .unwrap();
+    let keys = TokenKeys::generate();
+    let registry = tenant_registry::Application::build(
+        tenant_registry::Settings::with_overrides(json!({
+            "http": { "port": 0 },
+            "database": {
+                "app_url": db.app_url(), "owner_url": db.owner_url(),
+                "app_role": TEST_APP_ROLE, "pool_size": 4
+            },
+            "bus": {
+                "brokers": test_brokers(), "topic_prefix": test_topic_prefix(),
+                "partitions": 1, "relay": false, "consumers": false
+            },
+            "auth": { "internal_token_public_key": keys.public_base64url() }
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let upstream = format!("http://127.0.0.1:{}", registry.port());
+    tokio::spawn(registry.run_until_stopped());
+    let gateway = gateway::Application::build(
+        gateway::Settings::with_overrides(json!({
+            "http": { "port": 0, "body_limit_bytes": 8192 },
+            "oidc": { "issuer": idp.issuer, "audience": AUDIENCE },
+            "internal_token": { "private_key_pem": keys.private_pem() },
+            "routes": [{
+                "prefix": "/admin/tenants", "upstream": upstream,
+                "audience": "tenant-registry", "create_names_region": true
+            }],
+            "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" }
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", gateway.port());
+    tokio::spawn(gateway.run_until_stopped());
+    Stack {
+        gateway: base,
+        http: reqwest::Client::new(),
+        _db: db,
+    }
+}
+
+impl Stack {
+    async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self.http.request(method, format!("{}{path}", self.gateway));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, res.json().await.unwrap_or(Value::Null), headers)
+    }
+}
+
+fn tenant(slug: &str, region: &str) -> Value {
+    json!({
+        "slug": slug, "display_name": "Acme", "region": region,
+        "deployment_model": "hosted_saas",
+        "owner_contact": { "name": "Ana Owner", "email": "ana@acme.example" }
+    })
+}
+
+#[tokio::test]
+async fn requests_reach_the_service_as_the_caller_with_an_internal_token() {
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+    let auditor = idp.access_token("msp-auditor").await;
+
+    let (status, created, headers) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/admin/tenants",
+            Some(tenant("acme", "us")),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert!(headers.contains_key("x-request-id"));
+    let id = created["tenant_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created["created_by"], "msp-admin",
+        "the service saw the caller"
+    );
+    let (status, read, _) = s
+        .call(
+            Some(&auditor),
+            Method::GET,
+            &format!("/admin/tenants/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &read["slug"]), (200, &json!("acme")));
+    // The auditor's token reaches the service, whose own check refuses the write.
+    let (status, problem, _) = s
+        .call(
+            Some(&auditor),
+            Method::POST,
+            "/admin/tenants",
+            Some(tenant("globex", "us")),
+        )
+        .await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")));
+
+    // Without a token, or without any role, nothing is forwarded.
+    let (status, _, _) = s.call(None, Method::GET, "/admin/tenants", None).await;
+    assert_eq!(status, 401);
+    let nobody = idp.access_token("acme-operator").await;
+    let (status, _, _) = s
+        .call(Some(&nobody), Method::GET, "/admin/tenants", None)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = s.call(Some(&admin), Method::GET, "/elsewhere", None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn another_regions_tenant_is_refused_at_the_gateway_naming_its_region() {
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+
+    let (status, problem, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/admin/tenants",
+            Some(tenant("acme", "eu")),
+        )
+        .await;
+    assert_eq!(status, 421, "{problem}");
+    assert_eq!(problem["code"], "wrong_region");
+    assert_eq!(problem["region"], "eu");
+    assert_eq!(problem["region_base_url"], "https://eu.plinth.example");
+    let eu = plinth_core::TenantId::new(Region::Eu);
+    let (status, problem, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/tenants/{eu}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (421, Some("wrong_region"))
+    );
+    let (_, listed, _) = s
+        .call(Some(&admin), Method::GET, "/admin/tenants", None)
+        .await;
+    assert!(
+        listed["items"].as_array().unwrap().is_empty(),
+        "nothing was written"
+    );
+
+    // A body over the limit never leaves the gateway.
+    let mut big = tenant("acme", "us");
+    big["display_name"] = json!("x".repeat(10_000));
+    let (status, problem, _) = s
+        .call(Some(&admin), Method::POST, "/admin/tenants", Some(big))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+}
