@@ -9,7 +9,7 @@ KEYS_DIR=$PLINTH_STATE_DIR/keys
 mkdir -p "$SERVICES_DIR"
 
 # Service → HTTP port. A service is started once its crate exists.
-declare -A PORTS=([tenant-registry]=8081 [audit]=8086)
+declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [audit]=8086)
 export PLINTH_REGION=${PLINTH_REGION:-us}
 
 built_services() {
@@ -57,6 +57,14 @@ start() {
     return
   fi
   local pg="$PLINTH_PG_HOST:$PLINTH_PG_PORT/$db"
+  # Each secret goes to the one service that needs it.
+  local own=(PLINTH_REGION="$PLINTH_REGION")
+  case $svc in
+    gateway) own+=(PLINTH_OIDC__ISSUER="$PLINTH_IDP_ISSUER"
+                   PLINTH_INTERNAL_TOKEN__PRIVATE_KEY_PEM="$(cat "$KEYS_DIR/internal-token.pem")") ;;
+    audit) own+=(PLINTH_LOG__SIGNING_KEY="$AUDIT_SIGNING_KEY"
+                 PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$PLINTH_REGION") ;;
+  esac
   (exec setsid env \
     PLINTH_HTTP__PORT="$port" \
     PLINTH_DATABASE__APP_URL="postgres://$PLINTH_PG_APP:$PLINTH_PG_PASSWORD@$pg" \
@@ -64,8 +72,7 @@ start() {
     PLINTH_DATABASE__APP_ROLE="$PLINTH_PG_APP" \
     PLINTH_BUS__BROKERS="$PLINTH_KAFKA_BROKERS" \
     PLINTH_AUTH__INTERNAL_TOKEN_PUBLIC_KEY="$public_key" \
-    PLINTH_LOG__SIGNING_KEY="$AUDIT_SIGNING_KEY" \
-    PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$PLINTH_REGION" \
+    "${own[@]}" \
     "$ROOT/target/debug/$svc" >"$SERVICES_DIR/$svc.log" 2>&1 </dev/null) &
   echo $! >"$SERVICES_DIR/$svc.pid"
   if ! wait_for 90 port_open 127.0.0.1 "$port"; then
