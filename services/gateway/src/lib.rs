@@ -7,25 +7,35 @@
 pub mod http;
 pub mod identity;
 pub mod proxy;
+pub mod roles;
 pub mod settings;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use plinth_bus::{BusConfig, Schemas};
 use plinth_core::request_id_middleware;
+use tokio_util::sync::CancellationToken;
 
 use crate::identity::BearerVerifier;
 use crate::proxy::Proxy;
+use crate::roles::Roles;
 pub use crate::settings::Settings;
 
 /// A built gateway, bound and ready to serve.
 pub struct Application {
     port: u16,
     server: Server,
+    /// The roles projection, and how to stop it.
+    projection: (
+        CancellationToken,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ),
 }
 
 impl std::fmt::Debug for Application {
@@ -44,7 +54,20 @@ impl Application {
         let verifier = BearerVerifier::new(http, &settings.oidc)
             .await
             .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?;
-        let proxy = web::Data::new(Proxy::new(&settings, verifier)?);
+        let roles = Arc::new(Roles::new(settings.platform_groups.clone()));
+        let bus = settings.bus.properties.iter().fold(
+            BusConfig::new(&settings.bus.brokers).with_topic_prefix(&settings.bus.topic_prefix),
+            |bus, (k, v)| bus.with_property(k, v),
+        );
+        let stop = CancellationToken::new();
+        let projection = {
+            let (roles, stop) = (roles.clone(), stop.clone());
+            let schemas = Schemas::from_sources([include_str!(
+                "../../../schemas/avro/tenant/role_binding_changed.avsc"
+            )])?;
+            tokio::spawn(async move { roles.follow(bus, schemas, stop).await })
+        };
+        let proxy = web::Data::new(Proxy::new(&settings, verifier, roles)?);
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
             .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
@@ -62,7 +85,11 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(port, region = %settings.region, "gateway listening");
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            projection: (stop, projection),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -70,6 +97,10 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        Ok(self.server.await?)
+        let served = self.server.await;
+        let (stop, task) = self.projection;
+        stop.cancel();
+        task.await??;
+        Ok(served?)
     }
 }

@@ -4,6 +4,7 @@
 //! Bodies stream through in both directions, up to the body limit; hop-by-hop
 //! headers stay on their hop; `x-request-id` and `traceparent` go with the request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderName};
@@ -16,6 +17,7 @@ use plinth_core::{
 
 use crate::http::bearer_token;
 use crate::identity::{BearerVerifier, Identity};
+use crate::roles::Roles;
 use crate::settings::{Route, Settings};
 
 /// What the proxy works with.
@@ -25,7 +27,7 @@ pub struct Proxy {
     region: Region,
     routes: Vec<Route>,
     regions: std::collections::BTreeMap<Region, String>,
-    platform_groups: std::collections::BTreeMap<String, Role>,
+    pub roles: Arc<Roles>,
     body_limit: usize,
 }
 
@@ -76,7 +78,11 @@ pub fn tenant_in_path(path: &str) -> Option<TenantId> {
 }
 
 impl Proxy {
-    pub fn new(settings: &Settings, verifier: BearerVerifier) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &Settings,
+        verifier: BearerVerifier,
+        roles: Arc<Roles>,
+    ) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret as _;
         let lifetime = settings.internal_token.lifetime_seconds.clamp(1, 60);
         Ok(Proxy {
@@ -88,7 +94,7 @@ impl Proxy {
             region: settings.region,
             routes: settings.routes.clone(),
             regions: settings.regions.clone(),
-            platform_groups: settings.platform_groups.clone(),
+            roles,
             body_limit: settings.http.body_limit_bytes,
         })
     }
@@ -106,16 +112,34 @@ impl Proxy {
         ApiError::wrong_region(region, self.regions.get(&region).cloned())
     }
 
-    /// The roles `identity` holds through its groups.
-    fn roles(&self, identity: &Identity) -> Vec<Role> {
-        let mut roles: Vec<Role> = identity
-            .groups
-            .iter()
-            .filter_map(|g| self.platform_groups.get(g).copied())
-            .collect();
-        roles.sort_by_key(|r| r.as_str());
-        roles.dedup();
-        roles
+    /// The tenant a request acts in and the roles it acts with: the platform
+    /// roles, and the tenant roles in the tenant its path names — or, when it
+    /// names none, in the one tenant the caller holds roles in.
+    fn acting(
+        &self,
+        identity: &Identity,
+        path_tenant: Option<TenantId>,
+    ) -> Result<(Option<TenantId>, Vec<Role>), ApiError> {
+        let held = self.roles.held(identity);
+        let tenant = match path_tenant {
+            Some(t) => Some(t),
+            None if held.tenants.len() == 1 && held.platform.is_empty() => {
+                held.tenants.keys().next().copied()
+            }
+            None => None,
+        };
+        let mut roles = held.platform.clone();
+        if let Some(t) = tenant {
+            roles.extend(held.tenants.get(&t).into_iter().flatten().copied());
+        }
+        if roles.is_empty() {
+            return Err(ApiError::forbidden(if held.tenants.len() > 1 {
+                "you hold roles in several tenants: name the tenant in the path"
+            } else {
+                "you hold no role here; ask your administrator for one"
+            }));
+        }
+        Ok((tenant, roles))
     }
 }
 
@@ -138,12 +162,7 @@ pub async fn forward(
     {
         return Err(proxy.wrong_region(tenant.region()));
     }
-    let roles = proxy.roles(&identity);
-    if roles.is_empty() {
-        return Err(ApiError::forbidden(
-            "you hold no role in Plinth; ask your administrator for one",
-        ));
-    }
+    let (tenant, roles) = proxy.acting(&identity, tenant)?;
     if let Some(length) = req
         .headers()
         .get(header::CONTENT_LENGTH)

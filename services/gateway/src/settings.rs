@@ -23,6 +23,17 @@ pub struct Settings {
     pub regions: BTreeMap<Region, String>,
     /// Identity-provider groups whose members hold a platform role.
     pub platform_groups: BTreeMap<String, Role>,
+    pub bus: BusSettings,
+}
+
+/// Where the tenant registry's events are read from (the roles projection).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BusSettings {
+    pub brokers: String,
+    pub topic_prefix: String,
+    /// Extra librdkafka properties.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 /// The short-lived token the gateway mints for the service it forwards to.
@@ -116,6 +127,7 @@ fn dev_defaults() -> serde_json::Value {
             { "prefix": "/admin/audit", "upstream": "http://127.0.0.1:8086", "audience": "audit" }
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
+        "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "" },
         "platform_groups": {
             "plinth-platform-admins": "PlatformAdmin",
             "plinth-platform-auditors": "PlatformAuditor"

@@ -2,3 +2,4 @@
 
 mod bearer;
 mod proxy;
+mod roles;

@@ -9,17 +9,18 @@ use plinth_testkit::{Idp, TokenKeys, test_brokers, test_topic_prefix};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-struct Stack {
+pub struct Stack {
     gateway: String,
     http: reqwest::Client,
     _db: TestDb,
 }
 
-async fn stack(idp: &Idp) -> Stack {
+pub async fn stack(idp: &Idp) -> Stack {
     let db = TestDb::create("tenant_registry", tenant_registry::all_migrations())
         .await
         .unwrap();
     let keys = TokenKeys::generate();
+    let prefix = test_topic_prefix();
     let registry = tenant_registry::Application::build(
         tenant_registry::Settings::with_overrides(json!({
             "http": { "port": 0 },
@@ -28,8 +29,8 @@ async fn stack(idp: &Idp) -> Stack {
                 "app_role": TEST_APP_ROLE, "pool_size": 4
             },
             "bus": {
-                "brokers": test_brokers(), "topic_prefix": test_topic_prefix(),
-                "partitions": 1, "relay": false, "consumers": false
+                "brokers": test_brokers(), "topic_prefix": prefix,
+                "partitions": 1, "relay": true, "consumers": false
             },
             "auth": { "internal_token_public_key": keys.public_base64url() }
         }))
@@ -48,7 +49,8 @@ async fn stack(idp: &Idp) -> Stack {
                 "prefix": "/admin/tenants", "upstream": upstream,
                 "audience": "tenant-registry", "create_names_region": true
             }],
-            "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" }
+            "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
+            "bus": { "brokers": test_brokers(), "topic_prefix": prefix }
         }))
         .unwrap(),
     )
@@ -64,7 +66,7 @@ async fn stack(idp: &Idp) -> Stack {
 }
 
 impl Stack {
-    async fn call(
+    pub async fn call(
         &self,
         token: Option<&str>,
         method: Method,
@@ -85,7 +87,7 @@ impl Stack {
     }
 }
 
-fn tenant(slug: &str, region: &str) -> Value {
+pub fn tenant(slug: &str, region: &str) -> Value {
     json!({
         "slug": slug, "display_name": "Acme", "region": region,
         "deployment_model": "hosted_saas",

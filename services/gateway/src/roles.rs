@@ -1,0 +1,193 @@
+//! Who holds which role: platform roles from identity-provider groups (the
+//! gateway's configuration), tenant roles from the tenant registry's role bindings
+//! and group mappings — kept here as a projection of its `role_binding.*` and
+//! `group_mapping.*` events, so that no request waits on another service.
+//!
+//! The projection reads `plinth.tenant.v1` from its beginning into memory, under a
+//! consumer group of its own per process (every gateway holds the whole picture).
+//! Applying an event twice changes nothing: a binding is keyed by its id.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+use plinth_bus::{Area, BusConfig, Schemas, headers};
+use plinth_core::{Role, TenantId};
+use rdkafka::Message as _;
+use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::identity::Identity;
+
+const ROLE_BINDING_CREATED: &str = "plinth.role_binding.created";
+const ROLE_BINDING_DELETED: &str = "plinth.role_binding.deleted";
+const GROUP_MAPPING_CREATED: &str = "plinth.group_mapping.created";
+const GROUP_MAPPING_DELETED: &str = "plinth.group_mapping.deleted";
+
+#[derive(Debug, Deserialize)]
+struct RoleBindingChanged {
+    tenant_id: String,
+    binding_id: String,
+    workspace_id: Option<String>,
+    principal_kind: String,
+    principal: String,
+    role: String,
+}
+
+/// A binding as the projection keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Binding {
+    tenant: TenantId,
+    /// `subject` or `group`.
+    kind: String,
+    principal: String,
+    role: Role,
+}
+
+/// The roles of identities.
+#[derive(Debug, Default)]
+pub struct Roles {
+    platform_groups: BTreeMap<String, Role>,
+    bindings: RwLock<HashMap<String, Binding>>,
+}
+
+/// What a caller holds: platform roles, and tenant roles by tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    pub platform: Vec<Role>,
+    pub tenants: BTreeMap<TenantId, Vec<Role>>,
+}
+
+impl Roles {
+    pub fn new(platform_groups: BTreeMap<String, Role>) -> Self {
+        Roles {
+            platform_groups,
+            bindings: RwLock::default(),
+        }
+    }
+
+    /// The roles `identity` holds.
+    pub fn held(&self, identity: &Identity) -> Held {
+        let mut platform: Vec<Role> = identity
+            .groups
+            .iter()
+            .filter_map(|g| self.platform_groups.get(g).copied())
+            .collect();
+        platform.sort_by_key(|r| r.as_str());
+        platform.dedup();
+        let mut tenants: BTreeMap<TenantId, Vec<Role>> = BTreeMap::new();
+        for b in self
+            .bindings
+            .read()
+            .expect("the binding map is never poisoned")
+            .values()
+        {
+            let holds = match b.kind.as_str() {
+                "subject" => b.principal == identity.subject,
+                _ => identity.groups.contains(&b.principal),
+            };
+            if holds {
+                let roles = tenants.entry(b.tenant).or_default();
+                if !roles.contains(&b.role) {
+                    roles.push(b.role);
+                }
+            }
+        }
+        for roles in tenants.values_mut() {
+            roles.sort_by_key(|r| r.as_str());
+        }
+        Held { platform, tenants }
+    }
+
+    /// Applies one event of the tenant topic.
+    fn apply(&self, ty: &str, schemas: &Schemas, payload: &[u8]) {
+        let created = match ty {
+            ROLE_BINDING_CREATED | GROUP_MAPPING_CREATED => true,
+            ROLE_BINDING_DELETED | GROUP_MAPPING_DELETED => false,
+            _ => return,
+        };
+        let change: RoleBindingChanged =
+            match schemas.decode("plinth.tenant.RoleBindingChanged", payload) {
+                Ok(change) => change,
+                Err(e) => {
+                    tracing::warn!(error = %e, ty, "a role binding event that does not decode");
+                    return;
+                }
+            };
+        let mut bindings = self
+            .bindings
+            .write()
+            .expect("the binding map is never poisoned");
+        if !created {
+            bindings.remove(&change.binding_id);
+            return;
+        }
+        // Workspace-scoped bindings are the services' to apply to their workspace;
+        // the gateway's coarse roles are tenant-wide.
+        if change.workspace_id.is_some() {
+            return;
+        }
+        let (Ok(tenant), Ok(role)) = (TenantId::parse(&change.tenant_id), change.role.parse())
+        else {
+            tracing::warn!(binding = %change.binding_id, "a role binding event naming no tenant or role");
+            return;
+        };
+        bindings.insert(
+            change.binding_id,
+            Binding {
+                tenant,
+                kind: change.principal_kind,
+                principal: change.principal,
+                role,
+            },
+        );
+    }
+
+    /// Keeps the projection from the tenant topic until `stop`.
+    pub async fn follow(
+        &self,
+        bus: BusConfig,
+        schemas: Schemas,
+        stop: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let topic = bus.topic(Area::Tenant);
+        let mut config = rdkafka::ClientConfig::new();
+        config
+            .set("bootstrap.servers", &bus.brokers)
+            .set(
+                "group.id",
+                format!(
+                    "{}gateway.roles.{}",
+                    bus.topic_prefix,
+                    uuid::Uuid::new_v4().simple()
+                ),
+            )
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false");
+        for (k, v) in &bus.properties {
+            config.set(k, v);
+        }
+        let consumer: StreamConsumer = config.create()?;
+        consumer.subscribe(&[&topic])?;
+        loop {
+            let message = tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                message = consumer.recv() => message,
+            };
+            match message {
+                Ok(message) => {
+                    let ty = message
+                        .headers()
+                        .and_then(|h| headers::header_str(h, headers::CE_TYPE));
+                    if let (Some(ty), Some(payload)) = (ty, message.payload()) {
+                        self.apply(&ty, &schemas, payload);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the tenant topic failed");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}

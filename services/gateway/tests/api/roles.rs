@@ -1,0 +1,128 @@
+//! Tenant roles at the gateway come from the registry's role bindings and group
+//! mappings, as events: once an administrator maps a group or binds a person, its
+//! members act in that tenant, and only there.
+
+use std::time::Duration;
+
+use plinth_testkit::{Idp, wait_until};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::proxy::{stack, tenant};
+
+#[tokio::test]
+async fn tenant_users_act_in_their_tenant_once_bound() {
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+    let operator = idp.access_token("acme-operator").await;
+    let acme_admin = idp.access_token("acme-admin").await;
+
+    let (_, acme, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/admin/tenants",
+            Some(tenant("acme", "us")),
+        )
+        .await;
+    let acme = acme["tenant_id"].as_str().unwrap().to_owned();
+    let (_, globex, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/admin/tenants",
+            Some(tenant("globex", "us")),
+        )
+        .await;
+    let globex = globex["tenant_id"].as_str().unwrap().to_owned();
+
+    // Unbound, a tenant user holds nothing.
+    let (status, _, _) = s
+        .call(
+            Some(&operator),
+            Method::GET,
+            &format!("/admin/tenants/{acme}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, body, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/group-mappings"),
+            Some(json!({ "idp_group": "acme-operators", "role": "Operator" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/role-bindings"),
+            Some(json!({ "subject": "acme-admin", "role": "WorkspaceAdmin" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // The gateway learns of them from the registry's events.
+    wait_until(
+        "the operator's role at the gateway",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(&operator),
+                Method::GET,
+                &format!("/admin/tenants/{acme}"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
+    // Its own tenant's listing, without naming it: the one tenant it holds roles in.
+    let (status, listed, _) = s
+        .call(Some(&operator), Method::GET, "/admin/tenants", None)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    // Only there: another tenant is not its own.
+    let (status, _, _) = s
+        .call(
+            Some(&operator),
+            Method::GET,
+            &format!("/admin/tenants/{globex}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    // An operator's write is refused by the service's own check.
+    let (status, _, _) = s
+        .call(
+            Some(&operator),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/workspaces"),
+            Some(json!({ "name": "Desk" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // The person bound as the tenant's administrator creates one.
+    wait_until(
+        "the administrator's role",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(&acme_admin),
+                Method::POST,
+                &format!("/admin/tenants/{acme}/workspaces"),
+                Some(json!({ "name": "Desk" })),
+            )
+            .await
+            .0 == 201
+        },
+    )
+    .await;
+}
