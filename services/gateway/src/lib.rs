@@ -6,6 +6,8 @@
 
 pub mod http;
 pub mod identity;
+pub mod limits;
+pub mod projection;
 pub mod proxy;
 pub mod roles;
 pub mod settings;
@@ -18,11 +20,12 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
-use plinth_bus::{BusConfig, Schemas};
+use plinth_bus::BusConfig;
 use plinth_core::request_id_middleware;
 use tokio_util::sync::CancellationToken;
 
 use crate::identity::BearerVerifier;
+use crate::limits::RateLimits;
 use crate::proxy::Proxy;
 use crate::roles::Roles;
 pub use crate::settings::Settings;
@@ -60,14 +63,15 @@ impl Application {
             |bus, (k, v)| bus.with_property(k, v),
         );
         let stop = CancellationToken::new();
+        let limits = Arc::new(RateLimits::new(settings.rate_limits.default_per_second));
         let projection = {
-            let (roles, stop) = (roles.clone(), stop.clone());
-            let schemas = Schemas::from_sources([include_str!(
-                "../../../schemas/avro/tenant/role_binding_changed.avsc"
-            )])?;
-            tokio::spawn(async move { roles.follow(bus, schemas, stop).await })
+            let (roles, limits, stop) = (roles.clone(), limits.clone(), stop.clone());
+            let schemas = projection::schemas()?;
+            tokio::spawn(
+                async move { projection::follow(&roles, &limits, bus, schemas, stop).await },
+            )
         };
-        let proxy = web::Data::new(Proxy::new(&settings, verifier, roles)?);
+        let proxy = web::Data::new(Proxy::new(&settings, verifier, roles, limits)?);
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
             .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;

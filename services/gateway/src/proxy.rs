@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderName};
-use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _, web};
 use futures_util::StreamExt as _;
 use plinth_authz::TokenIssuer;
 use plinth_core::{
@@ -17,6 +17,7 @@ use plinth_core::{
 
 use crate::http::bearer_token;
 use crate::identity::{BearerVerifier, Identity};
+use crate::limits::{Decision, RateLimits};
 use crate::roles::Roles;
 use crate::settings::{Route, Settings};
 
@@ -28,6 +29,7 @@ pub struct Proxy {
     routes: Vec<Route>,
     regions: std::collections::BTreeMap<Region, String>,
     pub roles: Arc<Roles>,
+    limits: Arc<RateLimits>,
     body_limit: usize,
 }
 
@@ -82,6 +84,7 @@ impl Proxy {
         settings: &Settings,
         verifier: BearerVerifier,
         roles: Arc<Roles>,
+        limits: Arc<RateLimits>,
     ) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret as _;
         let lifetime = settings.internal_token.lifetime_seconds.clamp(1, 60);
@@ -95,6 +98,7 @@ impl Proxy {
             routes: settings.routes.clone(),
             regions: settings.regions.clone(),
             roles,
+            limits,
             body_limit: settings.http.body_limit_bytes,
         })
     }
@@ -163,6 +167,27 @@ pub async fn forward(
         return Err(proxy.wrong_region(tenant.region()));
     }
     let (tenant, roles) = proxy.acting(&identity, tenant)?;
+    // A tenant's requests take from its own allowance, whoever makes them.
+    let allowance = match tenant.map(|t| proxy.limits.check(t)) {
+        Some(Decision::Limited { limit, retry_after }) => {
+            let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            let mut refused = ApiError::too_many_requests(seconds).error_response();
+            let headers = refused.headers_mut();
+            for (name, value) in [
+                ("ratelimit-limit", limit.to_string()),
+                ("ratelimit-remaining", "0".to_owned()),
+                ("ratelimit-reset", seconds.to_string()),
+            ] {
+                headers.insert(
+                    HeaderName::from_static(name),
+                    header::HeaderValue::from_str(&value).expect("digits are a header value"),
+                );
+            }
+            return Ok(refused);
+        }
+        Some(Decision::Allowed { limit, remaining }) => Some((limit, remaining)),
+        None => None,
+    };
     if let Some(length) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -251,6 +276,10 @@ pub async fn forward(
     })?;
     let listed = connection_listed(response.headers());
     let mut answer = HttpResponse::build(response.status());
+    if let Some((limit, remaining)) = allowance {
+        answer.insert_header(("ratelimit-limit", limit.to_string()));
+        answer.insert_header(("ratelimit-remaining", remaining.to_string()));
+    }
     for (name, value) in response.headers() {
         if forwardable(name, &listed) {
             answer.append_header((name.clone(), value.clone()));

@@ -3,19 +3,15 @@
 //! and group mappings — kept here as a projection of its `role_binding.*` and
 //! `group_mapping.*` events, so that no request waits on another service.
 //!
-//! The projection reads `plinth.tenant.v1` from its beginning into memory, under a
-//! consumer group of its own per process (every gateway holds the whole picture).
-//! Applying an event twice changes nothing: a binding is keyed by its id.
+//! Applying an event twice changes nothing: a binding is keyed by its id
+//! ([`crate::projection`] feeds it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use plinth_bus::{Area, BusConfig, Schemas, headers};
+use plinth_bus::Schemas;
 use plinth_core::{Role, TenantId};
-use rdkafka::Message as _;
-use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use serde::Deserialize;
-use tokio_util::sync::CancellationToken;
 
 use crate::identity::Identity;
 
@@ -99,8 +95,8 @@ impl Roles {
         Held { platform, tenants }
     }
 
-    /// Applies one event of the tenant topic.
-    fn apply(&self, ty: &str, schemas: &Schemas, payload: &[u8]) {
+    /// Applies one event of the tenant topic (others are ignored).
+    pub fn apply(&self, ty: &str, schemas: &Schemas, payload: &[u8]) {
         let created = match ty {
             ROLE_BINDING_CREATED | GROUP_MAPPING_CREATED => true,
             ROLE_BINDING_DELETED | GROUP_MAPPING_DELETED => false,
@@ -141,53 +137,5 @@ impl Roles {
                 role,
             },
         );
-    }
-
-    /// Keeps the projection from the tenant topic until `stop`.
-    pub async fn follow(
-        &self,
-        bus: BusConfig,
-        schemas: Schemas,
-        stop: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let topic = bus.topic(Area::Tenant);
-        let mut config = rdkafka::ClientConfig::new();
-        config
-            .set("bootstrap.servers", &bus.brokers)
-            .set(
-                "group.id",
-                format!(
-                    "{}gateway.roles.{}",
-                    bus.topic_prefix,
-                    uuid::Uuid::new_v4().simple()
-                ),
-            )
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false");
-        for (k, v) in &bus.properties {
-            config.set(k, v);
-        }
-        let consumer: StreamConsumer = config.create()?;
-        consumer.subscribe(&[&topic])?;
-        loop {
-            let message = tokio::select! {
-                _ = stop.cancelled() => return Ok(()),
-                message = consumer.recv() => message,
-            };
-            match message {
-                Ok(message) => {
-                    let ty = message
-                        .headers()
-                        .and_then(|h| headers::header_str(h, headers::CE_TYPE));
-                    if let (Some(ty), Some(payload)) = (ty, message.payload()) {
-                        self.apply(&ty, &schemas, payload);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the tenant topic failed");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-            }
-        }
     }
 }

@@ -24,6 +24,15 @@ pub struct Settings {
     /// Identity-provider groups whose members hold a platform role.
     pub platform_groups: BTreeMap<String, Role>,
     pub bus: BusSettings,
+    pub rate_limits: RateLimitSettings,
+}
+
+/// Per-tenant rate limits.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    /// Requests a second for a tenant whose entitlements have not been set (the
+    /// registry's `default_entitlements.api_rate_per_second`).
+    pub default_per_second: u32,
 }
 
 /// Where the tenant registry's events are read from (the roles projection).
@@ -128,6 +137,7 @@ fn dev_defaults() -> serde_json::Value {
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
         "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "" },
+        "rate_limits": { "default_per_second": 10 },
         "platform_groups": {
             "plinth-platform-admins": "PlatformAdmin",
             "plinth-platform-auditors": "PlatformAuditor"

@@ -1,5 +1,6 @@
 //! The gateway against the real dev identity provider, started for each test.
 
 mod bearer;
+mod limits;
 mod proxy;
 mod roles;
