@@ -4,6 +4,7 @@
 //! server; [`Application::run_until_stopped`] serves until the process is asked to
 //! stop.
 
+pub mod denials;
 pub mod http;
 pub mod identity;
 pub mod limits;
@@ -20,10 +21,11 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
-use plinth_bus::BusConfig;
+use plinth_bus::{Area, BusConfig, TopicSpec, ensure_topics};
 use plinth_core::request_id_middleware;
 use tokio_util::sync::CancellationToken;
 
+use crate::denials::Denials;
 use crate::identity::BearerVerifier;
 use crate::limits::RateLimits;
 use crate::proxy::Proxy;
@@ -34,11 +36,10 @@ pub use crate::settings::Settings;
 pub struct Application {
     port: u16,
     server: Server,
-    /// The roles projection, and how to stop it.
-    projection: (
-        CancellationToken,
-        tokio::task::JoinHandle<anyhow::Result<()>>,
-    ),
+    /// The background tasks (the projection, the refusals' publisher), and how to
+    /// stop them.
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -63,6 +64,7 @@ impl Application {
             |bus, (k, v)| bus.with_property(k, v),
         );
         let stop = CancellationToken::new();
+        let bus_for_topics = bus.clone();
         let limits = Arc::new(RateLimits::new(settings.rate_limits.default_per_second));
         let projection = {
             let (roles, limits, stop) = (roles.clone(), limits.clone(), stop.clone());
@@ -72,6 +74,14 @@ impl Application {
             )
         };
         let proxy = web::Data::new(Proxy::new(&settings, verifier, roles, limits)?);
+        let audit_topic =
+            TopicSpec::new(bus_for_topics.topic(Area::Audit), settings.bus.partitions);
+        ensure_topics(&bus_for_topics, &[audit_topic.dlq(), audit_topic])
+            .await
+            .context("creating the audit topic")?;
+        let (denials, denials_task) =
+            Denials::start(&bus_for_topics, settings.region, stop.clone())?;
+        let denials = web::Data::new(denials);
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
             .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
@@ -80,6 +90,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(request_id_middleware))
                 .app_data(proxy.clone())
+                .app_data(denials.clone())
                 // One upstream client per worker: it keeps its connections.
                 .app_data(web::Data::new(
                     awc::Client::builder().timeout(upstream_timeout).finish(),
@@ -92,7 +103,8 @@ impl Application {
         Ok(Application {
             port,
             server,
-            projection: (stop, projection),
+            stop,
+            tasks: vec![projection, denials_task],
         })
     }
 
@@ -102,9 +114,10 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
-        let (stop, task) = self.projection;
-        stop.cancel();
-        task.await??;
+        self.stop.cancel();
+        for task in self.tasks {
+            task.await??;
+        }
         Ok(served?)
     }
 }

@@ -12,9 +12,10 @@ use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _,
 use futures_util::StreamExt as _;
 use plinth_authz::TokenIssuer;
 use plinth_core::{
-    ApiError, Principal, REQUEST_ID_HEADER, Region, ReqCtx, RequestId, Role, TenantId,
+    ApiError, ErrorKind, Principal, REQUEST_ID_HEADER, Region, ReqCtx, RequestId, Role, TenantId,
 };
 
+use crate::denials::{Denials, Refusal};
 use crate::http::bearer_token;
 use crate::identity::{BearerVerifier, Identity};
 use crate::limits::{Decision, RateLimits};
@@ -147,19 +148,80 @@ impl Proxy {
     }
 }
 
-/// Forwards a request to the service behind its prefix.
+/// What a request turned out to be, as far as it got: for its audit record if it
+/// is refused.
+#[derive(Debug, Default)]
+struct Seen {
+    actor: Option<String>,
+    tenant: Option<TenantId>,
+}
+
+/// Forwards a request to the service behind its prefix; every refusal on the way
+/// (401, 403, 421, 429) is audited.
 pub async fn forward(
     req: HttpRequest,
     payload: web::Payload,
     proxy: web::Data<Proxy>,
     client: web::Data<awc::Client>,
+    denials: web::Data<Denials>,
 ) -> Result<HttpResponse, ApiError> {
+    let mut seen = Seen::default();
+    let result = forward_checked(&req, payload, &proxy, &client, &mut seen).await;
+    // A rate-limited request is answered here (with its RateLimit headers), not as
+    // an error.
+    let refused = match &result {
+        Err(e) => Some(e.clone()),
+        Ok(response) if response.status() == actix_web::http::StatusCode::TOO_MANY_REQUESTS => {
+            Some(ApiError::too_many_requests(0))
+        }
+        Ok(_) => None,
+    };
+    if let Some(error) = refused
+        && matches!(
+            error.kind(),
+            ErrorKind::Unauthenticated
+                | ErrorKind::Forbidden
+                | ErrorKind::WrongRegion { .. }
+                | ErrorKind::TooManyRequests { .. }
+        )
+    {
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .copied()
+            .unwrap_or_else(RequestId::new);
+        denials.record(
+            Refusal {
+                actor: seen.actor,
+                // A tenant of another region has no log here: the platform's.
+                tenant: seen
+                    .tenant
+                    .or_else(|| tenant_in_path(req.path()).filter(|t| t.region() == proxy.region)),
+                method: req.method().to_string(),
+                path: req.path().to_owned(),
+                request_id,
+            },
+            &error,
+        );
+    }
+    result
+}
+
+async fn forward_checked(
+    req: &HttpRequest,
+    payload: web::Payload,
+    proxy: &Proxy,
+    client: &awc::Client,
+    seen: &mut Seen,
+) -> Result<HttpResponse, ApiError> {
+    let req = req.clone();
     let path = req.uri().path().to_owned();
     let route = proxy
         .route(&path)
         .ok_or_else(|| ApiError::not_found("route"))?
         .clone();
     let identity = proxy.verifier.verify(bearer_token(&req)?).await?;
+    seen.actor = Some(identity.subject.clone());
     let tenant = tenant_in_path(&path);
     if let Some(tenant) = tenant
         && tenant.region() != proxy.region
@@ -167,6 +229,7 @@ pub async fn forward(
         return Err(proxy.wrong_region(tenant.region()));
     }
     let (tenant, roles) = proxy.acting(&identity, tenant)?;
+    seen.tenant = tenant;
     // A tenant's requests take from its own allowance, whoever makes them.
     let allowance = match tenant.map(|t| proxy.limits.check(t)) {
         Some(Decision::Limited { limit, retry_after }) => {

@@ -40,6 +40,8 @@ pub struct RateLimitSettings {
 pub struct BusSettings {
     pub brokers: String,
     pub topic_prefix: String,
+    /// Partitions of the audit topic, when the gateway is the first to create it.
+    pub partitions: i32,
     /// Extra librdkafka properties.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
@@ -136,7 +138,7 @@ fn dev_defaults() -> serde_json::Value {
             { "prefix": "/admin/audit", "upstream": "http://127.0.0.1:8086", "audience": "audit" }
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
-        "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "" },
+        "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3 },
         "rate_limits": { "default_per_second": 10 },
         "platform_groups": {
             "plinth-platform-admins": "PlatformAdmin",

@@ -10,7 +10,11 @@ async fn gateway(idp: &Idp) -> String {
     let settings = gateway::Settings::with_overrides(json!({
         "http": { "port": 0 },
         "oidc": { "issuer": idp.issuer, "audience": AUDIENCE, "jwks_refresh_min_seconds": 3600 },
-        "internal_token": { "private_key_pem": plinth_testkit::TokenKeys::generate().private_pem() }
+        "internal_token": { "private_key_pem": plinth_testkit::TokenKeys::generate().private_pem() },
+        "bus": {
+            "brokers": plinth_testkit::test_brokers(),
+            "topic_prefix": plinth_testkit::test_topic_prefix()
+        }
     }))
     .unwrap();
     let app = gateway::Application::build(settings).await.unwrap();

@@ -10,7 +10,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 pub struct Stack {
-    gateway: String,
+    pub gateway: String,
+    /// The topics' prefix of this stack.
+    pub prefix: String,
     http: reqwest::Client,
     _db: TestDb,
 }
@@ -60,6 +62,7 @@ pub async fn stack(idp: &Idp) -> Stack {
     tokio::spawn(gateway.run_until_stopped());
     Stack {
         gateway: base,
+        prefix,
         http: reqwest::Client::new(),
         _db: db,
     }
