@@ -14,7 +14,8 @@ pub struct Stack {
     /// The topics' prefix of this stack.
     pub prefix: String,
     http: reqwest::Client,
-    _db: TestDb,
+    /// The registry's database, when the stack has a registry.
+    _db: Option<TestDb>,
 }
 
 pub async fn stack(idp: &Idp) -> Stack {
@@ -64,7 +65,7 @@ pub async fn stack(idp: &Idp) -> Stack {
         gateway: base,
         prefix,
         http: reqwest::Client::new(),
-        _db: db,
+        _db: Some(db),
     }
 }
 
@@ -201,4 +202,82 @@ async fn another_regions_tenant_is_refused_at_the_gateway_naming_its_region() {
         (status, problem["code"].as_str()),
         (413, Some("payload_too_large"))
     );
+}
+
+#[tokio::test]
+async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
+    let idp = Idp::start().await;
+    let us = stack(&idp).await;
+    // An EU gateway in front of nothing: what it refuses never needs a service.
+    let eu = gateway::Application::build(
+        gateway::Settings::with_overrides(json!({
+            "region": "eu",
+            "http": { "port": 0 },
+            "oidc": { "issuer": idp.issuer, "audience": AUDIENCE },
+            "internal_token": { "private_key_pem": TokenKeys::generate().private_pem() },
+            "routes": [{
+                "prefix": "/admin/tenants", "upstream": "http://127.0.0.1:9",
+                "audience": "tenant-registry", "create_names_region": true
+            }],
+            "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
+            "bus": { "brokers": test_brokers(), "topic_prefix": test_topic_prefix() }
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let eu_base = format!("http://127.0.0.1:{}", eu.port());
+    tokio::spawn(eu.run_until_stopped());
+    let eu = Stack {
+        gateway: eu_base,
+        prefix: String::new(),
+        http: reqwest::Client::new(),
+        _db: None,
+    };
+    let admin = idp.access_token("msp-admin").await;
+
+    let (status, created, _) = us
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/admin/tenants",
+            Some(tenant("acme", "us")),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let acme = created["tenant_id"].as_str().unwrap().to_owned();
+    for (gateway, path, body, region) in [
+        (&eu, format!("/admin/tenants/{acme}"), None, "us"),
+        (
+            &eu,
+            "/admin/tenants".to_owned(),
+            Some(tenant("acme2", "us")),
+            "us",
+        ),
+        (
+            &us,
+            format!("/admin/tenants/{}", plinth_core::TenantId::new(Region::Eu)),
+            None,
+            "eu",
+        ),
+        (
+            &us,
+            "/admin/tenants".to_owned(),
+            Some(tenant("globex", "eu")),
+            "eu",
+        ),
+    ] {
+        let method = if body.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let (status, problem, _) = gateway.call(Some(&admin), method, &path, body).await;
+        assert_eq!(status, 421, "{path}: {problem}");
+        assert_eq!(problem["region"], region);
+        assert_eq!(
+            problem["region_base_url"],
+            format!("https://{region}.plinth.example")
+        );
+    }
 }
