@@ -193,10 +193,10 @@ pub async fn forward(
         denials.record(
             Refusal {
                 actor: seen.actor,
-                // A tenant of another region has no log here: the platform's.
-                tenant: seen
-                    .tenant
-                    .or_else(|| tenant_in_path(req.path()).filter(|t| t.region() == proxy.region)),
+                // The tenant the caller acted in; a refusal before that (no token,
+                // no role, another region) names a tenant nobody vouched for, so
+                // it goes to the platform's log, the path recorded.
+                tenant: seen.tenant,
                 method: req.method().to_string(),
                 path: req.path().to_owned(),
                 request_id,
