@@ -2,6 +2,7 @@
 
 mod bearer;
 mod denials;
+mod keys;
 mod limits;
 mod proxy;
 mod roles;
