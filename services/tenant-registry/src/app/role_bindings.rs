@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::tenants::tenant_on_conn;
-use super::{AppState, now, scope_of};
+use super::{AppState, is_unbound_platform_admin, now, scope_of};
 use crate::domain::RoleBindingId;
 use crate::events::{
     Audited, GROUP_MAPPING_CREATED, GROUP_MAPPING_DELETED, Outcome, ROLE_BINDING_CREATED,
@@ -146,11 +146,11 @@ impl NewBinding {
         let role: Role = role
             .parse()
             .map_err(|_| ApiError::invalid_request("role", "role is not one of Plinth's roles"))?;
-        if role.is_platform() {
+        // A platform role held in a tenant binds MSP staff to it: the whole tenant.
+        if role.is_platform() && workspace.is_some() {
             return Err(ApiError::invalid_request(
-                "role",
-                "platform roles are not held in a tenant; bind WorkspaceAdmin, Operator, \
-                 Approver, Auditor or IntegrationAdmin",
+                "workspace_id",
+                "a platform role binds MSP staff to a whole tenant, not a workspace",
             ));
         }
         let workspace = workspace
@@ -168,6 +168,18 @@ impl NewBinding {
     }
 }
 
+/// Platform roles held in a tenant (MSP staff bound to chosen tenants) are granted
+/// and withdrawn by the platform team only, never by the tenant.
+fn require_platform_grant(caller: &Caller, role: Role) -> Result<(), ApiError> {
+    if role.is_platform() && !is_unbound_platform_admin(caller) {
+        Err(ApiError::forbidden(
+            "only platform administrators bound to every tenant bind MSP staff to tenants",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// `new` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn binding_create(
@@ -182,6 +194,7 @@ pub async fn binding_create(
         let new = new?;
         caller.reach(tenant)?;
         require(&caller.ctx, kind.resource(), Action::Create)?;
+        require_platform_grant(caller, new.role)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -292,6 +305,13 @@ pub async fn binding_delete(
             let row = role_binding_delete_on_conn(ctx, conn, tenant, kind.as_str(), id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(kind.resource_type()))?;
+            // Deleting inside the transaction and refusing rolls the delete back.
+            require_platform_grant(
+                caller,
+                row.role
+                    .parse()
+                    .map_err(|_| ApiError::internal(format!("stored role {}", row.role)))?,
+            )?;
             let before = RoleBinding::try_from(row.clone())?;
             let audited = audited.clone().with_hash("before", &before);
             let events = [

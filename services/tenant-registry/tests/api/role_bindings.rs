@@ -46,9 +46,15 @@ async fn a_tenants_admin_grants_and_withdraws_roles() {
         ),
         (
             json!({"subject": "eve@acme.example", "role": "PlatformAdmin"}),
+            403,
+            "forbidden",
+            None,
+        ),
+        (
+            json!({"subject": "eve@acme.example", "role": "PlatformAuditor", "workspace_id": "wsp_0123456789abcdef0123456789abcdef"}),
             400,
             "invalid_request",
-            Some("role"),
+            Some("workspace_id"),
         ),
         (
             json!({"subject": "eve@acme.example", "role": "Owner"}),
@@ -234,4 +240,60 @@ async fn roles_are_granted_only_inside_ones_own_tenant() {
         )
         .await;
     assert_eq!(status, 403, "an operator does not grant roles");
+}
+
+#[tokio::test]
+async fn only_the_platform_team_binds_msp_staff_to_a_tenant() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "acme").await;
+    let bindings = format!("/admin/tenants/{t}/role-bindings");
+    let body = json!({"subject": "olu@msp.example", "role": "PlatformAdmin"});
+    for who in [As::tenant(Role::WorkspaceAdmin, t), As::bound_admin(&[t])] {
+        let (status, problem) = app
+            .call(Some(&who), Method::POST, &bindings, Some(body.clone()))
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("forbidden")),
+            "{who:?}"
+        );
+    }
+    let (status, b) = app
+        .call(
+            Some(&As::platform_admin()),
+            Method::POST,
+            &bindings,
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 201, "{b}");
+    assert_eq!(b["role"], "PlatformAdmin");
+    let id = b["binding_id"].as_str().unwrap();
+    // The tenant cannot withdraw the MSP's binding; the platform team can.
+    let (status, _) = app
+        .call(
+            Some(&As::tenant(Role::WorkspaceAdmin, t)),
+            Method::DELETE,
+            &format!("{bindings}/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, listed) = app
+        .call(Some(&As::platform_admin()), Method::GET, &bindings, None)
+        .await;
+    assert_eq!(
+        (status, listed["items"].as_array().unwrap().len()),
+        (200, 1),
+        "still there"
+    );
+    let (status, _) = app
+        .call(
+            Some(&As::platform_admin()),
+            Method::DELETE,
+            &format!("{bindings}/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
 }
