@@ -117,15 +117,31 @@ impl Proxy {
         ApiError::wrong_region(region, self.regions.get(&region).cloned())
     }
 
-    /// The tenant a request acts in and the roles it acts with: the platform
-    /// roles, and the tenant roles in the tenant its path names — or, when it
-    /// names none, in the one tenant the caller holds roles in.
+    /// How a request acts: in which tenant, with which roles, and — for MSP staff
+    /// bound to chosen tenants — over which tenants. Platform roles from the
+    /// caller's groups reach every tenant; bound platform roles reach their tenants
+    /// (a service answers any other as not found); tenant roles act in the tenant
+    /// the path names, or, when it names none, in the caller's one tenant.
     fn acting(
         &self,
         identity: &Identity,
         path_tenant: Option<TenantId>,
-    ) -> Result<(Option<TenantId>, Vec<Role>), ApiError> {
+    ) -> Result<Acting, ApiError> {
         let held = self.roles.held(identity);
+        if held.platform.is_empty() && !held.bound.is_empty() {
+            let mut over: Vec<TenantId> = held.bound.values().flatten().copied().collect();
+            over.sort();
+            over.dedup();
+            let mut roles: Vec<Role> = held.bound.keys().copied().collect();
+            if let Some(t) = path_tenant {
+                roles.extend(held.tenants.get(&t).into_iter().flatten().copied());
+            }
+            return Ok(Acting {
+                tenant: path_tenant,
+                roles,
+                bound: Some(over),
+            });
+        }
         let tenant = match path_tenant {
             Some(t) => Some(t),
             None if held.tenants.len() == 1 && held.platform.is_empty() => {
@@ -144,8 +160,21 @@ impl Proxy {
                 "you hold no role here; ask your administrator for one"
             }));
         }
-        Ok((tenant, roles))
+        Ok(Acting {
+            tenant,
+            roles,
+            bound: None,
+        })
     }
+}
+
+/// How a request acts.
+#[derive(Debug)]
+struct Acting {
+    tenant: Option<TenantId>,
+    roles: Vec<Role>,
+    /// The tenants bound MSP staff reach; `None`: every tenant, or the one tenant.
+    bound: Option<Vec<TenantId>>,
 }
 
 /// What a request turned out to be, as far as it got: for its audit record if it
@@ -228,7 +257,11 @@ async fn forward_checked(
     {
         return Err(proxy.wrong_region(tenant.region()));
     }
-    let (tenant, roles) = proxy.acting(&identity, tenant)?;
+    let Acting {
+        tenant,
+        roles,
+        bound,
+    } = proxy.acting(&identity, tenant)?;
     seen.tenant = tenant;
     // A tenant's requests take from its own allowance, whoever makes them.
     let allowance = match tenant.map(|t| proxy.limits.check(t)) {
@@ -277,7 +310,7 @@ async fn forward_checked(
     };
     let token = proxy
         .issuer
-        .mint(&route.audience, &ctx, None)
+        .mint(&route.audience, &ctx, bound.as_deref())
         .map_err(ApiError::internal)?;
 
     let url = format!(

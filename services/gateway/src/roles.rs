@@ -47,10 +47,13 @@ pub struct Roles {
     bindings: RwLock<HashMap<String, Binding>>,
 }
 
-/// What a caller holds: platform roles, and tenant roles by tenant.
+/// What a caller holds: platform roles over every tenant (from its groups),
+/// platform roles over chosen tenants (MSP staff bound to them), and tenant roles
+/// by tenant.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Held {
     pub platform: Vec<Role>,
+    pub bound: BTreeMap<Role, Vec<TenantId>>,
     pub tenants: BTreeMap<TenantId, Vec<Role>>,
 }
 
@@ -72,6 +75,7 @@ impl Roles {
         platform.sort_by_key(|r| r.as_str());
         platform.dedup();
         let mut tenants: BTreeMap<TenantId, Vec<Role>> = BTreeMap::new();
+        let mut bound: BTreeMap<Role, Vec<TenantId>> = BTreeMap::new();
         for b in self
             .bindings
             .read()
@@ -82,7 +86,12 @@ impl Roles {
                 "subject" => b.principal == identity.subject,
                 _ => identity.groups.contains(&b.principal),
             };
-            if holds {
+            if holds && b.role.is_platform() {
+                let over = bound.entry(b.role).or_default();
+                if !over.contains(&b.tenant) {
+                    over.push(b.tenant);
+                }
+            } else if holds {
                 let roles = tenants.entry(b.tenant).or_default();
                 if !roles.contains(&b.role) {
                     roles.push(b.role);
@@ -92,7 +101,14 @@ impl Roles {
         for roles in tenants.values_mut() {
             roles.sort_by_key(|r| r.as_str());
         }
-        Held { platform, tenants }
+        for over in bound.values_mut() {
+            over.sort();
+        }
+        Held {
+            platform,
+            bound,
+            tenants,
+        }
     }
 
     /// Applies one event of the tenant topic (others are ignored).

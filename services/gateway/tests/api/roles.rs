@@ -126,3 +126,97 @@ async fn tenant_users_act_in_their_tenant_once_bound() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn msp_staff_bound_to_two_tenants_reach_those_two_only() {
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+    let staff = idp.access_token("msp-operator").await;
+    let mut ids = Vec::new();
+    for slug in ["acme", "globex", "initech"] {
+        let (_, t, _) = s
+            .call(
+                Some(&admin),
+                Method::POST,
+                "/admin/tenants",
+                Some(tenant(slug, "us")),
+            )
+            .await;
+        ids.push(t["tenant_id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids[..2] {
+        let (status, body, _) = s
+            .call(
+                Some(&admin),
+                Method::POST,
+                &format!("/admin/tenants/{id}/role-bindings"),
+                Some(json!({ "subject": "msp-operator", "role": "PlatformAdmin" })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    wait_until(
+        "the staff member's bindings at the gateway",
+        Duration::from_secs(60),
+        || async {
+            let (status, listed, _) = s
+                .call(Some(&staff), Method::GET, "/admin/tenants", None)
+                .await;
+            status == 200 && listed["items"].as_array().unwrap().len() == 2
+        },
+    )
+    .await;
+    let (_, listed, _) = s
+        .call(Some(&staff), Method::GET, "/admin/tenants", None)
+        .await;
+    let mut seen: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant_id"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    let mut bound: Vec<&str> = ids[..2].iter().map(String::as_str).collect();
+    bound.sort();
+    assert_eq!(seen, bound);
+    let (status, _, _) = s
+        .call(
+            Some(&staff),
+            Method::GET,
+            &format!("/admin/tenants/{}", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The third tenant answers exactly like one that does not exist.
+    let (status, problem, _) = s
+        .call(
+            Some(&staff),
+            Method::GET,
+            &format!("/admin/tenants/{}", ids[2]),
+            None,
+        )
+        .await;
+    let nonexistent = plinth_core::TenantId::new(plinth_core::Region::Us);
+    let (status2, problem2, _) = s
+        .call(
+            Some(&staff),
+            Method::GET,
+            &format!("/admin/tenants/{nonexistent}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &problem["code"]), (404, &json!("not_found")));
+    assert_eq!((status2, &problem2["code"]), (404, &json!("not_found")));
+    // Bound staff do not register tenants: that takes the platform team unbound.
+    let (status, _, _) = s
+        .call(
+            Some(&staff),
+            Method::POST,
+            "/admin/tenants",
+            Some(tenant("hooli", "us")),
+        )
+        .await;
+    assert_eq!(status, 403);
+}
