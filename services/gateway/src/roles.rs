@@ -30,21 +30,57 @@ struct RoleBindingChanged {
     role: String,
 }
 
-/// A binding as the projection keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Binding {
+/// What a binding grants: a role in a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Grant {
     tenant: TenantId,
-    /// `subject` or `group`.
-    kind: String,
-    principal: String,
     role: Role,
+}
+
+/// The bindings, found by who holds them: a request looks up its subject and its
+/// groups, never the whole set.
+#[derive(Debug, Default)]
+struct Bindings {
+    /// (`subject` or `group`, principal) → binding id → grant.
+    by_principal: HashMap<(String, String), HashMap<String, Grant>>,
+    /// Binding id → its principal, for deletions.
+    principal_of: HashMap<String, (String, String)>,
+}
+
+impl Bindings {
+    fn insert(&mut self, id: String, principal: (String, String), grant: Grant) {
+        self.remove(&id);
+        self.by_principal
+            .entry(principal.clone())
+            .or_default()
+            .insert(id.clone(), grant);
+        self.principal_of.insert(id, principal);
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(principal) = self.principal_of.remove(id)
+            && let Some(grants) = self.by_principal.get_mut(&principal)
+        {
+            grants.remove(id);
+            if grants.is_empty() {
+                self.by_principal.remove(&principal);
+            }
+        }
+    }
+
+    fn of(&self, kind: &str, principal: &str) -> impl Iterator<Item = &Grant> {
+        self.by_principal
+            .get(&(kind.to_owned(), principal.to_owned()))
+            .into_iter()
+            .flat_map(HashMap::values)
+    }
 }
 
 /// The roles of identities.
 #[derive(Debug, Default)]
 pub struct Roles {
     platform_groups: BTreeMap<String, Role>,
-    bindings: RwLock<HashMap<String, Binding>>,
+    bindings: RwLock<Bindings>,
 }
 
 /// What a caller holds: platform roles over every tenant (from its groups),
@@ -76,25 +112,23 @@ impl Roles {
         platform.dedup();
         let mut tenants: BTreeMap<TenantId, Vec<Role>> = BTreeMap::new();
         let mut bound: BTreeMap<Role, Vec<TenantId>> = BTreeMap::new();
-        for b in self
+        let bindings = self
             .bindings
             .read()
-            .expect("the binding map is never poisoned")
-            .values()
-        {
-            let holds = match b.kind.as_str() {
-                "subject" => b.principal == identity.subject,
-                _ => identity.groups.contains(&b.principal),
-            };
-            if holds && b.role.is_platform() {
-                let over = bound.entry(b.role).or_default();
-                if !over.contains(&b.tenant) {
-                    over.push(b.tenant);
+            .expect("the binding map is never poisoned");
+        let grants = bindings
+            .of("subject", &identity.subject)
+            .chain(identity.groups.iter().flat_map(|g| bindings.of("group", g)));
+        for grant in grants {
+            if grant.role.is_platform() {
+                let over = bound.entry(grant.role).or_default();
+                if !over.contains(&grant.tenant) {
+                    over.push(grant.tenant);
                 }
-            } else if holds {
-                let roles = tenants.entry(b.tenant).or_default();
-                if !roles.contains(&b.role) {
-                    roles.push(b.role);
+            } else {
+                let roles = tenants.entry(grant.tenant).or_default();
+                if !roles.contains(&grant.role) {
+                    roles.push(grant.role);
                 }
             }
         }
@@ -146,12 +180,8 @@ impl Roles {
         };
         bindings.insert(
             change.binding_id,
-            Binding {
-                tenant,
-                kind: change.principal_kind,
-                principal: change.principal,
-                role,
-            },
+            (change.principal_kind, change.principal),
+            Grant { tenant, role },
         );
     }
 }
