@@ -28,5 +28,5 @@ pub use entry::{Entry, Record};
 pub use export::ExportLine;
 pub use hash::Hash;
 pub use proof::{ConsistencyProof, InclusionProof, ProofError};
-pub use tree::{HashCache, Lack, MemoryTree, Need, first_stored_index};
-pub use verify::{Digested, Verdict, Verifier, digest};
+pub use tree::{HashCache, Lack, MemoryTree, first_stored_index};
+pub use verify::{Digested, Verdict, Verifier, digest, digest_entry};

@@ -89,13 +89,9 @@ pub enum Lack {
     Invalid(String),
 }
 
-/// Stored hashes a computation lacked: fetch them and try again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Need(pub Vec<u64>);
-
 /// Some of a tree's stored hashes, fetched from where the tree is kept. A
 /// computation over it either succeeds or says which stored hashes it lacked
-/// ([`HashCache::attempt`]); the caller fetches them and attempts again. Each of
+/// ([`Lack::Hashes`]); the caller fetches them and computes again. Each of
 /// `tlog_tiles`' computations reads once, so a second attempt succeeds.
 #[derive(Debug, Default)]
 pub struct HashCache {
@@ -156,28 +152,17 @@ impl HashCache {
         self.compute(|r| ConsistencyProof::build(r, old, new))
     }
 
-    fn compute<T>(&self, f: impl FnOnce(&Self) -> Result<T, tlog::Error>) -> Result<T, Lack> {
-        match self.attempt(f) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(Need(missing))) => Err(Lack::Hashes(missing)),
-            Err(e) => Err(Lack::Invalid(e.to_string())),
-        }
-    }
-
     /// Runs `f` over the known hashes: its result, or the stored hashes it lacked.
-    pub fn attempt<T, E>(
-        &self,
-        f: impl FnOnce(&Self) -> Result<T, E>,
-    ) -> Result<Result<T, Need>, E> {
+    fn compute<T>(&self, f: impl FnOnce(&Self) -> Result<T, tlog::Error>) -> Result<T, Lack> {
         self.missing.borrow_mut().clear();
         let result = f(self);
         let missing: Vec<u64> = std::mem::take(&mut *self.missing.borrow_mut())
             .into_iter()
             .collect();
         match result {
-            Ok(value) => Ok(Ok(value)),
-            Err(_) if !missing.is_empty() => Ok(Err(Need(missing))),
-            Err(e) => Err(e),
+            Ok(value) => Ok(value),
+            Err(_) if !missing.is_empty() => Err(Lack::Hashes(missing)),
+            Err(e) => Err(Lack::Invalid(e.to_string())),
         }
     }
 }
@@ -230,13 +215,12 @@ mod tests {
             tree.append(leaf);
         }
         let mut cache = HashCache::new();
-        let Need(missing) = cache
-            .attempt(|r| tlog::tree_hash(37, r))
-            .unwrap()
-            .unwrap_err();
+        let Err(Lack::Hashes(missing)) = cache.root(37) else {
+            panic!("an empty cache lacks hashes");
+        };
         let fetched = tree.read_hashes(&missing).unwrap();
         cache.insert(missing.into_iter().zip(fetched));
-        let root = cache.attempt(|r| tlog::tree_hash(37, r)).unwrap().unwrap();
+        let root = cache.root(37).unwrap();
         assert_eq!(root, tree.root());
     }
 }

@@ -54,6 +54,27 @@ enum Line {
     Bad(String),
 }
 
+/// Reads and hashes one entry, as its JSON object.
+pub fn digest_entry(json: &serde_json::Value) -> Digested {
+    Digested(match Header::deserialize(json) {
+        Ok(header) => Line::Entry {
+            header,
+            leaf: leaf_hash_of(json),
+        },
+        Err(e) => Line::Bad(format!("not an entry: {e}")),
+    })
+}
+
+impl Digested {
+    /// The entry's leaf hash, if the line is an entry.
+    pub fn leaf(&self) -> Option<Hash> {
+        match &self.0 {
+            Line::Entry { leaf, .. } => Some(*leaf),
+            _ => None,
+        }
+    }
+}
+
 /// Reads and hashes one line of an export.
 pub fn digest(line: &str) -> Digested {
     let mut fields: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(line) {
@@ -62,16 +83,7 @@ pub fn digest(line: &str) -> Digested {
     };
     let ty = fields.remove("type");
     Digested(match ty.as_ref().and_then(|t| t.as_str()) {
-        Some("entry") => {
-            let json = serde_json::Value::Object(fields);
-            match Header::deserialize(&json) {
-                Ok(header) => Line::Entry {
-                    header,
-                    leaf: leaf_hash_of(&json),
-                },
-                Err(e) => Line::Bad(format!("not an entry: {e}")),
-            }
-        }
+        Some("entry") => return digest_entry(&serde_json::Value::Object(fields)),
         Some("checkpoint") => match serde_json::from_value(serde_json::Value::Object(fields)) {
             Ok(checkpoint) => Line::Checkpoint(checkpoint),
             Err(e) => Line::Bad(format!("not a checkpoint: {e}")),
@@ -134,19 +146,7 @@ impl Verifier {
         self.accept(digest(line));
     }
 
-    /// The next entry, as its JSON object.
-    pub fn entry(&mut self, json: serde_json::Value) {
-        let digested = match Header::deserialize(&json) {
-            Ok(header) => Line::Entry {
-                header,
-                leaf: leaf_hash_of(&json),
-            },
-            Err(e) => Line::Bad(format!("not an entry: {e}")),
-        };
-        self.accept(Digested(digested));
-    }
-
-    /// The next line, digested ([`digest`]).
+    /// The next line, digested ([`digest`], [`digest_entry`]).
     pub fn accept(&mut self, digested: Digested) {
         if self.problem.is_some() {
             return;

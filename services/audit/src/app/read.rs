@@ -349,14 +349,17 @@ pub async fn verify(
                 let json: serde_json::Value = serde_json::from_str(&row.body).map_err(|e| {
                     ApiError::internal(format!("entry {} of {} is not JSON: {e}", row.idx, log.id))
                 })?;
-                let leaf = plinth_auditlog::entry::leaf_hash_of(&json);
-                if stored_mismatch.is_none() && leaf.0.as_slice() != row.leaf_hash.as_slice() {
+                let digested = plinth_auditlog::digest_entry(&json);
+                let stored = digested
+                    .leaf()
+                    .is_some_and(|l| l.0.as_slice() == row.leaf_hash);
+                if stored_mismatch.is_none() && !stored {
                     stored_mismatch = Some((
                         row.idx as u64,
                         format!("entry {} does not hash to its stored leaf hash", row.idx),
                     ));
                 }
-                verifier.entry(json);
+                verifier.accept(digested);
             }
             from += VERIFY_BATCH;
         }
