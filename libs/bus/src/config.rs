@@ -33,12 +33,24 @@ impl BusConfig {
         self
     }
 
+    /// Adds every property of `properties` (a service's `bus.properties` setting).
+    pub fn with_properties<'a>(
+        self,
+        properties: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Self {
+        properties
+            .into_iter()
+            .fold(self, |bus, (key, value)| bus.with_property(key, value))
+    }
+
     /// The full name of the topic of `area`.
     pub fn topic(&self, area: crate::Area) -> String {
         format!("{}plinth.{}.v1", self.topic_prefix, area.as_str())
     }
 
-    pub(crate) fn client_config(&self) -> ClientConfig {
+    /// A client configuration with the brokers and every extra property: the base
+    /// of the bus's producers and consumers, and of a service's own clients.
+    pub fn client_config(&self) -> ClientConfig {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", &self.brokers);
         for (k, v) in &self.properties {

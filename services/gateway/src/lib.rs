@@ -59,10 +59,9 @@ impl Application {
             .await
             .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?;
         let roles = Arc::new(Roles::new(settings.platform_groups.clone()));
-        let bus = settings.bus.properties.iter().fold(
-            BusConfig::new(&settings.bus.brokers).with_topic_prefix(&settings.bus.topic_prefix),
-            |bus, (k, v)| bus.with_property(k, v),
-        );
+        let bus = BusConfig::new(&settings.bus.brokers)
+            .with_topic_prefix(&settings.bus.topic_prefix)
+            .with_properties(&settings.bus.properties);
         let stop = CancellationToken::new();
         let bus_for_topics = bus.clone();
         let limits = Arc::new(RateLimits::new(settings.rate_limits.default_per_second));

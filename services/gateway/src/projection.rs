@@ -28,9 +28,8 @@ pub async fn follow(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let topic = bus.topic(Area::Tenant);
-    let mut config = rdkafka::ClientConfig::new();
+    let mut config = bus.client_config();
     config
-        .set("bootstrap.servers", &bus.brokers)
         .set(
             "group.id",
             format!(
@@ -41,9 +40,6 @@ pub async fn follow(
         )
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false");
-    for (k, v) in &bus.properties {
-        config.set(k, v);
-    }
     let consumer: StreamConsumer = config.create()?;
     consumer.subscribe(&[&topic])?;
     loop {

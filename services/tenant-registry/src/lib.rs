@@ -79,10 +79,9 @@ impl Application {
         }
         let app_url = settings.database.app_url.expose_secret().to_owned();
         let pool = connect_pool(&app_url, settings.database.pool_size)?;
-        let bus = settings.bus.properties.iter().fold(
-            BusConfig::new(&settings.bus.brokers).with_topic_prefix(&settings.bus.topic_prefix),
-            |bus, (key, value)| bus.with_property(key, value),
-        );
+        let bus = BusConfig::new(&settings.bus.brokers)
+            .with_topic_prefix(&settings.bus.topic_prefix)
+            .with_properties(&settings.bus.properties);
         let events = Events::new(&bus, settings.region);
         let state = Arc::new(AppState {
             pool: pool.clone(),
