@@ -23,6 +23,14 @@ use plinth_core::TenantId;
 pub use diesel_async::AsyncPgConnection;
 pub use migrate::{MigrationSet, migrate, migrate_blocking};
 
+/// The current time as PostgreSQL keeps it (microseconds), so that what a service
+/// answers with is what it stored.
+pub fn now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .expect("microseconds are a valid nanosecond value")
+}
+
 /// A pool of connections for the service's app role.
 pub type Pool = deadpool::Pool<AsyncPgConnection>;
 /// A connection taken from a [`Pool`].

@@ -10,7 +10,6 @@ pub mod read;
 use plinth_auditlog::LogSigner;
 use plinth_core::{ApiError, Region};
 use plinth_db::{Pool, PooledConn};
-use time::OffsetDateTime;
 
 use crate::events::Events;
 
@@ -42,9 +41,4 @@ impl AppState {
     }
 }
 
-/// The current time as PostgreSQL keeps it (microseconds).
-pub fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
-        .expect("microseconds are a valid nanosecond value")
-}
+pub use plinth_db::now;

@@ -16,7 +16,6 @@ use plinth_authz::Caller;
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Role};
 use plinth_db::{Pool, PooledConn, TenantScope};
-use time::OffsetDateTime;
 
 use crate::events::{Audited, Events, Outcome};
 use crate::settings::{EntitlementDefaults, OffboardingSettings, OnboardingSettings};
@@ -77,13 +76,7 @@ impl AppState {
     }
 }
 
-/// The current time as PostgreSQL keeps it (microseconds), so that what an answer
-/// shows is what was stored.
-pub fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
-        .expect("microseconds are a valid nanosecond value")
-}
+pub use plinth_db::now;
 
 /// The row-level security scope of a caller: its own tenant for tenant roles; for
 /// platform roles, the tenants it is bound to, or all.
