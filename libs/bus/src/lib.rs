@@ -12,6 +12,7 @@
 //! them with the schemas in `schemas/avro/` and no registry; headers follow the
 //! CloudEvents Kafka binding in binary mode ([`headers`]).
 
+mod audit;
 mod avro;
 mod config;
 mod consumer;
@@ -24,6 +25,7 @@ mod topics;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
+pub use audit::{AUDIT_EVENT, AuditEvent, micros};
 pub use avro::{AvroError, Schemas, check_compatible, single_object_fingerprint};
 pub use config::BusConfig;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, Received};

@@ -17,7 +17,7 @@ use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
 use crate::app::log::{PLATFORM_LOG, append_on_conn};
 use crate::events::{
     AUDIT_EVENT, AuditEvent, LifecycleRequest, OFFBOARDING_ITEM_RETRY, OFFBOARDING_REQUESTED,
-    ONBOARDING_ITEM_RETRY, ONBOARDING_REQUESTED,
+    ONBOARDING_ITEM_RETRY, ONBOARDING_REQUESTED, record_of,
 };
 
 /// Records audit events and answers lifecycle requests.
@@ -136,7 +136,7 @@ impl Handler for Recorder {
             }
             let audit: AuditEvent = received.decode(app.events.schemas(), AuditEvent::SCHEMA)?;
             let log = self.log_of(&audit.tenant_id)?;
-            let record = audit.record().map_err(HandlerError::Permanent)?;
+            let record = record_of(audit).map_err(HandlerError::Permanent)?;
             match groups.iter_mut().find(|(l, _)| *l == log) {
                 Some((_, records)) => records.push((received.event.id, record)),
                 None => groups.push((log, vec![(received.event.id, record)])),

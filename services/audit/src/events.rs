@@ -3,15 +3,13 @@
 //! `plinth.tenant.v1`; it publishes its answers to those requests and every signed
 //! checkpoint on `plinth.audit.v1`, key = the tenant id (or `platform`).
 
-use std::collections::BTreeMap;
-
 use plinth_auditlog::{Record, SignedCheckpoint, hash};
-use plinth_bus::{Area, BusConfig, Event, Schemas, TopicSpec};
+use plinth_bus::{Area, BusConfig, Event, Schemas, TopicSpec, micros};
 use plinth_core::{ApiError, Region};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub const AUDIT_EVENT: &str = "plinth.audit.event";
+pub use plinth_bus::AUDIT_EVENT;
 pub const ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
 pub const ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
 pub const OFFBOARDING_REQUESTED: &str = "plinth.tenant.offboarding_requested";
@@ -35,50 +33,28 @@ fn schemas() -> Schemas {
     .expect("the service's Avro schemas parse")
 }
 
-/// An audit event as every service publishes it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct AuditEvent {
-    pub tenant_id: String,
-    pub region: String,
-    pub actor: String,
-    pub actor_display: Option<String>,
-    pub action: String,
-    pub resource_type: String,
-    pub resource_id: Option<String>,
-    pub outcome: String,
-    pub reason: Option<String>,
-    pub request_id: Option<String>,
-    /// Microseconds since the epoch.
-    pub occurred_at: i64,
-    pub source_service: String,
-    #[serde(default)]
-    pub details: BTreeMap<String, String>,
-}
+pub use plinth_bus::AuditEvent;
 
-impl AuditEvent {
-    pub const SCHEMA: &'static str = "plinth.audit.AuditEvent";
-
-    /// The record the log keeps.
-    pub fn record(self) -> Result<Record, String> {
-        let occurred_at =
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.occurred_at) * 1000)
-                .map_err(|e| format!("occurred_at: {e}"))?;
-        Ok(Record {
-            tenant_id: self.tenant_id,
-            region: self.region,
-            actor: self.actor,
-            actor_display: self.actor_display,
-            action: self.action,
-            resource_type: self.resource_type,
-            resource_id: self.resource_id,
-            outcome: self.outcome,
-            reason: self.reason,
-            request_id: self.request_id,
-            occurred_at,
-            source_service: self.source_service,
-            details: self.details,
-        })
-    }
+/// The record the log keeps of an audit event.
+pub fn record_of(event: AuditEvent) -> Result<Record, String> {
+    let occurred_at =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(event.occurred_at) * 1000)
+            .map_err(|e| format!("occurred_at: {e}"))?;
+    Ok(Record {
+        tenant_id: event.tenant_id,
+        region: event.region,
+        actor: event.actor,
+        actor_display: event.actor_display,
+        action: event.action,
+        resource_type: event.resource_type,
+        resource_id: event.resource_id,
+        outcome: event.outcome,
+        reason: event.reason,
+        request_id: event.request_id,
+        occurred_at,
+        source_service: event.source_service,
+        details: event.details,
+    })
 }
 
 /// One item of a lifecycle request.
@@ -127,10 +103,6 @@ struct CheckpointSigned<'a> {
     signed_at: i64,
     note: &'a str,
     sealed: bool,
-}
-
-fn micros(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1000) as i64
 }
 
 /// Reads and builds this service's events.

@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use plinth_bus::{Area, BusConfig, Event, PLATFORM_KEY, Schemas};
+use plinth_bus::{AUDIT_EVENT, Area, AuditEvent, BusConfig, Event, PLATFORM_KEY, Schemas};
 use plinth_core::{ApiError, Region, RequestId, TenantId};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -22,23 +21,6 @@ use tokio_util::sync::CancellationToken;
 const BUFFER: usize = 10_000;
 /// Attempts to publish one refusal before it is counted as undelivered.
 const ATTEMPTS: u32 = 8;
-
-#[derive(Serialize)]
-struct AuditEvent {
-    tenant_id: String,
-    region: String,
-    actor: String,
-    actor_display: Option<String>,
-    action: String,
-    resource_type: String,
-    resource_id: Option<String>,
-    outcome: &'static str,
-    reason: Option<String>,
-    request_id: Option<String>,
-    occurred_at: i64,
-    source_service: &'static str,
-    details: BTreeMap<String, String>,
-}
 
 /// A refused request, as the gateway saw it.
 #[derive(Debug, Clone)]
@@ -107,11 +89,11 @@ impl Denials {
             action: format!("http.{}", refusal.method.to_ascii_lowercase()),
             resource_type: "route".to_owned(),
             resource_id: Some(refusal.path.clone()),
-            outcome: "DENIED",
+            outcome: "DENIED".to_owned(),
             reason: Some(error.code().to_owned()),
             request_id: Some(refusal.request_id.to_string()),
-            occurred_at: (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64,
-            source_service: "gateway",
+            occurred_at: plinth_bus::micros(OffsetDateTime::now_utc()),
+            source_service: "gateway".to_owned(),
             details: BTreeMap::from([
                 ("method".to_owned(), refusal.method),
                 (
@@ -122,7 +104,7 @@ impl Denials {
                 ),
             ]),
         };
-        let payload = match self.schemas.encode("plinth.audit.AuditEvent", &event) {
+        let payload = match self.schemas.encode(AuditEvent::SCHEMA, &event) {
             Ok(payload) => payload,
             Err(e) => {
                 tracing::error!(error = %e, "encoding a refusal's audit event failed");
@@ -130,14 +112,8 @@ impl Denials {
                 return;
             }
         };
-        let event = Event::new(
-            &self.topic,
-            key,
-            "plinth.audit.event",
-            &self.source,
-            payload,
-        )
-        .with_subject(refusal.path);
+        let event = Event::new(&self.topic, key, AUDIT_EVENT, &self.source, payload)
+            .with_subject(refusal.path);
         if self.queue.try_send(event).is_err() {
             self.undelivered.fetch_add(1, Ordering::Relaxed);
             tracing::error!("the refusals' buffer is full; an audit event was dropped");

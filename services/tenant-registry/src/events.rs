@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use plinth_bus::{Area, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec};
+use plinth_bus::{
+    AUDIT_EVENT, Area, AuditEvent, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, micros,
+};
 use plinth_core::{ApiError, ErrorKind, Region, ReqCtx, TenantId};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -36,7 +38,6 @@ pub const GROUP_MAPPING_DELETED: &str = "plinth.group_mapping.deleted";
 pub const WORKSPACE_CREATED: &str = "plinth.workspace.created";
 pub const WORKSPACE_UPDATED: &str = "plinth.workspace.updated";
 pub const WORKSPACE_DELETED: &str = "plinth.workspace.deleted";
-pub const AUDIT_EVENT: &str = "plinth.audit.event";
 
 const SERVICE: &str = "tenant-registry";
 
@@ -76,6 +77,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "ALLOWED",
+            Outcome::Denied => "DENIED",
+            Outcome::Failed => "FAILED",
+        }
+    }
+
     /// How a refusal is recorded: refused for who asked, or failed for what was asked.
     pub fn of(err: &ApiError) -> Self {
         match err.kind() {
@@ -241,27 +250,6 @@ struct RoleBindingChanged<'a> {
     role: &'a str,
     changed_at: i64,
     changed_by: &'a str,
-}
-
-#[derive(Serialize)]
-struct AuditEvent<'a> {
-    tenant_id: &'a str,
-    region: &'a str,
-    actor: &'a str,
-    actor_display: Option<&'a str>,
-    action: &'a str,
-    resource_type: &'a str,
-    resource_id: Option<&'a str>,
-    outcome: Outcome,
-    reason: Option<&'a str>,
-    request_id: Option<String>,
-    occurred_at: i64,
-    source_service: &'a str,
-    details: &'a BTreeMap<String, String>,
-}
-
-fn micros(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1000) as i64
 }
 
 impl Events {
@@ -527,21 +515,21 @@ impl Events {
         let payload = self
             .schemas
             .encode(
-                "plinth.audit.AuditEvent",
+                AuditEvent::SCHEMA,
                 &AuditEvent {
-                    tenant_id: &key,
-                    region: self.region.as_str(),
-                    actor: &ctx.principal.subject,
-                    actor_display: ctx.principal.display.as_deref(),
-                    action: audited.action,
-                    resource_type: audited.resource_type,
-                    resource_id: audited.resource_id.as_deref(),
-                    outcome,
-                    reason,
+                    tenant_id: key.clone(),
+                    region: self.region.as_str().to_owned(),
+                    actor: ctx.principal.subject.clone(),
+                    actor_display: ctx.principal.display.clone(),
+                    action: audited.action.to_owned(),
+                    resource_type: audited.resource_type.to_owned(),
+                    resource_id: audited.resource_id.clone(),
+                    outcome: outcome.as_str().to_owned(),
+                    reason: reason.map(str::to_owned),
                     request_id: Some(ctx.request_id.to_string()),
                     occurred_at: micros(OffsetDateTime::now_utc()),
-                    source_service: SERVICE,
-                    details: &audited.details,
+                    source_service: SERVICE.to_owned(),
+                    details: audited.details.clone(),
                 },
             )
             .map_err(ApiError::internal)?;
