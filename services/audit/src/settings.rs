@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+pub use plinth_config::{AuthSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -23,25 +22,6 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct HttpSettings {
-    pub host: String,
-    /// 0 picks a free port (tests).
-    pub port: u16,
-    pub body_limit_bytes: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DatabaseSettings {
-    /// The app role: neither owner nor BYPASSRLS, and without UPDATE or DELETE on
-    /// the log's tables.
-    pub app_url: SecretString,
-    /// The owner role, used only to run migrations at start-up.
-    pub owner_url: SecretString,
-    pub app_role: String,
-    pub pool_size: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
 pub struct BusSettings {
     pub brokers: String,
     pub topic_prefix: String,
@@ -53,12 +33,6 @@ pub struct BusSettings {
     /// Extra librdkafka properties for every client.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct AuthSettings {
-    /// The gateway's Ed25519 public key for internal tokens: 32 bytes, base64url.
-    pub internal_token_public_key: String,
 }
 
 /// How logs are signed and how often.
@@ -78,13 +52,7 @@ pub struct LogSettings {
 impl Settings {
     /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
     pub fn load() -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(dev_defaults()));
-        if let Ok(path) = std::env::var("PLINTH_CONFIG") {
-            figment = figment.merge(Toml::file_exact(path));
-        }
-        Ok(figment
-            .merge(Env::prefixed("PLINTH_").split("__"))
-            .extract()?)
+        plinth_config::load(dev_defaults())
     }
 }
 

@@ -2,8 +2,6 @@
 //! (`PLINTH_CONFIG`), then `PLINTH_…` environment variables with `__` between
 //! levels (`PLINTH_OIDC__ISSUER=https://login.example.com`).
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
 use std::collections::BTreeMap;
 
 use plinth_core::{Region, Role};
@@ -100,20 +98,12 @@ pub struct OidcSettings {
 impl Settings {
     /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
     pub fn load() -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(dev_defaults()));
-        if let Ok(path) = std::env::var("PLINTH_CONFIG") {
-            figment = figment.merge(Toml::file_exact(path));
-        }
-        Ok(figment
-            .merge(Env::prefixed("PLINTH_").split("__"))
-            .extract()?)
+        plinth_config::load(dev_defaults())
     }
 
     /// The defaults with `overrides` merged over them, key by key.
     pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
-        Ok(Figment::from(Serialized::defaults(dev_defaults()))
-            .merge(Serialized::defaults(overrides))
-            .extract()?)
+        plinth_config::with_overrides(dev_defaults(), overrides)
     }
 }
 

@@ -5,10 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+pub use plinth_config::{AuthSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
-use secrecy::SecretString;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,26 +41,6 @@ impl EntitlementDefaults {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct HttpSettings {
-    pub host: String,
-    /// 0 picks a free port (tests).
-    pub port: u16,
-    /// Largest accepted request body; larger ones get 413.
-    pub body_limit_bytes: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DatabaseSettings {
-    /// The app role: neither owner nor BYPASSRLS.
-    pub app_url: SecretString,
-    /// The owner role, used only to run migrations at start-up.
-    pub owner_url: SecretString,
-    /// The app role's name, granted default privileges by the migrations.
-    pub app_role: String,
-    pub pool_size: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
 pub struct BusSettings {
     pub brokers: String,
     /// Prepended to every topic name (isolates tests and environments).
@@ -79,30 +57,16 @@ pub struct BusSettings {
     pub properties: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct AuthSettings {
-    /// The gateway's Ed25519 public key for internal tokens: 32 bytes, base64url.
-    pub internal_token_public_key: String,
-}
-
 impl Settings {
     /// The defaults with `overrides` merged over them, key by key (nested objects
     /// merge too): how another crate's tests run this service beside theirs.
     pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
-        Ok(Figment::from(Serialized::defaults(dev_defaults()))
-            .merge(Serialized::defaults(overrides))
-            .extract()?)
+        plinth_config::with_overrides(dev_defaults(), overrides)
     }
 
     /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
     pub fn load() -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(dev_defaults()));
-        if let Ok(path) = std::env::var("PLINTH_CONFIG") {
-            figment = figment.merge(Toml::file_exact(path));
-        }
-        Ok(figment
-            .merge(Env::prefixed("PLINTH_").split("__"))
-            .extract()?)
+        plinth_config::load(dev_defaults())
     }
 }
 

@@ -1,0 +1,61 @@
+//! How a service reads its configuration, in one place: its built-in defaults,
+//! then the TOML file named by `PLINTH_CONFIG`, then `PLINTH_…` environment
+//! variables with `__` between levels (`PLINTH_HTTP__PORT=8081`). Nothing else in a
+//! service reads the environment. And the settings every service shares.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// `defaults`, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
+pub fn load<T: DeserializeOwned>(defaults: serde_json::Value) -> anyhow::Result<T> {
+    let mut figment = Figment::from(Serialized::defaults(defaults));
+    if let Ok(path) = std::env::var("PLINTH_CONFIG") {
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    Ok(figment
+        .merge(Env::prefixed("PLINTH_").split("__"))
+        .extract()?)
+}
+
+/// `defaults` with `overrides` merged over them, key by key (nested objects merge
+/// too): how tests, and other crates' tests, run a service.
+pub fn with_overrides<T: DeserializeOwned>(
+    defaults: serde_json::Value,
+    overrides: serde_json::Value,
+) -> anyhow::Result<T> {
+    Ok(Figment::from(Serialized::defaults(defaults))
+        .merge(Serialized::defaults(overrides))
+        .extract()?)
+}
+
+/// Where a service listens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub host: String,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// Largest accepted request body; larger ones get 413.
+    pub body_limit_bytes: usize,
+}
+
+/// A service's own database.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// The app role: neither owner nor BYPASSRLS.
+    pub app_url: SecretString,
+    /// The owner role, used only to run migrations at start-up.
+    pub owner_url: SecretString,
+    /// The app role's name, granted default privileges by the migrations.
+    pub app_role: String,
+    pub pool_size: usize,
+}
+
+/// How a service checks the gateway's internal tokens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// The gateway's Ed25519 public key for internal tokens: 32 bytes, base64url.
+    pub internal_token_public_key: String,
+}
