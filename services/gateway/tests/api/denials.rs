@@ -13,7 +13,7 @@ use rdkafka::Message as _;
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use reqwest::Method;
 
-use crate::proxy::{stack, tenant};
+use crate::proxy::stack;
 
 #[tokio::test]
 async fn every_refusal_is_audited() {
@@ -21,15 +21,7 @@ async fn every_refusal_is_audited() {
     let s = stack(&idp).await;
     let admin = idp.access_token("msp-admin").await;
     let nobody = idp.access_token("acme-operator").await;
-    let (_, acme, _) = s
-        .call(
-            Some(&admin),
-            Method::POST,
-            "/admin/tenants",
-            Some(tenant("acme", "us")),
-        )
-        .await;
-    let acme = acme["tenant_id"].as_str().unwrap().to_owned();
+    let acme = s.register(&admin, "acme").await;
 
     assert_eq!(
         s.call(None, Method::GET, "/admin/tenants", None).await.0,

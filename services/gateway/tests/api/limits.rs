@@ -9,31 +9,15 @@ use plinth_testkit::{Idp, wait_until};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::proxy::{stack, tenant};
+use crate::proxy::stack;
 
 #[tokio::test]
 async fn a_tenant_flooding_at_ten_times_its_limit_does_not_slow_another() {
     let idp = Idp::start().await;
     let s = stack(&idp).await;
     let admin = idp.access_token("msp-admin").await;
-    let (_, a, _) = s
-        .call(
-            Some(&admin),
-            Method::POST,
-            "/admin/tenants",
-            Some(tenant("acme", "us")),
-        )
-        .await;
-    let a = a["tenant_id"].as_str().unwrap().to_owned();
-    let (_, b, _) = s
-        .call(
-            Some(&admin),
-            Method::POST,
-            "/admin/tenants",
-            Some(tenant("globex", "us")),
-        )
-        .await;
-    let b = b["tenant_id"].as_str().unwrap().to_owned();
+    let a = s.register(&admin, "acme").await;
+    let b = s.register(&admin, "globex").await;
     let (status, body, _) = s
         .call(
             Some(&admin),

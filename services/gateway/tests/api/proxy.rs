@@ -91,6 +91,22 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Registers a US tenant as `token` (a platform administrator): its id.
+    pub async fn register(&self, token: &str, slug: &str) -> String {
+        let (status, created, _) = self
+            .call(
+                Some(token),
+                Method::POST,
+                "/admin/tenants",
+                Some(tenant(slug, "us")),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["tenant_id"].as_str().unwrap().to_owned()
+    }
+}
+
 pub fn tenant(slug: &str, region: &str) -> Value {
     json!({
         "slug": slug, "display_name": "Acme", "region": region,

@@ -18,24 +18,8 @@ async fn tenant_users_act_in_their_tenant_once_bound() {
     let operator = idp.access_token("acme-operator").await;
     let acme_admin = idp.access_token("acme-admin").await;
 
-    let (_, acme, _) = s
-        .call(
-            Some(&admin),
-            Method::POST,
-            "/admin/tenants",
-            Some(tenant("acme", "us")),
-        )
-        .await;
-    let acme = acme["tenant_id"].as_str().unwrap().to_owned();
-    let (_, globex, _) = s
-        .call(
-            Some(&admin),
-            Method::POST,
-            "/admin/tenants",
-            Some(tenant("globex", "us")),
-        )
-        .await;
-    let globex = globex["tenant_id"].as_str().unwrap().to_owned();
+    let acme = s.register(&admin, "acme").await;
+    let globex = s.register(&admin, "globex").await;
 
     // Unbound, a tenant user holds nothing.
     let (status, _, _) = s
@@ -135,15 +119,7 @@ async fn msp_staff_bound_to_two_tenants_reach_those_two_only() {
     let staff = idp.access_token("msp-operator").await;
     let mut ids = Vec::new();
     for slug in ["acme", "globex", "initech"] {
-        let (_, t, _) = s
-            .call(
-                Some(&admin),
-                Method::POST,
-                "/admin/tenants",
-                Some(tenant(slug, "us")),
-            )
-            .await;
-        ids.push(t["tenant_id"].as_str().unwrap().to_owned());
+        ids.push(s.register(&admin, slug).await);
     }
     for id in &ids[..2] {
         let (status, body, _) = s
