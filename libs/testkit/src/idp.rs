@@ -38,7 +38,9 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn free_port() -> u16 {
+/// A port nobody listens on now: for a server whose address must be known before
+/// it starts (a gateway registered with the provider as its client).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -52,9 +54,20 @@ fn b64(bytes: &[u8]) -> String {
 impl Idp {
     /// Starts a provider whose access tokens live `access_ttl` seconds.
     pub async fn start_with_ttl(access_ttl: u64) -> Idp {
+        Self::launch(access_ttl, "http://127.0.0.1:1").await
+    }
+
+    /// Starts a provider whose client is the gateway at `gateway` (`http://host:port`):
+    /// it may be sent back to `<gateway>/auth/callback` and, after logging out, to
+    /// `<gateway>/`.
+    pub async fn start_for_gateway(gateway: &str) -> Idp {
+        Self::launch(3600, gateway).await
+    }
+
+    async fn launch(access_ttl: u64, gateway: &str) -> Idp {
         let port = free_port();
         let issuer = format!("http://127.0.0.1:{port}");
-        let redirect_uri = "http://127.0.0.1:1/auth/callback".to_owned();
+        let redirect_uri = format!("{gateway}/auth/callback");
         let state = std::env::temp_dir().join(format!("plinth-idp-{}", uuid::Uuid::new_v4()));
         let process = tokio::process::Command::new("node")
             .arg("server.mjs")
@@ -63,6 +76,7 @@ impl Idp {
             .env("PLINTH_IDP_ISSUER", &issuer)
             .env("PLINTH_IDP_STATE", &state)
             .env("PLINTH_IDP_REDIRECT_URIS", &redirect_uri)
+            .env("PLINTH_IDP_LOGOUT_URIS", format!("{gateway}/"))
             .env("PLINTH_IDP_ACCESS_TTL", access_ttl.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -109,7 +123,7 @@ impl Idp {
             .expect("an HTTP client");
         let verifier = b64(uuid::Uuid::new_v4().as_bytes()) + &b64(uuid::Uuid::new_v4().as_bytes());
         let challenge = b64(&Sha256::digest(verifier.as_bytes()));
-        let mut next = http
+        let first = http
             .get(format!("{}/auth", self.issuer))
             .query(&[
                 ("client_id", CLIENT_ID),
@@ -124,44 +138,13 @@ impl Idp {
             .send()
             .await
             .expect("the authorization endpoint answers");
-        let code = loop {
-            let location = next
-                .headers()
-                .get("location")
-                .and_then(|l| l.to_str().ok())
-                .map(str::to_owned);
-            if let Some(location) = location {
-                if location.starts_with(&self.redirect_uri) {
-                    let url = reqwest::Url::parse(&location).expect("the redirect is a URL");
-                    break url
-                        .query_pairs()
-                        .find(|(k, _)| k == "code")
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or_else(|| panic!("no code for {user}: {location}"));
-                }
-                let url = if location.starts_with('/') {
-                    format!("{}{location}", self.issuer)
-                } else {
-                    location
-                };
-                next = http.get(url).send().await.expect("the provider answers");
-                continue;
-            }
-            // An interaction page: log in, then consent.
-            let url = next.url().to_string();
-            let page = next.text().await.expect("a page");
-            let prompt = if page.contains("name=\"prompt\" value=\"consent\"") {
-                vec![("prompt", "consent")]
-            } else {
-                vec![("prompt", "login"), ("login", user), ("password", "any")]
-            };
-            next = http
-                .post(url)
-                .form(&prompt)
-                .send()
-                .await
-                .expect("the provider answers");
-        };
+        let location = self.sign_in(&http, first, user, &self.redirect_uri).await;
+        let url = reqwest::Url::parse(&location).expect("the redirect is a URL");
+        let code = url
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no code for {user}: {location}"));
         http.post(format!("{}/token", self.issuer))
             .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
             .form(&[
@@ -176,6 +159,54 @@ impl Idp {
             .json()
             .await
             .expect("a token response")
+    }
+
+    /// Walks a browser through the provider from `next` (an answer that sends it
+    /// to the provider): follows its redirects, logs in as `user` and consents,
+    /// until the provider sends the browser to a URL starting with `until`, which
+    /// it returns. `http` must keep cookies and not follow redirects itself.
+    pub async fn sign_in(
+        &self,
+        http: &reqwest::Client,
+        mut next: reqwest::Response,
+        user: &str,
+        until: &str,
+    ) -> String {
+        loop {
+            let location = next
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            if let Some(location) = location {
+                if location.starts_with(until) {
+                    return location;
+                }
+                let url = if location.starts_with('/') {
+                    format!("{}{location}", self.issuer)
+                } else {
+                    location
+                };
+                next = http.get(url).send().await.expect("the provider answers");
+                continue;
+            }
+            // An interaction page: log in, then consent.
+            let url = next.url().to_string();
+            let status = next.status();
+            let page = next.text().await.expect("a page");
+            assert!(status.is_success(), "the provider refused: {status} {page}");
+            let prompt = if page.contains("name=\"prompt\" value=\"consent\"") {
+                vec![("prompt", "consent")]
+            } else {
+                vec![("prompt", "login"), ("login", user), ("password", "any")]
+            };
+            next = http
+                .post(url)
+                .form(&prompt)
+                .send()
+                .await
+                .expect("the provider answers");
+        }
     }
 
     /// A bearer access token of `user`.

@@ -54,6 +54,11 @@ impl Settings {
     pub fn load() -> anyhow::Result<Self> {
         plinth_config::load(dev_defaults())
     }
+
+    /// The defaults with `overrides` merged over them, key by key.
+    pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
+        plinth_config::with_overrides(dev_defaults(), overrides)
+    }
 }
 
 /// Defaults for the dev stack (`make up`); production sets every URL and both keys.

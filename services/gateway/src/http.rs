@@ -1,14 +1,21 @@
 //! The gateway's own endpoints.
 
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{self, AUTHORIZATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use plinth_core::ApiError;
 
 use crate::denials::Denials;
-use crate::identity::Identity;
+use crate::identity::session::now;
+use crate::login;
 use crate::proxy::{Proxy, forward};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// The gateway's routes; the browser login's only when it is on.
+pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool) {
+    if browser_login {
+        cfg.route("/auth/login", web::get().to(login::start))
+            .route("/auth/callback", web::get().to(login::callback))
+            .route("/auth/logout", web::post().to(login::logout));
+    }
     cfg.route("/auth/me", web::get().to(me))
         .route("/metrics", web::get().to(metrics))
         .default_service(web::to(forward));
@@ -34,11 +41,31 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     }
 }
 
-/// Who the bearer token says is calling: what an API client checks its token
-/// with.
+/// Who is calling: what an API client checks its token with, and what the
+/// console learns its person, session deadlines and CSRF token from.
 async fn me(req: HttpRequest, proxy: web::Data<Proxy>) -> Result<HttpResponse, ApiError> {
-    let identity: Identity = proxy.verifier.verify(bearer_token(&req)?).await?;
-    Ok(HttpResponse::Ok().json(identity))
+    let (identity, session) = proxy.authenticate(&req).await?;
+    let Some(session) = session else {
+        return Ok(HttpResponse::Ok().json(identity));
+    };
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((header::CACHE_CONTROL, "no-store"));
+    let touched = proxy.sessions.touch(&session);
+    let last_seen = touched.as_ref().map_or(session.last_seen, |_| now());
+    if let Some(cookie) = touched {
+        answer.cookie(cookie);
+    }
+    Ok(answer.json(serde_json::json!({
+        "subject": identity.subject,
+        "email": identity.email,
+        "groups": identity.groups,
+        "issuer": identity.issuer,
+        "session": {
+            "csrf_token": session.csrf,
+            "idle_expires_at": last_seen + proxy.sessions.idle_seconds(),
+            "expires_at": proxy.sessions.expires_at(&session),
+        }
+    })))
 }
 
 /// The gateway's own counters, in the Prometheus text format.

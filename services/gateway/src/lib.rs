@@ -8,6 +8,7 @@ pub mod denials;
 pub mod http;
 pub mod identity;
 pub mod limits;
+pub mod login;
 pub mod projection;
 pub mod proxy;
 pub mod roles;
@@ -27,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::denials::Denials;
 use crate::identity::BearerVerifier;
+use crate::identity::session::Sessions;
 use crate::limits::RateLimits;
+use crate::login::Login;
 use crate::proxy::Proxy;
 use crate::roles::Roles;
 pub use crate::settings::Settings;
@@ -72,7 +75,30 @@ impl Application {
                 async move { projection::follow(&roles, &limits, bus, schemas, stop).await },
             )
         };
-        let proxy = web::Data::new(Proxy::new(&settings, verifier, roles, limits)?);
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
+            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
+        let port = listener.local_addr()?.port();
+        let public_url = if settings.login.public_url.is_empty() {
+            format!("http://{}:{port}", settings.http.host)
+        } else {
+            settings.login.public_url.trim_end_matches('/').to_owned()
+        };
+        let sessions = Sessions::new(&settings.login, &public_url)?;
+        let login = if settings.login.enabled {
+            Some(web::Data::new(
+                Login::discover(
+                    &settings.oidc.issuer,
+                    &settings.login,
+                    &public_url,
+                    Duration::from_secs(settings.oidc.jwks_refresh_min_seconds),
+                )
+                .await
+                .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?,
+            ))
+        } else {
+            None
+        };
+        let proxy = web::Data::new(Proxy::new(&settings, verifier, sessions, roles, limits)?);
         let audit_topic =
             TopicSpec::new(bus_for_topics.topic(Area::Audit), settings.bus.partitions);
         ensure_topics(&bus_for_topics, &[audit_topic.dlq(), audit_topic])
@@ -82,11 +108,8 @@ impl Application {
             Denials::start(&bus_for_topics, settings.region, stop.clone())?;
         let denials = web::Data::new(denials);
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
-        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
-            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
-        let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
                 .wrap(from_fn(request_id_middleware))
                 .app_data(proxy.clone())
                 .app_data(denials.clone())
@@ -94,7 +117,11 @@ impl Application {
                 .app_data(web::Data::new(
                     awc::Client::builder().timeout(upstream_timeout).finish(),
                 ))
-                .configure(http::routes)
+                .configure(|cfg| http::routes(cfg, login.is_some()));
+            match login.clone() {
+                Some(login) => app.app_data(login),
+                None => app,
+            }
         })
         .listen(listener)?
         .run();

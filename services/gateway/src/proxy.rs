@@ -17,6 +17,7 @@ use plinth_core::{
 
 use crate::denials::{Denials, Refusal};
 use crate::http::bearer_token;
+use crate::identity::session::{Found, Session, Sessions, check_csrf};
 use crate::identity::{BearerVerifier, Identity};
 use crate::limits::{Decision, RateLimits};
 use crate::roles::Roles;
@@ -25,6 +26,7 @@ use crate::settings::{Route, Settings};
 /// What the proxy works with.
 pub struct Proxy {
     pub verifier: BearerVerifier,
+    pub sessions: Sessions,
     issuer: TokenIssuer,
     region: Region,
     routes: Vec<Route>,
@@ -60,6 +62,8 @@ fn forwardable(name: &HeaderName, connection_listed: &[String]) -> bool {
     !HOP_BY_HOP.contains(&name)
         && name != header::HOST.as_str()
         && name != header::AUTHORIZATION.as_str()
+        // The session cookie is the gateway's alone.
+        && name != header::COOKIE.as_str()
         && name != header::CONTENT_LENGTH.as_str()
         && !connection_listed.iter().any(|c| c == name)
 }
@@ -84,6 +88,7 @@ impl Proxy {
     pub fn new(
         settings: &Settings,
         verifier: BearerVerifier,
+        sessions: Sessions,
         roles: Arc<Roles>,
         limits: Arc<RateLimits>,
     ) -> anyhow::Result<Self> {
@@ -91,6 +96,7 @@ impl Proxy {
         let lifetime = settings.internal_token.lifetime_seconds.clamp(1, 60);
         Ok(Proxy {
             verifier,
+            sessions,
             issuer: TokenIssuer::from_pem(
                 settings.internal_token.private_key_pem.expose_secret(),
                 Duration::from_secs(lifetime),
@@ -111,6 +117,29 @@ impl Proxy {
                     .strip_prefix(r.prefix.as_str())
                     .is_some_and(|rest| rest.starts_with('/'))
         })
+    }
+
+    /// Who is calling: the bearer token's person, or else the session cookie's —
+    /// with a rewritten cookie when the session's idle deadline should move.
+    pub async fn authenticate(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<(Identity, Option<Session>), ApiError> {
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            return Ok((self.verifier.verify(bearer_token(req)?).await?, None));
+        }
+        match self.sessions.find(req) {
+            Found::Valid(session) => {
+                check_csrf(req, &session)?;
+                Ok((session.identity(), Some(session)))
+            }
+            Found::Ended => Err(ApiError::unauthenticated(
+                "your session has ended: log in again",
+            )),
+            Found::None => Err(ApiError::unauthenticated(
+                "a bearer token or a session is required",
+            )),
+        }
     }
 
     fn wrong_region(&self, region: Region) -> ApiError {
@@ -249,7 +278,7 @@ async fn forward_checked(
         .route(&path)
         .ok_or_else(|| ApiError::not_found("route"))?
         .clone();
-    let identity = proxy.verifier.verify(bearer_token(&req)?).await?;
+    let (identity, session) = proxy.authenticate(&req).await?;
     seen.actor = Some(identity.subject.clone());
     let tenant = tenant_in_path(&path);
     if let Some(tenant) = tenant
@@ -380,6 +409,9 @@ async fn forward_checked(
         if forwardable(name, &listed) {
             answer.append_header((name.clone(), value.clone()));
         }
+    }
+    if let Some(cookie) = session.and_then(|s| proxy.sessions.touch(&s)) {
+        answer.cookie(cookie);
     }
     Ok(answer.streaming(response))
 }

@@ -14,6 +14,7 @@ pub struct Settings {
     pub region: Region,
     pub http: HttpSettings,
     pub oidc: OidcSettings,
+    pub login: LoginSettings,
     pub internal_token: InternalTokenSettings,
     /// Where each path prefix goes, first match wins.
     pub routes: Vec<Route>,
@@ -95,6 +96,34 @@ pub struct OidcSettings {
     pub jwks_refresh_min_seconds: u64,
 }
 
+/// Browser login: the gateway as a confidential client of the issuer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoginSettings {
+    /// Whether people log in here with a browser; a gateway for API clients only
+    /// turns it off, and `/auth/login` is then not found.
+    pub enabled: bool,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The gateway's public base URL (`https://console.msp.example`): the
+    /// callback is `<public_url>/auth/callback`, and cookies are `Secure` when it
+    /// is `https`. Empty: `http://<host>:<port>` as bound (the dev stack, tests).
+    #[serde(default)]
+    pub public_url: String,
+    /// The scopes asked for (`openid` always).
+    pub scopes: Vec<String>,
+    /// The key of the session cookies: 64 random bytes, base64 (`openssl rand
+    /// -base64 64`), the same on every gateway of a region. Empty: a key made at
+    /// start, so sessions end with the process.
+    pub session_key: SecretString,
+    /// A session unused this long ends.
+    pub idle_timeout_seconds: u64,
+    /// A session ends this long after the login, used or not.
+    pub absolute_timeout_seconds: u64,
+    /// Where the issuer sends people after logging out. Empty: `<public_url>/`.
+    #[serde(default)]
+    pub post_logout_redirect_url: String,
+}
+
 impl Settings {
     /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
     pub fn load() -> anyhow::Result<Self> {
@@ -120,6 +149,15 @@ fn dev_defaults() -> serde_json::Value {
             "audience": "urn:plinth:api",
             "leeway_seconds": 10,
             "jwks_refresh_min_seconds": 10
+        },
+        "login": {
+            "enabled": true,
+            "client_id": "plinth-gateway",
+            "client_secret": "",
+            "session_key": "",
+            "scopes": ["openid", "email", "profile", "groups", "api"],
+            "idle_timeout_seconds": 1800,
+            "absolute_timeout_seconds": 28800
         },
         "internal_token": { "private_key_pem": "", "lifetime_seconds": 60 },
         "routes": [

@@ -188,14 +188,18 @@ pub async fn entries_list(
     let after: Option<u64> = page.after()?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &log.scope, async |conn| {
-        entries_page_on_conn(
-            conn,
-            &log.id,
-            filter,
-            after.map(|a| a as i64),
-            limit as i64 + 1,
+        // A log that does not exist is not found, not empty.
+        log_row_on_conn(conn, log).await?;
+        Ok::<_, ApiError>(
+            entries_page_on_conn(
+                conn,
+                &log.id,
+                filter,
+                after.map(|a| a as i64),
+                limit as i64 + 1,
+            )
+            .await?,
         )
-        .await
     })
     .await?;
     let views = rows

@@ -68,6 +68,8 @@ async fn gateway(issuer: &str, refresh_seconds: u64) -> String {
                 "issuer": issuer, "audience": AUDIENCE,
                 "jwks_refresh_min_seconds": refresh_seconds
             },
+            // An issuer for API clients only: no authorization endpoint to log in at.
+            "login": { "enabled": false },
             "internal_token": { "private_key_pem": TokenKeys::generate().private_pem() },
             "bus": { "brokers": test_brokers(), "topic_prefix": test_topic_prefix() }
         }))
@@ -138,6 +140,9 @@ async fn unknown_key_ids_fetch_the_keys_at_most_once_per_interval_and_rotations_
         2,
         "one fetch each at start"
     );
+    // Without browser login, its routes are not there.
+    let login = reqwest::get(format!("{patient}/auth/login")).await.unwrap();
+    assert_eq!(login.status(), 404);
     let rsa = private("RS256");
     assert_eq!(
         me(

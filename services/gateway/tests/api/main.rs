@@ -1,8 +1,10 @@
 //! The gateway against the real dev identity provider, started for each test.
 
 mod bearer;
+mod coverage;
 mod denials;
 mod keys;
 mod limits;
+mod login;
 mod proxy;
 mod roles;

@@ -16,9 +16,39 @@ pub struct Stack {
     http: reqwest::Client,
     /// The registry's database, when the stack has a registry.
     _db: Option<TestDb>,
+    /// The audit service's database, when the stack has one.
+    _audit_db: Option<TestDb>,
 }
 
 pub async fn stack(idp: &Idp) -> Stack {
+    stack_with(idp, Options::default()).await
+}
+
+/// How a test's stack differs from the plain one.
+#[derive(Default)]
+pub struct Options {
+    /// The gateway's port (0: any).
+    pub port: u16,
+    /// Gateway settings merged over the stack's.
+    pub gateway: Value,
+    /// Whether the audit service runs behind `/admin/audit`.
+    pub audit: bool,
+}
+
+/// `over` merged into `base`, key by key (`null` changes nothing).
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (key, value) in over {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (_, Value::Null) => {}
+        (base, over) => *base = over,
+    }
+}
+
+pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     let db = TestDb::create("tenant_registry", tenant_registry::all_migrations())
         .await
         .unwrap();
@@ -43,22 +73,56 @@ pub async fn stack(idp: &Idp) -> Stack {
     .unwrap();
     let upstream = format!("http://127.0.0.1:{}", registry.port());
     tokio::spawn(registry.run_until_stopped());
-    let gateway = gateway::Application::build(
-        gateway::Settings::with_overrides(json!({
-            "http": { "port": 0, "body_limit_bytes": 8192 },
-            "oidc": { "issuer": idp.issuer, "audience": AUDIENCE },
-            "internal_token": { "private_key_pem": keys.private_pem() },
-            "routes": [{
-                "prefix": "/admin/tenants", "upstream": upstream,
-                "audience": "tenant-registry", "create_names_region": true
-            }],
-            "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
-            "bus": { "brokers": test_brokers(), "topic_prefix": prefix }
-        }))
-        .unwrap(),
-    )
-    .await
-    .unwrap();
+    let mut routes = vec![json!({
+        "prefix": "/admin/tenants", "upstream": upstream,
+        "audience": "tenant-registry", "create_names_region": true
+    })];
+    let audit_db = if options.audit {
+        let db = TestDb::create("audit", audit::all_migrations())
+            .await
+            .unwrap();
+        let (_, signing_key) =
+            plinth_auditlog::LogSigner::generate("plinth-audit-test", "audit.plinth.test/us");
+        let audit = audit::Application::build(
+            audit::Settings::with_overrides(json!({
+                "http": { "port": 0 },
+                "database": {
+                    "app_url": db.app_url(), "owner_url": db.owner_url(),
+                    "app_role": TEST_APP_ROLE, "pool_size": 4
+                },
+                "bus": {
+                    "brokers": test_brokers(), "topic_prefix": prefix,
+                    "partitions": 1, "relay": false, "consumers": true
+                },
+                "auth": { "internal_token_public_key": keys.public_base64url() },
+                "log": { "signing_key": signing_key, "origin_prefix": "audit.plinth.test/us" }
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        routes.push(json!({
+            "prefix": "/admin/audit",
+            "upstream": format!("http://127.0.0.1:{}", audit.port()),
+            "audience": audit::AUDIENCE
+        }));
+        tokio::spawn(audit.run_until_stopped());
+        Some(db)
+    } else {
+        None
+    };
+    let mut settings = json!({
+        "http": { "port": options.port, "body_limit_bytes": 8192 },
+        "oidc": { "issuer": idp.issuer, "audience": AUDIENCE },
+        "internal_token": { "private_key_pem": keys.private_pem() },
+        "routes": routes,
+        "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
+        "bus": { "brokers": test_brokers(), "topic_prefix": prefix }
+    });
+    merge(&mut settings, options.gateway);
+    let gateway = gateway::Application::build(gateway::Settings::with_overrides(settings).unwrap())
+        .await
+        .unwrap();
     let base = format!("http://127.0.0.1:{}", gateway.port());
     tokio::spawn(gateway.run_until_stopped());
     Stack {
@@ -66,6 +130,7 @@ pub async fn stack(idp: &Idp) -> Stack {
         prefix,
         http: reqwest::Client::new(),
         _db: Some(db),
+        _audit_db: audit_db,
     }
 }
 
@@ -249,6 +314,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         prefix: String::new(),
         http: reqwest::Client::new(),
         _db: None,
+        _audit_db: None,
     };
     let admin = idp.access_token("msp-admin").await;
 

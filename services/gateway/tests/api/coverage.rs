@@ -1,0 +1,553 @@
+//! Authorization coverage: every operation of every checked-in OpenAPI document
+//! (`schemas/openapi/*.json`), called through the gateway by every kind of caller —
+//! each platform and tenant role, MSP staff bound to one tenant, no token, a bad
+//! token — against the caller's own tenant, another tenant that exists, a tenant
+//! that does not, and the caller's own tenant with another tenant's sub-resource.
+//! Each answer must be the one the permission table (`libs/authz`) implies, with
+//! its problem code; after every refusal, both tenants read exactly as before (as
+//! the platform admin sees them). Allowed reads are made and must succeed; allowed
+//! changes are not made (they would change what the next call finds).
+//!
+//! An operation the walk does not know fails it, unless it is listed, with why, in
+//! `tests/uncovered-operations.txt`; the list is compared exactly, so it can only
+//! shrink as operations gain coverage.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use plinth_authz::{Action, Resource, allows};
+use plinth_core::{Region, Role, TenantId, WorkspaceId};
+use plinth_testkit::{Idp, wait_until};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::proxy::{Options, Stack, stack_with, tenant};
+
+/// One operation of an OpenAPI document.
+#[derive(Debug, Clone)]
+struct Operation {
+    id: String,
+    method: Method,
+    path: String,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn operations() -> Vec<Operation> {
+    let mut found = Vec::new();
+    let mut docs: Vec<_> = std::fs::read_dir(repo().join("schemas/openapi"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    docs.sort();
+    assert!(!docs.is_empty(), "the OpenAPI documents are checked in");
+    for doc in docs {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(doc).unwrap()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Ok(method) = method.to_uppercase().parse::<Method>() else {
+                    continue;
+                };
+                if op.get("operationId").is_none() {
+                    continue;
+                }
+                found.push(Operation {
+                    id: op["operationId"].as_str().unwrap().to_owned(),
+                    method,
+                    path: path.clone(),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// What an operation needs: the permission it asks for (none: any caller who
+/// holds a role), and a body valid enough that only authorization can refuse it.
+struct Spec {
+    permission: Option<(Resource, Action)>,
+    body: Option<Value>,
+}
+
+fn spec(operation: &str) -> Option<Spec> {
+    use Action::{Create, Delete, Read, Update};
+    use Resource::*;
+    let needs = |resource, action, body: Option<Value>| {
+        Some(Spec {
+            permission: Some((resource, action)),
+            body,
+        })
+    };
+    match operation {
+        "tenant_list" | "tenant_get" => needs(Tenant, Read, None),
+        "tenant_create" => needs(Tenant, Create, Some(tenant("coverage", "us"))),
+        "tenant_status_set" => needs(
+            TenantStatus,
+            Update,
+            Some(json!({ "status": "SUSPENDED", "reason": "coverage" })),
+        ),
+        "entitlement_get" | "entitlement_status" => needs(Entitlement, Read, None),
+        "entitlement_set" => needs(
+            Entitlement,
+            Update,
+            Some(json!({
+                "plan": "standard", "modules": [], "api_rate_per_second": 50,
+                "max_workspaces": 10, "max_provider_connections": 2,
+                "monthly_token_budget": 1000
+            })),
+        ),
+        "group_mapping_list" => needs(GroupMapping, Read, None),
+        "group_mapping_create" => needs(
+            GroupMapping,
+            Create,
+            Some(json!({ "idp_group": "coverage-group", "role": "Operator" })),
+        ),
+        "group_mapping_delete" => needs(GroupMapping, Delete, None),
+        "role_binding_list" => needs(RoleBinding, Read, None),
+        "role_binding_create" => needs(
+            RoleBinding,
+            Create,
+            Some(json!({ "subject": "coverage-subject", "role": "Operator" })),
+        ),
+        "role_binding_delete" => needs(RoleBinding, Delete, None),
+        "onboarding_get" => needs(Onboarding, Read, None),
+        "onboarding_request" => needs(Onboarding, Create, Some(json!({}))),
+        "onboarding_item_confirm" | "onboarding_item_retry" => needs(Onboarding, Update, None),
+        "offboarding_get" => needs(Offboarding, Read, None),
+        "offboarding_request" => needs(Offboarding, Create, Some(json!({ "reason": "coverage" }))),
+        "offboarding_item_confirm" | "offboarding_item_retry" => needs(Offboarding, Update, None),
+        "workspace_list" | "workspace_get" => needs(Workspace, Read, None),
+        "workspace_create" => needs(Workspace, Create, Some(json!({ "name": "Coverage" }))),
+        "workspace_update" => needs(Workspace, Update, Some(json!({ "name": "Renamed" }))),
+        "workspace_delete" => needs(Workspace, Delete, None),
+        "audit_key" => Some(Spec {
+            permission: None,
+            body: None,
+        }),
+        "audit_checkpoint_latest"
+        | "audit_checkpoint"
+        | "audit_consistency"
+        | "audit_entries"
+        | "audit_entry"
+        | "audit_export"
+        | "audit_export_oscal" => needs(AuditLog, Read, None),
+        "audit_verify" => needs(AuditLog, Read, Some(json!({}))),
+        _ => None,
+    }
+}
+
+/// Who calls.
+#[derive(Debug, Clone, Copy)]
+enum Caller {
+    NoToken,
+    BadToken,
+    /// A platform role from the caller's groups: every tenant.
+    Platform(&'static str, Role),
+    /// A platform role bound in the own tenant only.
+    Bound(&'static str, Role),
+    /// A tenant role in the own tenant.
+    Tenant(&'static str, Role),
+}
+
+const CALLERS: [Caller; 10] = [
+    Caller::NoToken,
+    Caller::BadToken,
+    Caller::Platform("msp-admin", Role::PlatformAdmin),
+    Caller::Platform("msp-auditor", Role::PlatformAuditor),
+    Caller::Bound("msp-operator", Role::PlatformAdmin),
+    Caller::Tenant("acme-admin", Role::WorkspaceAdmin),
+    Caller::Tenant("acme-operator", Role::Operator),
+    Caller::Tenant("acme-approver", Role::Approver),
+    Caller::Tenant("acme-auditor", Role::Auditor),
+    Caller::Tenant("acme-integrations", Role::IntegrationAdmin),
+];
+
+/// Which tenant (and sub-resources) a call names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Own,
+    Other,
+    Missing,
+    /// The own tenant in the path, with the other tenant's sub-resource id.
+    OwnWithOthersChild,
+}
+
+/// What a tenant holds that paths name.
+#[derive(Debug, Clone)]
+struct Holdings {
+    tenant: String,
+    workspace: String,
+    role_binding: String,
+    group_mapping: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Expected {
+    Refused(u16, &'static str),
+    Allowed,
+}
+
+fn expected(caller: Caller, spec: &Spec, tenant_scoped: bool, target: Target) -> Expected {
+    let roles: Vec<Role> = match caller {
+        Caller::NoToken | Caller::BadToken => {
+            return Expected::Refused(401, "unauthenticated");
+        }
+        Caller::Platform(_, role) | Caller::Bound(_, role) => vec![role],
+        Caller::Tenant(_, role) => {
+            if !tenant_scoped || matches!(target, Target::Own | Target::OwnWithOthersChild) {
+                vec![role]
+            } else {
+                // The gateway finds no role of the caller in that tenant.
+                vec![]
+            }
+        }
+    };
+    if roles.is_empty() {
+        return Expected::Refused(403, "forbidden");
+    }
+    // A tenant the caller does not reach is answered like one that does not exist.
+    if tenant_scoped && matches!(caller, Caller::Bound(..)) && target == Target::Other {
+        return Expected::Refused(404, "not_found");
+    }
+    if let Some((resource, action)) = spec.permission
+        && !allows(&roles, resource, action)
+    {
+        return Expected::Refused(403, "forbidden");
+    }
+    if !tenant_scoped
+        && matches!(caller, Caller::Bound(..))
+        && spec
+            .permission
+            .is_some_and(|(r, a)| (r, a) == (Resource::Tenant, Action::Create))
+    {
+        // Staff bound to chosen tenants do not register new ones.
+        return Expected::Refused(403, "forbidden");
+    }
+    if tenant_scoped && matches!(target, Target::Missing | Target::OwnWithOthersChild) {
+        return Expected::Refused(404, "not_found");
+    }
+    Expected::Allowed
+}
+
+/// The operation's path for `target`, or `None` when the target means nothing to
+/// it (a tenant-less path, or a foreign child where it names no child id).
+fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) -> Option<String> {
+    let tenant_scoped = op.path.contains("{tenant_id}") || op.path.contains("{log}");
+    let has_child = op.path.contains("{workspace_id}") || op.path.contains("{binding_id}");
+    if !tenant_scoped && target != Target::Own {
+        return None;
+    }
+    if target == Target::OwnWithOthersChild && !has_child {
+        return None;
+    }
+    let missing = Holdings {
+        tenant: TenantId::new(Region::Us).to_string(),
+        workspace: WorkspaceId::new().to_string(),
+        role_binding: format!("rbd_{}", uuid::Uuid::new_v4().simple()),
+        group_mapping: format!("rbd_{}", uuid::Uuid::new_v4().simple()),
+    };
+    let (tenant, children) = match target {
+        Target::Own => (own, own),
+        Target::Other => (other, other),
+        Target::Missing => (&missing, &missing),
+        Target::OwnWithOthersChild => (own, other),
+    };
+    let binding = if op.id.starts_with("group_mapping") {
+        &children.group_mapping
+    } else {
+        &children.role_binding
+    };
+    let mut path = op
+        .path
+        .replace("{tenant_id}", &tenant.tenant)
+        .replace("{log}", &tenant.tenant)
+        .replace("{workspace_id}", &children.workspace)
+        .replace("{binding_id}", binding)
+        .replace(
+            "{key}",
+            if op.id.starts_with("onboarding") {
+                "owner_contact_confirmed"
+            } else {
+                "data_handed_over"
+            },
+        )
+        .replace("{index}", "0")
+        .replace("{size}", "1");
+    if op.id == "audit_consistency" {
+        path.push_str("?from=1&to=1");
+    }
+    Some(path)
+}
+
+/// Everything the platform admin reads of a tenant.
+async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Value)> {
+    let reads = [
+        "",
+        "/entitlements",
+        "/workspaces",
+        "/role-bindings",
+        "/group-mappings",
+        "/onboarding",
+        "/offboarding",
+    ]
+    .map(|below| async move {
+        let path = format!("/admin/tenants/{}{below}", holdings.tenant);
+        let (status, mut body, _) = s.call(Some(admin), Method::GET, &path, None).await;
+        // Each answer names its own request.
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("request_id");
+        }
+        (status, body)
+    });
+    futures_util::future::join_all(reads).await
+}
+
+/// The operations deliberately left out of the walk, with why.
+fn uncovered() -> BTreeSet<String> {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/uncovered-operations.txt"),
+    )
+    .unwrap()
+    .lines()
+    .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    .map(|l| l.split_whitespace().next().unwrap().to_owned())
+    .collect()
+}
+
+/// Sets up a tenant the way the walk needs it: onboarding requested (so its
+/// audit log exists), a workspace, a role binding, and its groups mapped.
+async fn furnish(s: &Stack, admin: &str, slug: &str) -> Holdings {
+    let id = s.register(admin, slug).await;
+    let post = |path: String, body: Value| async move {
+        let (status, created, _) = s.call(Some(admin), Method::POST, &path, Some(body)).await;
+        assert!(status == 201 || status == 202, "{path}: {status} {created}");
+        created
+    };
+    post(format!("/admin/tenants/{id}/onboarding"), json!({})).await;
+    let workspace = post(
+        format!("/admin/tenants/{id}/workspaces"),
+        json!({ "name": "Service desk" }),
+    )
+    .await["workspace_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let role_binding = post(
+        format!("/admin/tenants/{id}/role-bindings"),
+        json!({ "subject": format!("{slug}-someone"), "role": "Operator" }),
+    )
+    .await["binding_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut group_mapping = String::new();
+    for (group, role) in [
+        ("workspace-admins", "WorkspaceAdmin"),
+        ("operators", "Operator"),
+        ("approvers", "Approver"),
+        ("auditors", "Auditor"),
+        ("integration-admins", "IntegrationAdmin"),
+    ] {
+        group_mapping = post(
+            format!("/admin/tenants/{id}/group-mappings"),
+            json!({ "idp_group": format!("{slug}-{group}"), "role": role }),
+        )
+        .await["binding_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    Holdings {
+        tenant: id,
+        workspace,
+        role_binding,
+        group_mapping,
+    }
+}
+
+#[tokio::test]
+async fn every_operation_refuses_every_caller_the_table_refuses() {
+    let idp = Idp::start().await;
+    let s = stack_with(
+        &idp,
+        Options {
+            audit: true,
+            // The walk is many calls in one tenant: its allowance is not under test.
+            gateway: json!({ "rate_limits": { "default_per_second": 1000000 } }),
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let own = furnish(&s, &admin, "acme").await;
+    let other = furnish(&s, &admin, "globex").await;
+    let (status, body, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            &format!("/admin/tenants/{}/role-bindings", own.tenant),
+            Some(json!({ "subject": "msp-operator", "role": "PlatformAdmin" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let mut tokens = std::collections::HashMap::new();
+    for caller in CALLERS {
+        if let Caller::Platform(user, _) | Caller::Bound(user, _) | Caller::Tenant(user, _) = caller
+        {
+            tokens.insert(user, idp.access_token(user).await);
+        }
+    }
+    // The gateway learns the bindings and mappings from the registry's events.
+    for (user, path) in [
+        ("msp-operator", format!("/admin/tenants/{}", own.tenant)),
+        (
+            "acme-integrations",
+            format!("/admin/tenants/{}", own.tenant),
+        ),
+    ] {
+        wait_until(
+            &format!("{user}'s roles at the gateway"),
+            Duration::from_secs(60),
+            || async {
+                s.call(Some(&tokens[user]), Method::GET, &path, None)
+                    .await
+                    .0
+                    == 200
+            },
+        )
+        .await;
+    }
+    // The tenants' audit logs exist.
+    for tenant in [&own.tenant, &other.tenant] {
+        wait_until(
+            "the tenant's audit log",
+            Duration::from_secs(60),
+            || async {
+                s.call(
+                    Some(&admin),
+                    Method::GET,
+                    &format!("/admin/audit/logs/{tenant}/checkpoints/latest"),
+                    None,
+                )
+                .await
+                .0 == 200
+            },
+        )
+        .await;
+    }
+
+    let operations = operations();
+    let unknown: BTreeSet<String> = operations
+        .iter()
+        .filter(|op| spec(&op.id).is_none())
+        .map(|op| op.id.clone())
+        .collect();
+    assert_eq!(
+        unknown,
+        uncovered(),
+        "operations the walk does not cover must be exactly those in tests/uncovered-operations.txt"
+    );
+
+    // A real token with one character of its signature changed.
+    let bad_token = {
+        let token = &tokens["msp-admin"];
+        let at = token.rfind('.').unwrap() + (token.len() - token.rfind('.').unwrap()) / 2;
+        let flipped = if &token[at..=at] == "A" { "B" } else { "A" };
+        format!("{}{flipped}{}", &token[..at], &token[at + 1..])
+    };
+    let mut calls = 0;
+    let mut refusals = 0;
+    let mut failures = Vec::new();
+    for op in &operations {
+        let Some(spec) = spec(&op.id) else { continue };
+        let tenant_scoped = op.path.contains("{tenant_id}") || op.path.contains("{log}");
+        for target in [
+            Target::Own,
+            Target::Other,
+            Target::Missing,
+            Target::OwnWithOthersChild,
+        ] {
+            let Some(path) = path_for(op, &own, &other, target) else {
+                continue;
+            };
+            let before =
+                futures_util::join!(snapshot(&s, &admin, &own), snapshot(&s, &admin, &other));
+            let mut refused_here = false;
+            // What the platform admin gets for a read: what every caller allowed
+            // to make it must get.
+            let read_only = spec.permission.is_none_or(|(_, a)| a == Action::Read);
+            let reference = if read_only {
+                s.call(Some(&admin), op.method.clone(), &path, spec.body.clone())
+                    .await
+                    .0
+            } else {
+                0
+            };
+            // The callers at once: each refusal must leave the tenants as they were,
+            // whatever else is refused beside it.
+            let answers = futures_util::future::join_all(CALLERS.into_iter().map(|caller| {
+                let want = expected(caller, &spec, tenant_scoped, target);
+                let token = match caller {
+                    Caller::NoToken => None,
+                    Caller::BadToken => Some(bad_token.as_str()),
+                    Caller::Platform(user, _)
+                    | Caller::Bound(user, _)
+                    | Caller::Tenant(user, _) => Some(tokens[user].as_str()),
+                };
+                let (method, body, path) = (op.method.clone(), spec.body.clone(), path.clone());
+                let s = &s;
+                async move {
+                    if want == Expected::Allowed && !read_only {
+                        return None;
+                    }
+                    let (status, answer, _) = s.call(token, method, &path, body).await;
+                    Some((caller, want, status, answer))
+                }
+            }))
+            .await;
+            for (caller, want, status, body) in answers.into_iter().flatten() {
+                calls += 1;
+                let ok = match want {
+                    Expected::Refused(code, name) => {
+                        refused_here = true;
+                        refusals += 1;
+                        status == code && body["code"] == name
+                    }
+                    Expected::Allowed => status == reference && status != 401 && status != 403,
+                };
+                if !ok {
+                    failures.push(format!(
+                        "{} {} {path} as {caller:?} ({target:?}): expected {want:?}, got {status} {}",
+                        op.id, op.method, body["code"]
+                    ));
+                }
+            }
+            if refused_here {
+                let after =
+                    futures_util::join!(snapshot(&s, &admin, &own), snapshot(&s, &admin, &other));
+                if before != after {
+                    failures.push(format!(
+                        "{} {path} ({target:?}): a refusal changed a tenant",
+                        op.id
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        refusals > 500,
+        "the walk refused {refusals} calls of {calls}"
+    );
+    eprintln!("{calls} calls, {refusals} refusals, all as the table says");
+}
