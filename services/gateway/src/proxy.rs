@@ -14,6 +14,7 @@ use plinth_authz::TokenIssuer;
 use plinth_core::{
     ApiError, ErrorKind, Principal, REQUEST_ID_HEADER, Region, ReqCtx, RequestId, Role, TenantId,
 };
+use tracing::Instrument as _;
 
 use crate::denials::{Denials, Refusal};
 use crate::http::bearer_token;
@@ -224,7 +225,18 @@ pub async fn forward(
     denials: web::Data<Denials>,
 ) -> Result<HttpResponse, ApiError> {
     let mut seen = Seen::default();
-    let result = forward_checked(&req, payload, &proxy, &client, &mut seen).await;
+    // The request's span continues the caller's trace (`traceparent`), or starts
+    // one; the service is called as its child.
+    let span = tracing::info_span!("gateway.forward", method = %req.method(), path = %req.path());
+    plinth_telemetry::set_parent(&span, |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    let result = forward_checked(&req, payload, &proxy, &client, &mut seen)
+        .instrument(span)
+        .await;
     // A rate-limited request is answered here (with its RateLimit headers), not as
     // an error.
     let refused = match &result {
@@ -357,6 +369,13 @@ async fn forward_checked(
     upstream = upstream
         .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
         .insert_header((REQUEST_ID_HEADER, request_id.to_string()));
+    let mut trace = Vec::new();
+    plinth_telemetry::inject(&tracing::Span::current(), |name, value| {
+        trace.push((name, value));
+    });
+    for (name, value) in trace {
+        upstream = upstream.insert_header((name, value));
+    }
     if let Some(peer) = req.peer_addr() {
         upstream = upstream.insert_header(("x-forwarded-for", peer.ip().to_string()));
     }

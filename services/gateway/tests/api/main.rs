@@ -3,6 +3,7 @@
 mod bearer;
 mod coverage;
 mod denials;
+mod forwarding;
 mod keys;
 mod limits;
 mod login;

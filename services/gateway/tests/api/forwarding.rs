@@ -1,0 +1,156 @@
+//! What reaches a service through the gateway, seen by a service that echoes the
+//! request's headers: the internal token in place of the caller's credentials, no
+//! hop-by-hop headers and no cookies, the caller's request id, and the caller's
+//! trace continued (or a new one begun); large answers stream back intact.
+
+use std::collections::BTreeMap;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use plinth_telemetry::TelemetryConfig;
+use plinth_testkit::Idp;
+use serde_json::{Value, json};
+
+use crate::proxy::{Options, stack_with};
+
+/// A service answering `/admin/echo/headers` with the headers it received, and
+/// `/admin/echo/big` with `BIG` bytes.
+async fn echo() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let server = HttpServer::new(|| {
+        App::new()
+            .route(
+                "/admin/echo/headers",
+                web::get().to(|req: HttpRequest| async move {
+                    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                    for (name, value) in req.headers() {
+                        seen.entry(name.to_string())
+                            .or_default()
+                            .push(value.to_str().unwrap_or("").to_owned());
+                    }
+                    HttpResponse::Ok().json(seen)
+                }),
+            )
+            .route(
+                "/admin/echo/big",
+                web::get().to(|| async { HttpResponse::Ok().body(big()) }),
+            )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    url
+}
+
+const BIG: usize = 3 * 1024 * 1024;
+
+fn big() -> Vec<u8> {
+    (0..BIG).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn the_service_gets_the_internal_token_the_request_id_and_the_trace_not_hop_headers() {
+    let _telemetry = plinth_telemetry::init(&TelemetryConfig::new("gateway-test")).unwrap();
+    let idp = Idp::start().await;
+    let upstream = echo().await;
+    let s = stack_with(
+        &idp,
+        Options {
+            gateway: json!({
+                "routes": [{ "prefix": "/admin/echo", "upstream": upstream, "audience": "echo" }]
+            }),
+            ..Options::default()
+        },
+    )
+    .await;
+    let token = idp.access_token("msp-admin").await;
+    let http = reqwest::Client::new();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let request_id = "req_0123456789abcdef0123456789abcdef";
+
+    let seen: Value = http
+        .get(format!("{}/admin/echo/headers", s.gateway))
+        .bearer_auth(&token)
+        .header("connection", "keep-alive, x-hop")
+        .header("x-hop", "one hop only")
+        .header("keep-alive", "timeout=5")
+        .header("te", "trailers")
+        .header("proxy-authorization", "Basic c2VjcmV0")
+        .header("cookie", "plinth_session=whatever; other=1")
+        .header("x-keep", "yes")
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .header("x-request-id", request_id)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let one = |name: &str| seen[name][0].as_str().map(str::to_owned);
+
+    let authorization = one("authorization").unwrap();
+    assert!(authorization.starts_with("Bearer "), "{authorization}");
+    assert_ne!(
+        authorization,
+        format!("Bearer {token}"),
+        "the caller's token stays at the gateway"
+    );
+    for dropped in ["x-hop", "keep-alive", "te", "proxy-authorization", "cookie"] {
+        assert!(
+            seen.get(dropped).is_none(),
+            "{dropped} reached the service: {seen}"
+        );
+    }
+    assert_eq!(one("x-keep").as_deref(), Some("yes"));
+    assert_eq!(one("x-request-id").as_deref(), Some(request_id));
+    assert!(one("x-forwarded-for").is_some(), "{seen}");
+    let traceparent = one("traceparent").unwrap();
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{traceparent}");
+    assert_eq!(parts[1], trace_id, "the caller's trace continues");
+    assert_ne!(
+        parts[2], caller_span,
+        "the gateway's own span comes between"
+    );
+
+    // A caller with no trace: the gateway begins one.
+    let seen: Value = http
+        .get(format!("{}/admin/echo/headers", s.gateway))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let traceparent = seen["traceparent"][0].as_str().unwrap();
+    assert!(
+        traceparent.starts_with("00-") && traceparent.len() == 55,
+        "{traceparent}"
+    );
+    assert_ne!(plinth_telemetry::trace_id_of(traceparent), Some(trace_id));
+    assert!(
+        seen["x-request-id"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("req_")
+    );
+
+    // A large answer streams back whole.
+    let res = http
+        .get(format!("{}/admin/echo/big", s.gateway))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.bytes().await.unwrap();
+    assert_eq!(body.len(), BIG);
+    assert!(
+        body.as_ref() == big().as_slice(),
+        "the bytes are the service's"
+    );
+}
