@@ -19,9 +19,18 @@ export TANSU_VERSION=${TANSU_VERSION:-0.6.0}
 # The dev identity provider (deploy/dev/idp).
 export PLINTH_IDP_PORT=${PLINTH_IDP_PORT:-19080}
 export PLINTH_IDP_ISSUER=${PLINTH_IDP_ISSUER:-http://127.0.0.1:$PLINTH_IDP_PORT}
+# The gateways' client at the dev identity provider (its secret is a dev value).
+export PLINTH_IDP_CLIENT_SECRET=${PLINTH_IDP_CLIENT_SECRET:-plinth-dev-gateway-secret}
+# The gateways of the two regions, as people's browsers reach them.
+export PLINTH_GATEWAY_US=${PLINTH_GATEWAY_US:-http://127.0.0.1:8080}
+export PLINTH_GATEWAY_EU=${PLINTH_GATEWAY_EU:-http://127.0.0.1:9080}
 
-# One database per service.
+# One database per service, per region: the US region's are plinth_<service>, the
+# EU region's plinth_<service>_eu (in production each region has its own server).
 PLINTH_SERVICES="tenant_registry pack_service module_catalog provider_setup policy audit"
+PLINTH_DATABASES=""
+for _svc in $PLINTH_SERVICES; do PLINTH_DATABASES="$PLINTH_DATABASES plinth_$_svc plinth_${_svc}_eu"; done
+unset _svc
 
 # What the tests read.
 export PLINTH_TEST_PG_OWNER_URL=${PLINTH_TEST_PG_OWNER_URL:-postgres://$PLINTH_PG_OWNER:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}

@@ -22,6 +22,9 @@ up() {
   fi
   (cd "$IDP_DIR" && exec setsid env PLINTH_IDP_PORT="$PLINTH_IDP_PORT" \
     PLINTH_IDP_ISSUER="$PLINTH_IDP_ISSUER" PLINTH_IDP_STATE="$STATE" \
+    PLINTH_IDP_CLIENT_SECRET="$PLINTH_IDP_CLIENT_SECRET" \
+    PLINTH_IDP_REDIRECT_URIS="$PLINTH_GATEWAY_US/auth/callback,$PLINTH_GATEWAY_EU/auth/callback" \
+    PLINTH_IDP_LOGOUT_URIS="$PLINTH_GATEWAY_US/,$PLINTH_GATEWAY_EU/" \
     node server.mjs >"$STATE/idp.log" 2>&1 </dev/null) &
   echo $! >"$PIDFILE"
   if ! wait_for 30 port_open 127.0.0.1 "$PLINTH_IDP_PORT"; then

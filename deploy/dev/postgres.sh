@@ -51,10 +51,10 @@ ALTER ROLE $PLINTH_PG_APP LOGIN NOCREATEDB NOSUPERUSER NOBYPASSRLS PASSWORD '$PL
 -- Lets the owner drop a test database while app-role connections are still open.
 GRANT pg_signal_backend TO $PLINTH_PG_OWNER;
 SQL
-  for svc in $PLINTH_SERVICES; do
+  for db in $PLINTH_DATABASES; do
     psql_admin <<SQL
-SELECT 'CREATE DATABASE plinth_$svc OWNER $PLINTH_PG_OWNER'
-WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'plinth_$svc') \gexec
+SELECT 'CREATE DATABASE $db OWNER $PLINTH_PG_OWNER'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db') \gexec
 SQL
   done
 }

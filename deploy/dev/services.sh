@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# The services of the local platform, each a process of its own, with its log and
-# pid file under .dev-state/services/. Idempotent.
+# The services of the local platform, in two regions (US and EU), each service a
+# process of its own with its log and pid file under .dev-state/services/.
+# Idempotent.
 #   services.sh up | down | status
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 SERVICES_DIR=$PLINTH_STATE_DIR/services
 KEYS_DIR=$PLINTH_STATE_DIR/keys
-mkdir -p "$SERVICES_DIR"
+CONFIG_DIR=$ROOT/deploy/dev/config
+mkdir -p "$SERVICES_DIR" "$KEYS_DIR"
 
-# Service → HTTP port. A service is started once its crate exists.
+# Service → HTTP port in the US region; the EU region's are 1000 higher. A
+# service is started once its crate exists.
 declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [audit]=8086)
-export PLINTH_REGION=${PLINTH_REGION:-us}
+REGIONS="us eu"
+
+port_of() { if [ "$2" = us ]; then echo "${PORTS[$1]}"; else echo $(( ${PORTS[$1]} + 1000 )); fi; }
+# The instance's name: the service's, with the region after it outside the US.
+instance() { if [ "$2" = us ]; then echo "$1"; else echo "$1-$2"; fi; }
+suffix() { if [ "$1" = us ]; then echo ""; else echo "-$1"; fi; }
 
 built_services() {
   local svc
@@ -20,29 +28,37 @@ built_services() {
   return 0
 }
 
-# The dev key pair for internal tokens: the gateway signs with the private key,
-# services verify with the public one (32 raw bytes, base64url).
+# The region's dev key pair for internal tokens: its gateway signs with the
+# private key, its services verify with the public one (32 raw bytes, base64url).
 internal_token_public_key() {
-  local key=$KEYS_DIR/internal-token.pem
+  local key=$KEYS_DIR/internal-token$(suffix "$1").pem
   if [ ! -f "$key" ]; then
-    mkdir -p "$KEYS_DIR"
     openssl genpkey -algorithm ED25519 -out "$key" 2>/dev/null
     chmod 600 "$key"
   fi
   openssl pkey -in "$key" -pubout -outform DER | tail -c 32 | base64 -w0 | tr '+/' '-_' | tr -d '='
 }
 
-# The dev key the audit service signs its logs' checkpoints with, made once by
+# The region's dev key its audit service signs checkpoints with, made once by
 # `plinth-audit keygen`; auditors verify with the verifier key beside it.
 audit_signing_key() {
-  local key=$KEYS_DIR/audit-log.key
+  local region=$1 key=$KEYS_DIR/audit-log$(suffix "$1").key
   if [ ! -f "$key" ]; then
-    mkdir -p "$KEYS_DIR"
-    "$ROOT/target/debug/plinth-audit" keygen --name "plinth-audit-$PLINTH_REGION" \
-      --origin-prefix "audit.plinth.localhost/$PLINTH_REGION" >"$KEYS_DIR/audit-log.keygen"
-    sed -n 's/^signing key[^:]*: //p' "$KEYS_DIR/audit-log.keygen" >"$key"
-    sed -n 's/^verifier key[^:]*: *//p' "$KEYS_DIR/audit-log.keygen" >"$KEYS_DIR/audit-log.pub"
-    rm -f "$KEYS_DIR/audit-log.keygen"
+    "$ROOT/target/debug/plinth-audit" keygen --name "plinth-audit-$region" \
+      --origin-prefix "audit.plinth.localhost/$region" >"$key.keygen"
+    sed -n 's/^signing key[^:]*: //p' "$key.keygen" >"$key"
+    sed -n 's/^verifier key[^:]*: *//p' "$key.keygen" >"${key%.key}.pub"
+    rm -f "$key.keygen"
+    chmod 600 "$key"
+  fi
+  cat "$key"
+}
+
+# The key of the region's session cookies: 64 random bytes, base64.
+session_key() {
+  local key=$KEYS_DIR/session$(suffix "$1").key
+  if [ ! -f "$key" ]; then
+    openssl rand -base64 64 | tr -d '\n' >"$key"
     chmod 600 "$key"
   fi
   cat "$key"
@@ -51,19 +67,29 @@ audit_signing_key() {
 running() { local pid=$SERVICES_DIR/$1.pid; [ -f "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null; }
 
 start() {
-  local svc=$1 port=${PORTS[$1]} db=plinth_${1//-/_} public_key=$2
-  if running "$svc"; then
-    log "$svc already running (pid $(cat "$SERVICES_DIR/$svc.pid")) on :$port"
+  local svc=$1 region=$2 name port db
+  name=$(instance "$svc" "$region")
+  port=$(port_of "$svc" "$region")
+  db=plinth_${svc//-/_}$( [ "$region" = us ] || echo "_$region" )
+  if running "$name"; then
+    log "$name already running (pid $(cat "$SERVICES_DIR/$name.pid")) on :$port"
     return
   fi
   local pg="$PLINTH_PG_HOST:$PLINTH_PG_PORT/$db"
+  # The regions share the dev broker, each under a topic prefix of its own.
+  local prefix=""; [ "$region" = us ] || prefix="$region."
   # Each secret goes to the one service that needs it.
-  local own=(PLINTH_REGION="$PLINTH_REGION")
+  local own=(PLINTH_REGION="$region" PLINTH_BUS__TOPIC_PREFIX="$prefix")
   case $svc in
-    gateway) own+=(PLINTH_OIDC__ISSUER="$PLINTH_IDP_ISSUER"
-                   PLINTH_INTERNAL_TOKEN__PRIVATE_KEY_PEM="$(cat "$KEYS_DIR/internal-token.pem")") ;;
-    audit) own+=(PLINTH_LOG__SIGNING_KEY="$AUDIT_SIGNING_KEY"
-                 PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$PLINTH_REGION") ;;
+    gateway)
+      own+=(PLINTH_OIDC__ISSUER="$PLINTH_IDP_ISSUER"
+            PLINTH_INTERNAL_TOKEN__PRIVATE_KEY_PEM="$(cat "$KEYS_DIR/internal-token$(suffix "$region").pem")"
+            PLINTH_LOGIN__CLIENT_SECRET="$PLINTH_IDP_CLIENT_SECRET"
+            PLINTH_LOGIN__SESSION_KEY="$(session_key "$region")")
+      [ "$region" = us ] || own+=(PLINTH_CONFIG="$CONFIG_DIR/gateway-$region.toml") ;;
+    tenant-registry) own+=(PLINTH_CONFIG="$CONFIG_DIR/tenant-registry.toml") ;;
+    audit) own+=(PLINTH_LOG__SIGNING_KEY="$(audit_signing_key "$region")"
+                 PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$region") ;;
   esac
   (exec setsid env \
     PLINTH_HTTP__PORT="$port" \
@@ -71,16 +97,16 @@ start() {
     PLINTH_DATABASE__OWNER_URL="postgres://$PLINTH_PG_OWNER:$PLINTH_PG_PASSWORD@$pg" \
     PLINTH_DATABASE__APP_ROLE="$PLINTH_PG_APP" \
     PLINTH_BUS__BROKERS="$PLINTH_KAFKA_BROKERS" \
-    PLINTH_AUTH__INTERNAL_TOKEN_PUBLIC_KEY="$public_key" \
+    PLINTH_AUTH__INTERNAL_TOKEN_PUBLIC_KEY="$(internal_token_public_key "$region")" \
     "${own[@]}" \
-    "$ROOT/target/debug/$svc" >"$SERVICES_DIR/$svc.log" 2>&1 </dev/null) &
-  echo $! >"$SERVICES_DIR/$svc.pid"
+    "$ROOT/target/debug/$svc" >"$SERVICES_DIR/$name.log" 2>&1 </dev/null) &
+  echo $! >"$SERVICES_DIR/$name.pid"
   if ! wait_for 90 port_open 127.0.0.1 "$port"; then
-    log "$svc did not start; see $SERVICES_DIR/$svc.log"
-    tail -n 20 "$SERVICES_DIR/$svc.log" >&2 || true
+    log "$name did not start; see $SERVICES_DIR/$name.log"
+    tail -n 20 "$SERVICES_DIR/$name.log" >&2 || true
     exit 1
   fi
-  log "$svc running (pid $(cat "$SERVICES_DIR/$svc.pid")) on http://127.0.0.1:$port"
+  log "$name running (pid $(cat "$SERVICES_DIR/$name.pid")) on http://127.0.0.1:$port"
 }
 
 up() {
@@ -91,10 +117,13 @@ up() {
   [ -f "$ROOT/services/audit/Cargo.toml" ] && args+=(--bin plinth-audit)
   log "building ${found//$'\n'/, }"
   (cd "$ROOT" && cargo build --quiet "${args[@]}")
-  local public_key; public_key=$(internal_token_public_key)
-  AUDIT_SIGNING_KEY=
-  [ -f "$ROOT/services/audit/Cargo.toml" ] && AUDIT_SIGNING_KEY=$(audit_signing_key)
-  for svc in $found; do start "$svc" "$public_key"; done
+  local region svc
+  for region in $REGIONS; do
+    # The gateway starts last: it reads the identity provider and forwards to
+    # the others.
+    for svc in $(echo "$found" | grep -v '^gateway$'); do start "$svc" "$region"; done
+    if echo "$found" | grep -qx gateway; then start gateway "$region"; fi
+  done
 }
 
 down() {
@@ -112,13 +141,16 @@ down() {
 }
 
 status() {
-  local svc
-  for svc in $(built_services); do
-    if running "$svc"; then
-      echo "  Service     $svc  http://127.0.0.1:${PORTS[$svc]}  (region $PLINTH_REGION, log $SERVICES_DIR/$svc.log)"
-    else
-      echo "  Service     $svc  not running"
-    fi
+  local svc region name
+  for region in $REGIONS; do
+    for svc in $(built_services | sort); do
+      name=$(instance "$svc" "$region")
+      if running "$name"; then
+        echo "  Service     $name  http://127.0.0.1:$(port_of "$svc" "$region")  (region $region, log $SERVICES_DIR/$name.log)"
+      else
+        echo "  Service     $name  not running"
+      fi
+    done
   done
 }
 

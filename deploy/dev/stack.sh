@@ -10,15 +10,25 @@ status() {
   echo
   echo "Plinth dev stack"
   echo "  PostgreSQL  $PLINTH_PG_HOST:$PLINTH_PG_PORT  owner role $PLINTH_PG_OWNER, app role $PLINTH_PG_APP"
-  for svc in $PLINTH_SERVICES; do echo "              database plinth_$svc"; done
+  echo "              databases plinth_<service> (US) and plinth_<service>_eu (EU)"
   echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/broker/)"
   "$DEV/idp.sh" status
-  echo "              demo logins: deploy/dev/idp/users.json (any password)"
   "$DEV/services.sh" status
   echo "  Internal-token key  $PLINTH_STATE_DIR/keys/internal-token.pem (dev only; the gateway will sign with it)"
   if [ -f "$PLINTH_STATE_DIR/keys/audit-log.pub" ]; then
     echo "  Audit log key       $PLINTH_STATE_DIR/keys/audit-log.pub (verify exports: target/debug/plinth-audit verify --export FILE --key $PLINTH_STATE_DIR/keys/audit-log.pub)"
   fi
+  echo
+  echo "Log in with a browser (any password):"
+  echo "  US region  $PLINTH_GATEWAY_US/auth/login   (demo tenant acme)"
+  echo "  EU region  $PLINTH_GATEWAY_EU/auth/login   (demo tenant globex)"
+  echo "  msp-admin      MSP platform admin: every tenant, registers tenants"
+  echo "  msp-auditor    MSP platform auditor: reads every tenant and audit log"
+  echo "  msp-operator   MSP operator bound to acme and globex only"
+  echo "  acme-admin, acme-operator, acme-approver, acme-auditor, acme-integrations"
+  echo "  globex-admin, globex-operator, globex-approver, globex-auditor, globex-integrations"
+  echo "                 one user per tenant role (deploy/dev/idp/users.json)"
+  echo "API clients: Authorization: Bearer <access token from $PLINTH_IDP_ISSUER> at the same URLs."
   echo
   echo "Stop everything with: make down"
 }
@@ -30,6 +40,7 @@ case "${1:-up}" in
     "$DEV/broker.sh" up
     "$DEV/idp.sh" up
     "$DEV/services.sh" up
+    python3 "$DEV/seed.py"
     status
     ;;
   down)

@@ -12,7 +12,13 @@ use crate::proxy::{Proxy, forward};
 /// The gateway's routes; the browser login's only when it is on.
 pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool) {
     if browser_login {
-        cfg.route("/auth/login", web::get().to(login::start))
+        cfg.route("/", web::get().to(home))
+            .route(
+                "/home.js",
+                web::get().to(|| asset("text/javascript", HOME_JS)),
+            )
+            .route("/home.css", web::get().to(|| asset("text/css", HOME_CSS)))
+            .route("/auth/login", web::get().to(login::start))
             .route("/auth/callback", web::get().to(login::callback))
             .route("/auth/logout", web::post().to(login::logout));
     }
@@ -66,6 +72,39 @@ async fn me(req: HttpRequest, proxy: web::Data<Proxy>) -> Result<HttpResponse, A
             "expires_at": proxy.sessions.expires_at(&session),
         }
     })))
+}
+
+const HOME_HTML: &str = include_str!("../assets/home.html");
+const HOME_JS: &str = include_str!("../assets/home.js");
+const HOME_CSS: &str = include_str!("../assets/home.css");
+
+/// Only this origin's scripts, styles and requests; never framed.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+fn page(content_type: &'static str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("content-security-policy", CONTENT_SECURITY_POLICY))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    page(content_type, body.to_owned())
+}
+
+/// The home page: who is logged in, their tenants, registering one, and a
+/// tenant's audit trail, through the same API as any client.
+async fn home(proxy: web::Data<Proxy>) -> HttpResponse {
+    let region = proxy.region();
+    page(
+        "text/html; charset=utf-8",
+        HOME_HTML
+            .replace("{{region}}", &region.to_string())
+            .replace("{{region_name}}", &region.to_string().to_uppercase()),
+    )
 }
 
 /// The gateway's own counters, in the Prometheus text format.

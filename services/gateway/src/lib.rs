@@ -83,7 +83,7 @@ impl Application {
         } else {
             settings.login.public_url.trim_end_matches('/').to_owned()
         };
-        let sessions = Sessions::new(&settings.login, &public_url)?;
+        let sessions = Sessions::new(&settings.login, &public_url, settings.region)?;
         let login = if settings.login.enabled {
             Some(web::Data::new(
                 Login::discover(

@@ -24,11 +24,10 @@ use openidconnect::{
 use plinth_core::ApiError;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::session::{Found, Opened, SESSION_COOKIE, Session, csrf_refused, same_secret};
+use crate::identity::session::{Found, Opened, Session, csrf_refused, same_secret};
 use crate::proxy::Proxy;
 use crate::settings::LoginSettings;
 
-const LOGIN_COOKIE: &str = "plinth_login";
 /// The login cookie is sent back only to the callback.
 const LOGIN_PATH: &str = "/auth/callback";
 /// How long a person has to finish logging in at the issuer.
@@ -250,11 +249,12 @@ pub async fn start(
         return_to: local_path(query.into_inner().return_to),
     };
     redirect(url.as_str())
-        .cookie(
-            proxy
-                .sessions
-                .seal(LOGIN_COOKIE, &pending, LOGIN_PATH, LOGIN_SECONDS),
-        )
+        .cookie(proxy.sessions.seal(
+            proxy.sessions.login_cookie(),
+            &pending,
+            LOGIN_PATH,
+            LOGIN_SECONDS,
+        ))
         .finish()
 }
 
@@ -278,7 +278,7 @@ pub async fn callback(
     proxy: web::Data<Proxy>,
 ) -> Result<HttpResponse, ApiError> {
     let sessions = &proxy.sessions;
-    let forget = sessions.removal(LOGIN_COOKIE, LOGIN_PATH);
+    let forget = sessions.removal(sessions.login_cookie(), LOGIN_PATH);
     let finished = finish(&req, query.into_inner(), &login, &proxy).await;
     match finished {
         Ok((session, return_to)) => {
@@ -303,7 +303,10 @@ async fn finish(
     login: &Login,
     proxy: &Proxy,
 ) -> Result<(Session, String), ApiError> {
-    let Opened::Value(pending) = proxy.sessions.open::<Pending>(req, LOGIN_COOKIE) else {
+    let Opened::Value(pending) = proxy
+        .sessions
+        .open::<Pending>(req, proxy.sessions.login_cookie())
+    else {
         return Err(
             failed("this login was not started here or took too long: log in again")
                 .with_internal("no login cookie that opens"),
@@ -412,7 +415,7 @@ pub async fn logout(
     proxy: web::Data<Proxy>,
 ) -> Result<HttpResponse, ApiError> {
     let sessions = &proxy.sessions;
-    let forget = sessions.removal(SESSION_COOKIE, "/");
+    let forget = sessions.removal(sessions.session_cookie(), "/");
     let session = match sessions.find(&req) {
         Found::Valid(session) => session,
         // Nothing to end here: just go where a logout goes.

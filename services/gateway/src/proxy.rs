@@ -143,6 +143,11 @@ impl Proxy {
         }
     }
 
+    /// The region this gateway serves.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
     fn wrong_region(&self, region: Region) -> ApiError {
         ApiError::wrong_region(region, self.regions.get(&region).cloned())
     }

@@ -12,7 +12,7 @@
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use base64::Engine as _;
-use plinth_core::ApiError;
+use plinth_core::{ApiError, Region};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -20,7 +20,6 @@ use sha2::{Digest as _, Sha256};
 use super::Identity;
 use crate::settings::LoginSettings;
 
-pub const SESSION_COOKIE: &str = "plinth_session";
 /// The header carrying the session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -89,6 +88,10 @@ pub enum Opened<T> {
 /// Makes and reads the gateway's encrypted cookies.
 pub struct Sessions {
     key: Key,
+    /// The cookies' names carry the region: two regions' gateways on one host
+    /// (the dev stack) keep apart.
+    session_cookie: String,
+    login_cookie: String,
     secure: bool,
     idle: i64,
     absolute: i64,
@@ -111,7 +114,7 @@ pub fn now() -> i64 {
 impl Sessions {
     /// The session key is 64 random bytes, base64; without one a key is made for
     /// this process, and sessions end with it.
-    pub fn new(login: &LoginSettings, public_url: &str) -> anyhow::Result<Self> {
+    pub fn new(login: &LoginSettings, public_url: &str, region: Region) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret as _;
         let configured = login.session_key.expose_secret().trim();
         let key = if configured.is_empty() {
@@ -131,6 +134,8 @@ impl Sessions {
         };
         Ok(Sessions {
             key,
+            session_cookie: format!("plinth_{region}_session"),
+            login_cookie: format!("plinth_{region}_login"),
             secure: public_url.starts_with("https://"),
             idle: login.idle_timeout_seconds as i64,
             absolute: login.absolute_timeout_seconds as i64,
@@ -140,14 +145,14 @@ impl Sessions {
     /// An encrypted cookie holding `value`.
     pub fn seal<T: Serialize>(
         &self,
-        name: &'static str,
+        name: &str,
         value: &T,
         path: &'static str,
         max_age_seconds: i64,
     ) -> Cookie<'static> {
         let mut jar = CookieJar::new();
         let cookie = Cookie::build(
-            name,
+            name.to_owned(),
             serde_json::to_string(value).expect("a session serializes"),
         )
         .path(path)
@@ -176,8 +181,8 @@ impl Sessions {
     }
 
     /// A cookie that makes the browser forget `name`.
-    pub fn removal(&self, name: &'static str, path: &'static str) -> Cookie<'static> {
-        let mut cookie = Cookie::build(name, "")
+    pub fn removal(&self, name: &str, path: &'static str) -> Cookie<'static> {
+        let mut cookie = Cookie::build(name.to_owned(), "")
             .path(path)
             .http_only(true)
             .secure(self.secure)
@@ -189,7 +194,7 @@ impl Sessions {
 
     /// The request's session, if it has a live one.
     pub fn find(&self, req: &HttpRequest) -> Found {
-        match self.open::<Session>(req, SESSION_COOKIE) {
+        match self.open::<Session>(req, &self.session_cookie) {
             Opened::Absent => Found::None,
             Opened::Unreadable => Found::Ended,
             Opened::Value(session) => {
@@ -207,7 +212,7 @@ impl Sessions {
     /// The cookie of a session, living until its absolute deadline.
     pub fn cookie(&self, session: &Session) -> Cookie<'static> {
         let left = self.absolute - (now() - session.issued_at);
-        self.seal(SESSION_COOKIE, session, "/", left.max(0))
+        self.seal(&self.session_cookie, session, "/", left.max(0))
     }
 
     /// A rewritten cookie moving the idle deadline, when the last move is a while
@@ -235,6 +240,16 @@ impl Sessions {
             issued_at: now,
             last_seen: now,
         }
+    }
+
+    /// The session cookie's name.
+    pub fn session_cookie(&self) -> &str {
+        &self.session_cookie
+    }
+
+    /// The name of the cookie that carries a login from its start to the callback.
+    pub fn login_cookie(&self) -> &str {
+        &self.login_cookie
     }
 
     pub fn idle_seconds(&self) -> i64 {

@@ -144,7 +144,7 @@ async fn a_person_logs_in_with_a_browser_acts_through_the_session_and_logs_out()
     }
     let pending = set_cookies(&start);
     assert!(
-        pending.iter().any(|c| c.starts_with("plinth_login=")
+        pending.iter().any(|c| c.starts_with("plinth_us_login=")
             && c.contains("HttpOnly")
             && c.contains("SameSite=Lax")
             && c.contains("Path=/auth/callback")),
@@ -166,7 +166,7 @@ async fn a_person_logs_in_with_a_browser_acts_through_the_session_and_logs_out()
     let cookies = set_cookies(&back);
     let session = cookies
         .iter()
-        .find(|c| c.starts_with("plinth_session="))
+        .find(|c| c.starts_with("plinth_us_session="))
         .unwrap_or_else(|| panic!("a session cookie: {cookies:?}"));
     assert!(
         session.contains("HttpOnly")
@@ -250,14 +250,14 @@ async fn a_person_logs_in_with_a_browser_acts_through_the_session_and_logs_out()
         .split(';')
         .next()
         .unwrap()
-        .trim_start_matches("plinth_session=");
+        .trim_start_matches("plinth_us_session=");
     let mut bytes = value.as_bytes().to_vec();
     let middle = bytes.len() / 2;
     bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).unwrap();
     let res = reqwest::Client::new()
         .get(format!("{}/auth/me", s.gateway))
-        .header(COOKIE, format!("plinth_session={tampered}"))
+        .header(COOKIE, format!("plinth_us_session={tampered}"))
         .send()
         .await
         .unwrap();
@@ -292,9 +292,9 @@ async fn a_person_logs_in_with_a_browser_acts_through_the_session_and_logs_out()
     assert!(
         set_cookies(&res)
             .iter()
-            .any(|c| c.starts_with("plinth_session=;")
-                || c.starts_with("plinth_session=\"\"")
-                || (c.starts_with("plinth_session=") && c.contains("Max-Age=0")))
+            .any(|c| c.starts_with("plinth_us_session=;")
+                || c.starts_with("plinth_us_session=\"\"")
+                || (c.starts_with("plinth_us_session=") && c.contains("Max-Age=0")))
     );
     let (status, _) = browser
         .json(reqwest::Method::GET, "/auth/me", None, None)
@@ -330,7 +330,7 @@ async fn a_login_is_finished_only_by_the_browser_that_started_it() {
     assert!(
         !set_cookies(&res)
             .iter()
-            .any(|c| c.starts_with("plinth_session=") && !c.contains("Max-Age=0"))
+            .any(|c| c.starts_with("plinth_us_session=") && !c.contains("Max-Age=0"))
     );
     let (status, _) = attacker
         .json(reqwest::Method::GET, "/auth/me", None, None)
@@ -401,7 +401,7 @@ async fn sessions_end_when_idle_or_too_old() {
         "login": { "session_key": SESSION_KEY }
     }))
     .unwrap();
-    let sessions = Sessions::new(&settings.login, &s.gateway).unwrap();
+    let sessions = Sessions::new(&settings.login, &s.gateway, plinth_core::Region::Us).unwrap();
     let fresh = sessions.start(
         Identity {
             subject: "msp-admin".into(),
@@ -437,22 +437,49 @@ async fn sessions_end_when_idle_or_too_old() {
     for (what, session, expected) in cases {
         // The cookie as the gateway would make it, with the deadline in the past
         // (the browser would have dropped it; a copy kept elsewhere would not).
-        let cookie = sessions.seal("plinth_session", &session, "/", 3600);
+        let cookie = sessions.seal("plinth_us_session", &session, "/", 3600);
         let res = reqwest::Client::new()
             .get(format!("{}/admin/tenants", s.gateway))
-            .header(COOKIE, format!("plinth_session={}", cookie.value()))
+            .header(COOKIE, format!("plinth_us_session={}", cookie.value()))
             .send()
             .await
             .unwrap();
         assert_eq!(res.status().as_u16(), expected, "{what}");
     }
     // A cookie sealed under another name does not open as the session.
-    let other = sessions.seal("plinth_login", &fresh, "/", 3600);
+    let other = sessions.seal("plinth_us_login", &fresh, "/", 3600);
     let res = reqwest::Client::new()
         .get(format!("{}/auth/me", s.gateway))
-        .header(COOKIE, format!("plinth_session={}", other.value()))
+        .header(COOKIE, format!("plinth_us_session={}", other.value()))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn the_home_page_and_its_script_come_with_a_strict_content_security_policy() {
+    let (_idp, s) = login_stack().await;
+    for (path, content_type, contains) in [
+        ("/", "text/html", "data-region=\"us\""),
+        ("/home.js", "text/javascript", "x-csrf-token"),
+        ("/home.css", "text/css", "table"),
+    ] {
+        let res = reqwest::get(format!("{}{path}", s.gateway)).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let headers = res.headers().clone();
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type),
+            "{path}"
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert!(res.text().await.unwrap().contains(contains), "{path}");
+    }
 }

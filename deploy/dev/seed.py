@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The dev stack's demo, made through the gateways as the MSP's platform admin would
+make it: logs in with the browser login (the real authorization-code flow at the
+dev identity provider), then, in each region, registers a demo tenant, maps its
+identity-provider groups to roles, binds the MSP operator to it, and onboards it
+to ACTIVE through the saga (the audit service answers its item; the operator's
+items are confirmed). Running it again changes nothing that is already done.
+
+Environment (deploy/dev/env.sh): PLINTH_GATEWAY_US, PLINTH_GATEWAY_EU.
+Python's standard library only.
+"""
+
+import http.cookiejar
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+GATEWAYS = {
+    "us": os.environ.get("PLINTH_GATEWAY_US", "http://127.0.0.1:8080"),
+    "eu": os.environ.get("PLINTH_GATEWAY_EU", "http://127.0.0.1:9080"),
+}
+TENANTS = {
+    "us": {"slug": "acme", "display_name": "Acme Corporation",
+           "owner_contact": {"name": "Ana Acme", "email": "admin@acme.example"}},
+    "eu": {"slug": "globex", "display_name": "Globex GmbH",
+           "owner_contact": {"name": "Gil Globex", "email": "admin@globex.example"}},
+}
+# The demo users' groups (deploy/dev/idp/users.json) and the tenant role each holds.
+GROUP_ROLES = [
+    ("workspace-admins", "WorkspaceAdmin"),
+    ("operators", "Operator"),
+    ("approvers", "Approver"),
+    ("auditors", "Auditor"),
+    ("integration-admins", "IntegrationAdmin"),
+]
+DEADLINE_SECONDS = 120
+
+
+def log(message):
+    print(f"[demo] {message}", file=sys.stderr)
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """Keeps cookies and sees every redirect, as the login needs."""
+
+    def __init__(self):
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirects())
+        self.csrf = {}
+
+    def send(self, method, url, body=None, headers=None, form=None):
+        data = None
+        headers = dict(headers or {})
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["content-type"] = "application/json"
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["content-type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with self.opener.open(request) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as answer:
+            return answer.code, answer.headers, answer.read()
+
+    def log_in(self, gateway, user):
+        """The browser login at `gateway` as `user` (any password)."""
+        status, headers, _ = self.send("GET", f"{gateway}/auth/login?return_to=/auth/me")
+        if status != 303:
+            raise SystemExit(f"{gateway}/auth/login answered {status}")
+        url = headers["Location"]
+        callback = f"{gateway}/auth/callback"
+        for _ in range(20):
+            if url.startswith(callback):
+                break
+            status, headers, page = self.send("GET", url)
+            while headers.get("Location") is None:
+                # The provider's login page, then its consent page.
+                text = page.decode()
+                form = ({"prompt": "consent"} if 'value="consent"' in text
+                        else {"prompt": "login", "login": user, "password": "demo"})
+                status, headers, page = self.send("POST", url, form=form)
+            location = headers["Location"]
+            url = location if location.startswith("http") else urllib.parse.urljoin(url, location)
+        status, _, body = self.send("GET", url)
+        if status != 303:
+            raise SystemExit(f"the login at {gateway} failed: {status} {body[:300]!r}")
+        status, _, body = self.send("GET", f"{gateway}/auth/me")
+        me = json.loads(body)
+        self.csrf[gateway] = me["session"]["csrf_token"]
+        return me
+
+    def api(self, gateway, method, path, body=None, expect=(200, 201, 202)):
+        headers = {"x-csrf-token": self.csrf[gateway]} if method != "GET" else {}
+        status, _, answer = self.send(method, f"{gateway}{path}", body=body, headers=headers)
+        parsed = json.loads(answer) if answer else None
+        if expect and status not in expect:
+            raise SystemExit(f"{method} {gateway}{path}: {status} {parsed}")
+        return status, parsed
+
+
+def wait_until(what, check):
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        time.sleep(0.5)
+
+
+def all_items(browser, gateway, path):
+    items, cursor = [], None
+    while True:
+        query = f"?limit=100" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        _, page = browser.api(gateway, "GET", path + query)
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def seed_region(browser, region):
+    gateway = GATEWAYS[region]
+    spec = TENANTS[region]
+    slug = spec["slug"]
+    found = [t for t in all_items(browser, gateway, "/admin/tenants") if t["slug"] == slug]
+    if found:
+        tenant = found[0]
+    else:
+        _, tenant = browser.api(gateway, "POST", "/admin/tenants", {
+            **spec, "region": region, "deployment_model": "hosted_saas"})
+        log(f"registered {slug} in {region}: {tenant['tenant_id']}")
+    tid = tenant["tenant_id"]
+    base = f"/admin/tenants/{tid}"
+
+    mapped = {m["principal"] for m in all_items(browser, gateway, f"{base}/group-mappings")}
+    for group, role in GROUP_ROLES:
+        name = f"{slug}-{group}"
+        if name not in mapped:
+            browser.api(gateway, "POST", f"{base}/group-mappings", {"idp_group": name, "role": role})
+    bound = {(b["principal"], b["role"]) for b in all_items(browser, gateway, f"{base}/role-bindings")}
+    if ("msp-operator", "PlatformAdmin") not in bound:
+        browser.api(gateway, "POST", f"{base}/role-bindings",
+                    {"subject": "msp-operator", "role": "PlatformAdmin"})
+
+    status, _ = browser.api(gateway, "GET", f"{base}/onboarding", expect=None)
+    if status == 404 and tenant["status"] == "PENDING":
+        browser.api(gateway, "POST", f"{base}/onboarding", {})
+        log(f"onboarding {slug}")
+
+    def items():
+        _, onboarding = browser.api(gateway, "GET", f"{base}/onboarding")
+        return {i["key"]: i for i in onboarding["items"]}
+
+    wait_until(f"{slug}'s audit log", lambda: items()["audit_store"]["state"] == "satisfied")
+    for key, item in items().items():
+        if item["owner"] == "operator" and item["state"] != "satisfied":
+            browser.api(gateway, "POST", f"{base}/onboarding/items/{key}/confirm")
+    wait_until(f"{slug} to be ACTIVE",
+               lambda: browser.api(gateway, "GET", base)[1]["status"] == "ACTIVE")
+    log(f"{slug} ({region}) is ACTIVE: {tid}")
+    return tid
+
+
+def main():
+    browser = Browser()
+    for region, gateway in GATEWAYS.items():
+        me = browser.log_in(gateway, "msp-admin")
+        log(f"logged in at {gateway} as {me['subject']}")
+    for region in GATEWAYS:
+        seed_region(browser, region)
+
+
+if __name__ == "__main__":
+    main()
