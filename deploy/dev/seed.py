@@ -73,25 +73,29 @@ class Browser:
         except urllib.error.HTTPError as answer:
             return answer.code, answer.headers, answer.read()
 
-    def log_in(self, gateway, user):
-        """The browser login at `gateway` as `user` (any password)."""
-        status, headers, _ = self.send("GET", f"{gateway}/auth/login?return_to=/auth/me")
-        if status != 303:
-            raise SystemExit(f"{gateway}/auth/login answered {status}")
-        url = headers["Location"]
-        callback = f"{gateway}/auth/callback"
+    def authorize(self, url, user, until):
+        """Walks the browser through the identity provider from `url`: its login
+        page as `user` (any password), its consent page, until it is sent to a
+        URL starting with `until`, which is returned."""
         for _ in range(20):
-            if url.startswith(callback):
-                break
+            if url.startswith(until):
+                return url
             status, headers, page = self.send("GET", url)
             while headers.get("Location") is None:
-                # The provider's login page, then its consent page.
                 text = page.decode()
                 form = ({"prompt": "consent"} if 'value="consent"' in text
                         else {"prompt": "login", "login": user, "password": "demo"})
                 status, headers, page = self.send("POST", url, form=form)
             location = headers["Location"]
             url = location if location.startswith("http") else urllib.parse.urljoin(url, location)
+        raise SystemExit(f"the identity provider did not send the browser to {until}")
+
+    def log_in(self, gateway, user):
+        """The browser login at `gateway` as `user`."""
+        status, headers, _ = self.send("GET", f"{gateway}/auth/login?return_to=/auth/me")
+        if status != 303:
+            raise SystemExit(f"{gateway}/auth/login answered {status}")
+        url = self.authorize(headers["Location"], user, f"{gateway}/auth/callback")
         status, _, body = self.send("GET", url)
         if status != 303:
             raise SystemExit(f"the login at {gateway} failed: {status} {body[:300]!r}")

@@ -14,14 +14,15 @@ status() {
   echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/broker/)"
   "$DEV/idp.sh" status
   "$DEV/services.sh" status
-  echo "  Internal-token key  $PLINTH_STATE_DIR/keys/internal-token.pem (dev only; the gateway will sign with it)"
+  echo "  Internal-token keys  $PLINTH_STATE_DIR/keys/internal-token.pem (US), internal-token-eu.pem (EU): dev only; each region's gateway signs with its own"
   if [ -f "$PLINTH_STATE_DIR/keys/audit-log.pub" ]; then
-    echo "  Audit log key       $PLINTH_STATE_DIR/keys/audit-log.pub (verify exports: target/debug/plinth-audit verify --export FILE --key $PLINTH_STATE_DIR/keys/audit-log.pub)"
+    echo "  Audit log keys      $PLINTH_STATE_DIR/keys/audit-log.pub (US), audit-log-eu.pub (EU)"
+    echo "                      verify an export: target/debug/plinth-audit verify --export FILE --key $PLINTH_STATE_DIR/keys/audit-log.pub"
   fi
   echo
   echo "Log in with a browser (any password):"
-  echo "  US region  $PLINTH_GATEWAY_US/auth/login   (demo tenant acme)"
-  echo "  EU region  $PLINTH_GATEWAY_EU/auth/login   (demo tenant globex)"
+  echo "  US region  $PLINTH_GATEWAY_US/   (demo tenant acme)"
+  echo "  EU region  $PLINTH_GATEWAY_EU/   (demo tenant globex)"
   echo "  msp-admin      MSP platform admin: every tenant, registers tenants"
   echo "  msp-auditor    MSP platform auditor: reads every tenant and audit log"
   echo "  msp-operator   MSP operator bound to acme and globex only"

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, dev::Payload, http::header, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
@@ -41,8 +41,11 @@ pub struct InternalClaims {
     /// For platform roles: the tenants the principal is bound to. Absent: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenants: Option<Vec<TenantId>>,
-    /// The request id the gateway assigned.
-    pub rid: RequestId,
+    /// The request id the gateway assigned, in a token for one request. A token
+    /// the gateway reuses for a caller's requests (`mint_reusable`) has none: the
+    /// request id comes in `x-request-id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rid: Option<RequestId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,13 +133,49 @@ impl TokenIssuer {
             tenant: ctx.tenant,
             roles: ctx.roles.clone(),
             tenants: bound_tenants.map(<[TenantId]>::to_vec),
-            rid: ctx.request_id,
+            rid: Some(ctx.request_id),
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::EdDSA),
             &claims,
             &self.key,
         )?)
+    }
+}
+
+impl TokenIssuer {
+    /// A token for `audience` carrying `ctx` without its request id, for every
+    /// request of the same caller in the same place until it expires (the service
+    /// reads each request's id from `x-request-id`): signing is most of the cost of
+    /// a forwarded request. Also its expiry (Unix seconds).
+    pub fn mint_reusable(
+        &self,
+        audience: &str,
+        ctx: &ReqCtx,
+        bound_tenants: Option<&[TenantId]>,
+    ) -> Result<(String, i64), TokenError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let exp = now + self.lifetime.as_secs() as i64;
+        let claims = InternalClaims {
+            iss: ISSUER.to_owned(),
+            aud: audience.to_owned(),
+            sub: ctx.principal.subject.clone(),
+            name: ctx.principal.display.clone(),
+            iat: now,
+            exp,
+            region: ctx.region,
+            tenant: ctx.tenant,
+            roles: ctx.roles.clone(),
+            tenants: bound_tenants.map(<[TenantId]>::to_vec),
+            rid: None,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)?;
+        Ok((token, exp))
+    }
+
+    /// How long minted tokens live.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
     }
 }
 
@@ -193,6 +232,16 @@ impl TokenVerifier {
     /// The caller a token describes, if it is genuine, current, for this service and
     /// for this region.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        self.verify_with(token, RequestId::new)
+    }
+
+    /// As [`verify`](Self::verify); a token without a request id gets
+    /// `request_id()`'s.
+    pub fn verify_with(
+        &self,
+        token: &str,
+        request_id: impl FnOnce() -> RequestId,
+    ) -> Result<Caller, TokenError> {
         let claims =
             jsonwebtoken::decode::<InternalClaims>(token, &self.key, &self.validation)?.claims;
         if claims.region != self.region {
@@ -207,7 +256,7 @@ impl TokenVerifier {
                 tenant: claims.tenant,
                 roles: claims.roles,
                 region: claims.region,
-                request_id: claims.rid,
+                request_id: claims.rid.unwrap_or_else(request_id),
             },
             bound_tenants: claims.tenants,
         })
@@ -268,7 +317,14 @@ fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(TokenError::Missing)?;
-    Ok(verifier.verify(token.trim())?)
+    // A reusable token leaves the request id to `x-request-id`, which the request-id
+    // middleware has read.
+    Ok(verifier.verify_with(token.trim(), || {
+        req.extensions()
+            .get::<RequestId>()
+            .copied()
+            .unwrap_or_else(RequestId::new)
+    })?)
 }
 
 #[cfg(test)]
@@ -318,6 +374,27 @@ mod tests {
     }
 
     #[test]
+    fn a_reusable_token_leaves_the_request_id_to_each_request() {
+        let (private, public) = keypair();
+        let issuer = TokenIssuer::new(&private, Duration::from_secs(60));
+        let sent = ctx(Region::Us, None, vec![Role::PlatformAuditor]);
+        let (token, exp) = issuer.mint_reusable("audit", &sent, None).unwrap();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        assert!((now + 59..=now + 61).contains(&exp));
+        let verifier = TokenVerifier::new(&public, "audit", Region::Us).unwrap();
+        let (first, second) = (RequestId::new(), RequestId::new());
+        let a = verifier.verify_with(&token, || first).unwrap();
+        let b = verifier.verify_with(&token, || second).unwrap();
+        assert_eq!((a.ctx.request_id, b.ctx.request_id), (first, second));
+        assert_eq!(a.ctx.principal, sent.principal);
+        assert_eq!(a.ctx.roles, sent.roles);
+        // A token for one request keeps its own.
+        let once = issuer.mint("audit", &sent, None).unwrap();
+        let c = verifier.verify_with(&once, || first).unwrap();
+        assert_eq!(c.ctx.request_id, sent.request_id);
+    }
+
+    #[test]
     fn expired_tokens_are_refused() {
         let (private, public) = keypair();
         let issuer = TokenIssuer::new(&private, Duration::from_secs(60));
@@ -334,7 +411,7 @@ mod tests {
             tenant: None,
             roles: vec![Role::PlatformAdmin],
             tenants: None,
-            rid: RequestId::new(),
+            rid: Some(RequestId::new()),
         };
         let sign = |c: &InternalClaims| {
             jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), c, &issuer.key).unwrap()

@@ -123,6 +123,11 @@ impl Application {
                 None => app,
             }
         })
+        .workers(if settings.http.workers == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            settings.http.workers
+        })
         .listen(listener)?
         .run();
         tracing::info!(port, region = %settings.region, "gateway listening");

@@ -35,6 +35,8 @@ pub struct Proxy {
     pub roles: Arc<Roles>,
     limits: Arc<RateLimits>,
     body_limit: usize,
+    /// Internal tokens by what they say, with their expiry.
+    tokens: std::sync::RwLock<std::collections::HashMap<TokenKey, (String, i64)>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -108,6 +110,7 @@ impl Proxy {
             roles,
             limits,
             body_limit: settings.http.body_limit_bytes,
+            tokens: Default::default(),
         })
     }
 
@@ -141,6 +144,52 @@ impl Proxy {
                 "a bearer token or a session is required",
             )),
         }
+    }
+
+    /// The internal token for a caller acting with `ctx` at `audience`: the one
+    /// minted for the same caller, place and roles while at least half its life
+    /// is left, else a new one. Signing is most of the cost of a forwarded request.
+    fn internal_token(
+        &self,
+        audience: &str,
+        ctx: &ReqCtx,
+        bound: Option<&[TenantId]>,
+    ) -> Result<String, ApiError> {
+        let key = TokenKey {
+            audience: audience.to_owned(),
+            subject: ctx.principal.subject.clone(),
+            display: ctx.principal.display.clone(),
+            tenant: ctx.tenant,
+            roles: ctx.roles.clone(),
+            bound: bound.map(<[TenantId]>::to_vec),
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let half = (self.issuer.lifetime().as_secs() / 2) as i64;
+        if let Some((token, exp)) = self
+            .tokens
+            .read()
+            .expect("the token cache is never poisoned")
+            .get(&key)
+            && exp - now > half
+        {
+            return Ok(token.clone());
+        }
+        let (token, exp) = self
+            .issuer
+            .mint_reusable(audience, ctx, bound)
+            .map_err(ApiError::internal)?;
+        let mut tokens = self
+            .tokens
+            .write()
+            .expect("the token cache is never poisoned");
+        if tokens.len() >= TOKENS_MAX {
+            tokens.retain(|_, (_, exp)| *exp - now > half);
+            if tokens.len() >= TOKENS_MAX {
+                tokens.clear();
+            }
+        }
+        tokens.insert(key, (token.clone(), exp));
+        Ok(token)
     }
 
     /// The region this gateway serves.
@@ -202,6 +251,20 @@ impl Proxy {
         })
     }
 }
+
+/// What an internal token says, but the request id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TokenKey {
+    audience: String,
+    subject: String,
+    display: Option<String>,
+    tenant: Option<TenantId>,
+    roles: Vec<Role>,
+    bound: Option<Vec<TenantId>>,
+}
+
+/// The most internal tokens kept for reuse; past it, the stale ones go, then all.
+const TOKENS_MAX: usize = 10_000;
 
 /// How a request acts.
 #[derive(Debug)]
@@ -354,10 +417,7 @@ async fn forward_checked(
         region: proxy.region,
         request_id,
     };
-    let token = proxy
-        .issuer
-        .mint(&route.audience, &ctx, bound.as_deref())
-        .map_err(ApiError::internal)?;
+    let token = proxy.internal_token(&route.audience, &ctx, bound.as_deref())?;
 
     let url = format!(
         "{}{}",

@@ -79,6 +79,9 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// How long an upstream may take to answer.
     pub upstream_timeout_seconds: u64,
+    /// HTTP worker threads; 0: one per core.
+    #[serde(default)]
+    pub workers: usize,
 }
 
 /// The OpenID Connect issuer people and API clients authenticate with: any

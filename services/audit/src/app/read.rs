@@ -7,17 +7,19 @@
 use diesel_async::AsyncPgConnection;
 use plinth_auditlog::hash::{Hash, to_hex};
 use plinth_auditlog::{
-    ConsistencyProof, HashCache, InclusionProof, Lack, SignedCheckpoint, Verdict, Verifier,
+    ConsistencyProof, HashCache, InclusionProof, Lack, Record, SignedCheckpoint, Verdict, Verifier,
 };
 use plinth_authz::{Action, Caller, Resource, require};
+use plinth_bus::Outbox;
 use plinth_core::{ApiError, Page, PageParams, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::AppState;
-use super::log::{PLATFORM_LOG, checkpoint_on_conn};
+use super::log::{PLATFORM_LOG, append_on_conn, checkpoint_on_conn};
 use crate::store::checkpoints::{
     CheckpointRow, checkpoint_at_size_on_conn, checkpoint_latest_on_conn, checkpoints_up_to_on_conn,
 };
@@ -68,6 +70,52 @@ pub fn log_ref(caller: &Caller, raw: &str) -> Result<LogRef, ApiError> {
     };
     require(&caller.ctx, Resource::AuditLog, Action::Read)?;
     Ok(log)
+}
+
+/// The log named in a path, read by `operation`. A refusal — the caller does not
+/// reach the log, or may not read audit logs — is itself recorded, in the platform
+/// log: the tenant named was not vouched for by anyone, and a refused caller must
+/// not be able to open logs for made-up tenants.
+pub async fn open_log(
+    app: &AppState,
+    caller: &Caller,
+    raw: &str,
+    operation: &str,
+) -> Result<LogRef, ApiError> {
+    let refused = match log_ref(caller, raw) {
+        Ok(log) => return Ok(log),
+        Err(refused) => refused,
+    };
+    let record = Record {
+        tenant_id: PLATFORM_LOG.to_owned(),
+        region: caller.ctx.region.to_string(),
+        actor: caller.ctx.principal.subject.clone(),
+        actor_display: caller.ctx.principal.display.clone(),
+        action: format!("audit_log.{operation}"),
+        resource_type: "audit_log".to_owned(),
+        resource_id: Some(raw.chars().take(100).collect()),
+        outcome: "DENIED".to_owned(),
+        reason: Some(refused.code().to_owned()),
+        request_id: Some(caller.ctx.request_id.to_string()),
+        occurred_at: super::now(),
+        source_service: "audit".to_owned(),
+        details: Default::default(),
+    };
+    if let Err(e) = record_refusal(app, record).await {
+        tracing::error!(error = ?e.internal_message(), "recording a refused read of an audit log");
+    }
+    Err(refused)
+}
+
+async fn record_refusal(app: &AppState, record: Record) -> Result<(), ApiError> {
+    let mut conn = app.conn().await?;
+    scoped_transaction(&mut conn, &TenantScope::All, async |conn| {
+        let appended =
+            append_on_conn(app, conn, PLATFORM_LOG, vec![(Uuid::new_v4(), record)]).await?;
+        Outbox::enqueue(conn, &appended.events).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await
 }
 
 /// One entry as the API shows it.

@@ -18,7 +18,7 @@ use crate::app::export::{export_lines, export_size};
 use crate::app::oscal::{oscal_document, oscal_head};
 use crate::app::read::{
     CheckpointView, Consistency, ProvedEntry, checkpoint_get, consistency, entries_list,
-    entry_proved, log_ref, verify,
+    entry_proved, open_log, verify,
 };
 use crate::store::entries::EntryFilter;
 
@@ -141,7 +141,7 @@ pub async fn list(
     path: web::Path<String>,
     query: Result<web::Query<EntryQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = log_ref(&caller, &path)?;
+    let log = open_log(&app, &caller, &path, "entries").await?;
     let (filter, page) = query_of(query)?;
     Ok(HttpResponse::Ok().json(entries_list(&app, &log, &filter, &page).await?))
 }
@@ -179,7 +179,7 @@ pub async fn entry(
     query: Result<web::Query<ProofQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let (log, index) = path.into_inner();
-    let log = log_ref(&caller, &log)?;
+    let log = open_log(&app, &caller, &log, "entry").await?;
     let query = query.map_err(|e| ApiError::invalid_request("query", e.to_string()))?;
     Ok(HttpResponse::Ok().json(entry_proved(&app, &log, index, query.tree_size).await?))
 }
@@ -202,7 +202,7 @@ pub async fn latest(
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = log_ref(&caller, &path)?;
+    let log = open_log(&app, &caller, &path, "checkpoint").await?;
     Ok(HttpResponse::Ok().json(checkpoint_get(&app, &log, None).await?))
 }
 
@@ -228,7 +228,7 @@ pub async fn checkpoint(
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (log, size) = path.into_inner();
-    let log = log_ref(&caller, &log)?;
+    let log = open_log(&app, &caller, &log, "checkpoint").await?;
     Ok(HttpResponse::Ok().json(checkpoint_get(&app, &log, Some(size)).await?))
 }
 
@@ -262,7 +262,7 @@ pub async fn consistent(
     path: web::Path<String>,
     query: Result<web::Query<ConsistencyQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = log_ref(&caller, &path)?;
+    let log = open_log(&app, &caller, &path, "consistency").await?;
     let query = query.map_err(|e| ApiError::invalid_request("query", e.to_string()))?;
     Ok(HttpResponse::Ok().json(consistency(&app, &log, query.from, query.to).await?))
 }
@@ -301,7 +301,7 @@ pub async fn verify_log(
     path: web::Path<String>,
     body: Result<web::Json<VerifyBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = log_ref(&caller, &path)?;
+    let log = open_log(&app, &caller, &path, "verify").await?;
     let body = body_of(body)?;
     Ok(HttpResponse::Ok().json(verify(&app, &log, body.to, &body.checkpoints).await?))
 }
@@ -325,7 +325,7 @@ pub async fn export(
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = log_ref(&caller, &path)?;
+    let log = open_log(&app, &caller, &path, "export").await?;
     let size = export_size(&app, &log).await?;
     let name = format!("audit-{}-{size}.jsonl", log.id);
     Ok(HttpResponse::Ok()
@@ -356,7 +356,7 @@ pub async fn export_oscal(
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = log_ref(&caller, &path)?;
+    let log = open_log(&app, &caller, &path, "export_oscal").await?;
     let verdict = verify(&app, &log, None, &[]).await?;
     let head = oscal_head(&app, &log, verdict).await?;
     let name = format!("audit-{}-oscal.json", log.id);

@@ -185,4 +185,44 @@ async fn a_log_is_read_only_by_those_who_reach_it() {
             .await;
         assert_eq!(status, 404, "{who:?}");
     }
+
+    // Every refusal above is on the record, in the platform log: who, what, why.
+    let platform = app
+        .get("/admin/audit/logs/platform/entries?limit=200")
+        .await;
+    let denied: Vec<(String, String, String)> = platform["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["entry"]["record"])
+        .filter(|r| r["outcome"] == "DENIED" && r["source_service"] == "audit")
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_owned(),
+                r["resource_id"].as_str().unwrap().to_owned(),
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let refused = |log: &str, reason: &str| {
+        (
+            "audit_log.entries".to_owned(),
+            log.to_owned(),
+            reason.to_owned(),
+        )
+    };
+    assert_eq!(
+        denied,
+        vec![
+            refused(&t, "forbidden"),
+            refused(&t, "forbidden"),
+            refused(&t, "not_found"),
+            refused(&t, "not_found"),
+            refused(&t, "not_found"),
+            refused(unknown.split('/').nth(4).unwrap(), "not_found"),
+            refused("platform", "not_found"),
+            refused("platform", "not_found"),
+        ],
+        "{platform}"
+    );
 }

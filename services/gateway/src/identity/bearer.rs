@@ -3,12 +3,15 @@
 //! trusted for (RS256, ES256 or EdDSA; never `none`, never HMAC), within `exp`
 //! and `nbf` give or take a small leeway, and naming their subject.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use plinth_core::ApiError;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use super::keys::KeySet;
 use crate::settings::OidcSettings;
@@ -30,6 +33,7 @@ pub struct Identity {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    exp: i64,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -43,7 +47,25 @@ pub struct BearerVerifier {
     issuer: String,
     audience: String,
     leeway: u64,
+    /// Tokens already checked, by the SHA-256 of their text: an API client sends
+    /// the same token with every request, and the signature check is most of the
+    /// cost of a request. An entry serves until the token expires (within the
+    /// leeway), for at most `VERIFIED_FOR_SECONDS`, and only with the key set it was
+    /// checked against.
+    verified: RwLock<HashMap<[u8; 32], Verified>>,
 }
+
+#[derive(Debug, Clone)]
+struct Verified {
+    identity: Identity,
+    until: i64,
+    generation: u64,
+}
+
+/// How long a checked token is taken on trust before it is checked again.
+const VERIFIED_FOR_SECONDS: i64 = 300;
+/// The most checked tokens kept; past it, expired entries go, then all.
+const VERIFIED_MAX: usize = 10_000;
 
 /// Every refusal is the same `401 unauthenticated` to the caller; the reason is
 /// logged and audited, not told.
@@ -65,11 +87,49 @@ impl BearerVerifier {
             issuer: oidc.issuer.clone(),
             audience: oidc.audience.clone(),
             leeway: oidc.leeway_seconds,
+            verified: RwLock::new(HashMap::new()),
         })
     }
 
     /// The identity `token` proves, or `401`.
     pub async fn verify(&self, token: &str) -> Result<Identity, ApiError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let generation = self.keys.generation();
+        if let Some(known) = self
+            .verified
+            .read()
+            .expect("the verified-token map is never poisoned")
+            .get(&digest)
+            && known.until > now
+            && known.generation == generation
+        {
+            return Ok(known.identity.clone());
+        }
+        let (identity, exp) = self.check(token).await?;
+        let mut verified = self
+            .verified
+            .write()
+            .expect("the verified-token map is never poisoned");
+        if verified.len() >= VERIFIED_MAX {
+            verified.retain(|_, v| v.until > now);
+            if verified.len() >= VERIFIED_MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(
+            digest,
+            Verified {
+                identity: identity.clone(),
+                until: (exp + self.leeway as i64).min(now + VERIFIED_FOR_SECONDS),
+                generation,
+            },
+        );
+        Ok(identity)
+    }
+
+    /// The full check of a token: its identity and expiry.
+    async fn check(&self, token: &str) -> Result<(Identity, i64), ApiError> {
         let header = decode_header(token).map_err(|e| refuse(&format!("header: {e}")))?;
         if !ALLOWED.contains(&header.alg) {
             return Err(refuse(&format!(
@@ -111,11 +171,14 @@ impl BearerVerifier {
         if claims.sub.trim().is_empty() {
             return Err(refuse("empty subject"));
         }
-        Ok(Identity {
-            subject: claims.sub,
-            email: claims.email,
-            groups: claims.groups,
-            issuer: self.issuer.clone(),
-        })
+        Ok((
+            Identity {
+                subject: claims.sub,
+                email: claims.email,
+                groups: claims.groups,
+                issuer: self.issuer.clone(),
+            },
+            claims.exp,
+        ))
     }
 }

@@ -88,6 +88,9 @@ pub struct KeySet {
     /// every request waiting for it.
     fetched: tokio::sync::Mutex<Instant>,
     min_interval: Duration,
+    /// Counts the key sets fetched: what was verified with an earlier one is
+    /// verified again.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl KeySet {
@@ -121,6 +124,7 @@ impl KeySet {
             keys: RwLock::new(HashMap::new()),
             fetched: tokio::sync::Mutex::new(Instant::now()),
             min_interval,
+            generation: std::sync::atomic::AtomicU64::new(0),
         };
         let keys = set.fetch().await?;
         anyhow::ensure!(
@@ -154,6 +158,11 @@ impl KeySet {
             .cloned()
     }
 
+    /// Which key set is in use: changes whenever the keys are fetched again.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The key `kid`: from the cache, or — if the keys were not fetched within
     /// the minimum interval — from a new fetch (the issuer may have rotated).
     pub async fn key(&self, kid: &str) -> Option<TrustedKey> {
@@ -172,6 +181,8 @@ impl KeySet {
         match self.fetch().await {
             Ok(keys) => {
                 *self.keys.write().expect("the key map is never poisoned") = keys;
+                self.generation
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             Err(e) => tracing::warn!(error = %e, "refreshing the issuer's keys failed"),
         }

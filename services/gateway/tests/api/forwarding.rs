@@ -138,6 +138,28 @@ async fn the_service_gets_the_internal_token_the_request_id_and_the_trace_not_ho
             .unwrap()
             .starts_with("req_")
     );
+    // The same caller in the same place: the same internal token, signed once;
+    // each request its own id.
+    assert_eq!(
+        seen["authorization"][0].as_str(),
+        Some(authorization.as_str())
+    );
+    assert_ne!(seen["x-request-id"][0].as_str(), Some(request_id));
+    // Another caller: a token of its own.
+    let auditor = idp.access_token("msp-auditor").await;
+    let theirs: Value = http
+        .get(format!("{}/admin/echo/headers", s.gateway))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        theirs["authorization"][0].as_str(),
+        Some(authorization.as_str())
+    );
 
     // A large answer streams back whole.
     let res = http
