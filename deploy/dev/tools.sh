@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build and test tools the project needs: cargo-nextest, the mold linker when the
 # distribution offers it (the linker wrapper falls back to the default linker), and
-# a Python environment with compliance-trestle for the OSCAL export's tests, and the
-# dev identity provider's Node packages.
+# a Python environment with compliance-trestle for the OSCAL export's tests, the
+# dev identity provider's Node packages, and the browser the page tests drive
+# (Chromium from the distribution, playwright-core from npm).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -50,4 +51,18 @@ if ! cmp -s "$idp/package-lock.json" "$idp/node_modules/.installed-lock.json" 2>
   log "installing the dev identity provider's packages"
   (cd "$idp" && npm ci --no-audit --no-fund --loglevel=error >&2)
   cp "$idp/package-lock.json" "$idp/node_modules/.installed-lock.json"
+fi
+
+# The page tests' browser: the distribution's Chromium, driven by playwright-core.
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing Chromium (the page tests' browser)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+         && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+fi
+browser=$(dirname "$0")/browser
+if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.installed-lock.json" 2>/dev/null; then
+  log "installing the page tests' packages (playwright-core)"
+  (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  cp "$browser/package-lock.json" "$browser/node_modules/.installed-lock.json"
 fi

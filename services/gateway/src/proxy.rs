@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _, web};
 use futures_util::StreamExt as _;
@@ -393,12 +394,8 @@ async fn forward_checked(
         Some(Decision::Allowed { limit, remaining }) => Some((limit, remaining)),
         None => None,
     };
-    if let Some(length) = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        && length > proxy.body_limit
-    {
+    let length = content_length(req.headers());
+    if length.is_some_and(|length| length > proxy.body_limit as u64) {
         return Err(ApiError::payload_too_large(proxy.body_limit));
     }
     // The request-id middleware took the caller's or made one.
@@ -461,6 +458,9 @@ async fn forward_checked(
             return Err(proxy.wrong_region(region));
         }
         upstream.send_body(body).await
+    } else if length.unwrap_or(0) == 0 && !req.headers().contains_key(header::TRANSFER_ENCODING) {
+        // No body: none is sent (not an empty chunked one).
+        upstream.send().await
     } else {
         let limit = proxy.body_limit;
         let mut seen = 0usize;
@@ -473,7 +473,11 @@ async fn forward_checked(
                 Ok(chunk)
             }
         });
-        upstream.send_stream(limited).await
+        match length {
+            // Its length known, the body goes as it came, not chunked.
+            Some(length) => upstream.send_body(SizedStream::new(length, limited)).await,
+            None => upstream.send_stream(limited).await,
+        }
     };
     let response = sent.map_err(|e| match e {
         awc::error::SendRequestError::Timeout => {
@@ -483,6 +487,7 @@ async fn forward_checked(
         awc::error::SendRequestError::Body(_) => ApiError::payload_too_large(proxy.body_limit),
         other => ApiError::unavailable("the service is unavailable").with_internal(other),
     })?;
+    let mut response = response;
     let listed = connection_listed(response.headers());
     let mut answer = HttpResponse::build(response.status());
     if let Some((limit, remaining)) = allowance {
@@ -497,7 +502,32 @@ async fn forward_checked(
     if let Some(cookie) = session.and_then(|s| proxy.sessions.touch(&s)) {
         answer.cookie(cookie);
     }
-    Ok(answer.streaming(response))
+    let length = content_length(response.headers());
+    if req.method() == actix_web::http::Method::HEAD {
+        return Ok(answer.streaming(response));
+    }
+    Ok(match length {
+        // A small answer of known length is read whole and written at once.
+        Some(length) if length <= BUFFERED_ANSWER_BYTES => {
+            let body = response.body().limit(length as usize).await.map_err(|e| {
+                ApiError::unavailable("the service's answer broke off").with_internal(e)
+            })?;
+            answer.body(body)
+        }
+        Some(length) => answer.no_chunking(length).streaming(response),
+        None => answer.streaming(response),
+    })
+}
+
+/// Answers up to this long are read whole before they are passed on: one write
+/// to the caller instead of a stream of chunks.
+const BUFFERED_ANSWER_BYTES: u64 = 64 * 1024;
+
+/// The `Content-Length` of a message, when it has a valid one.
+fn content_length(headers: &header::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
 }
 
 async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {

@@ -1,6 +1,7 @@
 //! The gateway against the real dev identity provider, started for each test.
 
 mod bearer;
+mod browser;
 mod coverage;
 mod denials;
 mod forwarding;
