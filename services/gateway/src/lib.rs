@@ -113,9 +113,13 @@ impl Application {
                 .wrap(from_fn(request_id_middleware))
                 .app_data(proxy.clone())
                 .app_data(denials.clone())
-                // One upstream client per worker: it keeps its connections.
+                // One upstream client per worker: it keeps its connections. A
+                // service's redirect is the caller's to follow, not the gateway's.
                 .app_data(web::Data::new(
-                    awc::Client::builder().timeout(upstream_timeout).finish(),
+                    awc::Client::builder()
+                        .timeout(upstream_timeout)
+                        .disable_redirects()
+                        .finish(),
                 ))
                 .configure(|cfg| http::routes(cfg, login.is_some()));
             match login.clone() {

@@ -1,7 +1,8 @@
 //! What reaches a service through the gateway, seen by a service that echoes the
 //! request's headers: the internal token in place of the caller's credentials, no
 //! hop-by-hop headers and no cookies, the caller's request id, and the caller's
-//! trace continued (or a new one begun); large answers stream back intact.
+//! trace continued (or a new one begun); redirects passed on, not followed; large
+//! answers stream back intact.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +13,9 @@ use serde_json::{Value, json};
 
 use crate::proxy::{Options, stack_with};
 
-/// A service answering `/admin/echo/headers` with the headers it received, and
-/// `/admin/echo/big` with `BIG` bytes.
+/// A service answering `/admin/echo/headers` with the headers it received,
+/// `/admin/echo/big` with `BIG` bytes, and `/admin/echo/moved` with a redirect to
+/// the headers.
 async fn echo() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
@@ -34,6 +36,14 @@ async fn echo() -> String {
             .route(
                 "/admin/echo/big",
                 web::get().to(|| async { HttpResponse::Ok().body(big()) }),
+            )
+            .route(
+                "/admin/echo/moved",
+                web::get().to(|| async {
+                    HttpResponse::Found()
+                        .insert_header(("location", "/admin/echo/headers"))
+                        .finish()
+                }),
             )
     })
     .workers(1)
@@ -159,6 +169,22 @@ async fn the_service_gets_the_internal_token_the_request_id_and_the_trace_not_ho
     assert_ne!(
         theirs["authorization"][0].as_str(),
         Some(authorization.as_str())
+    );
+
+    // A service's redirect is the caller's to follow: passed on as it came.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/admin/echo/moved", s.gateway))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        res.headers()["location"].to_str().unwrap(),
+        "/admin/echo/headers"
     );
 
     // A large answer streams back whole.
