@@ -11,10 +11,13 @@
 //   PLINTH_IDP_CLIENT_SECRET  the gateway client's secret
 //   PLINTH_IDP_AUDIENCE       the audience of access tokens (urn:plinth:api)
 //   PLINTH_IDP_ACCESS_TTL     access-token lifetime in seconds (3600)
+//   PLINTH_IDP_TLS_CERT       with PLINTH_IDP_TLS_KEY: PEM files; serve HTTPS
+//   PLINTH_IDP_TLS_KEY        (the issuer URL then starts with https://)
 import {
   createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID,
 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -128,6 +131,13 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
-provider.listen(port, '127.0.0.1', () => {
-  console.log(`dev identity provider ${issuer} (${users.length} demo users)`);
-});
+const started = () => console.log(`dev identity provider ${issuer} (${users.length} demo users)`);
+if (process.env.PLINTH_IDP_TLS_CERT) {
+  const tls = {
+    cert: readFileSync(process.env.PLINTH_IDP_TLS_CERT),
+    key: readFileSync(process.env.PLINTH_IDP_TLS_KEY),
+  };
+  createServer(tls, provider.callback()).listen(port, '127.0.0.1', started);
+} else {
+  provider.listen(port, '127.0.0.1', started);
+}

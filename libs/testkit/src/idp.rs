@@ -30,6 +30,9 @@ pub struct SigningKey {
 pub struct Idp {
     pub issuer: String,
     pub redirect_uri: String,
+    /// For an HTTPS provider: the PEM file of the certificate authority that
+    /// signed its certificate (nothing else trusts it).
+    pub ca_file: Option<PathBuf>,
     state: PathBuf,
     _process: tokio::process::Child,
 }
@@ -54,22 +57,38 @@ fn b64(bytes: &[u8]) -> String {
 impl Idp {
     /// Starts a provider whose access tokens live `access_ttl` seconds.
     pub async fn start_with_ttl(access_ttl: u64) -> Idp {
-        Self::launch(access_ttl, "http://127.0.0.1:1").await
+        Self::launch(access_ttl, "http://127.0.0.1:1", false).await
+    }
+
+    /// Starts a provider serving HTTPS with a certificate of a certificate
+    /// authority made for it ([`Idp::ca_file`]).
+    pub async fn start_tls() -> Idp {
+        Self::launch(3600, "http://127.0.0.1:1", true).await
     }
 
     /// Starts a provider whose client is the gateway at `gateway` (`http://host:port`):
     /// it may be sent back to `<gateway>/auth/callback` and, after logging out, to
     /// `<gateway>/`.
     pub async fn start_for_gateway(gateway: &str) -> Idp {
-        Self::launch(3600, gateway).await
+        Self::launch(3600, gateway, false).await
     }
 
-    async fn launch(access_ttl: u64, gateway: &str) -> Idp {
+    async fn launch(access_ttl: u64, gateway: &str, tls: bool) -> Idp {
         let port = free_port();
-        let issuer = format!("http://127.0.0.1:{port}");
+        let scheme = if tls { "https" } else { "http" };
+        let issuer = format!("{scheme}://127.0.0.1:{port}");
         let redirect_uri = format!("{gateway}/auth/callback");
         let state = std::env::temp_dir().join(format!("plinth-idp-{}", uuid::Uuid::new_v4()));
-        let process = tokio::process::Command::new("node")
+        std::fs::create_dir_all(&state).expect("the provider's state directory");
+        let mut command = tokio::process::Command::new("node");
+        let ca_file = tls.then(|| {
+            let (ca, cert, key) = make_certificates(&state);
+            command
+                .env("PLINTH_IDP_TLS_CERT", cert)
+                .env("PLINTH_IDP_TLS_KEY", key);
+            ca
+        });
+        let process = command
             .arg("server.mjs")
             .current_dir(repo_root().join("deploy/dev/idp"))
             .env("PLINTH_IDP_PORT", port.to_string())
@@ -86,11 +105,12 @@ impl Idp {
         let idp = Idp {
             issuer,
             redirect_uri,
+            ca_file,
             state,
             _process: process,
         };
         let discovery = format!("{}/.well-known/openid-configuration", idp.issuer);
-        let http = reqwest::Client::new();
+        let http = idp.client_builder().build().expect("an HTTP client");
         crate::wait_until("the identity provider", Duration::from_secs(30), || async {
             http.get(&discovery)
                 .send()
@@ -105,6 +125,20 @@ impl Idp {
         Self::start_with_ttl(3600).await
     }
 
+    /// An HTTP client builder that trusts this provider's certificate.
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        let builder = reqwest::Client::builder();
+        match &self.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).expect("the provider's CA certificate");
+                builder.tls_certs_merge(
+                    reqwest::Certificate::from_pem_bundle(&pem).expect("a PEM certificate"),
+                )
+            }
+            None => builder,
+        }
+    }
+
     /// The provider's private signing keys.
     pub fn signing_keys(&self) -> Vec<SigningKey> {
         let text = std::fs::read_to_string(self.state.join("signing-keys.json"))
@@ -116,7 +150,8 @@ impl Idp {
     /// authorization-code flow with PKCE, as a browser would, and returns the token
     /// response (`access_token`, `id_token`, …).
     pub async fn login(&self, user: &str) -> serde_json::Value {
-        let http = reqwest::Client::builder()
+        let http = self
+            .client_builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -217,6 +252,77 @@ impl Idp {
             .unwrap_or_else(|| panic!("no access token for {user}: {tokens}"))
             .to_owned()
     }
+}
+
+/// A certificate authority and a certificate it signed for `127.0.0.1`, made with
+/// `openssl` in `dir`: the paths of the authority's certificate, the server's
+/// certificate and its key.
+fn make_certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let path = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    std::fs::write(
+        path("server.ext"),
+        "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("the certificate's extensions");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"],
+            &["-subj", "/CN=Plinth test CA"],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    (path("ca.pem"), path("server.pem"), path("server.key"))
 }
 
 impl Drop for Idp {

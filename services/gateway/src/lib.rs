@@ -55,10 +55,8 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
-        let verifier = BearerVerifier::new(http, &settings.oidc)
+        let http = settings.oidc.http_client()?;
+        let verifier = BearerVerifier::new(http.clone(), &settings.oidc)
             .await
             .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?;
         let roles = Arc::new(Roles::new(settings.platform_groups.clone()));
@@ -87,6 +85,7 @@ impl Application {
         let login = if settings.login.enabled {
             Some(web::Data::new(
                 Login::discover(
+                    http,
                     &settings.oidc.issuer,
                     &settings.login,
                     &public_url,

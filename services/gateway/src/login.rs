@@ -131,16 +131,13 @@ impl Registration {
 impl Login {
     /// Discovers the issuer's endpoints and keys.
     pub async fn discover(
+        http: reqwest::Client,
         issuer: &str,
         login: &LoginSettings,
         public_url: &str,
         refresh_min: Duration,
     ) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret as _;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         let secret = login.client_secret.expose_secret();
         let registration = Registration {
             issuer: issuer.to_owned(),

@@ -97,6 +97,29 @@ pub struct OidcSettings {
     /// The least time between two fetches of the key set prompted by an unknown
     /// key id: a flood of forged key ids cannot make the gateway hammer the issuer.
     pub jwks_refresh_min_seconds: u64,
+    /// A PEM file of certificate authorities trusted for the issuer's TLS besides
+    /// the system's: an issuer with a certificate of the organisation's own CA.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+impl OidcSettings {
+    /// The HTTP client the gateway talks to the issuer with: TLS verified against
+    /// the system's roots and `ca_file`'s, no redirects followed.
+    pub fn http_client(&self) -> anyhow::Result<reqwest::Client> {
+        use anyhow::Context as _;
+        let mut builder = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &self.ca_file {
+            let pem =
+                std::fs::read(path).with_context(|| format!("reading oidc.ca_file {path}"))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("oidc.ca_file {path} holds no PEM certificates"))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        Ok(builder.build()?)
+    }
 }
 
 /// Browser login: the gateway as a confidential client of the issuer.

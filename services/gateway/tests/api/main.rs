@@ -10,3 +10,4 @@ mod limits;
 mod login;
 mod proxy;
 mod roles;
+mod tls;
