@@ -9,8 +9,6 @@
 //! writes the current span's context into any header carrier (HTTP headers, Kafka
 //! headers), [`set_parent`] continues a trace that arrived in one.
 
-use std::collections::HashMap;
-
 use anyhow::Context as _;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -26,6 +24,8 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 /// The W3C trace context header name, for HTTP and Kafka alike.
 pub const TRACEPARENT: &str = "traceparent";
+/// The W3C trace state header name.
+pub const TRACESTATE: &str = "tracestate";
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,18 +137,24 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
 
 /// Writes the trace context of `span` into a carrier: `set(name, value)` is called for
 /// `traceparent` (and `tracestate` when there is one).
-pub fn inject(span: &Span, mut set: impl FnMut(&'static str, String)) {
+pub fn inject(span: &Span, set: impl FnMut(&'static str, String)) {
     let cx = span.context();
     if !cx.span().span_context().is_valid() {
         return;
     }
-    let mut carrier: HashMap<String, String> = HashMap::new();
-    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
-    if let Some(v) = carrier.remove(TRACEPARENT) {
-        set(TRACEPARENT, v);
-    }
-    if let Some(v) = carrier.remove("tracestate").filter(|v| !v.is_empty()) {
-        set("tracestate", v);
+    TraceContextPropagator::new().inject_context(&cx, &mut Setter(set));
+}
+
+/// Hands the propagator's fields straight to the carrier's setter.
+struct Setter<F>(F);
+
+impl<F: FnMut(&'static str, String)> opentelemetry::propagation::Injector for Setter<F> {
+    fn set(&mut self, key: &str, value: String) {
+        match key {
+            TRACEPARENT => (self.0)(TRACEPARENT, value),
+            TRACESTATE if !value.is_empty() => (self.0)(TRACESTATE, value),
+            _ => {}
+        }
     }
 }
 
@@ -166,15 +172,40 @@ pub fn current_traceparent() -> Option<String> {
 /// Makes `span` a child of the trace described by the carrier (`get(name)` returns a
 /// header's value). Malformed or absent context leaves `span` a new root.
 pub fn set_parent(span: &Span, get: impl Fn(&str) -> Option<String>) {
-    let mut carrier = HashMap::new();
-    for name in [TRACEPARENT, "tracestate"] {
-        if let Some(v) = get(name) {
-            carrier.insert(name.to_owned(), v);
-        }
-    }
+    let Some(traceparent) = get(TRACEPARENT) else {
+        return;
+    };
+    let carrier = Carried {
+        traceparent,
+        tracestate: get(TRACESTATE),
+    };
     let cx = TraceContextPropagator::new().extract(&carrier);
     if cx.span().span_context().is_valid() {
         let _ = span.set_parent(cx);
+    }
+}
+
+/// The trace context fields a carrier held.
+struct Carried {
+    traceparent: String,
+    tracestate: Option<String>,
+}
+
+impl opentelemetry::propagation::Extractor for Carried {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            TRACEPARENT => Some(&self.traceparent),
+            TRACESTATE => self.tracestate.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        let mut keys = vec![TRACEPARENT];
+        if self.tracestate.is_some() {
+            keys.push(TRACESTATE);
+        }
+        keys
     }
 }
 
@@ -187,6 +218,8 @@ pub fn trace_id_of(traceparent: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]

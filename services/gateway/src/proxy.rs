@@ -85,6 +85,7 @@ fn connection_listed(headers: &actix_web::http::header::HeaderMap) -> Vec<String
 /// The tenant a path names: its first segment that is a tenant id.
 pub fn tenant_in_path(path: &str) -> Option<TenantId> {
     path.split('/')
+        .filter(|segment| segment.starts_with("ten_"))
         .find_map(|segment| TenantId::parse(segment).ok())
 }
 
