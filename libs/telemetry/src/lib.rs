@@ -92,6 +92,25 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// Whether [`init`] set up an exporter: spans reach a collector.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether spans are exported. A hop that only passes requests on (the gateway)
+/// makes a span of its own only then: a span nobody collects costs a proxied
+/// request more than the proxying.
+pub fn exporting() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A `traceparent` beginning a new trace (random trace and span ids, sampled):
+/// for a hop that passes on the caller's trace context and must begin one when
+/// the caller sent none.
+pub fn new_traceparent() -> String {
+    use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
+    let ids = RandomIdGenerator::default();
+    format!("00-{}-{}-01", ids.new_trace_id(), ids.new_span_id())
+}
+
 /// Installs the global subscriber and tracer. Calling it again in the same process
 /// (tests) keeps the first subscriber and still returns a working guard.
 pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
@@ -106,6 +125,7 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
             .build()
             .context("building the OTLP span exporter")?;
         builder = builder.with_batch_exporter(exporter);
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let provider = builder.build();
     let tracer = provider.tracer(config.service_name.clone());

@@ -295,18 +295,25 @@ pub async fn forward(
     denials: web::Data<Denials>,
 ) -> Result<HttpResponse, ApiError> {
     let mut seen = Seen::default();
-    // The request's span continues the caller's trace (`traceparent`), or starts
-    // one; the service is called as its child.
-    let span = tracing::info_span!("gateway.forward", method = %req.method(), path = %req.path());
-    plinth_telemetry::set_parent(&span, |name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    });
-    let result = forward_checked(&req, payload, &proxy, &client, &mut seen)
-        .instrument(span)
-        .await;
+    let result = if plinth_telemetry::exporting() {
+        // The request's span continues the caller's trace (`traceparent`), or
+        // starts one; the service is called as its child.
+        let span =
+            tracing::info_span!("gateway.forward", method = %req.method(), path = %req.path());
+        plinth_telemetry::set_parent(&span, |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+        forward_checked(&req, payload, &proxy, &client, &mut seen)
+            .instrument(span)
+            .await
+    } else {
+        // No collector: the caller's trace context goes on as it came (or a new
+        // trace begins), and the gateway makes no span nobody would see.
+        forward_checked(&req, payload, &proxy, &client, &mut seen).await
+    };
     // A rate-limited request is answered here (with its RateLimit headers), not as
     // an error.
     let refused = match &result {
@@ -432,12 +439,19 @@ async fn forward_checked(
     upstream = upstream
         .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
         .insert_header((REQUEST_ID_HEADER, request_id.to_string()));
-    let mut trace = Vec::new();
-    plinth_telemetry::inject(&tracing::Span::current(), |name, value| {
-        trace.push((name, value));
-    });
-    for (name, value) in trace {
-        upstream = upstream.insert_header((name, value));
+    if plinth_telemetry::exporting() {
+        let mut trace = Vec::new();
+        plinth_telemetry::inject(&tracing::Span::current(), |name, value| {
+            trace.push((name, value));
+        });
+        for (name, value) in trace {
+            upstream = upstream.insert_header((name, value));
+        }
+    } else if !req.headers().contains_key(plinth_telemetry::TRACEPARENT) {
+        upstream = upstream.insert_header((
+            plinth_telemetry::TRACEPARENT,
+            plinth_telemetry::new_traceparent(),
+        ));
     }
     if let Some(peer) = req.peer_addr() {
         upstream = upstream.insert_header(("x-forwarded-for", peer.ip().to_string()));

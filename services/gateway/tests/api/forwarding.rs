@@ -1,8 +1,9 @@
 //! What reaches a service through the gateway, seen by a service that echoes the
 //! request's headers: the internal token in place of the caller's credentials, no
 //! hop-by-hop headers and no cookies, the caller's request id, and the caller's
-//! trace continued (or a new one begun); redirects passed on, not followed; large
-//! answers stream back intact.
+//! trace continued (or a new one begun) — through a span of the gateway's own when
+//! spans are exported; redirects passed on, not followed; large answers stream
+//! back intact.
 
 use std::collections::BTreeMap;
 
@@ -117,13 +118,11 @@ async fn the_service_gets_the_internal_token_the_request_id_and_the_trace_not_ho
     assert_eq!(one("x-keep").as_deref(), Some("yes"));
     assert_eq!(one("x-request-id").as_deref(), Some(request_id));
     assert!(one("x-forwarded-for").is_some(), "{seen}");
-    let traceparent = one("traceparent").unwrap();
-    let parts: Vec<&str> = traceparent.split('-').collect();
-    assert_eq!(parts.len(), 4, "{traceparent}");
-    assert_eq!(parts[1], trace_id, "the caller's trace continues");
-    assert_ne!(
-        parts[2], caller_span,
-        "the gateway's own span comes between"
+    // No spans are exported here: the caller's trace context goes on as it came.
+    assert_eq!(
+        one("traceparent").unwrap(),
+        format!("00-{trace_id}-{caller_span}-01"),
+        "the caller's trace continues"
     );
 
     // A caller with no trace: the gateway begins one.
@@ -200,5 +199,47 @@ async fn the_service_gets_the_internal_token_the_request_id_and_the_trace_not_ho
     assert!(
         body.as_ref() == big().as_slice(),
         "the bytes are the service's"
+    );
+}
+
+#[tokio::test]
+async fn with_spans_exported_the_gateways_own_span_comes_between() {
+    let mut config = TelemetryConfig::new("gateway-test");
+    // A collector that is not there: spans are made and exported (and lost).
+    config.otlp_endpoint = Some("http://127.0.0.1:9".to_owned());
+    let _telemetry = plinth_telemetry::init(&config).unwrap();
+    assert!(plinth_telemetry::exporting());
+    let idp = Idp::start().await;
+    let upstream = echo().await;
+    let s = stack_with(
+        &idp,
+        Options {
+            gateway: json!({
+                "routes": [{ "prefix": "/admin/echo", "upstream": upstream, "audience": "echo" }]
+            }),
+            ..Options::default()
+        },
+    )
+    .await;
+    let token = idp.access_token("msp-admin").await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let seen: Value = reqwest::Client::new()
+        .get(format!("{}/admin/echo/headers", s.gateway))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let traceparent = seen["traceparent"][0].as_str().unwrap();
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{traceparent}");
+    assert_eq!(parts[1], trace_id, "the caller's trace continues");
+    assert_ne!(
+        parts[2], caller_span,
+        "the gateway's own span comes between"
     );
 }
