@@ -21,6 +21,24 @@ pub enum Resource {
     Offboarding,
     /// A tenant's audit log, or the platform's.
     AuditLog,
+    /// A Domain Pack version: the platform's domain logic.
+    DomainPack,
+    /// A Tenant Pack version: one tenant's overrides.
+    TenantPack,
+    /// A tenant's active configuration: which pack versions it runs.
+    PackActivation,
+    /// A tenant's pack settings (whether activations need approval).
+    PackSettings,
+    /// A request to change a tenant's active configuration, decided by an approver.
+    ConfigChange,
+    /// A playbook definition and its published versions.
+    Playbook,
+    /// A playbook version linked to a tenant's active configuration.
+    PlaybookLink,
+    /// The effective configuration the runtime reads.
+    RuntimeConfig,
+    /// A ticket classified by a tenant's active configuration.
+    Classification,
 }
 
 /// What is done to it.
@@ -33,7 +51,7 @@ pub enum Action {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 9] = [
+    pub const ALL: [Resource; 18] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -43,6 +61,15 @@ impl Resource {
         Resource::Onboarding,
         Resource::Offboarding,
         Resource::AuditLog,
+        Resource::DomainPack,
+        Resource::TenantPack,
+        Resource::PackActivation,
+        Resource::PackSettings,
+        Resource::ConfigChange,
+        Resource::Playbook,
+        Resource::PlaybookLink,
+        Resource::RuntimeConfig,
+        Resource::Classification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +83,15 @@ impl Resource {
             Resource::Onboarding => "onboarding",
             Resource::Offboarding => "offboarding",
             Resource::AuditLog => "audit_log",
+            Resource::DomainPack => "domain_pack",
+            Resource::TenantPack => "tenant_pack",
+            Resource::PackActivation => "pack_activation",
+            Resource::PackSettings => "pack_settings",
+            Resource::ConfigChange => "config_change",
+            Resource::Playbook => "playbook",
+            Resource::PlaybookLink => "playbook_link",
+            Resource::RuntimeConfig => "runtime_config",
+            Resource::Classification => "classification",
         }
     }
 }
@@ -105,6 +141,22 @@ fn writers(resource: Resource) -> &'static [Role] {
         // The audit log is written by the audit service from every service's events,
         // never through a request.
         Resource::AuditLog => &[],
+        // Platform management owns trust: domain logic and playbooks are the
+        // platform team's.
+        Resource::DomainPack | Resource::Playbook => &[PlatformAdmin],
+        // A tenant's own administrators manage its overrides, what it runs, whether
+        // changes need approval, and which playbooks it links.
+        Resource::TenantPack
+        | Resource::PackActivation
+        | Resource::PackSettings
+        | Resource::PlaybookLink => &[PlatformAdmin, WorkspaceAdmin],
+        // A change request is decided by an approver of the tenant, never by the
+        // platform team on the tenant's behalf (and never by whoever asked).
+        Resource::ConfigChange => &[Approver],
+        // The runtime reads its configuration; nobody writes it but an activation.
+        Resource::RuntimeConfig => &[],
+        // Tickets are classified by the people who run the tenant's operations.
+        Resource::Classification => &[PlatformAdmin, WorkspaceAdmin, Operator],
     }
 }
 

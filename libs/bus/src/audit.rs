@@ -4,8 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use plinth_core::{ApiError, ErrorKind, Region, ReqCtx, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+use crate::{Event, PLATFORM_KEY, Schemas};
 
 /// The event type of an audit event.
 pub const AUDIT_EVENT: &str = "plinth.audit.event";
@@ -44,4 +47,153 @@ impl AuditEvent {
 /// holds a time.
 pub fn micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+/// The outcome recorded in an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "ALLOWED",
+            Outcome::Denied => "DENIED",
+            Outcome::Failed => "FAILED",
+        }
+    }
+
+    /// How a refusal is recorded: refused for who asked, or failed for what was asked.
+    pub fn of(err: &ApiError) -> Self {
+        match err.kind() {
+            ErrorKind::Unauthenticated | ErrorKind::Forbidden => Outcome::Denied,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// An audited action: what was attempted on which resource, and the resource's
+/// state before and after as hashes (never the content itself).
+#[derive(Debug, Clone)]
+pub struct Audited {
+    pub action: &'static str,
+    pub resource_type: &'static str,
+    pub resource_id: Option<String>,
+    pub tenant: Option<TenantId>,
+    pub details: BTreeMap<String, String>,
+}
+
+impl Audited {
+    pub fn new(action: &'static str, resource_type: &'static str) -> Self {
+        Audited {
+            action,
+            resource_type,
+            resource_id: None,
+            tenant: None,
+            details: BTreeMap::new(),
+        }
+    }
+
+    /// The action is on `tenant` itself.
+    pub fn on_tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant = Some(tenant);
+        self.resource_id = Some(tenant.to_string());
+        self
+    }
+
+    /// The action is in `tenant`'s log, on a resource named later (or none).
+    pub fn in_tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant = Some(tenant);
+        self
+    }
+
+    /// The resource is one of the tenant's (a workspace, a binding), or the
+    /// platform's.
+    pub fn on_resource(mut self, id: impl ToString) -> Self {
+        self.resource_id = Some(id.to_string());
+        self
+    }
+
+    /// Records metadata about the action (a version, a checksum; never content).
+    pub fn with_detail(mut self, key: &str, value: impl ToString) -> Self {
+        self.details.insert(key.to_owned(), value.to_string());
+        self
+    }
+
+    /// Records the SHA-256 of `state`'s JSON under `key` (`before` or `after`).
+    pub fn with_hash(mut self, key: &str, state: &impl Serialize) -> Self {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(state).expect("states serialize");
+        let hex: String = Sha256::digest(json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.details.insert(format!("{key}_sha256"), hex);
+        self
+    }
+}
+
+/// Builds one service's audit events for `plinth.audit.v1`.
+#[derive(Debug, Clone)]
+pub struct Auditor {
+    topic: String,
+    source: String,
+    region: Region,
+    service: &'static str,
+}
+
+impl Auditor {
+    /// `topic`: the audit topic; `service`: the source service's name.
+    pub fn new(topic: String, region: Region, service: &'static str) -> Self {
+        Auditor {
+            topic,
+            source: format!("/plinth/{region}/{service}"),
+            region,
+            service,
+        }
+    }
+
+    /// The audit event of `audited`, keyed by its tenant (or `platform`);
+    /// `schemas` must hold [`AuditEvent::SCHEMA`].
+    pub fn event(
+        &self,
+        schemas: &Schemas,
+        ctx: &ReqCtx,
+        audited: &Audited,
+        outcome: Outcome,
+        reason: Option<&str>,
+    ) -> Result<Event, ApiError> {
+        let key = audited
+            .tenant
+            .map_or_else(|| PLATFORM_KEY.to_owned(), |t| t.to_string());
+        let payload = schemas
+            .encode(
+                AuditEvent::SCHEMA,
+                &AuditEvent {
+                    tenant_id: key.clone(),
+                    region: self.region.as_str().to_owned(),
+                    actor: ctx.principal.subject.clone(),
+                    actor_display: ctx.principal.display.clone(),
+                    action: audited.action.to_owned(),
+                    resource_type: audited.resource_type.to_owned(),
+                    resource_id: audited.resource_id.clone(),
+                    outcome: outcome.as_str().to_owned(),
+                    reason: reason.map(str::to_owned),
+                    request_id: Some(ctx.request_id.to_string()),
+                    occurred_at: micros(OffsetDateTime::now_utc()),
+                    source_service: self.service.to_owned(),
+                    details: audited.details.clone(),
+                },
+            )
+            .map_err(ApiError::internal)?;
+        let event = Event::new(&self.topic, key, AUDIT_EVENT, &self.source, payload);
+        Ok(match &audited.resource_id {
+            Some(id) => event.with_subject(id.clone()),
+            None => event,
+        })
+    }
 }

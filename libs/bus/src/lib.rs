@@ -17,6 +17,7 @@ mod avro;
 mod config;
 mod consumer;
 mod counter;
+mod follow;
 pub mod headers;
 mod outbox;
 mod relay;
@@ -25,10 +26,11 @@ mod topics;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
-pub use audit::{AUDIT_EVENT, AuditEvent, micros};
+pub use audit::{AUDIT_EVENT, AuditEvent, Audited, Auditor, Outcome, micros};
 pub use avro::{AvroError, Schemas, check_compatible, single_object_fingerprint};
 pub use config::BusConfig;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, Received};
+pub use follow::{Followed, follow};
 pub use outbox::{Event, Outbox};
 pub use relay::{Relay, RelayConfig, RelayStats};
 pub use topics::{Area, TopicSpec, dlq_topic, ensure_topics};

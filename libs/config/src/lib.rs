@@ -59,3 +59,23 @@ pub struct AuthSettings {
     /// The gateway's Ed25519 public key for internal tokens: 32 bytes, base64url.
     pub internal_token_public_key: String,
 }
+
+/// A service's event bus: where the brokers are, and which of its loops this
+/// process runs (one may run the API and the relay or consumers in separate
+/// processes).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BusSettings {
+    pub brokers: String,
+    /// Prepended to every topic name (isolates tests and environments).
+    pub topic_prefix: String,
+    /// Partitions of the topics the service creates.
+    pub partitions: i32,
+    /// Whether this process runs the outbox relay.
+    pub relay: bool,
+    /// Whether this process consumes other services' events.
+    pub consumers: bool,
+    /// Extra librdkafka properties for every client: TLS and SASL of a production
+    /// cluster, or tuning (`fetch.wait.max.ms`).
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+}

@@ -104,6 +104,22 @@ pub enum TenantScope {
 }
 
 impl TenantScope {
+    /// The scope of a request: its own tenant for tenant roles; for platform
+    /// roles, the tenants the caller is bound to (`bound`), or all.
+    pub fn of(ctx: &plinth_core::ReqCtx, bound: Option<&[TenantId]>) -> Self {
+        if ctx.roles.iter().any(|r| r.is_platform()) {
+            match bound {
+                Some(bound) => TenantScope::Tenants(bound.to_vec()),
+                None => TenantScope::All,
+            }
+        } else {
+            match ctx.tenant {
+                Some(t) => TenantScope::Tenant(t),
+                None => TenantScope::Tenants(Vec::new()),
+            }
+        }
+    }
+
     fn setting(&self) -> String {
         match self {
             TenantScope::Tenant(t) => t.to_string(),

@@ -2,10 +2,7 @@
 //! (`PLINTH_CONFIG`), then `PLINTH_…` environment variables with `__` between
 //! levels (`PLINTH_LOG__SIGNING_KEY=…`). Nothing else in the service reads the
 //! environment.
-
-use std::collections::BTreeMap;
-
-pub use plinth_config::{AuthSettings, DatabaseSettings, HttpSettings};
+pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -19,20 +16,6 @@ pub struct Settings {
     pub bus: BusSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct BusSettings {
-    pub brokers: String,
-    pub topic_prefix: String,
-    pub partitions: i32,
-    /// Whether this process runs the outbox relay.
-    pub relay: bool,
-    /// Whether this process consumes audit events and the lifecycle sagas' requests.
-    pub consumers: bool,
-    /// Extra librdkafka properties for every client.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
 }
 
 /// How logs are signed and how often.

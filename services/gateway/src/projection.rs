@@ -3,9 +3,7 @@
 //! `plinth.tenant.v1` from its beginning into memory, under a consumer group of its
 //! own per process (every gateway holds the whole picture).
 
-use plinth_bus::{Area, BusConfig, Schemas, headers};
-use rdkafka::Message as _;
-use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use plinth_bus::{Area, BusConfig, Schemas};
 use tokio_util::sync::CancellationToken;
 
 use crate::limits::{ENTITLEMENT_CHANGED, RateLimits};
@@ -27,43 +25,13 @@ pub async fn follow(
     schemas: Schemas,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let topic = bus.topic(Area::Tenant);
-    let mut config = bus.client_config();
-    config
-        .set(
-            "group.id",
-            format!(
-                "{}gateway.projection.{}",
-                bus.topic_prefix,
-                uuid::Uuid::new_v4().simple()
-            ),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false");
-    let consumer: StreamConsumer = config.create()?;
-    consumer.subscribe(&[&topic])?;
-    loop {
-        let message = tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            message = consumer.recv() => message,
-        };
-        match message {
-            Ok(message) => {
-                let ty = message
-                    .headers()
-                    .and_then(|h| headers::header_str(h, headers::CE_TYPE));
-                if let (Some(ty), Some(payload)) = (ty, message.payload()) {
-                    if ty == ENTITLEMENT_CHANGED {
-                        limits.apply(&schemas, payload);
-                    } else {
-                        roles.apply(&ty, &schemas, payload);
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the tenant topic failed");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
+    let topics = [bus.topic(Area::Tenant)];
+    plinth_bus::follow(&bus, &topics, "gateway.projection", stop, |event| {
+        if event.ty == ENTITLEMENT_CHANGED {
+            limits.apply(&schemas, event.payload);
+        } else {
+            roles.apply(event.ty, &schemas, event.payload);
         }
-    }
+    })
+    .await
 }

@@ -3,12 +3,9 @@
 //! payloads from `schemas/avro/`, written to the outbox in the same transaction as
 //! the change.
 
-use std::collections::BTreeMap;
-
-use plinth_bus::{
-    AUDIT_EVENT, Area, AuditEvent, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, micros,
-};
-use plinth_core::{ApiError, ErrorKind, Region, ReqCtx, TenantId};
+use plinth_bus::{Area, Auditor, BusConfig, Event, Schemas, TopicSpec, micros};
+pub use plinth_bus::{Audited, Outcome};
+use plinth_core::{ApiError, Region, ReqCtx, TenantId};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -64,81 +61,7 @@ pub struct Events {
     tenant_topic: String,
     audit_topic: String,
     source: String,
-    region: Region,
-}
-
-/// The outcome recorded in an audit event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Outcome {
-    Allowed,
-    Denied,
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Allowed => "ALLOWED",
-            Outcome::Denied => "DENIED",
-            Outcome::Failed => "FAILED",
-        }
-    }
-
-    /// How a refusal is recorded: refused for who asked, or failed for what was asked.
-    pub fn of(err: &ApiError) -> Self {
-        match err.kind() {
-            ErrorKind::Unauthenticated | ErrorKind::Forbidden => Outcome::Denied,
-            _ => Outcome::Failed,
-        }
-    }
-}
-
-/// An audited action: what was attempted on which resource, and the resource's
-/// state before and after as hashes (never the content itself).
-#[derive(Debug, Clone)]
-pub struct Audited {
-    pub action: &'static str,
-    pub resource_type: &'static str,
-    pub resource_id: Option<String>,
-    pub tenant: Option<TenantId>,
-    pub details: BTreeMap<String, String>,
-}
-
-impl Audited {
-    pub fn new(action: &'static str, resource_type: &'static str) -> Self {
-        Audited {
-            action,
-            resource_type,
-            resource_id: None,
-            tenant: None,
-            details: BTreeMap::new(),
-        }
-    }
-
-    pub fn on_tenant(mut self, tenant: TenantId) -> Self {
-        self.tenant = Some(tenant);
-        self.resource_id = Some(tenant.to_string());
-        self
-    }
-
-    /// The resource is one of the tenant's: a workspace, a binding.
-    pub fn on_resource(mut self, id: impl ToString) -> Self {
-        self.resource_id = Some(id.to_string());
-        self
-    }
-
-    /// Records the SHA-256 of `state`'s JSON under `key` (`before` or `after`).
-    pub fn with_hash(mut self, key: &str, state: &impl Serialize) -> Self {
-        use sha2::{Digest, Sha256};
-        let json = serde_json::to_vec(state).expect("states serialize");
-        let hex: String = Sha256::digest(json)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        self.details.insert(format!("{key}_sha256"), hex);
-        self
-    }
+    auditor: Auditor,
 }
 
 #[derive(Serialize)]
@@ -259,7 +182,7 @@ impl Events {
             tenant_topic: bus.topic(Area::Tenant),
             audit_topic: bus.topic(Area::Audit),
             source: format!("/plinth/{region}/{SERVICE}"),
-            region,
+            auditor: Auditor::new(bus.topic(Area::Audit), region, SERVICE),
         }
     }
 
@@ -509,34 +432,7 @@ impl Events {
         outcome: Outcome,
         reason: Option<&str>,
     ) -> Result<Event, ApiError> {
-        let key = audited
-            .tenant
-            .map_or_else(|| PLATFORM_KEY.to_owned(), |t| t.to_string());
-        let payload = self
-            .schemas
-            .encode(
-                AuditEvent::SCHEMA,
-                &AuditEvent {
-                    tenant_id: key.clone(),
-                    region: self.region.as_str().to_owned(),
-                    actor: ctx.principal.subject.clone(),
-                    actor_display: ctx.principal.display.clone(),
-                    action: audited.action.to_owned(),
-                    resource_type: audited.resource_type.to_owned(),
-                    resource_id: audited.resource_id.clone(),
-                    outcome: outcome.as_str().to_owned(),
-                    reason: reason.map(str::to_owned),
-                    request_id: Some(ctx.request_id.to_string()),
-                    occurred_at: micros(OffsetDateTime::now_utc()),
-                    source_service: SERVICE.to_owned(),
-                    details: audited.details.clone(),
-                },
-            )
-            .map_err(ApiError::internal)?;
-        let event = self.event(&self.audit_topic, key, AUDIT_EVENT, payload);
-        Ok(match &audited.resource_id {
-            Some(id) => event.with_subject(id.clone()),
-            None => event,
-        })
+        self.auditor
+            .event(&self.schemas, ctx, audited, outcome, reason)
     }
 }

@@ -3,9 +3,7 @@
 //! between levels (`PLINTH_HTTP__PORT=8081`, `PLINTH_DATABASE__APP_URL=…`). Nothing
 //! else in the service reads the environment.
 
-use std::collections::BTreeMap;
-
-pub use plinth_config::{AuthSettings, DatabaseSettings, HttpSettings};
+pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
 use serde::Deserialize;
 
@@ -38,23 +36,6 @@ impl EntitlementDefaults {
         serde_json::from_value(dev_defaults()["default_entitlements"].clone())
             .expect("the built-in entitlement defaults parse")
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct BusSettings {
-    pub brokers: String,
-    /// Prepended to every topic name (isolates tests and environments).
-    pub topic_prefix: String,
-    pub partitions: i32,
-    /// Whether this process runs the outbox relay (one may run the API and the
-    /// relay in separate processes).
-    pub relay: bool,
-    /// Whether this process consumes other services' events (the lifecycle sagas).
-    pub consumers: bool,
-    /// Extra librdkafka properties for every client: TLS and SASL of a production
-    /// cluster, or tuning (`fetch.wait.max.ms`).
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
 }
 
 impl Settings {

@@ -81,17 +81,7 @@ pub use plinth_db::now;
 /// The row-level security scope of a caller: its own tenant for tenant roles; for
 /// platform roles, the tenants it is bound to, or all.
 pub fn scope_of(caller: &Caller) -> TenantScope {
-    if caller.ctx.roles.iter().any(|r| r.is_platform()) {
-        match &caller.bound_tenants {
-            Some(bound) => TenantScope::Tenants(bound.clone()),
-            None => TenantScope::All,
-        }
-    } else {
-        match caller.ctx.tenant {
-            Some(t) => TenantScope::Tenant(t),
-            None => TenantScope::Tenants(Vec::new()),
-        }
-    }
+    TenantScope::of(&caller.ctx, caller.bound_tenants.as_deref())
 }
 
 /// Whether the caller is an unbound member of the platform team.
