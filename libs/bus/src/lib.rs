@@ -19,6 +19,7 @@ mod consumer;
 mod counter;
 mod follow;
 pub mod headers;
+pub mod lifecycle;
 mod outbox;
 mod relay;
 mod schema;

@@ -82,7 +82,7 @@ impl Recorder {
             LifecycleRequest::OFFBOARDING
         };
         let request: LifecycleRequest = received.decode(app.events.schemas(), schema)?;
-        let ours = request.ours();
+        let ours = request.owned_by(crate::events::OWNER);
         if ours.is_empty() {
             return Ok(Vec::new());
         }

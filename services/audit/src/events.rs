@@ -6,14 +6,14 @@
 use plinth_auditlog::{Record, SignedCheckpoint, hash};
 use plinth_bus::{Area, BusConfig, Event, Schemas, TopicSpec, micros};
 use plinth_core::{ApiError, Region};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use plinth_bus::AUDIT_EVENT;
-pub const ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
-pub const ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
-pub const OFFBOARDING_REQUESTED: &str = "plinth.tenant.offboarding_requested";
-pub const OFFBOARDING_ITEM_RETRY: &str = "plinth.tenant.offboarding_item_retry";
+pub use plinth_bus::lifecycle::{
+    LifecycleRequest, OFFBOARDING_ITEM_RETRY, OFFBOARDING_REQUESTED, ONBOARDING_ITEM_RETRY,
+    ONBOARDING_REQUESTED,
+};
 pub const STORE_PROVISIONED: &str = "plinth.audit.store_provisioned";
 pub const DEPROVISIONED: &str = "plinth.audit.deprovisioned";
 pub const CHECKPOINT_SIGNED: &str = "plinth.audit.checkpoint_signed";
@@ -55,44 +55,6 @@ pub fn record_of(event: AuditEvent) -> Result<Record, String> {
         source_service: event.source_service,
         details: event.details,
     })
-}
-
-/// One item of a lifecycle request.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ItemRef {
-    pub key: String,
-    pub owner: String,
-}
-
-/// The part of `tenant.onboarding_requested` and `tenant.offboarding_requested`
-/// this service reads.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LifecycleRequest {
-    pub tenant_id: String,
-    pub items: Vec<ItemRef>,
-}
-
-impl LifecycleRequest {
-    pub const ONBOARDING: &'static str = "plinth.tenant.OnboardingRequested";
-    pub const OFFBOARDING: &'static str = "plinth.tenant.OffboardingRequested";
-
-    /// The keys of the items this service owns.
-    pub fn ours(&self) -> Vec<&str> {
-        self.items
-            .iter()
-            .filter(|i| i.owner == OWNER)
-            .map(|i| i.key.as_str())
-            .collect()
-    }
-}
-
-#[derive(Serialize)]
-struct ProvisioningResult<'a> {
-    tenant_id: &'a str,
-    item: &'a str,
-    service: &'a str,
-    reason: Option<&'a str>,
-    occurred_at: i64,
 }
 
 #[derive(Serialize)]
@@ -152,20 +114,18 @@ impl Events {
         item: &str,
         at: OffsetDateTime,
     ) -> Result<Event, ApiError> {
-        let payload = self
-            .schemas
-            .encode(
-                "plinth.provisioning.ProvisioningResult",
-                &ProvisioningResult {
-                    tenant_id: tenant,
-                    item,
-                    service: SERVICE,
-                    reason: None,
-                    occurred_at: micros(at),
-                },
-            )
-            .map_err(ApiError::internal)?;
-        Ok(Event::new(&self.audit_topic, tenant, ty, &self.source, payload).with_subject(tenant))
+        plinth_bus::lifecycle::ProvisioningResult::event(
+            &self.schemas,
+            &self.audit_topic,
+            &self.source,
+            ty,
+            SERVICE,
+            tenant,
+            item,
+            None,
+            at,
+        )
+        .map_err(ApiError::internal)
     }
 
     /// A signed checkpoint, held outside the database once published.

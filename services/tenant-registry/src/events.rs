@@ -22,10 +22,12 @@ pub const TENANT_CREATED: &str = "plinth.tenant.created";
 pub const TENANT_STATUS_CHANGED: &str = "plinth.tenant.status_changed";
 pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
 pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
-pub const TENANT_ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
-pub const TENANT_ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
-pub const TENANT_OFFBOARDING_REQUESTED: &str = "plinth.tenant.offboarding_requested";
-pub const TENANT_OFFBOARDING_ITEM_RETRY: &str = "plinth.tenant.offboarding_item_retry";
+pub use plinth_bus::lifecycle::{
+    OFFBOARDING_ITEM_RETRY as TENANT_OFFBOARDING_ITEM_RETRY,
+    OFFBOARDING_REQUESTED as TENANT_OFFBOARDING_REQUESTED,
+    ONBOARDING_ITEM_RETRY as TENANT_ONBOARDING_ITEM_RETRY,
+    ONBOARDING_REQUESTED as TENANT_ONBOARDING_REQUESTED, ProvisioningResult,
+};
 pub const TENANT_OFFBOARDED: &str = "plinth.tenant.offboarded";
 pub const ENTITLEMENT_CHANGED: &str = "plinth.entitlement.changed";
 pub const ROLE_BINDING_CREATED: &str = "plinth.role_binding.created";
@@ -137,18 +139,8 @@ fn item_refs(items: &[ChecklistItemRow]) -> Vec<ChecklistItemRef<'_>> {
         .collect()
 }
 
-/// What a service answers for one checklist item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct ProvisioningResult {
-    pub tenant_id: String,
-    pub item: String,
-    pub service: String,
-    pub reason: Option<String>,
-    pub occurred_at: i64,
-}
-
 /// The schema name of [`ProvisioningResult`].
-pub const PROVISIONING_RESULT: &str = "plinth.provisioning.ProvisioningResult";
+pub const PROVISIONING_RESULT: &str = ProvisioningResult::SCHEMA;
 
 #[derive(Serialize)]
 struct EntitlementChanged<'a> {
