@@ -32,6 +32,8 @@ pub struct As {
     pub roles: Vec<Role>,
     pub tenant: Option<TenantId>,
     pub bound: Option<Vec<TenantId>>,
+    /// The principal's subject; `alice@msp.example` unless named.
+    pub subject: Option<String>,
 }
 
 impl As {
@@ -45,6 +47,7 @@ impl As {
             roles: vec![role],
             tenant: None,
             bound: None,
+            subject: None,
         }
     }
 
@@ -53,6 +56,7 @@ impl As {
             roles: vec![Role::PlatformAdmin],
             tenant: None,
             bound: Some(tenants.to_vec()),
+            subject: None,
         }
     }
 
@@ -61,7 +65,20 @@ impl As {
             roles: vec![role],
             tenant: Some(tenant),
             bound: None,
+            subject: None,
         }
+    }
+
+    /// The same caller, as the person `subject`.
+    pub fn named(mut self, subject: &str) -> As {
+        self.subject = Some(subject.to_owned());
+        self
+    }
+
+    /// The same caller, holding `role` as well.
+    pub fn also(mut self, role: Role) -> As {
+        self.roles.push(role);
+        self
     }
 }
 
@@ -130,7 +147,10 @@ impl ServiceClient {
     pub fn token(&self, who: &As) -> String {
         let ctx = ReqCtx {
             principal: Principal {
-                subject: "alice@msp.example".into(),
+                subject: who
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| "alice@msp.example".into()),
                 display: Some("Alice".into()),
             },
             tenant: who.tenant,

@@ -77,11 +77,7 @@ impl Walk<'_> {
 }
 
 fn platform(role: Role) -> As {
-    As {
-        roles: vec![role],
-        tenant: None,
-        bound: None,
-    }
+    As::platform(role)
 }
 
 fn id_of(answer: &Value, field: &str) -> String {

@@ -1,0 +1,16 @@
+DROP TABLE classifications;
+DROP TABLE playbook_links;
+DROP TRIGGER playbook_versions_immutable ON playbook_versions;
+DROP FUNCTION playbook_versions_immutable();
+DROP TABLE playbook_versions;
+DROP TABLE config_change_requests;
+DROP TABLE tenant_pack_settings;
+DROP TABLE activations;
+DROP TABLE tenant_active_config;
+DROP TABLE import_attempts;
+DROP TRIGGER tenant_packs_immutable ON tenant_packs;
+DROP TRIGGER domain_packs_immutable ON domain_packs;
+DROP FUNCTION packs_immutable();
+DROP TABLE tenant_packs;
+DROP TABLE domain_packs;
+DROP TABLE tenants;

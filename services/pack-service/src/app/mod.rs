@@ -1,0 +1,115 @@
+//! The rules: who may do what with packs and playbooks, what makes them valid and
+//! fit together, what each change publishes. Every function takes the verified
+//! [`Caller`] first, checks the permission, and runs its database work in one
+//! transaction scoped to the tenants the caller reaches, with its events and its
+//! audit event in the same transaction. A refused mutation changes nothing and
+//! leaves one audit event of its own.
+
+pub mod activation;
+pub mod import;
+pub mod lifecycle;
+pub mod packs;
+pub mod playbooks;
+pub mod runtime;
+pub mod tenants;
+
+use std::collections::BTreeSet;
+
+use diesel_async::AsyncPgConnection;
+use plinth_authz::Caller;
+use plinth_bus::Outbox;
+use plinth_core::{ApiError, Region, TenantId};
+use plinth_db::{Pool, PooledConn, TenantScope};
+
+pub use plinth_db::now;
+
+use crate::cache::ConfigCache;
+use crate::events::{Audited, Events, Outcome};
+use crate::settings::DefaultSettings;
+use crate::store::tenants::{TenantRow, tenant_get_on_conn};
+
+/// What the app functions work with.
+pub struct AppState {
+    pub pool: Pool,
+    pub events: Events,
+    pub region: Region,
+    /// The tools packs and playbooks may call.
+    pub catalog: BTreeSet<String>,
+    pub defaults: DefaultSettings,
+    /// Tenants' effective configurations, as the runtime reads them.
+    pub cache: ConfigCache,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub async fn conn(&self) -> Result<PooledConn, ApiError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| ApiError::unavailable("the database is unavailable").with_internal(e))
+    }
+
+    /// Passes `result` through; a refusal is recorded as the action's audit event.
+    pub async fn audited<T>(
+        &self,
+        caller: &Caller,
+        audited: &Audited,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if let Err(err) = &result {
+            self.audit_refusal(caller, audited, err).await;
+        }
+        result
+    }
+
+    /// Records a refused mutation in a transaction of its own. A failure to record
+    /// it is logged; the caller still gets the original refusal.
+    pub async fn audit_refusal(&self, caller: &Caller, audited: &Audited, err: &ApiError) {
+        let result = async {
+            let event =
+                self.events
+                    .audit(&caller.ctx, audited, Outcome::of(err), Some(err.code()))?;
+            let mut conn = self.conn().await?;
+            Outbox::enqueue(&mut conn, &[event]).await?;
+            Ok::<_, ApiError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, action = audited.action, "recording a refused action failed");
+        }
+    }
+}
+
+/// The row-level security scope of a caller.
+pub fn scope_of(caller: &Caller) -> TenantScope {
+    TenantScope::of(&caller.ctx, caller.bound_tenants.as_deref())
+}
+
+/// A tenant the caller reaches, as the service knows it; a tenant it has not
+/// heard of (yet) answers exactly like one that does not exist.
+pub async fn tenant_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+) -> Result<TenantRow, ApiError> {
+    tenant_get_on_conn(conn, tenant)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))
+}
+
+/// `OFFBOARDING` and `OFFBOARDED` tenants keep their records but change nothing.
+pub fn require_changeable(tenant: &TenantRow) -> Result<(), ApiError> {
+    if matches!(tenant.status.as_str(), "OFFBOARDING" | "OFFBOARDED") {
+        return Err(ApiError::conflict(format!(
+            "the tenant is {}; its packs no longer change",
+            tenant.status
+        )));
+    }
+    Ok(())
+}

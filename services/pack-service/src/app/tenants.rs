@@ -1,0 +1,40 @@
+//! What the pack service knows of tenants: their registration (slug, name, data
+//! mode) and status, from the tenant registry's events. A pack request for a
+//! tenant it has not heard of is answered like one for a tenant that does not
+//! exist.
+
+use diesel_async::AsyncPgConnection;
+use plinth_core::{ApiError, TenantId};
+
+use super::now;
+use crate::events::{TenantCreated, TenantStatusChanged};
+use crate::store::tenants::{TenantRow, tenant_status_set_on_conn, tenant_upsert_on_conn};
+
+pub async fn tenant_created_on_conn(
+    conn: &mut AsyncPgConnection,
+    event: TenantCreated,
+) -> Result<(), ApiError> {
+    let tenant = TenantId::parse(&event.tenant_id).map_err(ApiError::internal)?;
+    tenant_upsert_on_conn(
+        conn,
+        &TenantRow {
+            tenant_id: tenant.to_string(),
+            slug: event.slug,
+            display_name: event.display_name,
+            status: event.status,
+            data_mode: event.data_mode,
+            updated_at: now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn tenant_status_on_conn(
+    conn: &mut AsyncPgConnection,
+    event: TenantStatusChanged,
+) -> Result<(), ApiError> {
+    let tenant = TenantId::parse(&event.tenant_id).map_err(ApiError::internal)?;
+    tenant_status_set_on_conn(conn, tenant, &event.to_status, now()).await?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! The consumer of the tenant registry's events: tenants and their status into
+//! the service's own table, and the lifecycle sagas' requests into default packs
+//! and withdrawn configurations, each applied once (the inbox records the event
+//! in the same transaction).
+
+use std::sync::Arc;
+
+use diesel_async::AsyncPgConnection;
+use plinth_bus::lifecycle::LifecycleRequest;
+use plinth_bus::{Handler, HandlerError, Outbox, Received};
+use plinth_core::TenantId;
+use plinth_db::{TenantScope, set_scope_on_conn};
+
+use crate::app::AppState;
+use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
+use crate::app::tenants::{tenant_created_on_conn, tenant_status_on_conn};
+use crate::events::{
+    OWNER, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
+};
+
+/// Applies the registry's events.
+pub struct Projector {
+    app: Arc<AppState>,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projector").finish_non_exhaustive()
+    }
+}
+
+impl Projector {
+    pub fn new(app: Arc<AppState>) -> Self {
+        Projector { app }
+    }
+}
+
+fn transient(e: plinth_core::ApiError) -> HandlerError {
+    HandlerError::Transient(e.to_string())
+}
+
+impl Handler for Projector {
+    fn wants(&self, ty: &str) -> bool {
+        ty == TENANT_CREATED
+            || ty == TENANT_STATUS_CHANGED
+            || LifecycleRequest::kind_of(ty).is_some()
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        received: &Received,
+    ) -> Result<(), HandlerError> {
+        // Tenants are the service's own records across every tenant.
+        set_scope_on_conn(conn, &TenantScope::All).await?;
+        let app = &self.app;
+        let schemas = app.events.schemas();
+        let ty = received.event.ty.as_str();
+        if ty == TENANT_CREATED {
+            let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
+            return tenant_created_on_conn(conn, event).await.map_err(transient);
+        }
+        if ty == TENANT_STATUS_CHANGED {
+            let event: TenantStatusChanged =
+                received.decode(schemas, TenantStatusChanged::SCHEMA)?;
+            return tenant_status_on_conn(conn, event).await.map_err(transient);
+        }
+        let Some(onboarding) = LifecycleRequest::kind_of(ty) else {
+            return Ok(());
+        };
+        let schema = if onboarding {
+            LifecycleRequest::ONBOARDING
+        } else {
+            LifecycleRequest::OFFBOARDING
+        };
+        let request: LifecycleRequest = received.decode(schemas, schema)?;
+        let ours = request.owned_by(OWNER);
+        if ours.is_empty() {
+            return Ok(());
+        }
+        let tenant = TenantId::parse(&request.tenant_id).map_err(|e| {
+            HandlerError::Permanent(format!("tenant id {:?}: {e}", request.tenant_id))
+        })?;
+        if tenant.region() != app.region {
+            return Err(HandlerError::Permanent(format!(
+                "{tenant} belongs to region {}; this deployment serves {}",
+                tenant.region(),
+                app.region
+            )));
+        }
+        let events = if onboarding {
+            provision_on_conn(app, conn, tenant, &ours).await
+        } else {
+            deprovision_on_conn(app, conn, tenant, &ours).await
+        }
+        .map_err(transient)?;
+        Outbox::enqueue(conn, &events).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! Runs the pack service: configuration, telemetry, then the application.
+
+use pack_service::{Application, Settings};
+use plinth_telemetry::TelemetryConfig;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = plinth_telemetry::init(&TelemetryConfig::new("pack-service"))?;
+    let settings = Settings::load()?;
+    Application::build(settings)
+        .await?
+        .run_until_stopped()
+        .await
+}

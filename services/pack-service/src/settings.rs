@@ -1,0 +1,85 @@
+//! The service's configuration, in one place: built-in defaults, then an optional
+//! TOML file (`PLINTH_CONFIG`), then `PLINTH_…` environment variables with `__`
+//! between levels (`PLINTH_HTTP__PORT=8082`). Nothing else in the service reads
+//! the environment.
+
+pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
+use plinth_core::Region;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// The region this deployment serves; tenants of the other region are refused.
+    pub region: Region,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub bus: BusSettings,
+    pub auth: AuthSettings,
+    pub catalog: CatalogSettings,
+    pub defaults: DefaultSettings,
+}
+
+/// What packs and playbooks may refer to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogSettings {
+    /// The tools the installation's modules provide, by id (`erp.lookup_invoice`).
+    /// A pack or playbook naming another tool is refused.
+    pub tools: Vec<String>,
+}
+
+/// What a newly onboarded tenant runs.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DefaultSettings {
+    /// The Domain Pack assigned to every tenant at onboarding (the checklist item
+    /// `pack_defaults`); none: the item is satisfied with nothing assigned, and
+    /// the tenant's first activation is explicit.
+    #[serde(default)]
+    pub domain_pack: Option<DefaultPack>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DefaultPack {
+    pub domain: String,
+    pub version: String,
+}
+
+impl Settings {
+    /// The defaults with `overrides` merged over them, key by key: how another
+    /// crate's tests run this service beside theirs.
+    pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
+        plinth_config::with_overrides(dev_defaults(), overrides)
+    }
+
+    /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
+    pub fn load() -> anyhow::Result<Self> {
+        plinth_config::load(dev_defaults())
+    }
+}
+
+/// Defaults for the dev stack (`make up`); production sets every URL and the key.
+fn dev_defaults() -> serde_json::Value {
+    serde_json::json!({
+        "region": "us",
+        // Packs of a megabyte and more are imported through the API.
+        "http": { "host": "127.0.0.1", "port": 8082, "body_limit_bytes": 4194304 },
+        "database": {
+            "app_url": "postgres://plinth_app:plinth@127.0.0.1:5432/plinth_pack_service",
+            "owner_url": "postgres://plinth_owner:plinth@127.0.0.1:5432/plinth_pack_service",
+            "app_role": "plinth_app",
+            "pool_size": 16
+        },
+        "bus": {
+            "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3,
+            "relay": true, "consumers": true
+        },
+        "auth": { "internal_token_public_key": "" },
+        // The tools of the dev stack's modules: those the example packs and
+        // playbooks (`examples/packs/`) call.
+        "catalog": { "tools": [
+            "erp.lookup_invoice", "erp.issue_credit", "erp.hold_payment",
+            "email.send", "ticket.comment", "ticket.assign",
+            "itsm.reset_password", "itsm.lookup_asset", "chat.notify"
+        ] },
+        "defaults": {}
+    })
+}

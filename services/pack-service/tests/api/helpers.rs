@@ -1,0 +1,283 @@
+//! Starting the service for a test, playing the tenant registry, calling it, and
+//! reading what it wrote.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pack_service::settings::{
+    AuthSettings, BusSettings, CatalogSettings, DatabaseSettings, DefaultSettings, HttpSettings,
+    Settings,
+};
+use pack_service::{Application, all_migrations};
+use plinth_bus::{Area, Event, Schemas};
+use plinth_core::{DataMode, Region, Role, TenantId};
+use plinth_db::testing::{TEST_APP_ROLE, TestDb};
+pub use plinth_testkit::{As, Outgoing};
+use plinth_testkit::{
+    Publisher, ServiceClient, TokenKeys, read_outbox, test_brokers, test_topic_prefix, wait_until,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub client: ServiceClient,
+    pub bus: plinth_bus::BusConfig,
+    publisher: Publisher,
+    pub schemas: Schemas,
+    pub db: TestDb,
+    pub settings: Settings,
+    keys: TokenKeys,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// An example pack or playbook of `examples/packs/`.
+pub fn example(name: &str) -> Value {
+    let path = repo().join("examples/packs").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The broken examples of `examples/packs/invalid/`, by file name.
+pub fn invalid_examples() -> Vec<(String, Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("examples/packs/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (
+                name,
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub fn admin() -> As {
+    As::platform_admin()
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_configured(|_| {}).await
+    }
+
+    /// The service with the test settings as `configure` changes them.
+    pub async fn spawn_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = TestDb::create("pack_service", all_migrations())
+            .await
+            .unwrap();
+        let keys = TokenKeys::generate();
+        let prefix = test_topic_prefix();
+        let bus = plinth_bus::BusConfig::new(test_brokers()).with_topic_prefix(prefix.clone());
+        let mut settings = Settings {
+            region: Region::Us,
+            http: HttpSettings {
+                host: "127.0.0.1".into(),
+                port: 0,
+                body_limit_bytes: 4 * 1024 * 1024,
+            },
+            database: DatabaseSettings {
+                app_url: db.app_url().into(),
+                owner_url: db.owner_url().into(),
+                app_role: TEST_APP_ROLE.into(),
+                pool_size: 4,
+            },
+            bus: BusSettings {
+                brokers: test_brokers(),
+                topic_prefix: prefix,
+                partitions: 1,
+                // The outbox is read directly: nothing takes rows out of it.
+                relay: false,
+                consumers: true,
+                properties: Default::default(),
+            },
+            auth: AuthSettings {
+                internal_token_public_key: keys.public_base64url(),
+            },
+            catalog: CatalogSettings {
+                tools: Settings::with_overrides(json!({})).unwrap().catalog.tools,
+            },
+            defaults: DefaultSettings::default(),
+        };
+        configure(&mut settings);
+        let app = Application::build(settings.clone()).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            client: ServiceClient::new(base, pack_service::AUDIENCE, Region::Us, &keys),
+            publisher: Publisher::new(&bus),
+            bus,
+            schemas: Schemas::from_dir(repo().join("schemas/avro")).unwrap(),
+            db,
+            settings,
+            keys,
+        }
+    }
+
+    /// A second process of the same service: same database, same topics.
+    pub async fn replica(&self) -> ServiceClient {
+        let app = Application::build(self.settings.clone()).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        ServiceClient::new(base, pack_service::AUDIENCE, Region::Us, &self.keys)
+    }
+
+    pub async fn call(
+        &self,
+        who: Option<&As>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.client.call(who, method, path, body).await
+    }
+
+    pub async fn post(&self, who: &As, path: &str, body: Value) -> (u16, Value) {
+        self.call(Some(who), Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get(&self, who: &As, path: &str) -> (u16, Value) {
+        self.call(Some(who), Method::GET, path, None).await
+    }
+
+    /// Sends `event` as the service that owns it would.
+    pub async fn deliver(&self, event: &Event) {
+        self.publisher.deliver(event).await;
+    }
+
+    /// A tenant as the registry announces it, once the service has heard of it.
+    pub async fn tenant(&self, data_mode: DataMode) -> TenantId {
+        let tenant = TenantId::new(Region::Us);
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.TenantCreated",
+                &json!({
+                    "tenant_id": tenant.to_string(), "slug": format!("t{}", &tenant.to_string()[7..15]),
+                    "display_name": "Test tenant", "region": "us", "status": "PENDING",
+                    "deployment_model": "hosted_saas", "data_mode": data_mode.as_str(),
+                    "created_at": 1_790_000_000_000_000i64, "created_by": "alice@msp.example"
+                }),
+            )
+            .unwrap();
+        self.deliver(&Event::new(
+            self.bus.topic(Area::Tenant),
+            tenant.to_string(),
+            "plinth.tenant.created",
+            "/plinth/us/tenant-registry",
+            payload,
+        ))
+        .await;
+        wait_until(
+            "the service to hear of the tenant",
+            Duration::from_secs(60),
+            || async {
+                self.get(&admin(), &format!("/admin/packs/tenant/{tenant}"))
+                    .await
+                    .0
+                    == 200
+            },
+        )
+        .await;
+        tenant
+    }
+
+    /// The registry's status change of `tenant` to `status`, once applied.
+    pub async fn set_status(&self, tenant: TenantId, from: &str, to: &str) {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.TenantStatusChanged",
+                &json!({
+                    "tenant_id": tenant.to_string(), "from_status": from, "to_status": to,
+                    "reason": null, "changed_at": 1_790_000_000_000_000i64,
+                    "changed_by": "alice@msp.example"
+                }),
+            )
+            .unwrap();
+        self.deliver(&Event::new(
+            self.bus.topic(Area::Tenant),
+            tenant.to_string(),
+            "plinth.tenant.status_changed",
+            "/plinth/us/tenant-registry",
+            payload,
+        ))
+        .await;
+        let db = self.db.owner_url();
+        wait_until("the status change", Duration::from_secs(60), || async {
+            plinth_testkit::count_all_tenants(
+                &db,
+                &format!("SELECT count(*) AS n FROM tenants WHERE tenant_id = '{tenant}' AND status = '{to}'"),
+            )
+            .await
+                == 1
+        })
+        .await;
+    }
+
+    /// Imports an example Domain Pack as the platform admin; its answer.
+    pub async fn import_domain(&self, file: &str) -> Value {
+        let (status, body) = self
+            .post(&admin(), "/admin/packs/domain/import", example(file))
+            .await;
+        assert!(status == 201 || status == 200, "{file}: {status} {body}");
+        body
+    }
+
+    /// Publishes an example playbook as the platform admin.
+    pub async fn publish(&self, file: &str) -> Value {
+        let (status, body) = self.post(&admin(), "/admin/playbooks", example(file)).await;
+        assert!(status == 201 || status == 200, "{file}: {status} {body}");
+        body
+    }
+
+    /// Imports an example Tenant Pack for `tenant` as its workspace admin.
+    pub async fn import_tenant(&self, tenant: TenantId, file: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &As::tenant(Role::WorkspaceAdmin, tenant),
+                "/admin/packs/tenant/import",
+                json!({ "tenant_id": tenant.to_string(), "pack": example(file) }),
+            )
+            .await;
+        assert!(status == 201 || status == 200, "{file}: {status} {body}");
+        body
+    }
+
+    /// Activates a pair for `tenant` as its workspace admin: the status and answer.
+    pub async fn activate(
+        &self,
+        tenant: TenantId,
+        domain_version: &str,
+        tenant_version: Option<&str>,
+    ) -> (u16, Value) {
+        self.post(
+            &As::tenant(Role::WorkspaceAdmin, tenant),
+            "/admin/packs/activate",
+            json!({
+                "tenant_id": tenant.to_string(), "domain": "finance",
+                "domain_pack_version": domain_version, "tenant_pack_version": tenant_version
+            }),
+        )
+        .await
+    }
+
+    /// Finance 3.2.0 and 3.3.0 imported, with the playbook they reference.
+    pub async fn finance(&self) {
+        self.publish("playbook-invoice-dispute-triage-1.0.0.json")
+            .await;
+        self.import_domain("finance-3.2.0.json").await;
+        self.import_domain("finance-3.3.0.json").await;
+    }
+
+    pub async fn outbox(&self) -> Vec<Outgoing> {
+        read_outbox(&self.db.owner_url(), &self.schemas).await
+    }
+}

@@ -1,0 +1,12 @@
+//! The pack service against real PostgreSQL and the real broker, one fresh
+//! database per test.
+
+mod activation;
+mod approval;
+mod helpers;
+mod lifecycle;
+mod openapi;
+mod playbooks;
+mod runtime;
+mod validation;
+mod versions;

@@ -1,0 +1,31 @@
+//! The checked-in OpenAPI document matches the one the code generates.
+
+use std::path::PathBuf;
+
+#[test]
+fn the_checked_in_openapi_document_is_current() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/openapi/pack-service.json");
+    let generated = pack_service::http::openapi::document();
+    if std::env::var_os("PLINTH_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "{} is out of date: run `PLINTH_UPDATE_SNAPSHOTS=1 cargo nextest run -p pack-service openapi` \
+         and review the diff",
+        path.display()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented, 28,
+        "one documented operation per route (http::routes)"
+    );
+}
