@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmarks against the dev stack (see docs/PERFORMANCE.md): the event path,
 # the tenant registry's registration throughput and onboarding saga latency, the
-# audit log's append rate and the offline verification of a million entries, and
-# the gateway against nginx.
+# audit log's append rate and the offline verification of a million entries, the
+# pack service's validation, configuration fetch and classification, and the
+# gateway against nginx.
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
@@ -20,5 +21,6 @@ cargo bench -p plinth-bus --bench event_path
 cargo bench -p tenant-registry --bench lifecycle
 cargo bench -p audit --bench append
 cargo bench -p audit --bench verify_offline
+cargo bench -p pack-service --bench packs
 # The gateway against nginx (wrk), with its own broker and identity provider.
 "$ROOT/load-tests/gateway/run.sh"

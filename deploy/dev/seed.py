@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """The dev stack's demo, made through the gateways as the MSP's platform admin would
 make it: logs in with the browser login (the real authorization-code flow at the
-dev identity provider), then, in each region, registers a demo tenant, maps its
-identity-provider groups to roles, binds the MSP operator to it, and onboards it
-to ACTIVE through the saga (the audit service answers its item; the operator's
-items are confirmed). Running it again changes nothing that is already done.
+dev identity provider), then, in each region, publishes the example playbooks and
+imports the example Domain Packs (examples/packs/: IT service management, the
+default for new tenants, and Finance 3.2.0 and 3.3.0), registers a demo tenant,
+maps its identity-provider groups to roles, binds the MSP operator to it, onboards
+it to ACTIVE through the saga (the audit service and the pack service answer their
+items; the operator's items are confirmed), and gives it the Finance demo: its
+Tenant Pack, Finance 3.2.0 with it activated, and the invoice-dispute playbook
+linked. Running it again changes nothing that is already done.
 
 Environment (deploy/dev/env.sh): PLINTH_GATEWAY_US, PLINTH_GATEWAY_EU.
 Python's standard library only.
@@ -38,6 +42,10 @@ GROUP_ROLES = [
     ("integration-admins", "IntegrationAdmin"),
 ]
 DEADLINE_SECONDS = 120
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "packs")
+PLAYBOOKS = ["playbook-invoice-dispute-triage-1.0.0.json", "playbook-password-reset-1.0.0.json"]
+DOMAIN_PACKS = ["itsm-1.0.0.json", "finance-3.2.0.json", "finance-3.3.0.json"]
+TENANT_PACK = "acme-finance-1.4.0.json"
 
 
 def log(message):
@@ -135,8 +143,40 @@ def all_items(browser, gateway, path):
             return items
 
 
+def example(name):
+    with open(os.path.join(EXAMPLES, name)) as f:
+        return json.load(f)
+
+
+def seed_packs(browser, gateway):
+    """The playbooks and Domain Packs every tenant of the region may run; an
+    import of what is already imported answers the stored version."""
+    for name in PLAYBOOKS:
+        browser.api(gateway, "POST", "/admin/playbooks", example(name))
+    for name in DOMAIN_PACKS:
+        browser.api(gateway, "POST", "/admin/packs/domain/import", example(name))
+
+
+def seed_finance_demo(browser, gateway, tid, slug):
+    """The tenant's Finance demo: its Tenant Pack, Finance 3.2.0 with it active,
+    the invoice-dispute playbook linked (unless it already runs Finance)."""
+    wait_until(f"the pack service to hear of {slug}",
+               lambda: browser.api(gateway, "GET", f"/admin/packs/tenant/{tid}", expect=None)[0] == 200)
+    _, active = browser.api(gateway, "GET", f"/admin/packs/tenant/{tid}/active")
+    if active["active"] and active["active"]["domain"] == "finance":
+        return
+    browser.api(gateway, "POST", "/admin/packs/tenant/import",
+                {"tenant_id": tid, "pack": example(TENANT_PACK)})
+    browser.api(gateway, "POST", "/admin/packs/activate",
+                {"tenant_id": tid, "domain_pack_version": "3.2.0", "tenant_pack_version": "1.4.0"})
+    browser.api(gateway, "POST", f"/admin/packs/tenant/{tid}/playbooks",
+                {"playbook": "invoice-dispute-triage", "version": "1.0.0"})
+    log(f"{slug} runs Finance 3.2.0 with its Tenant Pack 1.4.0")
+
+
 def seed_region(browser, region):
     gateway = GATEWAYS[region]
+    seed_packs(browser, gateway)
     spec = TENANTS[region]
     slug = spec["slug"]
     found = [t for t in all_items(browser, gateway, "/admin/tenants") if t["slug"] == slug]
@@ -168,13 +208,17 @@ def seed_region(browser, region):
         _, onboarding = browser.api(gateway, "GET", f"{base}/onboarding")
         return {i["key"]: i for i in onboarding["items"]}
 
-    wait_until(f"{slug}'s audit log", lambda: items()["audit_store"]["state"] == "satisfied")
+    def services_answered():
+        return all(i["state"] == "satisfied" for i in items().values() if i["owner"] != "operator")
+
+    wait_until(f"{slug}'s audit log and default packs", services_answered)
     for key, item in items().items():
         if item["owner"] == "operator" and item["state"] != "satisfied":
             browser.api(gateway, "POST", f"{base}/onboarding/items/{key}/confirm")
     wait_until(f"{slug} to be ACTIVE",
                lambda: browser.api(gateway, "GET", base)[1]["status"] == "ACTIVE")
     log(f"{slug} ({region}) is ACTIVE: {tid}")
+    seed_finance_demo(browser, gateway, tid, slug)
     return tid
 
 

@@ -12,7 +12,7 @@ mkdir -p "$SERVICES_DIR" "$KEYS_DIR"
 
 # Service → HTTP port in the US region; the EU region's are 1000 higher. A
 # service is started once its crate exists.
-declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [audit]=8086)
+declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [pack-service]=8082 [audit]=8086)
 REGIONS="us eu"
 
 port_of() { if [ "$2" = us ]; then echo "${PORTS[$1]}"; else echo $(( ${PORTS[$1]} + 1000 )); fi; }
@@ -88,6 +88,7 @@ start() {
             PLINTH_LOGIN__SESSION_KEY="$(session_key "$region")")
       [ "$region" = us ] || own+=(PLINTH_CONFIG="$CONFIG_DIR/gateway-$region.toml") ;;
     tenant-registry) own+=(PLINTH_CONFIG="$CONFIG_DIR/tenant-registry.toml") ;;
+    pack-service) own+=(PLINTH_CONFIG="$CONFIG_DIR/pack-service.toml") ;;
     audit) own+=(PLINTH_LOG__SIGNING_KEY="$(audit_signing_key "$region")"
                  PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$region") ;;
   esac

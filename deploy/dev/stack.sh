@@ -30,6 +30,10 @@ status() {
   echo "  globex-admin, globex-operator, globex-approver, globex-auditor, globex-integrations"
   echo "                 one user per tenant role (deploy/dev/idp/users.json)"
   echo "API clients: Authorization: Bearer <access token from $PLINTH_IDP_ISSUER> at the same URLs."
+  echo "Packs: acme and globex run Finance 3.2.0 with a Tenant Pack and a linked playbook;"
+  echo "  GET  /admin/packs/domain, /admin/packs/tenant/<tenant id>/active, /runtime/tenants/<tenant id>/config"
+  echo "  POST /runtime/tenants/<tenant id>/classify  {\"ticket\":{\"fields\":{\"subject\":\"Invoice 4411 charged twice\",\"channel\":\"portal\"}}}"
+  echo "  the example packs and how to import them: examples/packs/README.md"
   echo
   echo "Stop everything with: make down"
 }

@@ -13,9 +13,8 @@
 //   PLINTH_IDP_ACCESS_TTL     access-token lifetime in seconds (3600)
 //   PLINTH_IDP_TLS_CERT       with PLINTH_IDP_TLS_KEY: PEM files; serve HTTPS
 //   PLINTH_IDP_TLS_KEY        (the issuer URL then starts with https://)
-import {
-  createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID,
-} from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { dirname, join } from 'node:path';
@@ -34,20 +33,26 @@ const secret = process.env.PLINTH_IDP_CLIENT_SECRET || 'plinth-dev-gateway-secre
 const audience = process.env.PLINTH_IDP_AUDIENCE || 'urn:plinth:api';
 
 // Signing keys, kept so that tokens outlive a restart: RS256, ES256 and EdDSA.
+// They are made by the openssl command, not node's generateKeyPairSync: Node 20
+// can deadlock when the garbage collector frees a key-generation job while the
+// key it made is being exported (seen as a provider that never listens).
 function keys() {
   const file = join(state, 'jwks.json');
   if (existsSync(file)) {
     return JSON.parse(readFileSync(file, 'utf8'));
   }
   mkdirSync(state, { recursive: true });
-  const jwk = (pair, alg) => ({
-    ...pair.privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: randomUUID(),
+  const generated = (...args) => createPrivateKey(
+    execFileSync('openssl', ['genpkey', ...args], { stdio: ['ignore', 'pipe', 'ignore'] }),
+  );
+  const jwk = (key, alg) => ({
+    ...key.export({ format: 'jwk' }), alg, use: 'sig', kid: randomUUID(),
   });
   const jwks = {
     keys: [
-      jwk(generateKeyPairSync('rsa', { modulusLength: 2048 }), 'RS256'),
-      jwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }), 'ES256'),
-      jwk(generateKeyPairSync('ed25519'), 'EdDSA'),
+      jwk(generated('-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'), 'RS256'),
+      jwk(generated('-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'), 'ES256'),
+      jwk(generated('-algorithm', 'ED25519'), 'EdDSA'),
     ],
   };
   writeFileSync(file, JSON.stringify(jwks), { mode: 0o600 });

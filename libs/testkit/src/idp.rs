@@ -97,12 +97,12 @@ impl Idp {
             .env("PLINTH_IDP_REDIRECT_URIS", &redirect_uri)
             .env("PLINTH_IDP_LOGOUT_URIS", format!("{gateway}/"))
             .env("PLINTH_IDP_ACCESS_TTL", access_ttl.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdout(std::fs::File::create(state.join("idp.log")).expect("the provider's log"))
+            .stderr(std::fs::File::create(state.join("idp.err")).expect("the provider's log"))
             .kill_on_drop(true)
             .spawn()
             .expect("node runs the dev identity provider (make test installs it)");
-        let idp = Idp {
+        let mut idp = Idp {
             issuer,
             redirect_uri,
             ca_file,
@@ -111,14 +111,27 @@ impl Idp {
         };
         let discovery = format!("{}/.well-known/openid-configuration", idp.issuer);
         let http = idp.client_builder().build().expect("an HTTP client");
-        crate::wait_until("the identity provider", Duration::from_secs(30), || async {
-            http.get(&discovery)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        })
-        .await;
-        idp
+        // Node starting under a full test run on two cores can take a while.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let last = match http.get(&discovery).send().await {
+                Ok(r) if r.status().is_success() => return idp,
+                Ok(r) => format!("answered {}", r.status()),
+                Err(e) => format!("{e:?}"),
+            };
+            if std::time::Instant::now() > deadline {
+                let read = |f: &str| std::fs::read_to_string(idp.state.join(f)).unwrap_or_default();
+                let exited = idp._process.try_wait().ok().flatten();
+                panic!(
+                    "the identity provider {} did not answer: {last}; exited: {exited:?}; \
+                     stdout: {}; stderr: {}",
+                    idp.issuer,
+                    read("idp.log"),
+                    read("idp.err")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn start() -> Idp {

@@ -168,7 +168,9 @@ fn dev_defaults() -> serde_json::Value {
         "region": "us",
         "http": {
             "host": "127.0.0.1", "port": 8080,
-            "body_limit_bytes": 1048576, "upstream_timeout_seconds": 30
+            // Packs of a few megabytes are imported through the gateway; each
+            // service keeps a limit of its own.
+            "body_limit_bytes": 4194304, "upstream_timeout_seconds": 30
         },
         "oidc": {
             "issuer": "http://127.0.0.1:19080",
@@ -189,7 +191,10 @@ fn dev_defaults() -> serde_json::Value {
         "routes": [
             { "prefix": "/admin/tenants", "upstream": "http://127.0.0.1:8081",
               "audience": "tenant-registry", "create_names_region": true },
-            { "prefix": "/admin/audit", "upstream": "http://127.0.0.1:8086", "audience": "audit" }
+            { "prefix": "/admin/audit", "upstream": "http://127.0.0.1:8086", "audience": "audit" },
+            { "prefix": "/admin/packs", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" },
+            { "prefix": "/admin/playbooks", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" },
+            { "prefix": "/runtime", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" }
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
         "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3 },

@@ -24,6 +24,7 @@ async fn an_msp_admin_logs_in_lists_registers_and_reads_the_audit_trail_in_a_bro
             port,
             gateway: json!({ "login": { "client_secret": CLIENT_SECRET } }),
             audit: true,
+            ..Options::default()
         },
     )
     .await;

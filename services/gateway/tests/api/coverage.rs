@@ -136,7 +136,75 @@ fn spec(operation: &str) -> Option<Spec> {
         | "audit_export"
         | "audit_export_oscal" => needs(AuditLog, Read, None),
         "audit_verify" => needs(AuditLog, Read, Some(json!({}))),
+        // The pack service. Bodies naming a tenant name the caller's own
+        // (`{tenant_id}`, filled in per call).
+        "domain_pack_import" => needs(DomainPack, Create, Some(json!({ "kind": "DomainPack" }))),
+        "domain_pack_deprecate" => needs(DomainPack, Update, Some(json!({}))),
+        "domain_pack_list" | "domain_pack_get" | "pack_attempt_list" | "pack_attempt_get" => {
+            needs(DomainPack, Read, None)
+        }
+        "pack_validate" => needs(
+            DomainPack,
+            Create,
+            Some(json!({ "kind": "domain", "pack": { "kind": "DomainPack" } })),
+        ),
+        "tenant_pack_import" => needs(
+            TenantPack,
+            Create,
+            Some(json!({ "tenant_id": "{tenant_id}", "pack": { "kind": "TenantPack" } })),
+        ),
+        "tenant_pack_list" | "tenant_pack_get" | "tenant_pack_attempt_list" => {
+            needs(TenantPack, Read, None)
+        }
+        "tenant_pack_deprecate" => needs(TenantPack, Update, Some(json!({}))),
+        "pack_activate" => needs(
+            PackActivation,
+            Create,
+            Some(json!({
+                "tenant_id": "{tenant_id}", "domain": "finance", "domain_pack_version": "3.3.0"
+            })),
+        ),
+        "pack_active_get" => needs(PackActivation, Read, None),
+        "pack_settings_get" => needs(PackSettings, Read, None),
+        "pack_settings_set" => needs(
+            PackSettings,
+            Update,
+            Some(json!({ "approval_required": true })),
+        ),
+        "config_change_list" => needs(ConfigChange, Read, None),
+        "config_change_approve" | "config_change_reject" => {
+            needs(ConfigChange, Update, Some(json!({})))
+        }
+        "playbook_publish" => needs(Playbook, Create, Some(json!({ "kind": "Playbook" }))),
+        "playbook_list" | "playbook_get" => needs(Playbook, Read, None),
+        "playbook_link_list" => needs(PlaybookLink, Read, None),
+        "playbook_link" => needs(
+            PlaybookLink,
+            Create,
+            Some(json!({ "playbook": "invoice-dispute-triage", "version": "1.0.0" })),
+        ),
+        "playbook_unlink" => needs(PlaybookLink, Delete, None),
+        "runtime_config" => needs(RuntimeConfig, Read, None),
+        "ticket_classify" => needs(
+            Classification,
+            Create,
+            Some(json!({ "ticket": { "fields": { "subject": "Invoice 4411" } } })),
+        ),
+        "classification_list" => needs(Classification, Read, None),
         _ => None,
+    }
+}
+
+/// `body` with every `{tenant_id}` string replaced by `tenant`.
+fn with_tenant(body: &Value, tenant: &str) -> Value {
+    match body {
+        Value::String(s) if s == "{tenant_id}" => Value::String(tenant.to_owned()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), with_tenant(v, tenant)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -183,6 +251,8 @@ struct Holdings {
     workspace: String,
     role_binding: String,
     group_mapping: String,
+    /// An import attempt of the platform's (the same for every tenant).
+    attempt: String,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -209,8 +279,12 @@ fn expected(caller: Caller, spec: &Spec, tenant_scoped: bool, target: Target) ->
     if roles.is_empty() {
         return Expected::Refused(403, "forbidden");
     }
-    // A tenant the caller does not reach is answered like one that does not exist.
-    if tenant_scoped && matches!(caller, Caller::Bound(..)) && target == Target::Other {
+    // A tenant the caller does not reach (another, or one that does not exist)
+    // is answered as not found, whatever the caller could do there.
+    if tenant_scoped
+        && matches!(caller, Caller::Bound(..))
+        && matches!(target, Target::Other | Target::Missing)
+    {
         return Expected::Refused(404, "not_found");
     }
     if let Some((resource, action)) = spec.permission
@@ -220,11 +294,13 @@ fn expected(caller: Caller, spec: &Spec, tenant_scoped: bool, target: Target) ->
     }
     if !tenant_scoped
         && matches!(caller, Caller::Bound(..))
-        && spec
-            .permission
-            .is_some_and(|(r, a)| (r, a) == (Resource::Tenant, Action::Create))
+        && spec.permission.is_some_and(|(r, a)| {
+            (r, a) == (Resource::Tenant, Action::Create)
+                || (matches!(r, Resource::DomainPack | Resource::Playbook) && a != Action::Read)
+        })
     {
-        // Staff bound to chosen tenants do not register new ones.
+        // Staff bound to chosen tenants do not register new ones, nor change
+        // what every tenant shares.
         return Expected::Refused(403, "forbidden");
     }
     if tenant_scoped && matches!(target, Target::Missing | Target::OwnWithOthersChild) {
@@ -249,6 +325,7 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         workspace: WorkspaceId::new().to_string(),
         role_binding: format!("rbd_{}", uuid::Uuid::new_v4().simple()),
         group_mapping: format!("rbd_{}", uuid::Uuid::new_v4().simple()),
+        attempt: own.attempt.clone(),
     };
     let (tenant, children) = match target {
         Target::Own => (own, own),
@@ -276,7 +353,22 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
             },
         )
         .replace("{index}", "0")
-        .replace("{size}", "1");
+        .replace("{size}", "1")
+        .replace("{domain}", "finance")
+        .replace(
+            "{version}",
+            match op.id.as_str() {
+                "playbook_get" => "1.0.0",
+                "tenant_pack_get" | "tenant_pack_deprecate" => "1.4.0",
+                _ => "3.2.0",
+            },
+        )
+        .replace("{playbook}", "invoice-dispute-triage")
+        .replace(
+            "{change_id}",
+            &format!("chg_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace("{attempt_id}", &children.attempt);
     if op.id == "audit_consistency" {
         path.push_str("?from=1&to=1");
     }
@@ -286,16 +378,24 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
 /// Everything the platform admin reads of a tenant.
 async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Value)> {
     let reads = [
-        "",
-        "/entitlements",
-        "/workspaces",
-        "/role-bindings",
-        "/group-mappings",
-        "/onboarding",
-        "/offboarding",
+        "/admin/tenants/{}",
+        "/admin/tenants/{}/entitlements",
+        "/admin/tenants/{}/workspaces",
+        "/admin/tenants/{}/role-bindings",
+        "/admin/tenants/{}/group-mappings",
+        "/admin/tenants/{}/onboarding",
+        "/admin/tenants/{}/offboarding",
+        "/admin/packs/tenant/{}",
+        "/admin/packs/tenant/{}/active",
+        "/admin/packs/tenant/{}/settings",
+        "/admin/packs/tenant/{}/changes",
+        "/admin/packs/tenant/{}/playbooks",
+        "/runtime/tenants/{}/classifications",
+        "/admin/packs/domain",
+        "/admin/playbooks",
     ]
-    .map(|below| async move {
-        let path = format!("/admin/tenants/{}{below}", holdings.tenant);
+    .map(|template| async move {
+        let path = template.replace("{}", &holdings.tenant);
         let (status, mut body, _) = s.call(Some(admin), Method::GET, &path, None).await;
         // Each answer names its own request.
         if let Some(fields) = body.as_object_mut() {
@@ -318,9 +418,84 @@ fn uncovered() -> BTreeSet<String> {
     .collect()
 }
 
+/// What every tenant shares: the Finance Domain Pack and its playbook; the
+/// attempt of its import.
+async fn furnish_platform(s: &Stack, admin: &str) -> String {
+    let example = |name: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(repo().join("examples/packs").join(name)).unwrap(),
+        )
+        .unwrap()
+    };
+    let (status, body, _) = s
+        .call(
+            Some(admin),
+            Method::POST,
+            "/admin/playbooks",
+            Some(example("playbook-invoice-dispute-triage-1.0.0.json")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut attempt = String::new();
+    for file in ["finance-3.2.0.json", "finance-3.3.0.json"] {
+        let (status, body, _) = s
+            .call(
+                Some(admin),
+                Method::POST,
+                "/admin/packs/domain/import",
+                Some(example(file)),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        attempt = body["attempt_id"].as_str().unwrap().to_owned();
+    }
+    attempt
+}
+
+/// A tenant's packs: its Tenant Pack, Finance 3.2.0 with it active, and the
+/// playbook linked — once the pack service has heard of the tenant.
+async fn furnish_packs(s: &Stack, admin: &str, tenant: &str) {
+    wait_until(
+        "the pack service to hear of the tenant",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(admin),
+                Method::GET,
+                &format!("/admin/packs/tenant/{tenant}"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
+    let pack: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("examples/packs/acme-finance-1.4.0.json")).unwrap(),
+    )
+    .unwrap();
+    for (path, body) in [
+        (
+            "/admin/packs/tenant/import".to_owned(),
+            json!({ "tenant_id": tenant, "pack": pack }),
+        ),
+        (
+            "/admin/packs/activate".to_owned(),
+            json!({ "tenant_id": tenant, "domain_pack_version": "3.2.0", "tenant_pack_version": "1.4.0" }),
+        ),
+        (
+            format!("/admin/packs/tenant/{tenant}/playbooks"),
+            json!({ "playbook": "invoice-dispute-triage", "version": "1.0.0" }),
+        ),
+    ] {
+        let (status, answer, _) = s.call(Some(admin), Method::POST, &path, Some(body)).await;
+        assert!(status == 200 || status == 201, "{path}: {status} {answer}");
+    }
+}
+
 /// Sets up a tenant the way the walk needs it: onboarding requested (so its
 /// audit log exists), a workspace, a role binding, and its groups mapped.
-async fn furnish(s: &Stack, admin: &str, slug: &str) -> Holdings {
+async fn furnish(s: &Stack, admin: &str, slug: &str, attempt: &str) -> Holdings {
     let id = s.register(admin, slug).await;
     let post = |path: String, body: Value| async move {
         let (status, created, _) = s.call(Some(admin), Method::POST, &path, Some(body)).await;
@@ -361,11 +536,13 @@ async fn furnish(s: &Stack, admin: &str, slug: &str) -> Holdings {
             .unwrap()
             .to_owned();
     }
+    furnish_packs(s, admin, &id).await;
     Holdings {
         tenant: id,
         workspace,
         role_binding,
         group_mapping,
+        attempt: attempt.to_owned(),
     }
 }
 
@@ -376,6 +553,7 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
         &idp,
         Options {
             audit: true,
+            packs: true,
             // The walk is many calls in one tenant: its allowance is not under test.
             gateway: json!({ "rate_limits": { "default_per_second": 1000000 } }),
             ..Options::default()
@@ -383,8 +561,9 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
     )
     .await;
     let admin = idp.access_token("msp-admin").await;
-    let own = furnish(&s, &admin, "acme").await;
-    let other = furnish(&s, &admin, "globex").await;
+    let attempt = furnish_platform(&s, &admin).await;
+    let own = furnish(&s, &admin, "acme", &attempt).await;
+    let other = furnish(&s, &admin, "globex", &attempt).await;
     let (status, body, _) = s
         .call(
             Some(&admin),
@@ -482,9 +661,8 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
             // to make it must get.
             let read_only = spec.permission.is_none_or(|(_, a)| a == Action::Read);
             let reference = if read_only {
-                s.call(Some(&admin), op.method.clone(), &path, spec.body.clone())
-                    .await
-                    .0
+                let body = spec.body.as_ref().map(|b| with_tenant(b, &own.tenant));
+                s.call(Some(&admin), op.method.clone(), &path, body).await.0
             } else {
                 0
             };
@@ -499,7 +677,8 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
                     | Caller::Bound(user, _)
                     | Caller::Tenant(user, _) => Some(tokens[user].as_str()),
                 };
-                let (method, body, path) = (op.method.clone(), spec.body.clone(), path.clone());
+                let body = spec.body.as_ref().map(|b| with_tenant(b, &own.tenant));
+                let (method, path) = (op.method.clone(), path.clone());
                 let s = &s;
                 async move {
                     if want == Expected::Allowed && !read_only {

@@ -8,6 +8,7 @@ mod forwarding;
 mod keys;
 mod limits;
 mod login;
+mod packs;
 mod proxy;
 mod roles;
 mod tls;

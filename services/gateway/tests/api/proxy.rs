@@ -18,6 +18,8 @@ pub struct Stack {
     _db: Option<TestDb>,
     /// The audit service's database, when the stack has one.
     _audit_db: Option<TestDb>,
+    /// The pack service's database, when the stack has one.
+    _pack_db: Option<TestDb>,
 }
 
 pub async fn stack(idp: &Idp) -> Stack {
@@ -33,6 +35,9 @@ pub struct Options {
     pub gateway: Value,
     /// Whether the audit service runs behind `/admin/audit`.
     pub audit: bool,
+    /// Whether the pack service runs behind `/admin/packs`, `/admin/playbooks` and
+    /// `/runtime`.
+    pub packs: bool,
 }
 
 /// `over` merged into `base`, key by key (`null` changes nothing).
@@ -111,8 +116,41 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     } else {
         None
     };
+    let pack_db = if options.packs {
+        let db = TestDb::create("pack_service", pack_service::all_migrations())
+            .await
+            .unwrap();
+        let packs = pack_service::Application::build(
+            pack_service::Settings::with_overrides(json!({
+                "http": { "port": 0 },
+                "database": {
+                    "app_url": db.app_url(), "owner_url": db.owner_url(),
+                    "app_role": TEST_APP_ROLE, "pool_size": 4
+                },
+                "bus": {
+                    "brokers": test_brokers(), "topic_prefix": prefix,
+                    "partitions": 1, "relay": true, "consumers": true
+                },
+                "auth": { "internal_token_public_key": keys.public_base64url() }
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        let upstream = format!("http://127.0.0.1:{}", packs.port());
+        for prefix in ["/admin/packs", "/admin/playbooks", "/runtime"] {
+            routes.push(json!({
+                "prefix": prefix, "upstream": upstream, "audience": pack_service::AUDIENCE
+            }));
+        }
+        tokio::spawn(packs.run_until_stopped());
+        Some(db)
+    } else {
+        None
+    };
+    let body_limit = if options.packs { 4 * 1024 * 1024 } else { 8192 };
     let mut settings = json!({
-        "http": { "port": options.port, "body_limit_bytes": 8192 },
+        "http": { "port": options.port, "body_limit_bytes": body_limit },
         "oidc": { "issuer": idp.issuer, "audience": AUDIENCE },
         "internal_token": { "private_key_pem": keys.private_pem() },
         "routes": routes,
@@ -131,6 +169,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         http: reqwest::Client::new(),
         _db: Some(db),
         _audit_db: audit_db,
+        _pack_db: pack_db,
     }
 }
 
@@ -315,6 +354,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         http: reqwest::Client::new(),
         _db: None,
         _audit_db: None,
+        _pack_db: None,
     };
     let admin = idp.access_token("msp-admin").await;
 

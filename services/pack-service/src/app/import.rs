@@ -15,12 +15,15 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::packs::{DomainPack, TenantPack};
-use super::{AppState, now, require_changeable, scope_of, tenant_on_conn};
+use super::{AppState, now, require_changeable, require_platform_wide, scope_of, tenant_on_conn};
 use crate::domain::{AttemptId, PackId, PackKind, PackStatus, PackVersion, VersionRange};
 use crate::effective::DomainVersion;
 use crate::events::{Audited, Outcome, PackRef};
 use crate::format::checks::{self, Published};
-use crate::format::{DomainPackDoc, Issue, PlaybookDoc, TenantPackDoc, checksum, schemas};
+use crate::format::{
+    DomainPackDoc, Issue, PlaybookDoc, TenantPackDoc, checksum, named_playbooks, schemas,
+    validate_domain_pack,
+};
 use crate::store::attempts::{AttemptRow, attempt_insert_on_conn};
 use crate::store::domain_packs::{
     DomainPackRow, domain_pack_get_on_conn, domain_pack_insert_on_conn,
@@ -106,14 +109,13 @@ fn identity(content: &Value) -> (Option<String>, Option<String>) {
 /// The published versions of the playbooks a Domain Pack names.
 async fn published_on_conn(
     conn: &mut AsyncPgConnection,
-    doc: &DomainPackDoc,
+    names: &[String],
 ) -> Result<Vec<(String, Vec<Published>)>, ApiError> {
-    let names: Vec<String> = doc.playbooks.iter().map(|p| p.id.clone()).collect();
     if names.is_empty() {
         return Ok(Vec::new());
     }
     let mut out: Vec<(String, Vec<Published>)> = Vec::new();
-    for row in playbook_versions_on_conn(conn, Some(&names)).await? {
+    for row in playbook_versions_on_conn(conn, Some(names)).await? {
         let published = Published {
             version: PackVersion::parse(&row.version).map_err(ApiError::internal)?,
             doc: serde_json::from_value::<PlaybookDoc>(row.content_json)
@@ -144,19 +146,13 @@ async fn examine_on_conn(
 ) -> Result<Examined, ApiError> {
     match submission {
         Submission::Domain(content) => {
-            let issues = schemas::domain_pack(content);
-            if !issues.is_empty() {
-                return Ok(Examined::Invalid(issues));
-            }
-            let doc: DomainPackDoc =
-                serde_json::from_value(content.clone()).map_err(ApiError::internal)?;
-            let published = published_on_conn(conn, &doc).await?;
-            let issues = checks::domain_pack(&doc, content, &app.catalog, &published);
-            Ok(if issues.is_empty() {
-                Examined::Domain(doc)
-            } else {
-                Examined::Invalid(issues)
-            })
+            let published = published_on_conn(conn, &named_playbooks(content)).await?;
+            Ok(
+                match validate_domain_pack(content, &app.catalog, &published) {
+                    Ok(doc) => Examined::Domain(doc),
+                    Err(issues) => Examined::Invalid(issues),
+                },
+            )
         }
         Submission::Tenant(_, content) => {
             let issues = schemas::tenant_pack(content);
@@ -319,6 +315,9 @@ async fn submit(
         caller.reach(tenant)?;
     }
     require(&caller.ctx, submission.resource(), Action::Create)?;
+    if matches!(submission, Submission::Domain(_)) {
+        require_platform_wide(caller)?;
+    }
     let recording = Recording {
         submission,
         attempt_id: AttemptId::new(),

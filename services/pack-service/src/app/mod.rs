@@ -103,6 +103,17 @@ pub async fn tenant_on_conn(
         .ok_or_else(|| ApiError::not_found("tenant"))
 }
 
+/// Platform-wide changes (Domain Packs, playbooks) are the unbound platform
+/// team's: MSP staff bound to chosen tenants act in those tenants only.
+pub fn require_platform_wide(caller: &Caller) -> Result<(), ApiError> {
+    if caller.bound_tenants.is_some() {
+        return Err(ApiError::forbidden(
+            "you act for chosen tenants only; platform-wide changes are the platform team's",
+        ));
+    }
+    Ok(())
+}
+
 /// `OFFBOARDING` and `OFFBOARDED` tenants keep their records but change nothing.
 pub fn require_changeable(tenant: &TenantRow) -> Result<(), ApiError> {
     if matches!(tenant.status.as_str(), "OFFBOARDING" | "OFFBOARDED") {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{AppState, now, require_changeable, scope_of, tenant_on_conn};
+use super::{AppState, now, require_changeable, require_platform_wide, scope_of, tenant_on_conn};
 use crate::domain::{Domain, PackStatus, PackVersion};
 use crate::events::{Audited, Outcome, PackRef};
 use crate::format::Issue;
@@ -277,6 +277,7 @@ pub async fn domain_pack_deprecate(
     let result = async {
         let (domain, version) = version?;
         require(&caller.ctx, Resource::DomainPack, Action::Update)?;
+        require_platform_wide(caller)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

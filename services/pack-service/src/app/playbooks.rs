@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::import::domain_version;
-use super::{AppState, now, require_changeable, scope_of, tenant_on_conn};
+use super::{AppState, now, require_changeable, require_platform_wide, scope_of, tenant_on_conn};
 use crate::domain::{PackVersion, PlaybookVersionId};
 use crate::effective::{TenantVersion, combine};
 use crate::events::{Audited, Outcome};
@@ -95,6 +95,7 @@ pub async fn playbook_publish(
     let result = async {
         let content = content?;
         require(&caller.ctx, Resource::Playbook, Action::Create)?;
+        require_platform_wide(caller)?;
         let mut errors = schemas::playbook(&content);
         let doc = if errors.is_empty() {
             let doc: PlaybookDoc =

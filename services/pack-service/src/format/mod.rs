@@ -53,6 +53,44 @@ pub fn checksum(value: &Value) -> String {
         .collect()
 }
 
+/// Validates a submitted Domain Pack: its schema first, then (when the schema
+/// admits it) the checks, given the tool catalog and the published versions of
+/// the playbooks it names. The typed pack when there is no problem.
+pub fn validate_domain_pack(
+    content: &Value,
+    catalog: &checks::Catalog,
+    playbooks: &[(String, Vec<checks::Published>)],
+) -> Result<DomainPackDoc, Vec<Issue>> {
+    let issues = schemas::domain_pack(content);
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    let doc = DomainPackDoc::deserialize(content).map_err(|e| {
+        vec![Issue::new(
+            "",
+            "invalid",
+            format!("the pack does not read: {e}"),
+        )]
+    })?;
+    let issues = checks::domain_pack(&doc, content, catalog, playbooks);
+    if issues.is_empty() {
+        Ok(doc)
+    } else {
+        Err(issues)
+    }
+}
+
+/// The playbooks a Domain Pack names, if it reads as one: what its checks need
+/// loaded.
+pub fn named_playbooks(content: &Value) -> Vec<String> {
+    content["playbooks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// A Domain Pack, as its schema admits it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct DomainPackDoc {

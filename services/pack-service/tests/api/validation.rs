@@ -208,6 +208,8 @@ async fn only_platform_admins_import_domain_packs_and_tenant_admins_their_tenant
         As::tenant(Role::WorkspaceAdmin, tenant),
         As::tenant(Role::Operator, tenant),
         As::platform(Role::PlatformAuditor),
+        // MSP staff bound to chosen tenants change those tenants, not the platform.
+        As::bound_admin(&[tenant]),
     ] {
         let (status, body) = app
             .post(&who, "/admin/packs/domain/import", pack.clone())
@@ -228,6 +230,14 @@ async fn only_platform_admins_import_domain_packs_and_tenant_admins_their_tenant
             .await;
         assert_eq!(status, 403, "{who:?}");
     }
+    let (status, _) = app
+        .post(
+            &As::bound_admin(&[other]),
+            "/admin/packs/tenant/import",
+            tenant_pack(tenant),
+        )
+        .await;
+    assert_eq!(status, 404, "bound staff reach their tenants only");
     // Another tenant's admin: that tenant does not exist for them.
     let (status, body) = app
         .post(
