@@ -148,34 +148,48 @@ pub fn rules(
 ) -> Vec<Issue> {
     let mut found = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        let at = pointer(base, i);
+        // Pointers are written only for a problem: a valid pack of thousands of
+        // rules builds none.
+        let at = || pointer(base, i);
         if !ids.insert(rule.id.clone()) {
             found.push(Issue::new(
-                pointer(&at, "id"),
+                pointer(&at(), "id"),
                 "duplicate_rule_id",
                 format!("rule id `{}` is used more than once", rule.id),
             ));
         }
         for (list, tests) in [("all", &rule.when.all), ("any", &rule.when.any)] {
             for (j, t) in tests.iter().enumerate() {
-                found.extend(test(
-                    t,
-                    &pointer(&pointer(&pointer(&at, "when"), list), j),
-                    entity,
-                ));
+                if let Some(problem) = test(t, entity) {
+                    let at = pointer(&pointer(&pointer(&at(), "when"), list), j);
+                    found.push(Issue::new(
+                        pointer(&at, problem.key),
+                        problem.code,
+                        problem.message,
+                    ));
+                }
             }
         }
     }
     found
 }
 
-fn test(t: &Test, at: &str, entity: &Entity) -> Vec<Issue> {
+/// What is wrong with one test: the key of the test it is at, a code and a
+/// message.
+struct TestProblem {
+    key: &'static str,
+    code: &'static str,
+    message: String,
+}
+
+fn test(t: &Test, entity: &Entity) -> Option<TestProblem> {
+    let problem = |key, code, message| Some(TestProblem { key, code, message });
     let Some(field) = entity.fields.get(&t.field) else {
-        return vec![Issue::new(
-            pointer(at, "field"),
+        return problem(
+            "field",
             "unknown_field",
             format!("the entity has no field `{}`", t.field),
-        )];
+        );
     };
     let ty = field.ty;
     let fits = match t.op {
@@ -186,8 +200,8 @@ fn test(t: &Test, at: &str, entity: &Entity) -> Vec<Issue> {
         Op::Gt | Op::Gte | Op::Lt | Op::Lte => ty == FieldType::Number,
     };
     if !fits {
-        return vec![Issue::new(
-            pointer(at, "op"),
+        return problem(
+            "op",
             "op_not_for_type",
             format!(
                 "`{}` does not apply to `{}`, a {} field",
@@ -195,21 +209,20 @@ fn test(t: &Test, at: &str, entity: &Entity) -> Vec<Issue> {
                 t.field,
                 ty.as_str()
             ),
-        )];
+        );
     }
-    let value_at = pointer(at, "value");
     match (t.op, &t.value) {
-        (Op::Exists, None) => vec![],
-        (Op::Exists, Some(_)) => vec![Issue::new(
-            value_at,
+        (Op::Exists, None) => None,
+        (Op::Exists, Some(_)) => problem(
+            "value",
             "unsupported_key",
-            "`exists` takes no value",
-        )],
-        (_, None) => vec![Issue::new(
-            value_at,
+            "`exists` takes no value".to_owned(),
+        ),
+        (_, None) => problem(
+            "value",
             "required",
             format!("`{}` needs a value", t.op.as_str()),
-        )],
+        ),
         (op, Some(value)) => {
             // What the value must be: a list of the field's values for `in`, a
             // single string for `contains` on a list, else a value of the field.
@@ -221,10 +234,10 @@ fn test(t: &Test, at: &str, entity: &Entity) -> Vec<Issue> {
                 _ => scalar_of(ty, value),
             };
             if ok {
-                vec![]
+                None
             } else {
-                vec![Issue::new(
-                    value_at,
+                problem(
+                    "value",
                     "wrong_value_type",
                     format!(
                         "the value does not fit `{}` on `{}`, a {} field",
@@ -232,7 +245,7 @@ fn test(t: &Test, at: &str, entity: &Entity) -> Vec<Issue> {
                         t.field,
                         ty.as_str()
                     ),
-                )]
+                )
             }
         }
     }
