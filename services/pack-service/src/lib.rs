@@ -100,7 +100,7 @@ impl Application {
             pool: pool.clone(),
             events,
             region: settings.region,
-            catalog: settings.catalog.tools.iter().cloned().collect(),
+            catalog: Arc::new(settings.catalog.tools.iter().cloned().collect()),
             defaults: settings.defaults.clone(),
             cache: ConfigCache::default(),
         });

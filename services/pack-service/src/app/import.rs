@@ -4,18 +4,22 @@
 //! the same version again with the same content answers the stored one, with
 //! other content `409`. A dry run (`validate`) stores only the attempt.
 
+use std::sync::Arc;
+
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, TenantId};
 use plinth_db::scoped_transaction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::packs::{DomainPack, TenantPack};
-use super::{AppState, now, require_changeable, require_platform_wide, scope_of, tenant_on_conn};
+use super::{
+    AppState, now, off_worker, require_changeable, require_platform_wide, scope_of, tenant_on_conn,
+};
 use crate::domain::{AttemptId, PackId, PackKind, PackStatus, PackVersion, VersionRange};
 use crate::effective::DomainVersion;
 use crate::events::{Audited, Outcome, PackRef};
@@ -57,11 +61,11 @@ pub struct Report {
     pub errors: Vec<Issue>,
 }
 
-/// A pack as submitted.
+/// A pack as submitted, shared with the checks that run off the HTTP worker.
 #[derive(Debug, Clone)]
 pub enum Submission {
-    Domain(Value),
-    Tenant(TenantId, Value),
+    Domain(Arc<Value>),
+    Tenant(TenantId, Arc<Value>),
 }
 
 impl Submission {
@@ -79,7 +83,7 @@ impl Submission {
         }
     }
 
-    fn content(&self) -> &Value {
+    fn content(&self) -> &Arc<Value> {
         match self {
             Submission::Domain(v) | Submission::Tenant(_, v) => v,
         }
@@ -147,20 +151,21 @@ async fn examine_on_conn(
     match submission {
         Submission::Domain(content) => {
             let published = published_on_conn(conn, &named_playbooks(content)).await?;
-            Ok(
-                match validate_domain_pack(content, &app.catalog, &published) {
-                    Ok(doc) => Examined::Domain(doc),
-                    Err(issues) => Examined::Invalid(issues),
-                },
-            )
+            let (content, catalog) = (content.clone(), app.catalog.clone());
+            let checked =
+                off_worker(move || validate_domain_pack(&content, &catalog, &published)).await?;
+            Ok(match checked {
+                Ok(doc) => Examined::Domain(doc),
+                Err(issues) => Examined::Invalid(issues),
+            })
         }
         Submission::Tenant(_, content) => {
-            let issues = schemas::tenant_pack(content);
+            let shared = content.clone();
+            let issues = off_worker(move || schemas::tenant_pack(&shared)).await?;
             if !issues.is_empty() {
                 return Ok(Examined::Invalid(issues));
             }
-            let doc: TenantPackDoc =
-                serde_json::from_value(content.clone()).map_err(ApiError::internal)?;
+            let doc = TenantPackDoc::deserialize(&**content).map_err(ApiError::internal)?;
             let mut issues = Vec::new();
             if let Err(message) = PackVersion::parse(&doc.version) {
                 issues.push(Issue::new("/version", "bad_version", message));
@@ -225,6 +230,7 @@ enum Stored {
     Report(Report),
     Invalid {
         attempt_id: String,
+        checksum: String,
         errors: Vec<Issue>,
         conflict: bool,
     },
@@ -318,10 +324,11 @@ async fn submit(
     if matches!(submission, Submission::Domain(_)) {
         require_platform_wide(caller)?;
     }
+    let shared = submission.content().clone();
     let recording = Recording {
         submission,
         attempt_id: AttemptId::new(),
-        checksum: checksum(submission.content()),
+        checksum: off_worker(move || checksum(&shared)).await?,
         dry_run,
         at: now(),
     };
@@ -337,6 +344,7 @@ async fn submit(
         let stored = match &examined {
             Examined::Invalid(errors) => Stored::Invalid {
                 attempt_id: recording.attempt_id.to_string(),
+                checksum: recording.checksum.clone(),
                 errors: errors.clone(),
                 conflict: false,
             },
@@ -437,7 +445,7 @@ async fn store_domain_on_conn(
         minor,
         patch,
         name: doc.name.clone(),
-        content_json: rec.submission.content().clone(),
+        content_json: Value::clone(rec.submission.content()),
         checksum: rec.checksum.clone(),
         active_tenants: 0,
         deprecated_at: None,
@@ -498,7 +506,7 @@ async fn store_tenant_on_conn(
         patch,
         domain: doc.domain.clone(),
         domain_versions: doc.domain_versions.clone(),
-        content_json: rec.submission.content().clone(),
+        content_json: Value::clone(rec.submission.content()),
         checksum: rec.checksum.clone(),
         status: PackStatus::Draft.as_str().to_owned(),
         created_at: rec.at,
@@ -537,7 +545,7 @@ pub async fn domain_pack_import(
 ) -> Result<(Imported<DomainPack>, bool), ApiError> {
     let placeholder = Audited::new("pack.domain.import", "domain_pack");
     let result = async {
-        let submission = Submission::Domain(content?);
+        let submission = Submission::Domain(Arc::new(content?));
         let (imported, created) = finish(submit(caller, app, &submission, false).await?)?;
         match imported.pack {
             Pack::Domain(pack) => Ok((
@@ -569,7 +577,7 @@ pub async fn tenant_pack_import(
     }
     let result = async {
         let (tenant, content) = request?;
-        let submission = Submission::Tenant(tenant, content);
+        let submission = Submission::Tenant(tenant, Arc::new(content));
         let (imported, created) = finish(submit(caller, app, &submission, false).await?)?;
         match imported.pack {
             Pack::Tenant(pack) => Ok((
@@ -603,11 +611,14 @@ pub async fn pack_validate(
         Ok(match stored {
             Stored::Report(report) => report,
             Stored::Invalid {
-                attempt_id, errors, ..
+                attempt_id,
+                checksum,
+                errors,
+                ..
             } => Report {
                 attempt_id,
                 valid: false,
-                checksum: checksum(submission.content()),
+                checksum,
                 errors,
             },
             Stored::Imported(..) | Stored::Unchanged(..) => {
@@ -639,6 +650,7 @@ fn same_or_conflict(
     } else {
         Stored::Invalid {
             attempt_id: rec.attempt_id.to_string(),
+            checksum: rec.checksum.clone(),
             errors: vec![Issue::new(
                 "/version",
                 "version_exists",
@@ -657,6 +669,7 @@ fn finish(stored: Stored) -> Result<(Imported<Pack>, bool), ApiError> {
             attempt_id,
             errors,
             conflict,
+            ..
         } => Err(invalid(attempt_id, errors, conflict)),
         Stored::Report(_) => unreachable!("imports are not dry runs"),
     }

@@ -14,6 +14,7 @@ pub mod runtime;
 pub mod tenants;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
 use plinth_authz::Caller;
@@ -34,7 +35,7 @@ pub struct AppState {
     pub events: Events,
     pub region: Region,
     /// The tools packs and playbooks may call.
-    pub catalog: BTreeSet<String>,
+    pub catalog: Arc<BTreeSet<String>>,
     pub defaults: DefaultSettings,
     /// Tenants' effective configurations, as the runtime reads them.
     pub cache: ConfigCache,
@@ -46,6 +47,17 @@ impl std::fmt::Debug for AppState {
             .field("region", &self.region)
             .finish_non_exhaustive()
     }
+}
+
+/// Runs CPU-bound work — checking or hashing a pack of up to megabytes — on the
+/// runtime's blocking threads, so a big import does not hold up the runtime
+/// reads the same HTTP worker serves.
+pub async fn off_worker<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)
 }
 
 impl AppState {

@@ -1,6 +1,8 @@
 //! `/admin/packs/…`: importing, validating, listing, reading and deprecating
 //! Domain and Tenant Pack versions, and the import attempts.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, web};
 use plinth_authz::Caller;
 use plinth_core::ApiError;
@@ -109,12 +111,12 @@ pub struct ValidateBody {
 impl ValidateBody {
     fn parse(self) -> Result<Submission, ApiError> {
         match (self.kind.as_str(), self.tenant_id) {
-            ("domain", None) => Ok(Submission::Domain(self.pack)),
+            ("domain", None) => Ok(Submission::Domain(Arc::new(self.pack))),
             ("domain", Some(_)) => Err(ApiError::invalid_request(
                 "tenant_id",
                 "a Domain Pack belongs to no tenant",
             )),
-            ("tenant", Some(t)) => Ok(Submission::Tenant(tenant_field(&t)?, self.pack)),
+            ("tenant", Some(t)) => Ok(Submission::Tenant(tenant_field(&t)?, Arc::new(self.pack))),
             ("tenant", None) => Err(ApiError::invalid_request(
                 "tenant_id",
                 "a Tenant Pack is validated for a tenant",
