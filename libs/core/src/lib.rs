@@ -2,7 +2,8 @@
 //!
 //! Small on purpose: identifiers, the two regions, data modes, roles, the request
 //! context handed to every app and store function, the one error type of the HTTP
-//! edge, and cursor pagination. Nothing here talks to a database or a broker.
+//! edge, cursor pagination, and a service's server with the tasks beside it.
+//! Nothing here talks to a database or a broker.
 
 mod ctx;
 mod error;
@@ -11,6 +12,7 @@ mod page;
 mod region;
 
 pub mod http;
+pub mod service;
 
 pub use ctx::{Principal, ReqCtx, RequestId, Role};
 pub use error::{ApiError, ErrorKind, REQUEST_ID_HEADER, request_id_middleware, request_id_scope};

@@ -20,21 +20,16 @@ mod schema;
 pub mod settings;
 pub mod store;
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_authz::TokenVerifier;
 use plinth_bus::{BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, ensure_topics};
-use plinth_core::request_id_middleware;
+use plinth_core::service::{Listen, Service, Tasks};
 use plinth_db::{MigrationSet, connect_pool, migrate};
 use secrecy::ExposeSecret;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::cache::ConfigCache;
@@ -53,22 +48,9 @@ pub fn all_migrations() -> MigrationSet<3> {
 /// The audience of the internal tokens this service accepts.
 pub const AUDIENCE: &str = "pack-service";
 
-type Task = (CancellationToken, JoinHandle<anyhow::Result<()>>);
-
 /// A built service, bound and ready to serve.
-pub struct Application {
-    port: u16,
-    server: Server,
-    tasks: Vec<Task>,
-}
-
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
-}
+#[derive(Debug)]
+pub struct Application(Service);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
@@ -110,14 +92,12 @@ impl Application {
             settings.region,
         )?);
 
-        let mut tasks: Vec<Task> = Vec::new();
+        let mut tasks = Tasks::default();
         if settings.bus.relay {
-            let stop = CancellationToken::new();
             let relay = Relay::new(pool.clone(), &app_url, bus.clone(), RelayConfig::default());
-            tasks.push((stop.clone(), tokio::spawn(relay.run(stop))));
+            tasks.spawn(|stop| relay.run(stop));
         }
         if settings.bus.consumers {
-            let stop = CancellationToken::new();
             let group = format!("{}pack-service.projector", settings.bus.topic_prefix);
             let consumer = Consumer::new(
                 pool.clone(),
@@ -125,53 +105,40 @@ impl Application {
                 ConsumerConfig::new(group, consumed),
                 Projector::new(state.clone()),
             );
-            tasks.push((stop.clone(), tokio::spawn(consumer.run(stop))));
+            tasks.spawn(|stop| consumer.run(stop));
         }
         {
             // Every process drops the configurations others change.
-            let stop = CancellationToken::new();
             let state = state.clone();
             let bus = bus.clone();
-            tasks.push((
-                stop.clone(),
-                tokio::spawn(async move { cache::follow(&state.cache, bus, followed, stop).await }),
-            ));
+            tasks.spawn(
+                |stop| async move { cache::follow(&state.cache, bus, followed, stop).await },
+            );
         }
         let state = web::Data::from(state);
-        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
-            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
-        let port = listener.local_addr()?.port();
-        let limit = settings.http.body_limit_bytes;
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(request_id_middleware))
-                .app_data(state.clone())
-                .app_data(verifier.clone())
-                .app_data(http::json_config(limit))
-                .configure(http::routes)
-        })
-        .listen(listener)?
-        .run();
-        tracing::info!(port, region = %settings.region, "pack-service listening");
-        Ok(Application {
-            port,
-            server,
+        let service = Service::bind(
+            Listen {
+                host: &settings.http.host,
+                port: settings.http.port,
+                body_limit_bytes: settings.http.body_limit_bytes,
+            },
             tasks,
-        })
+            move |config| {
+                config.app_data(state.clone()).app_data(verifier.clone());
+                http::routes(config);
+            },
+        )?;
+        tracing::info!(port = service.port(), region = %settings.region, "pack-service listening");
+        Ok(Application(service))
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port()
     }
 
     /// Serves until the server stops (on SIGINT or SIGTERM), then stops the relay,
     /// the consumer and the follower.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let served = self.server.await;
-        for (stop, task) in self.tasks {
-            stop.cancel();
-            task.await??;
-        }
-        Ok(served?)
+        self.0.run_until_stopped().await
     }
 }

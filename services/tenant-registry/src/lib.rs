@@ -15,23 +15,18 @@ mod schema;
 pub mod settings;
 pub mod store;
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_authz::TokenVerifier;
 use plinth_bus::{
     BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, TopicSpec, ensure_topics,
 };
-use plinth_core::request_id_middleware;
+use plinth_core::service::{Listen, Service, Tasks};
 use plinth_db::{MigrationSet, connect_pool, migrate};
 use secrecy::ExposeSecret;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::events::Events;
@@ -50,20 +45,8 @@ pub fn all_migrations() -> MigrationSet<3> {
 pub const AUDIENCE: &str = "tenant-registry";
 
 /// A built service, bound and ready to serve.
-pub struct Application {
-    port: u16,
-    server: Server,
-    relay: Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>,
-    saga: Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>,
-}
-
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
-}
+#[derive(Debug)]
+pub struct Application(Service);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
@@ -106,14 +89,12 @@ impl Application {
             settings.region,
         )?);
 
-        let relay = settings.bus.relay.then(|| {
-            let stop = CancellationToken::new();
+        let mut tasks = Tasks::default();
+        if settings.bus.relay {
             let relay = Relay::new(pool.clone(), &app_url, bus.clone(), RelayConfig::default());
-            (stop.clone(), tokio::spawn(relay.run(stop)))
-        });
-
-        let saga = settings.bus.consumers.then(|| {
-            let stop = CancellationToken::new();
+            tasks.spawn(|stop| relay.run(stop));
+        }
+        if settings.bus.consumers {
             let group = format!("{}tenant-registry.onboarding", settings.bus.topic_prefix);
             let consumer = Consumer::new(
                 pool.clone(),
@@ -121,43 +102,32 @@ impl Application {
                 ConsumerConfig::new(group, saga_topics),
                 saga,
             );
-            (stop.clone(), tokio::spawn(consumer.run(stop)))
-        });
+            tasks.spawn(|stop| consumer.run(stop));
+        }
         let state = web::Data::from(state);
-        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
-            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
-        let port = listener.local_addr()?.port();
-        let limit = settings.http.body_limit_bytes;
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(request_id_middleware))
-                .app_data(state.clone())
-                .app_data(verifier.clone())
-                .app_data(http::json_config(limit))
-                .configure(http::routes)
-        })
-        .listen(listener)?
-        .run();
-        tracing::info!(port, region = %settings.region, "tenant-registry listening");
-        Ok(Application {
-            port,
-            server,
-            relay,
-            saga,
-        })
+        let service = Service::bind(
+            Listen {
+                host: &settings.http.host,
+                port: settings.http.port,
+                body_limit_bytes: settings.http.body_limit_bytes,
+            },
+            tasks,
+            move |config| {
+                config.app_data(state.clone()).app_data(verifier.clone());
+                http::routes(config);
+            },
+        )?;
+        tracing::info!(port = service.port(), region = %settings.region, "tenant-registry listening");
+        Ok(Application(service))
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port()
     }
 
-    /// Serves until the server stops (on SIGINT or SIGTERM), then stops the relay.
+    /// Serves until the server stops (on SIGINT or SIGTERM), then stops the relay
+    /// and the saga.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let served = self.server.await;
-        for (stop, task) in [self.relay, self.saga].into_iter().flatten() {
-            stop.cancel();
-            task.await??;
-        }
-        Ok(served?)
+        self.0.run_until_stopped().await
     }
 }
