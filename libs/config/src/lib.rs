@@ -41,6 +41,17 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
 }
 
+impl HttpSettings {
+    /// What a service's server binds.
+    pub fn listen(&self) -> plinth_core::service::Listen<'_> {
+        plinth_core::service::Listen {
+            host: &self.host,
+            port: self.port,
+            body_limit_bytes: self.body_limit_bytes,
+        }
+    }
+}
+
 /// A service's own database.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {

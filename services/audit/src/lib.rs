@@ -23,7 +23,7 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_auditlog::LogSigner;
 use plinth_authz::TokenVerifier;
 use plinth_bus::{BusConfig, Consumer, ConsumerConfig, Outbox, Relay, RelayConfig, ensure_topics};
-use plinth_core::service::{Listen, Service, Tasks};
+use plinth_core::service::{Service, Tasks};
 use plinth_db::{MigrationSet, TenantScope, connect_pool, migrate, scoped_transaction};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -114,18 +114,10 @@ impl Application {
         }
 
         let state = web::Data::from(state);
-        let service = Service::bind(
-            Listen {
-                host: &settings.http.host,
-                port: settings.http.port,
-                body_limit_bytes: settings.http.body_limit_bytes,
-            },
-            tasks,
-            move |config| {
-                config.app_data(state.clone()).app_data(verifier.clone());
-                http::routes(config);
-            },
-        )?;
+        let service = Service::bind(settings.http.listen(), tasks, move |config| {
+            config.app_data(state.clone()).app_data(verifier.clone());
+            http::routes(config);
+        })?;
         tracing::info!(port = service.port(), region = %settings.region, "audit listening");
         Ok(Application(service))
     }

@@ -27,7 +27,7 @@ use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_authz::TokenVerifier;
 use plinth_bus::{BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, ensure_topics};
-use plinth_core::service::{Listen, Service, Tasks};
+use plinth_core::service::{Service, Tasks};
 use plinth_db::{MigrationSet, connect_pool, migrate};
 use secrecy::ExposeSecret;
 
@@ -116,18 +116,10 @@ impl Application {
             );
         }
         let state = web::Data::from(state);
-        let service = Service::bind(
-            Listen {
-                host: &settings.http.host,
-                port: settings.http.port,
-                body_limit_bytes: settings.http.body_limit_bytes,
-            },
-            tasks,
-            move |config| {
-                config.app_data(state.clone()).app_data(verifier.clone());
-                http::routes(config);
-            },
-        )?;
+        let service = Service::bind(settings.http.listen(), tasks, move |config| {
+            config.app_data(state.clone()).app_data(verifier.clone());
+            http::routes(config);
+        })?;
         tracing::info!(port = service.port(), region = %settings.region, "pack-service listening");
         Ok(Application(service))
     }

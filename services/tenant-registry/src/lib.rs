@@ -24,7 +24,7 @@ use plinth_authz::TokenVerifier;
 use plinth_bus::{
     BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, TopicSpec, ensure_topics,
 };
-use plinth_core::service::{Listen, Service, Tasks};
+use plinth_core::service::{Service, Tasks};
 use plinth_db::{MigrationSet, connect_pool, migrate};
 use secrecy::ExposeSecret;
 
@@ -105,18 +105,10 @@ impl Application {
             tasks.spawn(|stop| consumer.run(stop));
         }
         let state = web::Data::from(state);
-        let service = Service::bind(
-            Listen {
-                host: &settings.http.host,
-                port: settings.http.port,
-                body_limit_bytes: settings.http.body_limit_bytes,
-            },
-            tasks,
-            move |config| {
-                config.app_data(state.clone()).app_data(verifier.clone());
-                http::routes(config);
-            },
-        )?;
+        let service = Service::bind(settings.http.listen(), tasks, move |config| {
+            config.app_data(state.clone()).app_data(verifier.clone());
+            http::routes(config);
+        })?;
         tracing::info!(port = service.port(), region = %settings.region, "tenant-registry listening");
         Ok(Application(service))
     }
