@@ -8,7 +8,7 @@ use plinth_core::{ApiError, ErrorKind, Region, ReqCtx, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{Event, PLATFORM_KEY, Schemas};
+use crate::{Event, Outbox, PLATFORM_KEY, Schemas};
 
 /// The event type of an audit event.
 pub const AUDIT_EVENT: &str = "plinth.audit.event";
@@ -195,5 +195,23 @@ impl Auditor {
             Some(id) => event.with_subject(id.clone()),
             None => event,
         })
+    }
+}
+
+/// Records a refused action's audit event (built by the caller) in a transaction
+/// of its own on a connection from `pool`: the refused request's own transaction,
+/// if it had one, was rolled back. A failure to record it is logged; the caller
+/// still answers with the refusal.
+pub async fn record_refusal(pool: &plinth_db::Pool, event: Result<Event, ApiError>, action: &str) {
+    let result = async {
+        let event = event?;
+        let mut conn = plinth_db::checkout(pool).await?;
+        Outbox::enqueue(&mut conn, &[event])
+            .await
+            .map_err(ApiError::internal)
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, action, "recording a refused action failed");
     }
 }

@@ -23,6 +23,13 @@ impl BusConfig {
         }
     }
 
+    /// A service's `bus` settings: its brokers, topic prefix and properties.
+    pub fn of(settings: &plinth_config::BusSettings) -> Self {
+        BusConfig::new(&settings.brokers)
+            .with_topic_prefix(&settings.topic_prefix)
+            .with_properties(&settings.properties)
+    }
+
     pub fn with_topic_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.topic_prefix = prefix.into();
         self

@@ -27,7 +27,7 @@ mod topics;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
-pub use audit::{AUDIT_EVENT, AuditEvent, Audited, Auditor, Outcome, micros};
+pub use audit::{AUDIT_EVENT, AuditEvent, Audited, Auditor, Outcome, micros, record_refusal};
 pub use avro::{AvroError, Schemas, check_compatible, single_object_fingerprint};
 pub use config::BusConfig;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, Received};

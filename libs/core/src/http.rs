@@ -38,6 +38,12 @@ fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     }
 }
 
+/// A tenant id from the path. One that does not parse is answered exactly like one
+/// that does not exist.
+pub fn tenant_path(raw: &str) -> Result<crate::TenantId, ApiError> {
+    crate::TenantId::parse(raw).map_err(|_| ApiError::not_found("tenant"))
+}
+
 /// The body of a mutation, or the problem that refused it.
 pub fn body_of<T>(body: Result<web::Json<T>, actix_web::Error>) -> Result<T, ApiError> {
     match body {

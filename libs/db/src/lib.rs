@@ -48,6 +48,37 @@ pub fn connect_pool(url: &str, max_size: usize) -> anyhow::Result<Pool> {
         .build()?)
 }
 
+/// A service's database at start-up: every pending migration of `migrations` run
+/// as the owner role, then a pool for the app role.
+pub async fn migrated_pool<S>(
+    settings: &plinth_config::DatabaseSettings,
+    migrations: S,
+) -> anyhow::Result<Pool>
+where
+    S: diesel::migration::MigrationSource<diesel::pg::Pg> + Send + 'static,
+{
+    use anyhow::Context as _;
+    use secrecy::ExposeSecret as _;
+    let applied = migrate(
+        settings.owner_url.expose_secret(),
+        &settings.app_role,
+        migrations,
+    )
+    .await
+    .context("migrating the database")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    connect_pool(settings.app_url.expose_secret(), settings.pool_size)
+}
+
+/// A connection from `pool`; an exhausted or unreachable database answers `503`.
+pub async fn checkout(pool: &Pool) -> Result<PooledConn, plinth_core::ApiError> {
+    pool.get().await.map_err(|e| {
+        plinth_core::ApiError::unavailable("the database is unavailable").with_internal(e)
+    })
+}
+
 /// Runs `f` in a transaction scoped to `tenant`: [`scoped_transaction`] with
 /// [`TenantScope::Tenant`], which also sets `plinth.tenant_id` for policies that read
 /// it directly.

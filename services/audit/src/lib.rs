@@ -24,7 +24,7 @@ use plinth_auditlog::LogSigner;
 use plinth_authz::TokenVerifier;
 use plinth_bus::{BusConfig, Consumer, ConsumerConfig, Outbox, Relay, RelayConfig, ensure_topics};
 use plinth_core::service::{Service, Tasks};
-use plinth_db::{MigrationSet, TenantScope, connect_pool, migrate, scoped_transaction};
+use plinth_db::{MigrationSet, TenantScope, migrated_pool, scoped_transaction};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
@@ -52,16 +52,7 @@ pub struct Application(Service);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let applied = migrate(
-            settings.database.owner_url.expose_secret(),
-            &settings.database.app_role,
-            all_migrations(),
-        )
-        .await
-        .context("migrating the database")?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "migrations applied");
-        }
+        let pool = migrated_pool(&settings.database, all_migrations()).await?;
         let signer = LogSigner::from_private_key(
             settings.log.signing_key.expose_secret(),
             &settings.log.origin_prefix,
@@ -72,10 +63,7 @@ impl Application {
             "log.checkpoint_every_entries and log.checkpoint_every_seconds must be positive"
         );
         let app_url = settings.database.app_url.expose_secret().to_owned();
-        let pool = connect_pool(&app_url, settings.database.pool_size)?;
-        let bus = BusConfig::new(&settings.bus.brokers)
-            .with_topic_prefix(&settings.bus.topic_prefix)
-            .with_properties(&settings.bus.properties);
+        let bus = BusConfig::of(&settings.bus);
         let events = Events::new(&bus, settings.region);
         ensure_topics(&bus, &events.topics(settings.bus.partitions))
             .await

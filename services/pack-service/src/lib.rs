@@ -28,7 +28,7 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_authz::TokenVerifier;
 use plinth_bus::{BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, ensure_topics};
 use plinth_core::service::{Service, Tasks};
-use plinth_db::{MigrationSet, connect_pool, migrate};
+use plinth_db::{MigrationSet, migrated_pool};
 use secrecy::ExposeSecret;
 
 use crate::app::AppState;
@@ -54,21 +54,9 @@ pub struct Application(Service);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let applied = migrate(
-            settings.database.owner_url.expose_secret(),
-            &settings.database.app_role,
-            all_migrations(),
-        )
-        .await
-        .context("migrating the database")?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "migrations applied");
-        }
+        let pool = migrated_pool(&settings.database, all_migrations()).await?;
         let app_url = settings.database.app_url.expose_secret().to_owned();
-        let pool = connect_pool(&app_url, settings.database.pool_size)?;
-        let bus = BusConfig::new(&settings.bus.brokers)
-            .with_topic_prefix(&settings.bus.topic_prefix)
-            .with_properties(&settings.bus.properties);
+        let bus = BusConfig::of(&settings.bus);
         let events = Events::new(&bus, settings.region);
         ensure_topics(&bus, &events.topics(settings.bus.partitions))
             .await

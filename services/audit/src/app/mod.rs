@@ -34,10 +34,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub async fn conn(&self) -> Result<PooledConn, ApiError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| ApiError::unavailable("the database is unavailable").with_internal(e))
+        plinth_db::checkout(&self.pool).await
     }
 }
 

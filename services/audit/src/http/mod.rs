@@ -10,7 +10,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-pub use plinth_core::http::{body_of, json_config};
+pub use plinth_core::http::body_of;
 
 use self::openapi::{EntryPage, KeyView, Problem};
 use crate::app::AppState;

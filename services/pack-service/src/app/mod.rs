@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
 use plinth_authz::Caller;
-use plinth_bus::Outbox;
 use plinth_core::{ApiError, Region, TenantId};
 use plinth_db::{Pool, PooledConn, TenantScope};
 
@@ -62,10 +61,7 @@ pub async fn off_worker<T: Send + 'static>(
 
 impl AppState {
     pub async fn conn(&self) -> Result<PooledConn, ApiError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| ApiError::unavailable("the database is unavailable").with_internal(e))
+        plinth_db::checkout(&self.pool).await
     }
 
     /// Passes `result` through; a refusal is recorded as the action's audit event.
@@ -84,18 +80,10 @@ impl AppState {
     /// Records a refused mutation in a transaction of its own. A failure to record
     /// it is logged; the caller still gets the original refusal.
     pub async fn audit_refusal(&self, caller: &Caller, audited: &Audited, err: &ApiError) {
-        let result = async {
-            let event =
-                self.events
-                    .audit(&caller.ctx, audited, Outcome::of(err), Some(err.code()))?;
-            let mut conn = self.conn().await?;
-            Outbox::enqueue(&mut conn, &[event]).await?;
-            Ok::<_, ApiError>(())
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, action = audited.action, "recording a refused action failed");
-        }
+        let event = self
+            .events
+            .audit(&caller.ctx, audited, Outcome::of(err), Some(err.code()));
+        plinth_bus::record_refusal(&self.pool, event, audited.action).await;
     }
 }
 

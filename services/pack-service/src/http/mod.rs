@@ -8,7 +8,7 @@ pub mod packs;
 pub mod playbooks;
 pub mod runtime;
 
-pub use plinth_core::http::{body_of, json_config};
+pub use plinth_core::http::{body_of, tenant_path};
 
 use actix_web::web;
 use plinth_core::{ApiError, TenantId};
@@ -103,12 +103,6 @@ async fn openapi_document() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")
         .body(openapi::document())
-}
-
-/// A tenant id from the path. One that does not parse is answered exactly like one
-/// that does not exist.
-pub fn tenant_path(raw: &str) -> Result<TenantId, ApiError> {
-    TenantId::parse(raw).map_err(|_| ApiError::not_found("tenant"))
 }
 
 /// A tenant id from a body: one that does not parse is a bad field.

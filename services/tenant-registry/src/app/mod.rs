@@ -13,7 +13,6 @@ pub mod tenants;
 pub mod workspaces;
 
 use plinth_authz::Caller;
-use plinth_bus::Outbox;
 use plinth_core::{ApiError, Role};
 use plinth_db::{Pool, PooledConn, TenantScope};
 
@@ -39,10 +38,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub async fn conn(&self) -> Result<PooledConn, ApiError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| ApiError::unavailable("the database is unavailable").with_internal(e))
+        plinth_db::checkout(&self.pool).await
     }
 
     /// Passes `result` through; a refusal is recorded as the action's audit event.
@@ -61,18 +57,10 @@ impl AppState {
     /// Records a refused mutation in a transaction of its own. A failure to record
     /// it is logged; the caller still gets the original refusal.
     pub async fn audit_refusal(&self, caller: &Caller, audited: &Audited, err: &ApiError) {
-        let result = async {
-            let event =
-                self.events
-                    .audit(&caller.ctx, audited, Outcome::of(err), Some(err.code()))?;
-            let mut conn = self.conn().await?;
-            Outbox::enqueue(&mut conn, &[event]).await?;
-            Ok::<_, ApiError>(())
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, action = audited.action, "recording a refused action failed");
-        }
+        let event = self
+            .events
+            .audit(&caller.ctx, audited, Outcome::of(err), Some(err.code()));
+        plinth_bus::record_refusal(&self.pool, event, audited.action).await;
     }
 }
 

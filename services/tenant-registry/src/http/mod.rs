@@ -9,7 +9,7 @@ pub mod role_bindings;
 pub mod tenants;
 pub mod workspaces;
 
-pub use plinth_core::http::{body_of, json_config};
+pub use plinth_core::http::{body_of, tenant_path};
 
 use actix_web::web;
 use plinth_core::{ApiError, TenantId};
@@ -109,12 +109,6 @@ async fn openapi_document() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")
         .body(openapi::document())
-}
-
-/// A tenant id from the path. One that does not parse is answered exactly like one
-/// that does not exist.
-pub fn tenant_path(raw: &str) -> Result<TenantId, ApiError> {
-    TenantId::parse(raw).map_err(|_| ApiError::not_found("tenant"))
 }
 
 /// A tenant id and a checklist item's key from the path.
