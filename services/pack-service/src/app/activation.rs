@@ -10,7 +10,7 @@ use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -140,7 +140,8 @@ fn incompatible(reasons: Vec<Issue>) -> ApiError {
 fn tenant_version(row: &TenantPackRow) -> Result<TenantVersion, ApiError> {
     Ok(TenantVersion {
         version: PackVersion::parse(&row.version).map_err(ApiError::internal)?,
-        doc: serde_json::from_value(row.content_json.clone()).map_err(ApiError::internal)?,
+        doc: crate::format::TenantPackDoc::deserialize(&row.content_json)
+            .map_err(ApiError::internal)?,
         deprecated: row.status == PackStatus::Deprecated.as_str(),
     })
 }

@@ -137,7 +137,7 @@ async fn published_on_conn(
 pub fn domain_version(row: &DomainPackRow) -> Result<DomainVersion, ApiError> {
     Ok(DomainVersion {
         version: PackVersion::parse(&row.version).map_err(ApiError::internal)?,
-        doc: serde_json::from_value(row.content_json.clone()).map_err(ApiError::internal)?,
+        doc: DomainPackDoc::deserialize(&row.content_json).map_err(ApiError::internal)?,
         raw: row.content_json.clone(),
         deprecated: row.deprecated_at.is_some(),
     })

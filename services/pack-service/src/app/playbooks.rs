@@ -8,7 +8,7 @@ use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, TenantId};
 use plinth_db::scoped_transaction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -99,7 +99,7 @@ pub async fn playbook_publish(
         let mut errors = schemas::playbook(&content);
         let doc = if errors.is_empty() {
             let doc: PlaybookDoc =
-                serde_json::from_value(content.clone()).map_err(ApiError::internal)?;
+                PlaybookDoc::deserialize(&content).map_err(ApiError::internal)?;
             errors = checks::playbook(&doc, &app.catalog);
             Some(doc)
         } else {
@@ -300,7 +300,7 @@ pub async fn link_create(
             };
             let (effective, _) = combine(&domain, tenant_pack.as_ref()).map_err(incompatible)?;
             let doc: PlaybookDoc =
-                serde_json::from_value(row.content_json.clone()).map_err(ApiError::internal)?;
+                PlaybookDoc::deserialize(&row.content_json).map_err(ApiError::internal)?;
             let misfits: Vec<Issue> = playbook_fit(&doc, &effective, &domain.version)
                 .into_iter()
                 .map(|m| Issue::new("/version", m.code, m.message))
