@@ -14,6 +14,8 @@ export PLINTH_PG_PASSWORD=${PLINTH_PG_PASSWORD:-plinth}
 
 export PLINTH_KAFKA_PORT=${PLINTH_KAFKA_PORT:-19092}
 export PLINTH_KAFKA_BROKERS=${PLINTH_KAFKA_BROKERS:-127.0.0.1:$PLINTH_KAFKA_PORT}
+# The dev broker: Apache Kafka (kafka) or Tansu (tansu); see deploy/dev/broker.sh.
+export PLINTH_BROKER=${PLINTH_BROKER:-kafka}
 export TANSU_VERSION=${TANSU_VERSION:-0.6.0}
 
 # The dev identity provider (deploy/dev/idp).
@@ -36,8 +38,9 @@ unset _svc
 export PLINTH_TEST_PG_OWNER_URL=${PLINTH_TEST_PG_OWNER_URL:-postgres://$PLINTH_PG_OWNER:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
 export PLINTH_TEST_PG_APP_URL=${PLINTH_TEST_PG_APP_URL:-postgres://$PLINTH_PG_APP:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
 export PLINTH_TEST_KAFKA=${PLINTH_TEST_KAFKA:-$PLINTH_KAFKA_BROKERS}
-# The Python with compliance-trestle that validates OSCAL exports (tools.sh).
-export PLINTH_OSCAL_PYTHON=${PLINTH_OSCAL_PYTHON:-$PLINTH_STATE_DIR/oscal-venv/bin/python}
+# The tests' Python (tools.sh): compliance-trestle validates OSCAL exports, fastavro
+# checks Avro fingerprints and decodes events as a partner would.
+export PLINTH_TEST_PYTHON=${PLINTH_TEST_PYTHON:-$PLINTH_STATE_DIR/python-venv/bin/python}
 
 mkdir -p "$PLINTH_STATE_DIR"
 
@@ -60,10 +63,11 @@ as_root() {
 
 # Starts a broker of the caller's own, on port $2 with empty storage under
 # .dev-state/$1, points the tests at it, and stops and removes it when the calling
-# script exits. Tansu slows down as its SQLite store grows, so a test or benchmark
-# run should not depend on what earlier runs left behind.
+# script exits, so a test or benchmark run never depends on what earlier runs left
+# behind.
 start_private_broker() {
   export PLINTH_KAFKA_PORT=$2
+  export PLINTH_KAFKA_CONTROLLER_PORT=$(( $2 + 1000 ))
   export PLINTH_KAFKA_BROKERS=127.0.0.1:$PLINTH_KAFKA_PORT
   export PLINTH_TEST_KAFKA=$PLINTH_KAFKA_BROKERS
   export PLINTH_BROKER_DIR=$PLINTH_STATE_DIR/$1
@@ -72,6 +76,4 @@ start_private_broker() {
   rm -rf "$PLINTH_BROKER_DIR"
   trap '"'"$broker"'" down; rm -rf "$PLINTH_BROKER_DIR"' EXIT
   "$broker" up
-  PLINTH_TANSU_BIN=$("$broker" bin)
-  export PLINTH_TANSU_BIN
 }

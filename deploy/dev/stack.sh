@@ -11,7 +11,7 @@ status() {
   echo "Plinth dev stack"
   echo "  PostgreSQL  $PLINTH_PG_HOST:$PLINTH_PG_PORT  owner role $PLINTH_PG_OWNER, app role $PLINTH_PG_APP"
   echo "              databases plinth_<service> (US) and plinth_<service>_eu (EU)"
-  echo "  Kafka       $PLINTH_KAFKA_BROKERS  (Tansu, data in $PLINTH_STATE_DIR/broker/)"
+  echo "  Kafka       $PLINTH_KAFKA_BROKERS  ($PLINTH_BROKER, data in $PLINTH_STATE_DIR/broker/)"
   "$DEV/idp.sh" status
   "$DEV/services.sh" status
   echo "  Internal-token keys  $PLINTH_STATE_DIR/keys/internal-token.pem (US), internal-token-eu.pem (EU): dev only; each region's gateway signs with its own"

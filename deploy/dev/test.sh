@@ -9,11 +9,8 @@ cd "$ROOT"
 "$DEV/tools.sh"
 "$DEV/postgres.sh" up
 
-# The suite's broker keeps its data in memory: Tansu's SQLite storage slows as a
-# run piles up topics (the ten-thousand-event test took 78 s on a fresh SQLite
-# broker, over 240 s after the rest of the suite, 32 s in memory). The test of a
-# broker restart runs a SQLite broker of its own.
-export PLINTH_BROKER_STORAGE=${PLINTH_BROKER_STORAGE:-memory://tansu/}
+# The suite's own broker (Apache Kafka unless PLINTH_BROKER says otherwise), with
+# fresh storage; the test of a broker restart starts one more of its own.
 start_private_broker test-broker "${PLINTH_TEST_KAFKA_PORT:-19093}"
 
 status=0

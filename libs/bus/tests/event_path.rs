@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -696,26 +696,31 @@ async fn consumer_restarted_before_committing_applies_nothing_twice() {
     second_task.await.unwrap();
 }
 
-/// A broker process of the test's own, so it can be stopped and started again.
+/// A broker of the test's own, started and stopped by the dev stack's script
+/// (`deploy/dev/broker.sh`: Apache Kafka, or whatever `PLINTH_BROKER` names), with
+/// its data in a directory of its own that survives a restart.
 struct OwnBroker {
     dir: PathBuf,
     port: u16,
-    child: Option<Child>,
+    controller_port: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl OwnBroker {
     fn start() -> OwnBroker {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let dir = std::env::temp_dir().join(format!("plinth-broker-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut broker = OwnBroker {
+        let broker = OwnBroker {
             dir,
-            port,
-            child: None,
+            port: free_port(),
+            controller_port: free_port(),
         };
         broker.spawn();
         broker
@@ -725,52 +730,39 @@ impl OwnBroker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn spawn(&mut self) {
-        let bin = std::env::var("PLINTH_TANSU_BIN").unwrap_or_else(|_| "tansu".to_owned());
-        let url = format!("tcp://{}", self.addr());
-        let child = Command::new(bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            // Tansu reads the SQLite path relative to its working directory.
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(&self.dir)
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+    /// Runs `broker.sh <verb>` for this broker; `up` returns once it serves.
+    fn script(&self, verb: &str) -> bool {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dev/broker.sh");
+        let status = Command::new("bash")
+            .arg(script)
+            .arg(verb)
+            .env("PLINTH_BROKER_DIR", &self.dir)
+            .env("PLINTH_KAFKA_PORT", self.port.to_string())
+            .env("PLINTH_KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
+            .env("PLINTH_KAFKA_BROKERS", self.addr())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(self.dir.join("tansu.log")).unwrap())
-            .spawn()
-            .expect("the tansu broker binary (set PLINTH_TANSU_BIN)");
-        self.child = Some(child);
+            .status()
+            .expect("bash runs deploy/dev/broker.sh");
+        status.success()
     }
 
-    async fn wait_ready(&self) {
-        let addr = self.addr();
-        wait_until("the broker to listen", Duration::from_secs(30), || {
-            let addr = addr.clone();
-            async move { tokio::net::TcpStream::connect(addr).await.is_ok() }
-        })
-        .await;
+    fn spawn(&self) {
+        assert!(
+            self.script("up"),
+            "the broker did not start; see {}",
+            self.dir.join("broker.log").display()
+        );
     }
 
     /// Stops the broker the way an operator would (SIGTERM) and waits for it to exit.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg(child.id().to_string()).status();
-            let _ = child.wait();
-        }
+    fn stop(&self) {
+        assert!(self.script("down"), "broker.sh down failed");
     }
 }
 
 impl Drop for OwnBroker {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.script("down");
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -781,8 +773,7 @@ impl Drop for OwnBroker {
 async fn broker_stopped_mid_burst_loses_nothing() {
     const BEFORE: u64 = 1_500;
     const DURING: u64 = 1_000;
-    let mut broker = OwnBroker::start();
-    broker.wait_ready().await;
+    let broker = OwnBroker::start();
     let h = Arc::new(Harness::new(&broker.addr()).await);
     let (relay, relay_stats) = h.relay(RelayConfig {
         batch_size: 100,
@@ -807,7 +798,6 @@ async fn broker_stopped_mid_burst_loses_nothing() {
     let unsent_during_outage = h.unsent().await;
 
     broker.spawn();
-    broker.wait_ready().await;
     let total = (BEFORE + DURING) as i64;
     wait_until(
         "every event applied after the restart",
@@ -1088,6 +1078,129 @@ async fn published_messages_follow_the_cloudevents_kafka_binding() {
         h.scalar("SELECT count(*) AS n FROM outbox_sent").await == 0
     })
     .await;
+
+    stop_relay.cancel();
+    relay_task.await.unwrap();
+}
+
+/// Three outbox rows on `topic`, the middle one with a payload of `bad_len` bytes;
+/// returns the event ids in order.
+async fn good_bad_good(h: &Harness, topic: &str, bad_len: usize) -> [Uuid; 3] {
+    let tenant = h.tenants[0];
+    let events: Vec<Event> = [16, bad_len, 16]
+        .into_iter()
+        .map(|len| {
+            Event::new(
+                topic,
+                tenant.to_string(),
+                "plinth.test.order_placed",
+                "/plinth/test",
+                vec![7u8; len],
+            )
+        })
+        .collect();
+    let ids = [events[0].id, events[1].id, events[2].id];
+    let mut conn = h.pool.get().await.unwrap();
+    // One row per transaction, in order, as three business changes would write them.
+    for event in events {
+        tenant_transaction(&mut conn, tenant, async |conn| {
+            Outbox::enqueue(conn, std::slice::from_ref(&event)).await
+        })
+        .await
+        .unwrap();
+    }
+    ids
+}
+
+/// The event ids on `topic`, read from the beginning until `want` are seen.
+async fn read_ids(h: &Harness, topic: &str, want: &[Uuid]) -> Vec<Uuid> {
+    let reader: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("{}reader-{topic}", h.bus.topic_prefix))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader.subscribe(&[topic]).unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !want.iter().all(|id| seen.contains(id)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, reader.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {seen:?} of {want:?} arrived on {topic}"))
+            .unwrap();
+        seen.push(CloudEvent::from_headers(msg.headers()).unwrap().id);
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_refused_for_good_are_dead_lettered_and_the_rows_behind_them_flow() {
+    let h = Arc::new(Harness::new(&brokers()).await);
+    // The client refuses a message over its `message.max.bytes` (1,000,000) at once.
+    let client_refused = good_bad_good(&h, &h.topic, 1_500_000).await;
+    // A topic that takes at most 4 KiB a record batch: the broker refuses 20 KB.
+    let small = format!("{}small", h.bus.topic_prefix);
+    ensure_topics(
+        &h.bus,
+        &[TopicSpec::new(&small, 1).with_config("max.message.bytes", "4096")],
+    )
+    .await
+    .unwrap();
+    let broker_refused = good_bad_good(&h, &small, 20_000).await;
+    let after = good_bad_good(&h, &h.topic, 16).await;
+
+    let (relay, relay_stats) = h.relay(RelayConfig::default());
+    let (stop_relay, relay_task) = spawn(|t| relay.run(t));
+    wait_until("the outbox to drain", Duration::from_secs(60), || async {
+        h.unsent().await == 0
+    })
+    .await;
+
+    let on_main = read_ids(
+        &h,
+        &h.topic,
+        &[client_refused[0], client_refused[2], after[0], after[1], after[2]],
+    )
+    .await;
+    let on_small = read_ids(&h, &small, &[broker_refused[0], broker_refused[2]]).await;
+    assert!(!on_main.contains(&client_refused[1]));
+    assert!(!on_small.contains(&broker_refused[1]));
+
+    #[derive(QueryableByName, Debug)]
+    struct Dead {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        event_id: Uuid,
+        #[diesel(sql_type = Text)]
+        reason: String,
+        #[diesel(sql_type = BigInt)]
+        len: i64,
+    }
+    let mut conn = plinth_db::connect(&h.db.owner_url()).await.unwrap();
+    let dead: Vec<Dead> = diesel::sql_query(
+        "SELECT event_id, reason, length(payload)::int8 AS len FROM outbox_dead_letter ORDER BY id",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    report(
+        "rows refused for good",
+        &[
+            ("published", relay_stats.published().to_string()),
+            ("dead-lettered", relay_stats.dead_lettered().to_string()),
+            ("failed batches", relay_stats.failed_batches().to_string()),
+            ("reasons", format!("{:?}", dead.iter().map(|d| &d.reason).collect::<Vec<_>>())),
+        ],
+    );
+    assert_eq!(
+        dead.iter().map(|d| d.event_id).collect::<Vec<_>>(),
+        vec![client_refused[1], broker_refused[1]],
+        "exactly the two refused rows are kept, whole"
+    );
+    assert_eq!(dead[0].len, 1_500_000);
+    assert_eq!(dead[1].len, 20_000);
+    assert!(dead.iter().all(|d| d.reason.to_lowercase().contains("too large")), "{dead:?}");
+    assert_eq!(relay_stats.dead_lettered(), 2);
 
     stop_relay.cancel();
     relay_task.await.unwrap();
