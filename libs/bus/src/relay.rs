@@ -26,18 +26,20 @@
 //! batch also holds a second advisory lock shared; a new holder takes it exclusively
 //! once before its first claim, which waits until every batch the previous holder
 //! left open has ended, so its claims never skip past rows still in flight.
-
-//! **Order.** The producer keeps send order per partition (idempotence: the broker
-//! refuses a gap), every tenant's rows are sent in id order, and a failed batch is
-//! sent again together with every batch behind it. Relays of several replicas take
-//! turns: only the holder of a session-level advisory lock on the relay's own
-//! connection claims rows, and every claim checks that the lock is still held. Every
-//! batch also holds a second advisory lock shared; a new holder takes it exclusively
-//! once before its first claim, which waits until every batch the previous holder
-//! left open has ended, so its claims never skip past rows still in flight.
+//!
+//! **Poison rows.** A row the client or the broker refuses for good (larger than the
+//! broker takes, an invalid record) would otherwise fail its batch forever and stall
+//! every row behind it. The client's refusal comes at once and names the row: it
+//! moves to `outbox_dead_letter`, with the reason, in the batch's own transaction.
+//! The broker's refusal comes with the acknowledgement of a whole record batch, so
+//! the relay rolls back, then publishes one row per transaction up to the refused
+//! row: the row the broker refuses alone is dead-lettered, and normal batches resume
+//! behind it. Rows published before the refusal are published again (consumers drop
+//! the duplicates by event id).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -78,7 +80,11 @@ const HOLDS_TURN_SQL: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks \
 const CLAIM_SQL: &str = "DELETE FROM outbox WHERE id = ANY(ARRAY( \
        SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)) \
      RETURNING id, event_id, topic, msg_key, ce_type, ce_source, ce_subject, ce_time, \
-       traceparent, payload";
+       traceparent, payload, created_at";
+/// Keeps a refused row, with the reason, in the batch's transaction.
+const DEAD_LETTER_SQL: &str = "INSERT INTO outbox_dead_letter (id, event_id, topic, msg_key, \
+       ce_type, ce_source, ce_subject, ce_time, traceparent, payload, created_at, reason) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 /// How often expired records are looked for, at most.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -124,6 +130,7 @@ struct RelayCounters {
     batches: Counter,
     failed_batches: Counter,
     turns: Counter,
+    dead_lettered: Counter,
 }
 
 impl RelayStats {
@@ -142,6 +149,10 @@ impl RelayStats {
     pub fn turns(&self) -> u64 {
         self.0.turns.get()
     }
+    /// Rows refused for good and moved to `outbox_dead_letter`.
+    pub fn dead_lettered(&self) -> u64 {
+        self.0.dead_lettered.get()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +167,12 @@ enum RelayError {
     Dropped,
     #[error("this relay no longer holds its turn")]
     TurnLost,
+    #[error("the broker refused outbox row {id} for good: {reason}")]
+    Refused { id: i64, reason: KafkaError },
+    /// Not a failure: a row the broker refused alone was dead-lettered, and the
+    /// producer that sent it starts over (a refusal ends an ordered producer).
+    #[error("a refused row was dead-lettered")]
+    Isolated,
 }
 
 #[derive(QueryableByName)]
@@ -180,6 +197,8 @@ struct OutboxRow {
     traceparent: Option<String>,
     #[diesel(sql_type = Bytea)]
     payload: Vec<u8>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
 }
 
 #[derive(QueryableByName)]
@@ -212,14 +231,24 @@ struct Own {
 /// transaction ends and the rows are free for the next relay at once.
 struct InFlight {
     conn: Option<PooledConn>,
-    acks: Vec<DeliveryFuture>,
+    rows: Vec<OutboxRow>,
+    /// The acknowledgement of each row handed to the producer, by row index.
+    acks: Vec<(usize, DeliveryFuture)>,
+    /// Rows of a batch of one, published up to a row the broker refused: a refusal
+    /// of such a batch is the row's own.
+    isolating: bool,
+    /// Rows moved to `outbox_dead_letter` in this batch's transaction.
+    dead_lettered: usize,
 }
 
 impl InFlight {
-    fn new(conn: PooledConn) -> Self {
+    fn new(conn: PooledConn, isolating: bool) -> Self {
         InFlight {
             conn: Some(conn),
+            rows: Vec::new(),
             acks: Vec::new(),
+            isolating,
+            dead_lettered: 0,
         }
     }
 
@@ -261,6 +290,9 @@ pub struct Relay {
     bus: BusConfig,
     config: RelayConfig,
     stats: RelayStats,
+    /// After the broker refused a row of a batch: rows up to this id are published
+    /// one per batch, so the row it refuses alone can be dead-lettered.
+    isolate_until: AtomicI64,
 }
 
 impl std::fmt::Debug for Relay {
@@ -283,6 +315,7 @@ impl Relay {
             bus,
             config,
             stats: RelayStats::default(),
+            isolate_until: AtomicI64::new(0),
         }
     }
 
@@ -330,6 +363,21 @@ impl Relay {
                     Err(RelayError::TurnLost) => {
                         tracing::warn!("relay lost its turn; reconnecting");
                         own = None;
+                    }
+                    Err(RelayError::Isolated) => {
+                        let old = std::mem::replace(&mut producer, self.bus.ordered_producer()?);
+                        tokio::task::spawn_blocking(move || drop(old));
+                        continue;
+                    }
+                    Err(RelayError::Refused { id, reason }) => {
+                        // Not a failure to back off from: the rows up to the refused
+                        // one go again at once, one per batch.
+                        tracing::warn!(outbox_id = id, %reason, "the broker refused an outbox row; isolating it");
+                        self.isolate_until
+                            .store(id, Ordering::Relaxed);
+                        let old = std::mem::replace(&mut producer, self.bus.ordered_producer()?);
+                        tokio::task::spawn_blocking(move || drop(old));
+                        continue;
                     }
                     Err(err) => {
                         self.stats.0.failed_batches.add(1);
@@ -412,7 +460,13 @@ impl Relay {
         // in order, and the claim's error is reported after them.
         let mut claim_error = None;
         let result = loop {
-            while more && in_flight.len() < self.config.batches_in_flight.max(1) {
+            // While a refused row is isolated, one batch of one row at a time.
+            let cap = if self.isolating() {
+                1
+            } else {
+                self.config.batches_in_flight.max(1)
+            };
+            while more && in_flight.len() < cap {
                 match self.claim(producer, own).await {
                     Ok(Some((batch, full))) => {
                         in_flight.push_back(batch);
@@ -454,9 +508,10 @@ impl Relay {
             .await
             .map_err(|e| RelayError::Pool(e.to_string()))?;
         let t0 = Instant::now();
-        let mut batch = InFlight::new(conn);
+        let mut batch = InFlight::new(conn, self.isolating());
         Tx::begin_transaction(batch.conn()).await?;
-        let rows = match self.claim_on_conn(batch.conn(), own).await {
+        let limit = if batch.isolating { 1 } else { self.config.batch_size };
+        let rows = match self.claim_on_conn(batch.conn(), own, limit).await {
             Ok(rows) => rows,
             Err(err) => {
                 batch.roll_back().await;
@@ -467,17 +522,57 @@ impl Relay {
             batch.roll_back().await;
             return Ok(None);
         }
-        let full = rows.len() as i64 >= self.config.batch_size;
+        // A batch of one is awaited before the next is claimed.
+        let full = !batch.isolating && rows.len() as i64 >= limit;
         let claimed = t0.elapsed();
-        let sent = send(producer, &rows, &mut batch).await;
-        tracing::debug!(rows = rows.len(), ?claimed, sent = ?t0.elapsed() - claimed, "batch claimed");
+        batch.rows = rows;
+        let sent = match send(producer, &mut batch).await {
+            Ok(refused) => self.dead_letter(&mut batch, refused).await,
+            Err(err) => Err(err),
+        };
+        tracing::debug!(rows = batch.rows.len(), ?claimed, sent = ?t0.elapsed() - claimed, "batch claimed");
         match sent {
-            Ok(()) => Ok(Some((batch, full))),
+            Ok(()) => {
+                let more = full || batch.isolating;
+                Ok(Some((batch, more)))
+            }
             Err(err) => {
                 batch.roll_back().await;
                 Err(err)
             }
         }
+    }
+
+    /// Moves refused rows of `batch` (index and reason) to `outbox_dead_letter` in the
+    /// batch's transaction.
+    async fn dead_letter(
+        &self,
+        batch: &mut InFlight,
+        refused: Vec<(usize, String)>,
+    ) -> Result<(), RelayError> {
+        for (index, reason) in &refused {
+            let conn = batch.conn.as_mut().expect("an open batch has its connection");
+            let row = &batch.rows[*index];
+            tracing::error!(outbox_id = row.id, event_id = %row.event_id, ce_type = %row.ce_type,
+                topic = %row.topic, %reason, "outbox row refused for good; moved to outbox_dead_letter");
+            diesel::sql_query(DEAD_LETTER_SQL)
+                .bind::<BigInt, _>(row.id)
+                .bind::<diesel::sql_types::Uuid, _>(row.event_id)
+                .bind::<Text, _>(&row.topic)
+                .bind::<Text, _>(&row.msg_key)
+                .bind::<Text, _>(&row.ce_type)
+                .bind::<Text, _>(&row.ce_source)
+                .bind::<Nullable<Text>, _>(row.ce_subject.as_deref())
+                .bind::<Timestamptz, _>(row.ce_time)
+                .bind::<Nullable<Text>, _>(row.traceparent.as_deref())
+                .bind::<Bytea, _>(row.payload.as_slice())
+                .bind::<Timestamptz, _>(row.created_at)
+                .bind::<Text, _>(reason)
+                .execute(&mut **conn)
+                .await?;
+        }
+        batch.dead_lettered += refused.len();
+        Ok(())
     }
 
     /// The database part of a claim, in the batch's open transaction: the turn is
@@ -486,6 +581,7 @@ impl Relay {
         &self,
         conn: &mut AsyncPgConnection,
         own: &Own,
+        limit: i64,
     ) -> Result<Vec<OutboxRow>, RelayError> {
         // Losing the mark of a published batch only means publishing it again, so
         // the batch's commit need not wait for the disk.
@@ -503,7 +599,7 @@ impl Relay {
             return Err(RelayError::TurnLost);
         }
         let mut rows: Vec<OutboxRow> = diesel::sql_query(CLAIM_SQL)
-            .bind::<BigInt, _>(self.config.batch_size)
+            .bind::<BigInt, _>(limit)
             .load(conn)
             .await?;
         rows.sort_unstable_by_key(|r| r.id);
@@ -526,9 +622,23 @@ impl Relay {
         let n = batch.acks.len();
         let t0 = Instant::now();
         let mut failure = None;
-        for ack in std::mem::take(&mut batch.acks) {
+        let mut refused = Vec::new();
+        for (index, ack) in std::mem::take(&mut batch.acks) {
             match ack.await {
                 Ok(Ok(_)) => {}
+                Ok(Err((err, _))) if refused_for_good(&err) && batch.isolating => {
+                    refused.push((index, err.to_string()));
+                }
+                Ok(Err((err, _))) if refused_for_good(&err) => {
+                    // The broker refuses a whole record batch at once: every row up
+                    // to the last refused one is published alone next.
+                    let id = batch.rows[index].id;
+                    match &mut failure {
+                        Some(RelayError::Refused { id: last, .. }) => *last = id.max(*last),
+                        None => failure = Some(RelayError::Refused { id, reason: err }),
+                        Some(_) => {}
+                    }
+                }
                 Ok(Err((err, _))) => {
                     failure.get_or_insert(RelayError::Publish(err));
                 }
@@ -537,16 +647,41 @@ impl Relay {
                 }
             }
         }
+        let isolated = !refused.is_empty();
+        let published = n - refused.len();
+        if failure.is_none() && isolated {
+            if let Err(err) = self.dead_letter(&mut batch, refused).await {
+                failure = Some(err);
+            }
+        }
         if let Some(err) = failure {
             batch.roll_back().await;
             return Err(err);
         }
+        // The isolation ends with the batch of the row the broker refused.
+        let isolation_done = batch.isolating
+            && batch
+                .rows
+                .last()
+                .is_some_and(|r| r.id >= AtomicI64::load(&self.isolate_until, Ordering::Relaxed));
+        let dead_lettered = batch.dead_lettered;
         let acknowledged = t0.elapsed();
         batch.commit().await?;
         tracing::debug!(rows = n, ?acknowledged, committed = ?t0.elapsed() - acknowledged, "batch done");
-        self.stats.0.published.add(n as u64);
+        self.stats.0.published.add(published as u64);
+        self.stats.0.dead_lettered.add(dead_lettered as u64);
         self.stats.0.batches.add(1);
+        if isolation_done {
+            self.isolate_until.store(0, Ordering::Relaxed);
+        }
+        if isolated {
+            return Err(RelayError::Isolated);
+        }
         Ok(())
+    }
+
+    fn isolating(&self) -> bool {
+        AtomicI64::load(&self.isolate_until, Ordering::Relaxed) > 0
     }
 
     async fn purge(&self) -> Result<(), RelayError> {
@@ -589,14 +724,25 @@ async fn take_turn(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
         .flag)
 }
 
-/// Hands every row to the producer in order; the acknowledgements are awaited later.
+/// Whether the client or the broker refused a message for good: sending it again
+/// cannot succeed.
+fn refused_for_good(err: &KafkaError) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(MessageSizeTooLarge | InvalidMessageSize | InvalidMessage | InvalidRecord | InvalidTimestamp)
+    )
+}
+
+/// Hands every row of `batch` to the producer in order; the acknowledgements are
+/// awaited later. The rows the client refuses for good come back, with the reason.
 async fn send(
     producer: &FutureProducer,
-    rows: &[OutboxRow],
     batch: &mut InFlight,
-) -> Result<(), RelayError> {
-    batch.acks.reserve(rows.len());
-    for row in rows {
+) -> Result<Vec<(usize, String)>, RelayError> {
+    let mut refused = Vec::new();
+    batch.acks.reserve(batch.rows.len());
+    for (index, row) in batch.rows.iter().enumerate() {
         let headers = CloudEvent {
             id: row.event_id,
             ty: row.ce_type.clone(),
@@ -613,7 +759,7 @@ async fn send(
         loop {
             match producer.send_result(record) {
                 Ok(ack) => {
-                    batch.acks.push(ack);
+                    batch.acks.push((index, ack));
                     break;
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
@@ -621,11 +767,15 @@ async fn send(
                     record = back;
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
+                Err((err, _)) if refused_for_good(&err) => {
+                    refused.push((index, err.to_string()));
+                    break;
+                }
                 Err((err, _)) => return Err(RelayError::Publish(err)),
             }
         }
     }
-    Ok(())
+    Ok(refused)
 }
 
 /// Waits for the next notification on the relay's own connection, or for that

@@ -63,6 +63,8 @@ pub struct TopicSpec {
     pub retention: Option<Duration>,
     /// `cleanup.policy`: `delete` or `compact`.
     pub cleanup_policy: &'static str,
+    /// Other topic settings (e.g. `max.message.bytes`).
+    pub config: Vec<(String, String)>,
 }
 
 impl TopicSpec {
@@ -73,7 +75,14 @@ impl TopicSpec {
             replication: 1,
             retention: None,
             cleanup_policy: "delete",
+            config: Vec::new(),
         }
+    }
+
+    /// Adds a topic setting.
+    pub fn with_config(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.config.push((key.to_owned(), value.into()));
+        self
     }
 
     /// The same settings for the topic's dead-letter topic.
@@ -111,6 +120,9 @@ pub async fn ensure_topics(config: &BusConfig, specs: &[TopicSpec]) -> anyhow::R
             .set("cleanup.policy", spec.cleanup_policy);
             if let Some(ms) = retention {
                 topic = topic.set("retention.ms", ms);
+            }
+            for (key, value) in &spec.config {
+                topic = topic.set(key, value);
             }
             topic
         })
