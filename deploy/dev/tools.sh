@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build and test tools the project needs: cargo-nextest, the mold linker when the
 # distribution offers it (the linker wrapper falls back to the default linker), and
-# a Python environment with compliance-trestle for the OSCAL export's tests, the
+# a Python environment for the tests (compliance-trestle, fastavro), the
 # dev identity provider's Node packages, and the browser the page tests drive
-# (Chromium from the distribution, playwright-core from npm).
+# (Chromium from the distribution, playwright-core from npm), and the AsyncAPI
+# parser that validates the partner contract (npm).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -22,12 +23,12 @@ if ! command -v mold >/dev/null 2>&1; then
     || log "mold unavailable; linking with the default linker"
 fi
 
-# compliance-trestle, pinned in oscal-requirements.txt, in a venv of its own;
-# reinstalled when the pins change.
-venv=$PLINTH_STATE_DIR/oscal-venv
-pins=$(dirname "$0")/oscal-requirements.txt
+# The tests' Python packages, pinned in python-requirements.txt, in a venv of
+# their own; reinstalled when the pins change.
+venv=$PLINTH_STATE_DIR/python-venv
+pins=$(dirname "$0")/python-requirements.txt
 if ! cmp -s "$pins" "$venv/installed-requirements.txt" 2>/dev/null; then
-  log "installing compliance-trestle (OSCAL validation)"
+  log "installing the tests' Python packages (compliance-trestle, fastavro)"
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null 2>&1 \
       || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
@@ -65,4 +66,12 @@ if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.installed-lock.
   log "installing the page tests' packages (playwright-core)"
   (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error >&2)
   cp "$browser/package-lock.json" "$browser/node_modules/.installed-lock.json"
+fi
+
+# The AsyncAPI parser (and its Avro schema parser) that checks schemas/asyncapi.yaml.
+asyncapi=$(dirname "$0")/asyncapi
+if ! cmp -s "$asyncapi/package-lock.json" "$asyncapi/node_modules/.installed-lock.json" 2>/dev/null; then
+  log "installing the AsyncAPI parser (the partner contract's check)"
+  (cd "$asyncapi" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  cp "$asyncapi/package-lock.json" "$asyncapi/node_modules/.installed-lock.json"
 fi

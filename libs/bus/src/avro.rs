@@ -1,10 +1,13 @@
 //! Avro single-object encoding with schemas from `schemas/avro/`.
 //!
 //! An encoded event is `C3 01`, the 8-byte little-endian CRC-64-AVRO (Rabin)
-//! fingerprint of the writer schema's canonical form, then the Avro binary datum.
-//! A reader finds the writer schema by fingerprint — among the current schemas and
-//! the released copies kept for history — and resolves it against the schema it
-//! reads with, so an event written with an older schema version still decodes.
+//! fingerprint of the writer schema's Parsing Canonical Form ([`crate::canonical`],
+//! to the letter of the specification, so any Avro library computes the same), then
+//! the Avro binary datum. A reader finds the writer schema by fingerprint — among the
+//! current schemas and the released copies kept for history — and resolves it against
+//! the schema it reads with, so an event written with an older schema version still
+//! decodes. Events written before the fingerprints followed the specification (with
+//! the `apache-avro` crate's own canonical form) are found by that fingerprint too.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,8 @@ use apache_avro::types::Value;
 use apache_avro::{Schema, from_avro_datum, from_value, to_avro_datum, to_value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::canonical::{self, NamedTypes};
 
 const MARKER: [u8; 2] = [0xC3, 0x01];
 const HEADER_LEN: usize = 10;
@@ -42,8 +47,9 @@ pub enum AvroError {
     Decode { schema: String, message: String },
 }
 
-/// The fingerprint that single-object encoding puts in the header.
-pub fn single_object_fingerprint(schema: &Schema) -> [u8; 8] {
+/// The fingerprint this service wrote before it followed the specification: the
+/// `apache-avro` crate's canonical form, which keeps logical types. Only read.
+fn legacy_fingerprint(schema: &Schema) -> [u8; 8] {
     let bytes = schema.fingerprint::<Rabin>().bytes;
     bytes.try_into().expect("a Rabin fingerprint is 8 bytes")
 }
@@ -53,10 +59,18 @@ pub fn check_compatible(old: &Schema, new: &Schema) -> Result<(), String> {
     SchemaCompatibility::can_read(old, new).map_err(|e| e.to_string())
 }
 
+/// A schema a process writes with, and the fingerprint it writes.
+#[derive(Debug, Clone)]
+struct Current {
+    schema: Arc<Schema>,
+    fingerprint: [u8; 8],
+    canonical_form: String,
+}
+
 /// The named schemas a process writes and reads with.
 #[derive(Debug, Clone, Default)]
 pub struct Schemas {
-    current: HashMap<String, Arc<Schema>>,
+    current: HashMap<String, Current>,
     writers: HashMap<[u8; 8], Arc<Schema>>,
 }
 
@@ -70,15 +84,25 @@ impl Schemas {
     /// Schemas given as JSON texts.
     pub fn from_sources<'a>(sources: impl IntoIterator<Item = &'a str>) -> Result<Self, AvroError> {
         let mut schemas = Schemas::default();
-        for schema in parse_all(sources)? {
+        for (schema, canonical_form) in parse_all(sources)? {
             let Some(name) = schema.name().map(|n| n.fullname(None)) else {
                 continue;
             };
             let schema = Arc::new(schema);
+            let fingerprint = canonical::fingerprint(&canonical_form);
+            schemas.writers.insert(fingerprint, schema.clone());
             schemas
                 .writers
-                .insert(single_object_fingerprint(&schema), schema.clone());
-            schemas.current.insert(name, schema);
+                .entry(legacy_fingerprint(&schema))
+                .or_insert_with(|| schema.clone());
+            schemas.current.insert(
+                name,
+                Current {
+                    schema,
+                    fingerprint,
+                    canonical_form,
+                },
+            );
         }
         Ok(schemas)
     }
@@ -91,11 +115,17 @@ impl Schemas {
             return Ok(self);
         }
         let sources = read_avsc_files(dir)?;
-        for schema in parse_all(sources.iter().map(|(_, s)| s.as_str()))? {
+        for (schema, canonical_form) in parse_all(sources.iter().map(|(_, s)| s.as_str()))? {
             if schema.name().is_some() {
-                self.writers
-                    .entry(single_object_fingerprint(&schema))
-                    .or_insert(Arc::new(schema));
+                let schema = Arc::new(schema);
+                for fingerprint in [
+                    canonical::fingerprint(&canonical_form),
+                    legacy_fingerprint(&schema),
+                ] {
+                    self.writers
+                        .entry(fingerprint)
+                        .or_insert_with(|| schema.clone());
+                }
             }
         }
         Ok(self)
@@ -103,7 +133,17 @@ impl Schemas {
 
     /// The current schema called `name` (full name, e.g. `plinth.audit.AuditEvent`).
     pub fn get(&self, name: &str) -> Option<&Schema> {
-        self.current.get(name).map(|s| s.as_ref())
+        self.current.get(name).map(|c| c.schema.as_ref())
+    }
+
+    /// The single-object fingerprint events of the current schema `name` carry.
+    pub fn fingerprint(&self, name: &str) -> Option<[u8; 8]> {
+        self.current.get(name).map(|c| c.fingerprint)
+    }
+
+    /// The Parsing Canonical Form of the current schema `name`.
+    pub fn canonical_form(&self, name: &str) -> Option<&str> {
+        self.current.get(name).map(|c| c.canonical_form.as_str())
     }
 
     /// Full names of the current schemas, sorted.
@@ -125,10 +165,11 @@ impl Schemas {
 
     /// Encodes an Avro value with the schema `name`.
     pub fn encode_value(&self, name: &str, value: Value) -> Result<Vec<u8>, AvroError> {
-        let schema = self
+        let current = self
             .current
             .get(name)
             .ok_or_else(|| AvroError::UnknownSchema(name.into()))?;
+        let schema = current.schema.as_ref();
         let err = |message: String| AvroError::Encode {
             schema: name.to_owned(),
             message,
@@ -137,7 +178,7 @@ impl Schemas {
         let datum = to_avro_datum(schema, value).map_err(|e| err(e.to_string()))?;
         let mut out = Vec::with_capacity(HEADER_LEN + datum.len());
         out.extend_from_slice(&MARKER);
-        out.extend_from_slice(&single_object_fingerprint(schema));
+        out.extend_from_slice(&current.fingerprint);
         out.extend_from_slice(&datum);
         Ok(out)
     }
@@ -171,6 +212,7 @@ impl Schemas {
         let reader = self
             .current
             .get(name)
+            .map(|c| c.schema.as_ref())
             .ok_or_else(|| AvroError::UnknownSchema(name.into()))?;
         let (writer, mut datum) = self.split(bytes)?;
         let err = |message: String| AvroError::Decode {
@@ -189,8 +231,32 @@ impl Schemas {
     }
 }
 
-fn parse_all<'a>(sources: impl IntoIterator<Item = &'a str>) -> Result<Vec<Schema>, AvroError> {
-    Schema::parse_list(sources).map_err(|e| AvroError::Parse(e.to_string()))
+/// Parses schema texts that may refer to each other's types; each named schema comes
+/// with its Parsing Canonical Form.
+fn parse_all<'a>(
+    sources: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<(Schema, String)>, AvroError> {
+    let sources: Vec<&str> = sources.into_iter().collect();
+    let mut named = NamedTypes::default();
+    for source in &sources {
+        let json: serde_json::Value =
+            serde_json::from_str(source).map_err(|e| AvroError::Parse(e.to_string()))?;
+        named.add(&json);
+    }
+    let parsed =
+        Schema::parse_list(sources).map_err(|e| AvroError::Parse(e.to_string()))?;
+    parsed
+        .into_iter()
+        .map(|schema| {
+            let form = match schema.name() {
+                Some(name) => named
+                    .canonical_form(&name.fullname(None))
+                    .map_err(|e| AvroError::Parse(e.to_string()))?,
+                None => String::new(),
+            };
+            Ok((schema, form))
+        })
+        .collect()
 }
 
 /// Every `*.avsc` file under `dir`, sorted by path.
@@ -244,14 +310,18 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_is_crc64_avro_little_endian() {
-        // The specification's CRC-64-AVRO of the canonical form `"int"` is
-        // 0x7275d51a3f395c8f; single-object encoding writes it little-endian.
-        let int = Schema::parse_str(r#""int""#).unwrap();
-        assert_eq!(
-            single_object_fingerprint(&int),
-            0x7275_d51a_3f39_5c8f_u64.to_le_bytes()
-        );
+    fn events_written_with_the_crates_fingerprint_still_decode() {
+        const STAMPED: &str = r#"{"type":"record","name":"Stamped","namespace":"plinth.test",
+            "fields":[{"name":"at","type":{"type":"long","logicalType":"timestamp-micros"}}]}"#;
+        let schemas = Schemas::from_sources([STAMPED]).unwrap();
+        let name = "plinth.test.Stamped";
+        let schema = schemas.get(name).unwrap();
+        let legacy = legacy_fingerprint(schema);
+        assert_ne!(schemas.fingerprint(name).unwrap(), legacy);
+        let value = Value::Record(vec![("at".into(), Value::TimestampMicros(5))]);
+        let mut bytes = schemas.encode_value(name, value.clone()).unwrap();
+        bytes[2..HEADER_LEN].copy_from_slice(&legacy);
+        assert_eq!(schemas.decode_value(&bytes).unwrap(), (name.to_owned(), value));
     }
 
     #[test]
@@ -264,7 +334,7 @@ mod tests {
         };
         let bytes = schemas.encode("plinth.test.Thing", &thing).unwrap();
         assert_eq!(&bytes[..2], &[0xC3, 0x01]);
-        let fp = single_object_fingerprint(schemas.get("plinth.test.Thing").unwrap());
+        let fp = schemas.fingerprint("plinth.test.Thing").unwrap();
         assert_eq!(&bytes[2..10], &fp);
         let back: ThingV2 = schemas.decode("plinth.test.Thing", &bytes).unwrap();
         assert_eq!(back, thing);

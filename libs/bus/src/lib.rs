@@ -14,6 +14,7 @@
 
 mod audit;
 mod avro;
+pub mod canonical;
 mod config;
 mod consumer;
 mod counter;
@@ -28,7 +29,7 @@ mod topics;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 pub use audit::{AUDIT_EVENT, AuditEvent, Audited, Auditor, Outcome, micros, record_refusal};
-pub use avro::{AvroError, Schemas, check_compatible, single_object_fingerprint};
+pub use avro::{AvroError, Schemas, check_compatible};
 pub use config::BusConfig;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, Received};
 pub use follow::{Followed, follow};

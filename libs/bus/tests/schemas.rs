@@ -136,3 +136,76 @@ fn the_compatibility_check_refuses_a_breaking_change() {
     let narrowed = Schema::parse(&json).unwrap();
     assert!(check_compatible(&released, &narrowed).is_err());
 }
+
+/// The tests' Python, with fastavro (deploy/dev/tools.sh).
+fn test_python() -> String {
+    std::env::var("PLINTH_TEST_PYTHON").unwrap_or_else(|_| {
+        schemas_dir()
+            .join("../.dev-state/python-venv/bin/python")
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+#[test]
+fn fingerprints_agree_with_an_independent_avro_implementation() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let files = avsc_files(&schemas_dir().join("avro"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/partner/fingerprints.py");
+    let mut child = Command::new(test_python())
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tests' Python runs (make test installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&files).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "fastavro failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(theirs.len(), files.len(), "one answer per schema file");
+
+    let ours = Schemas::from_dir(schemas_dir().join("avro")).unwrap();
+    for answer in &theirs {
+        let name = answer["name"].as_str().unwrap();
+        let hex = |fp: [u8; 8]| fp.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            ours.canonical_form(name),
+            answer["canonical_form"].as_str(),
+            "{name}: canonical form"
+        );
+        assert_eq!(
+            hex(ours.fingerprint(name).unwrap()),
+            answer["fingerprint"].as_str().unwrap(),
+            "{name}: fingerprint"
+        );
+        println!("{name:<45} {}", answer["fingerprint"].as_str().unwrap());
+    }
+    // TenantCreated, whose timestamp the apache-avro crate's own canonical form
+    // fingerprinted as 582ef9f378af1991, which no other library computes.
+    let tenant_created = theirs
+        .iter()
+        .find(|a| a["name"] == "plinth.tenant.TenantCreated")
+        .unwrap();
+    assert_eq!(tenant_created["fingerprint"], "5ef59f77ed1697b1");
+    let with_logical_types = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("logicalType"))
+        .count();
+    assert!(with_logical_types > 0, "the check covers logical types");
+}

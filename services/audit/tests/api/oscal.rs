@@ -14,9 +14,9 @@ use crate::helpers::{As, TestApp, tenant};
 /// Validates `document` with compliance-trestle: the number of observations it
 /// read, or what it refused.
 fn trestle_validate(document: &Value) -> Result<usize, String> {
-    let python = std::env::var("PLINTH_OSCAL_PYTHON").unwrap_or_else(|_| {
+    let python = std::env::var("PLINTH_TEST_PYTHON").unwrap_or_else(|_| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        root.join(".dev-state/oscal-venv/bin/python")
+        root.join(".dev-state/python-venv/bin/python")
             .to_string_lossy()
             .into_owned()
     });
