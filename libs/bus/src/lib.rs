@@ -15,6 +15,7 @@
 mod audit;
 mod avro;
 pub mod canonical;
+pub mod catalog;
 mod config;
 mod consumer;
 mod counter;

@@ -1,0 +1,146 @@
+//! Every event type Plinth publishes: its topic and the schema of its payload.
+//!
+//! This is the list partners rely on. `schemas/asyncapi.yaml` describes the same
+//! events for them, and tests hold the three together: every type here has a schema
+//! in `schemas/avro/` with a released copy, the AsyncAPI document lists exactly
+//! these, and an event read from the broker whose type is not here fails.
+
+use crate::Area;
+
+/// One kind of event: its CloudEvents `type`, its topic and its payload's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventType {
+    /// CloudEvents `type` (the `ce_type` header).
+    pub ty: &'static str,
+    /// The topic it is published on.
+    pub area: Area,
+    /// Full name of the Avro schema of its payload.
+    pub schema: &'static str,
+    /// The service that publishes it.
+    pub publisher: &'static str,
+}
+
+const fn event(
+    ty: &'static str,
+    area: Area,
+    schema: &'static str,
+    publisher: &'static str,
+) -> EventType {
+    EventType {
+        ty,
+        area,
+        schema,
+        publisher,
+    }
+}
+
+const TENANT_CREATED: &str = "plinth.tenant.TenantCreated";
+const TENANT_STATUS: &str = "plinth.tenant.TenantStatusChanged";
+const WORKSPACE: &str = "plinth.tenant.WorkspaceChanged";
+const ONBOARDING: &str = "plinth.tenant.OnboardingRequested";
+const OFFBOARDING: &str = "plinth.tenant.OffboardingRequested";
+const ENTITLEMENT: &str = "plinth.tenant.EntitlementChanged";
+const BINDING: &str = "plinth.tenant.RoleBindingChanged";
+const PROVISIONING: &str = "plinth.provisioning.ProvisioningResult";
+const REGISTRY: &str = "tenant-registry";
+const PACKS: &str = "pack-service";
+const AUDIT: &str = "audit";
+
+/// Every event type, grouped by topic.
+pub const EVENT_TYPES: &[EventType] = &[
+    event("plinth.tenant.created", Area::Tenant, TENANT_CREATED, REGISTRY),
+    event("plinth.tenant.status_changed", Area::Tenant, TENANT_STATUS, REGISTRY),
+    event("plinth.tenant.activated", Area::Tenant, TENANT_STATUS, REGISTRY),
+    event("plinth.tenant.suspended", Area::Tenant, TENANT_STATUS, REGISTRY),
+    event("plinth.tenant.offboarded", Area::Tenant, TENANT_STATUS, REGISTRY),
+    event("plinth.tenant.onboarding_requested", Area::Tenant, ONBOARDING, REGISTRY),
+    event("plinth.tenant.onboarding_item_retry", Area::Tenant, ONBOARDING, REGISTRY),
+    event("plinth.tenant.offboarding_requested", Area::Tenant, OFFBOARDING, REGISTRY),
+    event("plinth.tenant.offboarding_item_retry", Area::Tenant, OFFBOARDING, REGISTRY),
+    event("plinth.workspace.created", Area::Tenant, WORKSPACE, REGISTRY),
+    event("plinth.workspace.updated", Area::Tenant, WORKSPACE, REGISTRY),
+    event("plinth.workspace.deleted", Area::Tenant, WORKSPACE, REGISTRY),
+    event("plinth.entitlement.changed", Area::Tenant, ENTITLEMENT, REGISTRY),
+    event("plinth.role_binding.created", Area::Tenant, BINDING, REGISTRY),
+    event("plinth.role_binding.deleted", Area::Tenant, BINDING, REGISTRY),
+    event("plinth.group_mapping.created", Area::Tenant, BINDING, REGISTRY),
+    event("plinth.group_mapping.deleted", Area::Tenant, BINDING, REGISTRY),
+    event("plinth.pack.imported", Area::Pack, "plinth.pack.PackImported", PACKS),
+    event(
+        "plinth.pack.validation_failed",
+        Area::Pack,
+        "plinth.pack.PackValidationFailed",
+        PACKS,
+    ),
+    event("plinth.pack.activated", Area::Pack, "plinth.pack.PackActivated", PACKS),
+    event("plinth.pack.deprecated", Area::Pack, "plinth.pack.PackDeprecated", PACKS),
+    event(
+        "plinth.playbook.published",
+        Area::Pack,
+        "plinth.pack.PlaybookPublished",
+        PACKS,
+    ),
+    event("plinth.playbook.linked", Area::Pack, "plinth.pack.PlaybookLinked", PACKS),
+    event("plinth.playbook.unlinked", Area::Pack, "plinth.pack.PlaybookLinked", PACKS),
+    event(
+        "plinth.config_change.requested",
+        Area::Pack,
+        "plinth.pack.ConfigChange",
+        PACKS,
+    ),
+    event(
+        "plinth.config_change.approved",
+        Area::Pack,
+        "plinth.pack.ConfigChange",
+        PACKS,
+    ),
+    event(
+        "plinth.config_change.rejected",
+        Area::Pack,
+        "plinth.pack.ConfigChange",
+        PACKS,
+    ),
+    event("plinth.pack.defaults_assigned", Area::Pack, PROVISIONING, PACKS),
+    event("plinth.pack.defaults_assignment_failed", Area::Pack, PROVISIONING, PACKS),
+    event("plinth.pack.deprovisioned", Area::Pack, PROVISIONING, PACKS),
+    event("plinth.pack.deprovisioning_failed", Area::Pack, PROVISIONING, PACKS),
+    event(
+        crate::AUDIT_EVENT,
+        Area::Audit,
+        "plinth.audit.AuditEvent",
+        "every service and the gateway",
+    ),
+    event(
+        "plinth.audit.checkpoint_signed",
+        Area::Audit,
+        "plinth.audit.CheckpointSigned",
+        AUDIT,
+    ),
+    event("plinth.audit.store_provisioned", Area::Audit, PROVISIONING, AUDIT),
+    event("plinth.audit.deprovisioned", Area::Audit, PROVISIONING, AUDIT),
+];
+
+/// The event type `ty`, if Plinth publishes it.
+pub fn event_type(ty: &str) -> Option<&'static EventType> {
+    EVENT_TYPES.iter().find(|e| e.ty == ty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_type_is_listed_once_and_named_after_its_topic_family() {
+        let mut seen = std::collections::HashSet::new();
+        for e in EVENT_TYPES {
+            assert!(seen.insert(e.ty), "{} is listed twice", e.ty);
+            assert!(e.ty.starts_with("plinth."), "{}", e.ty);
+            assert!(e.schema.starts_with("plinth."), "{}", e.schema);
+        }
+        assert_eq!(
+            event_type("plinth.tenant.created").map(|e| e.area),
+            Some(Area::Tenant)
+        );
+        assert!(event_type("plinth.tenant.nope").is_none());
+    }
+}
