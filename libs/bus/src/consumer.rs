@@ -263,6 +263,13 @@ impl<H: Handler> Consumer<H> {
                     backoff = self.config.min_backoff;
                     m
                 }
+                Err(err) if reconnecting(&err) => {
+                    // The client reports each failed attempt to reach a broker and
+                    // paces its own reconnects; waiting here would only leave these
+                    // reports queued up behind the messages once the broker is back.
+                    tracing::warn!(error = %err, "the broker is out of reach");
+                    continue;
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "receiving from the broker failed");
                     tokio::time::sleep(backoff).await;
@@ -509,5 +516,15 @@ fn pool_error(err: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DatabaseError(
         diesel::result::DatabaseErrorKind::ClosedConnection,
         Box::new(err.to_string()),
+    )
+}
+
+/// Whether a receive error only reports that the client is reaching for a broker
+/// again.
+fn reconnecting(err: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode::{AllBrokersDown, BrokerTransportFailure};
+    matches!(
+        err.rdkafka_error_code(),
+        Some(AllBrokersDown | BrokerTransportFailure)
     )
 }
