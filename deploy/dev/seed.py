@@ -14,9 +14,11 @@ Environment (deploy/dev/env.sh): PLINTH_GATEWAY_US, PLINTH_GATEWAY_EU.
 Python's standard library only.
 """
 
+import datetime
 import http.cookiejar
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -132,6 +134,13 @@ def wait_until(what, check):
         time.sleep(0.5)
 
 
+def timestamp(rfc3339):
+    """Seconds since the epoch of an RFC 3339 time, to the fraction it has."""
+    m = re.fullmatch(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", rfc3339)
+    zone = "+00:00" if m[3] == "Z" else m[3]
+    return datetime.datetime.fromisoformat(m[1] + zone).timestamp() + float(f"0.{m[2] or 0}")
+
+
 def all_items(browser, gateway, path):
     items, cursor = [], None
     while True:
@@ -200,9 +209,12 @@ def seed_region(browser, region):
                     {"subject": "msp-operator", "role": "PlatformAdmin"})
 
     status, _ = browser.api(gateway, "GET", f"{base}/onboarding", expect=None)
-    if status == 404 and tenant["status"] == "PENDING":
+    requested_now = status == 404 and tenant["status"] == "PENDING"
+    if requested_now:
         browser.api(gateway, "POST", f"{base}/onboarding", {})
         log(f"onboarding {slug}")
+    elif tenant["status"] == "ACTIVE":
+        log(f"{slug} ({region}) is ACTIVE, kept from an earlier run: {tid}")
 
     def items():
         _, onboarding = browser.api(gateway, "GET", f"{base}/onboarding")
@@ -212,6 +224,12 @@ def seed_region(browser, region):
         return all(i["state"] == "satisfied" for i in items().values() if i["owner"] != "operator")
 
     wait_until(f"{slug}'s audit log and default packs", services_answered)
+    if requested_now:
+        _, onboarding = browser.api(gateway, "GET", f"{base}/onboarding")
+        answered = max(timestamp(i["updated_at"]) for i in onboarding["items"]
+                       if i["owner"] != "operator")
+        saga = answered - timestamp(onboarding["requested_at"])
+        log(f"{slug}'s services answered the onboarding saga in {saga * 1000:.0f} ms")
     for key, item in items().items():
         if item["owner"] == "operator" and item["state"] != "satisfied":
             browser.api(gateway, "POST", f"{base}/onboarding/items/{key}/confirm")

@@ -229,11 +229,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 3. latency at a fixed rate, relay and consumer running, on a topic of its own
     let latency = Latency::default();
-    let config = ConsumerConfig::new(format!("{prefix}bench"), vec![paced_topic.clone()])
-        .with_property(
-            "fetch.wait.max.ms",
-            &env_or("PLINTH_BENCH_FETCH_WAIT_MS", 500).to_string(),
-        );
+    let config = ConsumerConfig::new(format!("{prefix}bench"), vec![paced_topic.clone()]);
     let consumer = Consumer::new(pool.clone(), bus.clone(), config, latency.clone());
     let consumer_stats = consumer.stats();
     let consumer_task = tokio::spawn(consumer.run(stop.clone()));

@@ -47,12 +47,8 @@ impl Handler for Nothing {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let events = env_or("PLINTH_BENCH_AUDIT_EVENTS", 50_000);
-    let fetch_wait = env_or("PLINTH_BENCH_FETCH_WAIT_MS", 500).to_string();
     let app = TestApp::spawn_configured(|s| {
         s.bus.relay = true;
-        s.bus
-            .properties
-            .insert("fetch.wait.max.ms".into(), fetch_wait.clone());
     })
     .await;
     let t = tenant();
@@ -86,9 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let group = format!("{}bench.baseline", app.bus.topic_prefix);
     let consumer = Consumer::new(
         pool,
-        app.bus
-            .clone()
-            .with_property("fetch.wait.max.ms", &fetch_wait),
+        app.bus.clone(),
         ConsumerConfig::new(group, vec![app.bus.topic(Area::Audit)]),
         Nothing,
     );

@@ -12,7 +12,7 @@
 //!
 //! Run with `make bench`. PLINTH_BENCH_TENANTS (2,000), PLINTH_BENCH_CLIENTS (16),
 //! PLINTH_BENCH_SAGAS (300) and PLINTH_BENCH_SAGA_RATE (20 per second) change the
-//! sizes; PLINTH_BENCH_FETCH_WAIT_MS sets every consumer's `fetch.wait.max.ms`.
+//! sizes. Consumers keep librdkafka's default `fetch.wait.max.ms`.
 
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code)]
@@ -162,14 +162,12 @@ struct Seen {
 async fn watch_tenant_topic(
     app: Arc<TestApp>,
     seen: Arc<Mutex<Seen>>,
-    fetch_wait_ms: u64,
 ) -> anyhow::Result<()> {
     let topic = format!("{}plinth.tenant.v1", app.bus.topic_prefix);
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &app.bus.brokers)
         .set("group.id", format!("{topic}.bench"))
         .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
         .create()?;
     consumer.subscribe(&[&topic])?;
     loop {
@@ -229,17 +227,12 @@ async fn main() -> anyhow::Result<()> {
     let clients = env_or("PLINTH_BENCH_CLIENTS", 16);
     let sagas = env_or("PLINTH_BENCH_SAGAS", 300);
     let saga_rate = env_or("PLINTH_BENCH_SAGA_RATE", 20);
-    let fetch_wait_ms = env_or("PLINTH_BENCH_FETCH_WAIT_MS", 500);
 
     let app = Arc::new(
         TestApp::spawn_configured(Region::Us, |settings| {
             settings.bus.relay = true;
             settings.bus.partitions = 3;
             settings.database.pool_size = clients as usize + 4;
-            settings
-                .bus
-                .properties
-                .insert("fetch.wait.max.ms".into(), fetch_wait_ms.to_string());
             settings.onboarding = service_items_only();
         })
         .await,
@@ -252,7 +245,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 2. The saga, paced, each tenant registered then onboarded.
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let watcher = tokio::spawn(watch_tenant_topic(app.clone(), seen.clone(), fetch_wait_ms));
+    let watcher = tokio::spawn(watch_tenant_topic(app.clone(), seen.clone()));
     let started: Arc<Mutex<Vec<(String, Instant, Instant)>>> = Arc::default();
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / saga_rate));
     let mut requests = Vec::new();
