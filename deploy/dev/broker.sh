@@ -135,7 +135,7 @@ running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 up() {
   if running; then
-    log "broker already running (pid $(cat "$PIDFILE")) on $PLINTH_KAFKA_BROKERS"
+    log "broker already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PLINTH_KAFKA_PORT"
     return
   fi
   if port_open 127.0.0.1 "$PLINTH_KAFKA_PORT"; then
@@ -150,7 +150,7 @@ up() {
     tail -n 20 "$LOGFILE" >&2 || true
     exit 1
   fi
-  log "broker ($PLINTH_BROKER) running (pid $(cat "$PIDFILE")) on $PLINTH_KAFKA_BROKERS"
+  log "broker ($PLINTH_BROKER) running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PLINTH_KAFKA_PORT"
 }
 
 down() {

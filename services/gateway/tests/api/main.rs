@@ -9,6 +9,7 @@ mod keys;
 mod limits;
 mod login;
 mod packs;
+mod partner;
 mod proxy;
 mod roles;
 mod tls;

@@ -27,6 +27,7 @@ async fn the_pack_onboarding_demo_runs_through_the_gateway() {
         &idp,
         Options {
             packs: true,
+            audit: true,
             ..Options::default()
         },
     )
@@ -220,4 +221,20 @@ async fn the_pack_onboarding_demo_runs_through_the_gateway() {
         )
         .await;
     assert_eq!(status, 200);
+
+    // Everything the demo published, read back as a partner would: every event's
+    // type is in the catalog and decodes with the released schemas alone.
+    let read = crate::partner::decode_every_event(&s.prefix);
+    println!("events read as a partner: {read:?}");
+    for ty in [
+        "plinth.tenant.created",
+        "plinth.pack.imported",
+        "plinth.pack.validation_failed",
+        "plinth.pack.activated",
+        "plinth.playbook.published",
+        "plinth.playbook.linked",
+        "plinth.audit.event",
+    ] {
+        assert!(read.contains_key(ty), "{ty} was published and read");
+    }
 }
