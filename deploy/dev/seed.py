@@ -213,8 +213,6 @@ def seed_region(browser, region):
     if requested_now:
         browser.api(gateway, "POST", f"{base}/onboarding", {})
         log(f"onboarding {slug}")
-    elif tenant["status"] == "ACTIVE":
-        log(f"{slug} ({region}) is ACTIVE, kept from an earlier run: {tid}")
 
     def items():
         _, onboarding = browser.api(gateway, "GET", f"{base}/onboarding")
@@ -235,7 +233,8 @@ def seed_region(browser, region):
             browser.api(gateway, "POST", f"{base}/onboarding/items/{key}/confirm")
     wait_until(f"{slug} to be ACTIVE",
                lambda: browser.api(gateway, "GET", base)[1]["status"] == "ACTIVE")
-    log(f"{slug} ({region}) is ACTIVE: {tid}")
+    kept = "" if requested_now else ", kept from an earlier run"
+    log(f"{slug} ({region}) is ACTIVE{kept}: {tid}")
     seed_finance_demo(browser, gateway, tid, slug)
     return tid
 
