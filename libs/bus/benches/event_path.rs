@@ -2,7 +2,9 @@
 //!
 //! 1. the raw rdkafka producer rate (the baseline),
 //! 2. the relay's rate from committed outbox rows, and its ratio to the baseline,
-//! 3. commit → consume latency (p50, p99) with business writes paced at a fixed rate.
+//! 3. commit → consume latency (p50, p99) with business writes paced at a fixed rate,
+//!    beside the broker's own produce → consume latency at the same rate (a plain
+//!    librdkafka producer and consumer, no database), its baseline.
 //!
 //! Run with `make bench` (or `cargo bench -p plinth-bus --bench event_path` with the
 //! dev stack up). Sizes can be changed with PLINTH_BENCH_EVENTS and PLINTH_BENCH_RATE.
@@ -107,6 +109,82 @@ async fn raw_consumer_rate(
     Ok((got, got as f64 / start.elapsed().as_secs_f64()))
 }
 
+/// The broker's own latency: a plain producer (the bus's settings) sends `total`
+/// keyed messages at `rate` per second and a plain consumer reads them; the
+/// histogram of send → receive in microseconds.
+async fn raw_latency(
+    bus: &BusConfig,
+    topic: &str,
+    tenants: &[TenantId],
+    rate: u64,
+    total: u64,
+) -> anyhow::Result<Histogram<u64>> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{Consumer as _, StreamConsumer};
+    let consumer: StreamConsumer = bus
+        .client_config()
+        .set("group.id", format!("{topic}.latency"))
+        .set("auto.offset.reset", "latest")
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    let producer = bus.producer()?;
+    // Sent until the consumer has its partitions and reads them.
+    let keys: Vec<String> = tenants.iter().map(ToString::to_string).collect();
+    let joined = Instant::now();
+    loop {
+        producer
+            .send(
+                FutureRecord::to(topic).key(&keys[0]).payload(&u64::MAX.to_le_bytes()[..]),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(e, _)| e)?;
+        if tokio::time::timeout(Duration::from_millis(200), consumer.recv())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        anyhow::ensure!(joined.elapsed() < Duration::from_secs(60), "raw consumer did not join");
+    }
+    let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let reader = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new(3).unwrap();
+            while h.len() < total {
+                let Ok(Ok(message)) =
+                    tokio::time::timeout(Duration::from_secs(30), consumer.recv()).await
+                else {
+                    break;
+                };
+                let now = Instant::now();
+                let seq = u64::from_le_bytes(message.payload().unwrap_or(&[0; 8])[..8].try_into().unwrap());
+                if let Some(at) = sent.lock().unwrap().remove(&seq) {
+                    h.record(now.duration_since(at).as_micros() as u64).unwrap();
+                }
+            }
+            h
+        })
+    };
+    let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut acks = Vec::with_capacity(total as usize);
+    for seq in 0..total {
+        pace.tick().await;
+        sent.lock().unwrap().insert(seq, Instant::now());
+        let bytes = seq.to_le_bytes();
+        let record = FutureRecord::to(topic)
+            .key(&keys[seq as usize % keys.len()])
+            .payload(&bytes[..]);
+        acks.push(producer.send_result(record).map_err(|(e, _)| e)?);
+    }
+    for ack in acks {
+        ack.await?.map_err(|(e, _)| e)?;
+    }
+    Ok(reader.await?)
+}
+
 /// Commit → consume latency recorder.
 #[derive(Clone, Default)]
 struct Latency {
@@ -152,10 +230,12 @@ async fn main() -> anyhow::Result<()> {
     let prefix = format!("b{}.", &Uuid::new_v4().simple().to_string()[..12]);
     let bus = BusConfig::new(&brokers).with_topic_prefix(prefix.clone());
     let raw_topic = format!("{prefix}bench.raw");
+    let latency_topic = format!("{prefix}bench.latency");
     let topic = bus.topic(Area::Tenant);
     let paced_topic = bus.topic(Area::Audit);
     let specs = [
         TopicSpec::new(&raw_topic, partitions),
+        TopicSpec::new(&latency_topic, partitions),
         TopicSpec::new(&topic, partitions),
         TopicSpec::new(&paced_topic, partitions),
         TopicSpec::new(&paced_topic, partitions).dlq(),
@@ -227,7 +307,9 @@ async fn main() -> anyhow::Result<()> {
     let relayed = events as f64 / start.elapsed().as_secs_f64();
     eprintln!("relay: {relayed:.0} msg/s");
 
-    // 3. latency at a fixed rate, relay and consumer running, on a topic of its own
+    // 3. latency at a fixed rate: first the broker's own (the baseline), then Plinth's
+    // with the relay and a consumer running, each on a topic of its own
+    let raw_h = raw_latency(&bus, &latency_topic, &tenants, rate, rate * seconds).await?;
     let latency = Latency::default();
     let config = ConsumerConfig::new(format!("{prefix}bench"), vec![paced_topic.clone()]);
     let consumer = Consumer::new(pool.clone(), bus.clone(), config, latency.clone());
@@ -305,10 +387,23 @@ async fn main() -> anyhow::Result<()> {
         "  paced business writes      {offered:>10.0} events/s over {seconds} s ({} samples)",
         h.len()
     );
-    println!("  commit -> consume p50      {:>10.1} ms", ms(0.50));
+    let raw_ms = |q: f64| raw_h.value_at_quantile(q) as f64 / 1000.0;
     println!(
-        "  commit -> consume p99      {:>10.1} ms  (target <= 50 ms)",
-        ms(0.99)
+        "  broker alone: produce -> consume p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  ({} samples; baseline)",
+        raw_ms(0.50),
+        raw_ms(0.99),
+        raw_h.max() as f64 / 1000.0,
+        raw_h.len()
+    );
+    println!(
+        "  commit -> consume p50      {:>10.1} ms  ({:.2}x the broker alone)",
+        ms(0.50),
+        ms(0.50) / raw_ms(0.50)
+    );
+    println!(
+        "  commit -> consume p99      {:>10.1} ms  (target <= 50 ms; {:.2}x the broker alone)",
+        ms(0.99),
+        ms(0.99) / raw_ms(0.99)
     );
     println!(
         "  commit -> consume max      {:>10.1} ms",

@@ -259,8 +259,8 @@ fn parse_all<'a>(
         .collect()
 }
 
-/// Every `*.avsc` file under `dir`, sorted by path.
-pub(crate) fn read_avsc_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, AvroError> {
+/// Every `*.avsc` file under `dir` (recursively) with its text, sorted by path.
+pub fn read_avsc_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, AvroError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| AvroError::Io { path, source }

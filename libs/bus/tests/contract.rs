@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use apache_avro::Schema;
-use plinth_bus::Schemas;
+use plinth_bus::{Schemas, read_avsc_files};
 use plinth_bus::catalog::EVENT_TYPES;
 
 fn root() -> PathBuf {
@@ -15,24 +15,18 @@ fn root() -> PathBuf {
 
 /// Full name → path (relative to `schemas/`) of every schema file under `dir`.
 fn schema_files(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "avsc") {
-                let schema = Schema::parse_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-                let relative = path.strip_prefix(root().join("schemas")).unwrap();
-                out.insert(
-                    schema.name().unwrap().fullname(None),
-                    relative.to_string_lossy().into_owned(),
-                );
-            }
-        }
-    }
-    out
+    read_avsc_files(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(path, text)| {
+            let schema = Schema::parse_str(&text).unwrap();
+            let relative = path.strip_prefix(root().join("schemas")).unwrap();
+            (
+                schema.name().unwrap().fullname(None),
+                relative.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
 }
 
 #[test]

@@ -6,27 +6,18 @@ use std::path::{Path, PathBuf};
 use apache_avro::Schema;
 use apache_avro::schema::{RecordField, UnionSchema};
 use apache_avro::types::Value;
-use plinth_bus::{Schemas, check_compatible};
+use plinth_bus::{Schemas, check_compatible, read_avsc_files};
 
 fn schemas_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
 }
 
 fn avsc_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "avsc") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    read_avsc_files(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
 }
 
 /// A value of every shape the schema allows, taking the non-null branch of unions.
