@@ -134,7 +134,9 @@ async fn raw_latency(
     loop {
         producer
             .send(
-                FutureRecord::to(topic).key(&keys[0]).payload(&u64::MAX.to_le_bytes()[..]),
+                FutureRecord::to(topic)
+                    .key(&keys[0])
+                    .payload(&u64::MAX.to_le_bytes()[..]),
                 Duration::from_secs(30),
             )
             .await
@@ -145,7 +147,10 @@ async fn raw_latency(
         {
             break;
         }
-        anyhow::ensure!(joined.elapsed() < Duration::from_secs(60), "raw consumer did not join");
+        anyhow::ensure!(
+            joined.elapsed() < Duration::from_secs(60),
+            "raw consumer did not join"
+        );
     }
     let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let reader = {
@@ -159,7 +164,11 @@ async fn raw_latency(
                     break;
                 };
                 let now = Instant::now();
-                let seq = u64::from_le_bytes(message.payload().unwrap_or(&[0; 8])[..8].try_into().unwrap());
+                let seq = u64::from_le_bytes(
+                    message.payload().unwrap_or(&[0; 8])[..8]
+                        .try_into()
+                        .unwrap(),
+                );
                 if let Some(at) = sent.lock().unwrap().remove(&seq) {
                     h.record(now.duration_since(at).as_micros() as u64).unwrap();
                 }

@@ -243,8 +243,7 @@ fn parse_all<'a>(
             serde_json::from_str(source).map_err(|e| AvroError::Parse(e.to_string()))?;
         named.add(&json);
     }
-    let parsed =
-        Schema::parse_list(sources).map_err(|e| AvroError::Parse(e.to_string()))?;
+    let parsed = Schema::parse_list(sources).map_err(|e| AvroError::Parse(e.to_string()))?;
     parsed
         .into_iter()
         .map(|schema| {
@@ -321,7 +320,10 @@ mod tests {
         let value = Value::Record(vec![("at".into(), Value::TimestampMicros(5))]);
         let mut bytes = schemas.encode_value(name, value.clone()).unwrap();
         bytes[2..HEADER_LEN].copy_from_slice(&legacy);
-        assert_eq!(schemas.decode_value(&bytes).unwrap(), (name.to_owned(), value));
+        assert_eq!(
+            schemas.decode_value(&bytes).unwrap(),
+            (name.to_owned(), value)
+        );
     }
 
     #[test]

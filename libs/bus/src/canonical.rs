@@ -119,7 +119,11 @@ pub fn fingerprint(canonical_form: &str) -> [u8; 8] {
 }
 
 /// The full name of `name` and the namespace its nested types inherit.
-fn full_name(name: &str, namespace: Option<&Value>, enclosing: Option<&str>) -> (String, Option<String>) {
+fn full_name(
+    name: &str,
+    namespace: Option<&Value>,
+    enclosing: Option<&str>,
+) -> (String, Option<String>) {
     if let Some((ns, _)) = name.rsplit_once('.') {
         return (name.to_owned(), Some(ns.to_owned()));
     }
@@ -377,10 +381,12 @@ mod tests {
     fn a_type_from_another_file_is_written_out_where_it_first_appears() {
         let mut named = NamedTypes::default();
         named.add(&json!({"type": "enum", "name": "Outcome", "namespace": "a", "symbols": ["OK"]}));
-        named.add(&json!({"type": "record", "name": "Event", "namespace": "a", "fields": [
-            {"name": "first", "type": "Outcome"},
-            {"name": "second", "type": "a.Outcome"}
-        ]}));
+        named.add(
+            &json!({"type": "record", "name": "Event", "namespace": "a", "fields": [
+                {"name": "first", "type": "Outcome"},
+                {"name": "second", "type": "a.Outcome"}
+            ]}),
+        );
         assert_eq!(
             named.canonical_form("a.Event").unwrap(),
             r#"{"name":"a.Event","type":"record","fields":[{"name":"first","type":{"name":"a.Outcome","type":"enum","symbols":["OK"]}},{"name":"second","type":"a.Outcome"}]}"#

@@ -373,8 +373,7 @@ impl Relay {
                         // Not a failure to back off from: the rows up to the refused
                         // one go again at once, one per batch.
                         tracing::warn!(outbox_id = id, %reason, "the broker refused an outbox row; isolating it");
-                        self.isolate_until
-                            .store(id, Ordering::Relaxed);
+                        self.isolate_until.store(id, Ordering::Relaxed);
                         let old = std::mem::replace(&mut producer, self.bus.ordered_producer()?);
                         tokio::task::spawn_blocking(move || drop(old));
                         continue;
@@ -510,7 +509,11 @@ impl Relay {
         let t0 = Instant::now();
         let mut batch = InFlight::new(conn, self.isolating());
         Tx::begin_transaction(batch.conn()).await?;
-        let limit = if batch.isolating { 1 } else { self.config.batch_size };
+        let limit = if batch.isolating {
+            1
+        } else {
+            self.config.batch_size
+        };
         let rows = match self.claim_on_conn(batch.conn(), own, limit).await {
             Ok(rows) => rows,
             Err(err) => {
@@ -551,7 +554,10 @@ impl Relay {
         refused: Vec<(usize, String)>,
     ) -> Result<(), RelayError> {
         for (index, reason) in &refused {
-            let conn = batch.conn.as_mut().expect("an open batch has its connection");
+            let conn = batch
+                .conn
+                .as_mut()
+                .expect("an open batch has its connection");
             let row = &batch.rows[*index];
             tracing::error!(outbox_id = row.id, event_id = %row.event_id, ce_type = %row.ce_type,
                 topic = %row.topic, %reason, "outbox row refused for good; moved to outbox_dead_letter");
@@ -649,10 +655,11 @@ impl Relay {
         }
         let isolated = !refused.is_empty();
         let published = n - refused.len();
-        if failure.is_none() && isolated {
-            if let Err(err) = self.dead_letter(&mut batch, refused).await {
-                failure = Some(err);
-            }
+        if failure.is_none()
+            && isolated
+            && let Err(err) = self.dead_letter(&mut batch, refused).await
+        {
+            failure = Some(err);
         }
         if let Some(err) = failure {
             batch.roll_back().await;
@@ -730,7 +737,13 @@ fn refused_for_good(err: &KafkaError) -> bool {
     use RDKafkaErrorCode::*;
     matches!(
         err.rdkafka_error_code(),
-        Some(MessageSizeTooLarge | InvalidMessageSize | InvalidMessage | InvalidRecord | InvalidTimestamp)
+        Some(
+            MessageSizeTooLarge
+                | InvalidMessageSize
+                | InvalidMessage
+                | InvalidRecord
+                | InvalidTimestamp
+        )
     )
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use apache_avro::Schema;
-use plinth_bus::{Schemas, read_avsc_files};
 use plinth_bus::catalog::EVENT_TYPES;
+use plinth_bus::{Schemas, read_avsc_files};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -94,7 +94,10 @@ fn the_asyncapi_document_is_valid_and_lists_exactly_the_catalog() {
             fields.insert(name.clone(), message["fields"].clone());
             documented.insert(
                 (address.clone(), name),
-                message["schemaFile"].as_str().unwrap_or_default().to_owned(),
+                message["schemaFile"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             );
         }
     }
@@ -108,7 +111,10 @@ fn the_asyncapi_document_is_valid_and_lists_exactly_the_catalog() {
             )
         })
         .collect();
-    assert_eq!(documented, catalog, "schemas/asyncapi.yaml against the catalog");
+    assert_eq!(
+        documented, catalog,
+        "schemas/asyncapi.yaml against the catalog"
+    );
 
     // The parser read each payload's Avro record: its fields are the schema's.
     let schemas = Schemas::from_dir(root().join("schemas/avro")).unwrap();

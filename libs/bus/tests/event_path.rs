@@ -738,7 +738,10 @@ impl OwnBroker {
             .arg(verb)
             .env("PLINTH_BROKER_DIR", &self.dir)
             .env("PLINTH_KAFKA_PORT", self.port.to_string())
-            .env("PLINTH_KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
+            .env(
+                "PLINTH_KAFKA_CONTROLLER_PORT",
+                self.controller_port.to_string(),
+            )
             .env("PLINTH_KAFKA_BROKERS", self.addr())
             .stdout(Stdio::null())
             .status()
@@ -1160,7 +1163,13 @@ async fn rows_refused_for_good_are_dead_lettered_and_the_rows_behind_them_flow()
     let on_main = read_ids(
         &h,
         &h.topic,
-        &[client_refused[0], client_refused[2], after[0], after[1], after[2]],
+        &[
+            client_refused[0],
+            client_refused[2],
+            after[0],
+            after[1],
+            after[2],
+        ],
     )
     .await;
     let on_small = read_ids(&h, &small, &[broker_refused[0], broker_refused[2]]).await;
@@ -1189,7 +1198,10 @@ async fn rows_refused_for_good_are_dead_lettered_and_the_rows_behind_them_flow()
             ("published", relay_stats.published().to_string()),
             ("dead-lettered", relay_stats.dead_lettered().to_string()),
             ("failed batches", relay_stats.failed_batches().to_string()),
-            ("reasons", format!("{:?}", dead.iter().map(|d| &d.reason).collect::<Vec<_>>())),
+            (
+                "reasons",
+                format!("{:?}", dead.iter().map(|d| &d.reason).collect::<Vec<_>>()),
+            ),
         ],
     );
     assert_eq!(
@@ -1199,7 +1211,11 @@ async fn rows_refused_for_good_are_dead_lettered_and_the_rows_behind_them_flow()
     );
     assert_eq!(dead[0].len, 1_500_000);
     assert_eq!(dead[1].len, 20_000);
-    assert!(dead.iter().all(|d| d.reason.to_lowercase().contains("too large")), "{dead:?}");
+    assert!(
+        dead.iter()
+            .all(|d| d.reason.to_lowercase().contains("too large")),
+        "{dead:?}"
+    );
     assert_eq!(relay_stats.dead_lettered(), 2);
 
     stop_relay.cancel();

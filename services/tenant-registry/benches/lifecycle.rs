@@ -159,10 +159,7 @@ struct Seen {
 
 /// Reads the tenant topic; answers every onboarding request as the three owning
 /// services would, the moment it arrives, and notes when each event was seen.
-async fn watch_tenant_topic(
-    app: Arc<TestApp>,
-    seen: Arc<Mutex<Seen>>,
-) -> anyhow::Result<()> {
+async fn watch_tenant_topic(app: Arc<TestApp>, seen: Arc<Mutex<Seen>>) -> anyhow::Result<()> {
     let topic = format!("{}plinth.tenant.v1", app.bus.topic_prefix);
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &app.bus.brokers)

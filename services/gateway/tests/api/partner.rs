@@ -52,7 +52,10 @@ pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
     let mut read = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !ends.is_empty() {
-        assert!(Instant::now() < deadline, "partitions not read to the end: {ends:?}");
+        assert!(
+            Instant::now() < deadline,
+            "partitions not read to the end: {ends:?}"
+        );
         let Some(msg) = consumer.poll(Duration::from_millis(500)) else {
             continue;
         };
@@ -67,19 +70,33 @@ pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
             headers::header_str(hdrs, headers::CE_SPECVERSION).as_deref(),
             Some("1.0")
         );
-        let known = event_type(&attrs.ty)
-            .unwrap_or_else(|| panic!("{} is published but has no schema in the catalog", attrs.ty));
+        let known = event_type(&attrs.ty).unwrap_or_else(|| {
+            panic!("{} is published but has no schema in the catalog", attrs.ty)
+        });
         assert_eq!(
             msg.topic(),
             format!("{prefix}plinth.{}.v1", known.area.as_str()),
             "{} on its catalog topic",
             attrs.ty
         );
-        assert!(msg.key().is_some_and(|k| !k.is_empty()), "{} has a key", attrs.ty);
+        assert!(
+            msg.key().is_some_and(|k| !k.is_empty()),
+            "{} has a key",
+            attrs.ty
+        );
         let (writer, _) = schemas
             .decode_value(msg.payload().expect("a payload"))
-            .unwrap_or_else(|e| panic!("{} does not decode with the released schemas: {e}", attrs.ty));
-        assert_eq!(writer, known.schema, "{} is written with its schema", attrs.ty);
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} does not decode with the released schemas: {e}",
+                    attrs.ty
+                )
+            });
+        assert_eq!(
+            writer, known.schema,
+            "{} is written with its schema",
+            attrs.ty
+        );
         *read.entry(attrs.ty).or_insert(0) += 1;
     }
     read
