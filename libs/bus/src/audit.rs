@@ -137,6 +137,57 @@ impl Audited {
     }
 }
 
+/// The most an audit event carries of each free-text field, in bytes: enough for
+/// any identifier, code or metadata value Plinth writes, small enough that no
+/// request can make an event the broker refuses (a refused audit event would be
+/// dead-lettered, not recorded).
+pub mod limits {
+    /// Resource ids, subjects, actors and their display names.
+    pub const ID: usize = 256;
+    /// A reason (an error code).
+    pub const REASON: usize = 128;
+    /// Detail keys.
+    pub const DETAIL_KEY: usize = 64;
+    /// Detail values.
+    pub const DETAIL_VALUE: usize = 1024;
+    /// Details per event; the rest are counted in `details_dropped`.
+    pub const DETAILS: usize = 32;
+}
+
+/// `text` cut to at most `max` bytes at a character boundary; what was cut is said
+/// at the end (`…[+N bytes]`), so a cut value never passes for a whole one.
+pub fn capped(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let marker = format!("…[+{} bytes]", text.len());
+    let mut end = max.saturating_sub(marker.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{marker}", &text[..end])
+}
+
+fn capped_details(details: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = details
+        .iter()
+        .take(limits::DETAILS)
+        .map(|(k, v)| {
+            (
+                capped(k, limits::DETAIL_KEY),
+                capped(v, limits::DETAIL_VALUE),
+            )
+        })
+        .collect();
+    if details.len() > limits::DETAILS {
+        out.insert(
+            "details_dropped".to_owned(),
+            (details.len() - limits::DETAILS).to_string(),
+        );
+    }
+    out
+}
+
 /// Builds one service's audit events for `plinth.audit.v1`.
 #[derive(Debug, Clone)]
 pub struct Auditor {
@@ -170,29 +221,40 @@ impl Auditor {
         let key = audited
             .tenant
             .map_or_else(|| PLATFORM_KEY.to_owned(), |t| t.to_string());
+        // Every free-text field is capped: a request's own input (a resource id
+        // taken from its path or body) must never make the event too large to
+        // publish.
+        let resource_id = audited
+            .resource_id
+            .as_deref()
+            .map(|id| capped(id, limits::ID));
         let payload = schemas
             .encode(
                 AuditEvent::SCHEMA,
                 &AuditEvent {
                     tenant_id: key.clone(),
                     region: self.region.as_str().to_owned(),
-                    actor: ctx.principal.subject.clone(),
-                    actor_display: ctx.principal.display.clone(),
+                    actor: capped(&ctx.principal.subject, limits::ID),
+                    actor_display: ctx
+                        .principal
+                        .display
+                        .as_deref()
+                        .map(|d| capped(d, limits::ID)),
                     action: audited.action.to_owned(),
                     resource_type: audited.resource_type.to_owned(),
-                    resource_id: audited.resource_id.clone(),
+                    resource_id: resource_id.clone(),
                     outcome: outcome.as_str().to_owned(),
-                    reason: reason.map(str::to_owned),
+                    reason: reason.map(|r| capped(r, limits::REASON)),
                     request_id: Some(ctx.request_id.to_string()),
                     occurred_at: micros(OffsetDateTime::now_utc()),
                     source_service: self.service.to_owned(),
-                    details: audited.details.clone(),
+                    details: capped_details(&audited.details),
                 },
             )
             .map_err(ApiError::internal)?;
         let event = Event::new(&self.topic, key, AUDIT_EVENT, &self.source, payload);
-        Ok(match &audited.resource_id {
-            Some(id) => event.with_subject(id.clone()),
+        Ok(match resource_id {
+            Some(id) => event.with_subject(id),
             None => event,
         })
     }
@@ -213,5 +275,53 @@ pub async fn record_refusal(pool: &plinth_db::Pool, event: Result<Event, ApiErro
     .await;
     if let Err(e) = result {
         tracing::error!(error = %e, action, "recording a refused action failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_text_keeps_what_fits_and_says_what_was_cut() {
+        assert_eq!(capped("short", 10), "short");
+        let cut = capped(&"é".repeat(1000), 64);
+        assert!(cut.len() <= 64, "{} bytes", cut.len());
+        assert!(cut.ends_with("…[+2000 bytes]"), "{cut}");
+        assert!(cut.starts_with('é'));
+    }
+
+    #[test]
+    fn an_oversized_request_makes_a_small_audit_event() {
+        let schemas =
+            Schemas::from_sources([include_str!("../../../schemas/avro/audit/audit_event.avsc")])
+                .unwrap();
+        let auditor = Auditor::new("plinth.audit.v1".into(), Region::Us, "test");
+        let mut ctx = ReqCtx::for_service("test", Region::Us, None);
+        ctx.principal.subject = "s".repeat(5_000);
+        let huge = "x".repeat(1_200_000);
+        let mut audited = Audited::new("playbook.link", "playbook_link").on_resource(&huge);
+        for i in 0..1_000 {
+            audited = audited.with_detail(&format!("{i:04}{huge:.100}"), &huge[..5_000]);
+        }
+        let event = auditor
+            .event(&schemas, &ctx, &audited, Outcome::Denied, Some(&huge))
+            .unwrap();
+        assert!(
+            event.payload.len() < 64 * 1024,
+            "{} bytes",
+            event.payload.len()
+        );
+        assert!(
+            event
+                .subject
+                .as_ref()
+                .is_some_and(|s| s.len() <= limits::ID)
+        );
+        let decoded: AuditEvent = schemas.decode(AuditEvent::SCHEMA, &event.payload).unwrap();
+        assert!(decoded.resource_id.unwrap().ends_with("…[+1200000 bytes]"));
+        assert_eq!(decoded.details.len(), limits::DETAILS + 1);
+        assert_eq!(decoded.details["details_dropped"], "968");
+        assert!(decoded.actor.len() <= limits::ID);
     }
 }

@@ -149,3 +149,67 @@ async fn a_tenant_links_only_playbooks_that_fit_its_active_configuration() {
     assert!(types.contains(&"plinth.playbook.linked".to_owned()));
     assert!(types.contains(&"plinth.playbook.unlinked".to_owned()));
 }
+
+/// A read-only caller's 1.2 MB playbook name is refused and audited with its name
+/// cut short, and the events behind that record still reach the broker: one
+/// oversized field cannot stop a service's events.
+#[tokio::test]
+async fn an_oversized_refused_request_does_not_stop_the_events_behind_it() {
+    use plinth_bus::AuditEvent;
+    use plinth_bus::headers::CloudEvent;
+    use rdkafka::Message;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+
+    let app = TestApp::spawn_configured(|s| s.bus.relay = true).await;
+    let tenant = app.tenant(DataMode::MetadataOnly).await;
+    let auditor = As::tenant(Role::Auditor, tenant);
+    let huge = "p".repeat(1_200_000);
+    let (status, _) = app
+        .post(
+            &auditor,
+            &format!("/admin/packs/tenant/{tenant}/playbooks"),
+            json!({ "playbook": huge, "version": "1.0.0" }),
+        )
+        .await;
+    assert!(matches!(status, 400 | 403), "refused: {status}");
+    // A normal change after it.
+    app.publish("playbook-invoice-dispute-triage-1.0.0.json")
+        .await;
+
+    let reader: StreamConsumer = app
+        .bus
+        .client_config()
+        .set("group.id", format!("{}audit-reader", app.bus.topic_prefix))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader
+        .subscribe(&[&app.bus.topic(plinth_bus::Area::Audit)])
+        .unwrap();
+    let (mut refused, mut published) = (None, None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while refused.is_none() || published.is_none() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let msg = tokio::time::timeout(left, reader.recv())
+            .await
+            .expect("both audit events reach the broker")
+            .unwrap();
+        if CloudEvent::from_headers(msg.headers()).unwrap().ty != plinth_bus::AUDIT_EVENT {
+            continue;
+        }
+        let event: AuditEvent = app
+            .schemas
+            .decode(AuditEvent::SCHEMA, msg.payload().unwrap())
+            .unwrap();
+        match event.action.as_str() {
+            "playbook.link" => refused = Some(event),
+            "playbook.publish" => published = Some(event),
+            _ => {}
+        }
+    }
+    let refused = refused.unwrap();
+    assert_eq!(refused.outcome, "DENIED");
+    let id = refused.resource_id.unwrap();
+    assert!(id.len() <= 256 && id.ends_with("bytes]"), "{id}");
+    assert_eq!(published.unwrap().outcome, "ALLOWED");
+}
