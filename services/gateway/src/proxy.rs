@@ -218,7 +218,25 @@ impl Proxy {
             let mut over: Vec<TenantId> = held.bound.values().flatten().copied().collect();
             over.sort();
             over.dedup();
-            let mut roles: Vec<Role> = held.bound.keys().copied().collect();
+            // In a tenant the path names, only the platform roles bound in that
+            // tenant: PlatformAdmin in one tenant and PlatformAuditor in another
+            // must not make an admin of the auditor. A tenant none of the bindings
+            // reaches keeps them all, and the service answers it as not found,
+            // like a tenant that does not exist.
+            let in_tenant: Vec<Role> = path_tenant
+                .map(|t| {
+                    held.bound
+                        .iter()
+                        .filter(|(_, tenants)| tenants.contains(&t))
+                        .map(|(role, _)| *role)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut roles: Vec<Role> = if in_tenant.is_empty() {
+                held.bound.keys().copied().collect()
+            } else {
+                in_tenant
+            };
             if let Some(t) = path_tenant {
                 roles.extend(held.tenants.get(&t).into_iter().flatten().copied());
             }

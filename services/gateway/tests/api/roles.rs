@@ -196,3 +196,64 @@ async fn msp_staff_bound_to_two_tenants_reach_those_two_only() {
         .await;
     assert_eq!(status, 403);
 }
+
+/// Staff bound as PlatformAdmin in one tenant and PlatformAuditor in another are an
+/// admin in the first and an auditor in the second, not an admin in both.
+#[tokio::test]
+async fn platform_roles_bound_in_a_tenant_apply_in_that_tenant_only() {
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+    let staff = idp.access_token("msp-operator").await;
+    let a = s.register(&admin, "acme").await;
+    let b = s.register(&admin, "globex").await;
+    for (tenant, role) in [(&a, "PlatformAdmin"), (&b, "PlatformAuditor")] {
+        let (status, body, _) = s
+            .call(
+                Some(&admin),
+                Method::POST,
+                &format!("/admin/tenants/{tenant}/role-bindings"),
+                Some(json!({ "subject": "msp-operator", "role": role })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    wait_until(
+        "the staff member's bindings at the gateway",
+        Duration::from_secs(60),
+        || async {
+            let (status, listed, _) = s
+                .call(Some(&staff), Method::GET, "/admin/tenants", None)
+                .await;
+            status == 200 && listed["items"].as_array().unwrap().len() == 2
+        },
+    )
+    .await;
+    let bind = |tenant: &str| {
+        let (s, staff) = (&s, &staff);
+        let path = format!("/admin/tenants/{tenant}/role-bindings");
+        async move {
+            s.call(
+                Some(staff),
+                Method::POST,
+                &path,
+                Some(json!({ "subject": "someone", "role": "Operator" })),
+            )
+            .await
+        }
+    };
+    let (status, problem, _) = bind(&b).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")));
+    let (status, body, _) = bind(&a).await;
+    assert_eq!(status, 201, "{body}");
+    // The auditor still reads the second tenant.
+    let (status, _, _) = s
+        .call(
+            Some(&staff),
+            Method::GET,
+            &format!("/admin/tenants/{b}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+}
