@@ -82,11 +82,46 @@ fn connection_listed(headers: &actix_web::http::header::HeaderMap) -> Vec<String
         .collect()
 }
 
-/// The tenant a path names: its first segment that is a tenant id.
+/// The tenant a path names: its first segment that is a tenant id, each segment
+/// read percent-decoded as the services read it (`%74en_eu_…` names `ten_eu_…`).
 pub fn tenant_in_path(path: &str) -> Option<TenantId> {
-    path.split('/')
-        .filter(|segment| segment.starts_with("ten_"))
-        .find_map(|segment| TenantId::parse(segment).ok())
+    path.split('/').find_map(|segment| {
+        if segment.contains('%') {
+            let decoded = percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .ok()?;
+            decoded
+                .starts_with("ten_")
+                .then(|| TenantId::parse(&decoded).ok())
+                .flatten()
+        } else {
+            segment
+                .starts_with("ten_")
+                .then(|| TenantId::parse(segment).ok())
+                .flatten()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use plinth_core::Region;
+
+    use super::*;
+
+    #[test]
+    fn a_tenant_id_is_found_in_a_segment_plain_or_percent_encoded() {
+        let eu = TenantId::new(Region::Eu);
+        let plain = format!("/admin/tenants/{eu}/workspaces");
+        assert_eq!(tenant_in_path(&plain), Some(eu));
+        let id = eu.to_string();
+        let encoded = format!("/admin/tenants/%74{}/workspaces", &id[1..]);
+        assert_eq!(tenant_in_path(&encoded), Some(eu));
+        let all = id.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+        assert_eq!(tenant_in_path(&format!("/admin/tenants/{all}")), Some(eu));
+        assert_eq!(tenant_in_path("/admin/tenants/%ZZ"), None);
+        assert_eq!(tenant_in_path("/admin/tenants"), None);
+    }
 }
 
 impl Proxy {

@@ -304,6 +304,15 @@ async fn another_regions_tenant_is_refused_at_the_gateway_naming_its_region() {
         (status, problem["code"].as_str()),
         (421, Some("wrong_region"))
     );
+    // The same id percent-encoded, as the service would decode it: refused here too.
+    let encoded = format!("/admin/tenants/%74{}", &eu.to_string()[1..]);
+    let (status, problem, _) = s.call(Some(&admin), Method::GET, &encoded, None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (421, Some("wrong_region")),
+        "{problem}"
+    );
+    assert_eq!(problem["region_base_url"], "https://eu.plinth.example");
     let (_, listed, _) = s
         .call(Some(&admin), Method::GET, "/admin/tenants", None)
         .await;
