@@ -95,19 +95,6 @@ impl NamedTypes {
     }
 }
 
-/// The Parsing Canonical Form of a self-contained schema.
-pub fn canonical_form(schema: &Value) -> Result<String, CanonicalError> {
-    let named = NamedTypes::default();
-    let mut out = String::new();
-    Writer {
-        named: &named,
-        seen: HashSet::new(),
-        out: &mut out,
-    }
-    .schema(schema, None)?;
-    Ok(out)
-}
-
 /// The CRC-64-AVRO fingerprint of a canonical form, as single-object encoding writes
 /// it (little-endian).
 pub fn fingerprint(canonical_form: &str) -> [u8; 8] {
@@ -333,6 +320,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// The Parsing Canonical Form of a self-contained schema.
+    fn canonical_form(schema: &Value) -> Result<String, CanonicalError> {
+        let named = NamedTypes::default();
+        let mut out = String::new();
+        Writer {
+            named: &named,
+            seen: HashSet::new(),
+            out: &mut out,
+        }
+        .schema(schema, None)?;
+        Ok(out)
+    }
 
     #[test]
     fn primitives_and_logical_types_take_their_simple_form() {

@@ -6,6 +6,7 @@
 //! these, and an event read from the broker whose type is not here fails.
 
 use crate::Area;
+use crate::lifecycle::{self, LifecycleRequest, ProvisioningResult};
 
 /// One kind of event: its CloudEvents `type`, its topic and its payload's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +38,11 @@ const fn event(
 const TENANT_CREATED: &str = "plinth.tenant.TenantCreated";
 const TENANT_STATUS: &str = "plinth.tenant.TenantStatusChanged";
 const WORKSPACE: &str = "plinth.tenant.WorkspaceChanged";
-const ONBOARDING: &str = "plinth.tenant.OnboardingRequested";
-const OFFBOARDING: &str = "plinth.tenant.OffboardingRequested";
+const ONBOARDING: &str = LifecycleRequest::ONBOARDING;
+const OFFBOARDING: &str = LifecycleRequest::OFFBOARDING;
 const ENTITLEMENT: &str = "plinth.tenant.EntitlementChanged";
 const BINDING: &str = "plinth.tenant.RoleBindingChanged";
-const PROVISIONING: &str = "plinth.provisioning.ProvisioningResult";
+const PROVISIONING: &str = ProvisioningResult::SCHEMA;
 const REGISTRY: &str = "tenant-registry";
 const PACKS: &str = "pack-service";
 const AUDIT: &str = "audit";
@@ -79,25 +80,25 @@ pub const EVENT_TYPES: &[EventType] = &[
         REGISTRY,
     ),
     event(
-        "plinth.tenant.onboarding_requested",
+        lifecycle::ONBOARDING_REQUESTED,
         Area::Tenant,
         ONBOARDING,
         REGISTRY,
     ),
     event(
-        "plinth.tenant.onboarding_item_retry",
+        lifecycle::ONBOARDING_ITEM_RETRY,
         Area::Tenant,
         ONBOARDING,
         REGISTRY,
     ),
     event(
-        "plinth.tenant.offboarding_requested",
+        lifecycle::OFFBOARDING_REQUESTED,
         Area::Tenant,
         OFFBOARDING,
         REGISTRY,
     ),
     event(
-        "plinth.tenant.offboarding_item_retry",
+        lifecycle::OFFBOARDING_ITEM_RETRY,
         Area::Tenant,
         OFFBOARDING,
         REGISTRY,
@@ -232,7 +233,7 @@ pub const EVENT_TYPES: &[EventType] = &[
     event(
         crate::AUDIT_EVENT,
         Area::Audit,
-        "plinth.audit.AuditEvent",
+        crate::AuditEvent::SCHEMA,
         "every service and the gateway",
     ),
     event(

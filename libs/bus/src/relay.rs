@@ -365,8 +365,7 @@ impl Relay {
                         own = None;
                     }
                     Err(RelayError::Isolated) => {
-                        let old = std::mem::replace(&mut producer, self.bus.ordered_producer()?);
-                        tokio::task::spawn_blocking(move || drop(old));
+                        self.renew(&mut producer)?;
                         continue;
                     }
                     Err(RelayError::Refused { id, reason }) => {
@@ -374,21 +373,14 @@ impl Relay {
                         // one go again at once, one per batch.
                         tracing::warn!(outbox_id = id, %reason, "the broker refused an outbox row; isolating it");
                         self.isolate_until.store(id, Ordering::Relaxed);
-                        let old = std::mem::replace(&mut producer, self.bus.ordered_producer()?);
-                        tokio::task::spawn_blocking(move || drop(old));
+                        self.renew(&mut producer)?;
                         continue;
                     }
                     Err(err) => {
                         self.stats.0.failed_batches.add(1);
                         tracing::warn!(error = %err, retry_in = ?backoff, "outbox batch failed");
                         if matches!(err, RelayError::Publish(_) | RelayError::Dropped) {
-                            // A fresh producer starts a new idempotent session, so no
-                            // stale producer epoch or sequence survives a broker
-                            // restart; the old one is dropped off the async threads
-                            // (its drop waits briefly).
-                            let old =
-                                std::mem::replace(&mut producer, self.bus.ordered_producer()?);
-                            tokio::task::spawn_blocking(move || drop(old));
+                            self.renew(&mut producer)?;
                         }
                         failed = true;
                     }
@@ -427,6 +419,16 @@ impl Relay {
                 own = None;
             }
         }
+    }
+
+    /// Replaces the producer after a failure or a refusal: a fresh producer starts
+    /// a new idempotent session, so no stale epoch or sequence survives a broker
+    /// restart or a refused record. The old one is dropped off the async threads
+    /// (its drop waits briefly).
+    fn renew(&self, producer: &mut FutureProducer) -> anyhow::Result<()> {
+        let old = std::mem::replace(producer, self.bus.ordered_producer()?);
+        tokio::task::spawn_blocking(move || drop(old));
+        Ok(())
     }
 
     async fn connect(&self) -> Result<Own, anyhow::Error> {

@@ -86,20 +86,17 @@ fn connection_listed(headers: &actix_web::http::header::HeaderMap) -> Vec<String
 /// read percent-decoded as the services read it (`%74en_eu_…` names `ten_eu_…`).
 pub fn tenant_in_path(path: &str) -> Option<TenantId> {
     path.split('/').find_map(|segment| {
-        if segment.contains('%') {
-            let decoded = percent_encoding::percent_decode_str(segment)
+        let segment = if segment.contains('%') {
+            percent_encoding::percent_decode_str(segment)
                 .decode_utf8()
-                .ok()?;
-            decoded
-                .starts_with("ten_")
-                .then(|| TenantId::parse(&decoded).ok())
-                .flatten()
+                .ok()?
         } else {
-            segment
-                .starts_with("ten_")
-                .then(|| TenantId::parse(segment).ok())
-                .flatten()
-        }
+            segment.into()
+        };
+        segment
+            .starts_with("ten_")
+            .then(|| TenantId::parse(&segment).ok())
+            .flatten()
     })
 }
 

@@ -8,7 +8,36 @@ use plinth_testkit::{Idp, wait_until};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::proxy::{stack, tenant};
+use crate::proxy::{Stack, stack, tenant};
+
+/// Binds the demo MSP operator (`msp-operator`) with a platform `role` in `tenant`.
+async fn bind_staff(s: &Stack, admin: &str, tenant: &str, role: &str) {
+    let (status, body, _) = s
+        .call(
+            Some(admin),
+            Method::POST,
+            &format!("/admin/tenants/{tenant}/role-bindings"),
+            Some(json!({ "subject": "msp-operator", "role": role })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// Waits until the gateway has the staff member's bindings: `staff` lists `n`
+/// tenants.
+async fn wait_until_staff_lists(s: &Stack, staff: &str, n: usize) {
+    wait_until(
+        "the staff member's bindings at the gateway",
+        Duration::from_secs(60),
+        || async {
+            let (status, listed, _) = s
+                .call(Some(staff), Method::GET, "/admin/tenants", None)
+                .await;
+            status == 200 && listed["items"].as_array().unwrap().len() == n
+        },
+    )
+    .await;
+}
 
 #[tokio::test]
 async fn tenant_users_act_in_their_tenant_once_bound() {
@@ -122,27 +151,9 @@ async fn msp_staff_bound_to_two_tenants_reach_those_two_only() {
         ids.push(s.register(&admin, slug).await);
     }
     for id in &ids[..2] {
-        let (status, body, _) = s
-            .call(
-                Some(&admin),
-                Method::POST,
-                &format!("/admin/tenants/{id}/role-bindings"),
-                Some(json!({ "subject": "msp-operator", "role": "PlatformAdmin" })),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
+        bind_staff(&s, &admin, id, "PlatformAdmin").await;
     }
-    wait_until(
-        "the staff member's bindings at the gateway",
-        Duration::from_secs(60),
-        || async {
-            let (status, listed, _) = s
-                .call(Some(&staff), Method::GET, "/admin/tenants", None)
-                .await;
-            status == 200 && listed["items"].as_array().unwrap().len() == 2
-        },
-    )
-    .await;
+    wait_until_staff_lists(&s, &staff, 2).await;
     let (_, listed, _) = s
         .call(Some(&staff), Method::GET, "/admin/tenants", None)
         .await;
@@ -207,28 +218,9 @@ async fn platform_roles_bound_in_a_tenant_apply_in_that_tenant_only() {
     let staff = idp.access_token("msp-operator").await;
     let a = s.register(&admin, "acme").await;
     let b = s.register(&admin, "globex").await;
-    for (tenant, role) in [(&a, "PlatformAdmin"), (&b, "PlatformAuditor")] {
-        let (status, body, _) = s
-            .call(
-                Some(&admin),
-                Method::POST,
-                &format!("/admin/tenants/{tenant}/role-bindings"),
-                Some(json!({ "subject": "msp-operator", "role": role })),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
-    wait_until(
-        "the staff member's bindings at the gateway",
-        Duration::from_secs(60),
-        || async {
-            let (status, listed, _) = s
-                .call(Some(&staff), Method::GET, "/admin/tenants", None)
-                .await;
-            status == 200 && listed["items"].as_array().unwrap().len() == 2
-        },
-    )
-    .await;
+    bind_staff(&s, &admin, &a, "PlatformAdmin").await;
+    bind_staff(&s, &admin, &b, "PlatformAuditor").await;
+    wait_until_staff_lists(&s, &staff, 2).await;
     let bind = |tenant: &str| {
         let (s, staff) = (&s, &staff);
         let path = format!("/admin/tenants/{tenant}/role-bindings");
