@@ -14,7 +14,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 /// Reads the partner topics under `prefix` from the beginning to their ends and
-/// decodes every event; the number read of each event type. Fails on an event whose
+/// decodes every event; the number read of each event type. One payload of each
+/// type is decoded again by fastavro, following `docs/partners.md` to the letter. Fails on an event whose
 /// type is not in the catalog, whose payload the released schemas do not decode
 /// into the catalog's schema, or whose headers break the CloudEvents binding.
 pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
@@ -50,6 +51,7 @@ pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
     consumer.assign(&assignment).unwrap();
 
     let mut read = BTreeMap::new();
+    let mut samples: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !ends.is_empty() {
         assert!(
@@ -97,7 +99,63 @@ pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
             "{} is written with its schema",
             attrs.ty
         );
+        samples
+            .entry(known.schema)
+            .or_insert_with(|| msg.payload().unwrap().to_vec());
         *read.entry(attrs.ty).or_insert(0) += 1;
     }
+    decode_with_fastavro(&samples);
     read
+}
+
+/// Decodes each sample (schema full name → payload) with fastavro and the schema
+/// files alone, as `docs/partners.md` shows, and checks the record it names.
+fn decode_with_fastavro(samples: &BTreeMap<&str, Vec<u8>>) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var("PLINTH_TEST_PYTHON").unwrap_or_else(|_| {
+        root.join(".dev-state/python-venv/bin/python")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let mut child = Command::new(python)
+        .arg(root.join("libs/bus/tests/partner/decode.py"))
+        .arg(root.join("schemas/avro"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tests' Python runs (make test installs it)");
+    let input: String = samples
+        .values()
+        .map(|payload| {
+            let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+            hex + "\n"
+        })
+        .collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "fastavro could not decode an event: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let decoded: serde_json::Value = serde_json::from_str(line).unwrap();
+            decoded["name"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let expected: Vec<&str> = samples.keys().copied().collect();
+    assert_eq!(names, expected, "fastavro decodes each event as its schema");
+    println!("decoded by fastavro as a partner: {expected:?}");
 }
