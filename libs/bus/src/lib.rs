@@ -29,7 +29,9 @@ mod topics;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
-pub use audit::{AUDIT_EVENT, AuditEvent, Audited, Auditor, Outcome, micros, record_refusal};
+pub use audit::{
+    AUDIT_EVENT, AuditEvent, Audited, Auditor, Outcome, capped, limits, micros, record_refusal,
+};
 pub use avro::{AvroError, Schemas, check_compatible, read_avsc_files};
 pub use config::BusConfig;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, Received};

@@ -56,18 +56,19 @@ pub struct PackVersion(semver::Version);
 
 impl PackVersion {
     pub fn parse(s: &str) -> Result<Self, String> {
+        let shown = shown(s);
         let version = semver::Version::parse(s)
-            .map_err(|_| format!("`{s}` is not a semantic version such as 3.2.0"))?;
+            .map_err(|_| format!("`{shown}` is not a semantic version such as 3.2.0"))?;
         if !version.pre.is_empty() || !version.build.is_empty() {
             return Err(format!(
-                "`{s}`: versions are MAJOR.MINOR.PATCH, without pre-release or build parts"
+                "`{shown}`: versions are MAJOR.MINOR.PATCH, without pre-release or build parts"
             ));
         }
         if [version.major, version.minor, version.patch]
             .iter()
             .any(|part| *part > i64::MAX as u64)
         {
-            return Err(format!("`{s}` has a part too large"));
+            return Err(format!("`{shown}` has a part too large"));
         }
         Ok(PackVersion(version))
     }
@@ -152,7 +153,8 @@ impl Domain {
             Ok(Domain(s.to_owned()))
         } else {
             Err(format!(
-                "`{s}` is not a domain name (2 to 40 lowercase letters, digits and dashes)"
+                "`{}` is not a domain name (2 to 40 lowercase letters, digits and dashes)",
+                shown(s)
             ))
         }
     }
@@ -165,6 +167,52 @@ impl Domain {
 impl fmt::Display for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A playbook's id: `invoice-dispute-triage`, 1 to 64 lowercase letters, digits and
+/// dashes, not starting with a dash (the pattern of `schemas/json/playbook.schema.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PlaybookName(String);
+
+impl PlaybookName {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let ok = (1..=64).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(PlaybookName(s.to_owned()))
+        } else {
+            Err(format!(
+                "`{}` is not a playbook id (1 to 64 lowercase letters, digits and dashes)",
+                shown(s)
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for PlaybookName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The first characters of a value that did not parse, for an error message: a
+/// megabyte of input is not echoed back.
+fn shown(s: &str) -> String {
+    const SHOWN: usize = 80;
+    match s.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_owned(),
     }
 }
 

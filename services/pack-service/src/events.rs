@@ -5,7 +5,9 @@
 //! follows its own topic to drop cached configurations.
 
 use plinth_bus::lifecycle::ProvisioningResult;
-use plinth_bus::{Area, Auditor, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, micros};
+use plinth_bus::{
+    Area, Auditor, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, capped, limits, micros,
+};
 use plinth_core::{ApiError, Region, ReqCtx, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -105,9 +107,29 @@ struct PackValidationFailed<'a> {
     version: Option<&'a str>,
     checksum: &'a str,
     dry_run: bool,
-    errors: &'a [Issue],
+    errors: Vec<Issue>,
     failed_at: i64,
     failed_by: &'a str,
+    errors_omitted: i32,
+}
+
+/// Problems listed in one `plinth.pack.validation_failed` event; the rest are
+/// counted in its `errors_omitted` (the attempt itself keeps them all).
+pub const EVENT_ISSUES: usize = 100;
+
+/// The first [`EVENT_ISSUES`] problems, each field capped, and how many were left out.
+fn issues_for_event(errors: &[Issue]) -> (Vec<Issue>, i32) {
+    let listed = errors
+        .iter()
+        .take(EVENT_ISSUES)
+        .map(|issue| Issue {
+            pointer: capped(&issue.pointer, limits::DETAIL_VALUE),
+            code: capped(&issue.code, limits::REASON),
+            message: capped(&issue.message, limits::DETAIL_VALUE),
+        })
+        .collect();
+    let omitted = errors.len().saturating_sub(EVENT_ISSUES);
+    (listed, i32::try_from(omitted).unwrap_or(i32::MAX))
 }
 
 #[derive(Serialize)]
@@ -306,6 +328,7 @@ impl Events {
         by: &str,
     ) -> Result<Event, ApiError> {
         let key = key_of(tenant);
+        let (errors, errors_omitted) = issues_for_event(errors);
         let payload = self.encode(
             "plinth.pack.PackValidationFailed",
             &PackValidationFailed {
@@ -319,6 +342,7 @@ impl Events {
                 errors,
                 failed_at: micros(at),
                 failed_by: by,
+                errors_omitted,
             },
         )?;
         Ok(self.event(key, PACK_VALIDATION_FAILED, attempt_id.to_owned(), payload))

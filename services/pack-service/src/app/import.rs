@@ -20,7 +20,7 @@ use super::packs::{DomainPack, TenantPack};
 use super::{
     AppState, now, off_worker, require_changeable, require_platform_wide, scope_of, tenant_on_conn,
 };
-use crate::domain::{AttemptId, PackId, PackKind, PackStatus, PackVersion, VersionRange};
+use crate::domain::{AttemptId, Domain, PackId, PackKind, PackStatus, PackVersion, VersionRange};
 use crate::effective::DomainVersion;
 use crate::events::{Audited, Outcome, PackRef};
 use crate::format::checks::{self, Published};
@@ -105,9 +105,17 @@ enum Examined {
 }
 
 /// The domain and version a pack says it is, when it says so as text.
+/// The domain and version a submitted pack names, each only if it is valid: a
+/// value that is not a domain name or a version is one of the pack's problems, not
+/// something to record as its identity.
 fn identity(content: &Value) -> (Option<String>, Option<String>) {
-    let text = |key: &str| content.get(key).and_then(Value::as_str).map(str::to_owned);
-    (text("domain"), text("version"))
+    let text = |key: &str| content.get(key).and_then(Value::as_str);
+    let domain = text("domain").and_then(|d| Domain::parse(d).ok());
+    let version = text("version").and_then(|v| PackVersion::parse(v).ok());
+    (
+        domain.map(|d| d.as_str().to_owned()),
+        version.map(|v| v.to_string()),
+    )
 }
 
 /// The published versions of the playbooks a Domain Pack names.

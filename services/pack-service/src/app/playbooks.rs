@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::import::domain_version;
 use super::{AppState, now, require_changeable, require_platform_wide, scope_of, tenant_on_conn};
-use crate::domain::{PackVersion, PlaybookVersionId};
+use crate::domain::{PackVersion, PlaybookName, PlaybookVersionId};
 use crate::effective::{TenantVersion, combine};
 use crate::events::{Audited, Outcome};
 use crate::format::checks::{self, playbook_fit};
@@ -89,6 +89,7 @@ pub async fn playbook_publish(
     let mut audited = Audited::new("playbook.publish", "playbook");
     if let Ok(content) = &content
         && let (Some(id), Some(version)) = (content["id"].as_str(), content["version"].as_str())
+        && let (Ok(id), Ok(version)) = (PlaybookName::parse(id), PackVersion::parse(version))
     {
         audited = audited.on_resource(format!("{id}/{version}"));
     }
@@ -187,12 +188,12 @@ pub async fn playbook_list(
 pub async fn playbook_get(
     caller: &Caller,
     app: &AppState,
-    playbook: &str,
+    playbook: &PlaybookName,
     version: &PackVersion,
 ) -> Result<PlaybookVersion, ApiError> {
     require(&caller.ctx, Resource::Playbook, Action::Read)?;
     let mut conn = app.conn().await?;
-    playbook_get_on_conn(&mut conn, playbook, &version.to_string())
+    playbook_get_on_conn(&mut conn, playbook.as_str(), &version.to_string())
         .await?
         .map(|row| PlaybookVersion::of(row, true))
         .ok_or_else(|| ApiError::not_found("playbook version"))
@@ -250,7 +251,7 @@ pub async fn link_create(
     caller: &Caller,
     app: &AppState,
     tenant: TenantId,
-    request: Result<(String, PackVersion), ApiError>,
+    request: Result<(PlaybookName, PackVersion), ApiError>,
 ) -> Result<PlaybookLink, ApiError> {
     let mut audited = Audited::new("playbook.link", "playbook_link").in_tenant(tenant);
     if let Ok((playbook, version)) = &request {
@@ -258,6 +259,7 @@ pub async fn link_create(
     }
     let result = async {
         let (playbook, version) = request?;
+        let playbook = playbook.into_string();
         caller.reach(tenant)?;
         require(&caller.ctx, Resource::PlaybookLink, Action::Create)?;
         let ctx = &caller.ctx;
@@ -355,12 +357,14 @@ pub async fn link_delete(
     caller: &Caller,
     app: &AppState,
     tenant: TenantId,
-    playbook: String,
+    playbook: Result<PlaybookName, ApiError>,
 ) -> Result<(), ApiError> {
-    let audited = Audited::new("playbook.unlink", "playbook_link")
-        .in_tenant(tenant)
-        .on_resource(&playbook);
+    let mut audited = Audited::new("playbook.unlink", "playbook_link").in_tenant(tenant);
+    if let Ok(playbook) = &playbook {
+        audited = audited.on_resource(playbook.as_str());
+    }
     let result = async {
+        let playbook = playbook?.into_string();
         caller.reach(tenant)?;
         require(&caller.ctx, Resource::PlaybookLink, Action::Delete)?;
         let ctx = &caller.ctx;

@@ -15,7 +15,7 @@ use crate::app::playbooks::{
     PlaybookLink, PlaybookVersion, link_create, link_delete, link_list, playbook_get,
     playbook_list, playbook_publish,
 };
-use crate::domain::PackVersion;
+use crate::domain::{PackVersion, PlaybookName};
 
 /// Publish a playbook version (the body is the version).
 #[utoipa::path(
@@ -80,9 +80,10 @@ pub async fn get(
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let version =
-        PackVersion::parse(&path.1).map_err(|_| ApiError::not_found("playbook version"))?;
-    Ok(HttpResponse::Ok().json(playbook_get(&caller, &app, &path.0, &version).await?))
+    let not_found = |_| ApiError::not_found("playbook version");
+    let playbook = PlaybookName::parse(&path.0).map_err(not_found)?;
+    let version = PackVersion::parse(&path.1).map_err(not_found)?;
+    Ok(HttpResponse::Ok().json(playbook_get(&caller, &app, &playbook, &version).await?))
 }
 
 /// A tenant's linked playbook versions.
@@ -141,9 +142,11 @@ pub async fn link(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
     let request = body_of(body).and_then(|b| {
+        let playbook = PlaybookName::parse(&b.playbook)
+            .map_err(|e| ApiError::invalid_request("playbook", e))?;
         let version =
             PackVersion::parse(&b.version).map_err(|e| ApiError::invalid_request("version", e))?;
-        Ok((b.playbook, version))
+        Ok((playbook, version))
     });
     Ok(HttpResponse::Ok().json(link_create(&caller, &app, tenant, request).await?))
 }
@@ -171,6 +174,7 @@ pub async fn unlink(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path.0)?;
-    link_delete(&caller, &app, tenant, path.1.clone()).await?;
+    let playbook = PlaybookName::parse(&path.1).map_err(|_| ApiError::not_found("playbook link"));
+    link_delete(&caller, &app, tenant, playbook).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -197,6 +197,48 @@ async fn results_are_stored_with_the_attempt_and_an_invalid_import_stores_nothin
 }
 
 #[tokio::test]
+async fn a_pack_with_many_long_problems_is_published_with_the_first_hundred_each_capped() {
+    let app = TestApp::spawn().await;
+    let mut broken = example("finance-3.2.0.json");
+    broken["domain"] = json!("D".repeat(5_000));
+    for n in 0..150 {
+        broken[format!("{n:03}{}", "k".repeat(2_000))] = json!(n);
+    }
+    let (status, problem) = app
+        .post(&admin(), "/admin/packs/domain/import", broken)
+        .await;
+    assert_eq!(status, 400);
+    let listed = problem["errors"].as_array().unwrap().len();
+    assert!(listed > 150, "the answer lists every problem: {listed}");
+    let attempt = problem["attempt_id"].as_str().unwrap();
+
+    let outbox = app.outbox().await;
+    let failed = outbox
+        .iter()
+        .find(|e| e.ce_type == "plinth.pack.validation_failed")
+        .unwrap();
+    assert_eq!(failed.payload["attempt_id"], attempt);
+    let errors = failed.payload["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 100);
+    assert_eq!(failed.payload["errors_omitted"], listed as i64 - 100);
+    for issue in errors {
+        assert!(issue["pointer"].as_str().unwrap().len() <= 1024, "{issue}");
+        assert!(issue["message"].as_str().unwrap().len() <= 1024, "{issue}");
+    }
+    assert_eq!(
+        failed.payload["domain"],
+        Value::Null,
+        "an invalid domain is not its identity"
+    );
+    assert_eq!(failed.payload["version"], "3.2.0");
+    let audit = outbox
+        .iter()
+        .find(|e| e.ce_type == "plinth.audit.event" && e.payload["action"] == "pack.domain.import")
+        .unwrap();
+    assert_eq!(audit.payload["resource_id"], Value::Null);
+}
+
+#[tokio::test]
 async fn only_platform_admins_import_domain_packs_and_tenant_admins_their_tenant_packs() {
     let app = TestApp::spawn().await;
     app.finance().await;

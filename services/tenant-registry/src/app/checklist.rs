@@ -265,6 +265,16 @@ pub async fn item_retry<V: FlowView>(
     item_act::<V>(caller, app, tenant, key, ItemAct::Retry).await
 }
 
+/// Whether `key` has the shape of a checklist item's key (`sso_mapping`): one that
+/// does not cannot name an item, and is not recorded as if it did.
+fn is_item_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 async fn item_act<V: FlowView>(
     caller: &Caller,
     app: &AppState,
@@ -276,10 +286,15 @@ async fn item_act<V: FlowView>(
         ItemAct::Confirm => actions(V::FLOW).item_confirm,
         ItemAct::Retry => actions(V::FLOW).item_retry,
     };
-    let audited = Audited::new(action, "checklist_item")
-        .on_tenant(tenant)
-        .on_resource(format!("{}/{key}", V::FLOW));
+    let mut audited = Audited::new(action, "checklist_item").on_tenant(tenant);
+    let valid = is_item_key(key);
+    if valid {
+        audited = audited.on_resource(format!("{}/{key}", V::FLOW));
+    }
     let result = async {
+        if !valid {
+            return Err(ApiError::not_found("checklist item"));
+        }
         caller.reach(tenant)?;
         require(&caller.ctx, resource(V::FLOW), Action::Update)?;
         let ctx = &caller.ctx;

@@ -293,10 +293,16 @@ pub async fn binding_delete(
     tenant: TenantId,
     id: &str,
 ) -> Result<(), ApiError> {
-    let audited = Audited::new(kind.action("delete"), kind.resource_type())
-        .on_tenant(tenant)
-        .on_resource(id);
+    let mut audited = Audited::new(kind.action("delete"), kind.resource_type()).on_tenant(tenant);
+    let parsed = RoleBindingId::parse(id);
+    if let Ok(id) = &parsed {
+        audited = audited.on_resource(id);
+    }
     let result = async {
+        // An id that is not a binding id names no binding, and is not recorded.
+        let id = &parsed
+            .map_err(|_| ApiError::not_found(kind.resource_type()))?
+            .to_string();
         caller.reach(tenant)?;
         require(&caller.ctx, kind.resource(), Action::Delete)?;
         let ctx = &caller.ctx;
