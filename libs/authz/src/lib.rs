@@ -15,4 +15,4 @@ pub mod permissions;
 pub mod token;
 
 pub use permissions::{Action, Resource, allows, require};
-pub use token::{Caller, InternalClaims, TokenError, TokenIssuer, TokenVerifier, keypair};
+pub use token::{Caller, Grant, InternalClaims, TokenError, TokenIssuer, TokenVerifier, keypair};

@@ -15,6 +15,8 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use plinth_core::{ApiError, Principal, Region, ReqCtx, RequestId, Role, TenantId};
+
+use crate::{Action, Resource, allows};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -41,11 +43,31 @@ pub struct InternalClaims {
     /// For platform roles: the tenants the principal is bound to. Absent: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenants: Option<Vec<TenantId>>,
+    /// For platform roles bound to chosen tenants: each role with its tenants, so a
+    /// role bound in one tenant does not act in another the principal reaches
+    /// through a different role. Absent: every role in every tenant it reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
     /// The request id the gateway assigned, in a token for one request. A token
     /// the gateway reuses for a caller's requests (`mint_reusable`) has none: the
     /// request id comes in `x-request-id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rid: Option<RequestId>,
+}
+
+/// A platform role bound to chosen tenants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: Role,
+    pub tenants: Vec<TenantId>,
+}
+
+/// The tenants a set of grants reaches, each once.
+fn tenants_of(grants: &[Grant]) -> Vec<TenantId> {
+    let mut tenants: Vec<TenantId> = grants.iter().flat_map(|g| g.tenants.clone()).collect();
+    tenants.sort();
+    tenants.dedup();
+    tenants
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,13 +135,13 @@ impl TokenIssuer {
         }
     }
 
-    /// A token for `audience` carrying `ctx`, and for platform roles the tenants the
-    /// principal is bound to (`None`: every tenant).
+    /// A token for `audience` carrying `ctx`, and for platform roles bound to chosen
+    /// tenants each role's tenants (`None`: every tenant).
     pub fn mint(
         &self,
         audience: &str,
         ctx: &ReqCtx,
-        bound_tenants: Option<&[TenantId]>,
+        bound: Option<&[Grant]>,
     ) -> Result<String, TokenError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = InternalClaims {
@@ -132,7 +154,8 @@ impl TokenIssuer {
             region: ctx.region,
             tenant: ctx.tenant,
             roles: ctx.roles.clone(),
-            tenants: bound_tenants.map(<[TenantId]>::to_vec),
+            tenants: bound.map(tenants_of),
+            grants: bound.map(<[Grant]>::to_vec),
             rid: Some(ctx.request_id),
         };
         Ok(jsonwebtoken::encode(
@@ -152,7 +175,7 @@ impl TokenIssuer {
         &self,
         audience: &str,
         ctx: &ReqCtx,
-        bound_tenants: Option<&[TenantId]>,
+        bound: Option<&[Grant]>,
     ) -> Result<(String, i64), TokenError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let exp = now + self.lifetime.as_secs() as i64;
@@ -166,7 +189,8 @@ impl TokenIssuer {
             region: ctx.region,
             tenant: ctx.tenant,
             roles: ctx.roles.clone(),
-            tenants: bound_tenants.map(<[TenantId]>::to_vec),
+            tenants: bound.map(tenants_of),
+            grants: bound.map(<[Grant]>::to_vec),
             rid: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)?;
@@ -259,6 +283,7 @@ impl TokenVerifier {
                 request_id: claims.rid.unwrap_or_else(request_id),
             },
             bound_tenants: claims.tenants,
+            grants: claims.grants,
         })
     }
 }
@@ -270,6 +295,9 @@ impl TokenVerifier {
 pub struct Caller {
     pub ctx: ReqCtx,
     pub bound_tenants: Option<Vec<TenantId>>,
+    /// Each bound platform role with its tenants (`None`: every role everywhere
+    /// the caller reaches).
+    pub grants: Option<Vec<Grant>>,
 }
 
 impl Caller {
@@ -283,6 +311,43 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::not_found("tenant"))
+        }
+    }
+
+    /// The roles the caller acts with in `tenant`: a platform role bound to chosen
+    /// tenants only in those, tenant roles as they are.
+    pub fn roles_in(&self, tenant: TenantId) -> Vec<Role> {
+        let Some(grants) = &self.grants else {
+            return self.ctx.roles.clone();
+        };
+        self.ctx
+            .roles
+            .iter()
+            .copied()
+            .filter(|role| {
+                !role.is_platform()
+                    || grants
+                        .iter()
+                        .any(|g| g.role == *role && g.tenants.contains(&tenant))
+            })
+            .collect()
+    }
+
+    /// Whether the caller may take `action` on `resource` in `tenant`: it reaches
+    /// the tenant ([`reach`](Self::reach)) and a role it holds there allows it.
+    pub fn require_in(
+        &self,
+        tenant: TenantId,
+        resource: Resource,
+        action: Action,
+    ) -> Result<(), ApiError> {
+        self.reach(tenant)?;
+        if allows(&self.roles_in(tenant), resource, action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "your roles in this tenant do not allow {action} on {resource}"
+            )))
         }
     }
 
@@ -411,6 +476,7 @@ mod tests {
             tenant: None,
             roles: vec![Role::PlatformAdmin],
             tenants: None,
+            grants: None,
             rid: Some(RequestId::new()),
         };
         let sign = |c: &InternalClaims| {
@@ -430,13 +496,57 @@ mod tests {
         let (a, b) = (TenantId::new(Region::Us), TenantId::new(Region::Us));
         let staff = ctx(Region::Us, None, vec![Role::PlatformAdmin]);
         let verifier = TokenVerifier::new(&public, "tenant-registry", Region::Us).unwrap();
+        let grant = Grant {
+            role: Role::PlatformAdmin,
+            tenants: vec![a],
+        };
         let bound = verifier
-            .verify(&issuer.mint("tenant-registry", &staff, Some(&[a])).unwrap())
+            .verify(
+                &issuer
+                    .mint("tenant-registry", &staff, Some(&[grant]))
+                    .unwrap(),
+            )
             .unwrap();
         assert!(bound.reaches(a) && !bound.reaches(b));
         let everyone = verifier
             .verify(&issuer.mint("tenant-registry", &staff, None).unwrap())
             .unwrap();
         assert!(everyone.reaches(a) && everyone.reaches(b));
+    }
+
+    #[test]
+    fn a_platform_role_bound_in_one_tenant_does_not_act_in_another() {
+        let (private, public) = keypair();
+        let issuer = TokenIssuer::new(&private, Duration::from_secs(60));
+        let (a, b) = (TenantId::new(Region::Us), TenantId::new(Region::Us));
+        let staff = ctx(
+            Region::Us,
+            None,
+            vec![Role::PlatformAdmin, Role::PlatformAuditor],
+        );
+        let grants = [
+            Grant {
+                role: Role::PlatformAdmin,
+                tenants: vec![a],
+            },
+            Grant {
+                role: Role::PlatformAuditor,
+                tenants: vec![b],
+            },
+        ];
+        let verifier = TokenVerifier::new(&public, "pack-service", Region::Us).unwrap();
+        let caller = verifier
+            .verify(&issuer.mint("pack-service", &staff, Some(&grants)).unwrap())
+            .unwrap();
+        assert!(caller.reaches(a) && caller.reaches(b));
+        let write = |t| caller.require_in(t, Resource::PackActivation, Action::Create);
+        assert!(write(a).is_ok());
+        assert_eq!(write(b).unwrap_err().code(), "forbidden");
+        assert!(
+            caller
+                .require_in(b, Resource::PackActivation, Action::Read)
+                .is_ok()
+        );
+        assert_eq!(caller.roles_in(b), vec![Role::PlatformAuditor]);
     }
 }

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use diesel::QueryableByName;
 use diesel::sql_types::{Bytea, Text};
 use diesel_async::RunQueryDsl;
-use plinth_authz::{TokenIssuer, keypair};
+use plinth_authz::{Grant, TokenIssuer, keypair};
 use plinth_bus::{BusConfig, Event, Schemas};
 use plinth_core::{Principal, Region, ReqCtx, RequestId, Role, TenantId};
 use serde_json::{Value, json};
@@ -67,6 +67,21 @@ impl As {
             bound: None,
             subject: None,
         }
+    }
+
+    /// Its platform roles, each bound to `bound`'s tenants, as the token carries them.
+    pub fn grants(&self) -> Option<Vec<Grant>> {
+        let tenants = self.bound.as_ref()?;
+        Some(
+            self.roles
+                .iter()
+                .filter(|role| role.is_platform())
+                .map(|role| Grant {
+                    role: *role,
+                    tenants: tenants.clone(),
+                })
+                .collect(),
+        )
     }
 
     /// The same caller, as the person `subject`.
@@ -159,7 +174,7 @@ impl ServiceClient {
             request_id: RequestId::new(),
         };
         self.issuer
-            .mint(self.audience, &ctx, who.bound.as_deref())
+            .mint(self.audience, &ctx, who.grants().as_deref())
             .expect("tokens mint")
     }
 

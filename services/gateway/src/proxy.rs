@@ -11,7 +11,7 @@ use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _, web};
 use futures_util::StreamExt as _;
-use plinth_authz::TokenIssuer;
+use plinth_authz::{Grant, TokenIssuer};
 use plinth_core::{
     ApiError, ErrorKind, Principal, REQUEST_ID_HEADER, Region, ReqCtx, RequestId, Role, TenantId,
 };
@@ -187,7 +187,7 @@ impl Proxy {
         &self,
         audience: &str,
         ctx: &ReqCtx,
-        bound: Option<&[TenantId]>,
+        bound: Option<&[Grant]>,
     ) -> Result<String, ApiError> {
         let key = TokenKey {
             audience: audience.to_owned(),
@@ -195,7 +195,7 @@ impl Proxy {
             display: ctx.principal.display.clone(),
             tenant: ctx.tenant,
             roles: ctx.roles.clone(),
-            bound: bound.map(<[TenantId]>::to_vec),
+            bound: bound.map(<[Grant]>::to_vec),
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let half = (self.issuer.lifetime().as_secs() / 2) as i64;
@@ -247,9 +247,17 @@ impl Proxy {
     ) -> Result<Acting, ApiError> {
         let held = self.roles.held(identity);
         if held.platform.is_empty() && !held.bound.is_empty() {
-            let mut over: Vec<TenantId> = held.bound.values().flatten().copied().collect();
-            over.sort();
-            over.dedup();
+            // Each bound role with its tenants travels in the token, so a service
+            // acting in a tenant a request names in its body uses only the roles
+            // bound there (`Caller::require_in`).
+            let grants: Vec<Grant> = held
+                .bound
+                .iter()
+                .map(|(role, tenants)| Grant {
+                    role: *role,
+                    tenants: tenants.clone(),
+                })
+                .collect();
             // In a tenant the path names, only the platform roles bound in that
             // tenant: PlatformAdmin in one tenant and PlatformAuditor in another
             // must not make an admin of the auditor. A tenant none of the bindings
@@ -275,7 +283,7 @@ impl Proxy {
             return Ok(Acting {
                 tenant: path_tenant,
                 roles,
-                bound: Some(over),
+                bound: Some(grants),
             });
         }
         let tenant = match path_tenant {
@@ -312,7 +320,7 @@ struct TokenKey {
     display: Option<String>,
     tenant: Option<TenantId>,
     roles: Vec<Role>,
-    bound: Option<Vec<TenantId>>,
+    bound: Option<Vec<Grant>>,
 }
 
 /// The most internal tokens kept for reuse; past it, the stale ones go, then all.
@@ -323,8 +331,9 @@ const TOKENS_MAX: usize = 10_000;
 struct Acting {
     tenant: Option<TenantId>,
     roles: Vec<Role>,
-    /// The tenants bound MSP staff reach; `None`: every tenant, or the one tenant.
-    bound: Option<Vec<TenantId>>,
+    /// The roles of MSP staff bound to chosen tenants, each with its tenants;
+    /// `None`: every tenant, or the one tenant.
+    bound: Option<Vec<Grant>>,
 }
 
 /// What a request turned out to be, as far as it got: for its audit record if it

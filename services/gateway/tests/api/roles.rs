@@ -8,7 +8,7 @@ use plinth_testkit::{Idp, wait_until};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::proxy::{Stack, stack, tenant};
+use crate::proxy::{Options, Stack, stack, stack_with, tenant};
 
 /// Binds the demo MSP operator (`msp-operator`) with a platform `role` in `tenant`.
 async fn bind_staff(s: &Stack, admin: &str, tenant: &str, role: &str) {
@@ -213,7 +213,14 @@ async fn msp_staff_bound_to_two_tenants_reach_those_two_only() {
 #[tokio::test]
 async fn platform_roles_bound_in_a_tenant_apply_in_that_tenant_only() {
     let idp = Idp::start().await;
-    let s = stack(&idp).await;
+    let s = stack_with(
+        &idp,
+        Options {
+            packs: true,
+            ..Options::default()
+        },
+    )
+    .await;
     let admin = idp.access_token("msp-admin").await;
     let staff = idp.access_token("msp-operator").await;
     let a = s.register(&admin, "acme").await;
@@ -248,4 +255,27 @@ async fn platform_roles_bound_in_a_tenant_apply_in_that_tenant_only() {
         )
         .await;
     assert_eq!(status, 200);
+    // A tenant named in the body, not the path: the service uses only the roles
+    // bound in that tenant.
+    let validate = |tenant: &str| {
+        let (s, staff) = (&s, &staff);
+        let body = json!({ "kind": "tenant", "tenant_id": tenant, "pack": {} });
+        async move {
+            s.call(
+                Some(staff),
+                Method::POST,
+                "/admin/packs/validate",
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (status, problem, _) = validate(&b).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("forbidden")),
+        "{problem}"
+    );
+    let (status, body, _) = validate(&a).await;
+    assert_ne!(status, 403, "{body}");
 }

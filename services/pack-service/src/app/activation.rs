@@ -6,7 +6,7 @@
 //! approves (which activates) or rejects (which changes nothing).
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -364,8 +364,7 @@ pub async fn pack_activate(
     let result = async {
         let request = request?;
         let tenant = request.tenant;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::PackActivation, Action::Create)?;
+        caller.require_in(tenant, Resource::PackActivation, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         let activated = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -464,8 +463,7 @@ pub async fn change_decide(
     }
     let result = async {
         let (change, note) = decided?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::ConfigChange, Action::Update)?;
+        caller.require_in(tenant, Resource::ConfigChange, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         let decided = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -594,8 +592,7 @@ pub async fn active_get(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<ActiveConfig, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::PackActivation, Action::Read)?;
+    caller.require_in(tenant, Resource::PackActivation, Action::Read)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -626,8 +623,7 @@ pub async fn change_list(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<ConfigChange>, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::ConfigChange, Action::Read)?;
+    caller.require_in(tenant, Resource::ConfigChange, Action::Read)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -652,8 +648,7 @@ pub async fn settings_get(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<PackSettings, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::PackSettings, Action::Read)?;
+    caller.require_in(tenant, Resource::PackSettings, Action::Read)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -678,8 +673,7 @@ pub async fn settings_set(
     let audited = Audited::new("pack.settings.update", "pack_settings").on_tenant(tenant);
     let result = async {
         let approval_required = approval_required?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::PackSettings, Action::Update)?;
+        caller.require_in(tenant, Resource::PackSettings, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

@@ -325,10 +325,10 @@ async fn submit(
     submission: &Submission,
     dry_run: bool,
 ) -> Result<Stored, ApiError> {
-    if let Some(tenant) = submission.tenant() {
-        caller.reach(tenant)?;
+    match submission.tenant() {
+        Some(tenant) => caller.require_in(tenant, submission.resource(), Action::Create)?,
+        None => require(&caller.ctx, submission.resource(), Action::Create)?,
     }
-    require(&caller.ctx, submission.resource(), Action::Create)?;
     if matches!(submission, Submission::Domain(_)) {
         require_platform_wide(caller)?;
     }

@@ -235,8 +235,7 @@ pub async fn tenant_pack_list(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<TenantPack>, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::TenantPack, Action::Read)?;
+    caller.require_in(tenant, Resource::TenantPack, Action::Read)?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -252,8 +251,7 @@ pub async fn tenant_pack_get(
     tenant: TenantId,
     version: &PackVersion,
 ) -> Result<TenantPack, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::TenantPack, Action::Read)?;
+    caller.require_in(tenant, Resource::TenantPack, Action::Read)?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         Ok::<_, ApiError>(tenant_pack_get_on_conn(conn, tenant, &version.to_string(), false).await?)
@@ -336,8 +334,7 @@ pub async fn tenant_pack_deprecate(
     }
     let result = async {
         let version = version?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::TenantPack, Action::Update)?;
+        caller.require_in(tenant, Resource::TenantPack, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -416,8 +413,7 @@ pub async fn attempt_list(
 ) -> Result<Vec<Attempt>, ApiError> {
     match tenant {
         Some(tenant) => {
-            caller.reach(tenant)?;
-            require(&caller.ctx, Resource::TenantPack, Action::Read)?;
+            caller.require_in(tenant, Resource::TenantPack, Action::Read)?;
         }
         None => require(&caller.ctx, Resource::DomainPack, Action::Read)?,
     }

@@ -204,8 +204,7 @@ pub async fn link_list(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<PlaybookLink>, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::PlaybookLink, Action::Read)?;
+    caller.require_in(tenant, Resource::PlaybookLink, Action::Read)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -260,8 +259,7 @@ pub async fn link_create(
     let result = async {
         let (playbook, version) = request?;
         let playbook = playbook.into_string();
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::PlaybookLink, Action::Create)?;
+        caller.require_in(tenant, Resource::PlaybookLink, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         let link = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -365,8 +363,7 @@ pub async fn link_delete(
     }
     let result = async {
         let playbook = playbook?.into_string();
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::PlaybookLink, Action::Delete)?;
+        caller.require_in(tenant, Resource::PlaybookLink, Action::Delete)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

@@ -38,8 +38,7 @@ pub async fn runtime_config(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Arc<Cached>, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::RuntimeConfig, Action::Read)?;
+    caller.require_in(tenant, Resource::RuntimeConfig, Action::Read)?;
     if let Some(cached) = app.cache.get(tenant) {
         return Ok(cached);
     }
@@ -266,8 +265,7 @@ pub async fn classification_list(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<ClassificationRecord>, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::Classification, Action::Read)?;
+    caller.require_in(tenant, Resource::Classification, Action::Read)?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;

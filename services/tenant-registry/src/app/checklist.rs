@@ -4,7 +4,7 @@
 //! when every item is satisfied.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -223,8 +223,7 @@ pub async fn flow_get<V: FlowView>(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<V, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, resource(V::FLOW), Action::Read)?;
+    caller.require_in(tenant, resource(V::FLOW), Action::Read)?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -295,8 +294,7 @@ async fn item_act<V: FlowView>(
         if !valid {
             return Err(ApiError::not_found("checklist item"));
         }
-        caller.reach(tenant)?;
-        require(&caller.ctx, resource(V::FLOW), Action::Update)?;
+        caller.require_in(tenant, resource(V::FLOW), Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

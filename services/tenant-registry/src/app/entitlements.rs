@@ -3,7 +3,7 @@
 //! team; a tenant never set has the installation's defaults.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -141,8 +141,7 @@ pub async fn entitlement_get(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Entitlements, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::Entitlement, Action::Read)?;
+    caller.require_in(tenant, Resource::Entitlement, Action::Read)?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -164,8 +163,7 @@ pub async fn entitlement_set(
     let audited = Audited::new("entitlement.set", "entitlement").on_tenant(tenant);
     let result = async {
         let change = change?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::Entitlement, Action::Update)?;
+        caller.require_in(tenant, Resource::Entitlement, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -207,8 +205,7 @@ pub async fn entitlement_status(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<EntitlementStatus, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::Entitlement, Action::Read)?;
+    caller.require_in(tenant, Resource::Entitlement, Action::Read)?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

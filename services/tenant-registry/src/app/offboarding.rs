@@ -6,7 +6,7 @@
 //! tenant's data: the cleanup guidance.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -82,8 +82,7 @@ pub async fn offboarding_request(
     let audited = Audited::new(request_action(Flow::Offboarding), "tenant").on_tenant(tenant);
     let result = async {
         let reason = reason?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::Offboarding, Action::Create)?;
+        caller.require_in(tenant, Resource::Offboarding, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

@@ -5,7 +5,7 @@
 //! item is satisfied.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -95,8 +95,7 @@ pub async fn onboarding_request(
     let audited = Audited::new(request_action(Flow::Onboarding), "tenant").on_tenant(tenant);
     let result = async {
         let activation = activation?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::Onboarding, Action::Create)?;
+        caller.require_in(tenant, Resource::Onboarding, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

@@ -3,7 +3,7 @@
 //! platform roles are the platform team's own. Managed by the platform team and the
 //! tenant's workspace administrators.
 
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Page, PageParams, Role, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;
@@ -192,8 +192,7 @@ pub async fn binding_create(
     let audited = Audited::new(kind.action("create"), kind.resource_type()).on_tenant(tenant);
     let result = async {
         let new = new?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, kind.resource(), Action::Create)?;
+        caller.require_in(tenant, kind.resource(), Action::Create)?;
         require_platform_grant(caller, new.role)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
@@ -258,8 +257,7 @@ pub async fn binding_list(
     tenant: TenantId,
     params: &PageParams,
 ) -> Result<Page<RoleBinding>, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, kind.resource(), Action::Read)?;
+    caller.require_in(tenant, kind.resource(), Action::Read)?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
     let ctx = &caller.ctx;
@@ -303,8 +301,7 @@ pub async fn binding_delete(
         let id = &parsed
             .map_err(|_| ApiError::not_found(kind.resource_type()))?
             .to_string();
-        caller.reach(tenant)?;
-        require(&caller.ctx, kind.resource(), Action::Delete)?;
+        caller.require_in(tenant, kind.resource(), Action::Delete)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

@@ -235,8 +235,7 @@ async fn tenant_status_set_checked(
     reason: Option<String>,
 ) -> Result<Tenant, ApiError> {
     let ctx = &caller.ctx;
-    caller.reach(id)?;
-    require(ctx, Resource::TenantStatus, Action::Update)?;
+    caller.require_in(id, Resource::TenantStatus, Action::Update)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         let before = tenant_on_conn(ctx, conn, id, true).await?;

@@ -2,7 +2,7 @@
 //! platform team or the tenant's own administrators. A workspace's data mode may be
 //! stricter than its tenant's, never looser.
 
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, DataMode, Page, PageParams, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;
@@ -183,8 +183,7 @@ pub async fn workspace_create(
     let audited = Audited::new("workspace.create", "workspace").on_tenant(tenant);
     let result = async {
         let change = change?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::Workspace, Action::Create)?;
+        caller.require_in(tenant, Resource::Workspace, Action::Create)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -232,8 +231,7 @@ pub async fn workspace_get(
     tenant: TenantId,
     id: WorkspaceId,
 ) -> Result<Workspace, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::Workspace, Action::Read)?;
+    caller.require_in(tenant, Resource::Workspace, Action::Read)?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         workspace_get_on_conn(&caller.ctx, conn, tenant, id, false).await
@@ -249,8 +247,7 @@ pub async fn workspace_list(
     tenant: TenantId,
     params: &PageParams,
 ) -> Result<Page<Workspace>, ApiError> {
-    caller.reach(tenant)?;
-    require(&caller.ctx, Resource::Workspace, Action::Read)?;
+    caller.require_in(tenant, Resource::Workspace, Action::Read)?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
     let mut conn = app.conn().await?;
@@ -291,8 +288,7 @@ pub async fn workspace_update(
         .on_resource(id);
     let result = async {
         let change = change?;
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::Workspace, Action::Update)?;
+        caller.require_in(tenant, Resource::Workspace, Action::Update)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -334,8 +330,7 @@ pub async fn workspace_delete(
         .on_tenant(tenant)
         .on_resource(id);
     let result = async {
-        caller.reach(tenant)?;
-        require(&caller.ctx, Resource::Workspace, Action::Delete)?;
+        caller.require_in(tenant, Resource::Workspace, Action::Delete)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
