@@ -1,7 +1,9 @@
-//! What every service's OpenAPI document shares: the problem document and the
-//! internal-token security scheme.
+//! What every service's OpenAPI document shares: the problem document, the
+//! internal-token security scheme, and the answers the gateway adds in front of
+//! every operation.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, ToSchema};
 
 /// An RFC 9457 problem document.
@@ -40,6 +42,77 @@ impl Modify for InternalToken {
                         .build(),
                 ),
             );
+        }
+    }
+}
+
+/// Adds to every operation the answers the gateway gives before a service sees the
+/// request, so a generated client knows them: `401` (no or a bad token or session),
+/// `403` (no role here), `429` (the tenant's or the caller's rate limit), `413` for
+/// a body, `400` for a body or query that does not parse, and `421 wrong_region`
+/// where the path names a tenant. An operation's own description of a status wins.
+#[derive(Debug)]
+pub struct EdgeResponses;
+
+impl Modify for EdgeResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        let answer = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", problem())
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names_tenant = path.contains("{tenant_id}") || path.contains("{log}");
+            let operations = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for op in operations.into_iter().flatten() {
+                if op.security.is_none() {
+                    continue;
+                }
+                let has_body = op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| answer(description).into());
+                };
+                add(
+                    "400",
+                    "`invalid_request`: a parameter or the body does not parse",
+                );
+                add(
+                    "401",
+                    "`unauthenticated`: no valid bearer token or session (the gateway)",
+                );
+                add(
+                    "403",
+                    "`forbidden`: no role that allows this here (the gateway or the service)",
+                );
+                if has_body {
+                    add("413", "`payload_too_large`: the body is over the limit");
+                }
+                if names_tenant {
+                    add(
+                        "421",
+                        "`wrong_region`: the tenant lives in the other region; `region_base_url` names its gateway",
+                    );
+                }
+                add(
+                    "429",
+                    "`too_many_requests`: a rate limit; `Retry-After` says when to try again",
+                );
+            }
         }
     }
 }

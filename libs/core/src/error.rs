@@ -50,6 +50,8 @@ pub enum ErrorKind {
     Unavailable,
     /// The request body is larger than the endpoint accepts.
     PayloadTooLarge,
+    /// The path exists, but not with this method.
+    MethodNotAllowed,
     Internal,
 }
 
@@ -65,6 +67,7 @@ impl ErrorKind {
             ErrorKind::WrongRegion { .. } => StatusCode::MISDIRECTED_REQUEST,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +85,7 @@ impl ErrorKind {
             ErrorKind::WrongRegion { .. } => "wrong_region",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Internal => "internal",
         }
     }
@@ -98,6 +102,7 @@ impl ErrorKind {
             ErrorKind::WrongRegion { .. } => "Wrong region",
             ErrorKind::Unavailable => "Service unavailable",
             ErrorKind::PayloadTooLarge => "Payload too large",
+            ErrorKind::MethodNotAllowed => "Method not allowed",
             ErrorKind::Internal => "Internal error",
         }
     }
@@ -278,10 +283,13 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let request_id = REQUEST_ID.try_with(|id| *id).ok();
         let status = self.0.kind.status();
+        // The request id the caller was given, so an operator can find the line.
+        let rid = request_id.map(|id| id.to_string());
+        let rid = rid.as_deref().unwrap_or("-");
         if status.is_server_error() {
-            tracing::error!(code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
+            tracing::error!(request_id = rid, code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
         } else {
-            tracing::debug!(code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
+            tracing::debug!(request_id = rid, code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
@@ -355,7 +363,7 @@ mod tests {
 
     use super::*;
 
-    const ALL_KINDS: [(ErrorKind, u16, &str); 10] = [
+    const ALL_KINDS: [(ErrorKind, u16, &str); 12] = [
         (ErrorKind::NotFound, 404, "not_found"),
         (ErrorKind::AlreadyExists, 409, "already_exists"),
         (
@@ -382,6 +390,8 @@ mod tests {
             "wrong_region",
         ),
         (ErrorKind::Unavailable, 503, "unavailable"),
+        (ErrorKind::PayloadTooLarge, 413, "payload_too_large"),
+        (ErrorKind::MethodNotAllowed, 405, "method_not_allowed"),
         (ErrorKind::Internal, 500, "internal"),
     ];
 

@@ -1,10 +1,15 @@
 //! The HTTP edge every service shares: JSON bodies with a size limit, unknown
-//! fields refused, and every malformed body answered as a problem naming the field.
+//! fields refused, and every malformed body, query or path answered as a problem
+//! naming what is wrong — never the framework's plain-text answers.
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::JsonPayloadError;
-use actix_web::{HttpRequest, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpRequest, web};
 
-use crate::ApiError;
+use crate::{ApiError, ErrorKind};
 
 /// JSON bodies: at most `limit` bytes; malformed ones answered as problems.
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -52,5 +57,121 @@ pub fn body_of<T>(body: Result<web::Json<T>, actix_web::Error>) -> Result<T, Api
             Some(problem) => problem.clone(),
             None => ApiError::invalid_request("body", err.to_string()),
         }),
+    }
+}
+
+/// Query strings that do not parse (`?limit=-1`), answered as problems.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
+        ApiError::invalid_request("query", format!("the query is not valid: {err}")).into()
+    })
+}
+
+/// Path parameters that do not parse (`/entries/-1` where an index goes), answered
+/// as problems.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req: &HttpRequest| {
+        ApiError::invalid_request("path", format!("the path is not valid: {err}")).into()
+    })
+}
+
+/// Whether a JSON text carries the escape `\u0000` (a NUL character) inside a
+/// string: an escape, not an escaped backslash followed by `u0000`.
+fn has_nul_escape(body: &[u8]) -> bool {
+    const NUL: &[u8] = b"\\u0000";
+    body.windows(NUL.len()).enumerate().any(|(at, window)| {
+        window == NUL && body[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
+}
+
+/// Actix middleware (with `from_fn`, given the body limit): refuses a JSON body
+/// with a NUL character (`\u0000`) as `400 nul_character` before any handler
+/// reads it. PostgreSQL stores no NUL in `text` or `jsonb`, so such a body would
+/// otherwise fail deep inside a transaction as an internal error.
+pub async fn refuse_nul_middleware(
+    limit: usize,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    if !json {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let (http, mut payload) = req.into_parts();
+    let body = web::Payload::from_request(&http, &mut payload)
+        .await?
+        .to_bytes_limited(limit)
+        .await;
+    let refusal = match body {
+        Err(_) => ApiError::payload_too_large(limit),
+        Ok(Err(err)) => {
+            ApiError::invalid_request("body", format!("the body could not be read: {err}"))
+        }
+        Ok(Ok(body)) if has_nul_escape(&body) => ApiError::invalid_request(
+            "body",
+            "the body contains a NUL character (\\u0000), which no field may hold",
+        )
+        .with_code("nul_character"),
+        Ok(Ok(body)) => {
+            let req = ServiceRequest::from_parts(http, Payload::from(body));
+            return Ok(next.call(req).await?.map_into_left_body());
+        }
+    };
+    Ok(ServiceRequest::from_parts(http, payload)
+        .error_response(refusal)
+        .map_into_right_body())
+}
+
+/// Actix middleware (with `from_fn`): an error answer that is not already a
+/// problem document — the router's `404` for an unknown path or `405` for a known
+/// path with another method, an extractor's plain text — becomes one, with the
+/// request id, so every client parses one shape.
+pub async fn problem_fallback_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if problem || !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_left_body());
+    }
+    let err = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("route"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            ErrorKind::MethodNotAllowed,
+            format!("{} is not allowed here", res.request().method()),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(ErrorKind::PayloadTooLarge, "the request body is too large")
+        }
+        s if s.is_server_error() => ApiError::internal(format!("a {s} answer without a problem")),
+        s => ApiError::invalid_request(
+            "request",
+            s.canonical_reason().unwrap_or("the request is not valid"),
+        ),
+    };
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::from_err(err, req).map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_escape_is_found_and_an_escaped_backslash_is_not_one() {
+        assert!(has_nul_escape(br#"{"a\u0000b":1}"#));
+        assert!(has_nul_escape(br#"{"a":"x\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"x\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"\u0001"}"#));
     }
 }

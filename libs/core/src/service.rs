@@ -11,7 +11,9 @@ use anyhow::Context as _;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::json_config;
+use crate::http::{
+    json_config, path_config, problem_fallback_middleware, query_config, refuse_nul_middleware,
+};
 use crate::request_id_middleware;
 
 /// The tasks beside a server, each with the token that stops it.
@@ -56,8 +58,9 @@ impl std::fmt::Debug for Service {
 
 impl Service {
     /// Binds `listen` and serves what `configure` sets up (shared data and
-    /// routes), every request with a request id and JSON bodies answered as
-    /// problems when malformed or too large.
+    /// routes), every request with a request id, and every error answered as a
+    /// problem: malformed or too large bodies, bodies with a NUL character,
+    /// queries and paths that do not parse, unknown routes and methods.
     pub fn bind<C>(listen: Listen<'_>, tasks: Tasks, configure: C) -> anyhow::Result<Self>
     where
         C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
@@ -68,8 +71,14 @@ impl Service {
         let limit = listen.body_limit_bytes;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(move |req, next| {
+                    refuse_nul_middleware(limit, req, next)
+                }))
+                .wrap(from_fn(problem_fallback_middleware))
                 .wrap(from_fn(request_id_middleware))
                 .app_data(json_config(limit))
+                .app_data(query_config())
+                .app_data(path_config())
                 .configure(configure.clone())
         })
         .listen(listener)?

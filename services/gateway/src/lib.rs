@@ -23,6 +23,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use plinth_bus::{Area, BusConfig, TopicSpec, ensure_topics};
+use plinth_core::http::{path_config, problem_fallback_middleware, query_config};
 use plinth_core::request_id_middleware;
 use tokio_util::sync::CancellationToken;
 
@@ -109,7 +110,10 @@ impl Application {
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let server = HttpServer::new(move || {
             let app = App::new()
+                .wrap(from_fn(problem_fallback_middleware))
                 .wrap(from_fn(request_id_middleware))
+                .app_data(query_config())
+                .app_data(path_config())
                 .app_data(proxy.clone())
                 .app_data(denials.clone())
                 // One upstream client per worker: it keeps its connections. A

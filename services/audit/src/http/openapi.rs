@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-pub use plinth_authz::openapi::{InternalToken, Problem};
+pub use plinth_authz::openapi::{EdgeResponses, InternalToken, Problem};
 
 use crate::app::read::{CheckpointView, Consistency, EntryView, ProvedEntry};
 
@@ -37,7 +37,7 @@ use crate::app::read::{CheckpointView, Consistency, EntryView, ProvedEntry};
         super::VerifyBody,
         Problem
     )),
-    modifiers(&InternalToken),
+    modifiers(&InternalToken, &EdgeResponses),
     tags((name = "audit", description = "Audit logs, their proofs and their exports"))
 )]
 pub struct ApiDoc;

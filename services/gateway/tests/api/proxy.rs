@@ -412,3 +412,88 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         );
     }
 }
+
+#[tokio::test]
+async fn input_that_does_not_parse_gets_a_problem_never_a_500_or_plain_text() {
+    let idp = Idp::start().await;
+    let s = stack_with(
+        &idp,
+        Options {
+            audit: true,
+            packs: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let tenants_before = s
+        .call(Some(&admin), Method::GET, "/admin/tenants", None)
+        .await
+        .1["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let cases: [(Method, &str, Option<Value>, u16, &str); 6] = [
+        (
+            Method::POST,
+            "/admin/packs/domain/import",
+            Some(json!({ "a\u{0}b": 1 })),
+            400,
+            "nul_character",
+        ),
+        (
+            Method::POST,
+            "/admin/tenants",
+            Some(json!({ "slug": "nul", "display_name": "A\u{0}cme" })),
+            400,
+            "nul_character",
+        ),
+        (
+            Method::GET,
+            "/admin/tenants?limit=-1",
+            None,
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::GET,
+            "/admin/audit/logs/0/entries/-1",
+            None,
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::GET,
+            "/admin/tenants/ten_us_0/nowhere",
+            None,
+            404,
+            "not_found",
+        ),
+        (Method::PATCH, "/admin/tenants", None, 404, "not_found"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (got, problem, headers) = s.call(Some(&admin), method.clone(), path, body).await;
+        assert_eq!(
+            (got, problem["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {problem}"
+        );
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{method} {path}"
+        );
+        assert_eq!(
+            problem["request_id"].as_str(),
+            headers["x-request-id"].to_str().ok(),
+            "{method} {path}"
+        );
+    }
+    let tenants_after = s
+        .call(Some(&admin), Method::GET, "/admin/tenants", None)
+        .await
+        .1["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(tenants_before, tenants_after, "nothing was stored");
+}

@@ -1,7 +1,7 @@
 //! The service's OpenAPI document, generated from the handlers and checked in at
 //! `schemas/openapi/pack-service.json` (a test fails when they drift).
 
-pub use plinth_authz::openapi::{InternalToken, Problem};
+pub use plinth_authz::openapi::{EdgeResponses, InternalToken, Problem};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{activation, packs, playbooks, runtime};
@@ -89,7 +89,7 @@ use crate::format::Issue;
         runtime::TicketBody,
         Problem
     )),
-    modifiers(&InternalToken),
+    modifiers(&InternalToken, &EdgeResponses),
     tags(
         (name = "packs", description = "Domain and Tenant Pack versions: import, validation, listing, deprecation"),
         (name = "activation", description = "What each tenant runs, approval of changes, and the history"),

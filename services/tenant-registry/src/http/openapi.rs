@@ -1,7 +1,7 @@
 //! The service's OpenAPI document, generated from the handlers and checked in at
 //! `schemas/openapi/tenant-registry.json` (a test fails when they drift).
 
-pub use plinth_authz::openapi::{InternalToken, Problem};
+pub use plinth_authz::openapi::{EdgeResponses, InternalToken, Problem};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{entitlements, offboarding, onboarding, role_bindings, tenants, workspaces};
@@ -78,7 +78,7 @@ use crate::domain::{ApprovalTier, DeploymentModel, OwnerContact, TenantStatus};
         role_bindings::GroupMappingBody,
         Problem
     )),
-    modifiers(&InternalToken),
+    modifiers(&InternalToken, &EdgeResponses),
     tags(
         (name = "tenants", description = "Tenants and their lifecycle"),
         (name = "workspaces", description = "A tenant's workspaces and their settings"),
