@@ -77,6 +77,9 @@ writePems(jwks);
 
 const users = JSON.parse(readFileSync(join(here, 'users.json'), 'utf8'));
 const byId = new Map(users.map((u) => [u.sub, u]));
+// A user's email is verified unless users.json says otherwise (one demo user's is
+// not, to show that the gateway then does not use it).
+const verified = (user) => user.email_verified !== false;
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -97,7 +100,7 @@ const provider = new Provider(issuer, {
     return {
       accountId: sub,
       claims: async () => ({
-        sub, email: user.email, email_verified: true, name: user.name, groups: user.groups,
+        sub, email: user.email, email_verified: verified(user), name: user.name, groups: user.groups,
       }),
     };
   },
@@ -129,7 +132,9 @@ const provider = new Provider(issuer, {
   // The access token carries who the person is: the gateway never calls back.
   extraTokenClaims: async (_ctx, token) => {
     const user = token.accountId && byId.get(token.accountId);
-    return user ? { email: user.email, groups: user.groups } : undefined;
+    return user
+      ? { email: user.email, email_verified: verified(user), groups: user.groups }
+      : undefined;
   },
   cookies: { keys: [secret] },
   ttl: { AccessToken: Number(process.env.PLINTH_IDP_ACCESS_TTL || 3600), IdToken: 3600, Session: 8 * 3600, Interaction: 600, Grant: 8 * 3600 },

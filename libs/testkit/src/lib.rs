@@ -198,6 +198,44 @@ impl ServiceClient {
         (status, res.text().await.expect("a body"))
     }
 
+    /// Calls every operation the service's served `/openapi.json` documents without
+    /// a token (path parameters filled with well-formed values): those that do not
+    /// answer `401`, as `METHOD path status`. Also checks that the document itself
+    /// is served without one.
+    pub async fn answered_without_a_token(&self) -> Vec<String> {
+        let (status, doc) = self
+            .call(None, reqwest::Method::GET, "/openapi.json", None)
+            .await;
+        assert_eq!(status, 200, "/openapi.json is public");
+        let tenant = TenantId::new(self.region).to_string();
+        let mut open = Vec::new();
+        for (template, item) in doc["paths"].as_object().expect("paths") {
+            let path = template
+                .replace("{tenant_id}", &tenant)
+                .replace("{log}", "platform");
+            let path: String = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "1"
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in item.as_object().expect("operations").keys() {
+                let method: reqwest::Method = method.to_uppercase().parse().expect("a method");
+                let body = (method != reqwest::Method::GET).then(|| json!({}));
+                let (status, _) = self.call(None, method.clone(), &path, body).await;
+                if status != 401 {
+                    open.push(format!("{method} {template} {status}"));
+                }
+            }
+        }
+        open
+    }
+
     /// Sends a request as `who`; the status and the JSON body (Null if none).
     pub async fn call(
         &self,

@@ -41,3 +41,10 @@ fn the_checked_in_openapi_document_is_current() {
         .sum();
     assert_eq!(documented, 9, "one documented operation per route");
 }
+
+#[tokio::test]
+async fn only_the_openapi_document_is_served_without_a_token() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let open = app.client.answered_without_a_token().await;
+    assert!(open.is_empty(), "answered without a token: {open:?}");
+}

@@ -24,6 +24,7 @@ pub const ALLOWED: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorit
 pub struct Identity {
     /// The issuer's subject (`sub`).
     pub subject: String,
+    /// The person's email, only when the identity provider says it is verified.
     pub email: Option<String>,
     /// The identity provider's groups, mapped to roles by the role bindings.
     pub groups: Vec<String>,
@@ -36,6 +37,8 @@ struct Claims {
     exp: i64,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
     #[serde(default)]
     groups: Vec<String>,
 }
@@ -174,7 +177,9 @@ impl BearerVerifier {
         Ok((
             Identity {
                 subject: claims.sub,
-                email: claims.email,
+                // An address the identity provider has not verified could be
+                // anyone's: it is not shown as who acted.
+                email: claims.email.filter(|_| claims.email_verified == Some(true)),
                 groups: claims.groups,
                 issuer: self.issuer.clone(),
             },

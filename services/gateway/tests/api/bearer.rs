@@ -52,8 +52,8 @@ fn now() -> i64 {
 fn claims(idp: &Idp) -> Value {
     json!({
         "iss": idp.issuer, "aud": AUDIENCE, "sub": "acme-admin",
-        "email": "admin@acme.example", "groups": ["acme-workspace-admins"],
-        "iat": now(), "exp": now() + 600, "scope": "api",
+        "email": "admin@acme.example", "email_verified": true,
+        "groups": ["acme-workspace-admins"], "iat": now(), "exp": now() + 600, "scope": "api",
     })
 }
 
@@ -99,6 +99,17 @@ async fn a_real_token_is_accepted_and_says_who_is_calling() {
         let (status, who, _) = me(&base, Some(&forge(&k, &k.kid, &claims(&idp)))).await;
         assert_eq!(status, 200, "{alg}: {who}");
     }
+    // An email the provider has not verified is not used: an unverified address
+    // could be anyone's.
+    let token = idp.access_token("msp-unverified").await;
+    let (status, who, _) = me(&base, Some(&token)).await;
+    assert_eq!((status, &who["subject"]), (200, &json!("msp-unverified")));
+    assert_eq!(who["email"], Value::Null, "{who}");
+    let k = key(&idp, "RS256");
+    let mut unsaid = claims(&idp);
+    unsaid.as_object_mut().unwrap().remove("email_verified");
+    let (_, who, _) = me(&base, Some(&forge(&k, &k.kid, &unsaid))).await;
+    assert_eq!(who["email"], Value::Null, "without email_verified: {who}");
 }
 
 #[tokio::test]

@@ -29,3 +29,10 @@ fn the_checked_in_openapi_document_is_current() {
         "one documented operation per route (http::routes)"
     );
 }
+
+#[tokio::test]
+async fn only_the_openapi_document_is_served_without_a_token() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let open = app.client.answered_without_a_token().await;
+    assert!(open.is_empty(), "answered without a token: {open:?}");
+}

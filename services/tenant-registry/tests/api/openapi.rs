@@ -103,3 +103,10 @@ async fn the_service_serves_its_openapi_document() {
         .unwrap();
     assert_eq!(served, tenant_registry::http::openapi::document());
 }
+
+#[tokio::test]
+async fn only_the_openapi_document_is_served_without_a_token() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let open = app.client.answered_without_a_token().await;
+    assert!(open.is_empty(), "answered without a token: {open:?}");
+}
