@@ -254,7 +254,13 @@ pub const EVENT_TYPES: &[EventType] = &[
         PROVISIONING,
         AUDIT,
     ),
+    event(SESSION_ENDED_TYPE, Area::Session, SESSION_ENDED, "gateway"),
 ];
+
+/// The CloudEvents type of a session a person ended (logout).
+pub const SESSION_ENDED_TYPE: &str = "plinth.session.ended";
+/// Its payload's schema.
+pub const SESSION_ENDED: &str = "plinth.session.SessionEnded";
 
 /// The event type `ty`, if Plinth publishes it.
 pub fn event_type(ty: &str) -> Option<&'static EventType> {

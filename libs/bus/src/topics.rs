@@ -22,10 +22,12 @@ pub enum Area {
     Policy,
     Audit,
     Metering,
+    /// Browser sessions the gateways ended before their deadlines.
+    Session,
 }
 
 impl Area {
-    pub const ALL: [Area; 7] = [
+    pub const ALL: [Area; 8] = [
         Area::Tenant,
         Area::Pack,
         Area::Module,
@@ -33,6 +35,7 @@ impl Area {
         Area::Policy,
         Area::Audit,
         Area::Metering,
+        Area::Session,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Area {
             Area::Policy => "policy",
             Area::Audit => "audit",
             Area::Metering => "metering",
+            Area::Session => "session",
         }
     }
 }

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::denials::Denials;
 use crate::identity::BearerVerifier;
+use crate::identity::ended::EndedSessions;
 use crate::identity::session::Sessions;
 use crate::limits::RateLimits;
 use crate::login::Login;
@@ -83,6 +84,7 @@ impl Application {
             settings.login.public_url.trim_end_matches('/').to_owned()
         };
         let sessions = Sessions::new(&settings.login, &public_url, settings.region)?;
+        let ended = Arc::new(EndedSessions::new(&bus_for_topics, settings.region)?);
         let login = if settings.login.enabled {
             Some(web::Data::new(
                 Login::discover(
@@ -98,12 +100,27 @@ impl Application {
         } else {
             None
         };
-        let proxy = web::Data::new(Proxy::new(&settings, verifier, sessions, roles, limits)?);
+        let proxy = web::Data::new(Proxy::new(
+            &settings,
+            verifier,
+            sessions,
+            ended.clone(),
+            roles,
+            limits,
+        )?);
         let audit_topic =
             TopicSpec::new(bus_for_topics.topic(Area::Audit), settings.bus.partitions);
-        ensure_topics(&bus_for_topics, &[audit_topic.dlq(), audit_topic])
-            .await
-            .context("creating the audit topic")?;
+        let session_topic = EndedSessions::topic_spec(&bus_for_topics, settings.bus.partitions);
+        ensure_topics(
+            &bus_for_topics,
+            &[audit_topic.dlq(), audit_topic, session_topic],
+        )
+        .await
+        .context("creating the audit and session topics")?;
+        let ended_sessions = {
+            let (bus, stop) = (bus_for_topics.clone(), stop.clone());
+            tokio::spawn(async move { identity::ended::follow(&ended, bus, stop).await })
+        };
         let (denials, denials_task) =
             Denials::start(&bus_for_topics, settings.region, stop.clone())?;
         let denials = web::Data::new(denials);
@@ -142,7 +159,7 @@ impl Application {
             port,
             server,
             stop,
-            tasks: vec![projection, denials_task],
+            tasks: vec![projection, denials_task, ended_sessions],
         })
     }
 

@@ -413,7 +413,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let sessions = &proxy.sessions;
     let forget = sessions.removal(sessions.session_cookie(), "/");
-    let session = match sessions.find(&req) {
+    let session = match proxy.session(&req) {
         Found::Valid(session) => session,
         // Nothing to end here: just go where a logout goes.
         Found::None | Found::Ended => {
@@ -432,6 +432,18 @@ pub async fn logout(
         .unwrap_or_default();
     if !session.csrf_matches(&offered) {
         return Err(csrf_refused());
+    }
+    // Ended here at once, and at every gateway of the region once the broker has
+    // the record: a copy of the cookie stops working too.
+    let expires_at = sessions.expires_at(&session);
+    if let Err(err) = proxy
+        .ended
+        .end(&session.id, &session.subject, expires_at)
+        .await
+    {
+        let mut refused = actix_web::ResponseError::error_response(&err);
+        refused.add_cookie(&forget).map_err(ApiError::internal)?;
+        return Ok(refused);
     }
     tracing::info!(subject = %session.subject, "logged out");
     let provider = login.provider();

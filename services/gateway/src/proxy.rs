@@ -19,6 +19,7 @@ use tracing::Instrument as _;
 
 use crate::denials::{Denials, Refusal};
 use crate::http::bearer_token;
+use crate::identity::ended::EndedSessions;
 use crate::identity::session::{Found, Session, Sessions, check_csrf};
 use crate::identity::{BearerVerifier, Identity};
 use crate::limits::{Decision, RateLimits};
@@ -29,6 +30,8 @@ use crate::settings::{Route, Settings};
 pub struct Proxy {
     pub verifier: BearerVerifier,
     pub sessions: Sessions,
+    /// Sessions ended by a logout, here or at another gateway of the region.
+    pub ended: Arc<EndedSessions>,
     issuer: TokenIssuer,
     region: Region,
     routes: Vec<Route>,
@@ -126,6 +129,7 @@ impl Proxy {
         settings: &Settings,
         verifier: BearerVerifier,
         sessions: Sessions,
+        ended: Arc<EndedSessions>,
         roles: Arc<Roles>,
         limits: Arc<RateLimits>,
     ) -> anyhow::Result<Self> {
@@ -134,6 +138,7 @@ impl Proxy {
         Ok(Proxy {
             verifier,
             sessions,
+            ended,
             issuer: TokenIssuer::from_pem(
                 settings.internal_token.private_key_pem.expose_secret(),
                 Duration::from_secs(lifetime),
@@ -157,6 +162,17 @@ impl Proxy {
         })
     }
 
+    /// The request's session: live only if its cookie opens, it is within its
+    /// deadlines, and no logout ended it.
+    pub fn session(&self, req: &HttpRequest) -> Found {
+        match self.sessions.find(req) {
+            Found::Valid(session) if session.id.is_empty() || self.ended.contains(&session.id) => {
+                Found::Ended
+            }
+            found => found,
+        }
+    }
+
     /// Who is calling: the bearer token's person, or else the session cookie's —
     /// with a rewritten cookie when the session's idle deadline should move.
     pub async fn authenticate(
@@ -166,7 +182,7 @@ impl Proxy {
         if req.headers().contains_key(header::AUTHORIZATION) {
             return Ok((self.verifier.verify(bearer_token(req)?).await?, None));
         }
-        match self.sessions.find(req) {
+        match self.session(req) {
             Found::Valid(session) => {
                 check_csrf(req, &session)?;
                 Ok((session.identity(), Some(session)))

@@ -2,6 +2,7 @@
 //! checked against its published keys, and browser sessions begun by logging in.
 
 pub mod bearer;
+pub mod ended;
 pub mod keys;
 pub mod session;
 

@@ -30,6 +30,10 @@ const TOUCH_EVERY: i64 = 60;
 /// A logged-in person, as kept in the session cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
+    /// A random id: what a logout ends ([`super::ended`]), so that a copy of the
+    /// cookie stops working too. A cookie without one is not accepted.
+    #[serde(default)]
+    pub id: String,
     pub subject: String,
     pub email: Option<String>,
     /// The identity provider's groups when the person logged in.
@@ -231,6 +235,7 @@ impl Sessions {
     pub fn start(&self, identity: Identity, id_token: String) -> Session {
         let now = now();
         Session {
+            id: uuid::Uuid::new_v4().simple().to_string(),
             subject: identity.subject,
             email: identity.email,
             groups: identity.groups,

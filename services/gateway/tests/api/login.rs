@@ -2,8 +2,10 @@
 //! redirects walks through the gateway and the real identity provider as a
 //! browser would, then uses its session against the real tenant registry.
 
-use plinth_testkit::Idp;
+use std::time::Duration;
+
 use plinth_testkit::idp::{CLIENT_SECRET, free_port};
+use plinth_testkit::{Idp, wait_until};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
@@ -263,6 +265,16 @@ async fn a_person_logs_in_with_a_browser_acts_through_the_session_and_logs_out()
         .unwrap();
     assert_eq!(res.status(), 401);
 
+    // Another gateway of the region serves the same session.
+    let other = s.another_gateway().await;
+    let res = reqwest::Client::new()
+        .get(format!("{other}/auth/me"))
+        .header(COOKIE, format!("plinth_us_session={value}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the session at another gateway");
+
     // Logging out is a form post with the CSRF token; without it, nothing ends.
     let res = browser
         .http
@@ -300,6 +312,26 @@ async fn a_person_logs_in_with_a_browser_acts_through_the_session_and_logs_out()
         .json(reqwest::Method::GET, "/auth/me", None, None)
         .await;
     assert_eq!(status, 401, "the session ended");
+    // A copy of the cookie taken before the logout ends with it, here and at every
+    // other gateway of the region (which learns it from the broker).
+    let copied = |base: &str, path: &str| {
+        reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .header(COOKIE, format!("plinth_us_session={value}"))
+            .send()
+    };
+    for path in ["/auth/me", "/admin/tenants"] {
+        let res = copied(&s.gateway, path).await.unwrap();
+        assert_eq!(res.status(), 401, "the copied cookie at {path}");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "unauthenticated");
+    }
+    wait_until(
+        "the other gateway refuses the copy",
+        Duration::from_secs(30),
+        || async { copied(&other, "/auth/me").await.unwrap().status() == 401 },
+    )
+    .await;
     // The provider ends its own session too: it shows its logout confirmation.
     let at_idp = browser.http.get(to_idp).send().await.unwrap();
     assert!(

@@ -20,6 +20,8 @@ pub struct Stack {
     _audit_db: Option<TestDb>,
     /// The pack service's database, when the stack has one.
     _pack_db: Option<TestDb>,
+    /// The gateway's settings, for another gateway of the same region.
+    settings: Value,
 }
 
 pub async fn stack(idp: &Idp) -> Stack {
@@ -158,9 +160,10 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         "bus": { "brokers": test_brokers(), "topic_prefix": prefix }
     });
     merge(&mut settings, options.gateway);
-    let gateway = gateway::Application::build(gateway::Settings::with_overrides(settings).unwrap())
-        .await
-        .unwrap();
+    let gateway =
+        gateway::Application::build(gateway::Settings::with_overrides(settings.clone()).unwrap())
+            .await
+            .unwrap();
     let base = format!("http://127.0.0.1:{}", gateway.port());
     tokio::spawn(gateway.run_until_stopped());
     Stack {
@@ -170,10 +173,25 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         _db: Some(db),
         _audit_db: audit_db,
         _pack_db: pack_db,
+        settings,
     }
 }
 
 impl Stack {
+    /// Another gateway of the same region, beside the first (same keys, services
+    /// and broker, its own port): its base URL.
+    pub async fn another_gateway(&self) -> String {
+        let mut settings = self.settings.clone();
+        settings["http"]["port"] = json!(0);
+        let gateway =
+            gateway::Application::build(gateway::Settings::with_overrides(settings).unwrap())
+                .await
+                .unwrap();
+        let base = format!("http://127.0.0.1:{}", gateway.port());
+        tokio::spawn(gateway.run_until_stopped());
+        base
+    }
+
     pub async fn call(
         &self,
         token: Option<&str>,
@@ -364,6 +382,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         _db: None,
         _audit_db: None,
         _pack_db: None,
+        settings: Value::Null,
     };
     let admin = idp.access_token("msp-admin").await;
 
