@@ -7,7 +7,8 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::JsonPayloadError;
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{HttpRequest, web};
+use futures_util::StreamExt as _;
 
 use crate::{ApiError, ErrorKind};
 
@@ -90,7 +91,7 @@ fn has_nul_escape(body: &[u8]) -> bool {
 /// otherwise fail deep inside a transaction as an internal error.
 pub async fn refuse_nul_middleware(
     limit: usize,
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let json = req
@@ -101,29 +102,38 @@ pub async fn refuse_nul_middleware(
     if !json {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let (http, mut payload) = req.into_parts();
-    let body = web::Payload::from_request(&http, &mut payload)
-        .await?
-        .to_bytes_limited(limit)
-        .await;
-    let refusal = match body {
-        Err(_) => ApiError::payload_too_large(limit),
-        Ok(Err(err)) => {
-            ApiError::invalid_request("body", format!("the body could not be read: {err}"))
+    let mut payload = req.parts_mut().1.take();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                let refusal =
+                    ApiError::invalid_request("body", format!("the body could not be read: {err}"));
+                return Ok(req.error_response(refusal).map_into_right_body());
+            }
+        };
+        body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            // Over the limit: the handler's JSON extractor refuses it (and the
+            // handler records the refusal) as it would have without this check.
+            let read = futures_util::stream::once(std::future::ready(Ok(body.freeze())));
+            req.set_payload(Payload::Stream {
+                payload: Box::pin(read.chain(payload)),
+            });
+            return Ok(next.call(req).await?.map_into_left_body());
         }
-        Ok(Ok(body)) if has_nul_escape(&body) => ApiError::invalid_request(
+    }
+    if has_nul_escape(&body) {
+        let refusal = ApiError::invalid_request(
             "body",
             "the body contains a NUL character (\\u0000), which no field may hold",
         )
-        .with_code("nul_character"),
-        Ok(Ok(body)) => {
-            let req = ServiceRequest::from_parts(http, Payload::from(body));
-            return Ok(next.call(req).await?.map_into_left_body());
-        }
-    };
-    Ok(ServiceRequest::from_parts(http, payload)
-        .error_response(refusal)
-        .map_into_right_body())
+        .with_code("nul_character");
+        return Ok(req.error_response(refusal).map_into_right_body());
+    }
+    req.set_payload(Payload::from(body.freeze()));
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Actix middleware (with `from_fn`): an error answer that is not already a

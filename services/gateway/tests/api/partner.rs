@@ -1,5 +1,6 @@
 //! What a partner reads: every event on a stack's topics, taken from the real broker
-//! and decoded with nothing but the released schemas, the way
+//! and decoded with nothing but the published schemas (and their released copies
+//! as older writer versions), the way
 //! `schemas/asyncapi.yaml` and `docs/partners.md` tell a partner to.
 
 use std::collections::BTreeMap;
@@ -16,11 +17,13 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 /// Reads the partner topics under `prefix` from the beginning to their ends and
 /// decodes every event; the number read of each event type. One payload of each
 /// type is decoded again by fastavro, following `docs/partners.md` to the letter. Fails on an event whose
-/// type is not in the catalog, whose payload the released schemas do not decode
+/// type is not in the catalog, whose payload the published schemas do not decode
 /// into the catalog's schema, or whose headers break the CloudEvents binding.
 pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
-    let released = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/released/avro");
-    let schemas = Schemas::from_dir(released).expect("the released schemas parse");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let schemas = Schemas::from_dir(dir.join("avro"))
+        .and_then(|s| s.with_history_dir(dir.join("released/avro")))
+        .expect("the published and released schemas parse");
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", test_brokers())
         .set("group.id", format!("{prefix}partner"))
@@ -90,7 +93,7 @@ pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
             .decode_value(msg.payload().expect("a payload"))
             .unwrap_or_else(|e| {
                 panic!(
-                    "{} does not decode with the released schemas: {e}",
+                    "{} does not decode with the published schemas: {e}",
                     attrs.ty
                 )
             });
