@@ -108,13 +108,17 @@ async fn home(proxy: web::Data<Proxy>) -> HttpResponse {
 }
 
 /// The gateway's own counters, in the Prometheus text format.
-async fn metrics(denials: web::Data<Denials>) -> HttpResponse {
+async fn metrics(denials: web::Data<Denials>, proxy: web::Data<Proxy>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(format!(
             "# HELP plinth_gateway_audit_undelivered_total Refusals whose audit event could not be buffered or published.\n\
              # TYPE plinth_gateway_audit_undelivered_total counter\n\
-             plinth_gateway_audit_undelivered_total {}\n",
-            denials.undelivered()
+             plinth_gateway_audit_undelivered_total {}\n\
+             # HELP plinth_gateway_rate_limiters Rate limiters held: tenants' and callers' active in the last minute.\n\
+             # TYPE plinth_gateway_rate_limiters gauge\n\
+             plinth_gateway_rate_limiters {}\n",
+            denials.undelivered(),
+            proxy.limiters(),
         ))
 }

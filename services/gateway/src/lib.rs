@@ -67,7 +67,10 @@ impl Application {
             .with_properties(&settings.bus.properties);
         let stop = CancellationToken::new();
         let bus_for_topics = bus.clone();
-        let limits = Arc::new(RateLimits::new(settings.rate_limits.default_per_second));
+        let limits = Arc::new(RateLimits::new(
+            settings.rate_limits.default_per_second,
+            settings.rate_limits.caller_per_second,
+        ));
         let projection = {
             let (roles, limits, stop) = (roles.clone(), limits.clone(), stop.clone());
             let schemas = projection::schemas()?;

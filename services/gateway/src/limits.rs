@@ -1,13 +1,22 @@
-//! Per-tenant rate limits: each tenant has a GCRA limiter (`governor`) at the rate
-//! its entitlements allow (`api_rate_per_second`, from the registry's
+//! Rate limits. A tenant's own people — who act in it through a tenant role — take
+//! from the tenant's allowance: a GCRA limiter (`governor`) at the rate its
+//! entitlements allow (`api_rate_per_second`, from the registry's
 //! `entitlement.changed` events; the configured default until one arrives), with a
-//! burst of one second's worth. Limiters are separate, so one tenant far over its
-//! limit takes nothing from another.
+//! burst of one second's worth. Everyone else — MSP staff acting through platform
+//! roles — takes from an allowance of their own (`caller_per_second`), so nobody
+//! can spend a tenant's allowance but its own people, and a made-up tenant id
+//! creates nothing. Limiters are separate, so one tenant far over its limit takes
+//! nothing from another.
+//!
+//! A limiter left idle for [`IDLE`] is full again, the same as a new one, so idle
+//! limiters are dropped: the map holds about the tenants and callers active in the
+//! last minute, plus one rate per tenant with entitlements.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -20,6 +29,22 @@ use serde::Deserialize;
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
 pub const ENTITLEMENT_CHANGED: &str = "plinth.entitlement.changed";
+
+/// How long an unused limiter is kept; longer than any limiter needs to fill up
+/// again (a burst of one second's worth).
+const IDLE: Duration = Duration::from_secs(60);
+/// The sweep of idle limiters runs when the map has grown to this size, and then
+/// each time it doubles.
+const SWEEP_FROM: usize = 1024;
+
+/// Whose allowance a request takes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Allowance {
+    /// The tenant's, for a request of one of its own people.
+    Tenant(TenantId),
+    /// The caller's own, for MSP staff (their subject).
+    Caller(String),
+}
 
 /// The outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,62 +59,124 @@ struct EntitlementChanged {
     api_rate_per_second: i32,
 }
 
-/// The tenants' limiters.
+#[derive(Debug)]
+struct Active {
+    rate: u32,
+    limiter: Limiter,
+    /// Milliseconds since the limits' start when last used.
+    used: AtomicI64,
+}
+
+/// The rates and the active limiters.
 #[derive(Debug)]
 pub struct RateLimits {
     default: NonZeroU32,
-    limiters: RwLock<HashMap<TenantId, (u32, Arc<Limiter>)>>,
+    per_caller: NonZeroU32,
+    /// How long an unused limiter is kept ([`IDLE`]).
+    idle: Duration,
+    /// Each tenant's entitled rate, once the registry has said.
+    rates: RwLock<HashMap<TenantId, NonZeroU32>>,
+    active: RwLock<HashMap<Allowance, Arc<Active>>>,
+    started: Instant,
     clock: DefaultClock,
 }
 
-fn limiter(per_second: NonZeroU32) -> Arc<Limiter> {
-    Arc::new(RateLimiter::direct(Quota::per_second(per_second)).with_middleware())
+fn per_second(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n.max(1)).expect("at least one")
 }
 
 impl RateLimits {
-    pub fn new(default_per_second: u32) -> Self {
+    /// `default_per_second` for a tenant without entitlements; `caller_per_second`
+    /// for each caller acting through platform roles.
+    pub fn new(default_per_second: u32, caller_per_second: u32) -> Self {
         RateLimits {
-            default: NonZeroU32::new(default_per_second.max(1)).expect("at least one"),
-            limiters: RwLock::default(),
+            default: per_second(default_per_second),
+            per_caller: per_second(caller_per_second),
+            idle: IDLE,
+            rates: RwLock::default(),
+            active: RwLock::default(),
+            started: Instant::now(),
             clock: DefaultClock::default(),
         }
     }
 
     /// Sets `tenant`'s rate; its limiter starts afresh when the rate changes.
-    pub fn set(&self, tenant: TenantId, per_second: u32) {
-        let rate = NonZeroU32::new(per_second.max(1)).expect("at least one");
-        let mut limiters = self.limiters.write().expect("never poisoned");
-        if limiters.get(&tenant).is_some_and(|(r, _)| *r == rate.get()) {
-            return;
-        }
-        limiters.insert(tenant, (rate.get(), limiter(rate)));
-    }
-
-    fn limiter_of(&self, tenant: TenantId) -> (u32, Arc<Limiter>) {
-        if let Some(found) = self.limiters.read().expect("never poisoned").get(&tenant) {
-            return found.clone();
-        }
-        self.limiters
+    pub fn set(&self, tenant: TenantId, per_second_rate: u32) {
+        let rate = per_second(per_second_rate);
+        let changed = self
+            .rates
             .write()
             .expect("never poisoned")
-            .entry(tenant)
-            .or_insert_with(|| (self.default.get(), limiter(self.default)))
+            .insert(tenant, rate)
+            != Some(rate);
+        if changed {
+            self.active
+                .write()
+                .expect("never poisoned")
+                .remove(&Allowance::Tenant(tenant));
+        }
+    }
+
+    fn rate_of(&self, key: &Allowance) -> NonZeroU32 {
+        match key {
+            Allowance::Tenant(t) => self
+                .rates
+                .read()
+                .expect("never poisoned")
+                .get(t)
+                .copied()
+                .unwrap_or(self.default),
+            Allowance::Caller(_) => self.per_caller,
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.started.elapsed().as_millis() as i64
+    }
+
+    fn active_of(&self, key: &Allowance) -> Arc<Active> {
+        let now = self.now_ms();
+        if let Some(found) = self.active.read().expect("never poisoned").get(key) {
+            found.used.store(now, Ordering::Relaxed);
+            return found.clone();
+        }
+        let rate = self.rate_of(key);
+        let mut active = self.active.write().expect("never poisoned");
+        let len = active.len();
+        if len >= SWEEP_FROM && len.is_power_of_two() {
+            let idle = self.idle.as_millis() as i64;
+            active.retain(|_, a| now - a.used.load(Ordering::Relaxed) < idle);
+        }
+        active
+            .entry(key.clone())
+            .or_insert_with(|| {
+                Arc::new(Active {
+                    rate: rate.get(),
+                    limiter: RateLimiter::direct(Quota::per_second(rate)).with_middleware(),
+                    used: AtomicI64::new(now),
+                })
+            })
             .clone()
     }
 
-    /// Takes one request from `tenant`'s allowance.
-    pub fn check(&self, tenant: TenantId) -> Decision {
-        let (limit, limiter) = self.limiter_of(tenant);
-        match limiter.check() {
+    /// Takes one request from `key`'s allowance.
+    pub fn check(&self, key: &Allowance) -> Decision {
+        let active = self.active_of(key);
+        match active.limiter.check() {
             Ok(state) => Decision::Allowed {
-                limit,
+                limit: active.rate,
                 remaining: state.remaining_burst_capacity(),
             },
             Err(not_until) => Decision::Limited {
-                limit,
+                limit: active.rate,
                 retry_after: not_until.wait_time_from(self.clock.now()),
             },
         }
+    }
+
+    /// How many limiters are held (tenants' and callers'), for `/metrics`.
+    pub fn limiters(&self) -> usize {
+        self.active.read().expect("never poisoned").len()
     }
 
     /// Applies an `entitlement.changed` event.
@@ -114,10 +201,11 @@ mod tests {
 
     #[test]
     fn each_tenant_has_its_own_allowance() {
-        let limits = RateLimits::new(3);
+        let limits = RateLimits::new(3, 7);
         let (a, b) = (TenantId::new(Region::Us), TenantId::new(Region::Us));
         limits.set(a, 2);
-        let outcomes: Vec<Decision> = (0..4).map(|_| limits.check(a)).collect();
+        let (a, b) = (Allowance::Tenant(a), Allowance::Tenant(b));
+        let outcomes: Vec<Decision> = (0..4).map(|_| limits.check(&a)).collect();
         assert!(matches!(
             outcomes[0],
             Decision::Allowed {
@@ -135,13 +223,39 @@ mod tests {
         assert!(matches!(outcomes[2], Decision::Limited { limit: 2, .. }));
         for _ in 0..3 {
             assert!(matches!(
-                limits.check(b),
+                limits.check(&b),
                 Decision::Allowed { limit: 3, .. }
             ));
         }
         assert!(matches!(
-            limits.check(b),
+            limits.check(&b),
             Decision::Limited { limit: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn idle_limiters_are_dropped_so_the_map_stays_bounded() {
+        let limits = RateLimits {
+            idle: Duration::ZERO,
+            ..RateLimits::new(3, 3)
+        };
+        for n in 0..100_000 {
+            limits.check(&Allowance::Caller(format!("caller-{n}")));
+        }
+        assert!(
+            limits.limiters() <= SWEEP_FROM,
+            "{} limiters after 100,000 callers",
+            limits.limiters()
+        );
+        // A tenant's entitled rate outlives its idle limiter.
+        let tenant = TenantId::new(Region::Us);
+        limits.set(tenant, 2);
+        for n in 0..5_000 {
+            limits.check(&Allowance::Caller(format!("other-{n}")));
+        }
+        assert!(matches!(
+            limits.check(&Allowance::Tenant(tenant)),
+            Decision::Allowed { limit: 2, .. }
         ));
     }
 }

@@ -22,7 +22,7 @@ use crate::http::bearer_token;
 use crate::identity::ended::EndedSessions;
 use crate::identity::session::{Found, Session, Sessions, check_csrf};
 use crate::identity::{BearerVerifier, Identity};
-use crate::limits::{Decision, RateLimits};
+use crate::limits::{Allowance, Decision, RateLimits};
 use crate::roles::Roles;
 use crate::settings::{Route, Settings};
 
@@ -242,6 +242,11 @@ impl Proxy {
         Ok(token)
     }
 
+    /// How many rate limiters the gateway holds.
+    pub fn limiters(&self) -> usize {
+        self.limits.limiters()
+    }
+
     /// The region this gateway serves.
     pub fn region(&self) -> Region {
         self.region
@@ -293,11 +298,11 @@ impl Proxy {
             } else {
                 in_tenant
             };
-            if let Some(t) = path_tenant {
-                roles.extend(held.tenants.get(&t).into_iter().flatten().copied());
-            }
+            let own = path_tenant.and_then(|t| held.tenants.get(&t));
+            roles.extend(own.into_iter().flatten().copied());
             return Ok(Acting {
                 tenant: path_tenant,
+                member: own.is_some_and(|r| !r.is_empty()),
                 roles,
                 bound: Some(grants),
             });
@@ -310,9 +315,8 @@ impl Proxy {
             None => None,
         };
         let mut roles = held.platform.clone();
-        if let Some(t) = tenant {
-            roles.extend(held.tenants.get(&t).into_iter().flatten().copied());
-        }
+        let own = tenant.and_then(|t| held.tenants.get(&t));
+        roles.extend(own.into_iter().flatten().copied());
         if roles.is_empty() {
             return Err(ApiError::forbidden(if held.tenants.len() > 1 {
                 "you hold roles in several tenants: name the tenant in the path"
@@ -322,6 +326,7 @@ impl Proxy {
         }
         Ok(Acting {
             tenant,
+            member: own.is_some_and(|r| !r.is_empty()),
             roles,
             bound: None,
         })
@@ -346,6 +351,9 @@ const TOKENS_MAX: usize = 10_000;
 #[derive(Debug)]
 struct Acting {
     tenant: Option<TenantId>,
+    /// Whether the caller acts there through a tenant role: one of the tenant's
+    /// own people, whose requests take from the tenant's allowance.
+    member: bool,
     roles: Vec<Role>,
     /// The roles of MSP staff bound to chosen tenants, each with its tenants;
     /// `None`: every tenant, or the one tenant.
@@ -452,13 +460,20 @@ async fn forward_checked(
     }
     let Acting {
         tenant,
+        member,
         roles,
         bound,
     } = proxy.acting(&identity, tenant)?;
     seen.tenant = tenant;
-    // A tenant's requests take from its own allowance, whoever makes them.
-    let allowance = match tenant.map(|t| proxy.limits.check(t)) {
-        Some(Decision::Limited { limit, retry_after }) => {
+    // A tenant's own people take from its allowance; anyone else from their own,
+    // so nobody can spend a tenant's allowance, and a made-up tenant id creates
+    // no limiter.
+    let key = match tenant {
+        Some(t) if member => Allowance::Tenant(t),
+        _ => Allowance::Caller(identity.subject.clone()),
+    };
+    let (limit, remaining) = match proxy.limits.check(&key) {
+        Decision::Limited { limit, retry_after } => {
             let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
             let mut refused = ApiError::too_many_requests(seconds).error_response();
             let headers = refused.headers_mut();
@@ -474,8 +489,7 @@ async fn forward_checked(
             }
             return Ok(refused);
         }
-        Some(Decision::Allowed { limit, remaining }) => Some((limit, remaining)),
-        None => None,
+        Decision::Allowed { limit, remaining } => (limit, remaining),
     };
     let length = content_length(req.headers());
     if length.is_some_and(|length| length > proxy.body_limit as u64) {
@@ -580,10 +594,8 @@ async fn forward_checked(
     let mut response = response;
     let listed = connection_listed(response.headers());
     let mut answer = HttpResponse::build(response.status());
-    if let Some((limit, remaining)) = allowance {
-        answer.insert_header(("ratelimit-limit", limit.to_string()));
-        answer.insert_header(("ratelimit-remaining", remaining.to_string()));
-    }
+    answer.insert_header(("ratelimit-limit", limit.to_string()));
+    answer.insert_header(("ratelimit-remaining", remaining.to_string()));
     for (name, value) in response.headers() {
         if forwardable(name, &listed) {
             answer.append_header((name.clone(), value.clone()));

@@ -26,12 +26,15 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
 }
 
-/// Per-tenant rate limits.
+/// Rate limits.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
     /// Requests a second for a tenant whose entitlements have not been set (the
     /// registry's `default_entitlements.api_rate_per_second`).
     pub default_per_second: u32,
+    /// Requests a second for each person acting through platform roles (MSP
+    /// staff), who never take from a tenant's allowance.
+    pub caller_per_second: u32,
 }
 
 /// Where the tenant registry's events are read from (the roles projection).
@@ -198,7 +201,7 @@ fn dev_defaults() -> serde_json::Value {
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
         "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3 },
-        "rate_limits": { "default_per_second": 10 },
+        "rate_limits": { "default_per_second": 10, "caller_per_second": 50 },
         "platform_groups": {
             "plinth-platform-admins": "PlatformAdmin",
             "plinth-platform-auditors": "PlatformAuditor"

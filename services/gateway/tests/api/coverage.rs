@@ -555,7 +555,7 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
             audit: true,
             packs: true,
             // The walk is many calls in one tenant: its allowance is not under test.
-            gateway: json!({ "rate_limits": { "default_per_second": 1000000 } }),
+            gateway: json!({ "rate_limits": { "default_per_second": 1000000, "caller_per_second": 1000000 } }),
             ..Options::default()
         },
     )

@@ -41,7 +41,7 @@ async fn every_refusal_is_audited() {
     );
     let acme_path = format!("/admin/tenants/{acme}");
     let flood =
-        join_all((0..40).map(|_| s.call(Some(&admin), Method::GET, &acme_path, None))).await;
+        join_all((0..150).map(|_| s.call(Some(&admin), Method::GET, &acme_path, None))).await;
     let limited = flood.iter().filter(|(status, _, _)| *status == 429).count();
     assert!(limited > 0);
 
