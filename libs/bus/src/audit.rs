@@ -124,6 +124,22 @@ impl Audited {
         self
     }
 
+    /// The same record for the platform's log, the tenant it named kept as the
+    /// `named_tenant` detail: how a refusal is recorded when nobody vouched for
+    /// that tenant (the caller does not reach it, or it does not exist), so that a
+    /// caller cannot write into another tenant's trail or open a log for a made-up
+    /// one.
+    pub fn in_platform_log(mut self) -> Self {
+        if let Some(tenant) = self.tenant.take() {
+            if self.resource_id.as_deref() == Some(tenant.to_string().as_str()) {
+                self.resource_id = None;
+            }
+            self.details
+                .insert("named_tenant".to_owned(), tenant.to_string());
+        }
+        self
+    }
+
     /// Records the SHA-256 of `state`'s JSON under `key` (`before` or `after`).
     pub fn with_hash(mut self, key: &str, state: &impl Serialize) -> Self {
         use sha2::{Digest, Sha256};

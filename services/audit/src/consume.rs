@@ -17,8 +17,9 @@ use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
 use crate::app::log::{PLATFORM_LOG, append_on_conn};
 use crate::events::{
     AUDIT_EVENT, AuditEvent, LifecycleRequest, OFFBOARDING_ITEM_RETRY, OFFBOARDING_REQUESTED,
-    ONBOARDING_ITEM_RETRY, ONBOARDING_REQUESTED, record_of,
+    ONBOARDING_ITEM_RETRY, ONBOARDING_REQUESTED, TENANT_CREATED, TenantCreated, record_of,
 };
+use crate::store::known_tenants::{known_tenant_add_on_conn, known_tenants_among_on_conn};
 
 /// Records audit events and answers lifecycle requests.
 pub struct Recorder {
@@ -100,6 +101,7 @@ impl Handler for Recorder {
     fn wants(&self, ty: &str) -> bool {
         [
             AUDIT_EVENT,
+            TENANT_CREATED,
             ONBOARDING_REQUESTED,
             ONBOARDING_ITEM_RETRY,
             OFFBOARDING_REQUESTED,
@@ -127,14 +129,46 @@ impl Handler for Recorder {
         // The consumer's work spans the tenants' logs and the platform log.
         set_scope_on_conn(conn, &TenantScope::All).await?;
         let app = &self.app;
+        // The registry's new tenants first: a refusal in the same batch may name one.
+        for received in events.iter().filter(|r| r.event.ty == TENANT_CREATED) {
+            let created: TenantCreated =
+                received.decode(app.events.schemas(), TenantCreated::SCHEMA)?;
+            known_tenant_add_on_conn(conn, &created.tenant_id).await?;
+        }
+        let audits: Vec<(&Received, AuditEvent)> = events
+            .iter()
+            .filter(|r| r.event.ty == AUDIT_EVENT)
+            .map(|r| Ok((*r, r.decode(app.events.schemas(), AuditEvent::SCHEMA)?)))
+            .collect::<Result<_, HandlerError>>()?;
+        let refused: Vec<&str> = audits
+            .iter()
+            .filter(|(_, a)| a.outcome != "ALLOWED" && a.tenant_id != PLATFORM_LOG)
+            .map(|(_, a)| a.tenant_id.as_str())
+            .collect();
+        let mut known = known_tenants_among_on_conn(conn, &refused).await?;
+        // An allowed action in the same batch vouches for its tenant too.
+        known.extend(
+            audits
+                .iter()
+                .filter(|(_, a)| a.outcome == "ALLOWED")
+                .map(|(_, a)| a.tenant_id.clone()),
+        );
         let mut groups: Vec<(String, Vec<(Uuid, Record)>)> = Vec::new();
-        let mut requests = Vec::new();
-        for received in events {
-            if received.event.ty != AUDIT_EVENT {
-                requests.push(*received);
-                continue;
+        let requests: Vec<&Received> = events
+            .iter()
+            .filter(|r| ![AUDIT_EVENT, TENANT_CREATED].contains(&r.event.ty.as_str()))
+            .copied()
+            .collect();
+        for (received, mut audit) in audits {
+            // A refusal naming a tenant the registry has not announced goes to the
+            // platform's log: no log is ever opened for a made-up tenant.
+            if audit.outcome != "ALLOWED"
+                && audit.tenant_id != PLATFORM_LOG
+                && !known.contains(&audit.tenant_id)
+            {
+                let named = std::mem::replace(&mut audit.tenant_id, PLATFORM_LOG.to_owned());
+                audit.details.insert("named_tenant".to_owned(), named);
             }
-            let audit: AuditEvent = received.decode(app.events.schemas(), AuditEvent::SCHEMA)?;
             let log = self.log_of(&audit.tenant_id)?;
             let record = record_of(audit).map_err(HandlerError::Permanent)?;
             match groups.iter_mut().find(|(l, _)| *l == log) {

@@ -17,6 +17,18 @@ pub use plinth_bus::lifecycle::{
 pub const STORE_PROVISIONED: &str = "plinth.audit.store_provisioned";
 pub const DEPROVISIONED: &str = "plinth.audit.deprovisioned";
 pub const CHECKPOINT_SIGNED: &str = "plinth.audit.checkpoint_signed";
+/// The registry's announcement of a new tenant (`plinth.tenant.v1`).
+pub const TENANT_CREATED: &str = "plinth.tenant.created";
+
+/// What the audit service reads of a `plinth.tenant.created` event.
+#[derive(Debug, serde::Deserialize)]
+pub struct TenantCreated {
+    pub tenant_id: String,
+}
+
+impl TenantCreated {
+    pub const SCHEMA: &str = "plinth.tenant.TenantCreated";
+}
 
 /// The owner name the lifecycle checklists give this service's items.
 pub const OWNER: &str = "audit";
@@ -26,6 +38,7 @@ fn schemas() -> Schemas {
     Schemas::from_sources([
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
         include_str!("../../../schemas/avro/audit/checkpoint_signed.avsc"),
+        include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
         include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
         include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),

@@ -48,3 +48,10 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(logs, entries, tree_hashes, checkpoints);
+
+diesel::table! {
+    known_tenants (tenant_id) {
+        tenant_id -> Text,
+        known_at -> Timestamptz,
+    }
+}

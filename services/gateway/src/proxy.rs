@@ -464,7 +464,16 @@ async fn forward_checked(
         roles,
         bound,
     } = proxy.acting(&identity, tenant)?;
-    seen.tenant = tenant;
+    // A refusal from here on goes to the tenant's log only when someone vouched
+    // for the tenant: the caller holds a role there (its own people, or staff
+    // bound to it). A tenant merely named by staff who reach every tenant may not
+    // exist, and its path is recorded in the platform's log instead.
+    let bound_here = |t: TenantId| {
+        bound
+            .as_ref()
+            .is_some_and(|grants| grants.iter().any(|g| g.tenants.contains(&t)))
+    };
+    seen.tenant = tenant.filter(|t| member || bound_here(*t));
     // A tenant's own people take from its allowance; anyone else from their own,
     // so nobody can spend a tenant's allowance, and a made-up tenant id creates
     // no limiter.

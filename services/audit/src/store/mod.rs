@@ -3,5 +3,6 @@
 
 pub mod checkpoints;
 pub mod entries;
+pub mod known_tenants;
 pub mod logs;
 pub mod tree_hashes;

@@ -143,6 +143,30 @@ impl TestApp {
         .with_subject(tenant)
     }
 
+    /// The registry's `plinth.tenant.created` for `tenant`.
+    pub fn tenant_created(&self, tenant: &str) -> Event {
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.tenant.TenantCreated",
+                &json!({
+                    "tenant_id": tenant, "slug": "acme", "display_name": "Acme",
+                    "region": "us", "status": "PENDING", "deployment_model": "hosted_saas",
+                    "data_mode": "metadata_only", "created_at": 1_795_000_000_000_000i64,
+                    "created_by": "alice@msp.example",
+                }),
+            )
+            .unwrap();
+        Event::new(
+            self.bus.topic(Area::Tenant),
+            tenant,
+            "plinth.tenant.created",
+            "/plinth/us/tenant-registry",
+            payload,
+        )
+        .with_subject(tenant)
+    }
+
     /// `tenant.onboarding_requested` or `tenant.offboarding_requested` (`ty`),
     /// naming `items` of the audit service and one of another.
     pub fn lifecycle_request(&self, ty: &str, tenant: &str, item: &str) -> Event {

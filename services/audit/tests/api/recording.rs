@@ -11,6 +11,7 @@ use crate::helpers::{As, TestApp, auditor, tenant};
 async fn audit_events_join_their_log_once_each_allowed_or_denied() {
     let app = TestApp::spawn().await;
     let t = tenant();
+    app.deliver(&app.tenant_created(&t)).await;
     let created = app.audit_event(&t, "tenant.create", "ALLOWED");
     app.deliver(&created).await;
     app.deliver(&app.audit_event(&t, "workspace.create", "DENIED"))
@@ -30,8 +31,8 @@ async fn audit_events_join_their_log_once_each_allowed_or_denied() {
     );
     assert_eq!(
         app.inbox().await,
-        4,
-        "four distinct events; the repeat was recognised"
+        5,
+        "the tenant's announcement and four distinct events; the repeat was recognised"
     );
 
     let page = app.get(&format!("/admin/audit/logs/{t}/entries")).await;
@@ -225,4 +226,29 @@ async fn a_log_is_read_only_by_those_who_reach_it() {
         ],
         "{platform}"
     );
+}
+
+#[tokio::test]
+async fn a_refusal_naming_a_tenant_the_registry_never_announced_opens_no_log() {
+    let app = TestApp::spawn().await;
+    let made_up = tenant();
+    app.deliver(&app.audit_event(&made_up, "workspace.create", "DENIED"))
+        .await;
+    app.wait_for_entries("platform", 2).await;
+    assert_eq!(
+        app.entries(&made_up).await,
+        0,
+        "no log for a made-up tenant"
+    );
+    let page = app.get("/admin/audit/logs/platform/entries").await;
+    let last = page["items"].as_array().unwrap().last().unwrap().clone();
+    let record = &last["entry"]["record"];
+    assert_eq!(record["action"], "workspace.create");
+    assert_eq!(record["tenant_id"], "platform");
+    assert_eq!(record["details"]["named_tenant"], made_up.as_str());
+    // Once the registry announces it, its refusals go to its own log.
+    app.deliver(&app.tenant_created(&made_up)).await;
+    app.deliver(&app.audit_event(&made_up, "workspace.create", "DENIED"))
+        .await;
+    app.wait_for_entries(&made_up, 2).await;
 }

@@ -13,7 +13,7 @@ pub mod tenants;
 pub mod workspaces;
 
 use plinth_authz::Caller;
-use plinth_core::{ApiError, Role};
+use plinth_core::{ApiError, Role, TenantId};
 use plinth_db::{Pool, PooledConn, TenantScope};
 
 use crate::events::{Audited, Events, Outcome};
@@ -56,11 +56,38 @@ impl AppState {
 
     /// Records a refused mutation in a transaction of its own. A failure to record
     /// it is logged; the caller still gets the original refusal.
+    /// A refusal naming a tenant the caller does not reach, or one this service
+    /// does not know, goes to the platform's log (`Audited::in_platform_log`).
     pub async fn audit_refusal(&self, caller: &Caller, audited: &Audited, err: &ApiError) {
+        let vouched = match audited.tenant {
+            Some(tenant) => caller.reaches(tenant) && self.knows_tenant(caller, tenant).await,
+            None => true,
+        };
+        let audited = if vouched {
+            audited.clone()
+        } else {
+            audited.clone().in_platform_log()
+        };
         let event = self
             .events
-            .audit(&caller.ctx, audited, Outcome::of(err), Some(err.code()));
+            .audit(&caller.ctx, &audited, Outcome::of(err), Some(err.code()));
         plinth_bus::record_refusal(&self.pool, event, audited.action).await;
+    }
+
+    /// Whether the registry has `tenant`.
+    async fn knows_tenant(&self, caller: &Caller, tenant: TenantId) -> bool {
+        let Ok(mut conn) = self.conn().await else {
+            return false;
+        };
+        plinth_db::scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
+            Ok::<_, ApiError>(
+                crate::store::tenants::tenant_get_on_conn(&caller.ctx, conn, tenant, false)
+                    .await?
+                    .is_some(),
+            )
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 

@@ -407,3 +407,55 @@ async fn every_mutation_allowed_or_refused_leaves_exactly_one_audit_event() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_refusal_in_a_tenant_the_caller_does_not_reach_goes_to_the_platform_log() {
+    let app = TestApp::spawn().await;
+    let (_, mine) = app
+        .create(&As::platform_admin(), tenant_body("mine", "us"))
+        .await;
+    let (_, theirs) = app
+        .create(&As::platform_admin(), tenant_body("theirs", "us"))
+        .await;
+    let mine: TenantId = mine["tenant_id"].as_str().unwrap().parse().unwrap();
+    let theirs = theirs["tenant_id"].as_str().unwrap().to_owned();
+    let made_up = TenantId::new(plinth_core::Region::Us).to_string();
+    let operator = As::tenant(Role::WorkspaceAdmin, mine);
+    for named in [&theirs, &made_up] {
+        let before = app.outbox().await.len();
+        let (status, _) = app
+            .call(
+                Some(&operator),
+                Method::POST,
+                &format!("/admin/tenants/{named}/workspaces"),
+                Some(json!({ "name": "Ops" })),
+            )
+            .await;
+        assert_eq!(status, 404, "{named}");
+        let outbox = app.outbox().await;
+        let refusal = outbox[before..]
+            .iter()
+            .find(|o| o.ce_type == "plinth.audit.event")
+            .expect("the refusal is recorded");
+        assert_eq!(refusal.key, "platform", "not in {named}'s trail");
+        assert_eq!(refusal.payload["tenant_id"], "platform");
+        assert_eq!(refusal.payload["details"]["named_tenant"], named.as_str());
+    }
+    // A refusal in the caller's own tenant stays in its trail.
+    let before = app.outbox().await.len();
+    let (status, _) = app
+        .call(
+            Some(&As::tenant(Role::Auditor, mine)),
+            Method::POST,
+            &format!("/admin/tenants/{mine}/workspaces"),
+            Some(json!({ "name": "Ops" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let outbox = app.outbox().await;
+    let refusal = outbox[before..]
+        .iter()
+        .find(|o| o.ce_type == "plinth.audit.event")
+        .unwrap();
+    assert_eq!(refusal.key, mine.to_string());
+}
