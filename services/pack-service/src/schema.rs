@@ -96,6 +96,7 @@ diesel::table! {
         approval_required -> Bool,
         updated_at -> Timestamptz,
         updated_by -> Text,
+        waived -> Bool,
     }
 }
 

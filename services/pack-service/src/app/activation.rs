@@ -381,9 +381,20 @@ pub async fn pack_activate(
                     "tenant_pack_version",
                     tenant_pack.as_ref().map_or("none", |t| t.version.as_str()),
                 );
-            let approval = settings_get_on_conn(conn, tenant)
-                .await?
-                .is_some_and(|s| s.approval_required);
+            let settings = settings_get_on_conn(conn, tenant).await?;
+            // Whoever switched approval off does not activate without it: the
+            // waiver and the activation are two people's.
+            if let Some(s) = &settings
+                && !s.approval_required
+                && s.waived
+                && s.updated_by == ctx.principal.subject
+            {
+                return Err(ApiError::forbidden(
+                    "you switched approval off for this tenant; someone else activates without it, or switch it back on",
+                )
+                .with_code("approval_waived_by_activator"));
+            }
+            let approval = settings.is_some_and(|s| s.approval_required);
             if approval {
                 let row = ChangeRow {
                     change_id: ChangeId::new().to_string(),
@@ -673,21 +684,38 @@ pub async fn settings_set(
     let audited = Audited::new("pack.settings.update", "pack_settings").on_tenant(tenant);
     let result = async {
         let approval_required = approval_required?;
-        caller.require_in(tenant, Resource::PackSettings, Action::Update)?;
+        caller.reach(tenant)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             require_changeable(&tenant_on_conn(conn, tenant).await?)?;
+            // Switching approval off is a decision about change requests, so it is
+            // an approver's (`ConfigChange` writers), never the administrator's
+            // alone; switching it on, or leaving it, is the administrators'.
+            let current = settings_get_on_conn(conn, tenant).await?;
+            let waived = !approval_required && current.is_some_and(|s| s.approval_required);
+            if waived {
+                caller
+                    .require_in(tenant, Resource::ConfigChange, Action::Update)
+                    .map_err(|_| {
+                        ApiError::forbidden("only an approver of the tenant switches approval off")
+                            .with_code("approver_required")
+                    })?;
+            } else {
+                caller.require_in(tenant, Resource::PackSettings, Action::Update)?;
+            }
             let row = SettingsRow {
                 tenant_id: tenant.to_string(),
                 approval_required,
+                waived,
                 updated_at: now(),
                 updated_by: ctx.principal.subject.clone(),
             };
             settings_set_on_conn(conn, &row).await?;
             let audited = audited
                 .clone()
-                .with_detail("approval_required", approval_required);
+                .with_detail("approval_required", approval_required)
+                .with_detail("waived", waived);
             Outbox::enqueue(
                 conn,
                 &[app.events.audit(ctx, &audited, Outcome::Allowed, None)?],

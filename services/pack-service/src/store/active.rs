@@ -40,6 +40,8 @@ pub struct SettingsRow {
     pub approval_required: bool,
     pub updated_at: OffsetDateTime,
     pub updated_by: String,
+    /// The change switched approval off.
+    pub waived: bool,
 }
 
 /// The tenant's active configuration, locked for the transaction when
@@ -155,6 +157,7 @@ pub async fn settings_set_on_conn(
             tenant_pack_settings::approval_required.eq(row.approval_required),
             tenant_pack_settings::updated_at.eq(row.updated_at),
             tenant_pack_settings::updated_by.eq(&row.updated_by),
+            tenant_pack_settings::waived.eq(row.waived),
         ))
         .execute(conn)
         .await

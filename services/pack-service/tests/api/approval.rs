@@ -152,3 +152,65 @@ async fn an_approver_other_than_the_requester_decides_and_only_approval_activate
         "the first activation and the approved one"
     );
 }
+
+#[tokio::test]
+async fn approval_is_switched_off_only_by_an_approver_who_then_does_not_activate_alone() {
+    let app = TestApp::spawn().await;
+    app.finance().await;
+    let tenant = app.tenant(DataMode::MetadataOnly).await;
+    let settings = format!("/admin/packs/tenant/{tenant}/settings");
+    let put = |who: As, on: bool| {
+        let (app, settings) = (&app, &settings);
+        async move {
+            app.call(
+                Some(&who),
+                reqwest::Method::PUT,
+                settings,
+                Some(json!({ "approval_required": on })),
+            )
+            .await
+        }
+    };
+    let dana = As::tenant(Role::WorkspaceAdmin, tenant).named("dana@acme.example");
+    let ari = As::tenant(Role::WorkspaceAdmin, tenant)
+        .also(Role::Approver)
+        .named("ari@acme.example");
+    assert_eq!(put(dana.clone(), true).await.0, 200);
+
+    // The administrator alone cannot switch it off again.
+    let (status, refused) = put(dana.clone(), false).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("approver_required"))
+    );
+    let (_, now) = app.get(&admin(), &settings).await;
+    assert_eq!(now["approval_required"], true, "nothing changed");
+
+    // An approver can, and the waiver is audited as one.
+    let (status, off) = put(ari.clone(), false).await;
+    assert_eq!(status, 200, "{off}");
+    let waiver = app
+        .outbox()
+        .await
+        .into_iter()
+        .rfind(|e| e.payload["action"] == "pack.settings.update")
+        .unwrap();
+    assert_eq!(waiver.payload["details"]["waived"], "true");
+    assert_eq!(waiver.payload["actor"], "ari@acme.example");
+
+    // The approver who waived it does not activate without approval; someone
+    // else does.
+    let request = json!({
+        "tenant_id": tenant.to_string(), "domain": "finance", "domain_pack_version": "3.2.0"
+    });
+    let (status, refused) = app
+        .post(&ari, "/admin/packs/activate", request.clone())
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("approval_waived_by_activator")),
+        "{refused}"
+    );
+    let (status, activated) = app.post(&dana, "/admin/packs/activate", request).await;
+    assert_eq!(status, 200, "{activated}");
+}

@@ -1,0 +1,1 @@
+ALTER TABLE tenant_pack_settings DROP COLUMN waived;
