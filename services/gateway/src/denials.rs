@@ -4,13 +4,22 @@
 //! idempotent producer sends them, retrying with backoff; what cannot be buffered
 //! or delivered is counted (`plinth_gateway_audit_undelivered_total`) and logged,
 //! never blocking a request.
+//!
+//! Refusals of nobody in particular — no valid credentials, so no actor — are
+//! folded: the first of a kind (reason and method) in an interval is recorded at
+//! once, the rest of the interval's are counted and recorded as one event with the
+//! count (`repeated`) when the interval ends. So garbage traffic grows the
+//! platform's log by a few records an interval however much of it comes, and it
+//! never takes the buffer's room from the refusals of known callers.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use plinth_bus::{AUDIT_EVENT, Area, AuditEvent, BusConfig, Event, PLATFORM_KEY, Schemas};
+use plinth_bus::{
+    AUDIT_EVENT, Area, AuditEvent, BusConfig, Event, PLATFORM_KEY, Schemas, capped, limits,
+};
 use plinth_core::{ApiError, Region, RequestId, TenantId};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use time::OffsetDateTime;
@@ -21,6 +30,20 @@ use tokio_util::sync::CancellationToken;
 const BUFFER: usize = 10_000;
 /// Attempts to publish one refusal before it is counted as undelivered.
 const ATTEMPTS: u32 = 8;
+/// How long anonymous refusals of one kind are folded into one record.
+const FOLD_INTERVAL: Duration = Duration::from_secs(10);
+/// Kinds of anonymous refusal folded at once, at most; beyond, they are counted
+/// under one more.
+const FOLD_KINDS: usize = 64;
+
+/// Anonymous refusals of one kind in the current interval: the first, and how
+/// many more came.
+#[derive(Debug)]
+struct Folded {
+    first: Refusal,
+    status: u16,
+    more: u64,
+}
 
 /// A refused request, as the gateway saw it.
 #[derive(Debug, Clone)]
@@ -38,6 +61,10 @@ pub struct Refusal {
 pub struct Denials {
     queue: mpsc::Sender<Event>,
     undelivered: Arc<AtomicU64>,
+    /// Anonymous refusals of this interval, by (reason, method).
+    folding: Arc<Mutex<HashMap<(String, String), Folded>>>,
+    /// Anonymous refusals recorded only as part of a count.
+    folded: Arc<AtomicU64>,
     schemas: Arc<Schemas>,
     topic: String,
     source: String,
@@ -56,19 +83,23 @@ impl Denials {
         )])?);
         let producer = bus.producer()?;
         let (queue, receiver) = mpsc::channel(BUFFER);
-        let undelivered = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(send(producer, receiver, undelivered.clone(), stop));
-        Ok((
-            Denials {
-                queue,
-                undelivered,
-                schemas,
-                topic: bus.topic(Area::Audit),
-                source: format!("/plinth/{region}/gateway"),
-                region,
-            },
-            task,
-        ))
+        let denials = Denials {
+            queue,
+            undelivered: Arc::new(AtomicU64::new(0)),
+            folding: Arc::default(),
+            folded: Arc::new(AtomicU64::new(0)),
+            schemas,
+            topic: bus.topic(Area::Audit),
+            source: format!("/plinth/{region}/gateway"),
+            region,
+        };
+        let task = tokio::spawn(send(producer, receiver, denials.clone(), stop));
+        Ok((denials, task))
+    }
+
+    /// Anonymous refusals recorded only as part of a folded count.
+    pub fn folded(&self) -> u64 {
+        self.folded.load(Ordering::Relaxed)
     }
 
     /// Refusals that could not be buffered or delivered.
@@ -76,8 +107,61 @@ impl Denials {
         self.undelivered.load(Ordering::Relaxed)
     }
 
-    /// Records `refusal`, refused with `error`; never waits.
+    /// Records `refusal`, refused with `error`; never waits. An anonymous one is
+    /// folded with the others of its kind.
     pub fn record(&self, refusal: Refusal, error: &ApiError) {
+        let status = actix_web::ResponseError::status_code(error).as_u16();
+        if refusal.actor.is_none() {
+            self.fold(refusal, error.code(), status);
+            return;
+        }
+        self.publish(refusal, error.code(), status, None);
+    }
+
+    fn fold(&self, refusal: Refusal, reason: &str, status: u16) {
+        let mut folding = self.folding.lock().expect("never poisoned");
+        let kind = if folding.len() < FOLD_KINDS {
+            (reason.to_owned(), refusal.method.clone())
+        } else {
+            ("other".to_owned(), "other".to_owned())
+        };
+        match folding.get_mut(&kind) {
+            Some(folded) => {
+                folded.more += 1;
+                self.folded.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                folding.insert(
+                    kind,
+                    Folded {
+                        first: refusal.clone(),
+                        status,
+                        more: 0,
+                    },
+                );
+                drop(folding);
+                self.publish(refusal, reason, status, None);
+            }
+        }
+    }
+
+    /// Ends the folding interval: one record for each kind that came again, with
+    /// how many more times.
+    fn flush_folded(&self) {
+        let ended: Vec<((String, String), Folded)> = self
+            .folding
+            .lock()
+            .expect("never poisoned")
+            .drain()
+            .collect();
+        for ((reason, _), folded) in ended {
+            if folded.more > 0 {
+                self.publish(folded.first, &reason, folded.status, Some(folded.more));
+            }
+        }
+    }
+
+    fn publish(&self, refusal: Refusal, reason: &str, status: u16, repeated: Option<u64>) {
         let key = refusal
             .tenant
             .map_or_else(|| PLATFORM_KEY.to_owned(), |t| t.to_string());
@@ -86,24 +170,29 @@ impl Denials {
             region: self.region.as_str().to_owned(),
             actor: refusal.actor.unwrap_or_else(|| "anonymous".to_owned()),
             actor_display: None,
-            action: format!("http.{}", refusal.method.to_ascii_lowercase()),
+            action: format!("http.{}", capped(&refusal.method, 16).to_ascii_lowercase()),
             resource_type: "route".to_owned(),
-            resource_id: Some(refusal.path.clone()),
+            resource_id: Some(capped(&refusal.path, limits::ID)),
             outcome: "DENIED".to_owned(),
-            reason: Some(error.code().to_owned()),
+            reason: Some(reason.to_owned()),
             request_id: Some(refusal.request_id.to_string()),
             occurred_at: plinth_bus::micros(OffsetDateTime::now_utc()),
             source_service: "gateway".to_owned(),
             details: BTreeMap::from([
-                ("method".to_owned(), refusal.method),
-                (
-                    "status".to_owned(),
-                    actix_web::ResponseError::status_code(error)
-                        .as_u16()
-                        .to_string(),
-                ),
+                ("method".to_owned(), capped(&refusal.method, 16)),
+                ("status".to_owned(), status.to_string()),
             ]),
         };
+        let mut event = event;
+        if let Some(more) = repeated {
+            event
+                .details
+                .insert("repeated".to_owned(), more.to_string());
+            event.details.insert(
+                "interval_seconds".to_owned(),
+                FOLD_INTERVAL.as_secs().to_string(),
+            );
+        }
         let payload = match self.schemas.encode(AuditEvent::SCHEMA, &event) {
             Ok(payload) => payload,
             Err(e) => {
@@ -113,7 +202,7 @@ impl Denials {
             }
         };
         let event = Event::new(&self.topic, key, AUDIT_EVENT, &self.source, payload)
-            .with_subject(refusal.path);
+            .with_subject(capped(&refusal.path, limits::ID));
         if self.queue.try_send(event).is_err() {
             self.undelivered.fetch_add(1, Ordering::Relaxed);
             tracing::error!("the refusals' buffer is full; an audit event was dropped");
@@ -124,12 +213,33 @@ impl Denials {
 async fn send(
     producer: FutureProducer,
     mut receiver: mpsc::Receiver<Event>,
-    undelivered: Arc<AtomicU64>,
+    denials: Denials,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
+    let undelivered = denials.undelivered.clone();
+    let mut fold_ends = tokio::time::interval(FOLD_INTERVAL);
+    fold_ends.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let event = tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
+            _ = stop.cancelled() => {
+                // What is folded and buffered goes out before the gateway stops.
+                denials.flush_folded();
+                while let Ok(event) = receiver.try_recv() {
+                    let headers = event.cloud_event().to_headers();
+                    let record = FutureRecord::to(&event.topic)
+                        .key(event.key.as_str())
+                        .payload(event.payload.as_slice())
+                        .headers(headers);
+                    if producer.send(record, Duration::from_secs(5)).await.is_err() {
+                        undelivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                return Ok(());
+            }
+            _ = fold_ends.tick() => {
+                denials.flush_folded();
+                continue;
+            }
             event = receiver.recv() => match event {
                 Some(event) => event,
                 None => return Ok(()),

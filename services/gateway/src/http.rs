@@ -115,10 +115,14 @@ async fn metrics(denials: web::Data<Denials>, proxy: web::Data<Proxy>) -> HttpRe
             "# HELP plinth_gateway_audit_undelivered_total Refusals whose audit event could not be buffered or published.\n\
              # TYPE plinth_gateway_audit_undelivered_total counter\n\
              plinth_gateway_audit_undelivered_total {}\n\
+             # HELP plinth_gateway_refusals_folded_total Anonymous refusals recorded only as part of a folded count.\n\
+             # TYPE plinth_gateway_refusals_folded_total counter\n\
+             plinth_gateway_refusals_folded_total {}\n\
              # HELP plinth_gateway_rate_limiters Rate limiters held: tenants' and callers' active in the last minute.\n\
              # TYPE plinth_gateway_rate_limiters gauge\n\
              plinth_gateway_rate_limiters {}\n",
             denials.undelivered(),
+            denials.folded(),
             proxy.limiters(),
         ))
 }

@@ -70,6 +70,7 @@ impl Application {
         let limits = Arc::new(RateLimits::new(
             settings.rate_limits.default_per_second,
             settings.rate_limits.caller_per_second,
+            settings.rate_limits.unauthenticated_per_second,
         ));
         let projection = {
             let (roles, limits, stop) = (roles.clone(), limits.clone(), stop.clone());

@@ -13,6 +13,7 @@
 //! last minute, plus one rate per tenant with entitlements.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -44,6 +45,8 @@ pub enum Allowance {
     Tenant(TenantId),
     /// The caller's own, for MSP staff (their subject).
     Caller(String),
+    /// A client address's failed authentications.
+    Address(IpAddr),
 }
 
 /// The outcome of a check.
@@ -65,6 +68,9 @@ struct Active {
     limiter: Limiter,
     /// Milliseconds since the limits' start when last used.
     used: AtomicI64,
+    /// For an address: refused before authentication until then (milliseconds
+    /// since the limits' start).
+    blocked_until: AtomicI64,
 }
 
 /// The rates and the active limiters.
@@ -72,6 +78,7 @@ struct Active {
 pub struct RateLimits {
     default: NonZeroU32,
     per_caller: NonZeroU32,
+    per_address: NonZeroU32,
     /// How long an unused limiter is kept ([`IDLE`]).
     idle: Duration,
     /// Each tenant's entitled rate, once the registry has said.
@@ -87,11 +94,13 @@ fn per_second(n: u32) -> NonZeroU32 {
 
 impl RateLimits {
     /// `default_per_second` for a tenant without entitlements; `caller_per_second`
-    /// for each caller acting through platform roles.
-    pub fn new(default_per_second: u32, caller_per_second: u32) -> Self {
+    /// for each caller acting through platform roles; `address_per_second` failed
+    /// authentications for each client address.
+    pub fn new(default_per_second: u32, caller_per_second: u32, address_per_second: u32) -> Self {
         RateLimits {
             default: per_second(default_per_second),
             per_caller: per_second(caller_per_second),
+            per_address: per_second(address_per_second),
             idle: IDLE,
             rates: RwLock::default(),
             active: RwLock::default(),
@@ -127,6 +136,7 @@ impl RateLimits {
                 .copied()
                 .unwrap_or(self.default),
             Allowance::Caller(_) => self.per_caller,
+            Allowance::Address(_) => self.per_address,
         }
     }
 
@@ -154,6 +164,7 @@ impl RateLimits {
                     rate: rate.get(),
                     limiter: RateLimiter::direct(Quota::per_second(rate)).with_middleware(),
                     used: AtomicI64::new(now),
+                    blocked_until: AtomicI64::new(0),
                 })
             })
             .clone()
@@ -172,6 +183,30 @@ impl RateLimits {
                 retry_after: not_until.wait_time_from(self.clock.now()),
             },
         }
+    }
+
+    /// Counts one failed authentication from `ip`; past the address's allowance
+    /// it is refused before authentication until the allowance refills.
+    pub fn failed_authentication(&self, ip: IpAddr) {
+        let active = self.active_of(&Allowance::Address(ip));
+        if let Err(not_until) = active.limiter.check() {
+            let wait = not_until.wait_time_from(self.clock.now());
+            active
+                .blocked_until
+                .store(self.now_ms() + wait.as_millis() as i64, Ordering::Relaxed);
+        }
+    }
+
+    /// How long `ip` stays refused for failing authentication too often, if it is.
+    pub fn blocked(&self, ip: IpAddr) -> Option<Duration> {
+        let active = self
+            .active
+            .read()
+            .expect("never poisoned")
+            .get(&Allowance::Address(ip))?
+            .clone();
+        let left = active.blocked_until.load(Ordering::Relaxed) - self.now_ms();
+        (left > 0).then(|| Duration::from_millis(left as u64))
     }
 
     /// How many limiters are held (tenants' and callers'), for `/metrics`.
@@ -201,7 +236,7 @@ mod tests {
 
     #[test]
     fn each_tenant_has_its_own_allowance() {
-        let limits = RateLimits::new(3, 7);
+        let limits = RateLimits::new(3, 7, 5);
         let (a, b) = (TenantId::new(Region::Us), TenantId::new(Region::Us));
         limits.set(a, 2);
         let (a, b) = (Allowance::Tenant(a), Allowance::Tenant(b));
@@ -237,7 +272,7 @@ mod tests {
     fn idle_limiters_are_dropped_so_the_map_stays_bounded() {
         let limits = RateLimits {
             idle: Duration::ZERO,
-            ..RateLimits::new(3, 3)
+            ..RateLimits::new(3, 3, 3)
         };
         for n in 0..100_000 {
             limits.check(&Allowance::Caller(format!("caller-{n}")));

@@ -450,7 +450,24 @@ async fn forward_checked(
         .route(&path)
         .ok_or_else(|| ApiError::not_found("route"))?
         .clone();
-    let (identity, session) = proxy.authenticate(&req).await?;
+    // An address that keeps failing authentication is refused before any
+    // credential is checked, until its allowance refills.
+    let address = req.peer_addr().map(|a| a.ip());
+    if let Some(wait) = address.and_then(|ip| proxy.limits.blocked(ip)) {
+        return Err(
+            ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64)
+                .with_internal("too many failed authentications from this address"),
+        );
+    }
+    let (identity, session) = match proxy.authenticate(&req).await {
+        Ok(found) => found,
+        Err(refused) => {
+            if let Some(ip) = address {
+                proxy.limits.failed_authentication(ip);
+            }
+            return Err(refused);
+        }
+    };
     seen.actor = Some(identity.subject.clone());
     let tenant = tenant_in_path(&path);
     if let Some(tenant) = tenant

@@ -35,6 +35,10 @@ pub struct RateLimitSettings {
     /// Requests a second for each person acting through platform roles (MSP
     /// staff), who never take from a tenant's allowance.
     pub caller_per_second: u32,
+    /// Failed authentications a second from one client address; past them the
+    /// address gets `429` before any credential is checked, until the allowance
+    /// refills.
+    pub unauthenticated_per_second: u32,
 }
 
 /// Where the tenant registry's events are read from (the roles projection).
@@ -201,7 +205,7 @@ fn dev_defaults() -> serde_json::Value {
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
         "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3 },
-        "rate_limits": { "default_per_second": 10, "caller_per_second": 50 },
+        "rate_limits": { "default_per_second": 10, "caller_per_second": 50, "unauthenticated_per_second": 20 },
         "platform_groups": {
             "plinth-platform-admins": "PlatformAdmin",
             "plinth-platform-auditors": "PlatformAuditor"

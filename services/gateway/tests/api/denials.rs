@@ -115,3 +115,126 @@ async fn every_refusal_is_audited() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn garbage_traffic_is_folded_and_a_real_refusal_in_the_middle_is_recorded() {
+    use futures_util::StreamExt as _;
+
+    let idp = Idp::start().await;
+    let s = crate::proxy::stack_with(
+        &idp,
+        crate::proxy::Options {
+            gateway: serde_json::json!({ "rate_limits": { "unauthenticated_per_second": 50 } }),
+            ..Default::default()
+        },
+    )
+    .await;
+    let nobody = idp.access_token("acme-operator").await;
+    // The flood comes from another address than the real caller's.
+    let flooder = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .build()
+        .unwrap();
+    const FLOOD: usize = 20_000;
+    let send = |n: usize| {
+        let mut req = flooder.get(format!(
+            "{}/admin/tenants/{}",
+            s.gateway,
+            "x".repeat(n % 3000)
+        ));
+        if n.is_multiple_of(2) {
+            req = req.bearer_auth(format!("garbage-{n}"));
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let first: Vec<u16> = futures_util::stream::iter(0..FLOOD / 2)
+        .map(send)
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    // A real caller's refusal in the middle of it.
+    assert_eq!(
+        s.call(Some(&nobody), Method::GET, "/admin/tenants", None)
+            .await
+            .0,
+        403
+    );
+    let second: Vec<u16> = futures_util::stream::iter(FLOOD / 2..FLOOD)
+        .map(send)
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let statuses: Vec<u16> = first.into_iter().chain(second).collect();
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 429));
+    assert!(
+        statuses.iter().filter(|s| **s == 429).count() > FLOOD / 2,
+        "the flooding address is refused before authentication"
+    );
+
+    // Every garbage request is accounted for in a handful of records; the real
+    // refusal is one of its own.
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", test_brokers())
+        .set("group.id", format!("{}fold-reader", s.prefix))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[&format!("{}plinth.audit.v1", s.prefix)])
+        .unwrap();
+    let schemas = Schemas::from_sources([include_str!(
+        "../../../../schemas/avro/audit/audit_event.avsc"
+    )])
+    .unwrap();
+    let (mut anonymous_records, mut accounted, mut repeated, mut real) =
+        (0usize, 0u64, 0u64, false);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while accounted < FLOOD as u64 || !real {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let message = tokio::time::timeout(left, consumer.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!("{accounted} of {FLOOD} accounted for in {anonymous_records} records, real: {real}")
+            })
+            .unwrap();
+        let event = avro_json(schemas.decode_value(message.payload().unwrap()).unwrap().1);
+        if event["source_service"] != "gateway" {
+            continue;
+        }
+        if event["actor"] == "acme-operator" {
+            assert_eq!(event["reason"], "forbidden");
+            real = true;
+            continue;
+        }
+        assert_eq!(event["actor"], "anonymous");
+        assert!(event["resource_id"].as_str().unwrap().len() <= 256);
+        anonymous_records += 1;
+        match event["details"]["repeated"].as_str() {
+            Some(n) => {
+                let n: u64 = n.parse().unwrap();
+                repeated += n;
+                accounted += n;
+            }
+            None => accounted += 1,
+        }
+    }
+    assert_eq!(accounted, FLOOD as u64);
+    assert!(
+        anonymous_records <= 24,
+        "{FLOOD} garbage requests became {anonymous_records} records"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", s.gateway))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let folded: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("plinth_gateway_refusals_folded_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(folded, repeated, "the folded ones are counted at /metrics");
+    println!("{FLOOD} garbage requests: {anonymous_records} audit records, {folded} folded");
+}

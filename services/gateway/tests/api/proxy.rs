@@ -157,7 +157,10 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         "internal_token": { "private_key_pem": keys.private_pem() },
         "routes": routes,
         "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
-        "bus": { "brokers": test_brokers(), "topic_prefix": prefix }
+        "bus": { "brokers": test_brokers(), "topic_prefix": prefix },
+        // Tests refuse many requests without credentials from one address; the
+        // address limit has a test of its own.
+        "rate_limits": { "unauthenticated_per_second": 100000 }
     });
     merge(&mut settings, options.gateway);
     let gateway =

@@ -684,7 +684,13 @@ pub async fn settings_set(
     let audited = Audited::new("pack.settings.update", "pack_settings").on_tenant(tenant);
     let result = async {
         let approval_required = approval_required?;
-        caller.reach(tenant)?;
+        // Administrators change the setting; approvers may switch it off. Anyone
+        // else is refused before the tenant is looked at.
+        let may_change = caller.require_in(tenant, Resource::PackSettings, Action::Update);
+        let may_waive = caller.require_in(tenant, Resource::ConfigChange, Action::Update);
+        if may_waive.is_err() {
+            may_change.clone()?;
+        }
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -695,14 +701,12 @@ pub async fn settings_set(
             let current = settings_get_on_conn(conn, tenant).await?;
             let waived = !approval_required && current.is_some_and(|s| s.approval_required);
             if waived {
-                caller
-                    .require_in(tenant, Resource::ConfigChange, Action::Update)
-                    .map_err(|_| {
-                        ApiError::forbidden("only an approver of the tenant switches approval off")
-                            .with_code("approver_required")
-                    })?;
+                may_waive.clone().map_err(|_| {
+                    ApiError::forbidden("only an approver of the tenant switches approval off")
+                        .with_code("approver_required")
+                })?;
             } else {
-                caller.require_in(tenant, Resource::PackSettings, Action::Update)?;
+                may_change.clone()?;
             }
             let row = SettingsRow {
                 tenant_id: tenant.to_string(),
