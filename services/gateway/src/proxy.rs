@@ -309,20 +309,20 @@ impl Proxy {
         }
         let tenant = match path_tenant {
             Some(t) => Some(t),
-            None if held.tenants.len() == 1 && held.platform.is_empty() => {
-                held.tenants.keys().next().copied()
-            }
+            // Naming no tenant, tenant people act in their home tenant: the one
+            // where they first held a role. A later binding by another tenant's
+            // administrator adds that tenant's roles where it is named, and
+            // changes nothing else.
+            None if held.platform.is_empty() => held.home,
             None => None,
         };
         let mut roles = held.platform.clone();
         let own = tenant.and_then(|t| held.tenants.get(&t));
         roles.extend(own.into_iter().flatten().copied());
         if roles.is_empty() {
-            return Err(ApiError::forbidden(if held.tenants.len() > 1 {
-                "you hold roles in several tenants: name the tenant in the path"
-            } else {
-                "you hold no role here; ask your administrator for one"
-            }));
+            return Err(ApiError::forbidden(
+                "you hold no role here; ask your administrator for one",
+            ));
         }
         Ok(Acting {
             tenant,

@@ -28,13 +28,15 @@ struct RoleBindingChanged {
     principal_kind: String,
     principal: String,
     role: String,
+    changed_at: i64,
 }
 
-/// What a binding grants: a role in a tenant.
+/// What a binding grants: a role in a tenant, since when (micros).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Grant {
     tenant: TenantId,
     role: Role,
+    since: i64,
 }
 
 /// The bindings, found by who holds them: a request looks up its subject and its
@@ -91,6 +93,10 @@ pub struct Held {
     pub platform: Vec<Role>,
     pub bound: BTreeMap<Role, Vec<TenantId>>,
     pub tenants: BTreeMap<TenantId, Vec<Role>>,
+    /// The tenant a request that names none acts in: the one where the caller
+    /// first held a tenant role. Another tenant's administrator binding the
+    /// caller later cannot move it, so cannot make such requests ambiguous.
+    pub home: Option<TenantId>,
 }
 
 impl Roles {
@@ -119,7 +125,12 @@ impl Roles {
         let grants = bindings
             .of("subject", &identity.subject)
             .chain(identity.groups.iter().flat_map(|g| bindings.of("group", g)));
+        let mut first: Option<(i64, TenantId)> = None;
         for grant in grants {
+            if !grant.role.is_platform() {
+                let candidate = (grant.since, grant.tenant);
+                first = Some(first.map_or(candidate, |f| f.min(candidate)));
+            }
             if grant.role.is_platform() {
                 let over = bound.entry(grant.role).or_default();
                 if !over.contains(&grant.tenant) {
@@ -142,6 +153,7 @@ impl Roles {
             platform,
             bound,
             tenants,
+            home: first.map(|(_, tenant)| tenant),
         }
     }
 
@@ -181,7 +193,11 @@ impl Roles {
         bindings.insert(
             change.binding_id,
             (change.principal_kind, change.principal),
-            Grant { tenant, role },
+            Grant {
+                tenant,
+                role,
+                since: change.changed_at,
+            },
         );
     }
 }

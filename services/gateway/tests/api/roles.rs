@@ -279,3 +279,88 @@ async fn platform_roles_bound_in_a_tenant_apply_in_that_tenant_only() {
     let (status, body, _) = validate(&a).await;
     assert_ne!(status, 403, "{body}");
 }
+
+#[tokio::test]
+async fn another_tenants_binding_does_not_lock_a_person_out_of_their_own_tenant() {
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+    let operator = idp.access_token("acme-operator").await;
+    let globex_admin = idp.access_token("globex-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    let globex = s.register(&admin, "globex").await;
+    for (tenant, subject, role) in [
+        (&acme, "acme-operator", "Operator"),
+        (&globex, "globex-admin", "WorkspaceAdmin"),
+    ] {
+        let (status, body, _) = s
+            .call(
+                Some(&admin),
+                Method::POST,
+                &format!("/admin/tenants/{tenant}/role-bindings"),
+                Some(json!({ "subject": subject, "role": role })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let lists = |token: &str| {
+        let (s, token) = (&s, token.to_owned());
+        async move {
+            let (status, listed, _) = s
+                .call(Some(&token), Method::GET, "/admin/tenants", None)
+                .await;
+            (status, listed)
+        }
+    };
+    wait_until(
+        "acme's operator at the gateway",
+        Duration::from_secs(60),
+        || async { lists(&operator).await.0 == 200 },
+    )
+    .await;
+    wait_until(
+        "globex's admin at the gateway",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(&globex_admin),
+                Method::GET,
+                &format!("/admin/tenants/{globex}"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
+
+    // Globex's administrator binds acme's operator in globex.
+    let (status, body, _) = s
+        .call(
+            Some(&globex_admin),
+            Method::POST,
+            &format!("/admin/tenants/{globex}/role-bindings"),
+            Some(json!({ "subject": "acme-operator", "role": "Auditor" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let globex_path = format!("/admin/tenants/{globex}");
+    wait_until(
+        "the foreign binding at the gateway",
+        Duration::from_secs(60),
+        || async {
+            s.call(Some(&operator), Method::GET, &globex_path, None)
+                .await
+                .0
+                == 200
+        },
+    )
+    .await;
+    // The operator's requests that name no tenant still act in acme, where they
+    // first held a role: listing shows acme alone, as before.
+    let (status, listed) = lists(&operator).await;
+    assert_eq!(status, 200, "not locked out: {listed}");
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["tenant_id"], acme.as_str());
+}
