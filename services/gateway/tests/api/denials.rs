@@ -15,6 +15,25 @@ use reqwest::Method;
 
 use crate::proxy::stack;
 
+/// A consumer of the stack's audit topic from its beginning, and the schema to
+/// read it with.
+fn audit_reader(prefix: &str, group: &str) -> (StreamConsumer, Schemas) {
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", test_brokers())
+        .set("group.id", format!("{prefix}{group}"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[&format!("{prefix}plinth.audit.v1")])
+        .unwrap();
+    let schemas = Schemas::from_sources([include_str!(
+        "../../../../schemas/avro/audit/audit_event.avsc"
+    )])
+    .unwrap();
+    (consumer, schemas)
+}
+
 #[tokio::test]
 async fn every_refusal_is_audited() {
     let idp = Idp::start().await;
@@ -46,19 +65,7 @@ async fn every_refusal_is_audited() {
     assert!(limited > 0);
 
     // Read the audit topic until every kind of refusal has arrived.
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", test_brokers())
-        .set("group.id", format!("{}denials-reader", s.prefix))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    consumer
-        .subscribe(&[&format!("{}plinth.audit.v1", s.prefix)])
-        .unwrap();
-    let schemas = Schemas::from_sources([include_str!(
-        "../../../../schemas/avro/audit/audit_event.avsc"
-    )])
-    .unwrap();
+    let (consumer, schemas) = audit_reader(&s.prefix, "denials-reader");
     let mut seen: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     let start = Instant::now();
     while seen.len() < 4 || seen.get("too_many_requests").map_or(0, Vec::len) < limited {
@@ -104,16 +111,7 @@ async fn every_refusal_is_audited() {
         "one event per refusal"
     );
 
-    let metrics = reqwest::get(format!("{}/metrics", s.gateway))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("plinth_gateway_audit_undelivered_total 0"),
-        "{metrics}"
-    );
+    assert_eq!(s.metric("plinth_gateway_audit_undelivered_total").await, 0);
 }
 
 #[tokio::test]
@@ -173,19 +171,7 @@ async fn garbage_traffic_is_folded_and_a_real_refusal_in_the_middle_is_recorded(
 
     // Every garbage request is accounted for in a handful of records; the real
     // refusal is one of its own.
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", test_brokers())
-        .set("group.id", format!("{}fold-reader", s.prefix))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    consumer
-        .subscribe(&[&format!("{}plinth.audit.v1", s.prefix)])
-        .unwrap();
-    let schemas = Schemas::from_sources([include_str!(
-        "../../../../schemas/avro/audit/audit_event.avsc"
-    )])
-    .unwrap();
+    let (consumer, schemas) = audit_reader(&s.prefix, "fold-reader");
     let (mut anonymous_records, mut accounted, mut repeated, mut real) =
         (0usize, 0u64, 0u64, false);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -223,18 +209,7 @@ async fn garbage_traffic_is_folded_and_a_real_refusal_in_the_middle_is_recorded(
         anonymous_records <= 24,
         "{FLOOD} garbage requests became {anonymous_records} records"
     );
-    let metrics = reqwest::get(format!("{}/metrics", s.gateway))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let folded: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("plinth_gateway_refusals_folded_total "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let folded = s.metric("plinth_gateway_refusals_folded_total").await;
     assert_eq!(folded, repeated, "the folded ones are counted at /metrics");
     println!("{FLOOD} garbage requests: {anonymous_records} audit records, {folded} folded");
 }

@@ -35,20 +35,6 @@ async fn member(s: &Stack, admin: &str, tenant: &str, subject: &str, token: &str
     .await;
 }
 
-async fn limiters(s: &Stack) -> usize {
-    let text = reqwest::get(format!("{}/metrics", s.gateway))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("plinth_gateway_rate_limiters "))
-        .expect("the gauge")
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_tenants_allowance_is_spent_only_by_its_own_people() {
     let idp = Idp::start().await;
@@ -158,7 +144,7 @@ async fn a_tenants_allowance_is_spent_only_by_its_own_people() {
 
     // Made-up tenant ids, from staff and from a tenant's own person, create no
     // limiter: the gauge stays at the callers and tenants above.
-    let held = limiters(&s).await;
+    let held = s.metric("plinth_gateway_rate_limiters").await;
     for _ in 0..20 {
         let made_up: Vec<String> = (0..100)
             .map(|_| format!("/admin/tenants/{}", TenantId::new(Region::Us)))
@@ -171,7 +157,7 @@ async fn a_tenants_allowance_is_spent_only_by_its_own_people() {
         }))
         .await;
     }
-    let after = limiters(&s).await;
+    let after = s.metric("plinth_gateway_rate_limiters").await;
     assert!(
         after <= held + 1,
         "{held} limiters before 2,000 made-up tenants, {after} after"

@@ -181,6 +181,33 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
 }
 
 impl Stack {
+    /// The value of the gateway's `/metrics` line `name` (an unlabelled one).
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.gateway))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} at /metrics: {text}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// How many tenants `token` lists.
+    pub async fn tenant_count(&self, token: &str) -> usize {
+        let (status, listed, _) = self
+            .call(Some(token), Method::GET, "/admin/tenants", None)
+            .await;
+        assert_eq!(status, 200, "{listed}");
+        listed["items"].as_array().unwrap().len()
+    }
+
     /// Another gateway of the same region, beside the first (same keys, services
     /// and broker, its own port): its base URL.
     pub async fn another_gateway(&self) -> String {
@@ -448,13 +475,7 @@ async fn input_that_does_not_parse_gets_a_problem_never_a_500_or_plain_text() {
     )
     .await;
     let admin = idp.access_token("msp-admin").await;
-    let tenants_before = s
-        .call(Some(&admin), Method::GET, "/admin/tenants", None)
-        .await
-        .1["items"]
-        .as_array()
-        .unwrap()
-        .len();
+    let tenants_before = s.tenant_count(&admin).await;
     let cases: [(Method, &str, Option<Value>, u16, &str); 6] = [
         (
             Method::POST,
@@ -510,12 +531,6 @@ async fn input_that_does_not_parse_gets_a_problem_never_a_500_or_plain_text() {
             "{method} {path}"
         );
     }
-    let tenants_after = s
-        .call(Some(&admin), Method::GET, "/admin/tenants", None)
-        .await
-        .1["items"]
-        .as_array()
-        .unwrap()
-        .len();
+    let tenants_after = s.tenant_count(&admin).await;
     assert_eq!(tenants_before, tenants_after, "nothing was stored");
 }
