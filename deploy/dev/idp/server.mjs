@@ -75,8 +75,13 @@ function writePems(jwks) {
 const jwks = keys();
 writePems(jwks);
 
-const users = JSON.parse(readFileSync(join(here, 'users.json'), 'utf8'));
-const byId = new Map(users.map((u) => [u.sub, u]));
+// The users are read from their file at every lookup, so a change to it (a group
+// added or taken away, a user removed) shows at the next token, as at a real
+// provider. PLINTH_IDP_USERS names another file (tests change theirs).
+const usersFile = process.env.PLINTH_IDP_USERS || join(here, 'users.json');
+const readUsers = () => JSON.parse(readFileSync(usersFile, 'utf8'));
+const users = readUsers();
+const byId = { get: (sub) => readUsers().find((u) => u.sub === sub) };
 // A user's email is verified unless users.json says otherwise (one demo user's is
 // not, to show that the gateway then does not use it).
 const verified = (user) => user.email_verified !== false;
@@ -112,6 +117,9 @@ const provider = new Provider(issuer, {
   },
   scopes: ['openid', 'email', 'profile', 'groups', 'offline_access', 'api'],
   pkce: { required: () => true },
+  // The gateway asks again about a session's person with a refresh token, so one
+  // is issued with every code, not only for `offline_access`.
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },

@@ -80,7 +80,12 @@ impl Idp {
         let redirect_uri = format!("{gateway}/auth/callback");
         let state = std::env::temp_dir().join(format!("plinth-idp-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&state).expect("the provider's state directory");
+        // Its own copy of the demo users, which a test may change (`set_groups`).
+        let users = state.join("users.json");
+        std::fs::copy(repo_root().join("deploy/dev/idp/users.json"), &users)
+            .expect("the demo users");
         let mut command = tokio::process::Command::new("node");
+        command.env("PLINTH_IDP_USERS", &users);
         let ca_file = tls.then(|| {
             let (ca, cert, key) = make_certificates(&state);
             command
@@ -258,6 +263,28 @@ impl Idp {
     }
 
     /// A bearer access token of `user`.
+    /// Gives the demo user `sub` these groups at the provider from now on, as an
+    /// administrator of a real provider would.
+    pub fn set_groups(&self, sub: &str, groups: &[&str]) {
+        let file = self.state.join("users.json");
+        let mut users: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("the users"))
+                .expect("the users parse");
+        let user = users
+            .iter_mut()
+            .find(|u| u["sub"] == sub)
+            .unwrap_or_else(|| panic!("no demo user {sub}"));
+        user["groups"] = serde_json::json!(groups);
+        // Written whole and renamed, so the provider never reads half a file.
+        let next = self.state.join("users.json.next");
+        std::fs::write(
+            &next,
+            serde_json::to_vec(&users).expect("the users serialize"),
+        )
+        .expect("the users written");
+        std::fs::rename(next, file).expect("the users replaced");
+    }
+
     pub async fn access_token(&self, user: &str) -> String {
         let tokens = self.login(user).await;
         tokens["access_token"]

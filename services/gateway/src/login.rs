@@ -19,11 +19,13 @@ use openidconnect::{
     AccessToken, AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce,
     OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse as _,
+    ProviderMetadataWithLogout, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    TokenResponse as _,
 };
 use plinth_core::ApiError;
 use serde::{Deserialize, Serialize};
 
+use crate::identity::Identity;
 use crate::identity::session::{Found, Opened, Session, csrf_refused, same_secret};
 use crate::proxy::Proxy;
 use crate::settings::LoginSettings;
@@ -368,8 +370,57 @@ async fn finish(
             "the ID token and the access token name different people",
         ));
     }
-    let session = proxy.sessions.start(identity, id_token.to_string());
+    let refresh_token = tokens.refresh_token().map(|t| t.secret().clone());
+    let session = proxy
+        .sessions
+        .start(identity, id_token.to_string(), refresh_token);
     Ok((session, pending.return_to))
+}
+
+impl Login {
+    /// The person of a session as the identity provider sees them now, asked with
+    /// the session's refresh token: their identity and the next refresh token, or
+    /// `None` when the provider no longer lets the session go on (the token was
+    /// revoked, the person removed).
+    pub async fn recheck(
+        &self,
+        refresh_token: &str,
+        proxy: &Proxy,
+    ) -> Result<Option<(Identity, Option<String>)>, ApiError> {
+        let fetch = |request| send(self.http.clone(), request);
+        let provider = self.provider();
+        let answer = provider
+            .client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+            .map_err(ApiError::internal)?
+            .request_async(&fetch)
+            .await;
+        let tokens = match answer {
+            Ok(tokens) => tokens,
+            Err(RequestTokenError::ServerResponse(refused)) => {
+                tracing::info!(error = %refused.error(), "the identity provider ended a session");
+                return Ok(None);
+            }
+            Err(other) => {
+                return Err(
+                    ApiError::unavailable("the identity provider could not be asked")
+                        .with_internal(other),
+                );
+            }
+        };
+        let identity = proxy
+            .verifier
+            .verify(tokens.access_token().secret())
+            .await
+            .map_err(|e| {
+                ApiError::unavailable("the identity provider's answer could not be checked")
+                    .with_internal(e.internal_message().unwrap_or_default())
+            })?;
+        Ok(Some((
+            identity,
+            tokens.refresh_token().map(|t| t.secret().clone()),
+        )))
+    }
 }
 
 /// The ID token's checks (signature, issuer, audience, expiry, nonce, and the
@@ -414,7 +465,7 @@ pub async fn logout(
     let sessions = &proxy.sessions;
     let forget = sessions.removal(sessions.session_cookie(), "/");
     let session = match proxy.session(&req) {
-        Found::Valid(session) => session,
+        Found::Valid(session) => *session,
         // Nothing to end here: just go where a logout goes.
         Found::None | Found::Ended => {
             return Ok(redirect(&login.post_logout).cookie(forget).finish());

@@ -173,6 +173,40 @@ impl Proxy {
         }
     }
 
+    /// The session with its person's groups and email as the identity provider
+    /// says now, when they are due to be asked again: a person the provider no
+    /// longer knows (or whose refresh token it revoked) is logged out here. When
+    /// the provider cannot be reached the session goes on as it was until the
+    /// next interval.
+    async fn recheck(&self, req: &HttpRequest, mut session: Session) -> Result<Session, ApiError> {
+        let (Some(login), Some(refresh_token)) = (
+            req.app_data::<web::Data<crate::login::Login>>(),
+            session.refresh_token.clone(),
+        ) else {
+            return Ok(session);
+        };
+        if !self.sessions.recheck_due(&session) {
+            return Ok(session);
+        }
+        session.checked_at = crate::identity::session::now();
+        session.changed = true;
+        match login.recheck(&refresh_token, self).await {
+            Ok(Some((identity, next))) if identity.subject == session.subject => {
+                session.groups = identity.groups;
+                session.email = identity.email;
+                session.refresh_token = next.or(Some(refresh_token));
+                Ok(session)
+            }
+            Ok(_) => Err(ApiError::unauthenticated(
+                "the identity provider ended your session: log in again",
+            )),
+            Err(unreachable) => {
+                tracing::warn!(error = %unreachable, "the session's person could not be asked again");
+                Ok(session)
+            }
+        }
+    }
+
     /// Who is calling: the bearer token's person, or else the session cookie's —
     /// with a rewritten cookie when the session's idle deadline should move.
     pub async fn authenticate(
@@ -185,6 +219,7 @@ impl Proxy {
         match self.session(req) {
             Found::Valid(session) => {
                 check_csrf(req, &session)?;
+                let session = self.recheck(req, *session).await?;
                 Ok((session.identity(), Some(session)))
             }
             Found::Ended => Err(ApiError::unauthenticated(

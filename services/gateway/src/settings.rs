@@ -152,6 +152,10 @@ pub struct LoginSettings {
     pub idle_timeout_seconds: u64,
     /// A session ends this long after the login, used or not.
     pub absolute_timeout_seconds: u64,
+    /// How often at most a session's person is asked of the identity provider
+    /// again (with the session's refresh token), so that changed groups take
+    /// effect and a person removed there is logged out here.
+    pub groups_recheck_seconds: u64,
     /// Where the issuer sends people after logging out. Empty: `<public_url>/`.
     #[serde(default)]
     pub post_logout_redirect_url: String,
@@ -192,7 +196,8 @@ fn dev_defaults() -> serde_json::Value {
             "session_key": "",
             "scopes": ["openid", "email", "profile", "groups", "api"],
             "idle_timeout_seconds": 1800,
-            "absolute_timeout_seconds": 28800
+            "absolute_timeout_seconds": 28800,
+            "groups_recheck_seconds": 300
         },
         "internal_token": { "private_key_pem": "", "lifetime_seconds": 60 },
         "routes": [

@@ -46,6 +46,17 @@ pub struct Session {
     /// Unix seconds.
     pub issued_at: i64,
     pub last_seen: i64,
+    /// The refresh token the identity provider gave, to ask it about the person
+    /// again ([`Sessions::recheck_due`]).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// When the person's groups were last had from the identity provider (Unix
+    /// seconds).
+    #[serde(default)]
+    pub checked_at: i64,
+    /// Changed in this request: the cookie is written again.
+    #[serde(skip)]
+    pub changed: bool,
 }
 
 impl Session {
@@ -74,7 +85,7 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 #[derive(Debug)]
 pub enum Found {
     None,
-    Valid(Session),
+    Valid(Box<Session>),
     /// There was one, but it is past a deadline or not ours: the browser should
     /// drop it.
     Ended,
@@ -99,6 +110,7 @@ pub struct Sessions {
     secure: bool,
     idle: i64,
     absolute: i64,
+    recheck: i64,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -143,6 +155,7 @@ impl Sessions {
             secure: public_url.starts_with("https://"),
             idle: login.idle_timeout_seconds as i64,
             absolute: login.absolute_timeout_seconds as i64,
+            recheck: login.groups_recheck_seconds as i64,
         })
     }
 
@@ -207,7 +220,7 @@ impl Sessions {
                 {
                     Found::Ended
                 } else {
-                    Found::Valid(session)
+                    Found::Valid(Box::new(session))
                 }
             }
         }
@@ -223,7 +236,7 @@ impl Sessions {
     /// ago.
     pub fn touch(&self, session: &Session) -> Option<Cookie<'static>> {
         let now = now();
-        (now - session.last_seen >= TOUCH_EVERY).then(|| {
+        (session.changed || now - session.last_seen >= TOUCH_EVERY).then(|| {
             self.cookie(&Session {
                 last_seen: now,
                 ..session.clone()
@@ -231,10 +244,24 @@ impl Sessions {
         })
     }
 
+    /// Whether the session's person is due to be asked of the identity provider
+    /// again.
+    pub fn recheck_due(&self, session: &Session) -> bool {
+        session.refresh_token.is_some() && now() - session.checked_at >= self.recheck
+    }
+
     /// A new session for a person who just logged in.
-    pub fn start(&self, identity: Identity, id_token: String) -> Session {
+    pub fn start(
+        &self,
+        identity: Identity,
+        id_token: String,
+        refresh_token: Option<String>,
+    ) -> Session {
         let now = now();
         Session {
+            refresh_token,
+            checked_at: now,
+            changed: false,
             id: uuid::Uuid::new_v4().simple().to_string(),
             subject: identity.subject,
             email: identity.email,

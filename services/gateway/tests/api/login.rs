@@ -106,16 +106,30 @@ fn urlencode(s: &str) -> String {
 }
 
 async fn login_stack() -> (Idp, Stack) {
+    login_stack_with(json!({})).await
+}
+
+/// A stack whose gateway logs people in, its settings merged with `gateway`.
+async fn login_stack_with(gateway_settings: Value) -> (Idp, Stack) {
     let port = free_port();
     let gateway = format!("http://127.0.0.1:{port}");
     let idp = Idp::start_for_gateway(&gateway).await;
+    let mut settings = json!({
+        "login": { "client_secret": CLIENT_SECRET, "session_key": SESSION_KEY }
+    });
+    for (key, value) in gateway_settings.as_object().unwrap() {
+        match (settings.get_mut(key), value) {
+            (Some(Value::Object(base)), Value::Object(over)) => {
+                base.extend(over.clone());
+            }
+            _ => settings[key] = value.clone(),
+        }
+    }
     let stack = stack_with(
         &idp,
         Options {
             port,
-            gateway: json!({
-                "login": { "client_secret": CLIENT_SECRET, "session_key": SESSION_KEY }
-            }),
+            gateway: settings,
             ..Options::default()
         },
     )
@@ -442,6 +456,7 @@ async fn sessions_end_when_idle_or_too_old() {
             issuer: "made here".into(),
         },
         String::new(),
+        None,
     );
     let now = fresh.issued_at;
     let idle = settings.login.idle_timeout_seconds as i64;
@@ -514,4 +529,51 @@ async fn the_home_page_and_its_script_come_with_a_strict_content_security_policy
         );
         assert!(res.text().await.unwrap().contains(contains), "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_change_of_groups_at_the_identity_provider_reaches_a_live_session() {
+    let (idp, s) = login_stack_with(json!({ "login": { "groups_recheck_seconds": 1 } })).await;
+    let browser = Browser::new(&s.gateway);
+    let back = browser.log_in(&idp, "msp-auditor", "/auth/me").await;
+    assert_eq!(back.status(), 303);
+    let (status, _) = browser
+        .json(reqwest::Method::GET, "/admin/tenants", None, None)
+        .await;
+    assert_eq!(status, 200, "a platform auditor reads the tenants");
+
+    // The provider's administrator takes the person's group away: within the
+    // recheck interval the session acts without it.
+    idp.set_groups("msp-auditor", &[]);
+    wait_until(
+        "the session loses the role",
+        Duration::from_secs(30),
+        || async {
+            browser
+                .json(reqwest::Method::GET, "/admin/tenants", None, None)
+                .await
+                .0
+                == 403
+        },
+    )
+    .await;
+    let (status, me) = browser
+        .json(reqwest::Method::GET, "/auth/me", None, None)
+        .await;
+    assert_eq!(status, 200, "still logged in: {me}");
+    assert_eq!(me["groups"], json!([]));
+    // And given back, it returns the same way.
+    idp.set_groups("msp-auditor", &["plinth-platform-auditors"]);
+    wait_until(
+        "the session has the role again",
+        Duration::from_secs(30),
+        || async {
+            browser
+                .json(reqwest::Method::GET, "/admin/tenants", None, None)
+                .await
+                .0
+                == 200
+        },
+    )
+    .await;
 }
