@@ -266,15 +266,26 @@ impl Idp {
     /// Gives the demo user `sub` these groups at the provider from now on, as an
     /// administrator of a real provider would.
     pub fn set_groups(&self, sub: &str, groups: &[&str]) {
+        self.change_users(|users| {
+            let user = users
+                .iter_mut()
+                .find(|u| u["sub"] == sub)
+                .unwrap_or_else(|| panic!("no demo user {sub}"));
+            user["groups"] = serde_json::json!(groups);
+        });
+    }
+
+    /// Removes the demo user `sub` from the provider, as when a person leaves.
+    pub fn remove_user(&self, sub: &str) {
+        self.change_users(|users| users.retain(|u| u["sub"] != sub));
+    }
+
+    fn change_users(&self, change: impl FnOnce(&mut Vec<serde_json::Value>)) {
         let file = self.state.join("users.json");
         let mut users: Vec<serde_json::Value> =
             serde_json::from_str(&std::fs::read_to_string(&file).expect("the users"))
                 .expect("the users parse");
-        let user = users
-            .iter_mut()
-            .find(|u| u["sub"] == sub)
-            .unwrap_or_else(|| panic!("no demo user {sub}"));
-        user["groups"] = serde_json::json!(groups);
+        change(&mut users);
         // Written whole and renamed, so the provider never reads half a file.
         let next = self.state.join("users.json.next");
         std::fs::write(

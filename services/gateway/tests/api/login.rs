@@ -576,4 +576,13 @@ async fn a_change_of_groups_at_the_identity_provider_reaches_a_live_session() {
         },
     )
     .await;
+    // A person removed at the provider is logged out here.
+    idp.remove_user("msp-auditor");
+    wait_until("the session ends", Duration::from_secs(30), || async {
+        let (status, problem) = browser
+            .json(reqwest::Method::GET, "/admin/tenants", None, None)
+            .await;
+        status == 401 && problem["code"] == "unauthenticated"
+    })
+    .await;
 }
