@@ -197,9 +197,16 @@ impl Proxy {
                 session.refresh_token = next.or(Some(refresh_token));
                 Ok(session)
             }
-            Ok(_) => Err(ApiError::unauthenticated(
-                "the identity provider ended your session: log in again",
-            )),
+            Ok(_) => {
+                // Ended everywhere, so the provider is not asked again for it.
+                let deadline = self.sessions.expires_at(&session);
+                if let Err(e) = self.ended.end(&session.id, &session.subject, deadline).await {
+                    tracing::warn!(error = %e, "ending a session the provider ended");
+                }
+                Err(ApiError::unauthenticated(
+                    "the identity provider ended your session: log in again",
+                ))
+            }
             Err(unreachable) => {
                 tracing::warn!(error = %unreachable, "the session's person could not be asked again");
                 Ok(session)
