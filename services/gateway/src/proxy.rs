@@ -200,7 +200,11 @@ impl Proxy {
             Ok(_) => {
                 // Ended everywhere, so the provider is not asked again for it.
                 let deadline = self.sessions.expires_at(&session);
-                if let Err(e) = self.ended.end(&session.id, &session.subject, deadline).await {
+                if let Err(e) = self
+                    .ended
+                    .end(&session.id, &session.subject, deadline)
+                    .await
+                {
                     tracing::warn!(error = %e, "ending a session the provider ended");
                 }
                 Err(ApiError::unauthenticated(
