@@ -1,7 +1,11 @@
 //! Writing events in the caller's business transaction.
 
+use std::time::Duration;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -65,6 +69,25 @@ impl Event {
             subject: self.subject.clone(),
             traceparent: self.traceparent.clone(),
         }
+    }
+
+    /// Sends the event straight to its topic with its CloudEvents headers, waiting
+    /// up to `timeout` for the broker to take it: for a publisher without an
+    /// outbox (the gateway, tests). A service's own events go through the outbox.
+    pub async fn publish(
+        &self,
+        producer: &FutureProducer,
+        timeout: Duration,
+    ) -> Result<(), KafkaError> {
+        let record = FutureRecord::to(&self.topic)
+            .key(self.key.as_str())
+            .payload(self.payload.as_slice())
+            .headers(self.cloud_event().to_headers());
+        producer
+            .send(record, timeout)
+            .await
+            .map(drop)
+            .map_err(|(e, _)| e)
     }
 }
 

@@ -367,17 +367,9 @@ impl Publisher {
 
     /// Sends `event` to its topic, with its CloudEvents headers.
     pub async fn deliver(&self, event: &Event) {
-        use rdkafka::producer::FutureRecord;
-        self.producer
-            .send(
-                FutureRecord::to(&event.topic)
-                    .key(event.key.as_str())
-                    .payload(event.payload.as_slice())
-                    .headers(event.cloud_event().to_headers()),
-                Duration::from_secs(30),
-            )
+        event
+            .publish(&self.producer, Duration::from_secs(30))
             .await
-            .map_err(|(e, _)| e)
             .expect("the broker takes the event");
     }
 }

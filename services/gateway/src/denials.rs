@@ -21,7 +21,7 @@ use plinth_bus::{
     AUDIT_EVENT, Area, AuditEvent, BusConfig, Event, PLATFORM_KEY, Schemas, capped, limits,
 };
 use plinth_core::{ApiError, Region, RequestId, TenantId};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -225,12 +225,7 @@ async fn send(
                 // What is folded and buffered goes out before the gateway stops.
                 denials.flush_folded();
                 while let Ok(event) = receiver.try_recv() {
-                    let headers = event.cloud_event().to_headers();
-                    let record = FutureRecord::to(&event.topic)
-                        .key(event.key.as_str())
-                        .payload(event.payload.as_slice())
-                        .headers(headers);
-                    if producer.send(record, Duration::from_secs(5)).await.is_err() {
+                    if event.publish(&producer, Duration::from_secs(5)).await.is_err() {
                         undelivered.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -245,20 +240,15 @@ async fn send(
                 None => return Ok(()),
             },
         };
-        let headers = event.cloud_event().to_headers();
         let mut backoff = Duration::from_millis(100);
         let mut delivered = false;
         for _ in 0..ATTEMPTS {
-            let record = FutureRecord::to(&event.topic)
-                .key(event.key.as_str())
-                .payload(event.payload.as_slice())
-                .headers(headers.clone());
-            match producer.send(record, Duration::from_secs(10)).await {
-                Ok(_) => {
+            match event.publish(&producer, Duration::from_secs(10)).await {
+                Ok(()) => {
                     delivered = true;
                     break;
                 }
-                Err((e, _)) => {
+                Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "publishing a refusal failed");
                     tokio::select! {
                         _ = stop.cancelled() => break,

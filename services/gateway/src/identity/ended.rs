@@ -18,7 +18,7 @@ use std::time::Duration;
 use plinth_bus::catalog::{SESSION_ENDED, SESSION_ENDED_TYPE};
 use plinth_bus::{Area, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, micros};
 use plinth_core::{ApiError, Region};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -126,15 +126,10 @@ impl EndedSessions {
             payload,
         )
         .with_subject(subject.to_owned());
-        let headers = event.cloud_event().to_headers();
-        let sent = FutureRecord::to(&event.topic)
-            .key(event.key.as_str())
-            .payload(event.payload.as_slice())
-            .headers(headers);
-        self.producer
-            .send(sent, DELIVERY_TIMEOUT)
+        event
+            .publish(&self.producer, DELIVERY_TIMEOUT)
             .await
-            .map_err(|(e, _)| {
+            .map_err(|e| {
                 ApiError::unavailable(
                     "the session ended at this gateway, but the other gateways could not be told: log out again",
                 )
