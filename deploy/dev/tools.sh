@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build and test tools the project needs: cargo-nextest, the mold linker when the
+# Build and test tools the project needs: cargo-nextest, OpenSSL headers, the mold linker when the
 # distribution offers it (the linker wrapper falls back to the default linker), and
 # a Python environment for the tests (compliance-trestle, fastavro), the
 # dev identity provider's Node packages, and the browser the page tests drive
@@ -14,6 +14,13 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest"
   cargo install --locked --quiet cargo-nextest >&2
+fi
+# The Kafka client is built against the distribution's OpenSSL (SASL/SCRAM needs it).
+if ! pkg-config --exists openssl 2>/dev/null; then
+  log "installing OpenSSL headers and pkg-config (the Kafka client's SASL/SCRAM)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config >/dev/null 2>&1 \
+    || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+         && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config >/dev/null; }
 fi
 if ! command -v mold >/dev/null 2>&1; then
   log "installing the mold linker"

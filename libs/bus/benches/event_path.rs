@@ -80,14 +80,14 @@ async fn raw_producer_rate(
 /// how many of `n` messages arrived, and the rate. Tells Plinth's consumer apart from
 /// the broker's fetch path.
 async fn raw_consumer_rate(
-    brokers: &str,
+    bus: &BusConfig,
     topic: &str,
     n: u64,
     limit: Duration,
 ) -> anyhow::Result<(u64, f64)> {
     use rdkafka::consumer::{Consumer as _, StreamConsumer};
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let consumer: StreamConsumer = bus
+        .client_config()
         .set("group.id", format!("{topic}.raw-reader"))
         .set("auto.offset.reset", "earliest")
         .create()?;
@@ -228,7 +228,6 @@ async fn main() -> anyhow::Result<()> {
     let rate = env_or("PLINTH_BENCH_RATE", 1_000);
     let seconds = env_or("PLINTH_BENCH_SECONDS", 15);
     let partitions = env_or("PLINTH_BENCH_PARTITIONS", 3) as i32;
-    let brokers = std::env::var("PLINTH_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:19092".into());
 
     let db = TestDb::create(
         "bus_bench",
@@ -237,7 +236,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let pool = connect_pool(&db.app_url(), 8)?;
     let prefix = format!("b{}.", &Uuid::new_v4().simple().to_string()[..12]);
-    let bus = BusConfig::new(&brokers).with_topic_prefix(prefix.clone());
+    let bus = plinth_testkit::test_bus(prefix.clone());
     let raw_topic = format!("{prefix}bench.raw");
     let latency_topic = format!("{prefix}bench.latency");
     let topic = bus.topic(Area::Tenant);
@@ -259,7 +258,7 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("raw producer: {raw:.0} msg/s");
     let raw_limit = Duration::from_secs(30);
     let (raw_got, raw_consumed) =
-        raw_consumer_rate(&brokers, &raw_topic, events + 1_000, raw_limit).await?;
+        raw_consumer_rate(&bus, &raw_topic, events + 1_000, raw_limit).await?;
     eprintln!("raw consumer: {raw_got} messages, {raw_consumed:.0} msg/s");
 
     // 2. relay from committed rows. The relay starts first and publishes one event, so

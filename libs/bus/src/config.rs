@@ -1,6 +1,8 @@
 //! Connection settings for the broker, shared by producers, consumers and admin.
 
+use plinth_config::BrokerCredentials;
 use rdkafka::ClientConfig;
+use secrecy::ExposeSecret;
 
 /// Where the brokers are and how topics are named.
 #[derive(Debug, Clone)]
@@ -10,7 +12,9 @@ pub struct BusConfig {
     /// Prepended to every topic name (`<prefix>plinth.tenant.v1`): isolates tests
     /// sharing one broker, or environments sharing a cluster. Empty in production.
     pub topic_prefix: String,
-    /// Extra librdkafka properties (TLS, SASL for a production cluster, tuning).
+    /// The principal this process is at the brokers (its password is never printed).
+    pub credentials: Option<BrokerCredentials>,
+    /// Extra librdkafka properties (TLS for a production cluster, tuning).
     pub properties: Vec<(String, String)>,
 }
 
@@ -19,15 +23,24 @@ impl BusConfig {
         BusConfig {
             brokers: brokers.into(),
             topic_prefix: String::new(),
+            credentials: None,
             properties: Vec::new(),
         }
     }
 
-    /// A service's `bus` settings: its brokers, topic prefix and properties.
+    /// A service's `bus` settings: its brokers, topic prefix, principal and
+    /// properties.
     pub fn of(settings: &plinth_config::BusSettings) -> Self {
         BusConfig::new(&settings.brokers)
             .with_topic_prefix(&settings.topic_prefix)
+            .with_credentials(settings.sasl.clone())
             .with_properties(&settings.properties)
+    }
+
+    /// Connects as `credentials`' principal (or without authentication if `None`).
+    pub fn with_credentials(mut self, credentials: Option<BrokerCredentials>) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     pub fn with_topic_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -60,6 +73,12 @@ impl BusConfig {
     pub fn client_config(&self) -> ClientConfig {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", &self.brokers);
+        if let Some(credentials) = &self.credentials {
+            cfg.set("security.protocol", &credentials.protocol)
+                .set("sasl.mechanism", &credentials.mechanism)
+                .set("sasl.username", &credentials.username)
+                .set("sasl.password", credentials.password.expose_secret());
+        }
         for (k, v) in &self.properties {
             cfg.set(k, v);
         }

@@ -20,6 +20,7 @@ use plinth_bus::{
     BusConfig, Consumer, ConsumerConfig, ConsumerStats, Event, Handler, HandlerError, Outbox,
     Received, Relay, RelayConfig, RelayStats, Schemas, TopicSpec, dlq_topic, ensure_topics,
 };
+use plinth_config::BrokerCredentials;
 use plinth_core::{Region, TenantId};
 use plinth_db::testing::TestDb;
 use plinth_db::{MigrationSet, Pool, connect_pool, tenant_transaction};
@@ -49,10 +50,6 @@ struct OrderPlaced {
 
 fn schemas() -> Schemas {
     Schemas::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/avro")).unwrap()
-}
-
-fn brokers() -> String {
-    std::env::var("PLINTH_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:19092".to_owned())
 }
 
 /// Polls `check` until it holds, failing the test after `limit`.
@@ -88,7 +85,16 @@ struct Harness {
 }
 
 impl Harness {
-    async fn new(brokers: &str) -> Harness {
+    async fn new() -> Harness {
+        Harness::on(
+            &plinth_testkit::test_brokers(),
+            plinth_testkit::test_broker_principal("admin"),
+        )
+        .await
+    }
+
+    /// On the broker at `brokers`, as `admin`.
+    async fn on(brokers: &str, admin: Option<BrokerCredentials>) -> Harness {
         TELEMETRY.get_or_init(|| {
             let mut config = TelemetryConfig::new("event-path-test");
             config.filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
@@ -102,7 +108,9 @@ impl Harness {
         .unwrap();
         let pool = connect_pool(&db.app_url(), 16).unwrap();
         let prefix = format!("t{}.", &Uuid::new_v4().simple().to_string()[..12]);
-        let bus = BusConfig::new(brokers).with_topic_prefix(prefix);
+        let bus = BusConfig::new(brokers)
+            .with_topic_prefix(prefix)
+            .with_credentials(admin);
         let topic = bus.topic(plinth_bus::Area::Tenant);
         let spec = TopicSpec::new(&topic, 3);
         ensure_topics(&bus, &[spec.clone(), spec.dlq()])
@@ -390,7 +398,7 @@ fn report(name: &str, lines: &[(&str, String)]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_events_arrive_exactly_once() {
     const TOTAL: u64 = 10_000;
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     let (relay, relay_stats) = h.relay(RelayConfig::default());
     let (consumer, consumer_stats) = h.consumer(h.consumer_config());
     let (stop_relay, relay_task) = spawn(|t| relay.run(t));
@@ -452,7 +460,7 @@ async fn ten_thousand_events_arrive_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_aborted_mid_burst_loses_nothing() {
     const TOTAL: u64 = 3_000;
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     let committed = h.place_orders(TOTAL, 8).await.unwrap();
     let (consumer, consumer_stats) = h.consumer(h.consumer_config());
     let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
@@ -519,7 +527,7 @@ async fn relay_aborted_mid_burst_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_replicas_keep_each_tenants_order() {
     const PER_TENANT: u64 = 400;
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     let total = PER_TENANT * h.tenants.len() as u64;
     let (consumer, consumer_stats) = h.consumer(h.consumer_config());
     let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
@@ -640,7 +648,7 @@ async fn relay_replicas_keep_each_tenants_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_restarted_before_committing_applies_nothing_twice() {
     const TOTAL: u64 = 2_000;
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     let committed = h.place_orders(TOTAL, 8).await.unwrap();
     let (relay, _) = h.relay(RelayConfig::default());
     let (stop_relay, relay_task) = spawn(|t| relay.run(t));
@@ -730,6 +738,11 @@ impl OwnBroker {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Its super user, from the principals directory `broker.sh` wrote.
+    fn admin(&self) -> Option<BrokerCredentials> {
+        plinth_testkit::broker_principal(&self.dir.join("principals"), "admin")
+    }
+
     /// Runs `broker.sh <verb>` for this broker; `up` returns once it serves.
     fn script(&self, verb: &str) -> bool {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dev/broker.sh");
@@ -777,7 +790,7 @@ async fn broker_stopped_mid_burst_loses_nothing() {
     const BEFORE: u64 = 1_500;
     const DURING: u64 = 1_000;
     let broker = OwnBroker::start();
-    let h = Arc::new(Harness::new(&broker.addr()).await);
+    let h = Arc::new(Harness::on(&broker.addr(), broker.admin()).await);
     let (relay, relay_stats) = h.relay(RelayConfig {
         batch_size: 100,
         ..RelayConfig::default()
@@ -854,7 +867,7 @@ async fn broker_stopped_mid_burst_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     let producer: FutureProducer = h.bus.producer().unwrap();
     let tenant = h.tenants[0].to_string();
     let send = |payload: Vec<u8>, headers: Option<OwnedHeaders>| {
@@ -923,8 +936,9 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
     .await;
 
     // The dead-letter topic holds the three, each with its reason and origin.
-    let reader: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+    let reader: StreamConsumer = h
+        .bus
+        .client_config()
         .set("group.id", format!("{}dlq-reader", h.bus.topic_prefix))
         .set("auto.offset.reset", "earliest")
         .create()
@@ -973,7 +987,7 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_the_handler_does_not_want_are_passed_over() {
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     let producer: FutureProducer = h.bus.producer().unwrap();
     // Events of another type, ahead of the orders on every tenant's partition, with
     // a payload the handler could not decode: handled, they would be dead-lettered.
@@ -1025,7 +1039,7 @@ async fn events_the_handler_does_not_want_are_passed_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_messages_follow_the_cloudevents_kafka_binding() {
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     h.place_orders(1, 1).await.unwrap();
     // Records of published events are kept for two seconds here.
     let (relay, _) = h.relay(RelayConfig {
@@ -1034,8 +1048,9 @@ async fn published_messages_follow_the_cloudevents_kafka_binding() {
     });
     let (stop_relay, relay_task) = spawn(|t| relay.run(t));
 
-    let reader: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+    let reader: StreamConsumer = h
+        .bus
+        .client_config()
         .set("group.id", format!("{}raw-reader", h.bus.topic_prefix))
         .set("auto.offset.reset", "earliest")
         .create()
@@ -1117,8 +1132,9 @@ async fn good_bad_good(h: &Harness, topic: &str, bad_len: usize) -> [Uuid; 3] {
 
 /// The event ids on `topic`, read from the beginning until `want` are seen.
 async fn read_ids(h: &Harness, topic: &str, want: &[Uuid]) -> Vec<Uuid> {
-    let reader: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+    let reader: StreamConsumer = h
+        .bus
+        .client_config()
         .set("group.id", format!("{}reader-{topic}", h.bus.topic_prefix))
         .set("auto.offset.reset", "earliest")
         .create()
@@ -1139,7 +1155,7 @@ async fn read_ids(h: &Harness, topic: &str, want: &[Uuid]) -> Vec<Uuid> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_refused_for_good_are_dead_lettered_and_the_rows_behind_them_flow() {
-    let h = Arc::new(Harness::new(&brokers()).await);
+    let h = Arc::new(Harness::new().await);
     // The client refuses a message over its `message.max.bytes` (1,000,000) at once.
     let client_refused = good_bad_good(&h, &h.topic, 1_500_000).await;
     // A topic that takes at most 4 KiB a record batch: the broker refuses 20 KB.

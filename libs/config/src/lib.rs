@@ -85,8 +85,37 @@ pub struct BusSettings {
     pub relay: bool,
     /// Whether this process consumes other services' events.
     pub consumers: bool,
-    /// Extra librdkafka properties for every client: TLS and SASL of a production
-    /// cluster, or tuning (`fetch.wait.max.ms`).
+    /// The service's own principal at the brokers; none for a broker without
+    /// authentication (the Java-free dev broker).
+    #[serde(default)]
+    pub sasl: Option<BrokerCredentials>,
+    /// Extra librdkafka properties for every client: TLS of a production cluster
+    /// (`ssl.ca.location`), or tuning (`fetch.wait.max.ms`).
     #[serde(default)]
     pub properties: std::collections::BTreeMap<String, String>,
+}
+
+/// The SASL principal a process connects to the brokers as. Each service has its
+/// own, so the brokers' ACLs decide which topics it may write and read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BrokerCredentials {
+    pub username: String,
+    pub password: SecretString,
+    /// The SASL mechanism: `SCRAM-SHA-512` unless set.
+    #[serde(default = "BrokerCredentials::default_mechanism")]
+    pub mechanism: String,
+    /// `SASL_SSL` (the default: production brokers speak TLS) or `SASL_PLAINTEXT`
+    /// (the dev broker, on the loopback interface only).
+    #[serde(default = "BrokerCredentials::default_protocol")]
+    pub protocol: String,
+}
+
+impl BrokerCredentials {
+    fn default_mechanism() -> String {
+        "SCRAM-SHA-512".to_owned()
+    }
+
+    fn default_protocol() -> String {
+        "SASL_SSL".to_owned()
+    }
 }

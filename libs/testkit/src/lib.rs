@@ -22,7 +22,9 @@ use diesel::sql_types::{Bytea, Text};
 use diesel_async::RunQueryDsl;
 use plinth_authz::{Grant, TokenIssuer, keypair};
 use plinth_bus::{BusConfig, Event, Schemas};
+use plinth_config::BrokerCredentials;
 use plinth_core::{Principal, Region, ReqCtx, RequestId, Role, TenantId};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 /// Who calls: roles, a tenant for tenant roles, and the tenants a platform role is
@@ -394,6 +396,55 @@ where
 /// The broker the tests use (`PLINTH_TEST_KAFKA`, the dev broker by default).
 pub fn test_brokers() -> String {
     std::env::var("PLINTH_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:19092".into())
+}
+
+/// The credentials of the test broker's principal `name` (`admin`, the broker's
+/// super user, or a service's principal such as `pack-service`), from the
+/// principals directory the dev broker writes (`PLINTH_TEST_KAFKA_PRINCIPALS`,
+/// `<name>.password`); `None` when the broker has no authentication (Tansu).
+pub fn test_broker_principal(name: &str) -> Option<BrokerCredentials> {
+    let dir = std::env::var_os("PLINTH_TEST_KAFKA_PRINCIPALS")?;
+    broker_principal(std::path::Path::new(&dir), name)
+}
+
+/// The credentials of principal `name` in a dev broker's principals directory.
+pub fn broker_principal(dir: &std::path::Path, name: &str) -> Option<BrokerCredentials> {
+    let password = std::fs::read_to_string(dir.join(format!("{name}.password"))).ok()?;
+    Some(BrokerCredentials {
+        username: name.to_owned(),
+        password: password.trim().to_owned().into(),
+        mechanism: "SCRAM-SHA-512".to_owned(),
+        protocol: "SASL_PLAINTEXT".to_owned(),
+    })
+}
+
+/// The test broker as its super user, under `prefix`: what tests use to create
+/// their topics and read what services wrote.
+pub fn test_bus(prefix: impl Into<String>) -> BusConfig {
+    BusConfig::new(test_brokers())
+        .with_topic_prefix(prefix)
+        .with_credentials(test_broker_principal("admin"))
+}
+
+/// A service's `bus` settings for the test broker under `prefix`, as JSON
+/// overrides: brokers, prefix and the super user's credentials, then the keys of
+/// `more` (`partitions`, `relay`, `consumers`).
+pub fn test_bus_settings(prefix: &str, more: Value) -> Value {
+    let mut bus = json!({ "brokers": test_brokers(), "topic_prefix": prefix });
+    if let Value::Object(more) = more {
+        for (key, value) in more {
+            bus[key] = value;
+        }
+    }
+    if let Some(admin) = test_broker_principal("admin") {
+        bus["sasl"] = json!({
+            "username": admin.username,
+            "password": admin.password.expose_secret(),
+            "mechanism": admin.mechanism,
+            "protocol": admin.protocol,
+        });
+    }
+    bus
 }
 
 /// A topic prefix of its own for one test.

@@ -64,6 +64,7 @@ impl Application {
         let roles = Arc::new(Roles::new(settings.platform_groups.clone()));
         let bus = BusConfig::new(&settings.bus.brokers)
             .with_topic_prefix(&settings.bus.topic_prefix)
+            .with_credentials(settings.bus.sasl.clone())
             .with_properties(&settings.bus.properties);
         let stop = CancellationToken::new();
         let bus_for_topics = bus.clone();

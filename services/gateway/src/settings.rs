@@ -48,6 +48,9 @@ pub struct BusSettings {
     pub topic_prefix: String,
     /// Partitions of the audit topic, when the gateway is the first to create it.
     pub partitions: i32,
+    /// The gateway's own principal at the brokers.
+    #[serde(default)]
+    pub sasl: Option<plinth_config::BrokerCredentials>,
     /// Extra librdkafka properties.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,

@@ -161,8 +161,9 @@ struct Seen {
 /// services would, the moment it arrives, and notes when each event was seen.
 async fn watch_tenant_topic(app: Arc<TestApp>, seen: Arc<Mutex<Seen>>) -> anyhow::Result<()> {
     let topic = format!("{}plinth.tenant.v1", app.bus.topic_prefix);
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &app.bus.brokers)
+    let consumer: StreamConsumer = app
+        .bus
+        .client_config()
         .set("group.id", format!("{topic}.bench"))
         .set("auto.offset.reset", "earliest")
         .create()?;

@@ -14,7 +14,8 @@ use plinth_core::{Region, Role, TenantId};
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 pub use plinth_testkit::{As, Outgoing};
 use plinth_testkit::{
-    Publisher, ServiceClient, TokenKeys, read_outbox, test_brokers, test_topic_prefix,
+    Publisher, ServiceClient, TokenKeys, read_outbox, test_broker_principal, test_brokers,
+    test_bus, test_topic_prefix,
 };
 use serde_json::{Value, json};
 
@@ -38,7 +39,7 @@ impl TestApp {
         let db = TestDb::create("audit", all_migrations()).await.unwrap();
         let keys = TokenKeys::generate();
         let prefix = test_topic_prefix();
-        let bus = BusConfig::new(test_brokers()).with_topic_prefix(prefix.clone());
+        let bus = test_bus(prefix.clone());
         let (signer, signing_key) =
             LogSigner::generate("plinth-audit-test", "audit.plinth.test/us");
         let mut settings = Settings {
@@ -61,6 +62,7 @@ impl TestApp {
                 // The outbox is inspected directly: nothing takes rows out of it.
                 relay: false,
                 consumers: true,
+                sasl: test_broker_principal("admin"),
                 properties: Default::default(),
             },
             auth: AuthSettings {

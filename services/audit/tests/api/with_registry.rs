@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use plinth_core::{Region, Role};
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
-use plinth_testkit::{As, ServiceClient, TokenKeys, test_brokers, wait_until};
+use plinth_testkit::{As, ServiceClient, TokenKeys, test_bus_settings, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -41,10 +41,7 @@ async fn the_registrys_audit_events_and_onboarding_reach_the_audit_service() {
             "app_url": db.app_url(), "owner_url": db.owner_url(),
             "app_role": TEST_APP_ROLE, "pool_size": 4
         },
-        "bus": {
-            "brokers": test_brokers(), "topic_prefix": audit.bus.topic_prefix,
-            "partitions": 1, "relay": true, "consumers": true
-        },
+        "bus": test_bus_settings(&audit.bus.topic_prefix, json!({ "partitions": 1, "relay": true, "consumers": true })),
         "auth": { "internal_token_public_key": keys.public_base64url() },
         "onboarding": {
             "offered_deployment_models": ["hosted_saas"],

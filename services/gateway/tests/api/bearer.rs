@@ -11,10 +11,7 @@ async fn gateway(idp: &Idp) -> String {
         "http": { "port": 0 },
         "oidc": { "issuer": idp.issuer, "audience": AUDIENCE, "jwks_refresh_min_seconds": 3600 },
         "internal_token": { "private_key_pem": plinth_testkit::TokenKeys::generate().private_pem() },
-        "bus": {
-            "brokers": plinth_testkit::test_brokers(),
-            "topic_prefix": plinth_testkit::test_topic_prefix()
-        }
+        "bus": plinth_testkit::test_bus_settings(&plinth_testkit::test_topic_prefix(), json!({}))
     }))
     .unwrap();
     let app = gateway::Application::build(settings).await.unwrap();

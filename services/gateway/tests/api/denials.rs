@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use plinth_bus::Schemas;
 use plinth_core::{Region, TenantId};
-use plinth_testkit::{Idp, avro_json, test_brokers};
+use plinth_testkit::{Idp, avro_json, test_bus};
 use rdkafka::Message as _;
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use reqwest::Method;
@@ -18,8 +18,8 @@ use crate::proxy::stack;
 /// A consumer of the stack's audit topic from its beginning, and the schema to
 /// read it with.
 fn audit_reader(prefix: &str, group: &str) -> (StreamConsumer, Schemas) {
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", test_brokers())
+    let consumer: StreamConsumer = test_bus(prefix)
+        .client_config()
         .set("group.id", format!("{prefix}{group}"))
         .set("auto.offset.reset", "earliest")
         .create()

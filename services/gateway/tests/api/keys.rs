@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use plinth_testkit::idp::AUDIENCE;
-use plinth_testkit::{Idp, TokenKeys, test_brokers, test_topic_prefix, wait_until};
+use plinth_testkit::{Idp, TokenKeys, test_bus_settings, test_topic_prefix, wait_until};
 use serde_json::{Value, json};
 use tokio::sync::RwLock;
 
@@ -71,7 +71,7 @@ async fn gateway(issuer: &str, refresh_seconds: u64) -> String {
             // An issuer for API clients only: no authorization endpoint to log in at.
             "login": { "enabled": false },
             "internal_token": { "private_key_pem": TokenKeys::generate().private_pem() },
-            "bus": { "brokers": test_brokers(), "topic_prefix": test_topic_prefix() }
+            "bus": test_bus_settings(&test_topic_prefix(), json!({}))
         }))
         .unwrap(),
     )

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use plinth_bus::catalog::event_type;
 use plinth_bus::headers::{self, CloudEvent};
 use plinth_bus::{Area, Schemas};
-use plinth_testkit::test_brokers;
+use plinth_testkit::test_bus;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 /// Reads the partner topics under `prefix` from the beginning to their ends and
 /// decodes every event; the number read of each event type. One payload of each
@@ -24,8 +24,8 @@ pub fn decode_every_event(prefix: &str) -> BTreeMap<String, usize> {
     let schemas = Schemas::from_dir(dir.join("avro"))
         .and_then(|s| s.with_history_dir(dir.join("released/avro")))
         .expect("the published and released schemas parse");
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", test_brokers())
+    let consumer: BaseConsumer = test_bus(prefix)
+        .client_config()
         .set("group.id", format!("{prefix}partner"))
         .set("enable.auto.commit", "false")
         .create()

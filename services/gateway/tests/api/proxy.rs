@@ -5,7 +5,7 @@
 use plinth_core::Region;
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 use plinth_testkit::idp::AUDIENCE;
-use plinth_testkit::{Idp, TokenKeys, test_brokers, test_topic_prefix};
+use plinth_testkit::{Idp, TokenKeys, test_bus_settings, test_topic_prefix};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -68,10 +68,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
                 "app_url": db.app_url(), "owner_url": db.owner_url(),
                 "app_role": TEST_APP_ROLE, "pool_size": 4
             },
-            "bus": {
-                "brokers": test_brokers(), "topic_prefix": prefix,
-                "partitions": 1, "relay": true, "consumers": false
-            },
+            "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": true, "consumers": false })),
             "auth": { "internal_token_public_key": keys.public_base64url() }
         }))
         .unwrap(),
@@ -97,10 +94,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
                     "app_url": db.app_url(), "owner_url": db.owner_url(),
                     "app_role": TEST_APP_ROLE, "pool_size": 4
                 },
-                "bus": {
-                    "brokers": test_brokers(), "topic_prefix": prefix,
-                    "partitions": 1, "relay": false, "consumers": true
-                },
+                "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": false, "consumers": true })),
                 "auth": { "internal_token_public_key": keys.public_base64url() },
                 "log": { "signing_key": signing_key, "origin_prefix": "audit.plinth.test/us" }
             }))
@@ -129,10 +123,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
                     "app_url": db.app_url(), "owner_url": db.owner_url(),
                     "app_role": TEST_APP_ROLE, "pool_size": 4
                 },
-                "bus": {
-                    "brokers": test_brokers(), "topic_prefix": prefix,
-                    "partitions": 1, "relay": true, "consumers": true
-                },
+                "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": true, "consumers": true })),
                 "auth": { "internal_token_public_key": keys.public_base64url() }
             }))
             .unwrap(),
@@ -157,7 +148,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         "internal_token": { "private_key_pem": keys.private_pem() },
         "routes": routes,
         "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
-        "bus": { "brokers": test_brokers(), "topic_prefix": prefix },
+        "bus": test_bus_settings(&prefix, json!({})),
         // Tests refuse many requests without credentials from one address; the
         // address limit has a test of its own.
         "rate_limits": { "unauthenticated_per_second": 100000 }
@@ -397,7 +388,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
                 "audience": "tenant-registry", "create_names_region": true
             }],
             "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
-            "bus": { "brokers": test_brokers(), "topic_prefix": test_topic_prefix() }
+            "bus": test_bus_settings(&test_topic_prefix(), json!({}))
         }))
         .unwrap(),
     )

@@ -3,7 +3,7 @@
 //! against a certificate nothing it trusts has signed.
 
 use plinth_testkit::idp::{AUDIENCE, CLIENT_ID, CLIENT_SECRET};
-use plinth_testkit::{Idp, TokenKeys, test_brokers, test_topic_prefix};
+use plinth_testkit::{Idp, TokenKeys, test_bus_settings, test_topic_prefix};
 use serde_json::{Value, json};
 
 fn settings(idp: &Idp, ca_file: Option<&std::path::Path>) -> gateway::Settings {
@@ -15,7 +15,7 @@ fn settings(idp: &Idp, ca_file: Option<&std::path::Path>) -> gateway::Settings {
         },
         "login": { "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET },
         "internal_token": { "private_key_pem": TokenKeys::generate().private_pem() },
-        "bus": { "brokers": test_brokers(), "topic_prefix": test_topic_prefix() }
+        "bus": test_bus_settings(&test_topic_prefix(), json!({}))
     }))
     .unwrap()
 }

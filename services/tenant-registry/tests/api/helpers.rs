@@ -10,7 +10,8 @@ use plinth_core::Region;
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 pub use plinth_testkit::{As, Outgoing};
 use plinth_testkit::{
-    Publisher, ServiceClient, TokenKeys, read_outbox, test_brokers, test_topic_prefix,
+    Publisher, ServiceClient, TokenKeys, read_outbox, test_broker_principal, test_brokers,
+    test_bus, test_topic_prefix,
 };
 use serde_json::{Value, json};
 use tenant_registry::settings::{
@@ -48,7 +49,7 @@ impl TestApp {
             .unwrap();
         let keys = TokenKeys::generate();
         let prefix = test_topic_prefix();
-        let bus = plinth_bus::BusConfig::new(test_brokers()).with_topic_prefix(prefix.clone());
+        let bus = test_bus(prefix.clone());
         let mut settings = Settings {
             region,
             http: HttpSettings {
@@ -69,6 +70,7 @@ impl TestApp {
                 // The outbox is inspected directly: nothing takes rows out of it.
                 relay: false,
                 consumers: true,
+                sasl: test_broker_principal("admin"),
                 properties: Default::default(),
             },
             auth: AuthSettings {
