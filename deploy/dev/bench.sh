@@ -8,6 +8,7 @@ set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
 cd "$ROOT"
+"$DEV/tools.sh"
 "$DEV/postgres.sh" up
 # The benchmarks' own broker (Apache Kafka unless PLINTH_BROKER says otherwise),
 # with fresh storage; consumers keep librdkafka's default fetch wait.

@@ -5,8 +5,12 @@
 # assembled from Maven Central (deploy/dev/kafka/pom.xml) and cached under
 # .dev-state/kafka-<version>/. Its storage is formatted with Kafka's own storage tool
 # the first time a data directory is used, so `make up` keeps its data across
-# restarts. PLINTH_BROKER=tansu runs the Java-free Tansu broker instead (built from
-# crates.io, about 12 minutes once).
+# restarts. Clients authenticate with SASL (SCRAM-SHA-512; the brokers' own super
+# user `admin` also with PLAIN) and an authorizer refuses what deploy/kafka/access.toml
+# does not grant; every principal's password is in the broker's principals/
+# directory, made at the first start. PLINTH_BROKER=tansu runs the Java-free Tansu
+# broker instead (built from crates.io, about 12 minutes once), without
+# authentication or ACLs.
 #
 #   broker.sh up      install if missing, start if not running, wait until it serves
 #   broker.sh down    stop it
@@ -17,6 +21,7 @@ source "$(dirname "$0")/env.sh"
 BROKER_DIR=${PLINTH_BROKER_DIR:-$PLINTH_STATE_DIR/broker}
 mkdir -p "$BROKER_DIR"
 PIDFILE=$BROKER_DIR/broker.pid
+PRINCIPALS=$BROKER_DIR/principals
 LOGFILE=$BROKER_DIR/broker.log
 # The controller's listener (KRaft), next to the client listener.
 CONTROLLER_PORT=${PLINTH_KAFKA_CONTROLLER_PORT:-$((PLINTH_KAFKA_PORT + 1000))}
@@ -52,17 +57,41 @@ KAFKA_JAVA=(java -Xms256m "-Xmx${PLINTH_KAFKA_HEAP:-768m}" -XX:+UseG1GC -XX:MaxG
   -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$BROKER_DIR/log4j2.properties" -cp "$KAFKA_HOME/libs/*")
 
+# The brokers' super user's password, made once.
+admin_password() {
+  mkdir -p "$PRINCIPALS"
+  chmod 700 "$PRINCIPALS"
+  if [ ! -f "$PRINCIPALS/admin.password" ]; then
+    (umask 077 && openssl rand -base64 24 | tr -d '\n/+=' >"$PRINCIPALS/admin.password")
+  fi
+  cat "$PRINCIPALS/admin.password"
+}
+
 # The node's configuration: every listener on 127.0.0.1, topics only by request.
+# Clients and the controller listener both authenticate (SASL; plaintext on the
+# loopback interface here, SASL_SSL in production): no principal is anonymous, so
+# the controller's listener is no way around the ACLs either.
 kafka_configure() {
-  cat >"$BROKER_DIR/server.properties" <<EOF
+  local admin; admin=$(admin_password)
+  local plain="org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$admin\" user_admin=\"$admin\";"
+  (umask 077 && cat >"$BROKER_DIR/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PLINTH_KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PLINTH_KAFKA_PORT
+listeners=SASL_PLAINTEXT://127.0.0.1:$PLINTH_KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$PLINTH_KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=$plain
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=$plain
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
 log.dirs=$BROKER_DIR/data
 auto.create.topics.enable=false
 num.partitions=1
@@ -75,6 +104,7 @@ share.coordinator.state.topic.min.isr=1
 # A consumer group starts at once instead of waiting three seconds for more members.
 group.initial.rebalance.delay.ms=0
 EOF
+  )
   # The broker's own log: warnings, plus the line that says it serves.
   cat >"$BROKER_DIR/log4j2.properties" <<'EOF'
 appender.out.type=Console
@@ -107,6 +137,13 @@ kafka_serving() {
   grep -q "Kafka Server started" "$LOGFILE" 2>/dev/null && port_open 127.0.0.1 "$PLINTH_KAFKA_PORT"
 }
 
+# The principals and ACLs of deploy/kafka/access.toml, for both regions of the dev
+# stack (the EU region's topics under `eu.`, as services.sh starts them).
+kafka_provision() {
+  "$PLINTH_TEST_PYTHON" "$(dirname "$KAFKA_POM")/provision.py" \
+    "127.0.0.1:$PLINTH_KAFKA_PORT" "$PRINCIPALS" us= eu=eu.
+}
+
 tansu_bin() {
   local bin; bin=$(command -v tansu 2>/dev/null || echo "${CARGO_HOME:-$HOME/.cargo}/bin/tansu")
   if [ ! -x "$bin" ]; then
@@ -130,12 +167,14 @@ tansu_start() {
 }
 
 tansu_serving() { port_open 127.0.0.1 "$PLINTH_KAFKA_PORT"; }
+tansu_provision() { :; }
 
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 up() {
   if running; then
     log "broker already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PLINTH_KAFKA_PORT"
+    "${PLINTH_BROKER}_provision"
     return
   fi
   if port_open 127.0.0.1 "$PLINTH_KAFKA_PORT"; then
@@ -150,6 +189,7 @@ up() {
     tail -n 20 "$LOGFILE" >&2 || true
     exit 1
   fi
+  "${PLINTH_BROKER}_provision"
   log "broker ($PLINTH_BROKER) running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PLINTH_KAFKA_PORT"
 }
 

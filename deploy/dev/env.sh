@@ -17,6 +17,8 @@ export PLINTH_KAFKA_BROKERS=${PLINTH_KAFKA_BROKERS:-127.0.0.1:$PLINTH_KAFKA_PORT
 # The dev broker: Apache Kafka (kafka) or Tansu (tansu); see deploy/dev/broker.sh.
 export PLINTH_BROKER=${PLINTH_BROKER:-kafka}
 export TANSU_VERSION=${TANSU_VERSION:-0.6.0}
+# The dev broker's principals and their passwords (deploy/kafka/access.toml).
+export PLINTH_KAFKA_PRINCIPALS=${PLINTH_KAFKA_PRINCIPALS:-${PLINTH_BROKER_DIR:-$PLINTH_STATE_DIR/broker}/principals}
 
 # The dev identity provider (deploy/dev/idp).
 export PLINTH_IDP_PORT=${PLINTH_IDP_PORT:-19080}
@@ -38,6 +40,9 @@ unset _svc
 export PLINTH_TEST_PG_OWNER_URL=${PLINTH_TEST_PG_OWNER_URL:-postgres://$PLINTH_PG_OWNER:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
 export PLINTH_TEST_PG_APP_URL=${PLINTH_TEST_PG_APP_URL:-postgres://$PLINTH_PG_APP:$PLINTH_PG_PASSWORD@$PLINTH_PG_HOST:$PLINTH_PG_PORT}
 export PLINTH_TEST_KAFKA=${PLINTH_TEST_KAFKA:-$PLINTH_KAFKA_BROKERS}
+# The broker's principals (`<name>.password`, deploy/dev/broker.sh): the tests connect
+# as its super user, and as services' principals to check the ACLs.
+export PLINTH_TEST_KAFKA_PRINCIPALS=${PLINTH_TEST_KAFKA_PRINCIPALS:-$PLINTH_KAFKA_PRINCIPALS}
 # The tests' Python (tools.sh): compliance-trestle validates OSCAL exports, fastavro
 # checks Avro fingerprints and decodes events as a partner would.
 export PLINTH_TEST_PYTHON=${PLINTH_TEST_PYTHON:-$PLINTH_STATE_DIR/python-venv/bin/python}
@@ -53,6 +58,15 @@ wait_for() {
     if [ "$(date +%s)" -ge "$deadline" ]; then return 1; fi
     sleep 0.2
   done
+}
+
+# The settings that make a service connect to the dev broker as principal $1, one
+# NAME=value a line; none for a broker without authentication (Tansu).
+bus_principal_env() {
+  local file=$PLINTH_KAFKA_PRINCIPALS/$1.password
+  [ -f "$file" ] || return 0
+  printf '%s\n' "PLINTH_BUS__SASL__USERNAME=$1" "PLINTH_BUS__SASL__PASSWORD=$(cat "$file")" \
+    PLINTH_BUS__SASL__PROTOCOL=SASL_PLAINTEXT
 }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
@@ -71,6 +85,8 @@ start_private_broker() {
   export PLINTH_KAFKA_BROKERS=127.0.0.1:$PLINTH_KAFKA_PORT
   export PLINTH_TEST_KAFKA=$PLINTH_KAFKA_BROKERS
   export PLINTH_BROKER_DIR=$PLINTH_STATE_DIR/$1
+  export PLINTH_KAFKA_PRINCIPALS=$PLINTH_BROKER_DIR/principals
+  export PLINTH_TEST_KAFKA_PRINCIPALS=$PLINTH_KAFKA_PRINCIPALS
   local broker; broker="$ROOT/deploy/dev/broker.sh"
   "$broker" down
   rm -rf "$PLINTH_BROKER_DIR"

@@ -80,6 +80,8 @@ start() {
   local prefix=""; [ "$region" = us ] || prefix="$region."
   # Each secret goes to the one service that needs it.
   local own=(PLINTH_REGION="$region" PLINTH_BUS__TOPIC_PREFIX="$prefix")
+  # Its own principal at the broker, which lets it write and read only its topics.
+  mapfile -t -O ${#own[@]} own < <(bus_principal_env "$name")
   case $svc in
     gateway)
       own+=(PLINTH_OIDC__ISSUER="$PLINTH_IDP_ISSUER"

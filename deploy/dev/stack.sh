@@ -12,6 +12,13 @@ status() {
   echo "  PostgreSQL  $PLINTH_PG_HOST:$PLINTH_PG_PORT  owner role $PLINTH_PG_OWNER, app role $PLINTH_PG_APP"
   echo "              databases plinth_<service> (US) and plinth_<service>_eu (EU)"
   echo "  Kafka       $PLINTH_KAFKA_BROKERS  ($PLINTH_BROKER, data in $PLINTH_STATE_DIR/broker/)"
+  if [ -f "$PLINTH_KAFKA_PRINCIPALS/partner.password" ]; then
+    echo "              a principal per service (deploy/kafka/access.toml), passwords in $PLINTH_KAFKA_PRINCIPALS/"
+    echo "  Partners    read-only, SASL_PLAINTEXT, SCRAM-SHA-512 (docs/partners.md):"
+    echo "              US region  sasl.username=partner     sasl.password=$(cat "$PLINTH_KAFKA_PRINCIPALS/partner.password")  topics plinth.*.v1"
+    echo "              EU region  sasl.username=partner-eu  sasl.password=$(cat "$PLINTH_KAFKA_PRINCIPALS/partner-eu.password")  topics eu.plinth.*.v1"
+    echo "              consumer groups named partner.<purpose> (US) and eu.partner.<purpose> (EU)"
+  fi
   "$DEV/idp.sh" status
   "$DEV/services.sh" status
   echo "  Internal-token keys  $PLINTH_STATE_DIR/keys/internal-token.pem (US), internal-token-eu.pem (EU): dev only; each region's gateway signs with its own"

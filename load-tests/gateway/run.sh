@@ -90,7 +90,8 @@ prefix = "/admin/bench"
 upstream = "http://127.0.0.1:$BACKEND_PORT"
 audience = "bench"
 CONF
-env PLINTH_CONFIG="$WORK/gateway.toml" PLINTH_HTTP__PORT=$GATEWAY_PORT \
+mapfile -t SASL < <(bus_principal_env admin)
+env PLINTH_CONFIG="$WORK/gateway.toml" PLINTH_HTTP__PORT=$GATEWAY_PORT "${SASL[@]}" \
   PLINTH_OIDC__ISSUER="http://127.0.0.1:$IDP_PORT" \
   PLINTH_INTERNAL_TOKEN__PRIVATE_KEY_PEM="$(cat "$WORK/internal-token.pem")" \
   PLINTH_LOGIN__ENABLED=false PLINTH_RATE_LIMITS__DEFAULT_PER_SECOND=1000000000 PLINTH_RATE_LIMITS__CALLER_PER_SECOND=1000000000 \
