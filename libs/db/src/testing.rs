@@ -88,7 +88,69 @@ impl TestDb {
     pub fn app_url(&self) -> String {
         format!("{}/{}", self.app_server, self.name)
     }
+
+    /// What this database lacks of row-level security, read from the catalog, one
+    /// line a gap (none when it holds): every table with a `tenant_id` column has
+    /// row-level security enabled and forced and at least one policy; the app role
+    /// owns no table, function or schema here (an owner could switch it off) and
+    /// neither bypasses row-level security nor is a superuser.
+    pub async fn row_security_gaps(&self) -> anyhow::Result<Vec<String>> {
+        #[derive(diesel::QueryableByName)]
+        struct Gap {
+            #[diesel(sql_type = Text)]
+            gap: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Role {
+            #[diesel(sql_type = Text)]
+            name: String,
+        }
+        let app_role = diesel::sql_query("SELECT current_user::text AS name")
+            .get_result::<Role>(&mut connect(&self.app_url()).await?)
+            .await?
+            .name;
+        let gaps: Vec<Gap> = diesel::sql_query(ROW_SECURITY_GAPS)
+            .bind::<Text, _>(&app_role)
+            .load(&mut connect(&self.owner_url()).await?)
+            .await
+            .context("reading the row-level security catalog")?;
+        Ok(gaps.into_iter().map(|g| g.gap).collect())
+    }
 }
+
+/// The catalog query of [`TestDb::row_security_gaps`]; `$1` is the app role.
+const ROW_SECURITY_GAPS: &str = "
+WITH tenant_tables AS (
+    SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND EXISTS (SELECT 1 FROM pg_attribute a
+                  WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+)
+SELECT gap FROM (
+    SELECT relname || ': row-level security is not enabled' AS gap
+      FROM tenant_tables WHERE NOT relrowsecurity
+    UNION ALL
+    SELECT relname || ': row-level security is not forced'
+      FROM tenant_tables WHERE NOT relforcerowsecurity
+    UNION ALL
+    SELECT relname || ': no policy'
+      FROM tenant_tables t WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid)
+    UNION ALL
+    SELECT 'the app role owns the relation ' || c.relname
+      FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1
+    UNION ALL
+    SELECT 'the app role owns the function ' || p.proname
+      FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE r.rolname = $1
+    UNION ALL
+    SELECT 'the app role owns the schema ' || n.nspname
+      FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE r.rolname = $1
+    UNION ALL
+    SELECT 'the app role bypasses row-level security'
+      FROM pg_roles WHERE rolname = $1 AND (rolbypassrls OR rolsuper)
+) gaps
+ORDER BY gap";
 
 impl Drop for TestDb {
     fn drop(&mut self) {

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_core::{ApiError, Region, TenantId};
 use plinth_db::testing::TestDb;
@@ -90,7 +90,7 @@ async fn unique_violations_become_already_exists() {
     })
     .await
     .unwrap_err();
-    assert_eq!(err.code(), "already_exists");
+    assert_eq!(err.code(), plinth_core::Code::AlreadyExists);
     assert_eq!(err.kind().status().as_u16(), 409);
 }
 
@@ -194,4 +194,30 @@ async fn a_scope_of_one_some_or_all_tenants_bounds_reads_and_writes() {
         "a row outside the scope cannot be written"
     );
     assert_eq!(tickets(&mut conn, &TenantScope::All).await, 4);
+}
+
+#[tokio::test]
+async fn the_catalog_check_finds_a_table_without_row_security() {
+    let db = TestDb::create("db_rls", MigrationSet([NOTES]))
+        .await
+        .unwrap();
+    assert_eq!(db.row_security_gaps().await.unwrap(), Vec::<String>::new());
+
+    let mut owner = connect(&db.owner_url()).await.unwrap();
+    owner
+        .batch_execute(
+            "ALTER TABLE notes NO FORCE ROW LEVEL SECURITY;
+             CREATE TABLE loose (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL);",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        db.row_security_gaps().await.unwrap(),
+        [
+            "loose: no policy",
+            "loose: row-level security is not enabled",
+            "loose: row-level security is not forced",
+            "notes: row-level security is not forced",
+        ]
+    );
 }

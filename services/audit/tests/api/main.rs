@@ -9,5 +9,6 @@ mod openapi;
 mod oscal;
 mod proofs;
 mod recording;
+mod row_security;
 mod tamper;
 mod with_registry;

@@ -7,6 +7,7 @@ mod helpers;
 mod lifecycle;
 mod openapi;
 mod playbooks;
+mod row_security;
 mod runtime;
 mod validation;
 mod versions;

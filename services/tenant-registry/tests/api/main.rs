@@ -9,5 +9,6 @@ mod offboarding;
 mod onboarding;
 mod openapi;
 mod role_bindings;
+mod row_security;
 mod tenants;
 mod workspaces;
