@@ -541,7 +541,7 @@ mod tests {
         assert!(caller.reaches(a) && caller.reaches(b));
         let write = |t| caller.require_in(t, Resource::PackActivation, Action::Create);
         assert!(write(a).is_ok());
-        assert_eq!(write(b).unwrap_err().code(), "forbidden");
+        assert_eq!(write(b).unwrap_err().code(), plinth_core::Code::Forbidden);
         assert!(
             caller
                 .require_in(b, Resource::PackActivation, Action::Read)

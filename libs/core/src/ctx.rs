@@ -183,7 +183,10 @@ mod tests {
         let us = TenantId::new(Region::Us);
         assert_eq!(ctx.require_local(us).unwrap(), us);
         let err = ctx.require_local(eu).unwrap_err();
-        assert_eq!(err.code(), "wrong_region");
-        assert_eq!(ctx.require_tenant().unwrap_err().code(), "invalid_request");
+        assert_eq!(err.code(), crate::Code::WrongRegion);
+        assert_eq!(
+            ctx.require_tenant().unwrap_err().code(),
+            crate::Code::InvalidRequest
+        );
     }
 }

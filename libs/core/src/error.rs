@@ -1,11 +1,12 @@
 //! The one error type of the HTTP edge and its RFC 9457 problem documents.
 //!
-//! Every error has a kind; one table ([`ErrorKind::status`], [`ErrorKind::code`]) maps
-//! the kind to an HTTP status and a stable snake_case `code` that clients may match
-//! on. A service may name a narrower code (`invalid_transition`) for the same kind.
-//! The external message is shown to the caller; the internal one only reaches the logs.
+//! Every error has a kind and a stable snake_case `code` that clients may match on:
+//! the kind's own ([`ErrorKind::code`]) or a narrower one of the same status
+//! (`invalid_transition` is a `409`). [`Code`] is the one table of every code and
+//! its status; `docs/errors.md` lists the same table for API clients, and a test
+//! keeps the two equal. The external message is shown to the caller; the internal
+//! one only reaches the logs.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 
@@ -24,6 +25,107 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 tokio::task_local! {
     static REQUEST_ID: RequestId;
+}
+
+/// Declares [`Code`]: each variant with its wire string and HTTP status.
+macro_rules! codes {
+    ($( $(#[doc = $doc:literal])+ $variant:ident = $code:literal, $status:ident; )+) => {
+        /// Every stable `code` a problem document carries, with its HTTP status.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $( $(#[doc = $doc])+ $variant, )+
+        }
+
+        impl Code {
+            /// Every code, in the order of `docs/errors.md`.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),+];
+
+            /// The code on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status every error with this code answers with.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Code::$variant => StatusCode::$status,)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The resource does not exist, or is not the caller's to see.
+    NotFound = "not_found", NOT_FOUND;
+    /// A resource with this identity exists already.
+    AlreadyExists = "already_exists", CONFLICT;
+    /// A field or parameter is missing or invalid (`field` names it).
+    InvalidRequest = "invalid_request", BAD_REQUEST;
+    /// The body holds a NUL character (`\u0000`), which no field may hold.
+    NulCharacter = "nul_character", BAD_REQUEST;
+    /// A Domain or Tenant Pack failed validation (`errors` lists the problems).
+    PackInvalid = "pack_invalid", BAD_REQUEST;
+    /// A playbook failed validation (`errors` lists the problems).
+    PlaybookInvalid = "playbook_invalid", BAD_REQUEST;
+    /// No valid credentials: no token, an expired or foreign one, or no session.
+    Unauthenticated = "unauthenticated", UNAUTHORIZED;
+    /// The login at the identity provider did not complete.
+    LoginFailed = "login_failed", UNAUTHORIZED;
+    /// The caller's roles do not allow the action on this tenant.
+    Forbidden = "forbidden", FORBIDDEN;
+    /// A request made with a session cookie lacks the session's CSRF token.
+    CsrfTokenMismatch = "csrf_token_mismatch", FORBIDDEN;
+    /// An approver cannot decide a change they asked for.
+    OwnChange = "own_change", FORBIDDEN;
+    /// Only an approver of the tenant switches activation approval off.
+    ApproverRequired = "approver_required", FORBIDDEN;
+    /// Whoever switched approval off does not activate without approval.
+    ApprovalWaivedByActivator = "approval_waived_by_activator", FORBIDDEN;
+    /// The path exists, but not with this method.
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED;
+    /// The request conflicts with the resource's current state.
+    Conflict = "conflict", CONFLICT;
+    /// The resource's state does not allow this step (`allowed` lists what does).
+    InvalidTransition = "invalid_transition", CONFLICT;
+    /// The tenant's plan does not allow more of this resource.
+    QuotaExceeded = "quota_exceeded", CONFLICT;
+    /// This installation does not offer the deployment model asked for.
+    DeploymentModelNotOffered = "deployment_model_not_offered", CONFLICT;
+    /// This version exists with other content; versions are immutable.
+    VersionExists = "version_exists", CONFLICT;
+    /// Tenants run this pack version; it cannot be retired or deleted.
+    PackInUse = "pack_in_use", CONFLICT;
+    /// The Domain and Tenant Pack versions do not fit together.
+    ActivationIncompatible = "activation_incompatible", CONFLICT;
+    /// The playbook needs what the tenant's active configuration does not have.
+    PlaybookIncompatible = "playbook_incompatible", CONFLICT;
+    /// The tenant has no active configuration to link a playbook to.
+    NoActiveConfig = "no_active_config", CONFLICT;
+    /// The change request was approved or rejected already.
+    ChangeDecided = "change_decided", CONFLICT;
+    /// The tenant is not ACTIVE, so the runtime does not serve it.
+    TenantNotActive = "tenant_not_active", CONFLICT;
+    /// The tenant lives in another region (`region`, `region_base_url`).
+    WrongRegion = "wrong_region", MISDIRECTED_REQUEST;
+    /// The request body is larger than the endpoint accepts.
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE;
+    /// Over the rate limit (`retry_after` seconds, and the `Retry-After` header).
+    TooManyRequests = "too_many_requests", TOO_MANY_REQUESTS;
+    /// An unexpected error; the log line with the request id says what.
+    Internal = "internal", INTERNAL_SERVER_ERROR;
+    /// A dependency is down; retrying later may succeed.
+    Unavailable = "unavailable", SERVICE_UNAVAILABLE;
+    /// The service behind the gateway did not answer in time.
+    UpstreamTimeout = "upstream_timeout", SERVICE_UNAVAILABLE;
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What went wrong, as far as the caller is concerned.
@@ -73,20 +175,20 @@ impl ErrorKind {
     }
 
     /// The stable code of the kind.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::AlreadyExists => "already_exists",
-            ErrorKind::InvalidRequest { .. } => "invalid_request",
-            ErrorKind::Unauthenticated => "unauthenticated",
-            ErrorKind::Forbidden => "forbidden",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::TooManyRequests { .. } => "too_many_requests",
-            ErrorKind::WrongRegion { .. } => "wrong_region",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::PayloadTooLarge => "payload_too_large",
-            ErrorKind::MethodNotAllowed => "method_not_allowed",
-            ErrorKind::Internal => "internal",
+            ErrorKind::NotFound => Code::NotFound,
+            ErrorKind::AlreadyExists => Code::AlreadyExists,
+            ErrorKind::InvalidRequest { .. } => Code::InvalidRequest,
+            ErrorKind::Unauthenticated => Code::Unauthenticated,
+            ErrorKind::Forbidden => Code::Forbidden,
+            ErrorKind::Conflict => Code::Conflict,
+            ErrorKind::TooManyRequests { .. } => Code::TooManyRequests,
+            ErrorKind::WrongRegion { .. } => Code::WrongRegion,
+            ErrorKind::Unavailable => Code::Unavailable,
+            ErrorKind::PayloadTooLarge => Code::PayloadTooLarge,
+            ErrorKind::MethodNotAllowed => Code::MethodNotAllowed,
+            ErrorKind::Internal => Code::Internal,
         }
     }
 
@@ -116,7 +218,7 @@ pub struct ApiError(Box<Repr>);
 #[derive(Debug, Clone)]
 struct Repr {
     kind: ErrorKind,
-    code: Option<Cow<'static, str>>,
+    code: Option<Code>,
     external: String,
     internal: Option<String>,
     extensions: Map<String, Value>,
@@ -193,9 +295,16 @@ impl ApiError {
         Self::new(ErrorKind::Internal, "an internal error occurred").with_internal(internal)
     }
 
-    /// A narrower stable code than the kind's own, e.g. `invalid_transition`.
-    pub fn with_code(mut self, code: &'static str) -> Self {
-        self.0.code = Some(Cow::Borrowed(code));
+    /// A narrower stable code than the kind's own, e.g. `invalid_transition`; it
+    /// answers with the kind's status, which the table gives the code too.
+    pub fn with_code(mut self, code: Code) -> Self {
+        debug_assert_eq!(
+            code.status(),
+            self.0.kind.status(),
+            "{code} is not a code of {:?}",
+            self.0.kind
+        );
+        self.0.code = Some(code);
         self
     }
 
@@ -215,8 +324,8 @@ impl ApiError {
         &self.0.kind
     }
 
-    pub fn code(&self) -> &str {
-        self.0.code.as_deref().unwrap_or(self.0.kind.code())
+    pub fn code(&self) -> Code {
+        self.0.code.unwrap_or_else(|| self.0.kind.code())
     }
 
     pub fn external_message(&self) -> &str {
@@ -235,7 +344,7 @@ impl ApiError {
             "title": self.0.kind.title(),
             "status": self.0.kind.status().as_u16(),
             "detail": self.0.external,
-            "code": code,
+            "code": code.as_str(),
         });
         let obj = doc.as_object_mut().expect("problem document is an object");
         if let Some(id) = request_id {
@@ -287,9 +396,9 @@ impl ResponseError for ApiError {
         let rid = request_id.map(|id| id.to_string());
         let rid = rid.as_deref().unwrap_or("-");
         if status.is_server_error() {
-            tracing::error!(request_id = rid, code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
+            tracing::error!(request_id = rid, code = self.code().as_str(), internal = ?self.0.internal, "{}", self.0.external);
         } else {
-            tracing::debug!(request_id = rid, code = self.code(), internal = ?self.0.internal, "{}", self.0.external);
+            tracing::debug!(request_id = rid, code = self.code().as_str(), internal = ?self.0.internal, "{}", self.0.external);
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
@@ -395,15 +504,75 @@ mod tests {
         (ErrorKind::Internal, 500, "internal"),
     ];
 
+    /// The place of `kind` in `ALL_KINDS`: a new kind does not compile until it is
+    /// listed there too.
+    fn position(kind: &ErrorKind) -> usize {
+        match kind {
+            ErrorKind::NotFound => 0,
+            ErrorKind::AlreadyExists => 1,
+            ErrorKind::InvalidRequest { .. } => 2,
+            ErrorKind::Unauthenticated => 3,
+            ErrorKind::Forbidden => 4,
+            ErrorKind::Conflict => 5,
+            ErrorKind::TooManyRequests { .. } => 6,
+            ErrorKind::WrongRegion { .. } => 7,
+            ErrorKind::Unavailable => 8,
+            ErrorKind::PayloadTooLarge => 9,
+            ErrorKind::MethodNotAllowed => 10,
+            ErrorKind::Internal => 11,
+        }
+    }
+
     #[test]
     fn every_kind_has_a_status_and_a_distinct_code() {
         let mut codes = std::collections::HashSet::new();
-        for (kind, status, code) in ALL_KINDS {
+        for (i, (kind, status, code)) in ALL_KINDS.into_iter().enumerate() {
+            assert_eq!(
+                position(&kind),
+                i,
+                "ALL_KINDS lists every kind once, in order"
+            );
             assert_eq!(kind.status().as_u16(), status, "{kind:?}");
-            assert_eq!(kind.code(), code);
+            assert_eq!(kind.code().as_str(), code);
+            assert_eq!(kind.code().status(), kind.status(), "{kind:?}");
             assert!(codes.insert(code));
-            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }
+    }
+
+    #[test]
+    fn every_code_is_distinct_snake_case_and_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}"
+            );
+        }
+    }
+
+    /// `docs/errors.md` is the table API clients read: one row per code, in the
+    /// order of [`Code::ALL`], with its status. A code added without a row fails.
+    #[test]
+    fn docs_list_every_code_with_its_status() {
+        let page =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+                .expect("docs/errors.md");
+        let rows: Vec<(String, u16)> = page
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                let status = cells.get(2)?.parse().ok()?;
+                Some((code.to_owned(), status))
+            })
+            .collect();
+        let table: Vec<(String, u16)> = Code::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), c.status().as_u16()))
+            .collect();
+        assert_eq!(rows, table);
     }
 
     #[test]
@@ -417,7 +586,7 @@ mod tests {
     #[test]
     fn narrower_codes_and_extensions_are_reported() {
         let err = ApiError::conflict("cannot go from ACTIVE to PENDING")
-            .with_code("invalid_transition")
+            .with_code(Code::InvalidTransition)
             .with_extension("allowed", json!(["SUSPENDED", "OFFBOARDING"]));
         let doc = err.problem(None);
         assert_eq!(doc["code"], "invalid_transition");

@@ -10,7 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt as _;
 
-use crate::{ApiError, ErrorKind};
+use crate::{ApiError, Code, ErrorKind};
 
 /// JSON bodies: at most `limit` bytes; malformed ones answered as problems.
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -129,7 +129,7 @@ pub async fn refuse_nul_middleware(
             "body",
             "the body contains a NUL character (\\u0000), which no field may hold",
         )
-        .with_code("nul_character");
+        .with_code(Code::NulCharacter);
         return Ok(req.error_response(refusal).map_into_right_body());
     }
     req.set_payload(Payload::from(body.freeze()));

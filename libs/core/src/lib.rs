@@ -15,7 +15,9 @@ pub mod http;
 pub mod service;
 
 pub use ctx::{Principal, ReqCtx, RequestId, Role};
-pub use error::{ApiError, ErrorKind, REQUEST_ID_HEADER, request_id_middleware, request_id_scope};
+pub use error::{
+    ApiError, Code, ErrorKind, REQUEST_ID_HEADER, request_id_middleware, request_id_scope,
+};
 #[doc(hidden)]
 pub use id::parse_hex_uuid as __id_parse_hex;
 pub use id::{IdError, PrincipalId, TenantId, WorkspaceId};

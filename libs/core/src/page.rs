@@ -155,7 +155,7 @@ mod tests {
             .limit()
             .unwrap_err()
             .code(),
-            "invalid_request"
+            crate::Code::InvalidRequest
         );
     }
 
@@ -165,7 +165,10 @@ mod tests {
             limit: None,
             cursor: Some("not*base64".into()),
         };
-        assert_eq!(params.after::<u32>().unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            params.after::<u32>().unwrap_err().code(),
+            crate::Code::InvalidRequest
+        );
         let params = PageParams {
             limit: None,
             cursor: Some(Cursor::encode(&"text")),

@@ -112,10 +112,10 @@ impl Denials {
     pub fn record(&self, refusal: Refusal, error: &ApiError) {
         let status = actix_web::ResponseError::status_code(error).as_u16();
         if refusal.actor.is_none() {
-            self.fold(refusal, error.code(), status);
+            self.fold(refusal, error.code().as_str(), status);
             return;
         }
-        self.publish(refusal, error.code(), status, None);
+        self.publish(refusal, error.code().as_str(), status, None);
     }
 
     fn fold(&self, refusal: Refusal, reason: &str, status: u16) {

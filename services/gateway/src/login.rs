@@ -22,7 +22,7 @@ use openidconnect::{
     ProviderMetadataWithLogout, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     TokenResponse as _,
 };
-use plinth_core::ApiError;
+use plinth_core::{ApiError, Code};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
@@ -266,7 +266,7 @@ pub struct CallbackQuery {
 }
 
 fn failed(message: impl Into<String>) -> ApiError {
-    ApiError::unauthenticated(message).with_code("login_failed")
+    ApiError::unauthenticated(message).with_code(Code::LoginFailed)
 }
 
 /// `GET /auth/callback`: back from the issuer.

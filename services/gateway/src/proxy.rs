@@ -13,7 +13,8 @@ use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _,
 use futures_util::StreamExt as _;
 use plinth_authz::{Grant, TokenIssuer};
 use plinth_core::{
-    ApiError, ErrorKind, Principal, REQUEST_ID_HEADER, Region, ReqCtx, RequestId, Role, TenantId,
+    ApiError, Code, ErrorKind, Principal, REQUEST_ID_HEADER, Region, ReqCtx, RequestId, Role,
+    TenantId,
 };
 use tracing::Instrument as _;
 
@@ -658,7 +659,7 @@ async fn forward_checked(
     let response = sent.map_err(|e| match e {
         awc::error::SendRequestError::Timeout => {
             ApiError::unavailable("the service did not answer in time")
-                .with_code("upstream_timeout")
+                .with_code(Code::UpstreamTimeout)
         }
         awc::error::SendRequestError::Body(_) => ApiError::payload_too_large(proxy.body_limit),
         other => ApiError::unavailable("the service is unavailable").with_internal(other),

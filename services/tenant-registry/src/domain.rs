@@ -366,7 +366,7 @@ mod tests {
         ] {
             assert_eq!(
                 TenantSlug::parse(bad).unwrap_err().code(),
-                "invalid_request",
+                plinth_core::Code::InvalidRequest,
                 "{bad}"
             );
         }

@@ -55,7 +55,7 @@ impl Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct OnboardingSettings {
     /// Deployment models this installation provisions; others are answered
-    /// `unavailable`.
+    /// `deployment_model_not_offered`.
     pub offered_deployment_models: Vec<String>,
     /// The readiness checklist, in order. Items of services not running yet can be
     /// added once they are.

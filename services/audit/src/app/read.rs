@@ -11,7 +11,7 @@ use plinth_auditlog::{
 };
 use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, Page, PageParams, TenantId};
+use plinth_core::{ApiError, Code, Page, PageParams, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -57,7 +57,7 @@ pub fn log_ref(caller: &Caller, raw: &str) -> Result<LogRef, ApiError> {
     } else {
         let tenant = TenantId::parse(raw).map_err(|_| not_found())?;
         caller.reach(tenant).map_err(|e| {
-            if e.code() == "not_found" {
+            if e.code() == Code::NotFound {
                 not_found()
             } else {
                 e
@@ -95,7 +95,7 @@ pub async fn open_log(
         resource_type: "audit_log".to_owned(),
         resource_id: Some(raw.chars().take(100).collect()),
         outcome: "DENIED".to_owned(),
-        reason: Some(refused.code().to_owned()),
+        reason: Some(refused.code().to_string()),
         request_id: Some(caller.ctx.request_id.to_string()),
         occurred_at: super::now(),
         source_service: "audit".to_owned(),

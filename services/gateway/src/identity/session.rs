@@ -12,7 +12,7 @@
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use base64::Engine as _;
-use plinth_core::{ApiError, Region};
+use plinth_core::{ApiError, Code, Region};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -316,5 +316,5 @@ pub fn csrf_refused() -> ApiError {
     ApiError::forbidden(
         "a request made with a session cookie must carry the session's CSRF token (x-csrf-token, or csrf_token in a form)",
     )
-    .with_code("csrf_token_mismatch")
+    .with_code(Code::CsrfTokenMismatch)
 }

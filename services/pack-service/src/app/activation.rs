@@ -8,7 +8,7 @@
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::{Event, Outbox};
-use plinth_core::{ApiError, ReqCtx, TenantId};
+use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -130,7 +130,7 @@ fn incompatible(reasons: Vec<Issue>) -> ApiError {
             .collect::<Vec<_>>()
             .join("; ")
     ))
-    .with_code("activation_incompatible")
+    .with_code(Code::ActivationIncompatible)
     .with_extension(
         "reasons",
         serde_json::to_value(reasons).expect("issues serialize"),
@@ -392,7 +392,7 @@ pub async fn pack_activate(
                 return Err(ApiError::forbidden(
                     "you switched approval off for this tenant; someone else activates without it, or switch it back on",
                 )
-                .with_code("approval_waived_by_activator"));
+                .with_code(Code::ApprovalWaivedByActivator));
             }
             let approval = settings.is_some_and(|s| s.approval_required);
             if approval {
@@ -485,14 +485,14 @@ pub async fn change_decide(
             if row.status != ChangeStatus::Pending.as_str() {
                 return Err(
                     ApiError::conflict(format!("the change is already {}", row.status))
-                        .with_code("change_decided"),
+                        .with_code(Code::ChangeDecided),
                 );
             }
             if row.requested_by == ctx.principal.subject {
                 return Err(ApiError::forbidden(
                     "you asked for this change: another approver decides it",
                 )
-                .with_code("own_change"));
+                .with_code(Code::OwnChange));
             }
             let domain = domain_pack_by_id_on_conn(conn, &row.domain_pack_id)
                 .await?
@@ -703,7 +703,7 @@ pub async fn settings_set(
             if waived {
                 may_waive.clone().map_err(|_| {
                     ApiError::forbidden("only an approver of the tenant switches approval off")
-                        .with_code("approver_required")
+                        .with_code(Code::ApproverRequired)
                 })?;
             } else {
                 may_change.clone()?;

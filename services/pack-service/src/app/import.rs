@@ -9,7 +9,7 @@ use std::sync::Arc;
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::{Event, Outbox};
-use plinth_core::{ApiError, TenantId};
+use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::scoped_transaction;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -417,10 +417,10 @@ fn invalid(attempt_id: String, errors: Vec<Issue>, conflict: bool) -> ApiError {
         ApiError::conflict(
             "this version is stored with other content; versions are immutable: import the change as a new version",
         )
-        .with_code("version_exists")
+        .with_code(Code::VersionExists)
     } else {
         ApiError::invalid_request("pack", format!("the pack has {} problem(s)", errors.len()))
-            .with_code("pack_invalid")
+            .with_code(Code::PackInvalid)
     };
     base.with_extension("attempt_id", attempt_id)
         .with_extension(
@@ -692,7 +692,7 @@ async fn audit_early<T>(
     result: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     if let Err(err) = &result
-        && !matches!(err.code(), "pack_invalid" | "version_exists")
+        && !matches!(err.code(), Code::PackInvalid | Code::VersionExists)
     {
         app.audit_refusal(caller, audited, err).await;
     }

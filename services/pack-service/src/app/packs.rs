@@ -3,7 +3,7 @@
 
 use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, TenantId};
+use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use serde_json::Value;
@@ -290,7 +290,7 @@ pub async fn domain_pack_deprecate(
                     "{} tenant(s) run {domain} {version}: activate another version for them first",
                     row.active_tenants
                 ))
-                .with_code("pack_in_use"));
+                .with_code(Code::PackInUse));
             }
             let at = now();
             let row = domain_pack_deprecate_on_conn(conn, &row.pack_id, at, &ctx.principal.subject)
@@ -348,7 +348,7 @@ pub async fn tenant_pack_deprecate(
                     return Err(ApiError::conflict(format!(
                         "tenant pack {version} is active: activate another version first"
                     ))
-                    .with_code("pack_in_use"));
+                    .with_code(Code::PackInUse));
                 }
                 PackStatus::Draft => {}
             }

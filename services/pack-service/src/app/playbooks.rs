@@ -6,7 +6,7 @@
 
 use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, TenantId};
+use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::scoped_transaction;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -111,7 +111,7 @@ pub async fn playbook_publish(
                 "playbook",
                 format!("the playbook has {} problem(s)", errors.len()),
             )
-            .with_code("playbook_invalid")
+            .with_code(Code::PlaybookInvalid)
             .with_extension("errors", serde_json::to_value(errors).expect("issues serialize")));
         };
         let version = PackVersion::parse(&doc.version).map_err(ApiError::internal)?;
@@ -126,7 +126,7 @@ pub async fn playbook_publish(
                 return Err(ApiError::conflict(
                     "this version is published with other content; versions are immutable: publish the change as a new version",
                 )
-                .with_code("version_exists"));
+                .with_code(Code::VersionExists));
             }
             let (major, minor, patch) = version.parts();
             let at = now();
@@ -237,7 +237,7 @@ fn incompatible(reasons: Vec<Issue>) -> ApiError {
             .collect::<Vec<_>>()
             .join("; ")
     ))
-    .with_code("playbook_incompatible")
+    .with_code(Code::PlaybookIncompatible)
     .with_extension(
         "reasons",
         serde_json::to_value(reasons).expect("issues serialize"),
@@ -270,7 +270,7 @@ pub async fn link_create(
                     ApiError::conflict(
                         "the tenant has no active configuration to link a playbook to",
                     )
-                    .with_code("no_active_config")
+                    .with_code(Code::NoActiveConfig)
                 })?;
             let row = playbook_get_on_conn(conn, &playbook, &version.to_string())
                 .await?

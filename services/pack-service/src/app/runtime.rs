@@ -9,7 +9,7 @@ use std::sync::Arc;
 use actix_web::web::Bytes;
 use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, DataMode, TenantId};
+use plinth_core::{ApiError, Code, DataMode, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -176,7 +176,7 @@ pub async fn ticket_classify(
                 "the tenant is {}: its tickets are not classified",
                 cached.status
             ))
-            .with_code("tenant_not_active"));
+            .with_code(Code::TenantNotActive));
         }
         let decision = cached
             .effective

@@ -6,7 +6,7 @@
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::{Event, Outbox};
-use plinth_core::{ApiError, ReqCtx, TenantId};
+use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -148,7 +148,7 @@ pub fn require_start(flow: Flow, tenant: &Tenant) -> Result<(), ApiError> {
         flow.starts_from(),
         tenant.status
     ))
-    .with_code("invalid_transition")
+    .with_code(Code::InvalidTransition)
     .with_extension("allowed", allowed))
 }
 
@@ -331,7 +331,7 @@ async fn item_act<V: FlowView>(
                             "only a failed item is retried; {key} is {}",
                             item.state
                         ))
-                        .with_code("invalid_transition"));
+                        .with_code(Code::InvalidTransition));
                     }
                     let retried = ChecklistItemRow {
                         state: ItemState::Pending.as_str().to_owned(),
@@ -364,7 +364,7 @@ fn require_running(flow: Flow, tenant: &Tenant) -> Result<(), ApiError> {
             "the {flow} checklist is closed; the tenant is {}",
             tenant.status
         ))
-        .with_code("invalid_transition"))
+        .with_code(Code::InvalidTransition))
     }
 }
 

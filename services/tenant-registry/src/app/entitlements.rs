@@ -5,7 +5,7 @@
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, ReqCtx, TenantId};
+use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -129,7 +129,7 @@ pub async fn workspace_quota_check_on_conn(
         return Err(ApiError::conflict(format!(
             "the tenant's plan allows {limit} workspaces and it has {used}"
         ))
-        .with_code("quota_exceeded")
+        .with_code(Code::QuotaExceeded)
         .with_extension("limit", limit)
         .with_extension("used", used));
     }

@@ -68,9 +68,12 @@ impl AppState {
         } else {
             audited.clone().in_platform_log()
         };
-        let event = self
-            .events
-            .audit(&caller.ctx, &audited, Outcome::of(err), Some(err.code()));
+        let event = self.events.audit(
+            &caller.ctx,
+            &audited,
+            Outcome::of(err),
+            Some(err.code().as_str()),
+        );
         plinth_bus::record_refusal(&self.pool, event, audited.action).await;
     }
 

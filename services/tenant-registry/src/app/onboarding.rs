@@ -7,7 +7,7 @@
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, ReqCtx, TenantId};
+use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -110,7 +110,7 @@ pub async fn onboarding_request(
                     "this installation does not provision {} tenants",
                     model.as_str()
                 ))
-                .with_code("unavailable")
+                .with_code(Code::DeploymentModelNotOffered)
                 .with_extension("field", "deployment_model")
                 .with_extension("available", offered.clone())
                 .with_extension(

@@ -5,7 +5,7 @@
 
 use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, Page, PageParams, Role, TenantId, WorkspaceId};
+use plinth_core::{ApiError, Code, Page, PageParams, Role, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -222,7 +222,7 @@ pub async fn binding_create(
                 .await
                 .map_err(|e| {
                     let err = ApiError::from(e);
-                    if err.code() == "already_exists" {
+                    if err.code() == Code::AlreadyExists {
                         ApiError::already_exists(format!(
                             "this {} already holds this role here",
                             kind.field()

@@ -3,7 +3,7 @@
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Action, Caller, Resource, require};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, DataMode, Page, PageParams, Region, ReqCtx, TenantId};
+use plinth_core::{ApiError, Code, DataMode, Page, PageParams, Region, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -159,7 +159,7 @@ async fn tenant_create_checked(
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_insert_on_conn(ctx, conn, &row).await.map_err(|e| {
             let err = ApiError::from(e);
-            if err.code() == "already_exists" {
+            if err.code() == Code::AlreadyExists {
                 ApiError::already_exists("a tenant with this slug already exists in this region")
                     .with_extension("field", "slug")
             } else {
@@ -250,7 +250,7 @@ async fn tenant_status_set_checked(
                     allowed.join(" or ")
                 }
             ))
-            .with_code("invalid_transition")
+            .with_code(Code::InvalidTransition)
             .with_extension("allowed", allowed)
             .with_extension(
                 "note",

@@ -4,7 +4,7 @@
 
 use plinth_authz::{Action, Caller, Resource};
 use plinth_bus::Outbox;
-use plinth_core::{ApiError, DataMode, Page, PageParams, TenantId, WorkspaceId};
+use plinth_core::{ApiError, Code, DataMode, Page, PageParams, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -164,7 +164,7 @@ async fn owner_on_conn(
 
 fn name_taken(err: diesel::result::Error) -> ApiError {
     let err = ApiError::from(err);
-    if err.code() == "already_exists" {
+    if err.code() == Code::AlreadyExists {
         ApiError::already_exists("the tenant already has a workspace with this name")
             .with_extension("field", "name")
     } else {

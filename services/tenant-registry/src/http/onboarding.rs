@@ -69,7 +69,7 @@ impl ActivationBody {
         (status = 400, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only platform administrators request activation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant, or not one the caller reaches", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The tenant is not PENDING (`invalid_transition`), or this installation does not offer the deployment model (`unavailable`, with `available` and `remedy`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The tenant is not PENDING (`invalid_transition`), or this installation does not offer the deployment model (`deployment_model_not_offered`, with `available` and `remedy`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("internal_token" = [])),
     tag = "onboarding"

@@ -233,7 +233,7 @@ async fn activation_is_refused_clearly_when_it_cannot_start() {
         )
         .await;
     assert_eq!(status, 409, "{problem}");
-    assert_eq!(problem["code"], "unavailable");
+    assert_eq!(problem["code"], "deployment_model_not_offered");
     assert_eq!(problem["available"], json!(["hosted_saas", "hybrid"]));
     assert!(
         problem["remedy"]
