@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite against the real dev stack. Starts what is missing, stops
-# what it started, and exits with the tests' own status.
+# The whole test suite against the real dev stack, after the format and lint
+# checks. Starts what is missing, stops what it started, and exits with the
+# checks' and tests' status.
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
@@ -14,6 +15,10 @@ cd "$ROOT"
 start_private_broker test-broker "${PLINTH_TEST_KAFKA_PORT:-19093}"
 
 status=0
+# The code's form first: formatted, and no clippy warning in any target (the
+# workspace's lints in Cargo.toml, clippy.toml).
+cargo fmt --all -- --check || status=$?
+cargo clippy --workspace --all-targets --quiet -- -D warnings || status=$?
 cargo nextest run --workspace --no-fail-fast || status=$?
 cargo test --workspace --doc --quiet || status=$?
 exit $status

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build and test tools the project needs: cargo-nextest, OpenSSL headers, the mold linker when the
-# distribution offers it (the linker wrapper falls back to the default linker), and
-# a Python environment for the tests (compliance-trestle, fastavro), the
+# Build and test tools the project needs: clippy and rustfmt, cargo-nextest, OpenSSL
+# headers, the mold linker when the distribution offers it (the linker wrapper falls
+# back to the default linker), and a Python environment for the tests
+# (compliance-trestle, fastavro, confluent-kafka), the
 # dev identity provider's Node packages, and the browser the page tests drive
 # (Chromium from the distribution, playwright-core from npm), and the AsyncAPI
 # parser that validates the partner contract (npm).
@@ -10,6 +11,10 @@ source "$(dirname "$0")/env.sh"
 
 if ! command -v cargo >/dev/null 2>&1; then
   log "cargo is required (install Rust with rustup)"; exit 1
+fi
+if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+  log "installing clippy and rustfmt (make test checks the code's form)"
+  rustup component add clippy rustfmt >&2
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest"

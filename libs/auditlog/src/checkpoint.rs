@@ -67,6 +67,7 @@ impl std::fmt::Debug for LogSigner {
 impl LogSigner {
     /// A new key named `name`: the signer, and the private key in the signed-note
     /// format (`PRIVATE+KEY+<name>+<id>+<base64>`) to keep as a secret.
+    #[expect(clippy::expect_used, reason = "a fresh key parses")]
     pub fn generate(name: &str, origin_prefix: &str) -> (LogSigner, String) {
         let (skey, _) = signed_note::generate_key(&mut rand_core::OsRng, name);
         let signer = Self::from_private_key(&skey, origin_prefix).expect("a fresh key parses");
@@ -108,10 +109,11 @@ impl LogSigner {
     }
 
     /// Signs `log` at `size` with `root` at `time`.
+    #[expect(clippy::expect_used, reason = "times format")]
     pub fn sign(&self, log: &str, size: u64, root: Hash, time: OffsetDateTime) -> SignedCheckpoint {
         let time = time
             .replace_nanosecond(time.nanosecond() / 1000 * 1000)
-            .expect("microseconds are valid nanoseconds");
+            .unwrap_or(time);
         let extension = format!("time {}\n", time.format(&Rfc3339).expect("times format"));
         let body = Checkpoint::new(
             &format!("{}/{log}", self.origin_prefix),

@@ -51,6 +51,7 @@ pub struct Entry {
 
 impl Entry {
     /// The RFC 8785 canonical JSON of the entry: the bytes its leaf hash covers.
+    #[expect(clippy::expect_used, reason = "entries serialize")]
     pub fn canonical(&self) -> Vec<u8> {
         serde_json_canonicalizer::to_vec(self).expect("entries serialize")
     }
@@ -68,6 +69,7 @@ pub fn leaf_hash_of_canonical(canonical: &[u8]) -> Hash {
 
 /// The leaf hash of an entry as it was written, from its JSON: the canonical form
 /// of whatever the JSON holds, so that any change to it changes the hash.
+#[expect(clippy::expect_used, reason = "JSON values serialize")]
 pub fn leaf_hash_of(json: &serde_json::Value) -> Hash {
     tlog_tiles::record_hash(&serde_json_canonicalizer::to_vec(json).expect("JSON values serialize"))
 }

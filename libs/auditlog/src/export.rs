@@ -17,6 +17,7 @@ pub enum ExportLine {
 
 impl ExportLine {
     /// The line of an entry.
+    #[expect(clippy::expect_used, reason = "entries serialize")]
     pub fn entry(entry: &crate::Entry) -> ExportLine {
         match serde_json::to_value(entry).expect("entries serialize") {
             serde_json::Value::Object(fields) => ExportLine::Entry(fields),
@@ -25,6 +26,7 @@ impl ExportLine {
     }
 
     /// The line as JSON, without its newline.
+    #[expect(clippy::expect_used, reason = "export lines serialize")]
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("export lines serialize")
     }

@@ -44,6 +44,10 @@ impl MemoryTree {
 
     /// Appends a leaf; returns the stored hashes it added, from stored index
     /// `tlog_tiles::stored_hash_index(0, size before)` on.
+    #[expect(
+        clippy::expect_used,
+        reason = "a memory tree holds every hash it needs"
+    )]
     pub fn append(&mut self, leaf: Hash) -> Vec<Hash> {
         let new = tlog::stored_hashes_for_record_hash(self.size, leaf, self)
             .expect("a memory tree holds every hash it needs");
@@ -53,10 +57,12 @@ impl MemoryTree {
     }
 
     /// The root of the first `size` leaves.
+    #[expect(clippy::expect_used, reason = "stored")]
     pub fn root_at(&self, size: u64) -> Option<Hash> {
         (size <= self.size).then(|| tlog::tree_hash(size, self).expect("stored"))
     }
 
+    #[expect(clippy::expect_used, reason = "stored")]
     pub fn root(&self) -> Hash {
         tlog::tree_hash(self.size, self).expect("stored")
     }

@@ -90,6 +90,7 @@ impl From<TokenError> for ApiError {
 
 /// A new Ed25519 key pair: the private key as PKCS#8 DER (for the issuer) and the
 /// public key's 32 bytes (for verifiers).
+#[expect(clippy::expect_used, reason = "an Ed25519 key always encodes")]
 pub fn keypair() -> (Vec<u8>, [u8; 32]) {
     let signing = SigningKey::generate(&mut rand_core::OsRng);
     let der = signing

@@ -9,6 +9,9 @@
 //! Run with `make bench` (or `cargo bench -p plinth-bus --bench event_path` with the
 //! dev stack up). Sizes can be changed with PLINTH_BENCH_EVENTS and PLINTH_BENCH_RATE.
 
+// A benchmark: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -141,6 +141,7 @@ impl Audited {
     }
 
     /// Records the SHA-256 of `state`'s JSON under `key` (`before` or `after`).
+    #[expect(clippy::expect_used, reason = "states serialize")]
     pub fn with_hash(mut self, key: &str, state: &impl Serialize) -> Self {
         use sha2::{Digest, Sha256};
         let json = serde_json::to_vec(state).expect("states serialize");

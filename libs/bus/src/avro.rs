@@ -49,6 +49,7 @@ pub enum AvroError {
 
 /// The fingerprint this service wrote before it followed the specification: the
 /// `apache-avro` crate's canonical form, which keeps logical types. Only read.
+#[expect(clippy::expect_used, reason = "a Rabin fingerprint is 8 bytes")]
 fn legacy_fingerprint(schema: &Schema) -> [u8; 8] {
     let bytes = schema.fingerprint::<Rabin>().bytes;
     bytes.try_into().expect("a Rabin fingerprint is 8 bytes")
@@ -184,6 +185,7 @@ impl Schemas {
     }
 
     /// The writer schema of an encoded message and its datum.
+    #[expect(clippy::expect_used, reason = "8 bytes")]
     fn split<'b>(&self, bytes: &'b [u8]) -> Result<(&Schema, &'b [u8]), AvroError> {
         if bytes.len() < HEADER_LEN || bytes[..2] != MARKER {
             return Err(AvroError::NotSingleObject);

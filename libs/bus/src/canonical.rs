@@ -97,6 +97,7 @@ impl NamedTypes {
 
 /// The CRC-64-AVRO fingerprint of a canonical form, as single-object encoding writes
 /// it (little-endian).
+#[expect(clippy::expect_used, reason = "a Rabin fingerprint is 8 bytes")]
 pub fn fingerprint(canonical_form: &str) -> [u8; 8] {
     let digest = Rabin::digest(canonical_form.as_bytes());
     digest
@@ -131,6 +132,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    #[expect(clippy::expect_used, reason = "a string serializes")]
     fn string(&mut self, s: &str) {
         self.out
             .push_str(&serde_json::to_string(s).expect("a string serializes"));

@@ -38,6 +38,7 @@ pub struct CloudEvent {
 
 impl CloudEvent {
     /// The headers of a message carrying this event.
+    #[expect(clippy::expect_used, reason = "event times format as RFC 3339")]
     pub fn to_headers(&self) -> OwnedHeaders {
         let id = self.id.to_string();
         let time = self

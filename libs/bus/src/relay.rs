@@ -252,6 +252,7 @@ impl InFlight {
         }
     }
 
+    #[expect(clippy::expect_used, reason = "an open batch has its connection")]
     fn conn(&mut self) -> &mut AsyncPgConnection {
         self.conn
             .as_mut()
@@ -550,6 +551,7 @@ impl Relay {
 
     /// Moves refused rows of `batch` (index and reason) to `outbox_dead_letter` in the
     /// batch's transaction.
+    #[expect(clippy::expect_used, reason = "an open batch has its connection")]
     async fn dead_letter(
         &self,
         batch: &mut InFlight,

@@ -3,6 +3,9 @@
 //! tenant registry writes `plinth.tenant.v1`, a region's principal stays in its
 //! region, partners read and never write, and a wrong password gets nowhere.
 
+// Test code: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,9 @@
 //!
 //! Every test counts what it wrote and what was applied, and prints the figures.
 
+// Test code: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -16,7 +16,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::{Region, RequestId};
 
@@ -320,6 +320,18 @@ impl ApiError {
         self
     }
 
+    /// An extra member of the problem document, serialized from `value` (a list of
+    /// validation problems, say). Should it not serialize, the member is left out
+    /// and the logs say why.
+    pub fn with_serialized(self, name: &str, value: &impl serde::Serialize) -> Self {
+        match serde_json::to_value(value) {
+            Ok(value) => self.with_extension(name, value),
+            Err(err) => {
+                self.with_internal(format!("the problem's `{name}` did not serialize: {err}"))
+            }
+        }
+    }
+
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
     }
@@ -339,14 +351,12 @@ impl ApiError {
     /// The RFC 9457 problem document for this error.
     pub fn problem(&self, request_id: Option<RequestId>) -> Value {
         let code = self.code();
-        let mut doc = json!({
-            "type": format!("urn:plinth:problem:{code}"),
-            "title": self.0.kind.title(),
-            "status": self.0.kind.status().as_u16(),
-            "detail": self.0.external,
-            "code": code.as_str(),
-        });
-        let obj = doc.as_object_mut().expect("problem document is an object");
+        let mut obj = Map::new();
+        obj.insert("type".into(), format!("urn:plinth:problem:{code}").into());
+        obj.insert("title".into(), self.0.kind.title().into());
+        obj.insert("status".into(), self.0.kind.status().as_u16().into());
+        obj.insert("detail".into(), self.0.external.clone().into());
+        obj.insert("code".into(), code.as_str().into());
         if let Some(id) = request_id {
             obj.insert("request_id".into(), Value::String(id.to_string()));
         }
@@ -368,7 +378,7 @@ impl ApiError {
         for (k, v) in &self.0.extensions {
             obj.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        doc
+        Value::Object(obj)
     }
 }
 
@@ -469,6 +479,7 @@ impl From<diesel::result::Error> for ApiError {
 mod tests {
     use actix_web::test as atest;
     use actix_web::{App, HttpResponse, web};
+    use serde_json::json;
 
     use super::*;
 

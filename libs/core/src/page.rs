@@ -47,6 +47,7 @@ impl PageParams {
 pub struct Cursor;
 
 impl Cursor {
+    #[expect(clippy::expect_used, reason = "cursor keys serialize")]
     pub fn encode<K: Serialize>(key: &K) -> String {
         let json = serde_json::to_vec(key).expect("cursor keys serialize");
         URL_SAFE_NO_PAD.encode(json)

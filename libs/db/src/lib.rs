@@ -27,8 +27,9 @@ pub use migrate::{MigrationSet, migrate, migrate_blocking};
 /// answers with is what it stored.
 pub fn now() -> time::OffsetDateTime {
     let now = time::OffsetDateTime::now_utc();
+    // Whole microseconds of a valid time are valid nanoseconds.
     now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
-        .expect("microseconds are a valid nanosecond value")
+        .unwrap_or(now)
 }
 
 /// A pool of connections for the service's app role.

@@ -1,5 +1,8 @@
 //! Row-level security, migrations and test databases against the real server.
 
+// Test code: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};

@@ -8,6 +8,9 @@
 //! - [`wait_until`]: waiting on a condition with a deadline, never a sleep.
 //! - [`Idp`]: the dev identity provider, a real one, started for a test.
 
+// Test support: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod idp;
 
 pub use idp::{Idp, SigningKey};

@@ -10,6 +10,9 @@
 //!
 //! Run with `make bench`. PLINTH_BENCH_AUDIT_EVENTS (50,000) sets the size.
 
+// A benchmark: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

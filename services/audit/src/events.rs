@@ -34,6 +34,10 @@ impl TenantCreated {
 pub const OWNER: &str = "audit";
 const SERVICE: &str = "audit";
 
+#[expect(
+    clippy::expect_used,
+    reason = "the service's Avro schemas are compiled in and parse"
+)]
 fn schemas() -> Schemas {
     Schemas::from_sources([
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),

@@ -13,8 +13,10 @@
 //! never takes the buffer's room from the refusals of known callers.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use plinth_bus::{
@@ -119,7 +121,7 @@ impl Denials {
     }
 
     fn fold(&self, refusal: Refusal, reason: &str, status: u16) {
-        let mut folding = self.folding.lock().expect("never poisoned");
+        let mut folding = self.folding.lock();
         let kind = if folding.len() < FOLD_KINDS {
             (reason.to_owned(), refusal.method.clone())
         } else {
@@ -148,12 +150,7 @@ impl Denials {
     /// Ends the folding interval: one record for each kind that came again, with
     /// how many more times.
     fn flush_folded(&self) {
-        let ended: Vec<((String, String), Folded)> = self
-            .folding
-            .lock()
-            .expect("never poisoned")
-            .drain()
-            .collect();
+        let ended: Vec<((String, String), Folded)> = self.folding.lock().drain().collect();
         for ((reason, _), folded) in ended {
             if folded.more > 0 {
                 self.publish(folded.first, &reason, folded.status, Some(folded.more));

@@ -15,8 +15,10 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+
+use parking_lot::RwLock;
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -89,7 +91,7 @@ pub struct RateLimits {
 }
 
 fn per_second(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n.max(1)).expect("at least one")
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
 impl RateLimits {
@@ -112,29 +114,15 @@ impl RateLimits {
     /// Sets `tenant`'s rate; its limiter starts afresh when the rate changes.
     pub fn set(&self, tenant: TenantId, per_second_rate: u32) {
         let rate = per_second(per_second_rate);
-        let changed = self
-            .rates
-            .write()
-            .expect("never poisoned")
-            .insert(tenant, rate)
-            != Some(rate);
+        let changed = self.rates.write().insert(tenant, rate) != Some(rate);
         if changed {
-            self.active
-                .write()
-                .expect("never poisoned")
-                .remove(&Allowance::Tenant(tenant));
+            self.active.write().remove(&Allowance::Tenant(tenant));
         }
     }
 
     fn rate_of(&self, key: &Allowance) -> NonZeroU32 {
         match key {
-            Allowance::Tenant(t) => self
-                .rates
-                .read()
-                .expect("never poisoned")
-                .get(t)
-                .copied()
-                .unwrap_or(self.default),
+            Allowance::Tenant(t) => self.rates.read().get(t).copied().unwrap_or(self.default),
             Allowance::Caller(_) => self.per_caller,
             Allowance::Address(_) => self.per_address,
         }
@@ -146,12 +134,12 @@ impl RateLimits {
 
     fn active_of(&self, key: &Allowance) -> Arc<Active> {
         let now = self.now_ms();
-        if let Some(found) = self.active.read().expect("never poisoned").get(key) {
+        if let Some(found) = self.active.read().get(key) {
             found.used.store(now, Ordering::Relaxed);
             return found.clone();
         }
         let rate = self.rate_of(key);
-        let mut active = self.active.write().expect("never poisoned");
+        let mut active = self.active.write();
         let len = active.len();
         if len >= SWEEP_FROM && len.is_power_of_two() {
             let idle = self.idle.as_millis() as i64;
@@ -199,19 +187,14 @@ impl RateLimits {
 
     /// How long `ip` stays refused for failing authentication too often, if it is.
     pub fn blocked(&self, ip: IpAddr) -> Option<Duration> {
-        let active = self
-            .active
-            .read()
-            .expect("never poisoned")
-            .get(&Allowance::Address(ip))?
-            .clone();
+        let active = self.active.read().get(&Allowance::Address(ip))?.clone();
         let left = active.blocked_until.load(Ordering::Relaxed) - self.now_ms();
         (left > 0).then(|| Duration::from_millis(left as u64))
     }
 
     /// How many limiters are held (tenants' and callers'), for `/metrics`.
     pub fn limiters(&self) -> usize {
-        self.active.read().expect("never poisoned").len()
+        self.active.read().len()
     }
 
     /// Applies an `entitlement.changed` event.

@@ -48,7 +48,7 @@ type Client = CoreClient<
 pub struct Login {
     /// The issuer's endpoints and keys, discovered again when an ID token names
     /// a key the gateway does not know (at most once per `refresh_min`).
-    provider: std::sync::RwLock<Arc<Provider>>,
+    provider: parking_lot::RwLock<Arc<Provider>>,
     discovered: tokio::sync::Mutex<Instant>,
     refresh_min: Duration,
     registration: Registration,
@@ -84,6 +84,10 @@ struct Pending {
 
 /// The issuer's HTTP requests, made with the gateway's client; redirects are not
 /// followed (a discovery or token endpoint that redirects is refused).
+#[expect(
+    clippy::expect_used,
+    reason = "a status and headers taken from a response make a response"
+)]
 async fn send(
     http: reqwest::Client,
     request: openidconnect::HttpRequest,
@@ -149,7 +153,7 @@ impl Login {
         };
         let provider = registration.discover(&http).await?;
         Ok(Login {
-            provider: std::sync::RwLock::new(Arc::new(provider)),
+            provider: parking_lot::RwLock::new(Arc::new(provider)),
             discovered: tokio::sync::Mutex::new(Instant::now()),
             refresh_min,
             registration,
@@ -164,10 +168,7 @@ impl Login {
     }
 
     fn provider(&self) -> Arc<Provider> {
-        self.provider
-            .read()
-            .expect("the provider lock is never poisoned")
-            .clone()
+        self.provider.read().clone()
     }
 
     /// Discovers the issuer again, unless that was done less than `refresh_min`
@@ -180,10 +181,7 @@ impl Login {
         *discovered = Instant::now();
         match self.registration.discover(&self.http).await {
             Ok(provider) => {
-                *self
-                    .provider
-                    .write()
-                    .expect("the provider lock is never poisoned") = Arc::new(provider);
+                *self.provider.write() = Arc::new(provider);
                 true
             }
             Err(e) => {

@@ -41,7 +41,7 @@ pub struct Proxy {
     limits: Arc<RateLimits>,
     body_limit: usize,
     /// Internal tokens by what they say, with their expiry.
-    tokens: std::sync::RwLock<std::collections::HashMap<TokenKey, (String, i64)>>,
+    tokens: parking_lot::RwLock<std::collections::HashMap<TokenKey, (String, i64)>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -262,11 +262,7 @@ impl Proxy {
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let half = (self.issuer.lifetime().as_secs() / 2) as i64;
-        if let Some((token, exp)) = self
-            .tokens
-            .read()
-            .expect("the token cache is never poisoned")
-            .get(&key)
+        if let Some((token, exp)) = self.tokens.read().get(&key)
             && exp - now > half
         {
             return Ok(token.clone());
@@ -275,10 +271,7 @@ impl Proxy {
             .issuer
             .mint_reusable(audience, ctx, bound)
             .map_err(ApiError::internal)?;
-        let mut tokens = self
-            .tokens
-            .write()
-            .expect("the token cache is never poisoned");
+        let mut tokens = self.tokens.write();
         if tokens.len() >= TOKENS_MAX {
             tokens.retain(|_, (_, exp)| *exp - now > half);
             if tokens.len() >= TOKENS_MAX {
@@ -551,13 +544,13 @@ async fn forward_checked(
             let mut refused = ApiError::too_many_requests(seconds).error_response();
             let headers = refused.headers_mut();
             for (name, value) in [
-                ("ratelimit-limit", limit.to_string()),
-                ("ratelimit-remaining", "0".to_owned()),
-                ("ratelimit-reset", seconds.to_string()),
+                ("ratelimit-limit", u64::from(limit)),
+                ("ratelimit-remaining", 0),
+                ("ratelimit-reset", seconds),
             ] {
                 headers.insert(
                     HeaderName::from_static(name),
-                    header::HeaderValue::from_str(&value).expect("digits are a header value"),
+                    header::HeaderValue::from(value),
                 );
             }
             return Ok(refused);

@@ -6,8 +6,8 @@
 //! Applying an event twice changes nothing: a binding is keyed by its id
 //! ([`crate::projection`] feeds it).
 
+use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
 
 use plinth_bus::Schemas;
 use plinth_core::{Role, TenantId};
@@ -118,10 +118,7 @@ impl Roles {
         platform.dedup();
         let mut tenants: BTreeMap<TenantId, Vec<Role>> = BTreeMap::new();
         let mut bound: BTreeMap<Role, Vec<TenantId>> = BTreeMap::new();
-        let bindings = self
-            .bindings
-            .read()
-            .expect("the binding map is never poisoned");
+        let bindings = self.bindings.read();
         let grants = bindings
             .of("subject", &identity.subject)
             .chain(identity.groups.iter().flat_map(|g| bindings.of("group", g)));
@@ -172,10 +169,7 @@ impl Roles {
                     return;
                 }
             };
-        let mut bindings = self
-            .bindings
-            .write()
-            .expect("the binding map is never poisoned");
+        let mut bindings = self.bindings.write();
         if !created {
             bindings.remove(&change.binding_id);
             return;

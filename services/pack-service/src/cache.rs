@@ -10,7 +10,9 @@
 //! only if no drop came between its start and its end.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use actix_web::web::Bytes;
 use plinth_bus::{BusConfig, follow as follow_topics};
@@ -54,25 +56,18 @@ impl ConfigCache {
     pub fn get(&self, tenant: TenantId) -> Option<Arc<Cached>> {
         self.slots
             .read()
-            .expect("the cache is never poisoned")
             .get(&tenant)
             .and_then(|slot| slot.entry.clone())
     }
 
     /// Call before reading what to cache.
     pub fn begin_load(&self, tenant: TenantId) -> LoadTicket {
-        LoadTicket(
-            self.slots
-                .read()
-                .expect("the cache is never poisoned")
-                .get(&tenant)
-                .map_or(0, |slot| slot.drops),
-        )
+        LoadTicket(self.slots.read().get(&tenant).map_or(0, |slot| slot.drops))
     }
 
     /// Keeps `cached` unless the tenant's view was dropped since `ticket`.
     pub fn finish_load(&self, tenant: TenantId, ticket: LoadTicket, cached: Arc<Cached>) {
-        let mut slots = self.slots.write().expect("the cache is never poisoned");
+        let mut slots = self.slots.write();
         let slot = slots.entry(tenant).or_default();
         if slot.drops == ticket.0 {
             slot.entry = Some(cached);
@@ -80,7 +75,7 @@ impl ConfigCache {
     }
 
     pub fn drop_tenant(&self, tenant: TenantId) {
-        let mut slots = self.slots.write().expect("the cache is never poisoned");
+        let mut slots = self.slots.write();
         let slot = slots.entry(tenant).or_default();
         slot.drops += 1;
         slot.entry = None;

@@ -146,6 +146,7 @@ pub struct Activated {
     pub by: String,
 }
 
+#[expect(clippy::expect_used, reason = "packs serialize")]
 pub fn effective(
     tenant_id: &str,
     domain: &DomainVersion,

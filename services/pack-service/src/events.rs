@@ -41,6 +41,10 @@ pub const TENANT_OFFBOARDED: &str = "plinth.tenant.offboarded";
 pub const OWNER: &str = "pack-service";
 const SERVICE: &str = "pack-service";
 
+#[expect(
+    clippy::expect_used,
+    reason = "the service's Avro schemas are compiled in and parse"
+)]
 fn schemas() -> Schemas {
     Schemas::from_sources([
         include_str!("../../../schemas/avro/pack/pack_imported.avsc"),

@@ -14,6 +14,9 @@
 //! PLINTH_BENCH_SAGAS (300) and PLINTH_BENCH_SAGA_RATE (20 per second) change the
 //! sizes. Consumers keep librdkafka's default `fetch.wait.max.ms`.
 
+// A benchmark: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

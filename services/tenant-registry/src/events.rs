@@ -41,6 +41,10 @@ pub const WORKSPACE_DELETED: &str = "plinth.workspace.deleted";
 const SERVICE: &str = "tenant-registry";
 
 /// The schemas this service writes with, compiled in.
+#[expect(
+    clippy::expect_used,
+    reason = "the service's Avro schemas are compiled in and parse"
+)]
 fn schemas() -> Schemas {
     Schemas::from_sources([
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),

@@ -32,6 +32,10 @@ pub struct EntitlementDefaults {
 }
 
 impl EntitlementDefaults {
+    #[expect(
+        clippy::expect_used,
+        reason = "the built-in entitlement defaults parse"
+    )]
     pub fn dev_default() -> Self {
         serde_json::from_value(dev_defaults()["default_entitlements"].clone())
             .expect("the built-in entitlement defaults parse")
@@ -64,6 +68,7 @@ pub struct OnboardingSettings {
 
 impl OnboardingSettings {
     /// The built-in checklist (audit, policy, packs, and two operator items).
+    #[expect(clippy::expect_used, reason = "the built-in onboarding settings parse")]
     pub fn dev_default() -> Self {
         serde_json::from_value(dev_defaults()["onboarding"].clone())
             .expect("the built-in onboarding settings parse")
@@ -80,6 +85,10 @@ pub struct OffboardingSettings {
 
 impl OffboardingSettings {
     /// The built-in checklist (audit, policy, packs, and two operator items).
+    #[expect(
+        clippy::expect_used,
+        reason = "the built-in offboarding settings parse"
+    )]
     pub fn dev_default() -> Self {
         serde_json::from_value(dev_defaults()["offboarding"].clone())
             .expect("the built-in offboarding settings parse")

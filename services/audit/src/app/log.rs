@@ -205,7 +205,7 @@ async fn write_entries(
             log_id: log.clone(),
             idx: index as i64,
             event_id,
-            body: String::from_utf8(canonical).expect("canonical JSON is UTF-8"),
+            body: String::from_utf8(canonical).map_err(ApiError::internal)?,
             leaf_hash: leaf.0.to_vec(),
             recorded_at: at,
             occurred_at: entry.record.occurred_at,

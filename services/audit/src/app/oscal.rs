@@ -28,6 +28,7 @@ const NS: &str = "urn:plinth:audit";
 const OSCAL_VERSION: &str = "1.1.2";
 const BATCH: i64 = 2_000;
 
+#[expect(clippy::expect_used, reason = "times format")]
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).expect("times format")
 }

@@ -75,6 +75,7 @@ fn kept_note(kept: &str) -> Option<String> {
     }
 }
 
+#[expect(clippy::expect_used, reason = "verdicts serialize")]
 fn verify(export: &Path, key: &str, checkpoints: &[PathBuf], json: bool) -> ExitCode {
     let fail = |what: String| {
         eprintln!("plinth-audit: {what}");

@@ -2,6 +2,9 @@
 //! port 0 with a database and topics of its own; tests publish other services'
 //! events and call its API with internal tokens minted as the gateway would.
 
+// Test code: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod append_only;
 mod helpers;
 mod lifecycle;

@@ -11,8 +11,8 @@
 //! cookie is refused anyway: the topic keeps a day, and memory keeps what has not
 //! expired.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::time::Duration;
 
 use plinth_bus::catalog::{SESSION_ENDED, SESSION_ENDED_TYPE};
@@ -80,10 +80,7 @@ impl EndedSessions {
 
     /// Whether the session `id` was ended.
     pub fn contains(&self, id: &str) -> bool {
-        self.ended
-            .read()
-            .expect("the ended sessions are never poisoned")
-            .contains_key(id)
+        self.ended.read().contains_key(id)
     }
 
     fn remember(&self, id: String, expires_at: i64) {
@@ -91,10 +88,7 @@ impl EndedSessions {
         if expires_at <= now {
             return;
         }
-        let mut ended = self
-            .ended
-            .write()
-            .expect("the ended sessions are never poisoned");
+        let mut ended = self.ended.write();
         // Drop what has expired whenever the map doubles, so it holds about the
         // sessions ended within one absolute timeout.
         if ended.len() >= 1024 && ended.len().is_power_of_two() {

@@ -7,8 +7,8 @@
 //! (RSA → RS256, P-256 → ES256, Ed25519 → EdDSA): a symmetric (`oct`) key in the
 //! set is ignored, so a token can never be checked as HMAC with a public key.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -132,7 +132,7 @@ impl KeySet {
             "{} holds no key the gateway can trust",
             set.jwks_uri
         );
-        *set.keys.write().expect("the key map is never poisoned") = keys;
+        *set.keys.write() = keys;
         Ok(set)
     }
 
@@ -151,11 +151,7 @@ impl KeySet {
     }
 
     fn cached(&self, kid: &str) -> Option<TrustedKey> {
-        self.keys
-            .read()
-            .expect("the key map is never poisoned")
-            .get(kid)
-            .cloned()
+        self.keys.read().get(kid).cloned()
     }
 
     /// Which key set is in use: changes whenever the keys are fetched again.
@@ -180,7 +176,7 @@ impl KeySet {
         *fetched = Instant::now();
         match self.fetch().await {
             Ok(keys) => {
-                *self.keys.write().expect("the key map is never poisoned") = keys;
+                *self.keys.write() = keys;
                 self.generation
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }

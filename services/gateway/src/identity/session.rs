@@ -160,6 +160,7 @@ impl Sessions {
     }
 
     /// An encrypted cookie holding `value`.
+    #[expect(clippy::expect_used, reason = "a session serializes")]
     pub fn seal<T: Serialize>(
         &self,
         name: &str,

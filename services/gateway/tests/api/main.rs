@@ -1,5 +1,8 @@
 //! The gateway against the real dev identity provider, started for each test.
 
+// Test code: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bearer;
 mod browser;
 mod coverage;

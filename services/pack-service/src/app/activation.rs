@@ -131,10 +131,7 @@ fn incompatible(reasons: Vec<Issue>) -> ApiError {
             .join("; ")
     ))
     .with_code(Code::ActivationIncompatible)
-    .with_extension(
-        "reasons",
-        serde_json::to_value(reasons).expect("issues serialize"),
-    )
+    .with_serialized("reasons", &reasons)
 }
 
 fn tenant_version(row: &TenantPackRow) -> Result<TenantVersion, ApiError> {

@@ -253,6 +253,7 @@ struct Recording<'a> {
 }
 
 impl Recording<'_> {
+    #[expect(clippy::expect_used, reason = "issues serialize")]
     fn attempt(
         &self,
         caller: &Caller,
@@ -423,10 +424,7 @@ fn invalid(attempt_id: String, errors: Vec<Issue>, conflict: bool) -> ApiError {
             .with_code(Code::PackInvalid)
     };
     base.with_extension("attempt_id", attempt_id)
-        .with_extension(
-            "errors",
-            serde_json::to_value(errors).expect("issues serialize"),
-        )
+        .with_serialized("errors", &errors)
 }
 
 async fn store_domain_on_conn(

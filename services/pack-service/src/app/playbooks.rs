@@ -112,7 +112,7 @@ pub async fn playbook_publish(
                 format!("the playbook has {} problem(s)", errors.len()),
             )
             .with_code(Code::PlaybookInvalid)
-            .with_extension("errors", serde_json::to_value(errors).expect("issues serialize")));
+            .with_serialized("errors", &errors));
         };
         let version = PackVersion::parse(&doc.version).map_err(ApiError::internal)?;
         let sum = checksum(&content);
@@ -238,10 +238,7 @@ fn incompatible(reasons: Vec<Issue>) -> ApiError {
             .join("; ")
     ))
     .with_code(Code::PlaybookIncompatible)
-    .with_extension(
-        "reasons",
-        serde_json::to_value(reasons).expect("issues serialize"),
-    )
+    .with_serialized("reasons", &reasons)
 }
 
 /// Links a published playbook version to the tenant's active configuration,

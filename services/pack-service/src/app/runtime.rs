@@ -89,7 +89,7 @@ pub async fn runtime_config(
             .parse::<DataMode>()
             .map_err(ApiError::internal)?;
         Ok::<_, ApiError>(Cached {
-            body: Bytes::from(serde_json::to_vec(&effective.body).expect("JSON serializes")),
+            body: Bytes::from(serde_json::to_vec(&effective.body).map_err(ApiError::internal)?),
             etag: format!("\"{}\"", effective.checksum),
             effective,
             data_mode,

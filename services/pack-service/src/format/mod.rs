@@ -45,6 +45,7 @@ pub fn pointer(base: &str, segment: impl std::fmt::Display) -> String {
 
 /// SHA-256 of the RFC 8785 canonical JSON of `value`, hex: the identity of a
 /// pack's content whatever its key order or whitespace.
+#[expect(clippy::expect_used, reason = "JSON values serialize")]
 pub fn checksum(value: &Value) -> String {
     let canonical = serde_json_canonicalizer::to_vec(value).expect("JSON values serialize");
     Sha256::digest(canonical)

@@ -21,6 +21,7 @@ struct Validators {
     playbook: Validator,
 }
 
+#[expect(clippy::expect_used, reason = "the schemas parse")]
 static VALIDATORS: LazyLock<Validators> = LazyLock::new(|| {
     let parse = |text: &str| -> Value { serde_json::from_str(text).expect("the schemas parse") };
     let domain = parse(DOMAIN_PACK);

@@ -1,6 +1,9 @@
 //! The pack service against real PostgreSQL and the real broker, one fresh
 //! database per test.
 
+// Test code: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod activation;
 mod approval;
 mod helpers;

@@ -2,6 +2,9 @@
 //! service runs on port 0 with a database of its own and topics of its own, and
 //! tests call it over HTTP with internal tokens minted as the gateway would.
 
+// Test code: a panic is how it reports a broken assumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod audit;
 mod entitlements;
 mod helpers;
