@@ -2,9 +2,9 @@
 //! (or the platform's), each log a hash chain and an RFC 9162 Merkle tree with
 //! signed checkpoints; read, proved, verified and exported through its API.
 //!
-//! [`Application::build`] migrates the database, creates the topics, starts the
-//! outbox relay, the consumer and the checkpoint timer, and binds the HTTP server;
-//! [`Application::run_until_stopped`] serves until the process is asked to stop.
+//! [`Application::build`] stands the service on the shared skeleton
+//! (`plinth_service`); what is its own is the recorder of audit events, the
+//! checkpoint timer, and its routes.
 
 pub mod app;
 pub mod consume;
@@ -21,12 +21,13 @@ use actix_web::web;
 use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_auditlog::LogSigner;
-use plinth_authz::TokenVerifier;
-use plinth_bus::{BusConfig, Consumer, ConsumerConfig, Outbox, Relay, RelayConfig, ensure_topics};
-use plinth_core::service::{Service, Tasks};
-use plinth_db::{MigrationSet, TenantScope, migrated_pool, scoped_transaction};
+use plinth_bus::{BusConfig, Outbox};
+use plinth_core::service::Service;
+use plinth_db::{MigrationSet, TenantScope, scoped_transaction};
+use plinth_service::{ServiceSettings, Skeleton};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi as _;
 
 use crate::app::AppState;
 use crate::app::log::checkpoint_on_conn;
@@ -46,13 +47,15 @@ pub fn all_migrations() -> MigrationSet<3> {
 /// The audience of the internal tokens this service accepts.
 pub const AUDIENCE: &str = "audit";
 
-/// A built service, bound and ready to serve.
+/// The audit service, built on the shared skeleton.
 #[derive(Debug)]
-pub struct Application(Service);
+pub struct Application;
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = migrated_pool(&settings.database, all_migrations()).await?;
+    /// The service bound and ready to serve: besides the skeleton's relay, the
+    /// recorder of every service's audit events and, in the process that runs
+    /// it, the timer that checkpoints logs.
+    pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         let signer = LogSigner::from_private_key(
             settings.log.signing_key.expose_secret(),
             &settings.log.origin_prefix,
@@ -62,61 +65,30 @@ impl Application {
             settings.log.checkpoint_every_entries > 0 && settings.log.checkpoint_every_seconds > 0,
             "log.checkpoint_every_entries and log.checkpoint_every_seconds must be positive"
         );
-        let app_url = settings.database.app_url.expose_secret().to_owned();
-        let bus = BusConfig::of(&settings.bus);
-        let events = Events::new(&bus, settings.region);
-        ensure_topics(&bus, &events.topics(settings.bus.partitions))
-            .await
-            .context("creating topics")?;
+        let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
+        let events = Events::new(&BusConfig::of(&settings.bus), settings.region);
+        skeleton
+            .create_topics(&events.topics(settings.bus.partitions))
+            .await?;
         let consumed = events.consumed_topics();
         let state = Arc::new(AppState {
-            pool: pool.clone(),
+            pool: skeleton.pool.clone(),
             events,
             region: settings.region,
             signer,
             checkpoint_every_entries: settings.log.checkpoint_every_entries,
         });
-        let verifier = web::Data::new(TokenVerifier::from_base64url(
-            &settings.auth.internal_token_public_key,
-            AUDIENCE,
-            settings.region,
-        )?);
-
-        let mut tasks = Tasks::default();
-        if settings.bus.relay {
-            let relay = Relay::new(pool.clone(), &app_url, bus.clone(), RelayConfig::default());
-            tasks.spawn(|stop| relay.run(stop));
-        }
-        if settings.bus.consumers {
-            let group = format!("{}audit.recorder", settings.bus.topic_prefix);
-            let consumer = Consumer::new(
-                pool.clone(),
-                bus.clone(),
-                ConsumerConfig::new(group, consumed),
-                Recorder::new(state.clone()),
-            );
-            tasks.spawn(|stop| consumer.run(stop));
+        skeleton.consume("recorder", consumed, Recorder::new(state.clone()));
+        if skeleton.runs_consumers() {
             let every = Duration::from_secs(settings.log.checkpoint_every_seconds);
             let timer_state = state.clone();
-            tasks.spawn(move |stop| checkpoint_timer(timer_state, every, stop));
+            skeleton.spawn(move |stop| checkpoint_timer(timer_state, every, stop));
         }
-
-        let state = web::Data::from(state);
-        let service = Service::bind(settings.http.listen(), tasks, move |config| {
-            config.app_data(state.clone()).app_data(verifier.clone());
-            http::routes(config);
-        })?;
-        tracing::info!(port = service.port(), region = %settings.region, "audit listening");
-        Ok(Application(service))
-    }
-
-    pub fn port(&self) -> u16 {
-        self.0.port()
-    }
-
-    /// Serves until the server stops (on SIGINT or SIGTERM), then stops the tasks.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.0.run_until_stopped().await
+        skeleton.bind(
+            web::Data::from(state),
+            http::openapi::ApiDoc::openapi(),
+            http::routes,
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! Runs the audit service: configuration, telemetry, then the application.
 
 use audit::{Application, Settings};
+use plinth_service::ServiceSettings as _;
 use plinth_telemetry::TelemetryConfig;
 
 #[tokio::main]

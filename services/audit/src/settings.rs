@@ -4,6 +4,7 @@
 //! environment.
 pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
+use plinth_service::{Base, ServiceSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -32,15 +33,20 @@ pub struct LogSettings {
     pub checkpoint_every_seconds: u64,
 }
 
-impl Settings {
-    /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
-    pub fn load() -> anyhow::Result<Self> {
-        plinth_config::load(dev_defaults())
+impl ServiceSettings for Settings {
+    fn defaults() -> serde_json::Value {
+        dev_defaults()
     }
 
-    /// The defaults with `overrides` merged over them, key by key.
-    pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
-        plinth_config::with_overrides(dev_defaults(), overrides)
+    fn base(&self) -> Base<'_> {
+        Base {
+            name: crate::AUDIENCE,
+            region: self.region,
+            http: &self.http,
+            database: &self.database,
+            bus: &self.bus,
+            auth: &self.auth,
+        }
     }
 }
 

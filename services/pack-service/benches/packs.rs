@@ -30,6 +30,7 @@ use pack_service::domain::PackVersion;
 use pack_service::format::checks::Published;
 use pack_service::format::{DomainPackDoc, Rule, TenantPackDoc, validate_domain_pack};
 use plinth_core::{DataMode, Role};
+use plinth_service::ServiceSettings as _;
 use serde_json::{Map, Value, json};
 
 /// The service's allocator (`main.rs`).

@@ -2,10 +2,10 @@
 //! and activated per tenant; playbooks published and linked; the effective
 //! configuration served to the runtime, and tickets classified by it.
 //!
-//! [`Application::build`] migrates the database, creates the service's topics,
-//! starts the outbox relay, the consumer of the registry's events and the
-//! follower that drops cached configurations, and binds the HTTP server;
-//! [`Application::run_until_stopped`] serves until the process is asked to stop.
+//! [`Application::build`] stands the service on the shared skeleton
+//! (`plinth_service`): the database, the topics, the relay and the HTTP server;
+//! what is its own is the consumer of the registry's events, the follower that
+//! drops cached configurations, and its routes.
 
 pub mod app;
 pub mod cache;
@@ -23,13 +23,12 @@ pub mod store;
 use std::sync::Arc;
 
 use actix_web::web;
-use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use plinth_authz::TokenVerifier;
-use plinth_bus::{BusConfig, Consumer, ConsumerConfig, Relay, RelayConfig, ensure_topics};
-use plinth_core::service::{Service, Tasks};
-use plinth_db::{MigrationSet, migrated_pool};
-use secrecy::ExposeSecret;
+use plinth_bus::BusConfig;
+use plinth_core::service::Service;
+use plinth_db::MigrationSet;
+use plinth_service::{ServiceSettings, Skeleton};
+use utoipa::OpenApi as _;
 
 use crate::app::AppState;
 use crate::cache::ConfigCache;
@@ -48,77 +47,44 @@ pub fn all_migrations() -> MigrationSet<3> {
 /// The audience of the internal tokens this service accepts.
 pub const AUDIENCE: &str = "pack-service";
 
-/// A built service, bound and ready to serve.
+/// The pack service, built on the shared skeleton.
 #[derive(Debug)]
-pub struct Application(Service);
+pub struct Application;
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = migrated_pool(&settings.database, all_migrations()).await?;
-        let app_url = settings.database.app_url.expose_secret().to_owned();
-        let bus = BusConfig::of(&settings.bus);
-        let events = Events::new(&bus, settings.region);
-        ensure_topics(&bus, &events.topics(settings.bus.partitions))
-            .await
-            .context("creating topics")?;
+    /// The service bound and ready to serve: besides the skeleton's relay, the
+    /// consumer of the registry's events, and the follower that drops the cached
+    /// configurations any replica changes.
+    pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+        let events = Events::new(&BusConfig::of(&settings.bus), settings.region);
+        let topics = events.topics(settings.bus.partitions);
+        let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
+        skeleton.create_topics(&topics).await?;
         let followed = vec![
             events.pack_topic().to_owned(),
-            bus.topic(plinth_bus::Area::Tenant),
+            skeleton.bus.topic(plinth_bus::Area::Tenant),
         ];
         let consumed = events.consumed_topics();
         let state = Arc::new(AppState {
-            pool: pool.clone(),
+            pool: skeleton.pool.clone(),
             events,
             region: settings.region,
             catalog: Arc::new(settings.catalog.tools.iter().cloned().collect()),
             defaults: settings.defaults.clone(),
             cache: ConfigCache::default(),
         });
-        let verifier = web::Data::new(TokenVerifier::from_base64url(
-            &settings.auth.internal_token_public_key,
-            AUDIENCE,
-            settings.region,
-        )?);
-
-        let mut tasks = Tasks::default();
-        if settings.bus.relay {
-            let relay = Relay::new(pool.clone(), &app_url, bus.clone(), RelayConfig::default());
-            tasks.spawn(|stop| relay.run(stop));
-        }
-        if settings.bus.consumers {
-            let group = format!("{}pack-service.projector", settings.bus.topic_prefix);
-            let consumer = Consumer::new(
-                pool.clone(),
-                bus.clone(),
-                ConsumerConfig::new(group, consumed),
-                Projector::new(state.clone()),
-            );
-            tasks.spawn(|stop| consumer.run(stop));
-        }
+        skeleton.consume("projector", consumed, Projector::new(state.clone()));
         {
-            // Every process drops the configurations others change.
             let state = state.clone();
-            let bus = bus.clone();
-            tasks.spawn(
+            let bus = skeleton.bus.clone();
+            skeleton.spawn(
                 |stop| async move { cache::follow(&state.cache, bus, followed, stop).await },
             );
         }
-        let state = web::Data::from(state);
-        let service = Service::bind(settings.http.listen(), tasks, move |config| {
-            config.app_data(state.clone()).app_data(verifier.clone());
-            http::routes(config);
-        })?;
-        tracing::info!(port = service.port(), region = %settings.region, "pack-service listening");
-        Ok(Application(service))
-    }
-
-    pub fn port(&self) -> u16 {
-        self.0.port()
-    }
-
-    /// Serves until the server stops (on SIGINT or SIGTERM), then stops the relay,
-    /// the consumer and the follower.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.0.run_until_stopped().await
+        skeleton.bind(
+            web::Data::from(state),
+            http::openapi::ApiDoc::openapi(),
+            http::routes,
+        )
     }
 }

@@ -1,6 +1,7 @@
 //! Runs the pack service: configuration, telemetry, then the application.
 
 use pack_service::{Application, Settings};
+use plinth_service::ServiceSettings as _;
 use plinth_telemetry::TelemetryConfig;
 
 /// Packs of megabytes are trees of many small allocations.

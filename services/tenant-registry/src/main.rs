@@ -1,5 +1,6 @@
 //! Runs the tenant registry: configuration, telemetry, then the application.
 
+use plinth_service::ServiceSettings as _;
 use plinth_telemetry::TelemetryConfig;
 use tenant_registry::{Application, Settings};
 

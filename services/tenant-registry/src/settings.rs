@@ -5,6 +5,7 @@
 
 pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
+use plinth_service::{Base, ServiceSettings};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -42,16 +43,20 @@ impl EntitlementDefaults {
     }
 }
 
-impl Settings {
-    /// The defaults with `overrides` merged over them, key by key (nested objects
-    /// merge too): how another crate's tests run this service beside theirs.
-    pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
-        plinth_config::with_overrides(dev_defaults(), overrides)
+impl ServiceSettings for Settings {
+    fn defaults() -> serde_json::Value {
+        dev_defaults()
     }
 
-    /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
-    pub fn load() -> anyhow::Result<Self> {
-        plinth_config::load(dev_defaults())
+    fn base(&self) -> Base<'_> {
+        Base {
+            name: crate::AUDIENCE,
+            region: self.region,
+            http: &self.http,
+            database: &self.database,
+            bus: &self.bus,
+            auth: &self.auth,
+        }
     }
 }
 

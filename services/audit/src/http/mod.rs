@@ -23,7 +23,6 @@ use crate::app::read::{
 use crate::store::entries::EntryFilter;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi_document));
     cfg.service(
         web::scope("/admin/audit")
             .route("/key", web::get().to(key))
@@ -36,12 +35,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/logs/{log}/export", web::get().to(export))
             .route("/logs/{log}/export/oscal", web::get().to(export_oscal)),
     );
-}
-
-async fn openapi_document() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(openapi::document())
 }
 
 /// The installation's log key, to verify checkpoints and exports with.

@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+use plinth_service::ServiceSettings as _;
 
 fn actions(page: &Value) -> Vec<(String, String)> {
     page["items"]

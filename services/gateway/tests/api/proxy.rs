@@ -4,6 +4,7 @@
 
 use plinth_core::Region;
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
+use plinth_service::ServiceSettings as _;
 use plinth_testkit::idp::AUDIENCE;
 use plinth_testkit::{Idp, TokenKeys, test_bus_settings, test_topic_prefix};
 use reqwest::Method;

@@ -16,7 +16,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi_document));
     cfg.service(
         web::scope("/admin/packs")
             .route("/domain/import", web::post().to(packs::domain_import))
@@ -96,13 +95,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/classify", web::post().to(runtime::classify))
             .route("/classifications", web::get().to(runtime::classifications)),
     );
-}
-
-/// The OpenAPI document, for partners and tools; it describes no tenant data.
-async fn openapi_document() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("application/json")
-        .body(openapi::document())
 }
 
 /// A tenant id from a body: one that does not parse is a bad field.

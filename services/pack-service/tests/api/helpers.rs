@@ -12,6 +12,7 @@ use pack_service::{Application, all_migrations};
 use plinth_bus::{Area, Event, Schemas};
 use plinth_core::{DataMode, Region, Role, TenantId};
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
+use plinth_service::ServiceSettings as _;
 pub use plinth_testkit::{As, Outgoing};
 use plinth_testkit::{
     Publisher, ServiceClient, TokenKeys, read_outbox, test_broker_principal, test_brokers,

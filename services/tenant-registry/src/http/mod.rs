@@ -15,7 +15,6 @@ use actix_web::web;
 use plinth_core::{ApiError, TenantId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi_document));
     cfg.service(
         web::scope("/admin/tenants")
             .route("", web::post().to(tenants::create))
@@ -102,13 +101,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::delete().to(workspaces::delete),
             ),
     );
-}
-
-/// The OpenAPI document, for partners and tools; it describes no tenant data.
-async fn openapi_document() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("application/json")
-        .body(openapi::document())
 }
 
 /// A tenant id and a checklist item's key from the path.

@@ -381,7 +381,8 @@ async fn every_mutation_allowed_or_refused_leaves_exactly_one_audit_event() {
     }
 
     // Every mutating operation was called, allowed and refused.
-    let doc: Value = serde_json::from_str(&tenant_registry::http::openapi::document()).unwrap();
+    let doc: Value =
+        serde_json::from_str(&tenant_registry::http::openapi::document().unwrap()).unwrap();
     let mutating: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()

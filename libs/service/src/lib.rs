@@ -1,0 +1,220 @@
+//! The skeleton every Plinth service stands on, so that a service's `lib.rs` says
+//! only what is its own: its state, its consumers and timers, its routes.
+//!
+//! - [`ServiceSettings`]: how a service's settings load (built-in defaults, then
+//!   `PLINTH_CONFIG`'s TOML file, then `PLINTH_…` variables; or defaults with
+//!   overrides, for tests) and the part of them every service shares ([`Base`]).
+//! - [`Skeleton::start`]: migrates the database and opens the app role's pool,
+//!   loads the gateway's token key, and starts the outbox relay if this process
+//!   runs it; [`Skeleton::create_topics`] creates the topics the service writes
+//!   and reads.
+//! - [`Skeleton::consume`] and [`Skeleton::spawn`]: the service's consumers (if
+//!   this process runs them) and timers.
+//! - [`Skeleton::bind`]: the HTTP server with the service's state, the token
+//!   verifier, `GET /openapi.json` and the service's routes.
+//!
+//! ```ignore
+//! let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
+//! skeleton.create_topics(&topics).await?;
+//! let state = web::Data::new(AppState { pool: skeleton.pool.clone(), … });
+//! skeleton.consume("projector", consumed, Projector::new(state.clone().into_inner()));
+//! let service = skeleton.bind(state, ApiDoc::openapi(), http::routes)?;
+//! ```
+
+use std::future::Future;
+
+use actix_web::web;
+use anyhow::Context as _;
+use plinth_authz::TokenVerifier;
+use plinth_bus::{
+    BusConfig, Consumer, ConsumerConfig, Handler, Relay, RelayConfig, TopicSpec, ensure_topics,
+};
+use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
+use plinth_core::Region;
+use plinth_core::service::{Service, Tasks};
+use plinth_db::{Pool, migrated_pool};
+use secrecy::ExposeSecret as _;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+/// The settings every service has, borrowed from its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Base<'a> {
+    /// The service's name: the audience of the internal tokens it accepts, the
+    /// first part of its consumer groups, its name in the logs.
+    pub name: &'static str,
+    /// The region this deployment serves; tenants of the other region are refused.
+    pub region: Region,
+    pub http: &'a HttpSettings,
+    pub database: &'a DatabaseSettings,
+    pub bus: &'a BusSettings,
+    pub auth: &'a AuthSettings,
+}
+
+/// A service's settings: its built-in defaults and the part every service shares.
+pub trait ServiceSettings: DeserializeOwned {
+    /// The defaults for the dev stack (`make up`), as JSON.
+    fn defaults() -> serde_json::Value;
+
+    /// The settings the skeleton reads.
+    fn base(&self) -> Base<'_>;
+
+    /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
+    fn load() -> anyhow::Result<Self> {
+        plinth_config::load(Self::defaults())
+    }
+
+    /// The defaults with `overrides` merged over them, key by key: how tests, and
+    /// other crates' tests, run the service.
+    fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
+        plinth_config::with_overrides(Self::defaults(), overrides)
+    }
+}
+
+/// A service started but not yet serving: its pool and bus for the service's own
+/// parts, and the tasks and verifier [`Skeleton::bind`] hands to the server.
+pub struct Skeleton {
+    /// The app role's pool: row-level security applies to it.
+    pub pool: Pool,
+    /// The brokers, the topic prefix and this service's principal.
+    pub bus: BusConfig,
+    pub region: Region,
+    name: &'static str,
+    consumers: bool,
+    http: HttpSettings,
+    verifier: web::Data<TokenVerifier>,
+    tasks: Tasks,
+}
+
+impl std::fmt::Debug for Skeleton {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Skeleton")
+            .field("name", &self.name)
+            .field("region", &self.region)
+            .field("bus", &self.bus)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Skeleton {
+    /// Migrates the database (as its owner) and connects as the app role, reads
+    /// the gateway's public key, and starts the outbox relay unless `bus.relay` is
+    /// off.
+    pub async fn start<M>(base: Base<'_>, migrations: M) -> anyhow::Result<Self>
+    where
+        M: diesel::migration::MigrationSource<diesel::pg::Pg> + Send + 'static,
+    {
+        let pool = migrated_pool(base.database, migrations).await?;
+        let bus = BusConfig::of(base.bus);
+        let verifier = web::Data::new(TokenVerifier::from_base64url(
+            &base.auth.internal_token_public_key,
+            base.name,
+            base.region,
+        )?);
+        let mut tasks = Tasks::default();
+        if base.bus.relay {
+            let relay = Relay::new(
+                pool.clone(),
+                base.database.app_url.expose_secret(),
+                bus.clone(),
+                RelayConfig::default(),
+            );
+            tasks.spawn(|stop| relay.run(stop));
+        }
+        Ok(Skeleton {
+            pool,
+            bus,
+            region: base.region,
+            name: base.name,
+            consumers: base.bus.consumers,
+            http: base.http.clone(),
+            verifier,
+            tasks,
+        })
+    }
+
+    /// Creates the topics of `specs` that do not exist yet (and leaves the others
+    /// as they are).
+    pub async fn create_topics(&self, specs: &[TopicSpec]) -> anyhow::Result<()> {
+        ensure_topics(&self.bus, specs)
+            .await
+            .context("creating topics")
+    }
+
+    /// Whether this process runs the service's consumers (`bus.consumers`).
+    pub fn runs_consumers(&self) -> bool {
+        self.consumers
+    }
+
+    /// Runs `handler` over `topics` in the consumer group `<prefix><service>.<role>`,
+    /// if this process runs consumers.
+    pub fn consume<H: Handler>(&mut self, role: &str, topics: Vec<String>, handler: H) {
+        if !self.consumers {
+            return;
+        }
+        let group = format!("{}{}.{role}", self.bus.topic_prefix, self.name);
+        let consumer = Consumer::new(
+            self.pool.clone(),
+            self.bus.clone(),
+            ConsumerConfig::new(group, topics),
+            handler,
+        );
+        self.tasks.spawn(|stop| consumer.run(stop));
+    }
+
+    /// Runs `task` beside the server until the service stops.
+    pub fn spawn<F>(&mut self, task: impl FnOnce(CancellationToken) -> F)
+    where
+        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.tasks.spawn(task);
+    }
+
+    /// Binds the HTTP server: `state` and the token verifier as shared data,
+    /// `GET /openapi.json` answering `openapi`, then `routes`.
+    pub fn bind<S, R>(
+        self,
+        state: web::Data<S>,
+        openapi: utoipa::openapi::OpenApi,
+        routes: R,
+    ) -> anyhow::Result<Service>
+    where
+        S: Send + Sync + 'static,
+        R: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let document = web::Data::new(OpenApiDocument(document(&openapi)?));
+        let verifier = self.verifier;
+        let service = Service::bind(self.http.listen(), self.tasks, move |config| {
+            config
+                .app_data(state.clone())
+                .app_data(verifier.clone())
+                .app_data(document.clone())
+                .route("/openapi.json", web::get().to(openapi_document));
+            routes(config);
+        })?;
+        tracing::info!(port = service.port(), region = %self.region, "{} listening", self.name);
+        Ok(service)
+    }
+}
+
+/// The served OpenAPI document.
+#[derive(Debug)]
+struct OpenApiDocument(String);
+
+/// The OpenAPI document, for partners and tools; it describes no tenant data and
+/// is the one operation served without a token.
+async fn openapi_document(document: web::Data<OpenApiDocument>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0.clone())
+}
+
+/// `openapi` as checked in under `schemas/openapi/`: pretty JSON with a final
+/// newline.
+pub fn document(openapi: &utoipa::openapi::OpenApi) -> anyhow::Result<String> {
+    let mut json = openapi
+        .to_pretty_json()
+        .context("the OpenAPI document does not serialize")?;
+    json.push('\n');
+    Ok(json)
+}
