@@ -12,6 +12,9 @@
 //!   this process runs them) and timers.
 //! - [`Skeleton::bind`]: the HTTP server with the service's state, the token
 //!   verifier, `GET /openapi.json` and the service's routes.
+//! - [`ServiceState`]: what every service's state does the same way: a
+//!   connection from the pool, and a refused action recorded as its audit event
+//!   in the right log; [`scope_of`], the row-level security scope of a caller.
 //!
 //! ```ignore
 //! let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
@@ -25,14 +28,16 @@ use std::future::Future;
 
 use actix_web::web;
 use anyhow::Context as _;
-use plinth_authz::TokenVerifier;
+use diesel_async::AsyncPgConnection;
+use plinth_authz::{Caller, TokenVerifier};
 use plinth_bus::{
-    BusConfig, Consumer, ConsumerConfig, Handler, Relay, RelayConfig, TopicSpec, ensure_topics,
+    Audited, BusConfig, Consumer, ConsumerConfig, Event, Handler, Outcome, Relay, RelayConfig,
+    TopicSpec, ensure_topics,
 };
 use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
-use plinth_core::Region;
 use plinth_core::service::{Service, Tasks};
-use plinth_db::{Pool, migrated_pool};
+use plinth_core::{ApiError, Region, ReqCtx, TenantId};
+use plinth_db::{Pool, PooledConn, TenantScope, migrated_pool};
 use secrecy::ExposeSecret as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -217,4 +222,99 @@ pub fn document(openapi: &utoipa::openapi::OpenApi) -> anyhow::Result<String> {
         .context("the OpenAPI document does not serialize")?;
     json.push('\n');
     Ok(json)
+}
+
+/// What every service's state does the same way. A service implements the three
+/// required methods; the rest come with them.
+pub trait ServiceState: Sync {
+    /// The app role's pool.
+    fn pool(&self) -> &Pool;
+
+    /// The service's audit event of `audited`, refused or allowed.
+    fn audit_event(
+        &self,
+        ctx: &ReqCtx,
+        audited: &Audited,
+        outcome: Outcome,
+        reason: Option<&str>,
+    ) -> Result<Event, ApiError>;
+
+    /// Whether this service knows `tenant`, in a transaction scoped to it: the
+    /// registry's own row, another service's projection of the registry.
+    fn has_tenant_on_conn(
+        &self,
+        conn: &mut AsyncPgConnection,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<bool, ApiError>> + Send;
+
+    /// A connection from the pool; none in time is `503 unavailable`.
+    fn conn(&self) -> impl Future<Output = Result<PooledConn, ApiError>> + Send {
+        plinth_db::checkout(self.pool())
+    }
+
+    /// Passes `result` through; a refusal is recorded as the action's audit event.
+    fn audited<T: Send>(
+        &self,
+        caller: &Caller,
+        audited: &Audited,
+        result: Result<T, ApiError>,
+    ) -> impl Future<Output = Result<T, ApiError>> + Send {
+        async move {
+            if let Err(err) = &result {
+                self.audit_refusal(caller, audited, err).await;
+            }
+            result
+        }
+    }
+
+    /// Records a refused action in a transaction of its own; a failure to record
+    /// it is logged, and the caller still gets the original refusal. A refusal
+    /// naming a tenant the caller does not reach, or one this service does not
+    /// know, goes to the platform's log (`Audited::in_platform_log`), so nobody
+    /// writes into another tenant's trail or opens a log for a made-up one.
+    fn audit_refusal(
+        &self,
+        caller: &Caller,
+        audited: &Audited,
+        err: &ApiError,
+    ) -> impl Future<Output = ()> + Send {
+        async move {
+            let vouched = match audited.tenant {
+                Some(tenant) => caller.reaches(tenant) && self.knows_tenant(tenant).await,
+                None => true,
+            };
+            let audited = if vouched {
+                audited.clone()
+            } else {
+                audited.clone().in_platform_log()
+            };
+            let event = self.audit_event(
+                &caller.ctx,
+                &audited,
+                Outcome::of(err),
+                Some(err.code().as_str()),
+            );
+            plinth_bus::record_refusal(self.pool(), event, audited.action).await;
+        }
+    }
+
+    /// Whether this service knows `tenant`; a failure to find out is a no.
+    fn knows_tenant(&self, tenant: TenantId) -> impl Future<Output = bool> + Send {
+        async move {
+            let Ok(mut conn) = self.conn().await else {
+                return false;
+            };
+            plinth_db::scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
+                self.has_tenant_on_conn(conn, tenant).await
+            })
+            .await
+            .unwrap_or(false)
+        }
+    }
+}
+
+/// The row-level security scope of a caller: its own tenant for tenant roles; for
+/// platform roles, the tenants it is bound to, or all.
+pub fn scope_of(caller: &Caller) -> TenantScope {
+    TenantScope::of(&caller.ctx, caller.bound_tenants.as_deref())
 }

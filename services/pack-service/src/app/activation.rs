@@ -39,6 +39,7 @@ use crate::store::tenant_packs::{
     TenantPackRow, tenant_pack_by_id_on_conn, tenant_pack_get_on_conn,
     tenant_pack_status_set_on_conn,
 };
+use plinth_service::ServiceState as _;
 
 /// What to activate: a Domain Pack version and, optionally, one of the tenant's
 /// Tenant Pack versions (which names the domain).

@@ -37,6 +37,7 @@ use crate::store::playbooks::playbook_versions_on_conn;
 use crate::store::tenant_packs::{
     TenantPackRow, tenant_pack_get_on_conn, tenant_pack_insert_on_conn,
 };
+use plinth_service::ServiceState as _;
 
 /// What an import stored, or found already stored.
 #[derive(Debug, Clone, Serialize, ToSchema)]

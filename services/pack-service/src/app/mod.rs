@@ -18,8 +18,10 @@ use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
 use plinth_authz::Caller;
-use plinth_core::{ApiError, Region, TenantId};
-use plinth_db::{Pool, PooledConn, TenantScope};
+use plinth_bus::Event;
+use plinth_core::{ApiError, Region, ReqCtx, TenantId};
+use plinth_db::Pool;
+use plinth_service::ServiceState;
 
 pub use plinth_db::now;
 
@@ -59,64 +61,32 @@ pub async fn off_worker<T: Send + 'static>(
         .map_err(ApiError::internal)
 }
 
-impl AppState {
-    pub async fn conn(&self) -> Result<PooledConn, ApiError> {
-        plinth_db::checkout(&self.pool).await
+impl ServiceState for AppState {
+    fn pool(&self) -> &Pool {
+        &self.pool
     }
 
-    /// Passes `result` through; a refusal is recorded as the action's audit event.
-    pub async fn audited<T>(
+    fn audit_event(
         &self,
-        caller: &Caller,
+        ctx: &ReqCtx,
         audited: &Audited,
-        result: Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        if let Err(err) = &result {
-            self.audit_refusal(caller, audited, err).await;
-        }
-        result
+        outcome: Outcome,
+        reason: Option<&str>,
+    ) -> Result<Event, ApiError> {
+        self.events.audit(ctx, audited, outcome, reason)
     }
 
-    /// Records a refused mutation in a transaction of its own. A failure to record
-    /// it is logged; the caller still gets the original refusal.
-    /// A refusal naming a tenant the caller does not reach, or one this service
-    /// does not know, goes to the platform's log (`Audited::in_platform_log`).
-    pub async fn audit_refusal(&self, caller: &Caller, audited: &Audited, err: &ApiError) {
-        let vouched = match audited.tenant {
-            Some(tenant) => caller.reaches(tenant) && self.knows_tenant(tenant).await,
-            None => true,
-        };
-        let audited = if vouched {
-            audited.clone()
-        } else {
-            audited.clone().in_platform_log()
-        };
-        let event = self.events.audit(
-            &caller.ctx,
-            &audited,
-            Outcome::of(err),
-            Some(err.code().as_str()),
-        );
-        plinth_bus::record_refusal(&self.pool, event, audited.action).await;
-    }
-
-    /// Whether this service knows `tenant` (its projection of the registry).
-    async fn knows_tenant(&self, tenant: TenantId) -> bool {
-        let Ok(mut conn) = self.conn().await else {
-            return false;
-        };
-        plinth_db::scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
-            Ok::<_, ApiError>(tenant_get_on_conn(conn, tenant).await?.is_some())
-        })
-        .await
-        .unwrap_or(false)
+    /// Whether the service's projection of the registry has `tenant`.
+    async fn has_tenant_on_conn(
+        &self,
+        conn: &mut AsyncPgConnection,
+        tenant: TenantId,
+    ) -> Result<bool, ApiError> {
+        Ok(tenant_get_on_conn(conn, tenant).await?.is_some())
     }
 }
 
-/// The row-level security scope of a caller.
-pub fn scope_of(caller: &Caller) -> TenantScope {
-    TenantScope::of(&caller.ctx, caller.bound_tenants.as_deref())
-}
+pub use plinth_service::scope_of;
 
 /// A tenant the caller reaches, as the service knows it; a tenant it has not
 /// heard of (yet) answers exactly like one that does not exist.

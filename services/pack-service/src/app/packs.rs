@@ -23,6 +23,7 @@ use crate::store::tenant_packs::{
     TenantPackRow, TenantPackSummary, tenant_pack_get_on_conn, tenant_pack_list_on_conn,
     tenant_pack_status_set_on_conn,
 };
+use plinth_service::ServiceState as _;
 
 /// A Domain Pack version.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -27,6 +27,7 @@ use crate::store::playbooks::{
     playbook_get_on_conn, playbook_insert_on_conn, playbook_versions_on_conn,
 };
 use crate::store::tenant_packs::tenant_pack_by_id_on_conn;
+use plinth_service::ServiceState as _;
 
 /// A published playbook version.
 #[derive(Debug, Clone, Serialize, ToSchema)]

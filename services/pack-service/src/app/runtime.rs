@@ -31,6 +31,7 @@ use crate::store::classifications::{
 };
 use crate::store::domain_packs::domain_pack_by_id_on_conn;
 use crate::store::tenant_packs::tenant_pack_by_id_on_conn;
+use plinth_service::ServiceState as _;
 
 /// The tenant's view as the runtime reads it: from memory, or loaded and kept.
 pub async fn runtime_config(

@@ -12,9 +12,12 @@ pub mod role_bindings;
 pub mod tenants;
 pub mod workspaces;
 
+use diesel_async::AsyncPgConnection;
 use plinth_authz::Caller;
-use plinth_core::{ApiError, Role, TenantId};
-use plinth_db::{Pool, PooledConn, TenantScope};
+use plinth_bus::Event;
+use plinth_core::{ApiError, ReqCtx, Role, TenantId};
+use plinth_db::Pool;
+use plinth_service::ServiceState;
 
 use crate::events::{Audited, Events, Outcome};
 use crate::settings::{EntitlementDefaults, OffboardingSettings, OnboardingSettings};
@@ -36,71 +39,38 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-impl AppState {
-    pub async fn conn(&self) -> Result<PooledConn, ApiError> {
-        plinth_db::checkout(&self.pool).await
+impl ServiceState for AppState {
+    fn pool(&self) -> &Pool {
+        &self.pool
     }
 
-    /// Passes `result` through; a refusal is recorded as the action's audit event.
-    pub async fn audited<T>(
+    fn audit_event(
         &self,
-        caller: &Caller,
+        ctx: &ReqCtx,
         audited: &Audited,
-        result: Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        if let Err(err) = &result {
-            self.audit_refusal(caller, audited, err).await;
-        }
-        result
-    }
-
-    /// Records a refused mutation in a transaction of its own. A failure to record
-    /// it is logged; the caller still gets the original refusal.
-    /// A refusal naming a tenant the caller does not reach, or one this service
-    /// does not know, goes to the platform's log (`Audited::in_platform_log`).
-    pub async fn audit_refusal(&self, caller: &Caller, audited: &Audited, err: &ApiError) {
-        let vouched = match audited.tenant {
-            Some(tenant) => caller.reaches(tenant) && self.knows_tenant(caller, tenant).await,
-            None => true,
-        };
-        let audited = if vouched {
-            audited.clone()
-        } else {
-            audited.clone().in_platform_log()
-        };
-        let event = self.events.audit(
-            &caller.ctx,
-            &audited,
-            Outcome::of(err),
-            Some(err.code().as_str()),
-        );
-        plinth_bus::record_refusal(&self.pool, event, audited.action).await;
+        outcome: Outcome,
+        reason: Option<&str>,
+    ) -> Result<Event, ApiError> {
+        self.events.audit(ctx, audited, outcome, reason)
     }
 
     /// Whether the registry has `tenant`.
-    async fn knows_tenant(&self, caller: &Caller, tenant: TenantId) -> bool {
-        let Ok(mut conn) = self.conn().await else {
-            return false;
-        };
-        plinth_db::scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
-            Ok::<_, ApiError>(
-                crate::store::tenants::tenant_get_on_conn(&caller.ctx, conn, tenant, false)
-                    .await?
-                    .is_some(),
-            )
-        })
-        .await
-        .unwrap_or(false)
+    async fn has_tenant_on_conn(
+        &self,
+        conn: &mut AsyncPgConnection,
+        tenant: TenantId,
+    ) -> Result<bool, ApiError> {
+        Ok(
+            crate::store::tenants::tenant_get_on_conn(conn, tenant, false)
+                .await?
+                .is_some(),
+        )
     }
 }
 
 pub use plinth_db::now;
 
-/// The row-level security scope of a caller: its own tenant for tenant roles; for
-/// platform roles, the tenants it is bound to, or all.
-pub fn scope_of(caller: &Caller) -> TenantScope {
-    TenantScope::of(&caller.ctx, caller.bound_tenants.as_deref())
-}
+pub use plinth_service::scope_of;
 
 /// Whether the caller is an unbound member of the platform team.
 pub fn is_unbound_platform_admin(caller: &Caller) -> bool {
