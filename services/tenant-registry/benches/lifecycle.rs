@@ -139,7 +139,7 @@ async fn direct_rate(app: &TestApp, prefix: &str, n: u64, clients: u64) -> anyho
                         .unwrap(),
                 ];
                 scoped_transaction(&mut conn, &TenantScope::All, async |conn| {
-                    tenant_insert_on_conn(&ctx, conn, &row).await?;
+                    tenant_insert_on_conn(conn, &row).await?;
                     Outbox::enqueue(conn, &batch).await?;
                     Ok::<_, anyhow::Error>(())
                 })

@@ -26,6 +26,7 @@ use crate::store::checklist::{
 use crate::store::offboarding::{offboarding_complete_on_conn, offboarding_get_on_conn};
 use crate::store::onboarding::{onboarding_complete_on_conn, onboarding_get_on_conn};
 use crate::store::tenants::{tenant_get_on_conn, tenant_status_set_on_conn};
+use plinth_service::ServiceState as _;
 
 /// Who satisfies an item that no service owns.
 pub const OPERATOR: &str = "operator";
@@ -299,7 +300,7 @@ async fn item_act<V: FlowView>(
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             let current = tenant_on_conn(ctx, conn, tenant, true).await?;
-            let item = checklist_item_lock_on_conn(ctx, conn, tenant, V::FLOW, key)
+            let item = checklist_item_lock_on_conn(conn, tenant, V::FLOW, key)
                 .await?
                 .ok_or_else(|| ApiError::not_found("checklist item"))?;
             require_running(V::FLOW, &current)?;
@@ -319,7 +320,7 @@ async fn item_act<V: FlowView>(
                             updated_at: now(),
                             ..item
                         };
-                        checklist_item_set_on_conn(ctx, conn, &satisfied).await?;
+                        checklist_item_set_on_conn(conn, &satisfied).await?;
                         events.extend(
                             advance_if_ready_on_conn(ctx, app, conn, V::FLOW, tenant).await?,
                         );
@@ -339,7 +340,7 @@ async fn item_act<V: FlowView>(
                         updated_at: now(),
                         ..item
                     };
-                    checklist_item_set_on_conn(ctx, conn, &retried).await?;
+                    checklist_item_set_on_conn(conn, &retried).await?;
                     events.push(request_again_on_conn(ctx, app, conn, &current, &retried).await?);
                 }
             }
@@ -370,7 +371,7 @@ fn require_running(flow: Flow, tenant: &Tenant) -> Result<(), ApiError> {
 
 /// The event asking the owning service of `item` again.
 async fn request_again_on_conn(
-    ctx: &ReqCtx,
+    _ctx: &ReqCtx,
     app: &AppState,
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
@@ -381,7 +382,7 @@ async fn request_again_on_conn(
     let items = std::slice::from_ref(item);
     match item.flow.as_str() {
         "onboarding" => {
-            let request = onboarding_get_on_conn(ctx, conn, id)
+            let request = onboarding_get_on_conn(conn, id)
                 .await?
                 .ok_or_else(missing)?;
             let data_mode = tenant.data_mode.as_str();
@@ -393,7 +394,7 @@ async fn request_again_on_conn(
             )
         }
         _ => {
-            let request = offboarding_get_on_conn(ctx, conn, id)
+            let request = offboarding_get_on_conn(conn, id)
                 .await?
                 .ok_or_else(missing)?;
             app.events
@@ -414,14 +415,14 @@ pub async fn item_result_apply_on_conn(
     key: &str,
     failure: Option<&str>,
 ) -> Result<Vec<Event>, ApiError> {
-    let Some(current) = tenant_get_on_conn(ctx, conn, tenant, true).await? else {
+    let Some(current) = tenant_get_on_conn(conn, tenant, true).await? else {
         return Ok(Vec::new());
     };
     let current: Tenant = current.try_into()?;
     if current.status != flow.runs_in() {
         return Ok(Vec::new());
     }
-    let Some(item) = checklist_item_lock_on_conn(ctx, conn, tenant, flow, key).await? else {
+    let Some(item) = checklist_item_lock_on_conn(conn, tenant, flow, key).await? else {
         return Ok(Vec::new());
     };
     if item.state == ItemState::Satisfied.as_str() {
@@ -437,7 +438,7 @@ pub async fn item_result_apply_on_conn(
         updated_at: now(),
         ..item
     };
-    checklist_item_set_on_conn(ctx, conn, &answered).await?;
+    checklist_item_set_on_conn(conn, &answered).await?;
     let audited = Audited::new(actions(flow).item_update, "checklist_item")
         .on_tenant(tenant)
         .on_resource(format!("{flow}/{key}"));
@@ -457,23 +458,19 @@ async fn advance_if_ready_on_conn(
     flow: Flow,
     tenant: TenantId,
 ) -> Result<Vec<Event>, ApiError> {
-    if checklist_open_items_on_conn(ctx, conn, tenant, flow).await? > 0 {
+    if checklist_open_items_on_conn(conn, tenant, flow).await? > 0 {
         return Ok(Vec::new());
     }
     let before = tenant_on_conn(ctx, conn, tenant, true).await?;
     if before.status != flow.runs_in() {
         return Ok(Vec::new());
     }
-    let after: Tenant = tenant_status_set_on_conn(ctx, conn, tenant, flow.ends_in().as_str())
+    let after: Tenant = tenant_status_set_on_conn(conn, tenant, flow.ends_in().as_str())
         .await?
         .try_into()?;
     match flow {
-        Flow::Onboarding => {
-            onboarding_complete_on_conn(ctx, conn, tenant, after.updated_at).await?
-        }
-        Flow::Offboarding => {
-            offboarding_complete_on_conn(ctx, conn, tenant, after.updated_at).await?
-        }
+        Flow::Onboarding => onboarding_complete_on_conn(conn, tenant, after.updated_at).await?,
+        Flow::Offboarding => offboarding_complete_on_conn(conn, tenant, after.updated_at).await?,
     }
     let reason = format!("every {flow} checklist item is satisfied");
     let mut events = app.events.tenant_status_changed(

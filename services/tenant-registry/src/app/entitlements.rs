@@ -18,6 +18,7 @@ use crate::events::{Audited, Outcome};
 use crate::store::entitlements::{
     EntitlementRow, entitlement_get_on_conn, entitlement_set_on_conn, workspace_count_on_conn,
 };
+use plinth_service::ServiceState as _;
 
 /// A tenant's entitlements.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -89,12 +90,12 @@ fn view(tenant: TenantId, row: EntitlementRow, defaulted: bool) -> Entitlements 
 
 /// The tenant's entitlements, or the defaults.
 pub async fn entitlements_on_conn(
-    ctx: &ReqCtx,
+    _ctx: &ReqCtx,
     app: &AppState,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> Result<Entitlements, ApiError> {
-    Ok(match entitlement_get_on_conn(ctx, conn, tenant).await? {
+    Ok(match entitlement_get_on_conn(conn, tenant).await? {
         Some(row) => view(tenant, row, false),
         None => {
             let d = &app.default_entitlements;
@@ -124,7 +125,7 @@ pub async fn workspace_quota_check_on_conn(
     let limit = entitlements_on_conn(ctx, app, conn, tenant)
         .await?
         .max_workspaces;
-    let used = workspace_count_on_conn(ctx, conn, tenant).await?;
+    let used = workspace_count_on_conn(conn, tenant).await?;
     if used >= i64::from(limit) {
         return Err(ApiError::conflict(format!(
             "the tenant's plan allows {limit} workspaces and it has {used}"
@@ -180,7 +181,7 @@ pub async fn entitlement_set(
                 updated_at: now(),
                 updated_by: ctx.principal.subject.clone(),
             };
-            entitlement_set_on_conn(ctx, conn, &row).await?;
+            entitlement_set_on_conn(conn, &row).await?;
             let after = view(tenant, row.clone(), false);
             let audited = audited
                 .clone()
@@ -211,7 +212,7 @@ pub async fn entitlement_status(
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         let current = tenant_on_conn(ctx, conn, tenant, false).await?;
         let entitled = entitlements_on_conn(ctx, app, conn, tenant).await?;
-        let used = workspace_count_on_conn(ctx, conn, tenant).await?;
+        let used = workspace_count_on_conn(conn, tenant).await?;
         let reason = match current.status {
             TenantStatus::Active => None,
             TenantStatus::Pending => Some("activation has not been requested".to_owned()),

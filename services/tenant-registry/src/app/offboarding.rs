@@ -26,6 +26,7 @@ use crate::store::offboarding::{
     OffboardingRequestRow, offboarding_get_on_conn, offboarding_insert_on_conn,
 };
 use crate::store::tenants::tenant_status_set_on_conn;
+use plinth_service::ServiceState as _;
 
 /// A tenant's offboarding: why it leaves, and the cleanup checklist, each item's
 /// description being the guidance for its service.
@@ -48,15 +49,15 @@ impl FlowView for Offboarding {
     const FLOW: Flow = Flow::Offboarding;
 
     async fn view_on_conn(
-        ctx: &ReqCtx,
+        _ctx: &ReqCtx,
         app: &AppState,
         conn: &mut AsyncPgConnection,
         tenant: &Tenant,
     ) -> Result<Self, ApiError> {
-        let request = offboarding_get_on_conn(ctx, conn, tenant.tenant_id)
+        let request = offboarding_get_on_conn(conn, tenant.tenant_id)
             .await?
             .ok_or_else(|| ApiError::not_found("offboarding request"))?;
-        let items = checklist_get_on_conn(ctx, conn, tenant.tenant_id, Flow::Offboarding).await?;
+        let items = checklist_get_on_conn(conn, tenant.tenant_id, Flow::Offboarding).await?;
         Ok(Offboarding {
             tenant_id: tenant.tenant_id,
             status: tenant.status,
@@ -90,7 +91,7 @@ pub async fn offboarding_request(
             require_start(Flow::Offboarding, &before)?;
             let at = now();
             let after: Tenant =
-                tenant_status_set_on_conn(ctx, conn, tenant, TenantStatus::Offboarding.as_str())
+                tenant_status_set_on_conn(conn, tenant, TenantStatus::Offboarding.as_str())
                     .await?
                     .try_into()?;
             let request = OffboardingRequestRow {
@@ -101,8 +102,8 @@ pub async fn offboarding_request(
                 completed_at: None,
             };
             let items = new_items(app, Flow::Offboarding, tenant, at);
-            offboarding_insert_on_conn(ctx, conn, &request).await?;
-            checklist_insert_on_conn(ctx, conn, &items).await?;
+            offboarding_insert_on_conn(conn, &request).await?;
+            checklist_insert_on_conn(conn, &items).await?;
             let mut events = vec![app.events.offboarding_requested(
                 TENANT_OFFBOARDING_REQUESTED,
                 &request,

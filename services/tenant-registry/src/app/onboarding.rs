@@ -25,6 +25,7 @@ use crate::store::onboarding::{
     OnboardingRequestRow, onboarding_get_on_conn, onboarding_insert_on_conn,
 };
 use crate::store::tenants::{TenantOnboardingChange, tenant_onboarding_set_on_conn};
+use plinth_service::ServiceState as _;
 
 /// A tenant's onboarding: its request and its readiness.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -59,15 +60,15 @@ impl FlowView for Onboarding {
     const FLOW: Flow = Flow::Onboarding;
 
     async fn view_on_conn(
-        ctx: &ReqCtx,
+        _ctx: &ReqCtx,
         app: &AppState,
         conn: &mut AsyncPgConnection,
         tenant: &Tenant,
     ) -> Result<Self, ApiError> {
-        let request = onboarding_get_on_conn(ctx, conn, tenant.tenant_id)
+        let request = onboarding_get_on_conn(conn, tenant.tenant_id)
             .await?
             .ok_or_else(|| ApiError::not_found("onboarding request"))?;
-        let items = checklist_get_on_conn(ctx, conn, tenant.tenant_id, Flow::Onboarding).await?;
+        let items = checklist_get_on_conn(conn, tenant.tenant_id, Flow::Onboarding).await?;
         Ok(Onboarding {
             tenant_id: tenant.tenant_id,
             status: tenant.status,
@@ -128,7 +129,6 @@ pub async fn onboarding_request(
                 .clone()
                 .unwrap_or(before.owner_contact.clone());
             let after: Tenant = tenant_onboarding_set_on_conn(
-                ctx,
                 conn,
                 tenant,
                 &TenantOnboardingChange {
@@ -152,8 +152,8 @@ pub async fn onboarding_request(
                 completed_at: None,
             };
             let items = new_items(app, Flow::Onboarding, tenant, at);
-            onboarding_insert_on_conn(ctx, conn, &request).await?;
-            checklist_insert_on_conn(ctx, conn, &items).await?;
+            onboarding_insert_on_conn(conn, &request).await?;
+            checklist_insert_on_conn(conn, &items).await?;
             let mut events = vec![app.events.onboarding_requested(
                 TENANT_ONBOARDING_REQUESTED,
                 &request,

@@ -23,6 +23,7 @@ use crate::store::role_bindings::{
     role_binding_list_on_conn,
 };
 use crate::store::workspaces::workspace_get_on_conn;
+use plinth_service::ServiceState as _;
 
 /// A principal by subject, or an identity-provider group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +200,7 @@ pub async fn binding_create(
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             tenant_on_conn(ctx, conn, tenant, false).await?;
             if let Some(ws) = new.workspace
-                && workspace_get_on_conn(ctx, conn, tenant, ws, false)
+                && workspace_get_on_conn(conn, tenant, ws, false)
                     .await?
                     .is_none()
             {
@@ -218,19 +219,17 @@ pub async fn binding_create(
                 created_at: now(),
                 created_by: ctx.principal.subject.clone(),
             };
-            role_binding_insert_on_conn(ctx, conn, &row)
-                .await
-                .map_err(|e| {
-                    let err = ApiError::from(e);
-                    if err.code() == Code::AlreadyExists {
-                        ApiError::already_exists(format!(
-                            "this {} already holds this role here",
-                            kind.field()
-                        ))
-                    } else {
-                        err
-                    }
-                })?;
+            role_binding_insert_on_conn(conn, &row).await.map_err(|e| {
+                let err = ApiError::from(e);
+                if err.code() == Code::AlreadyExists {
+                    ApiError::already_exists(format!(
+                        "this {} already holds this role here",
+                        kind.field()
+                    ))
+                } else {
+                    err
+                }
+            })?;
             let binding = RoleBinding::try_from(row.clone())?;
             let audited = audited
                 .clone()
@@ -266,7 +265,6 @@ pub async fn binding_list(
         tenant_on_conn(ctx, conn, tenant, false).await?;
         Ok::<_, ApiError>(
             role_binding_list_on_conn(
-                ctx,
                 conn,
                 tenant,
                 kind.as_str(),
@@ -305,7 +303,7 @@ pub async fn binding_delete(
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-            let row = role_binding_delete_on_conn(ctx, conn, tenant, kind.as_str(), id)
+            let row = role_binding_delete_on_conn(conn, tenant, kind.as_str(), id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(kind.resource_type()))?;
             // Deleting inside the transaction and refusing rolls the delete back.

@@ -16,6 +16,7 @@ use crate::store::tenants::{
     TenantRow, tenant_get_on_conn, tenant_insert_on_conn, tenant_list_on_conn,
     tenant_status_set_on_conn,
 };
+use plinth_service::ServiceState as _;
 
 /// A tenant as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -72,12 +73,12 @@ impl TryFrom<TenantRow> for Tenant {
 /// The tenant, in the open transaction (locked for the rest of it when `lock`);
 /// `not_found` when the scope does not show it.
 pub async fn tenant_on_conn(
-    ctx: &ReqCtx,
+    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     id: TenantId,
     lock: bool,
 ) -> Result<Tenant, ApiError> {
-    tenant_get_on_conn(ctx, conn, id, lock)
+    tenant_get_on_conn(conn, id, lock)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?
         .try_into()
@@ -157,7 +158,7 @@ async fn tenant_create_checked(
     ];
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        tenant_insert_on_conn(ctx, conn, &row).await.map_err(|e| {
+        tenant_insert_on_conn(conn, &row).await.map_err(|e| {
             let err = ApiError::from(e);
             if err.code() == Code::AlreadyExists {
                 ApiError::already_exists("a tenant with this slug already exists in this region")
@@ -197,7 +198,7 @@ pub async fn tenant_list(
     let after: Option<String> = params.after()?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        tenant_list_on_conn(ctx, conn, after.as_deref(), i64::from(limit) + 1).await
+        tenant_list_on_conn(conn, after.as_deref(), i64::from(limit) + 1).await
     })
     .await?;
     let tenants = rows
@@ -258,7 +259,7 @@ async fn tenant_status_set_checked(
                  and OFFBOARDED follow from the readiness and cleanup checklists",
             ));
         }
-        let after: Tenant = tenant_status_set_on_conn(ctx, conn, id, to.as_str())
+        let after: Tenant = tenant_status_set_on_conn(conn, id, to.as_str())
             .await?
             .try_into()?;
         let audited = Audited::new("tenant.status_set", "tenant")

@@ -19,6 +19,7 @@ use crate::store::workspaces::{
     WorkspaceRow, WorkspaceSettings, workspace_delete_on_conn, workspace_get_on_conn,
     workspace_insert_on_conn, workspace_list_on_conn, workspace_update_on_conn,
 };
+use plinth_service::ServiceState as _;
 
 /// A workspace as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -203,7 +204,7 @@ pub async fn workspace_create(
                 created_by: ctx.principal.subject.clone(),
                 updated_at: settings.updated_at,
             };
-            workspace_insert_on_conn(ctx, conn, &row)
+            workspace_insert_on_conn(conn, &row)
                 .await
                 .map_err(name_taken)?;
             let workspace = Workspace::try_from(row.clone())?;
@@ -234,7 +235,7 @@ pub async fn workspace_get(
     caller.require_in(tenant, Resource::Workspace, Action::Read)?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        workspace_get_on_conn(&caller.ctx, conn, tenant, id, false).await
+        workspace_get_on_conn(conn, tenant, id, false).await
     })
     .await?;
     row.ok_or_else(|| ApiError::not_found("workspace"))?
@@ -254,14 +255,7 @@ pub async fn workspace_list(
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         owner_on_conn(caller, conn, tenant, false).await?;
         Ok::<_, ApiError>(
-            workspace_list_on_conn(
-                &caller.ctx,
-                conn,
-                tenant,
-                after.as_deref(),
-                i64::from(limit) + 1,
-            )
-            .await?,
+            workspace_list_on_conn(conn, tenant, after.as_deref(), i64::from(limit) + 1).await?,
         )
     })
     .await?;
@@ -293,12 +287,12 @@ pub async fn workspace_update(
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             let owner = owner_on_conn(caller, conn, tenant, true).await?;
-            let before: Workspace = workspace_get_on_conn(ctx, conn, tenant, id, true)
+            let before: Workspace = workspace_get_on_conn(conn, tenant, id, true)
                 .await?
                 .ok_or_else(|| ApiError::not_found("workspace"))?
                 .try_into()?;
             let settings = change.settings(Some(&before), &owner)?;
-            let row = workspace_update_on_conn(ctx, conn, tenant, id, &settings)
+            let row = workspace_update_on_conn(conn, tenant, id, &settings)
                 .await
                 .map_err(name_taken)?;
             let after = Workspace::try_from(row.clone())?;
@@ -335,11 +329,11 @@ pub async fn workspace_delete(
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             owner_on_conn(caller, conn, tenant, true).await?;
-            let row = workspace_get_on_conn(ctx, conn, tenant, id, true)
+            let row = workspace_get_on_conn(conn, tenant, id, true)
                 .await?
                 .ok_or_else(|| ApiError::not_found("workspace"))?;
             let before = Workspace::try_from(row.clone())?;
-            workspace_delete_on_conn(ctx, conn, tenant, id).await?;
+            workspace_delete_on_conn(conn, tenant, id).await?;
             let audited = audited.clone().with_hash("before", &before);
             let events = [
                 app.events

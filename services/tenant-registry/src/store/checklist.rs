@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use plinth_core::{ReqCtx, TenantId};
+use plinth_core::TenantId;
 use time::OffsetDateTime;
 
 use crate::domain::Flow;
@@ -21,7 +21,6 @@ pub struct ChecklistItemRow {
 }
 
 pub async fn checklist_insert_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     items: &[ChecklistItemRow],
 ) -> QueryResult<()> {
@@ -33,7 +32,6 @@ pub async fn checklist_insert_on_conn(
 }
 
 pub async fn checklist_get_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     flow: Flow,
@@ -48,7 +46,6 @@ pub async fn checklist_get_on_conn(
 
 /// The item, locked for the rest of the transaction.
 pub async fn checklist_item_lock_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     flow: Flow,
@@ -67,7 +64,6 @@ pub async fn checklist_item_lock_on_conn(
 
 /// Stores the item's state, reason and time.
 pub async fn checklist_item_set_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     item: &ChecklistItemRow,
 ) -> QueryResult<()> {
@@ -89,7 +85,6 @@ pub async fn checklist_item_set_on_conn(
 
 /// How many of the flow's items are not satisfied yet.
 pub async fn checklist_open_items_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     flow: Flow,

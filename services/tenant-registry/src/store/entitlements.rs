@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use plinth_core::{ReqCtx, TenantId};
+use plinth_core::TenantId;
 use time::OffsetDateTime;
 
 use crate::schema::{entitlements, workspaces};
@@ -22,7 +22,6 @@ pub struct EntitlementRow {
 }
 
 pub async fn entitlement_get_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> QueryResult<Option<EntitlementRow>> {
@@ -36,7 +35,6 @@ pub async fn entitlement_get_on_conn(
 
 /// Inserts or replaces the tenant's entitlements.
 pub async fn entitlement_set_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     row: &EntitlementRow,
 ) -> QueryResult<()> {
@@ -51,7 +49,6 @@ pub async fn entitlement_set_on_conn(
 }
 
 pub async fn workspace_count_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> QueryResult<i64> {

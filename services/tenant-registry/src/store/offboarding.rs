@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use plinth_core::{ReqCtx, TenantId};
+use plinth_core::TenantId;
 use time::OffsetDateTime;
 
 use crate::schema::offboarding_requests;
@@ -18,7 +18,6 @@ pub struct OffboardingRequestRow {
 }
 
 pub async fn offboarding_insert_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     request: &OffboardingRequestRow,
 ) -> QueryResult<()> {
@@ -30,7 +29,6 @@ pub async fn offboarding_insert_on_conn(
 }
 
 pub async fn offboarding_get_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> QueryResult<Option<OffboardingRequestRow>> {
@@ -43,7 +41,6 @@ pub async fn offboarding_get_on_conn(
 }
 
 pub async fn offboarding_complete_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     at: OffsetDateTime,

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use plinth_core::{ReqCtx, TenantId};
+use plinth_core::TenantId;
 use time::OffsetDateTime;
 
 use crate::schema::onboarding_requests;
@@ -20,7 +20,6 @@ pub struct OnboardingRequestRow {
 }
 
 pub async fn onboarding_insert_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     request: &OnboardingRequestRow,
 ) -> QueryResult<()> {
@@ -32,7 +31,6 @@ pub async fn onboarding_insert_on_conn(
 }
 
 pub async fn onboarding_get_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> QueryResult<Option<OnboardingRequestRow>> {
@@ -45,7 +43,6 @@ pub async fn onboarding_get_on_conn(
 }
 
 pub async fn onboarding_complete_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     at: OffsetDateTime,

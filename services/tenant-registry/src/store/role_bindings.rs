@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use plinth_core::{ReqCtx, TenantId};
+use plinth_core::TenantId;
 use time::OffsetDateTime;
 
 use crate::schema::role_bindings;
@@ -21,7 +21,6 @@ pub struct RoleBindingRow {
 }
 
 pub async fn role_binding_insert_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     row: &RoleBindingRow,
 ) -> QueryResult<()> {
@@ -34,7 +33,6 @@ pub async fn role_binding_insert_on_conn(
 
 /// The tenant's bindings of one kind (`subject` or `group`), in id order.
 pub async fn role_binding_list_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     kind: &str,
@@ -56,7 +54,6 @@ pub async fn role_binding_list_on_conn(
 
 /// Deletes one binding of the tenant; the deleted row, if there was one.
 pub async fn role_binding_delete_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     kind: &str,

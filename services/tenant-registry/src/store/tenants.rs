@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use plinth_core::{ReqCtx, TenantId};
+use plinth_core::TenantId;
 use time::OffsetDateTime;
 
 use crate::schema::tenants;
@@ -26,7 +26,6 @@ pub struct TenantRow {
 }
 
 pub async fn tenant_insert_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     row: &TenantRow,
 ) -> QueryResult<()> {
@@ -39,7 +38,6 @@ pub async fn tenant_insert_on_conn(
 
 /// The tenant, locked for the rest of the transaction when `for_update`.
 pub async fn tenant_get_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     id: TenantId,
     for_update: bool,
@@ -56,7 +54,6 @@ pub async fn tenant_get_on_conn(
 
 /// Up to `limit` tenants after `after` in id order.
 pub async fn tenant_list_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     after: Option<&str>,
     limit: i64,
@@ -73,7 +70,6 @@ pub async fn tenant_list_on_conn(
 }
 
 pub async fn tenant_status_set_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     id: TenantId,
     status: &str,
@@ -102,7 +98,6 @@ pub struct TenantOnboardingChange {
 }
 
 pub async fn tenant_onboarding_set_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     id: TenantId,
     change: &TenantOnboardingChange,

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use plinth_core::{ReqCtx, TenantId, WorkspaceId};
+use plinth_core::{TenantId, WorkspaceId};
 use time::OffsetDateTime;
 
 use crate::schema::workspaces;
@@ -35,7 +35,6 @@ pub struct WorkspaceSettings {
 }
 
 pub async fn workspace_insert_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     row: &WorkspaceRow,
 ) -> QueryResult<()> {
@@ -48,7 +47,6 @@ pub async fn workspace_insert_on_conn(
 
 /// The tenant's workspace, locked for the rest of the transaction when `for_update`.
 pub async fn workspace_get_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     id: WorkspaceId,
@@ -67,7 +65,6 @@ pub async fn workspace_get_on_conn(
 
 /// Up to `limit` of the tenant's workspaces after `after`, in id order.
 pub async fn workspace_list_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     after: Option<&str>,
@@ -86,7 +83,6 @@ pub async fn workspace_list_on_conn(
 }
 
 pub async fn workspace_update_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     id: WorkspaceId,
@@ -104,7 +100,6 @@ pub async fn workspace_update_on_conn(
 }
 
 pub async fn workspace_delete_on_conn(
-    _ctx: &ReqCtx,
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     id: WorkspaceId,
