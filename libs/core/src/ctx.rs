@@ -1,5 +1,7 @@
-//! Who is asking, for which tenant, in which region: the context every app and store
-//! function takes first.
+//! Who is asking, for which tenant, in which region: the context the app layer
+//! decides with (through the caller it belongs to). Store functions never take it:
+//! they take the connection first, already inside a transaction scoped to the
+//! tenants the caller reaches, and then typed arguments (see `ARCHITECTURE.md`).
 
 use std::fmt;
 use std::str::FromStr;
