@@ -12,8 +12,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod idp;
+pub mod service;
 
 pub use idp::{Idp, SigningKey};
+pub use service::{Harness, TestedService, merge};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -161,6 +163,11 @@ impl ServiceClient {
             audience,
             region,
         }
+    }
+
+    /// The region the service serves.
+    pub fn region(&self) -> Region {
+        self.region
     }
 
     /// An internal token for `who`, as the gateway would mint it.

@@ -1,32 +1,49 @@
 //! Starting the audit service for a test, playing the other services on the real
 //! broker, and reading what the service wrote.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use audit::settings::{
-    AuthSettings, BusSettings, DatabaseSettings, HttpSettings, LogSettings, Settings,
-};
+use audit::settings::Settings;
 use audit::{Application, all_migrations};
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
 use plinth_auditlog::LogSigner;
-use plinth_bus::{Area, BusConfig, Event, Schemas};
+use plinth_bus::{Area, Event};
+use plinth_core::service::Service;
 use plinth_core::{Region, Role, TenantId};
-use plinth_db::testing::{TEST_APP_ROLE, TestDb};
-pub use plinth_testkit::{As, Outgoing};
-use plinth_testkit::{
-    Publisher, ServiceClient, TokenKeys, read_outbox, test_broker_principal, test_brokers,
-    test_bus, test_topic_prefix,
-};
+pub use plinth_testkit::As;
+use plinth_testkit::{Harness, TestedService};
 use serde_json::{Value, json};
 
+/// The audit service, as the shared harness starts it.
+pub struct AuditService;
+
+impl TestedService for AuditService {
+    type Settings = Settings;
+    const NAME: &'static str = audit::AUDIENCE;
+
+    fn migrations() -> impl MigrationSource<Pg> + Send + 'static {
+        all_migrations()
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Service> {
+        Application::build(settings).await
+    }
+}
+
+/// The audit service under test, with what its tests do again and again.
 pub struct TestApp {
-    pub client: ServiceClient,
-    pub bus: BusConfig,
-    publisher: Publisher,
-    pub schemas: Schemas,
-    pub db: TestDb,
+    harness: Harness<AuditService>,
     /// The installation's log key.
     pub verifier_key: String,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Harness<AuditService>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.harness
+    }
 }
 
 impl TestApp {
@@ -34,72 +51,19 @@ impl TestApp {
         Self::spawn_configured(|_| {}).await
     }
 
-    /// Starts the service with the test settings as `configure` changes them.
+    /// Starts the service with a log key of its own and the test settings as
+    /// `configure` changes them.
     pub async fn spawn_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
-        let db = TestDb::create("audit", all_migrations()).await.unwrap();
-        let keys = TokenKeys::generate();
-        let prefix = test_topic_prefix();
-        let bus = test_bus(prefix.clone());
         let (signer, signing_key) =
             LogSigner::generate("plinth-audit-test", "audit.plinth.test/us");
-        let mut settings = Settings {
-            region: Region::Us,
-            http: HttpSettings {
-                host: "127.0.0.1".into(),
-                port: 0,
-                body_limit_bytes: 64 * 1024,
-            },
-            database: DatabaseSettings {
-                app_url: db.app_url().into(),
-                owner_url: db.owner_url().into(),
-                app_role: TEST_APP_ROLE.into(),
-                pool_size: 4,
-            },
-            bus: BusSettings {
-                brokers: test_brokers(),
-                topic_prefix: prefix,
-                partitions: 1,
-                // The outbox is inspected directly: nothing takes rows out of it.
-                relay: false,
-                consumers: true,
-                sasl: test_broker_principal("admin"),
-                properties: Default::default(),
-            },
-            auth: AuthSettings {
-                internal_token_public_key: keys.public_base64url(),
-            },
-            log: LogSettings {
-                signing_key: signing_key.into(),
-                origin_prefix: "audit.plinth.test/us".into(),
-                checkpoint_every_entries: 1000,
-                checkpoint_every_seconds: 3600,
-            },
-        };
-        configure(&mut settings);
-        let app = Application::build(settings).await.unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        let schemas =
-            Schemas::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro"))
-                .unwrap();
+        let log = json!({ "log": {
+            "signing_key": signing_key, "origin_prefix": "audit.plinth.test/us",
+            "checkpoint_every_entries": 1000, "checkpoint_every_seconds": 3600
+        }});
         TestApp {
-            client: ServiceClient::new(base, audit::AUDIENCE, Region::Us, &keys),
-            publisher: Publisher::new(&bus),
-            bus,
-            schemas,
-            db,
+            harness: Harness::spawn(Region::Us, log, configure).await,
             verifier_key: signer.verifier_key().to_owned(),
         }
-    }
-
-    pub async fn call(
-        &self,
-        who: Option<&As>,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        self.client.call(who, method, path, body).await
     }
 
     /// `GET path` as a platform auditor, expecting 200.
@@ -206,10 +170,6 @@ impl TestApp {
         .with_subject(tenant)
     }
 
-    pub async fn deliver(&self, event: &Event) {
-        self.publisher.deliver(event).await;
-    }
-
     /// Entries of `log`, counted as the owner with every log in scope.
     pub async fn entries(&self, log: &str) -> i64 {
         plinth_testkit::count_all_tenants(
@@ -232,10 +192,6 @@ impl TestApp {
     /// Events the consumer recorded in its inbox.
     pub async fn inbox(&self) -> i64 {
         plinth_testkit::count(&self.db.app_url(), "SELECT count(*) AS n FROM inbox").await
-    }
-
-    pub async fn outbox(&self) -> Vec<Outgoing> {
-        read_outbox(&self.db.owner_url(), &self.schemas).await
     }
 
     /// Runs `sql` as the database owner, with every log in scope.

@@ -6,7 +6,7 @@ use plinth_core::Region;
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 use plinth_service::ServiceSettings as _;
 use plinth_testkit::idp::AUDIENCE;
-use plinth_testkit::{Idp, TokenKeys, test_bus_settings, test_topic_prefix};
+use plinth_testkit::{Idp, TokenKeys, merge, test_bus_settings, test_topic_prefix};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -41,19 +41,6 @@ pub struct Options {
     /// Whether the pack service runs behind `/admin/packs`, `/admin/playbooks` and
     /// `/runtime`.
     pub packs: bool,
-}
-
-/// `over` merged into `base`, key by key (`null` changes nothing).
-fn merge(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(base), Value::Object(over)) => {
-            for (key, value) in over {
-                merge(base.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (_, Value::Null) => {}
-        (base, over) => *base = over,
-    }
 }
 
 pub async fn stack_with(idp: &Idp, options: Options) -> Stack {

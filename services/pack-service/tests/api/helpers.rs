@@ -4,31 +4,43 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pack_service::settings::{
-    AuthSettings, BusSettings, CatalogSettings, DatabaseSettings, DefaultSettings, HttpSettings,
-    Settings,
-};
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
+use pack_service::settings::Settings;
 use pack_service::{Application, all_migrations};
-use plinth_bus::{Area, Event, Schemas};
+use plinth_bus::{Area, Event};
+use plinth_core::service::Service;
 use plinth_core::{DataMode, Region, Role, TenantId};
-use plinth_db::testing::{TEST_APP_ROLE, TestDb};
-use plinth_service::ServiceSettings as _;
-pub use plinth_testkit::{As, Outgoing};
-use plinth_testkit::{
-    Publisher, ServiceClient, TokenKeys, read_outbox, test_broker_principal, test_brokers,
-    test_bus, test_topic_prefix, wait_until,
-};
+pub use plinth_testkit::As;
+use plinth_testkit::{Harness, TestedService, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-pub struct TestApp {
-    pub client: ServiceClient,
-    pub bus: plinth_bus::BusConfig,
-    publisher: Publisher,
-    pub schemas: Schemas,
-    pub db: TestDb,
-    pub settings: Settings,
-    keys: TokenKeys,
+/// The pack service, as the shared harness starts it.
+pub struct PackService;
+
+impl TestedService for PackService {
+    type Settings = Settings;
+    const NAME: &'static str = pack_service::AUDIENCE;
+
+    fn migrations() -> impl MigrationSource<Pg> + Send + 'static {
+        all_migrations()
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Service> {
+        Application::build(settings).await
+    }
+}
+
+/// The pack service under test, with what its tests do again and again.
+pub struct TestApp(Harness<PackService>);
+
+impl std::ops::Deref for TestApp {
+    type Target = Harness<PackService>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 fn repo() -> PathBuf {
@@ -72,74 +84,7 @@ impl TestApp {
 
     /// The service with the test settings as `configure` changes them.
     pub async fn spawn_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
-        let db = TestDb::create("pack_service", all_migrations())
-            .await
-            .unwrap();
-        let keys = TokenKeys::generate();
-        let prefix = test_topic_prefix();
-        let bus = test_bus(prefix.clone());
-        let mut settings = Settings {
-            region: Region::Us,
-            http: HttpSettings {
-                host: "127.0.0.1".into(),
-                port: 0,
-                body_limit_bytes: 4 * 1024 * 1024,
-            },
-            database: DatabaseSettings {
-                app_url: db.app_url().into(),
-                owner_url: db.owner_url().into(),
-                app_role: TEST_APP_ROLE.into(),
-                pool_size: 4,
-            },
-            bus: BusSettings {
-                brokers: test_brokers(),
-                topic_prefix: prefix,
-                partitions: 1,
-                // The outbox is read directly: nothing takes rows out of it.
-                relay: false,
-                consumers: true,
-                sasl: test_broker_principal("admin"),
-                properties: Default::default(),
-            },
-            auth: AuthSettings {
-                internal_token_public_key: keys.public_base64url(),
-            },
-            catalog: CatalogSettings {
-                tools: Settings::with_overrides(json!({})).unwrap().catalog.tools,
-            },
-            defaults: DefaultSettings::default(),
-        };
-        configure(&mut settings);
-        let app = Application::build(settings.clone()).await.unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        TestApp {
-            client: ServiceClient::new(base, pack_service::AUDIENCE, Region::Us, &keys),
-            publisher: Publisher::new(&bus),
-            bus,
-            schemas: Schemas::from_dir(repo().join("schemas/avro")).unwrap(),
-            db,
-            settings,
-            keys,
-        }
-    }
-
-    /// A second process of the same service: same database, same topics.
-    pub async fn replica(&self) -> ServiceClient {
-        let app = Application::build(self.settings.clone()).await.unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        ServiceClient::new(base, pack_service::AUDIENCE, Region::Us, &self.keys)
-    }
-
-    pub async fn call(
-        &self,
-        who: Option<&As>,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        self.client.call(who, method, path, body).await
+        TestApp(Harness::spawn(Region::Us, json!({}), configure).await)
     }
 
     pub async fn post(&self, who: &As, path: &str, body: Value) -> (u16, Value) {
@@ -148,11 +93,6 @@ impl TestApp {
 
     pub async fn get(&self, who: &As, path: &str) -> (u16, Value) {
         self.call(Some(who), Method::GET, path, None).await
-    }
-
-    /// Sends `event` as the service that owns it would.
-    pub async fn deliver(&self, event: &Event) {
-        self.publisher.deliver(event).await;
     }
 
     /// A tenant as the registry announces it, once the service has heard of it.
@@ -278,9 +218,5 @@ impl TestApp {
             .await;
         self.import_domain("finance-3.2.0.json").await;
         self.import_domain("finance-3.3.0.json").await;
-    }
-
-    pub async fn outbox(&self) -> Vec<Outgoing> {
-        read_outbox(&self.db.owner_url(), &self.schemas).await
     }
 }

@@ -1,32 +1,44 @@
 //! Starting the service for a test, calling it, and reading what it wrote.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::QueryableByName;
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
 use diesel_async::RunQueryDsl;
-use plinth_bus::Schemas;
 use plinth_core::Region;
-use plinth_db::testing::{TEST_APP_ROLE, TestDb};
-pub use plinth_testkit::{As, Outgoing};
-use plinth_testkit::{
-    Publisher, ServiceClient, TokenKeys, read_outbox, test_broker_principal, test_brokers,
-    test_bus, test_topic_prefix,
-};
+use plinth_core::service::Service;
+pub use plinth_testkit::As;
+use plinth_testkit::{Harness, TestedService};
 use serde_json::{Value, json};
-use tenant_registry::settings::{
-    AuthSettings, BusSettings, DatabaseSettings, EntitlementDefaults, HttpSettings,
-    OffboardingSettings, OnboardingSettings, Settings,
-};
+use tenant_registry::settings::Settings;
 use tenant_registry::{Application, all_migrations};
 
-pub struct TestApp {
-    pub client: ServiceClient,
-    pub bus: plinth_bus::BusConfig,
-    /// Plays the other services: one producer for every answer a test sends.
-    publisher: Publisher,
-    pub schemas: Schemas,
-    pub db: TestDb,
+/// The tenant registry, as the shared harness starts it.
+pub struct TenantRegistry;
+
+impl TestedService for TenantRegistry {
+    type Settings = Settings;
+    const NAME: &'static str = tenant_registry::AUDIENCE;
+
+    fn migrations() -> impl MigrationSource<Pg> + Send + 'static {
+        all_migrations()
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Service> {
+        Application::build(settings).await
+    }
+}
+
+/// The tenant registry under test, with what its tests do again and again.
+pub struct TestApp(Harness<TenantRegistry>);
+
+impl std::ops::Deref for TestApp {
+    type Target = Harness<TenantRegistry>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl TestApp {
@@ -39,72 +51,14 @@ impl TestApp {
     }
 
     /// Starts the service in `region` with the test settings as `configure` changes
-    /// them (the benchmarks run the relay, for one).
+    /// them (the benchmarks run the relay, for one). Bodies are capped at 16 KiB,
+    /// so the limit's test needs no large body.
     pub async fn spawn_configured(
         region: Region,
         configure: impl FnOnce(&mut Settings),
     ) -> TestApp {
-        let db = TestDb::create("tenant_registry", all_migrations())
-            .await
-            .unwrap();
-        let keys = TokenKeys::generate();
-        let prefix = test_topic_prefix();
-        let bus = test_bus(prefix.clone());
-        let mut settings = Settings {
-            region,
-            http: HttpSettings {
-                host: "127.0.0.1".into(),
-                port: 0,
-                body_limit_bytes: 16 * 1024,
-            },
-            database: DatabaseSettings {
-                app_url: db.app_url().into(),
-                owner_url: db.owner_url().into(),
-                app_role: TEST_APP_ROLE.into(),
-                pool_size: 4,
-            },
-            bus: BusSettings {
-                brokers: test_brokers(),
-                topic_prefix: prefix,
-                partitions: 1,
-                // The outbox is inspected directly: nothing takes rows out of it.
-                relay: false,
-                consumers: true,
-                sasl: test_broker_principal("admin"),
-                properties: Default::default(),
-            },
-            auth: AuthSettings {
-                internal_token_public_key: keys.public_base64url(),
-            },
-            onboarding: OnboardingSettings::dev_default(),
-            offboarding: OffboardingSettings::dev_default(),
-            default_entitlements: EntitlementDefaults::dev_default(),
-        };
-        configure(&mut settings);
-        let app = Application::build(settings).await.unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        let schemas =
-            Schemas::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro"))
-                .unwrap();
-        TestApp {
-            client: ServiceClient::new(base, tenant_registry::AUDIENCE, region, &keys),
-            publisher: Publisher::new(&bus),
-            bus,
-            schemas,
-            db,
-        }
-    }
-
-    /// Sends a request as `who`; returns the status and the JSON body (Null if none).
-    pub async fn call(
-        &self,
-        who: Option<&As>,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        self.client.call(who, method, path, body).await
+        let small_bodies = json!({ "http": { "body_limit_bytes": 16 * 1024 } });
+        TestApp(Harness::spawn(region, small_bodies, configure).await)
     }
 
     pub async fn create(&self, who: &As, body: Value) -> (u16, Value) {
@@ -158,11 +112,6 @@ impl TestApp {
         event
     }
 
-    /// Sends `event` to its topic.
-    pub async fn deliver(&self, event: &plinth_bus::Event) {
-        self.publisher.deliver(event).await;
-    }
-
     /// Polls the tenant's `flow` checklist (`onboarding`, `offboarding`) until
     /// `done` holds, failing after a minute.
     pub async fn wait_for_checklist(
@@ -204,11 +153,6 @@ impl TestApp {
             || async { self.app_inbox_count().await >= n },
         )
         .await;
-    }
-
-    /// Everything the service has put in its outbox, oldest first.
-    pub async fn outbox(&self) -> Vec<Outgoing> {
-        read_outbox(&self.db.owner_url(), &self.schemas).await
     }
 
     /// Runs `sql` as the owner (bypassing nothing: the owner is subject to the same

@@ -10,7 +10,7 @@ fn admin() -> As {
     As::platform_admin()
 }
 
-fn audits(app_outbox: &[crate::helpers::Outgoing]) -> Vec<&Value> {
+fn audits(app_outbox: &[plinth_testkit::Outgoing]) -> Vec<&Value> {
     app_outbox
         .iter()
         .filter(|o| o.ce_type == "plinth.audit.event")

@@ -1,0 +1,159 @@
+//! One service under test, started the way every service's tests start it: a
+//! database of its own cloned from its migrated template, topics under a prefix of
+//! its own on the test broker, a fresh internal-token key pair, the service's
+//! default settings with the test's overrides, port 0. The service's tests wrap a
+//! [`Harness`] in their own `TestApp` and add what is theirs (playing the registry,
+//! importing examples, reading checklists).
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
+use plinth_bus::{BusConfig, Event, Schemas};
+use plinth_core::Region;
+use plinth_core::service::Service;
+use plinth_db::testing::{TEST_APP_ROLE, TestDb};
+use plinth_service::ServiceSettings;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{
+    As, Outgoing, Publisher, ServiceClient, TokenKeys, read_outbox, test_bus, test_bus_settings,
+    test_topic_prefix,
+};
+
+/// What a service tells the harness about itself.
+pub trait TestedService {
+    type Settings: ServiceSettings + Clone;
+    /// The audience of its internal tokens; also names its template database.
+    const NAME: &'static str;
+    /// Every migration its database needs.
+    fn migrations() -> impl MigrationSource<Pg> + Send + 'static;
+    /// The service bound and ready to serve.
+    fn build(settings: Self::Settings) -> impl Future<Output = anyhow::Result<Service>>;
+}
+
+/// A running service and what a test reads it through.
+pub struct Harness<S: TestedService> {
+    /// Calls the service with internal tokens minted as the gateway would.
+    pub client: ServiceClient,
+    /// The test broker under the test's topic prefix, as its super user.
+    pub bus: BusConfig,
+    /// Every published schema (`schemas/avro/`), to encode and decode events.
+    pub schemas: Schemas,
+    pub db: TestDb,
+    /// The settings the service runs with.
+    pub settings: S::Settings,
+    keys: TokenKeys,
+    publisher: Publisher,
+}
+
+impl<S: TestedService> std::fmt::Debug for Harness<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("service", &S::NAME)
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: TestedService> Harness<S> {
+    /// Starts the service in `region`: its defaults, the test's database, topics
+    /// and key, `overrides` merged over them (nested objects key by key), then
+    /// `configure`. The relay is off (tests read the outbox directly) and the
+    /// consumers on, unless `overrides` says otherwise.
+    pub async fn spawn(
+        region: Region,
+        overrides: Value,
+        configure: impl FnOnce(&mut S::Settings),
+    ) -> Self {
+        let db = TestDb::create(S::NAME, S::migrations()).await.unwrap();
+        let keys = TokenKeys::generate();
+        let prefix = test_topic_prefix();
+        let mut all = json!({
+            "region": region,
+            "http": { "host": "127.0.0.1", "port": 0 },
+            "database": {
+                "app_url": db.app_url(), "owner_url": db.owner_url(),
+                "app_role": TEST_APP_ROLE, "pool_size": 4
+            },
+            "bus": test_bus_settings(
+                &prefix,
+                json!({ "partitions": 1, "relay": false, "consumers": true }),
+            ),
+            "auth": { "internal_token_public_key": keys.public_base64url() }
+        });
+        merge(&mut all, overrides);
+        let mut settings = S::Settings::with_overrides(all).unwrap();
+        configure(&mut settings);
+        let bus = test_bus(prefix);
+        let client = start::<S>(settings.clone(), region, &keys).await;
+        let schemas =
+            Schemas::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro"))
+                .unwrap();
+        Harness {
+            client,
+            publisher: Publisher::new(&bus),
+            bus,
+            schemas,
+            db,
+            settings,
+            keys,
+        }
+    }
+
+    /// A second process of the same service: same database, same topics.
+    pub async fn replica(&self) -> ServiceClient {
+        let region = self.client.region();
+        start::<S>(self.settings.clone(), region, &self.keys).await
+    }
+
+    /// Sends a request as `who` (none: no token); the status and the JSON body
+    /// (`Null` if none).
+    pub async fn call(
+        &self,
+        who: Option<&As>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.client.call(who, method, path, body).await
+    }
+
+    /// Sends `event` to its topic, as the service that owns it would.
+    pub async fn deliver(&self, event: &Event) {
+        self.publisher.deliver(event).await;
+    }
+
+    /// Everything the service has put in its outbox, oldest first.
+    pub async fn outbox(&self) -> Vec<Outgoing> {
+        read_outbox(&self.db.owner_url(), &self.schemas).await
+    }
+}
+
+/// Builds and runs the service; a client for it.
+async fn start<S: TestedService>(
+    settings: S::Settings,
+    region: Region,
+    keys: &TokenKeys,
+) -> ServiceClient {
+    let app = S::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    ServiceClient::new(base, S::NAME, region, keys)
+}
+
+/// `over`'s keys over `base`'s, nested objects key by key; a `null` in `over`
+/// leaves `base` as it is.
+pub fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (key, value) in over {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (_, Value::Null) => {}
+        (base, over) => *base = over,
+    }
+}
