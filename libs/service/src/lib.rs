@@ -76,6 +76,31 @@ pub trait ServiceSettings: DeserializeOwned {
     }
 }
 
+/// Implements [`ServiceSettings`] for a service's settings type whose shared
+/// part is in the fields `region`, `http`, `database`, `bus` and `auth`:
+/// `service_settings!(Settings, name = crate::AUDIENCE, defaults = dev_defaults);`
+#[macro_export]
+macro_rules! service_settings {
+    ($settings:ty, name = $name:expr, defaults = $defaults:path) => {
+        impl $crate::ServiceSettings for $settings {
+            fn defaults() -> serde_json::Value {
+                $defaults()
+            }
+
+            fn base(&self) -> $crate::Base<'_> {
+                $crate::Base {
+                    name: $name,
+                    region: self.region,
+                    http: &self.http,
+                    database: &self.database,
+                    bus: &self.bus,
+                    auth: &self.auth,
+                }
+            }
+        }
+    };
+}
+
 /// A service started but not yet serving: its pool and bus for the service's own
 /// parts, and the tasks and verifier [`Skeleton::bind`] hands to the server.
 pub struct Skeleton {

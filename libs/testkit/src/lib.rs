@@ -15,7 +15,7 @@ pub mod idp;
 pub mod service;
 
 pub use idp::{Idp, SigningKey};
-pub use service::{Harness, TestedService, merge};
+pub use service::{Harness, TestedService, assert_row_secured, merge};
 
 use std::collections::BTreeMap;
 use std::future::Future;

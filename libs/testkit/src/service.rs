@@ -34,6 +34,33 @@ pub trait TestedService {
     fn build(settings: Self::Settings) -> impl Future<Output = anyhow::Result<Service>>;
 }
 
+/// Declares `$name` as the tested service of crate `$krate`, whose lib exposes
+/// `Settings`, `AUDIENCE`, `all_migrations()` and `Application::build`, as every
+/// service's does: `tested_service!(PackService, pack_service);`
+#[macro_export]
+macro_rules! tested_service {
+    ($name:ident, $krate:ident) => {
+        /// The service, as the shared harness starts it.
+        pub struct $name;
+
+        impl $crate::TestedService for $name {
+            type Settings = $krate::Settings;
+            const NAME: &'static str = $krate::AUDIENCE;
+
+            fn migrations()
+            -> impl diesel::migration::MigrationSource<diesel::pg::Pg> + Send + 'static {
+                $krate::all_migrations()
+            }
+
+            async fn build(
+                settings: $krate::Settings,
+            ) -> anyhow::Result<plinth_core::service::Service> {
+                $krate::Application::build(settings).await
+            }
+        }
+    };
+}
+
 /// A running service and what a test reads it through.
 pub struct Harness<S: TestedService> {
     /// Calls the service with internal tokens minted as the gateway would.
@@ -130,6 +157,15 @@ impl<S: TestedService> Harness<S> {
     pub async fn outbox(&self) -> Vec<Outgoing> {
         read_outbox(&self.db.owner_url(), &self.schemas).await
     }
+}
+
+/// Fails unless row-level security holds in a fresh database of `S`: every table
+/// with a `tenant_id` column has it enabled, forced and a policy, and the app role
+/// owns nothing and bypasses nothing (`TestDb::row_security_gaps`).
+pub async fn assert_row_secured<S: TestedService>() {
+    let db = TestDb::create(S::NAME, S::migrations()).await.unwrap();
+    let gaps = db.row_security_gaps().await.unwrap();
+    assert!(gaps.is_empty(), "{}: {gaps:#?}", S::NAME);
 }
 
 /// Builds and runs the service; a client for it.

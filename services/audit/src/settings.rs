@@ -4,7 +4,6 @@
 //! environment.
 pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
-use plinth_service::{Base, ServiceSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -33,22 +32,7 @@ pub struct LogSettings {
     pub checkpoint_every_seconds: u64,
 }
 
-impl ServiceSettings for Settings {
-    fn defaults() -> serde_json::Value {
-        dev_defaults()
-    }
-
-    fn base(&self) -> Base<'_> {
-        Base {
-            name: crate::AUDIENCE,
-            region: self.region,
-            http: &self.http,
-            database: &self.database,
-            bus: &self.bus,
-            auth: &self.auth,
-        }
-    }
-}
+plinth_service::service_settings!(Settings, name = crate::AUDIENCE, defaults = dev_defaults);
 
 /// Defaults for the dev stack (`make up`); production sets every URL and both keys.
 fn dev_defaults() -> serde_json::Value {

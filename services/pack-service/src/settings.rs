@@ -5,7 +5,6 @@
 
 pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
-use plinth_service::{Base, ServiceSettings};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,22 +43,7 @@ pub struct DefaultPack {
     pub version: String,
 }
 
-impl ServiceSettings for Settings {
-    fn defaults() -> serde_json::Value {
-        dev_defaults()
-    }
-
-    fn base(&self) -> Base<'_> {
-        Base {
-            name: crate::AUDIENCE,
-            region: self.region,
-            http: &self.http,
-            database: &self.database,
-            bus: &self.bus,
-            auth: &self.auth,
-        }
-    }
-}
+plinth_service::service_settings!(Settings, name = crate::AUDIENCE, defaults = dev_defaults);
 
 /// Defaults for the dev stack (`make up`); production sets every URL and the key.
 fn dev_defaults() -> serde_json::Value {

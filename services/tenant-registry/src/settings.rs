@@ -5,7 +5,6 @@
 
 pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
 use plinth_core::Region;
-use plinth_service::{Base, ServiceSettings};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,22 +42,7 @@ impl EntitlementDefaults {
     }
 }
 
-impl ServiceSettings for Settings {
-    fn defaults() -> serde_json::Value {
-        dev_defaults()
-    }
-
-    fn base(&self) -> Base<'_> {
-        Base {
-            name: crate::AUDIENCE,
-            region: self.region,
-            http: &self.http,
-            database: &self.database,
-            bus: &self.bus,
-            auth: &self.auth,
-        }
-    }
-}
+plinth_service::service_settings!(Settings, name = crate::AUDIENCE, defaults = dev_defaults);
 
 /// What onboarding requires and offers.
 #[derive(Debug, Clone, Deserialize)]

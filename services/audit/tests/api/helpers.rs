@@ -4,32 +4,14 @@
 use std::time::Duration;
 
 use audit::settings::Settings;
-use audit::{Application, all_migrations};
-use diesel::migration::MigrationSource;
-use diesel::pg::Pg;
 use plinth_auditlog::LogSigner;
 use plinth_bus::{Area, Event};
-use plinth_core::service::Service;
 use plinth_core::{Region, Role, TenantId};
 pub use plinth_testkit::As;
-use plinth_testkit::{Harness, TestedService};
+use plinth_testkit::Harness;
 use serde_json::{Value, json};
 
-/// The audit service, as the shared harness starts it.
-pub struct AuditService;
-
-impl TestedService for AuditService {
-    type Settings = Settings;
-    const NAME: &'static str = audit::AUDIENCE;
-
-    fn migrations() -> impl MigrationSource<Pg> + Send + 'static {
-        all_migrations()
-    }
-
-    async fn build(settings: Settings) -> anyhow::Result<Service> {
-        Application::build(settings).await
-    }
-}
+plinth_testkit::tested_service!(AuditService, audit);
 
 /// The audit service under test, with what its tests do again and again.
 pub struct TestApp {

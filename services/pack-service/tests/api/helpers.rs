@@ -4,33 +4,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::migration::MigrationSource;
-use diesel::pg::Pg;
 use pack_service::settings::Settings;
-use pack_service::{Application, all_migrations};
 use plinth_bus::{Area, Event};
-use plinth_core::service::Service;
 use plinth_core::{DataMode, Region, Role, TenantId};
 pub use plinth_testkit::As;
-use plinth_testkit::{Harness, TestedService, wait_until};
+use plinth_testkit::{Harness, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// The pack service, as the shared harness starts it.
-pub struct PackService;
-
-impl TestedService for PackService {
-    type Settings = Settings;
-    const NAME: &'static str = pack_service::AUDIENCE;
-
-    fn migrations() -> impl MigrationSource<Pg> + Send + 'static {
-        all_migrations()
-    }
-
-    async fn build(settings: Settings) -> anyhow::Result<Service> {
-        Application::build(settings).await
-    }
-}
+plinth_testkit::tested_service!(PackService, pack_service);
 
 /// The pack service under test, with what its tests do again and again.
 pub struct TestApp(Harness<PackService>);

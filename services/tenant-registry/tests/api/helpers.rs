@@ -3,32 +3,14 @@
 use std::time::Duration;
 
 use diesel::QueryableByName;
-use diesel::migration::MigrationSource;
-use diesel::pg::Pg;
 use diesel_async::RunQueryDsl;
 use plinth_core::Region;
-use plinth_core::service::Service;
 pub use plinth_testkit::As;
-use plinth_testkit::{Harness, TestedService};
+use plinth_testkit::Harness;
 use serde_json::{Value, json};
 use tenant_registry::settings::Settings;
-use tenant_registry::{Application, all_migrations};
 
-/// The tenant registry, as the shared harness starts it.
-pub struct TenantRegistry;
-
-impl TestedService for TenantRegistry {
-    type Settings = Settings;
-    const NAME: &'static str = tenant_registry::AUDIENCE;
-
-    fn migrations() -> impl MigrationSource<Pg> + Send + 'static {
-        all_migrations()
-    }
-
-    async fn build(settings: Settings) -> anyhow::Result<Service> {
-        Application::build(settings).await
-    }
-}
+plinth_testkit::tested_service!(TenantRegistry, tenant_registry);
 
 /// The tenant registry under test, with what its tests do again and again.
 pub struct TestApp(Harness<TenantRegistry>);
