@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Build and test tools the project needs: clippy and rustfmt, cargo-nextest, OpenSSL
-# headers, the mold linker when the distribution offers it (the linker wrapper falls
-# back to the default linker), and a Python environment for the tests
-# (compliance-trestle, fastavro, confluent-kafka), the
+# Build and test tools the project needs: clippy and rustfmt, the diesel CLI,
+# cargo-nextest, OpenSSL headers, the mold linker when the distribution offers it
+# (the linker wrapper falls back to the default linker), and a Python environment
+# for the tests (compliance-trestle, fastavro, confluent-kafka), the
 # dev identity provider's Node packages, and the browser the page tests drive
 # (Chromium from the distribution, playwright-core from npm), and the AsyncAPI
 # parser that validates the partner contract (npm).
@@ -15,6 +15,17 @@ fi
 if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
   log "installing clippy and rustfmt (make test checks the code's form)"
   rustup component add clippy rustfmt >&2
+fi
+# The diesel CLI (PostgreSQL only): the schema test compares each service's
+# schema.rs with what `diesel print-schema` prints. It links libpq.
+if ! command -v diesel >/dev/null 2>&1; then
+  if ! pkg-config --exists libpq 2>/dev/null; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpq-dev >/dev/null 2>&1 \
+      || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+           && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpq-dev >/dev/null; }
+  fi
+  log "installing the diesel CLI (the schema test; a few minutes once)"
+  cargo install --locked --quiet diesel_cli --version "~2.3" --no-default-features --features postgres >&2
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest"

@@ -15,7 +15,7 @@ pub mod idp;
 pub mod service;
 
 pub use idp::{Idp, SigningKey};
-pub use service::{Harness, TestedService, assert_row_secured, merge};
+pub use service::{Harness, TestedService, assert_row_secured, assert_schema_current, merge};
 
 use std::collections::BTreeMap;
 use std::future::Future;

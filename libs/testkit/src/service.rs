@@ -168,6 +168,42 @@ pub async fn assert_row_secured<S: TestedService>() {
     assert!(gaps.is_empty(), "{}: {gaps:#?}", S::NAME);
 }
 
+/// Fails unless the service's `src/schema.rs` is exactly what `diesel print-schema`
+/// prints for a fresh database of `S`, with the service's `diesel.toml`
+/// (`manifest_dir` is the service's `CARGO_MANIFEST_DIR`): a migration that changes
+/// a table without its diesel definition, or the reverse, fails here.
+/// `PLINTH_UPDATE_SNAPSHOTS=1` writes the printed schema instead.
+pub async fn assert_schema_current<S: TestedService>(manifest_dir: &str) {
+    let dir = std::path::Path::new(manifest_dir);
+    let db = TestDb::create(S::NAME, S::migrations()).await.unwrap();
+    let printed = tokio::process::Command::new("diesel")
+        .arg("print-schema")
+        .arg("--database-url")
+        .arg(db.owner_url())
+        .arg("--config-file")
+        .arg(dir.join("diesel.toml"))
+        .output()
+        .await
+        .expect("the diesel CLI runs (deploy/dev/tools.sh installs it)");
+    assert!(
+        printed.status.success(),
+        "diesel print-schema: {}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let printed = String::from_utf8(printed.stdout).unwrap();
+    let path = dir.join("src/schema.rs");
+    if std::env::var_os("PLINTH_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &printed).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        checked_in == printed,
+        "{} differs from what diesel print-schema prints for the migrated database; \
+         run the test with PLINTH_UPDATE_SNAPSHOTS=1 and review the diff",
+        path.display()
+    );
+}
+
 /// Builds and runs the service; a client for it.
 async fn start<S: TestedService>(
     settings: S::Settings,

@@ -10,6 +10,8 @@ pub mod app;
 pub mod consume;
 pub mod events;
 pub mod http;
+/// The diesel definitions of the service's tables, as `diesel print-schema` prints
+/// them for the migrated database (`diesel.toml`; the catalog test keeps them so).
 mod schema;
 pub mod settings;
 pub mod store;

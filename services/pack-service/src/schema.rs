@@ -1,13 +1,48 @@
-//! Diesel definitions of the pack service's tables (`migrations/pack-service`).
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
-    tenants (tenant_id) {
+    activations (activation_id) {
+        activation_id -> Text,
         tenant_id -> Text,
-        slug -> Text,
-        display_name -> Text,
+        domain_pack_id -> Text,
+        tenant_pack_id -> Nullable<Text>,
+        activated_at -> Timestamptz,
+        activated_by -> Text,
+        change_request_id -> Nullable<Text>,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    classifications (classification_id) {
+        classification_id -> Text,
+        tenant_id -> Text,
+        ticket_ref -> Nullable<Text>,
+        rule_id -> Nullable<Text>,
+        rule_source -> Text,
+        category -> Text,
+        priority -> Text,
+        queue -> Text,
+        config_checksum -> Text,
+        content_json -> Nullable<Jsonb>,
+        classified_at -> Timestamptz,
+        classified_by -> Text,
+    }
+}
+
+diesel::table! {
+    config_change_requests (change_id) {
+        change_id -> Text,
+        tenant_id -> Text,
+        domain_pack_id -> Text,
+        tenant_pack_id -> Nullable<Text>,
         status -> Text,
-        data_mode -> Text,
-        updated_at -> Timestamptz,
+        reason -> Text,
+        requested_at -> Timestamptz,
+        requested_by -> Text,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
     }
 }
 
@@ -31,24 +66,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    tenant_packs (pack_id) {
-        pack_id -> Text,
-        tenant_id -> Text,
-        version -> Text,
-        major -> Int8,
-        minor -> Int8,
-        patch -> Int8,
-        domain -> Text,
-        domain_versions -> Text,
-        content_json -> Jsonb,
-        checksum -> Text,
-        status -> Text,
-        created_at -> Timestamptz,
-        created_by -> Text,
-    }
-}
-
-diesel::table! {
     import_attempts (attempt_id) {
         attempt_id -> Text,
         tenant_id -> Nullable<Text>,
@@ -66,53 +83,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    tenant_active_config (tenant_id) {
+    playbook_links (tenant_id, playbook) {
         tenant_id -> Text,
+        playbook -> Text,
+        playbook_version_id -> Text,
         domain_pack_id -> Text,
-        tenant_pack_id -> Nullable<Text>,
-        generation -> Int8,
-        activated_at -> Timestamptz,
-        activated_by -> Text,
-        change_request_id -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    activations (activation_id) {
-        activation_id -> Text,
-        tenant_id -> Text,
-        domain_pack_id -> Text,
-        tenant_pack_id -> Nullable<Text>,
-        activated_at -> Timestamptz,
-        activated_by -> Text,
-        change_request_id -> Nullable<Text>,
-        reason -> Text,
-    }
-}
-
-diesel::table! {
-    tenant_pack_settings (tenant_id) {
-        tenant_id -> Text,
-        approval_required -> Bool,
-        updated_at -> Timestamptz,
-        updated_by -> Text,
-        waived -> Bool,
-    }
-}
-
-diesel::table! {
-    config_change_requests (change_id) {
-        change_id -> Text,
-        tenant_id -> Text,
-        domain_pack_id -> Text,
-        tenant_pack_id -> Nullable<Text>,
-        status -> Text,
-        reason -> Text,
-        requested_at -> Timestamptz,
-        requested_by -> Text,
-        decided_at -> Nullable<Timestamptz>,
-        decided_by -> Nullable<Text>,
-        decision_note -> Nullable<Text>,
+        linked_at -> Timestamptz,
+        linked_by -> Text,
     }
 }
 
@@ -134,45 +111,82 @@ diesel::table! {
 }
 
 diesel::table! {
-    playbook_links (tenant_id, playbook) {
+    tenant_active_config (tenant_id) {
         tenant_id -> Text,
-        playbook -> Text,
-        playbook_version_id -> Text,
         domain_pack_id -> Text,
-        linked_at -> Timestamptz,
-        linked_by -> Text,
+        tenant_pack_id -> Nullable<Text>,
+        generation -> Int8,
+        activated_at -> Timestamptz,
+        activated_by -> Text,
+        change_request_id -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    classifications (classification_id) {
-        classification_id -> Text,
+    tenant_pack_settings (tenant_id) {
         tenant_id -> Text,
-        ticket_ref -> Nullable<Text>,
-        rule_id -> Nullable<Text>,
-        rule_source -> Text,
-        category -> Text,
-        priority -> Text,
-        queue -> Text,
-        config_checksum -> Text,
-        content_json -> Nullable<Jsonb>,
-        classified_at -> Timestamptz,
-        classified_by -> Text,
+        approval_required -> Bool,
+        updated_at -> Timestamptz,
+        updated_by -> Text,
+        waived -> Bool,
     }
 }
 
-diesel::joinable!(tenant_active_config -> domain_packs (domain_pack_id));
+diesel::table! {
+    tenant_packs (pack_id) {
+        pack_id -> Text,
+        tenant_id -> Text,
+        version -> Text,
+        major -> Int8,
+        minor -> Int8,
+        patch -> Int8,
+        domain -> Text,
+        domain_versions -> Text,
+        content_json -> Jsonb,
+        checksum -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    tenants (tenant_id) {
+        tenant_id -> Text,
+        slug -> Text,
+        display_name -> Text,
+        status -> Text,
+        data_mode -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(activations -> domain_packs (domain_pack_id));
+diesel::joinable!(activations -> tenant_packs (tenant_pack_id));
+diesel::joinable!(activations -> tenants (tenant_id));
+diesel::joinable!(classifications -> tenants (tenant_id));
+diesel::joinable!(config_change_requests -> domain_packs (domain_pack_id));
+diesel::joinable!(config_change_requests -> tenant_packs (tenant_pack_id));
+diesel::joinable!(config_change_requests -> tenants (tenant_id));
+diesel::joinable!(playbook_links -> domain_packs (domain_pack_id));
 diesel::joinable!(playbook_links -> playbook_versions (playbook_version_id));
+diesel::joinable!(playbook_links -> tenants (tenant_id));
+diesel::joinable!(tenant_active_config -> domain_packs (domain_pack_id));
+diesel::joinable!(tenant_active_config -> tenant_packs (tenant_pack_id));
+diesel::joinable!(tenant_active_config -> tenants (tenant_id));
+diesel::joinable!(tenant_pack_settings -> tenants (tenant_id));
+diesel::joinable!(tenant_packs -> tenants (tenant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
-    tenants,
-    domain_packs,
-    tenant_packs,
-    import_attempts,
-    tenant_active_config,
     activations,
-    tenant_pack_settings,
-    config_change_requests,
-    playbook_versions,
-    playbook_links,
     classifications,
+    config_change_requests,
+    domain_packs,
+    import_attempts,
+    playbook_links,
+    playbook_versions,
+    tenant_active_config,
+    tenant_pack_settings,
+    tenant_packs,
+    tenants,
 );

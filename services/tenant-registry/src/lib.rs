@@ -11,6 +11,8 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod saga;
+/// The diesel definitions of the service's tables, as `diesel print-schema` prints
+/// them for the migrated database (`diesel.toml`; the catalog test keeps them so).
 mod schema;
 pub mod settings;
 pub mod store;

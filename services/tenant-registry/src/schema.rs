@@ -1,4 +1,65 @@
-//! Diesel definitions of the tenant registry's tables (`migrations/tenant-registry`).
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    checklist_items (tenant_id, flow, item_key) {
+        tenant_id -> Text,
+        item_key -> Text,
+        owner -> Text,
+        state -> Text,
+        reason -> Nullable<Text>,
+        updated_at -> Timestamptz,
+        flow -> Text,
+    }
+}
+
+diesel::table! {
+    entitlements (tenant_id) {
+        tenant_id -> Text,
+        plan -> Text,
+        modules -> Array<Text>,
+        api_rate_per_second -> Int4,
+        max_workspaces -> Int4,
+        max_provider_connections -> Int4,
+        monthly_token_budget -> Int8,
+        updated_at -> Timestamptz,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    offboarding_requests (tenant_id) {
+        tenant_id -> Text,
+        reason -> Text,
+        requested_at -> Timestamptz,
+        requested_by -> Text,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    onboarding_requests (tenant_id) {
+        tenant_id -> Text,
+        deployment_model -> Text,
+        requested_modules -> Array<Text>,
+        requested_packs -> Array<Text>,
+        requested_at -> Timestamptz,
+        requested_by -> Text,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    role_bindings (binding_id) {
+        binding_id -> Text,
+        tenant_id -> Text,
+        workspace_id -> Nullable<Text>,
+        principal_kind -> Text,
+        principal -> Text,
+        role -> Text,
+        created_at -> Timestamptz,
+        created_by -> Text,
+    }
+}
 
 diesel::table! {
     tenants (tenant_id) {
@@ -33,74 +94,20 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(checklist_items -> tenants (tenant_id));
+diesel::joinable!(entitlements -> tenants (tenant_id));
+diesel::joinable!(offboarding_requests -> tenants (tenant_id));
+diesel::joinable!(onboarding_requests -> tenants (tenant_id));
+diesel::joinable!(role_bindings -> tenants (tenant_id));
+diesel::joinable!(role_bindings -> workspaces (workspace_id));
 diesel::joinable!(workspaces -> tenants (tenant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
-    tenants,
-    workspaces,
-    onboarding_requests,
-    offboarding_requests,
     checklist_items,
     entitlements,
-    role_bindings
+    offboarding_requests,
+    onboarding_requests,
+    role_bindings,
+    tenants,
+    workspaces,
 );
-
-diesel::table! {
-    onboarding_requests (tenant_id) {
-        tenant_id -> Text,
-        deployment_model -> Text,
-        requested_modules -> Array<Text>,
-        requested_packs -> Array<Text>,
-        requested_at -> Timestamptz,
-        requested_by -> Text,
-        completed_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    offboarding_requests (tenant_id) {
-        tenant_id -> Text,
-        reason -> Text,
-        requested_at -> Timestamptz,
-        requested_by -> Text,
-        completed_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    checklist_items (tenant_id, flow, item_key) {
-        tenant_id -> Text,
-        flow -> Text,
-        item_key -> Text,
-        owner -> Text,
-        state -> Text,
-        reason -> Nullable<Text>,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    entitlements (tenant_id) {
-        tenant_id -> Text,
-        plan -> Text,
-        modules -> Array<Text>,
-        api_rate_per_second -> Int4,
-        max_workspaces -> Int4,
-        max_provider_connections -> Int4,
-        monthly_token_budget -> Int8,
-        updated_at -> Timestamptz,
-        updated_by -> Text,
-    }
-}
-
-diesel::table! {
-    role_bindings (binding_id) {
-        binding_id -> Text,
-        tenant_id -> Text,
-        workspace_id -> Nullable<Text>,
-        principal_kind -> Text,
-        principal -> Text,
-        role -> Text,
-        created_at -> Timestamptz,
-        created_by -> Text,
-    }
-}

@@ -6,12 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod append_only;
+mod catalog;
 mod helpers;
 mod lifecycle;
 mod openapi;
 mod oscal;
 mod proofs;
 mod recording;
-mod row_security;
 mod tamper;
 mod with_registry;

@@ -6,11 +6,11 @@
 
 mod activation;
 mod approval;
+mod catalog;
 mod helpers;
 mod lifecycle;
 mod openapi;
 mod playbooks;
-mod row_security;
 mod runtime;
 mod validation;
 mod versions;

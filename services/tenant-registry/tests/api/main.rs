@@ -6,12 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod catalog;
 mod entitlements;
 mod helpers;
 mod offboarding;
 mod onboarding;
 mod openapi;
 mod role_bindings;
-mod row_security;
 mod tenants;
 mod workspaces;
