@@ -81,9 +81,11 @@ pub struct BusSettings {
     pub topic_prefix: String,
     /// Partitions of the topics the service creates.
     pub partitions: i32,
-    /// Whether this process runs the outbox relay.
+    /// Whether this process runs the outbox relay (yes unless set).
+    #[serde(default = "yes")]
     pub relay: bool,
-    /// Whether this process consumes other services' events.
+    /// Whether this process consumes other services' events (yes unless set).
+    #[serde(default = "yes")]
     pub consumers: bool,
     /// The service's own principal at the brokers; none for a broker without
     /// authentication (the Java-free dev broker).
@@ -93,6 +95,10 @@ pub struct BusSettings {
     /// (`ssl.ca.location`), or tuning (`fetch.wait.max.ms`).
     #[serde(default)]
     pub properties: std::collections::BTreeMap<String, String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The SASL principal a process connects to the brokers as. Each service has its

@@ -62,10 +62,7 @@ impl Application {
             .await
             .with_context(|| format!("the identity provider {}", settings.oidc.issuer))?;
         let roles = Arc::new(Roles::new(settings.platform_groups.clone()));
-        let bus = BusConfig::new(&settings.bus.brokers)
-            .with_topic_prefix(&settings.bus.topic_prefix)
-            .with_credentials(settings.bus.sasl.clone())
-            .with_properties(&settings.bus.properties);
+        let bus = BusConfig::of(&settings.bus);
         let stop = CancellationToken::new();
         let bus_for_topics = bus.clone();
         let limits = Arc::new(RateLimits::new(
@@ -80,11 +77,12 @@ impl Application {
                 async move { projection::follow(&roles, &limits, bus, schemas, stop).await },
             )
         };
-        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
-            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
+        let server = &settings.http.server;
+        let listener = TcpListener::bind((server.host.as_str(), server.port))
+            .with_context(|| format!("binding {}:{}", server.host, server.port))?;
         let port = listener.local_addr()?.port();
         let public_url = if settings.login.public_url.is_empty() {
-            format!("http://{}:{port}", settings.http.host)
+            format!("http://{}:{port}", server.host)
         } else {
             settings.login.public_url.trim_end_matches('/').to_owned()
         };

@@ -149,7 +149,7 @@ impl Proxy {
             regions: settings.regions.clone(),
             roles,
             limits,
-            body_limit: settings.http.body_limit_bytes,
+            body_limit: settings.http.server.body_limit_bytes,
             tokens: Default::default(),
         })
     }
@@ -477,6 +477,8 @@ pub async fn forward(
     result
 }
 
+/// The steps of a forwarded request, in order; each refuses with the answer the
+/// caller gets.
 async fn forward_checked(
     req: &HttpRequest,
     payload: web::Payload,
@@ -484,30 +486,12 @@ async fn forward_checked(
     client: &awc::Client,
     seen: &mut Seen,
 ) -> Result<HttpResponse, ApiError> {
-    let req = req.clone();
     let path = req.uri().path().to_owned();
     let route = proxy
         .route(&path)
         .ok_or_else(|| ApiError::not_found("route"))?
         .clone();
-    // An address that keeps failing authentication is refused before any
-    // credential is checked, until its allowance refills.
-    let address = req.peer_addr().map(|a| a.ip());
-    if let Some(wait) = address.and_then(|ip| proxy.limits.blocked(ip)) {
-        return Err(
-            ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64)
-                .with_internal("too many failed authentications from this address"),
-        );
-    }
-    let (identity, session) = match proxy.authenticate(&req).await {
-        Ok(found) => found,
-        Err(refused) => {
-            if let Some(ip) = address {
-                proxy.limits.failed_authentication(ip);
-            }
-            return Err(refused);
-        }
-    };
+    let (identity, session) = authenticate_address(proxy, req).await?;
     seen.actor = Some(identity.subject.clone());
     let tenant = tenant_in_path(&path);
     if let Some(tenant) = tenant
@@ -515,52 +499,107 @@ async fn forward_checked(
     {
         return Err(proxy.wrong_region(tenant.region()));
     }
-    let Acting {
-        tenant,
-        member,
-        roles,
-        bound,
-    } = proxy.acting(&identity, tenant)?;
-    // A refusal from here on goes to the tenant's log only when someone vouched
-    // for the tenant: the caller holds a role there (its own people, or staff
-    // bound to it). A tenant merely named by staff who reach every tenant may not
-    // exist, and its path is recorded in the platform's log instead.
-    let bound_here = |t: TenantId| {
-        bound
-            .as_ref()
-            .is_some_and(|grants| grants.iter().any(|g| g.tenants.contains(&t)))
-    };
-    seen.tenant = tenant.filter(|t| member || bound_here(*t));
-    // A tenant's own people take from its allowance; anyone else from their own,
-    // so nobody can spend a tenant's allowance, and a made-up tenant id creates
-    // no limiter.
-    let key = match tenant {
-        Some(t) if member => Allowance::Tenant(t),
-        _ => Allowance::Caller(identity.subject.clone()),
-    };
-    let (limit, remaining) = match proxy.limits.check(&key) {
-        Decision::Limited { limit, retry_after } => {
-            let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            let mut refused = ApiError::too_many_requests(seconds).error_response();
-            let headers = refused.headers_mut();
-            for (name, value) in [
-                ("ratelimit-limit", u64::from(limit)),
-                ("ratelimit-remaining", 0),
-                ("ratelimit-reset", seconds),
-            ] {
-                headers.insert(
-                    HeaderName::from_static(name),
-                    header::HeaderValue::from(value),
-                );
-            }
-            return Ok(refused);
-        }
+    let acting = proxy.acting(&identity, tenant)?;
+    seen.tenant = vouched_tenant(&acting);
+    let (limit, remaining) = match spend_allowance(proxy, &identity, &acting) {
         Decision::Allowed { limit, remaining } => (limit, remaining),
+        Decision::Limited { limit, retry_after } => {
+            return Ok(over_the_limit(limit, retry_after));
+        }
     };
     let length = content_length(req.headers());
     if length.is_some_and(|length| length > proxy.body_limit as u64) {
         return Err(ApiError::payload_too_large(proxy.body_limit));
     }
+    let upstream = upstream_request(req, proxy, client, &route, &identity, acting)?;
+    let creates = route.create_names_region
+        && req.method() == actix_web::http::Method::POST
+        && path == route.prefix;
+    let response = send(req, payload, proxy, upstream, creates, length).await?;
+    let mut answer = HttpResponse::build(response.status());
+    answer.insert_header(("ratelimit-limit", limit.to_string()));
+    answer.insert_header(("ratelimit-remaining", remaining.to_string()));
+    if let Some(cookie) = session.and_then(|s| proxy.sessions.touch(&s)) {
+        answer.cookie(cookie);
+    }
+    pass_on(req, response, answer).await
+}
+
+/// Who is calling. An address that keeps failing authentication is refused
+/// before any credential is checked, until its allowance refills; each failure
+/// counts against it.
+async fn authenticate_address(
+    proxy: &Proxy,
+    req: &HttpRequest,
+) -> Result<(Identity, Option<Session>), ApiError> {
+    let address = req.peer_addr().map(|a| a.ip());
+    if let Some(wait) = address.and_then(|ip| proxy.limits.blocked(ip)) {
+        return Err(
+            ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64)
+                .with_internal("too many failed authentications from this address"),
+        );
+    }
+    proxy.authenticate(req).await.inspect_err(|_| {
+        if let Some(ip) = address {
+            proxy.limits.failed_authentication(ip);
+        }
+    })
+}
+
+/// The tenant a refusal from here on is recorded for: only one someone vouched
+/// for, where the caller holds a role (its own people, or staff bound to it). A
+/// tenant merely named by staff who reach every tenant may not exist, and its
+/// path is recorded in the platform's log instead.
+fn vouched_tenant(acting: &Acting) -> Option<TenantId> {
+    let bound_here = |t: TenantId| {
+        acting
+            .bound
+            .as_ref()
+            .is_some_and(|grants| grants.iter().any(|g| g.tenants.contains(&t)))
+    };
+    acting.tenant.filter(|t| acting.member || bound_here(*t))
+}
+
+/// Takes the request from an allowance: a tenant's own people from the
+/// tenant's, anyone else from their own, so nobody can spend a tenant's allowance
+/// and a made-up tenant id creates no limiter.
+fn spend_allowance(proxy: &Proxy, identity: &Identity, acting: &Acting) -> Decision {
+    let key = match acting.tenant {
+        Some(t) if acting.member => Allowance::Tenant(t),
+        _ => Allowance::Caller(identity.subject.clone()),
+    };
+    proxy.limits.check(&key)
+}
+
+/// The `429` of an allowance spent, with its rate-limit headers.
+fn over_the_limit(limit: u32, retry_after: Duration) -> HttpResponse {
+    let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut refused = ApiError::too_many_requests(seconds).error_response();
+    let headers = refused.headers_mut();
+    for (name, value) in [
+        ("ratelimit-limit", u64::from(limit)),
+        ("ratelimit-remaining", 0),
+        ("ratelimit-reset", seconds),
+    ] {
+        headers.insert(
+            HeaderName::from_static(name),
+            header::HeaderValue::from(value),
+        );
+    }
+    refused
+}
+
+/// The request to the service: the caller's end-to-end headers, the internal
+/// token for the route's audience, the request id, the trace context and the
+/// caller's address.
+fn upstream_request(
+    req: &HttpRequest,
+    proxy: &Proxy,
+    client: &awc::Client,
+    route: &Route,
+    identity: &Identity,
+    acting: Acting,
+) -> Result<awc::ClientRequest, ApiError> {
     // The request-id middleware took the caller's or made one.
     let request_id = req
         .extensions()
@@ -572,13 +611,12 @@ async fn forward_checked(
             subject: identity.subject.clone(),
             display: identity.email.clone(),
         },
-        tenant,
-        roles,
+        tenant: acting.tenant,
+        roles: acting.roles,
         region: proxy.region,
         request_id,
     };
-    let token = proxy.internal_token(&route.audience, &ctx, bound.as_deref())?;
-
+    let token = proxy.internal_token(&route.audience, &ctx, acting.bound.as_deref())?;
     let url = format!(
         "{}{}",
         route.upstream.trim_end_matches('/'),
@@ -611,13 +649,21 @@ async fn forward_checked(
     if let Some(peer) = req.peer_addr() {
         upstream = upstream.insert_header(("x-forwarded-for", peer.ip().to_string()));
     }
+    Ok(upstream)
+}
 
-    let creates = route.create_names_region
-        && req.method() == actix_web::http::Method::POST
-        && path == route.prefix;
+/// Sends the request with its body, within the body limit: read whole when the
+/// route creates what names its region (another region's is refused here, before
+/// anything is written), none when there is none, else streamed as it came.
+async fn send(
+    req: &HttpRequest,
+    payload: web::Payload,
+    proxy: &Proxy,
+    upstream: awc::ClientRequest,
+    creates: bool,
+    length: Option<u64>,
+) -> Result<awc::ClientResponse, ApiError> {
     let sent = if creates {
-        // The body names the region of what it creates: read it (within the
-        // limit) and refuse another region here, before anything is written.
         let body = read_limited(payload, proxy.body_limit).await?;
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body)
             && let Some(region) = json["region"]
@@ -649,26 +695,28 @@ async fn forward_checked(
             None => upstream.send_stream(limited).await,
         }
     };
-    let response = sent.map_err(|e| match e {
+    sent.map_err(|e| match e {
         awc::error::SendRequestError::Timeout => {
             ApiError::unavailable("the service did not answer in time")
                 .with_code(Code::UpstreamTimeout)
         }
         awc::error::SendRequestError::Body(_) => ApiError::payload_too_large(proxy.body_limit),
         other => ApiError::unavailable("the service is unavailable").with_internal(other),
-    })?;
-    let mut response = response;
+    })
+}
+
+/// The service's answer passed on with its end-to-end headers: a small one of
+/// known length read whole and written at once, a larger one streamed.
+async fn pass_on(
+    req: &HttpRequest,
+    mut response: awc::ClientResponse,
+    mut answer: actix_web::HttpResponseBuilder,
+) -> Result<HttpResponse, ApiError> {
     let listed = connection_listed(response.headers());
-    let mut answer = HttpResponse::build(response.status());
-    answer.insert_header(("ratelimit-limit", limit.to_string()));
-    answer.insert_header(("ratelimit-remaining", remaining.to_string()));
     for (name, value) in response.headers() {
         if forwardable(name, &listed) {
             answer.append_header((name.clone(), value.clone()));
         }
-    }
-    if let Some(cookie) = session.and_then(|s| proxy.sessions.touch(&s)) {
-        answer.cookie(cookie);
     }
     let length = content_length(response.headers());
     if req.method() == actix_web::http::Method::HEAD {

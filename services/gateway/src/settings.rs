@@ -22,7 +22,9 @@ pub struct Settings {
     pub regions: BTreeMap<Region, String>,
     /// Identity-provider groups whose members hold a platform role.
     pub platform_groups: BTreeMap<String, Role>,
-    pub bus: BusSettings,
+    /// The brokers: the registry's events for the roles projection, refusals and
+    /// ended sessions out. `relay` and `consumers` mean nothing here.
+    pub bus: plinth_config::BusSettings,
     pub rate_limits: RateLimitSettings,
 }
 
@@ -39,21 +41,6 @@ pub struct RateLimitSettings {
     /// address gets `429` before any credential is checked, until the allowance
     /// refills.
     pub unauthenticated_per_second: u32,
-}
-
-/// Where the tenant registry's events are read from (the roles projection).
-#[derive(Debug, Clone, Deserialize)]
-pub struct BusSettings {
-    pub brokers: String,
-    pub topic_prefix: String,
-    /// Partitions of the audit topic, when the gateway is the first to create it.
-    pub partitions: i32,
-    /// The gateway's own principal at the brokers.
-    #[serde(default)]
-    pub sasl: Option<plinth_config::BrokerCredentials>,
-    /// Extra librdkafka properties.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
 }
 
 /// The short-lived token the gateway mints for the service it forwards to.
@@ -82,11 +69,10 @@ pub struct Route {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
-    pub host: String,
-    /// 0 picks a free port (tests).
-    pub port: u16,
-    /// Largest request body forwarded; larger ones get 413.
-    pub body_limit_bytes: usize,
+    /// Where it listens (`host`, `port`: 0 picks a free one) and the largest
+    /// request body forwarded (`body_limit_bytes`); larger ones get 413.
+    #[serde(flatten)]
+    pub server: plinth_config::HttpSettings,
     /// How long an upstream may take to answer.
     pub upstream_timeout_seconds: u64,
     /// HTTP worker threads; 0: one per core.
