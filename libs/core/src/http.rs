@@ -12,6 +12,29 @@ use futures_util::StreamExt as _;
 
 use crate::{ApiError, Code, ErrorKind};
 
+/// Each request in a span of its own that continues the caller's trace (the
+/// `traceparent` the gateway passes on), so everything the handler does — the
+/// outbox rows it writes, the events they become, the consumers that apply them —
+/// carries the trace of the request that caused it.
+pub async fn trace_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "http.request",
+        http.request.method = %req.method(),
+        url.path = %req.path(),
+    );
+    plinth_telemetry::set_parent(&span, |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    next.call(req).instrument(span).await
+}
+
 /// JSON bodies: at most `limit` bytes; malformed ones answered as problems.
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()

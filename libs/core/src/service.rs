@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::http::{
     json_config, path_config, problem_fallback_middleware, query_config, refuse_nul_middleware,
+    trace_middleware,
 };
 use crate::request_id_middleware;
 
@@ -76,6 +77,7 @@ impl Service {
                 }))
                 .wrap(from_fn(problem_fallback_middleware))
                 .wrap(from_fn(request_id_middleware))
+                .wrap(from_fn(trace_middleware))
                 .app_data(json_config(limit))
                 .app_data(query_config())
                 .app_data(path_config())

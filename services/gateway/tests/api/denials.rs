@@ -213,3 +213,54 @@ async fn garbage_traffic_is_folded_and_a_real_refusal_in_the_middle_is_recorded(
     assert_eq!(folded, repeated, "the folded ones are counted at /metrics");
     println!("{FLOOD} garbage requests: {anonymous_records} audit records, {folded} folded");
 }
+
+/// One trace from the caller to the events its request causes: the `traceparent`
+/// a client sends reaches the service through the gateway, the service's request
+/// span continues it, and the audit event the service's outbox publishes carries
+/// the same trace id in its headers.
+#[tokio::test]
+async fn a_requests_trace_reaches_the_audit_event_it_causes() {
+    let _telemetry =
+        plinth_telemetry::init(&plinth_telemetry::TelemetryConfig::new("gateway-test")).unwrap();
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+    let trace = uuid::Uuid::new_v4().simple().to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{}/admin/tenants", s.gateway))
+        .bearer_auth(&admin)
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&crate::proxy::tenant("traced", "us"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: serde_json::Value = response.json().await.unwrap();
+    let tenant = created["tenant_id"].as_str().unwrap().to_owned();
+
+    let (consumer, schemas) = audit_reader(&s.prefix, "trace-reader");
+    let start = Instant::now();
+    let traceparent = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no audit event of the registration arrived"
+        );
+        let message = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
+            .await
+            .expect("the audit event arrives")
+            .unwrap();
+        let event = avro_json(schemas.decode_value(message.payload().unwrap()).unwrap().1);
+        if event["source_service"] == "tenant-registry" && event["resource_id"] == tenant.as_str() {
+            break plinth_bus::headers::header_str(
+                message.headers().unwrap(),
+                plinth_telemetry::TRACEPARENT,
+            );
+        }
+    };
+    let traceparent = traceparent.expect("the audit event carries a traceparent");
+    assert_eq!(
+        plinth_telemetry::trace_id_of(&traceparent),
+        Some(trace.as_str()),
+        "{traceparent}"
+    );
+}
