@@ -20,6 +20,9 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   "$VENV/bin/pip" install -q -r "$ROOT/load-tests/fuzz/requirements.txt"
 fi
 
+# schemathesis keeps a cache in its working directory: the dev state's, not the
+# repository.
+cd "$PLINTH_STATE_DIR"
 failed=0
 for user in msp-admin msp-auditor; do
   token=$("$PLINTH_TEST_PYTHON" "$ROOT/load-tests/gateway/token.py" \
