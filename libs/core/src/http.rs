@@ -26,13 +26,19 @@ pub async fn trace_middleware(
         http.request.method = %req.method(),
         url.path = %req.path(),
     );
-    plinth_telemetry::set_parent(&span, |name| {
-        req.headers()
+    continue_trace(&span, req.headers());
+    next.call(req).instrument(span).await
+}
+
+/// Makes `span` continue the trace a request's headers carry (`traceparent`,
+/// `tracestate`); without one, `span` begins a trace of its own.
+pub fn continue_trace(span: &tracing::Span, headers: &header::HeaderMap) {
+    plinth_telemetry::set_parent(span, |name| {
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     });
-    next.call(req).instrument(span).await
 }
 
 /// JSON bodies: at most `limit` bytes; malformed ones answered as problems.

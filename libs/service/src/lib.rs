@@ -212,7 +212,7 @@ impl Skeleton {
         S: Send + Sync + 'static,
         R: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
-        let document = web::Data::new(OpenApiDocument(document(&openapi)?));
+        let document = web::Data::new(OpenApiDocument(document(&openapi)?.into()));
         let verifier = self.verifier;
         let service = Service::bind(self.http.listen(), self.tasks, move |config| {
             config
@@ -227,9 +227,9 @@ impl Skeleton {
     }
 }
 
-/// The served OpenAPI document.
+/// The served OpenAPI document, rendered once at start-up.
 #[derive(Debug)]
-struct OpenApiDocument(String);
+struct OpenApiDocument(web::Bytes);
 
 /// The OpenAPI document, for partners and tools; it describes no tenant data and
 /// is the one operation served without a token.

@@ -23,7 +23,7 @@ use actix_web::web;
 use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_auditlog::LogSigner;
-use plinth_bus::{BusConfig, Outbox};
+use plinth_bus::Outbox;
 use plinth_core::service::Service;
 use plinth_db::{MigrationSet, TenantScope, scoped_transaction};
 use plinth_service::{ServiceSettings, Skeleton};
@@ -68,7 +68,7 @@ impl Application {
             "log.checkpoint_every_entries and log.checkpoint_every_seconds must be positive"
         );
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
-        let events = Events::new(&BusConfig::of(&settings.bus), settings.region);
+        let events = Events::new(&skeleton.bus, settings.region);
         skeleton
             .create_topics(&events.topics(settings.bus.partitions))
             .await?;

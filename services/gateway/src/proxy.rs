@@ -423,12 +423,7 @@ pub async fn forward(
         // starts one; the service is called as its child.
         let span =
             tracing::info_span!("gateway.forward", method = %req.method(), path = %req.path());
-        plinth_telemetry::set_parent(&span, |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
+        plinth_core::http::continue_trace(&span, req.headers());
         forward_checked(&req, payload, &proxy, &client, &mut seen)
             .instrument(span)
             .await

@@ -26,7 +26,6 @@ use std::sync::Arc;
 
 use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use plinth_bus::BusConfig;
 use plinth_core::service::Service;
 use plinth_db::MigrationSet;
 use plinth_service::{ServiceSettings, Skeleton};
@@ -58,10 +57,11 @@ impl Application {
     /// consumer of the registry's events, and the follower that drops the cached
     /// configurations any replica changes.
     pub async fn build(settings: Settings) -> anyhow::Result<Service> {
-        let events = Events::new(&BusConfig::of(&settings.bus), settings.region);
-        let topics = events.topics(settings.bus.partitions);
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
-        skeleton.create_topics(&topics).await?;
+        let events = Events::new(&skeleton.bus, settings.region);
+        skeleton
+            .create_topics(&events.topics(settings.bus.partitions))
+            .await?;
         let followed = vec![
             events.pack_topic().to_owned(),
             skeleton.bus.topic(plinth_bus::Area::Tenant),

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use plinth_bus::{BusConfig, TopicSpec};
+use plinth_bus::TopicSpec;
 use plinth_core::service::Service;
 use plinth_db::MigrationSet;
 use plinth_service::{ServiceSettings, Skeleton};
@@ -52,7 +52,7 @@ impl Application {
     /// onboarding and offboarding saga, which reads the owning services' answers.
     pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
-        let events = Events::new(&BusConfig::of(&settings.bus), settings.region);
+        let events = Events::new(&skeleton.bus, settings.region);
         let state = Arc::new(AppState {
             pool: skeleton.pool.clone(),
             events,
