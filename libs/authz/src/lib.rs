@@ -7,12 +7,17 @@
 //!   roles, region, request id, the tenants an MSP staff member is bound to) for the
 //!   one service it forwards to; the service verifies it and builds its
 //!   [`plinth_core::ReqCtx`] from it ([`Caller`]).
+//! - [`guard`]: authorization in the handler's type: [`Authorized<R, A>`] verifies
+//!   the token and decides the route's permission before the handler runs, and is
+//!   the only way a handler gets the [`Caller`] the app layer acts with.
 //! - [`openapi`]: the problem document and the internal-token security scheme every
 //!   service's OpenAPI document names.
 
+pub mod guard;
 pub mod openapi;
 pub mod permissions;
 pub mod token;
 
-pub use permissions::{Action, Resource, allows, require};
+pub use guard::{Act, Authenticated, Authorized, Requester, Resources, on, to};
+pub use permissions::{Action, Resource, allows};
 pub use token::{Caller, Grant, InternalClaims, TokenError, TokenIssuer, TokenVerifier, keypair};

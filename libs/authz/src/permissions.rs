@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use plinth_core::{ApiError, ReqCtx, Role};
+use plinth_core::Role;
 
 /// What is acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -181,17 +181,6 @@ pub fn allows(roles: &[Role], resource: Resource, action: Action) -> bool {
         Action::Create | Action::Update | Action::Delete => roles
             .iter()
             .any(|r| !r.is_read_only() && writers(resource).contains(r)),
-    }
-}
-
-/// Refuses with `forbidden` unless the request's roles allow `action` on `resource`.
-pub fn require(ctx: &ReqCtx, resource: Resource, action: Action) -> Result<(), ApiError> {
-    if allows(&ctx.roles, resource, action) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "your roles do not allow {action} on {resource}"
-        )))
     }
 }
 

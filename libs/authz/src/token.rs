@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{HttpMessage as _, HttpRequest, http::header, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
@@ -16,7 +16,6 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use plinth_core::{ApiError, Principal, Region, ReqCtx, RequestId, Role, TenantId};
 
-use crate::{Action, Resource, allows};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -290,8 +289,8 @@ impl TokenVerifier {
 }
 
 /// The verified caller of a request: its context, and for platform roles the tenants
-/// the principal is bound to (`None`: every tenant). An actix extractor reading
-/// `Authorization: Bearer <internal token>` with the app's [`TokenVerifier`].
+/// the principal is bound to (`None`: every tenant). A handler gets it from
+/// [`Authorized`](crate::Authorized), once the route's permission allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub ctx: ReqCtx,
@@ -334,24 +333,8 @@ impl Caller {
             .collect()
     }
 
-    /// Whether the caller may take `action` on `resource` in `tenant`: it reaches
-    /// the tenant ([`reach`](Self::reach)) and a role it holds there allows it.
-    pub fn require_in(
-        &self,
-        tenant: TenantId,
-        resource: Resource,
-        action: Action,
-    ) -> Result<(), ApiError> {
-        self.reach(tenant)?;
-        if allows(&self.roles_in(tenant), resource, action) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "your roles in this tenant do not allow {action} on {resource}"
-            )))
-        }
-    }
-
+    /// Whether the caller reaches `tenant`: a platform role bound to it (or to
+    /// every tenant), or a tenant role of that tenant.
     pub fn reaches(&self, tenant: TenantId) -> bool {
         let platform = self.ctx.roles.iter().any(|r| r.is_platform());
         if platform {
@@ -364,16 +347,10 @@ impl Caller {
     }
 }
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Caller, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(caller_of(req))
-    }
-}
-
-fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
+/// The request's caller, from `Authorization: Bearer <internal token>` and the
+/// app's [`TokenVerifier`]. Handlers get it only through
+/// [`Authorized`](crate::Authorized).
+pub(crate) fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
     let verifier = req
         .app_data::<web::Data<TokenVerifier>>()
         .ok_or_else(|| ApiError::internal("no token verifier configured"))?;
@@ -540,14 +517,22 @@ mod tests {
             .verify(&issuer.mint("pack-service", &staff, Some(&grants)).unwrap())
             .unwrap();
         assert!(caller.reaches(a) && caller.reaches(b));
-        let write = |t| caller.require_in(t, Resource::PackActivation, Action::Create);
-        assert!(write(a).is_ok());
-        assert_eq!(write(b).unwrap_err().code(), plinth_core::Code::Forbidden);
-        assert!(
-            caller
-                .require_in(b, Resource::PackActivation, Action::Read)
-                .is_ok()
+        let write = |t| {
+            crate::Authorized::<crate::on::PackActivation, crate::to::Create>::decide(
+                caller.clone(),
+                Some(t),
+            )
+        };
+        assert!(write(a).permit().is_ok());
+        assert_eq!(
+            write(b).permit().unwrap_err().code(),
+            plinth_core::Code::Forbidden
         );
+        let read = crate::Authorized::<crate::on::PackActivation, crate::to::Read>::decide(
+            caller.clone(),
+            Some(b),
+        );
+        assert!(read.permit().is_ok());
         assert_eq!(caller.roles_in(b), vec![Role::PlatformAuditor]);
     }
 }

@@ -29,7 +29,7 @@ use std::future::Future;
 use actix_web::web;
 use anyhow::Context as _;
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Caller, TokenVerifier};
+use plinth_authz::{Caller, Requester, TokenVerifier};
 use plinth_bus::{
     Audited, BusConfig, Consumer, ConsumerConfig, Event, Handler, Outcome, Relay, RelayConfig,
     TopicSpec, ensure_topics,
@@ -280,7 +280,7 @@ pub trait ServiceState: Sync {
     /// Passes `result` through; a refusal is recorded as the action's audit event.
     fn audited<T: Send>(
         &self,
-        caller: &Caller,
+        caller: &(impl Requester + Sync),
         audited: &Audited,
         result: Result<T, ApiError>,
     ) -> impl Future<Output = Result<T, ApiError>> + Send {
@@ -299,7 +299,7 @@ pub trait ServiceState: Sync {
     /// writes into another tenant's trail or opens a log for a made-up one.
     fn audit_refusal(
         &self,
-        caller: &Caller,
+        caller: &(impl Requester + Sync),
         audited: &Audited,
         err: &ApiError,
     ) -> impl Future<Output = ()> + Send {
@@ -314,7 +314,7 @@ pub trait ServiceState: Sync {
                 audited.clone().in_platform_log()
             };
             let event = self.audit_event(
-                &caller.ctx,
+                caller.ctx(),
                 &audited,
                 Outcome::of(err),
                 Some(err.code().as_str()),

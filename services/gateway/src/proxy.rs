@@ -310,7 +310,7 @@ impl Proxy {
         if held.platform.is_empty() && !held.bound.is_empty() {
             // Each bound role with its tenants travels in the token, so a service
             // acting in a tenant a request names in its body uses only the roles
-            // bound there (`Caller::require_in`).
+            // bound there (`Authorized`).
             let grants: Vec<Grant> = held
                 .bound
                 .iter()

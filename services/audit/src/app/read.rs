@@ -9,7 +9,7 @@ use plinth_auditlog::hash::{Hash, to_hex};
 use plinth_auditlog::{
     ConsistencyProof, HashCache, InclusionProof, Lack, Record, SignedCheckpoint, Verdict, Verifier,
 };
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Authorized, Requester as _, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, Page, PageParams, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
@@ -41,35 +41,33 @@ impl LogRef {
     }
 }
 
-/// The log named in a path: `platform` or a tenant id.
-pub fn log_ref(caller: &Caller, raw: &str) -> Result<LogRef, ApiError> {
+/// The log named in a path: `platform` or a tenant id. Whether the caller reaches
+/// the log is decided first, so a log out of reach answers like one that does not
+/// exist, whatever the caller's roles.
+pub fn log_ref(auth: &Authorized<on::AuditLog, to::Read>, raw: &str) -> Result<LogRef, ApiError> {
     let not_found = || ApiError::not_found("audit log");
-    let log = if raw == PLATFORM_LOG {
-        let platform_wide =
-            caller.ctx.roles.iter().any(|r| r.is_platform()) && caller.bound_tenants.is_none();
-        if !platform_wide {
+    if raw == PLATFORM_LOG {
+        if !auth.reaches_every_tenant() {
             return Err(not_found());
         }
-        LogRef {
+        auth.permit()?;
+        return Ok(LogRef {
             id: PLATFORM_LOG.to_owned(),
             scope: TenantScope::All,
+        });
+    }
+    let tenant = TenantId::parse(raw).map_err(|_| not_found())?;
+    auth.permit_in(tenant).map_err(|e| {
+        if e.code() == Code::NotFound {
+            not_found()
+        } else {
+            e
         }
-    } else {
-        let tenant = TenantId::parse(raw).map_err(|_| not_found())?;
-        caller.reach(tenant).map_err(|e| {
-            if e.code() == Code::NotFound {
-                not_found()
-            } else {
-                e
-            }
-        })?;
-        LogRef {
-            id: tenant.to_string(),
-            scope: TenantScope::Tenant(tenant),
-        }
-    };
-    require(&caller.ctx, Resource::AuditLog, Action::Read)?;
-    Ok(log)
+    })?;
+    Ok(LogRef {
+        id: tenant.to_string(),
+        scope: TenantScope::Tenant(tenant),
+    })
 }
 
 /// The log named in a path, read by `operation`. A refusal — the caller does not
@@ -78,25 +76,26 @@ pub fn log_ref(caller: &Caller, raw: &str) -> Result<LogRef, ApiError> {
 /// not be able to open logs for made-up tenants.
 pub async fn open_log(
     app: &AppState,
-    caller: &Caller,
+    auth: &Authorized<on::AuditLog, to::Read>,
     raw: &str,
     operation: &str,
 ) -> Result<LogRef, ApiError> {
-    let refused = match log_ref(caller, raw) {
+    let caller = auth.ctx();
+    let refused = match log_ref(auth, raw) {
         Ok(log) => return Ok(log),
         Err(refused) => refused,
     };
     let record = Record {
         tenant_id: PLATFORM_LOG.to_owned(),
-        region: caller.ctx.region.to_string(),
-        actor: caller.ctx.principal.subject.clone(),
-        actor_display: caller.ctx.principal.display.clone(),
+        region: caller.region.to_string(),
+        actor: caller.principal.subject.clone(),
+        actor_display: caller.principal.display.clone(),
         action: format!("audit_log.{operation}"),
         resource_type: "audit_log".to_owned(),
         resource_id: Some(raw.chars().take(100).collect()),
         outcome: "DENIED".to_owned(),
         reason: Some(refused.code().to_string()),
-        request_id: Some(caller.ctx.request_id.to_string()),
+        request_id: Some(caller.request_id.to_string()),
         occurred_at: super::now(),
         source_service: "audit".to_owned(),
         details: Default::default(),

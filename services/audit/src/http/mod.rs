@@ -4,7 +4,7 @@
 pub mod openapi;
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authenticated, Authorized, on, to};
 use plinth_core::{ApiError, PageParams};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -46,7 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     security(("internal_token" = [])),
     tag = "audit"
 )]
-pub async fn key(_caller: Caller, app: web::Data<AppState>) -> HttpResponse {
+pub async fn key(_: Authenticated, app: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(KeyView {
         verifier_key: app.signer.verifier_key().to_owned(),
         origin_prefix: app.signer.origin_prefix().to_owned(),
@@ -129,12 +129,12 @@ fn query_of(
     tag = "audit"
 )]
 pub async fn list(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     query: Result<web::Query<EntryQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = open_log(&app, &caller, &path, "entries").await?;
+    let log = open_log(&app, &auth, &path, "entries").await?;
     let (filter, page) = query_of(query)?;
     Ok(HttpResponse::Ok().json(entries_list(&app, &log, &filter, &page).await?))
 }
@@ -166,13 +166,13 @@ pub struct ProofQuery {
     tag = "audit"
 )]
 pub async fn entry(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<(String, u64)>,
     query: Result<web::Query<ProofQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let (log, index) = path.into_inner();
-    let log = open_log(&app, &caller, &log, "entry").await?;
+    let log = open_log(&app, &auth, &log, "entry").await?;
     let query = query.map_err(|e| ApiError::invalid_request("query", e.to_string()))?;
     Ok(HttpResponse::Ok().json(entry_proved(&app, &log, index, query.tree_size).await?))
 }
@@ -191,11 +191,11 @@ pub async fn entry(
     tag = "audit"
 )]
 pub async fn latest(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = open_log(&app, &caller, &path, "checkpoint").await?;
+    let log = open_log(&app, &auth, &path, "checkpoint").await?;
     Ok(HttpResponse::Ok().json(checkpoint_get(&app, &log, None).await?))
 }
 
@@ -216,12 +216,12 @@ pub async fn latest(
     tag = "audit"
 )]
 pub async fn checkpoint(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (log, size) = path.into_inner();
-    let log = open_log(&app, &caller, &log, "checkpoint").await?;
+    let log = open_log(&app, &auth, &log, "checkpoint").await?;
     Ok(HttpResponse::Ok().json(checkpoint_get(&app, &log, Some(size)).await?))
 }
 
@@ -250,12 +250,12 @@ pub struct ConsistencyQuery {
     tag = "audit"
 )]
 pub async fn consistent(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     query: Result<web::Query<ConsistencyQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = open_log(&app, &caller, &path, "consistency").await?;
+    let log = open_log(&app, &auth, &path, "consistency").await?;
     let query = query.map_err(|e| ApiError::invalid_request("query", e.to_string()))?;
     Ok(HttpResponse::Ok().json(consistency(&app, &log, query.from, query.to).await?))
 }
@@ -289,12 +289,12 @@ pub struct VerifyBody {
     tag = "audit"
 )]
 pub async fn verify_log(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<VerifyBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = open_log(&app, &caller, &path, "verify").await?;
+    let log = open_log(&app, &auth, &path, "verify").await?;
     let body = body_of(body)?;
     Ok(HttpResponse::Ok().json(verify(&app, &log, body.to, &body.checkpoints).await?))
 }
@@ -314,11 +314,11 @@ pub async fn verify_log(
     tag = "audit"
 )]
 pub async fn export(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = open_log(&app, &caller, &path, "export").await?;
+    let log = open_log(&app, &auth, &path, "export").await?;
     let size = export_size(&app, &log).await?;
     let name = format!("audit-{}-{size}.jsonl", log.id);
     Ok(HttpResponse::Ok()
@@ -345,11 +345,11 @@ pub async fn export(
     tag = "audit"
 )]
 pub async fn export_oscal(
-    caller: Caller,
+    auth: Authorized<on::AuditLog, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let log = open_log(&app, &caller, &path, "export_oscal").await?;
+    let log = open_log(&app, &auth, &path, "export_oscal").await?;
     let verdict = verify(&app, &log, None, &[]).await?;
     let head = oscal_head(&app, &log, verdict).await?;
     let name = format!("audit-{}-oscal.json", log.id);

@@ -6,7 +6,7 @@
 //! approves (which activates) or rejects (which changes nothing).
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource};
+use plinth_authz::{Authorized, Resource, on, to};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -350,7 +350,7 @@ fn change_event(
 /// Activates a pair for a tenant, or, when its activations need approval, asks
 /// for one. `request` is the request as the HTTP edge parsed it.
 pub async fn pack_activate(
-    caller: &Caller,
+    auth: &Authorized<on::PackActivation, to::Create>,
     app: &AppState,
     tenant: Option<TenantId>,
     request: Result<ActivationRequest, ApiError>,
@@ -362,7 +362,7 @@ pub async fn pack_activate(
     let result = async {
         let request = request?;
         let tenant = request.tenant;
-        caller.require_in(tenant, Resource::PackActivation, Action::Create)?;
+        let caller = auth.permit_in(tenant)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         let activated = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -448,14 +448,14 @@ pub async fn pack_activate(
         Ok(activated)
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// Approves (`approve`) or rejects a pending change request. Only an approver of
 /// the tenant, and never the person who asked; approval activates the pair if it
 /// still fits.
 pub async fn change_decide(
-    caller: &Caller,
+    auth: &Authorized<on::ConfigChange, to::Update>,
     app: &AppState,
     tenant: TenantId,
     decided: Result<(ChangeId, Option<String>), ApiError>,
@@ -472,7 +472,7 @@ pub async fn change_decide(
     }
     let result = async {
         let (change, note) = decided?;
-        caller.require_in(tenant, Resource::ConfigChange, Action::Update)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         let decided = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -568,7 +568,7 @@ pub async fn change_decide(
         Ok(decided)
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 async fn activation_of_on_conn(
@@ -597,11 +597,11 @@ async fn activation_of_on_conn(
 
 /// What the tenant runs, since when and by whom, and what it ran before.
 pub async fn active_get(
-    caller: &Caller,
+    auth: &Authorized<on::PackActivation, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<ActiveConfig, ApiError> {
-    caller.require_in(tenant, Resource::PackActivation, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -628,11 +628,11 @@ pub async fn active_get(
 }
 
 pub async fn change_list(
-    caller: &Caller,
+    auth: &Authorized<on::ConfigChange, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<ConfigChange>, ApiError> {
-    caller.require_in(tenant, Resource::ConfigChange, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -653,11 +653,11 @@ pub async fn change_list(
 }
 
 pub async fn settings_get(
-    caller: &Caller,
+    auth: &Authorized<on::PackSettings, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<PackSettings, ApiError> {
-    caller.require_in(tenant, Resource::PackSettings, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -674,7 +674,7 @@ pub async fn settings_get(
 
 /// Turns approval of activations on or off for a tenant.
 pub async fn settings_set(
-    caller: &Caller,
+    auth: &Authorized<on::ApprovalSetting, to::Update>,
     app: &AppState,
     tenant: TenantId,
     approval_required: Result<bool, ApiError>,
@@ -684,11 +684,12 @@ pub async fn settings_set(
         let approval_required = approval_required?;
         // Administrators change the setting; approvers may switch it off. Anyone
         // else is refused before the tenant is looked at.
-        let may_change = caller.require_in(tenant, Resource::PackSettings, Action::Update);
-        let may_waive = caller.require_in(tenant, Resource::ConfigChange, Action::Update);
+        let may_change = auth.permit_as(Resource::PackSettings, None).map(|_| ());
+        let may_waive = auth.permit_as(Resource::ConfigChange, None).map(|_| ());
         if may_waive.is_err() {
             may_change.clone()?;
         }
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -733,5 +734,5 @@ pub async fn settings_set(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Authorized, Caller, Requester, Resource, Resources, on, to};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::scoped_transaction;
@@ -321,16 +321,13 @@ fn audited_of(submission: &Submission, dry_run: bool) -> Audited {
 
 /// Checks a submission, records the attempt, and (unless a dry run) stores a
 /// valid pack, in one transaction.
-async fn submit(
-    caller: &Caller,
+async fn submit<R: Resources>(
+    auth: &Authorized<R, to::Create>,
     app: &AppState,
     submission: &Submission,
     dry_run: bool,
 ) -> Result<Stored, ApiError> {
-    match submission.tenant() {
-        Some(tenant) => caller.require_in(tenant, submission.resource(), Action::Create)?,
-        None => require(&caller.ctx, submission.resource(), Action::Create)?,
-    }
+    let caller = auth.permit_as(submission.resource(), submission.tenant())?;
     if matches!(submission, Submission::Domain(_)) {
         require_platform_wide(caller)?;
     }
@@ -546,14 +543,14 @@ async fn store_tenant_on_conn(
 
 /// Imports a Domain Pack version: `Ok((imported, created))`.
 pub async fn domain_pack_import(
-    caller: &Caller,
+    auth: &Authorized<on::DomainPack, to::Create>,
     app: &AppState,
     content: Result<Value, ApiError>,
 ) -> Result<(Imported<DomainPack>, bool), ApiError> {
     let placeholder = Audited::new("pack.domain.import", "domain_pack");
     let result = async {
         let submission = Submission::Domain(Arc::new(content?));
-        let (imported, created) = finish(submit(caller, app, &submission, false).await?)?;
+        let (imported, created) = finish(submit(auth, app, &submission, false).await?)?;
         match imported.pack {
             Pack::Domain(pack) => Ok((
                 Imported {
@@ -569,12 +566,12 @@ pub async fn domain_pack_import(
     .await;
     // Refusals before the transaction (no permission, a body that is not JSON)
     // are audited here; the transaction audits everything it decided.
-    audit_early(app, caller, &placeholder, result).await
+    audit_early(app, auth, &placeholder, result).await
 }
 
 /// Imports a Tenant Pack version for `tenant`: `Ok((imported, created))`.
 pub async fn tenant_pack_import(
-    caller: &Caller,
+    auth: &Authorized<on::TenantPack, to::Create>,
     app: &AppState,
     request: Result<(TenantId, Value), ApiError>,
 ) -> Result<(Imported<TenantPack>, bool), ApiError> {
@@ -585,7 +582,7 @@ pub async fn tenant_pack_import(
     let result = async {
         let (tenant, content) = request?;
         let submission = Submission::Tenant(tenant, Arc::new(content));
-        let (imported, created) = finish(submit(caller, app, &submission, false).await?)?;
+        let (imported, created) = finish(submit(auth, app, &submission, false).await?)?;
         match imported.pack {
             Pack::Tenant(pack) => Ok((
                 Imported {
@@ -599,12 +596,12 @@ pub async fn tenant_pack_import(
         }
     }
     .await;
-    audit_early(app, caller, &placeholder, result).await
+    audit_early(app, auth, &placeholder, result).await
 }
 
 /// Checks a pack without storing it; the attempt is recorded.
 pub async fn pack_validate(
-    caller: &Caller,
+    auth: &Authorized<on::Pack, to::Create>,
     app: &AppState,
     submission: Result<Submission, ApiError>,
 ) -> Result<Report, ApiError> {
@@ -614,7 +611,7 @@ pub async fn pack_validate(
     }
     let result = async {
         let submission = submission?;
-        let stored = submit(caller, app, &submission, true).await?;
+        let stored = submit(auth, app, &submission, true).await?;
         Ok(match stored {
             Stored::Report(report) => report,
             Stored::Invalid {
@@ -634,7 +631,7 @@ pub async fn pack_validate(
         })
     }
     .await;
-    audit_early(app, caller, &placeholder, result).await
+    audit_early(app, auth, &placeholder, result).await
 }
 
 /// The same version again: the stored one when its content is the same, else a
@@ -686,7 +683,7 @@ fn finish(stored: Stored) -> Result<(Imported<Pack>, bool), ApiError> {
 /// decides itself): the permission check, the tenant, the request's shape.
 async fn audit_early<T>(
     app: &AppState,
-    caller: &Caller,
+    caller: &(impl Requester + Sync),
     audited: &Audited,
     result: Result<T, ApiError>,
 ) -> Result<T, ApiError> {

@@ -1,7 +1,7 @@
 //! Pack versions as the API shows them: listed (ACTIVE, DRAFT or DEPRECATED
 //! always shown), read whole, and deprecated.
 
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Authorized, Resource, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::scoped_transaction;
@@ -207,23 +207,23 @@ pub fn domain_version_path(domain: &str, version: &str) -> Result<(Domain, PackV
 }
 
 pub async fn domain_pack_list(
-    caller: &Caller,
+    auth: &Authorized<on::DomainPack, to::Read>,
     app: &AppState,
     domain: Option<&str>,
 ) -> Result<Vec<DomainPack>, ApiError> {
-    require(&caller.ctx, Resource::DomainPack, Action::Read)?;
+    auth.permit()?;
     let mut conn = app.conn().await?;
     let rows = domain_pack_list_on_conn(&mut conn, domain).await?;
     Ok(rows.into_iter().map(DomainPack::from).collect())
 }
 
 pub async fn domain_pack_get(
-    caller: &Caller,
+    auth: &Authorized<on::DomainPack, to::Read>,
     app: &AppState,
     domain: &Domain,
     version: &PackVersion,
 ) -> Result<DomainPack, ApiError> {
-    require(&caller.ctx, Resource::DomainPack, Action::Read)?;
+    auth.permit()?;
     let mut conn = app.conn().await?;
     domain_pack_get_on_conn(&mut conn, domain.as_str(), &version.to_string(), false)
         .await?
@@ -232,11 +232,11 @@ pub async fn domain_pack_get(
 }
 
 pub async fn tenant_pack_list(
-    caller: &Caller,
+    auth: &Authorized<on::TenantPack, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<TenantPack>, ApiError> {
-    caller.require_in(tenant, Resource::TenantPack, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -247,12 +247,12 @@ pub async fn tenant_pack_list(
 }
 
 pub async fn tenant_pack_get(
-    caller: &Caller,
+    auth: &Authorized<on::TenantPack, to::Read>,
     app: &AppState,
     tenant: TenantId,
     version: &PackVersion,
 ) -> Result<TenantPack, ApiError> {
-    caller.require_in(tenant, Resource::TenantPack, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         Ok::<_, ApiError>(tenant_pack_get_on_conn(conn, tenant, &version.to_string(), false).await?)
@@ -265,7 +265,7 @@ pub async fn tenant_pack_get(
 /// Deprecates a Domain Pack version no tenant runs: kept for the record, never
 /// activated again.
 pub async fn domain_pack_deprecate(
-    caller: &Caller,
+    auth: &Authorized<on::DomainPack, to::Update>,
     app: &AppState,
     version: Result<(Domain, PackVersion), ApiError>,
 ) -> Result<DomainPack, ApiError> {
@@ -275,7 +275,7 @@ pub async fn domain_pack_deprecate(
     }
     let result = async {
         let (domain, version) = version?;
-        require(&caller.ctx, Resource::DomainPack, Action::Update)?;
+        let caller = auth.permit()?;
         require_platform_wide(caller)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
@@ -319,12 +319,12 @@ pub async fn domain_pack_deprecate(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// Deprecates a Tenant Pack version its tenant does not run.
 pub async fn tenant_pack_deprecate(
-    caller: &Caller,
+    auth: &Authorized<on::TenantPack, to::Update>,
     app: &AppState,
     tenant: TenantId,
     version: Result<PackVersion, ApiError>,
@@ -335,7 +335,7 @@ pub async fn tenant_pack_deprecate(
     }
     let result = async {
         let version = version?;
-        caller.require_in(tenant, Resource::TenantPack, Action::Update)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -380,16 +380,17 @@ pub async fn tenant_pack_deprecate(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// An import attempt, by id: a tenant's (in the tenants the caller reaches) or
 /// the platform's.
 pub async fn attempt_get(
-    caller: &Caller,
+    auth: &Authorized<on::Pack, to::Read>,
     app: &AppState,
     id: &crate::domain::AttemptId,
 ) -> Result<Attempt, ApiError> {
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         Ok::<_, ApiError>(crate::store::attempts::attempt_get_on_conn(conn, &id.to_string()).await?)
@@ -401,23 +402,22 @@ pub async fn attempt_get(
     } else {
         Resource::DomainPack
     };
-    require(&caller.ctx, resource, Action::Read)?;
+    auth.permit_as(resource, None)?;
     row.try_into()
 }
 
 /// The newest import attempts (at most 100): a tenant's, or the platform's
 /// Domain Pack attempts when `tenant` is `None`.
 pub async fn attempt_list(
-    caller: &Caller,
+    auth: &Authorized<on::Pack, to::Read>,
     app: &AppState,
     tenant: Option<TenantId>,
 ) -> Result<Vec<Attempt>, ApiError> {
-    match tenant {
-        Some(tenant) => {
-            caller.require_in(tenant, Resource::TenantPack, Action::Read)?;
-        }
-        None => require(&caller.ctx, Resource::DomainPack, Action::Read)?,
-    }
+    // The tenant's attempts on its route, which names it; the platform's otherwise.
+    let caller = match tenant {
+        Some(_) => auth.permit_as(Resource::TenantPack, None)?,
+        None => auth.permit_as(Resource::DomainPack, None)?,
+    };
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         if let Some(tenant) = tenant {

@@ -4,7 +4,7 @@
 //! trigger category the pack produces. A linked playbook that would not fit a
 //! new pair prevents that activation.
 
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Authorized, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::scoped_transaction;
@@ -83,7 +83,7 @@ pub struct PlaybookLink {
 /// Publishes a playbook version: `Ok((version, created))`; the same version with
 /// the same content again answers the published one, with other content `409`.
 pub async fn playbook_publish(
-    caller: &Caller,
+    auth: &Authorized<on::Playbook, to::Create>,
     app: &AppState,
     content: Result<Value, ApiError>,
 ) -> Result<(PlaybookVersion, bool), ApiError> {
@@ -96,7 +96,7 @@ pub async fn playbook_publish(
     }
     let result = async {
         let content = content?;
-        require(&caller.ctx, Resource::Playbook, Action::Create)?;
+        let caller = auth.permit()?;
         require_platform_wide(caller)?;
         let mut errors = schemas::playbook(&content);
         let doc = if errors.is_empty() {
@@ -169,15 +169,15 @@ pub async fn playbook_publish(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// Every published version, each playbook's newest first.
 pub async fn playbook_list(
-    caller: &Caller,
+    auth: &Authorized<on::Playbook, to::Read>,
     app: &AppState,
 ) -> Result<Vec<PlaybookVersion>, ApiError> {
-    require(&caller.ctx, Resource::Playbook, Action::Read)?;
+    auth.permit()?;
     let mut conn = app.conn().await?;
     Ok(playbook_versions_on_conn(&mut conn, None)
         .await?
@@ -187,12 +187,12 @@ pub async fn playbook_list(
 }
 
 pub async fn playbook_get(
-    caller: &Caller,
+    auth: &Authorized<on::Playbook, to::Read>,
     app: &AppState,
     playbook: &PlaybookName,
     version: &PackVersion,
 ) -> Result<PlaybookVersion, ApiError> {
-    require(&caller.ctx, Resource::Playbook, Action::Read)?;
+    auth.permit()?;
     let mut conn = app.conn().await?;
     playbook_get_on_conn(&mut conn, playbook.as_str(), &version.to_string())
         .await?
@@ -201,11 +201,11 @@ pub async fn playbook_get(
 }
 
 pub async fn link_list(
-    caller: &Caller,
+    auth: &Authorized<on::PlaybookLink, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<PlaybookLink>, ApiError> {
-    caller.require_in(tenant, Resource::PlaybookLink, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;
@@ -245,7 +245,7 @@ fn incompatible(reasons: Vec<Issue>) -> ApiError {
 /// Links a published playbook version to the tenant's active configuration,
 /// replacing its link of the same playbook.
 pub async fn link_create(
-    caller: &Caller,
+    auth: &Authorized<on::PlaybookLink, to::Create>,
     app: &AppState,
     tenant: TenantId,
     request: Result<(PlaybookName, PackVersion), ApiError>,
@@ -257,7 +257,7 @@ pub async fn link_create(
     let result = async {
         let (playbook, version) = request?;
         let playbook = playbook.into_string();
-        caller.require_in(tenant, Resource::PlaybookLink, Action::Create)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         let link = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -345,12 +345,12 @@ pub async fn link_create(
         Ok(link)
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// Removes the tenant's link of a playbook.
 pub async fn link_delete(
-    caller: &Caller,
+    auth: &Authorized<on::PlaybookLink, to::Delete>,
     app: &AppState,
     tenant: TenantId,
     playbook: Result<PlaybookName, ApiError>,
@@ -361,7 +361,7 @@ pub async fn link_delete(
     }
     let result = async {
         let playbook = playbook?.into_string();
-        caller.require_in(tenant, Resource::PlaybookLink, Action::Delete)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -402,5 +402,5 @@ pub async fn link_delete(
         Ok(())
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Authorized, Caller, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, DataMode, TenantId};
 use plinth_db::scoped_transaction;
@@ -35,11 +35,20 @@ use plinth_service::ServiceState as _;
 
 /// The tenant's view as the runtime reads it: from memory, or loaded and kept.
 pub async fn runtime_config(
+    auth: &Authorized<on::RuntimeConfig, to::Read>,
+    app: &AppState,
+    tenant: TenantId,
+) -> Result<Arc<Cached>, ApiError> {
+    cached_config(auth.permit()?, app, tenant).await
+}
+
+/// The tenant's view for a caller already allowed in the tenant (every role there
+/// reads its runtime configuration).
+async fn cached_config(
     caller: &Caller,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Arc<Cached>, ApiError> {
-    caller.require_in(tenant, Resource::RuntimeConfig, Action::Read)?;
     if let Some(cached) = app.cache.get(tenant) {
         return Ok(cached);
     }
@@ -159,7 +168,7 @@ fn config_version(cached: &Cached) -> ConfigVersion {
 
 /// Classifies a ticket with the tenant's active configuration and records it.
 pub async fn ticket_classify(
-    caller: &Caller,
+    auth: &Authorized<on::Classification, to::Create>,
     app: &AppState,
     tenant: TenantId,
     ticket: Result<Ticket, ApiError>,
@@ -167,8 +176,8 @@ pub async fn ticket_classify(
     let audited = Audited::new("ticket.classify", "classification").in_tenant(tenant);
     let result = async {
         let ticket = ticket?;
-        require(&caller.ctx, Resource::Classification, Action::Create)?;
-        let cached = runtime_config(caller, app, tenant).await?;
+        let caller = auth.permit()?;
+        let cached = cached_config(caller, app, tenant).await?;
         if matches!(
             cached.status.as_str(),
             "SUSPENDED" | "OFFBOARDING" | "OFFBOARDED"
@@ -238,7 +247,7 @@ pub async fn ticket_classify(
         })
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// A recorded classification (metadata; the ticket's fields for content mode).
@@ -262,11 +271,11 @@ pub struct ClassificationRecord {
 
 /// The tenant's newest classifications (at most 100).
 pub async fn classification_list(
-    caller: &Caller,
+    auth: &Authorized<on::Classification, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Vec<ClassificationRecord>, ApiError> {
-    caller.require_in(tenant, Resource::Classification, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(conn, tenant).await?;

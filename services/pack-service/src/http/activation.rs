@@ -2,7 +2,7 @@
 //! and change requests.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -74,7 +74,7 @@ impl ActivateBody {
     tag = "activation"
 )]
 pub async fn activate(
-    caller: Caller,
+    auth: Authorized<on::PackActivation, to::Create>,
     app: web::Data<AppState>,
     body: Result<web::Json<ActivateBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
@@ -84,7 +84,7 @@ pub async fn activate(
         .ok()
         .and_then(|b| plinth_core::TenantId::parse(&b.tenant_id).ok());
     let request = body.and_then(ActivateBody::parse);
-    Ok(match pack_activate(&caller, &app, tenant, request).await? {
+    Ok(match pack_activate(&auth, &app, tenant, request).await? {
         Activated::Now(activation) => HttpResponse::Ok().json(activation),
         Activated::Requested(change) => HttpResponse::Accepted().json(change),
     })
@@ -104,12 +104,12 @@ pub async fn activate(
     tag = "activation"
 )]
 pub async fn active(
-    caller: Caller,
+    auth: Authorized<on::PackActivation, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(active_get(&caller, &app, tenant).await?))
+    Ok(HttpResponse::Ok().json(active_get(&auth, &app, tenant).await?))
 }
 
 /// A tenant's pack settings.
@@ -126,12 +126,12 @@ pub async fn active(
     tag = "activation"
 )]
 pub async fn settings_get(
-    caller: Caller,
+    auth: Authorized<on::PackSettings, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(settings_read(&caller, &app, tenant).await?))
+    Ok(HttpResponse::Ok().json(settings_read(&auth, &app, tenant).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -158,14 +158,14 @@ pub struct SettingsBody {
     tag = "activation"
 )]
 pub async fn settings_set(
-    caller: Caller,
+    auth: Authorized<on::ApprovalSetting, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<SettingsBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
     let approval = body_of(body).map(|b| b.approval_required);
-    Ok(HttpResponse::Ok().json(settings_write(&caller, &app, tenant, approval).await?))
+    Ok(HttpResponse::Ok().json(settings_write(&auth, &app, tenant, approval).await?))
 }
 
 /// A tenant's change requests, newest first.
@@ -182,12 +182,12 @@ pub async fn settings_set(
     tag = "activation"
 )]
 pub async fn changes(
-    caller: Caller,
+    auth: Authorized<on::ConfigChange, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(Items::of(change_list(&caller, &app, tenant).await?)))
+    Ok(HttpResponse::Ok().json(Items::of(change_list(&auth, &app, tenant).await?)))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -239,13 +239,13 @@ fn decision(
     tag = "activation"
 )]
 pub async fn approve(
-    caller: Caller,
+    auth: Authorized<on::ConfigChange, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
     body: Result<web::Json<DecisionBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, decided) = decision(&path, body)?;
-    Ok(HttpResponse::Ok().json(change_decide(&caller, &app, tenant, decided, true).await?))
+    Ok(HttpResponse::Ok().json(change_decide(&auth, &app, tenant, decided, true).await?))
 }
 
 /// Reject a pending change request: the active configuration stays as it is.
@@ -268,11 +268,11 @@ pub async fn approve(
     tag = "activation"
 )]
 pub async fn reject(
-    caller: Caller,
+    auth: Authorized<on::ConfigChange, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
     body: Result<web::Json<DecisionBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, decided) = decision(&path, body)?;
-    Ok(HttpResponse::Ok().json(change_decide(&caller, &app, tenant, decided, false).await?))
+    Ok(HttpResponse::Ok().json(change_decide(&auth, &app, tenant, decided, false).await?))
 }

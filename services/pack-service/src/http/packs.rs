@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -49,12 +49,12 @@ fn imported<T: serde::Serialize>(result: (Imported<T>, bool)) -> HttpResponse {
     tag = "packs"
 )]
 pub async fn domain_import(
-    caller: Caller,
+    auth: Authorized<on::DomainPack, to::Create>,
     app: web::Data<AppState>,
     body: Result<web::Json<Value>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(imported(
-        domain_pack_import(&caller, &app, body_of(body)).await?,
+        domain_pack_import(&auth, &app, body_of(body)).await?,
     ))
 }
 
@@ -87,12 +87,12 @@ pub struct TenantImportBody {
     tag = "packs"
 )]
 pub async fn tenant_import(
-    caller: Caller,
+    auth: Authorized<on::TenantPack, to::Create>,
     app: web::Data<AppState>,
     body: Result<web::Json<TenantImportBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body_of(body).and_then(|b| Ok((tenant_field(&b.tenant_id)?, b.pack)));
-    Ok(imported(tenant_pack_import(&caller, &app, request).await?))
+    Ok(imported(tenant_pack_import(&auth, &app, request).await?))
 }
 
 /// The body of a dry run.
@@ -145,12 +145,12 @@ impl ValidateBody {
     tag = "packs"
 )]
 pub async fn validate(
-    caller: Caller,
+    auth: Authorized<on::Pack, to::Create>,
     app: web::Data<AppState>,
     body: Result<web::Json<ValidateBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let submission = body_of(body).and_then(ValidateBody::parse);
-    Ok(HttpResponse::Ok().json(pack_validate(&caller, &app, submission).await?))
+    Ok(HttpResponse::Ok().json(pack_validate(&auth, &app, submission).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -173,11 +173,11 @@ pub struct DomainFilter {
     tag = "packs"
 )]
 pub async fn domain_list(
-    caller: Caller,
+    auth: Authorized<on::DomainPack, to::Read>,
     app: web::Data<AppState>,
     filter: web::Query<DomainFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let items = domain_pack_list(&caller, &app, filter.domain.as_deref()).await?;
+    let items = domain_pack_list(&auth, &app, filter.domain.as_deref()).await?;
     Ok(HttpResponse::Ok().json(Items::of(items)))
 }
 
@@ -198,12 +198,12 @@ pub async fn domain_list(
     tag = "packs"
 )]
 pub async fn domain_get(
-    caller: Caller,
+    auth: Authorized<on::DomainPack, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (domain, version) = domain_version_path(&path.0, &path.1)?;
-    Ok(HttpResponse::Ok().json(domain_pack_get(&caller, &app, &domain, &version).await?))
+    Ok(HttpResponse::Ok().json(domain_pack_get(&auth, &app, &domain, &version).await?))
 }
 
 /// Deprecate a Domain Pack version no tenant runs.
@@ -225,12 +225,12 @@ pub async fn domain_get(
     tag = "packs"
 )]
 pub async fn domain_deprecate(
-    caller: Caller,
+    auth: Authorized<on::DomainPack, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let version = domain_version_path(&path.0, &path.1);
-    Ok(HttpResponse::Ok().json(domain_pack_deprecate(&caller, &app, version).await?))
+    Ok(HttpResponse::Ok().json(domain_pack_deprecate(&auth, &app, version).await?))
 }
 
 /// A tenant's Tenant Pack versions, newest first.
@@ -247,12 +247,12 @@ pub async fn domain_deprecate(
     tag = "packs"
 )]
 pub async fn tenant_list(
-    caller: Caller,
+    auth: Authorized<on::TenantPack, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(Items::of(tenant_pack_list(&caller, &app, tenant).await?)))
+    Ok(HttpResponse::Ok().json(Items::of(tenant_pack_list(&auth, &app, tenant).await?)))
 }
 
 fn version_path(raw: &str, what: &str) -> Result<PackVersion, ApiError> {
@@ -276,13 +276,13 @@ fn version_path(raw: &str, what: &str) -> Result<PackVersion, ApiError> {
     tag = "packs"
 )]
 pub async fn tenant_get(
-    caller: Caller,
+    auth: Authorized<on::TenantPack, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path.0)?;
     let version = version_path(&path.1, "tenant pack")?;
-    Ok(HttpResponse::Ok().json(tenant_pack_get(&caller, &app, tenant, &version).await?))
+    Ok(HttpResponse::Ok().json(tenant_pack_get(&auth, &app, tenant, &version).await?))
 }
 
 /// Deprecate one of a tenant's Tenant Pack versions it does not run.
@@ -304,13 +304,13 @@ pub async fn tenant_get(
     tag = "packs"
 )]
 pub async fn tenant_deprecate(
-    caller: Caller,
+    auth: Authorized<on::TenantPack, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path.0)?;
     let version = version_path(&path.1, "tenant pack");
-    Ok(HttpResponse::Ok().json(tenant_pack_deprecate(&caller, &app, tenant, version).await?))
+    Ok(HttpResponse::Ok().json(tenant_pack_deprecate(&auth, &app, tenant, version).await?))
 }
 
 /// The platform's newest Domain Pack import attempts, with what validation found.
@@ -325,10 +325,10 @@ pub async fn tenant_deprecate(
     tag = "packs"
 )]
 pub async fn platform_attempts(
-    caller: Caller,
+    auth: Authorized<on::Pack, to::Read>,
     app: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(Items::of(attempt_list(&caller, &app, None).await?)))
+    Ok(HttpResponse::Ok().json(Items::of(attempt_list(&auth, &app, None).await?)))
 }
 
 /// A tenant's newest Tenant Pack import attempts.
@@ -345,12 +345,12 @@ pub async fn platform_attempts(
     tag = "packs"
 )]
 pub async fn tenant_attempts(
-    caller: Caller,
+    auth: Authorized<on::Pack, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(Items::of(attempt_list(&caller, &app, Some(tenant)).await?)))
+    Ok(HttpResponse::Ok().json(Items::of(attempt_list(&auth, &app, Some(tenant)).await?)))
 }
 
 /// One import attempt and what validation found.
@@ -367,12 +367,12 @@ pub async fn tenant_attempts(
     tag = "packs"
 )]
 pub async fn attempt(
-    caller: Caller,
+    auth: Authorized<on::Pack, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = AttemptId::parse(&path).map_err(|_| ApiError::not_found("import attempt"))?;
-    Ok(HttpResponse::Ok().json(attempt_get(&caller, &app, &id).await?))
+    Ok(HttpResponse::Ok().json(attempt_get(&auth, &app, &id).await?))
 }
 
 /// What a Domain Pack import answers.

@@ -2,7 +2,7 @@
 //! `/admin/packs/tenant/{tenant_id}/playbooks`: a tenant's links.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -34,11 +34,11 @@ use crate::domain::{PackVersion, PlaybookName};
     tag = "playbooks"
 )]
 pub async fn publish(
-    caller: Caller,
+    auth: Authorized<on::Playbook, to::Create>,
     app: web::Data<AppState>,
     body: Result<web::Json<Value>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let (version, created) = playbook_publish(&caller, &app, body_of(body)).await?;
+    let (version, created) = playbook_publish(&auth, &app, body_of(body)).await?;
     Ok(if created {
         HttpResponse::Created().json(version)
     } else {
@@ -55,8 +55,11 @@ pub async fn publish(
     security(("internal_token" = [])),
     tag = "playbooks"
 )]
-pub async fn list(caller: Caller, app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(Items::of(playbook_list(&caller, &app).await?)))
+pub async fn list(
+    auth: Authorized<on::Playbook, to::Read>,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(Items::of(playbook_list(&auth, &app).await?)))
 }
 
 /// One published playbook version, with its content.
@@ -76,14 +79,14 @@ pub async fn list(caller: Caller, app: web::Data<AppState>) -> Result<HttpRespon
     tag = "playbooks"
 )]
 pub async fn get(
-    caller: Caller,
+    auth: Authorized<on::Playbook, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let not_found = |_| ApiError::not_found("playbook version");
     let playbook = PlaybookName::parse(&path.0).map_err(not_found)?;
     let version = PackVersion::parse(&path.1).map_err(not_found)?;
-    Ok(HttpResponse::Ok().json(playbook_get(&caller, &app, &playbook, &version).await?))
+    Ok(HttpResponse::Ok().json(playbook_get(&auth, &app, &playbook, &version).await?))
 }
 
 /// A tenant's linked playbook versions.
@@ -100,12 +103,12 @@ pub async fn get(
     tag = "playbooks"
 )]
 pub async fn links(
-    caller: Caller,
+    auth: Authorized<on::PlaybookLink, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(Items::of(link_list(&caller, &app, tenant).await?)))
+    Ok(HttpResponse::Ok().json(Items::of(link_list(&auth, &app, tenant).await?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -135,7 +138,7 @@ pub struct LinkBody {
     tag = "playbooks"
 )]
 pub async fn link(
-    caller: Caller,
+    auth: Authorized<on::PlaybookLink, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<LinkBody>, actix_web::Error>,
@@ -148,7 +151,7 @@ pub async fn link(
             PackVersion::parse(&b.version).map_err(|e| ApiError::invalid_request("version", e))?;
         Ok((playbook, version))
     });
-    Ok(HttpResponse::Ok().json(link_create(&caller, &app, tenant, request).await?))
+    Ok(HttpResponse::Ok().json(link_create(&auth, &app, tenant, request).await?))
 }
 
 /// Remove the tenant's link of a playbook.
@@ -169,12 +172,12 @@ pub async fn link(
     tag = "playbooks"
 )]
 pub async fn unlink(
-    caller: Caller,
+    auth: Authorized<on::PlaybookLink, to::Delete>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path.0)?;
     let playbook = PlaybookName::parse(&path.1).map_err(|_| ApiError::not_found("playbook link"));
-    link_delete(&caller, &app, tenant, playbook).await?;
+    link_delete(&auth, &app, tenant, playbook).await?;
     Ok(HttpResponse::NoContent().finish())
 }

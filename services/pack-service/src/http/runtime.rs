@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -47,12 +47,12 @@ fn matches(req: &HttpRequest, etag: &str) -> bool {
 )]
 pub async fn config(
     req: HttpRequest,
-    caller: Caller,
+    auth: Authorized<on::RuntimeConfig, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    let cached = runtime_config(&caller, &app, tenant).await?;
+    let cached = runtime_config(&auth, &app, tenant).await?;
     let unchanged = matches(&req, &cached.etag);
     let mut answer = if unchanged {
         HttpResponse::NotModified()
@@ -106,7 +106,7 @@ pub struct ClassifyBody {
     tag = "runtime"
 )]
 pub async fn classify(
-    caller: Caller,
+    auth: Authorized<on::Classification, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<ClassifyBody>, actix_web::Error>,
@@ -116,7 +116,7 @@ pub async fn classify(
         reference: b.ticket.id,
         fields: b.ticket.fields,
     });
-    Ok(HttpResponse::Ok().json(ticket_classify(&caller, &app, tenant, ticket).await?))
+    Ok(HttpResponse::Ok().json(ticket_classify(&auth, &app, tenant, ticket).await?))
 }
 
 /// The tenant's newest classifications.
@@ -133,10 +133,10 @@ pub async fn classify(
     tag = "runtime"
 )]
 pub async fn classifications(
-    caller: Caller,
+    auth: Authorized<on::Classification, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(Items::of(classification_list(&caller, &app, tenant).await?)))
+    Ok(HttpResponse::Ok().json(Items::of(classification_list(&auth, &app, tenant).await?)))
 }

@@ -4,7 +4,8 @@
 //! when every item is satisfied.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource};
+use plinth_authz::Resources;
+use plinth_authz::{Authorized, to};
 use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -107,13 +108,6 @@ pub fn request_action(flow: Flow) -> &'static str {
     actions(flow).request
 }
 
-fn resource(flow: Flow) -> Resource {
-    match flow {
-        Flow::Onboarding => Resource::Onboarding,
-        Flow::Offboarding => Resource::Offboarding,
-    }
-}
-
 impl AppState {
     /// The configured checklist of `flow`, in order.
     pub fn checklist(&self, flow: Flow) -> &[ChecklistItemSpec] {
@@ -127,6 +121,8 @@ impl AppState {
 /// A flow's record as the API shows it: the request and its checklist.
 pub trait FlowView: Sized + Send {
     const FLOW: Flow;
+    /// What the flow's routes act on.
+    type Resource: Resources;
 
     /// The tenant's record of the flow, in the open transaction; `not_found` before
     /// the flow was requested.
@@ -220,11 +216,11 @@ pub fn items_view(
 
 /// The tenant's record of the flow `V` shows.
 pub async fn flow_get<V: FlowView>(
-    caller: &Caller,
+    auth: &Authorized<V::Resource, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<V, ApiError> {
-    caller.require_in(tenant, resource(V::FLOW), Action::Read)?;
+    let caller = auth.permit()?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -247,22 +243,22 @@ enum ItemAct {
 /// mapping, the client's key revocation). Confirming a satisfied item again
 /// changes nothing.
 pub async fn item_confirm<V: FlowView>(
-    caller: &Caller,
+    auth: &Authorized<V::Resource, to::Update>,
     app: &AppState,
     tenant: TenantId,
     key: &str,
 ) -> Result<V, ApiError> {
-    item_act::<V>(caller, app, tenant, key, ItemAct::Confirm).await
+    item_act::<V>(auth, app, tenant, key, ItemAct::Confirm).await
 }
 
 /// Asks the owning service again for a failed item.
 pub async fn item_retry<V: FlowView>(
-    caller: &Caller,
+    auth: &Authorized<V::Resource, to::Update>,
     app: &AppState,
     tenant: TenantId,
     key: &str,
 ) -> Result<V, ApiError> {
-    item_act::<V>(caller, app, tenant, key, ItemAct::Retry).await
+    item_act::<V>(auth, app, tenant, key, ItemAct::Retry).await
 }
 
 /// Whether `key` has the shape of a checklist item's key (`sso_mapping`): one that
@@ -276,7 +272,7 @@ fn is_item_key(key: &str) -> bool {
 }
 
 async fn item_act<V: FlowView>(
-    caller: &Caller,
+    auth: &Authorized<V::Resource, to::Update>,
     app: &AppState,
     tenant: TenantId,
     key: &str,
@@ -295,7 +291,7 @@ async fn item_act<V: FlowView>(
         if !valid {
             return Err(ApiError::not_found("checklist item"));
         }
-        caller.require_in(tenant, resource(V::FLOW), Action::Update)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -353,7 +349,7 @@ async fn item_act<V: FlowView>(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// Refuses a change to a checklist whose flow is over (or never ran).

@@ -3,7 +3,7 @@
 //! team; a tenant never set has the installation's defaults.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource};
+use plinth_authz::{Authorized, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -138,11 +138,11 @@ pub async fn workspace_quota_check_on_conn(
 }
 
 pub async fn entitlement_get(
-    caller: &Caller,
+    auth: &Authorized<on::Entitlement, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<Entitlements, ApiError> {
-    caller.require_in(tenant, Resource::Entitlement, Action::Read)?;
+    let caller = auth.permit()?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -156,7 +156,7 @@ pub async fn entitlement_get(
 /// `change` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn entitlement_set(
-    caller: &Caller,
+    auth: &Authorized<on::Entitlement, to::Update>,
     app: &AppState,
     tenant: TenantId,
     change: Result<EntitlementChange, ApiError>,
@@ -164,7 +164,7 @@ pub async fn entitlement_set(
     let audited = Audited::new("entitlement.set", "entitlement").on_tenant(tenant);
     let result = async {
         let change = change?;
-        caller.require_in(tenant, Resource::Entitlement, Action::Update)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -197,16 +197,16 @@ pub async fn entitlement_set(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 /// Whether the tenant may use the platform now, its plan and its usage.
 pub async fn entitlement_status(
-    caller: &Caller,
+    auth: &Authorized<on::Entitlement, to::Read>,
     app: &AppState,
     tenant: TenantId,
 ) -> Result<EntitlementStatus, ApiError> {
-    caller.require_in(tenant, Resource::Entitlement, Action::Read)?;
+    let caller = auth.permit()?;
     let ctx = &caller.ctx;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {

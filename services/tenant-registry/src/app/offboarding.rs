@@ -6,7 +6,7 @@
 //! tenant's data: the cleanup guidance.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource};
+use plinth_authz::{Authorized, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -47,6 +47,7 @@ pub struct Offboarding {
 
 impl FlowView for Offboarding {
     const FLOW: Flow = Flow::Offboarding;
+    type Resource = on::Offboarding;
 
     async fn view_on_conn(
         _ctx: &ReqCtx,
@@ -75,7 +76,7 @@ impl FlowView for Offboarding {
 /// `reason` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn offboarding_request(
-    caller: &Caller,
+    auth: &Authorized<on::Offboarding, to::Create>,
     app: &AppState,
     tenant: TenantId,
     reason: Result<String, ApiError>,
@@ -83,7 +84,7 @@ pub async fn offboarding_request(
     let audited = Audited::new(request_action(Flow::Offboarding), "tenant").on_tenant(tenant);
     let result = async {
         let reason = reason?;
-        caller.require_in(tenant, Resource::Offboarding, Action::Create)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -128,5 +129,5 @@ pub async fn offboarding_request(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }

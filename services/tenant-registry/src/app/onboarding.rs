@@ -5,7 +5,7 @@
 //! item is satisfied.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource};
+use plinth_authz::{Authorized, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -58,6 +58,7 @@ pub struct ActivationRequest {
 
 impl FlowView for Onboarding {
     const FLOW: Flow = Flow::Onboarding;
+    type Resource = on::Onboarding;
 
     async fn view_on_conn(
         _ctx: &ReqCtx,
@@ -88,7 +89,7 @@ impl FlowView for Onboarding {
 /// `activation` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn onboarding_request(
-    caller: &Caller,
+    auth: &Authorized<on::Onboarding, to::Create>,
     app: &AppState,
     tenant: TenantId,
     activation: Result<ActivationRequest, ApiError>,
@@ -96,7 +97,7 @@ pub async fn onboarding_request(
     let audited = Audited::new(request_action(Flow::Onboarding), "tenant").on_tenant(tenant);
     let result = async {
         let activation = activation?;
-        caller.require_in(tenant, Resource::Onboarding, Action::Create)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -179,5 +180,5 @@ pub async fn onboarding_request(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }

@@ -3,7 +3,7 @@
 //! platform roles are the platform team's own. Managed by the platform team and the
 //! tenant's workspace administrators.
 
-use plinth_authz::{Action, Caller, Resource};
+use plinth_authz::{Authorized, Caller, Resources, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, Page, PageParams, Role, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;
@@ -37,13 +37,6 @@ impl BindingKind {
         match self {
             BindingKind::Subject => "subject",
             BindingKind::Group => "group",
-        }
-    }
-
-    fn resource(self) -> Resource {
-        match self {
-            BindingKind::Subject => Resource::RoleBinding,
-            BindingKind::Group => Resource::GroupMapping,
         }
     }
 
@@ -171,6 +164,20 @@ impl NewBinding {
 
 /// Platform roles held in a tenant (MSP staff bound to chosen tenants) are granted
 /// and withdrawn by the platform team only, never by the tenant.
+/// The two resources the binding routes act on, each with its kind of principal.
+pub trait BindingResource: Resources {
+    /// Who is bound: a principal's subject, or an identity provider group.
+    const KIND: BindingKind;
+}
+
+impl BindingResource for on::RoleBinding {
+    const KIND: BindingKind = BindingKind::Subject;
+}
+
+impl BindingResource for on::GroupMapping {
+    const KIND: BindingKind = BindingKind::Group;
+}
+
 fn require_platform_grant(caller: &Caller, role: Role) -> Result<(), ApiError> {
     if role.is_platform() && !is_unbound_platform_admin(caller) {
         Err(ApiError::forbidden(
@@ -183,17 +190,17 @@ fn require_platform_grant(caller: &Caller, role: Role) -> Result<(), ApiError> {
 
 /// `new` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
-pub async fn binding_create(
-    caller: &Caller,
+pub async fn binding_create<R: BindingResource>(
+    auth: &Authorized<R, to::Create>,
     app: &AppState,
-    kind: BindingKind,
     tenant: TenantId,
     new: Result<NewBinding, ApiError>,
 ) -> Result<RoleBinding, ApiError> {
+    let kind = R::KIND;
     let audited = Audited::new(kind.action("create"), kind.resource_type()).on_tenant(tenant);
     let result = async {
         let new = new?;
-        caller.require_in(tenant, kind.resource(), Action::Create)?;
+        let caller = auth.permit()?;
         require_platform_grant(caller, new.role)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
@@ -246,17 +253,17 @@ pub async fn binding_create(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
-pub async fn binding_list(
-    caller: &Caller,
+pub async fn binding_list<R: BindingResource>(
+    auth: &Authorized<R, to::Read>,
     app: &AppState,
-    kind: BindingKind,
     tenant: TenantId,
     params: &PageParams,
 ) -> Result<Page<RoleBinding>, ApiError> {
-    caller.require_in(tenant, kind.resource(), Action::Read)?;
+    let kind = R::KIND;
+    let caller = auth.permit()?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
     let ctx = &caller.ctx;
@@ -282,13 +289,13 @@ pub async fn binding_list(
     Ok(Page::from_rows(items, limit, |b| b.binding_id.clone()))
 }
 
-pub async fn binding_delete(
-    caller: &Caller,
+pub async fn binding_delete<R: BindingResource>(
+    auth: &Authorized<R, to::Delete>,
     app: &AppState,
-    kind: BindingKind,
     tenant: TenantId,
     id: &str,
 ) -> Result<(), ApiError> {
+    let kind = R::KIND;
     let mut audited = Audited::new(kind.action("delete"), kind.resource_type()).on_tenant(tenant);
     let parsed = RoleBindingId::parse(id);
     if let Ok(id) = &parsed {
@@ -299,7 +306,7 @@ pub async fn binding_delete(
         let id = &parsed
             .map_err(|_| ApiError::not_found(kind.resource_type()))?
             .to_string();
-        caller.require_in(tenant, kind.resource(), Action::Delete)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -326,5 +333,5 @@ pub async fn binding_delete(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }

@@ -1,7 +1,7 @@
 //! Tenants: registration, reading, listing, and the operator's part of the lifecycle.
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Action, Caller, Resource, require};
+use plinth_authz::{Authorized, Caller, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, DataMode, Page, PageParams, Region, ReqCtx, TenantId};
 use plinth_db::scoped_transaction;
@@ -107,13 +107,17 @@ pub struct NewTenant {
 /// `new` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn tenant_create(
-    caller: &Caller,
+    auth: &Authorized<on::Tenant, to::Create>,
     app: &AppState,
     new: Result<NewTenant, ApiError>,
 ) -> Result<Tenant, ApiError> {
     let audited = Audited::new("tenant.create", "tenant");
-    let result = async { tenant_create_checked(caller, app, new?).await }.await;
-    app.audited(caller, &audited, result).await
+    let result = async {
+        let new = new?;
+        tenant_create_checked(auth.permit()?, app, new).await
+    }
+    .await;
+    app.audited(auth, &audited, result).await
 }
 
 async fn tenant_create_checked(
@@ -122,7 +126,6 @@ async fn tenant_create_checked(
     new: NewTenant,
 ) -> Result<Tenant, ApiError> {
     let ctx = &caller.ctx;
-    require(ctx, Resource::Tenant, Action::Create)?;
     if !is_unbound_platform_admin(caller) {
         return Err(ApiError::forbidden(
             "only platform administrators bound to every tenant register tenants",
@@ -175,10 +178,13 @@ async fn tenant_create_checked(
 }
 
 /// One tenant, if the caller reaches it; any other answers `not_found`.
-pub async fn tenant_get(caller: &Caller, app: &AppState, id: TenantId) -> Result<Tenant, ApiError> {
+pub async fn tenant_get(
+    auth: &Authorized<on::Tenant, to::Read>,
+    app: &AppState,
+    id: TenantId,
+) -> Result<Tenant, ApiError> {
+    let caller = auth.permit()?;
     let ctx = &caller.ctx;
-    require(ctx, Resource::Tenant, Action::Read)?;
-    caller.reach(id)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         tenant_on_conn(ctx, conn, id, false).await
@@ -188,12 +194,11 @@ pub async fn tenant_get(caller: &Caller, app: &AppState, id: TenantId) -> Result
 
 /// The tenants the caller reaches, in id order.
 pub async fn tenant_list(
-    caller: &Caller,
+    auth: &Authorized<on::Tenant, to::Read>,
     app: &AppState,
     params: &PageParams,
 ) -> Result<Page<Tenant>, ApiError> {
-    let ctx = &caller.ctx;
-    require(ctx, Resource::Tenant, Action::Read)?;
+    let caller = auth.permit()?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
     let mut conn = app.conn().await?;
@@ -214,7 +219,7 @@ pub async fn tenant_list(
 /// `change` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn tenant_status_set(
-    caller: &Caller,
+    auth: &Authorized<on::TenantStatus, to::Update>,
     app: &AppState,
     id: TenantId,
     change: Result<StatusChange, ApiError>,
@@ -222,10 +227,10 @@ pub async fn tenant_status_set(
     let audited = Audited::new("tenant.status_set", "tenant").on_tenant(id);
     let result = async {
         let StatusChange { to, reason } = change?;
-        tenant_status_set_checked(caller, app, id, to, reason).await
+        tenant_status_set_checked(auth.permit()?, app, id, to, reason).await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 async fn tenant_status_set_checked(
@@ -236,7 +241,6 @@ async fn tenant_status_set_checked(
     reason: Option<String>,
 ) -> Result<Tenant, ApiError> {
     let ctx = &caller.ctx;
-    caller.require_in(id, Resource::TenantStatus, Action::Update)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         let before = tenant_on_conn(ctx, conn, id, true).await?;

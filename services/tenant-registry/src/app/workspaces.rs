@@ -2,7 +2,7 @@
 //! platform team or the tenant's own administrators. A workspace's data mode may be
 //! stricter than its tenant's, never looser.
 
-use plinth_authz::{Action, Caller, Resource};
+use plinth_authz::{Authorized, Caller, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, DataMode, Page, PageParams, TenantId, WorkspaceId};
 use plinth_db::scoped_transaction;
@@ -176,7 +176,7 @@ fn name_taken(err: diesel::result::Error) -> ApiError {
 /// `change` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn workspace_create(
-    caller: &Caller,
+    auth: &Authorized<on::Workspace, to::Create>,
     app: &AppState,
     tenant: TenantId,
     change: Result<WorkspaceChange, ApiError>,
@@ -184,7 +184,7 @@ pub async fn workspace_create(
     let audited = Audited::new("workspace.create", "workspace").on_tenant(tenant);
     let result = async {
         let change = change?;
-        caller.require_in(tenant, Resource::Workspace, Action::Create)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -223,16 +223,16 @@ pub async fn workspace_create(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 pub async fn workspace_get(
-    caller: &Caller,
+    auth: &Authorized<on::Workspace, to::Read>,
     app: &AppState,
     tenant: TenantId,
     id: WorkspaceId,
 ) -> Result<Workspace, ApiError> {
-    caller.require_in(tenant, Resource::Workspace, Action::Read)?;
+    let caller = auth.permit()?;
     let mut conn = app.conn().await?;
     let row = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
         workspace_get_on_conn(conn, tenant, id, false).await
@@ -243,12 +243,12 @@ pub async fn workspace_get(
 }
 
 pub async fn workspace_list(
-    caller: &Caller,
+    auth: &Authorized<on::Workspace, to::Read>,
     app: &AppState,
     tenant: TenantId,
     params: &PageParams,
 ) -> Result<Page<Workspace>, ApiError> {
-    caller.require_in(tenant, Resource::Workspace, Action::Read)?;
+    let caller = auth.permit()?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
     let mut conn = app.conn().await?;
@@ -271,7 +271,7 @@ pub async fn workspace_list(
 /// `change` is the request as the HTTP edge parsed it; a refusal there is audited
 /// here, like every other refusal of the action.
 pub async fn workspace_update(
-    caller: &Caller,
+    auth: &Authorized<on::Workspace, to::Update>,
     app: &AppState,
     tenant: TenantId,
     id: WorkspaceId,
@@ -282,7 +282,7 @@ pub async fn workspace_update(
         .on_resource(id);
     let result = async {
         let change = change?;
-        caller.require_in(tenant, Resource::Workspace, Action::Update)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -311,11 +311,11 @@ pub async fn workspace_update(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }
 
 pub async fn workspace_delete(
-    caller: &Caller,
+    auth: &Authorized<on::Workspace, to::Delete>,
     app: &AppState,
     tenant: TenantId,
     id: WorkspaceId,
@@ -324,7 +324,7 @@ pub async fn workspace_delete(
         .on_tenant(tenant)
         .on_resource(id);
     let result = async {
-        caller.require_in(tenant, Resource::Workspace, Action::Delete)?;
+        let caller = auth.permit()?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
@@ -346,5 +346,5 @@ pub async fn workspace_delete(
         .await
     }
     .await;
-    app.audited(caller, &audited, result).await
+    app.audited(auth, &audited, result).await
 }

@@ -2,7 +2,7 @@
 //! entitlement status.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -115,12 +115,12 @@ impl EntitlementBody {
     tag = "entitlements"
 )]
 pub async fn get(
-    caller: Caller,
+    auth: Authorized<on::Entitlement, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(entitlement_get(&caller, &app, tenant).await?))
+    Ok(HttpResponse::Ok().json(entitlement_get(&auth, &app, tenant).await?))
 }
 
 /// Set the tenant's plan, modules and quotas.
@@ -140,14 +140,14 @@ pub async fn get(
     tag = "entitlements"
 )]
 pub async fn set(
-    caller: Caller,
+    auth: Authorized<on::Entitlement, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<EntitlementBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
     let change = body_of(body).and_then(EntitlementBody::parse);
-    Ok(HttpResponse::Ok().json(entitlement_set(&caller, &app, tenant, change).await?))
+    Ok(HttpResponse::Ok().json(entitlement_set(&auth, &app, tenant, change).await?))
 }
 
 /// Whether the tenant may use the platform now, why not, its plan and its usage.
@@ -164,10 +164,10 @@ pub async fn set(
     tag = "entitlements"
 )]
 pub async fn status(
-    caller: Caller,
+    auth: Authorized<on::Entitlement, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(entitlement_status(&caller, &app, tenant).await?))
+    Ok(HttpResponse::Ok().json(entitlement_status(&auth, &app, tenant).await?))
 }

@@ -3,7 +3,7 @@
 //! confirmations and retries.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -55,14 +55,14 @@ impl OffboardingBody {
     tag = "offboarding"
 )]
 pub async fn request(
-    caller: Caller,
+    auth: Authorized<on::Offboarding, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<OffboardingBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
     let reason = body_of(body).and_then(OffboardingBody::parse);
-    let offboarding = offboarding_request(&caller, &app, tenant, reason).await?;
+    let offboarding = offboarding_request(&auth, &app, tenant, reason).await?;
     Ok(HttpResponse::Created().json(offboarding))
 }
 
@@ -80,12 +80,12 @@ pub async fn request(
     tag = "offboarding"
 )]
 pub async fn get(
-    caller: Caller,
+    auth: Authorized<on::Offboarding, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    let offboarding: Offboarding = flow_get(&caller, &app, tenant).await?;
+    let offboarding: Offboarding = flow_get(&auth, &app, tenant).await?;
     Ok(HttpResponse::Ok().json(offboarding))
 }
 
@@ -107,12 +107,12 @@ pub async fn get(
     tag = "offboarding"
 )]
 pub async fn confirm(
-    caller: Caller,
+    auth: Authorized<on::Offboarding, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, key) = item_path(&path)?;
-    let offboarding: Offboarding = item_confirm(&caller, &app, tenant, key).await?;
+    let offboarding: Offboarding = item_confirm(&auth, &app, tenant, key).await?;
     Ok(HttpResponse::Ok().json(offboarding))
 }
 
@@ -134,11 +134,11 @@ pub async fn confirm(
     tag = "offboarding"
 )]
 pub async fn retry(
-    caller: Caller,
+    auth: Authorized<on::Offboarding, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, key) = item_path(&path)?;
-    let offboarding: Offboarding = item_retry(&caller, &app, tenant, key).await?;
+    let offboarding: Offboarding = item_retry(&auth, &app, tenant, key).await?;
     Ok(HttpResponse::Ok().json(offboarding))
 }

@@ -2,7 +2,7 @@
 //! checklist, and an operator's confirmations and retries.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -75,14 +75,14 @@ impl ActivationBody {
     tag = "onboarding"
 )]
 pub async fn request(
-    caller: Caller,
+    auth: Authorized<on::Onboarding, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<ActivationBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
     let activation = body_of(body).and_then(ActivationBody::parse);
-    let onboarding = onboarding_request(&caller, &app, tenant, activation).await?;
+    let onboarding = onboarding_request(&auth, &app, tenant, activation).await?;
     Ok(HttpResponse::Created().json(onboarding))
 }
 
@@ -100,12 +100,12 @@ pub async fn request(
     tag = "onboarding"
 )]
 pub async fn get(
-    caller: Caller,
+    auth: Authorized<on::Onboarding, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    let onboarding: Onboarding = flow_get(&caller, &app, tenant).await?;
+    let onboarding: Onboarding = flow_get(&auth, &app, tenant).await?;
     Ok(HttpResponse::Ok().json(onboarding))
 }
 
@@ -127,12 +127,12 @@ pub async fn get(
     tag = "onboarding"
 )]
 pub async fn confirm(
-    caller: Caller,
+    auth: Authorized<on::Onboarding, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, key) = item_path(&path)?;
-    let onboarding: Onboarding = item_confirm(&caller, &app, tenant, key).await?;
+    let onboarding: Onboarding = item_confirm(&auth, &app, tenant, key).await?;
     Ok(HttpResponse::Ok().json(onboarding))
 }
 
@@ -154,11 +154,11 @@ pub async fn confirm(
     tag = "onboarding"
 )]
 pub async fn retry(
-    caller: Caller,
+    auth: Authorized<on::Onboarding, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, key) = item_path(&path)?;
-    let onboarding: Onboarding = item_retry(&caller, &app, tenant, key).await?;
+    let onboarding: Onboarding = item_retry(&auth, &app, tenant, key).await?;
     Ok(HttpResponse::Ok().json(onboarding))
 }

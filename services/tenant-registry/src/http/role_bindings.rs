@@ -2,7 +2,7 @@
 //! role in a tenant.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::{ApiError, PageParams};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -11,7 +11,8 @@ use super::openapi::{Problem, RoleBindingPage};
 use super::{body_of, tenant_path};
 use crate::app::AppState;
 use crate::app::role_bindings::{
-    BindingKind, NewBinding, RoleBinding, binding_create, binding_delete, binding_list,
+    BindingKind, BindingResource, NewBinding, RoleBinding, binding_create, binding_delete,
+    binding_list,
 };
 
 /// `POST …/role-bindings`.
@@ -53,15 +54,14 @@ fn parse(
     NewBinding::parse(kind, &principal, &role, workspace.as_deref())
 }
 
-async fn create(
-    caller: Caller,
+async fn create<R: BindingResource>(
+    auth: Authorized<R, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
-    kind: BindingKind,
     parsed: Result<NewBinding, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Created().json(binding_create(&caller, &app, kind, tenant, parsed).await?))
+    Ok(HttpResponse::Created().json(binding_create(&auth, &app, tenant, parsed).await?))
 }
 
 /// Bind a principal to a role in the tenant (or one of its workspaces).
@@ -82,14 +82,14 @@ async fn create(
     tag = "access"
 )]
 pub async fn create_binding(
-    caller: Caller,
+    auth: Authorized<on::RoleBinding, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<RoleBindingBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = BindingKind::Subject;
     let parsed = body_of(body).and_then(|b| parse(kind, b.subject, b.role, b.workspace_id));
-    create(caller, app, path, kind, parsed).await
+    create(auth, app, path, parsed).await
 }
 
 /// Map an identity-provider group to a role in the tenant (or one of its workspaces).
@@ -110,14 +110,14 @@ pub async fn create_binding(
     tag = "access"
 )]
 pub async fn create_mapping(
-    caller: Caller,
+    auth: Authorized<on::GroupMapping, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<GroupMappingBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = BindingKind::Group;
     let parsed = body_of(body).and_then(|b| parse(kind, b.idp_group, b.role, b.workspace_id));
-    create(caller, app, path, kind, parsed).await
+    create(auth, app, path, parsed).await
 }
 
 /// The tenant's role bindings, a page at a time.
@@ -138,14 +138,13 @@ pub async fn create_mapping(
     tag = "access"
 )]
 pub async fn list_bindings(
-    caller: Caller,
+    auth: Authorized<on::RoleBinding, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok()
-        .json(binding_list(&caller, &app, BindingKind::Subject, tenant, &params).await?))
+    Ok(HttpResponse::Ok().json(binding_list(&auth, &app, tenant, &params).await?))
 }
 
 /// The tenant's group mappings, a page at a time.
@@ -166,14 +165,13 @@ pub async fn list_bindings(
     tag = "access"
 )]
 pub async fn list_mappings(
-    caller: Caller,
+    auth: Authorized<on::GroupMapping, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok()
-        .json(binding_list(&caller, &app, BindingKind::Group, tenant, &params).await?))
+    Ok(HttpResponse::Ok().json(binding_list(&auth, &app, tenant, &params).await?))
 }
 
 /// Withdraw a role binding.
@@ -194,19 +192,12 @@ pub async fn list_mappings(
     tag = "access"
 )]
 pub async fn delete_binding(
-    caller: Caller,
+    auth: Authorized<on::RoleBinding, to::Delete>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, id) = path.into_inner();
-    binding_delete(
-        &caller,
-        &app,
-        BindingKind::Subject,
-        tenant_path(&tenant)?,
-        &id,
-    )
-    .await?;
+    binding_delete(&auth, &app, tenant_path(&tenant)?, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -228,18 +219,11 @@ pub async fn delete_binding(
     tag = "access"
 )]
 pub async fn delete_mapping(
-    caller: Caller,
+    auth: Authorized<on::GroupMapping, to::Delete>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, id) = path.into_inner();
-    binding_delete(
-        &caller,
-        &app,
-        BindingKind::Group,
-        tenant_path(&tenant)?,
-        &id,
-    )
-    .await?;
+    binding_delete(&auth, &app, tenant_path(&tenant)?, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

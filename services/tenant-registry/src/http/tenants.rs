@@ -1,7 +1,7 @@
 //! `/admin/tenants`: register, list, read, and set the status of tenants.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::{ApiError, DataMode, PageParams, Region};
 use serde::Deserialize;
 
@@ -126,12 +126,12 @@ impl CreateTenantBody {
     tag = "tenants"
 )]
 pub async fn create(
-    caller: Caller,
+    auth: Authorized<on::Tenant, to::Create>,
     app: web::Data<AppState>,
     body: Result<web::Json<CreateTenantBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let new = body_of(body).and_then(|b| b.parse());
-    let tenant = tenant_create(&caller, &app, new).await?;
+    let tenant = tenant_create(&auth, &app, new).await?;
     Ok(HttpResponse::Created()
         .insert_header(("location", format!("/admin/tenants/{}", tenant.tenant_id)))
         .json(tenant))
@@ -155,11 +155,11 @@ pub async fn create(
     tag = "tenants"
 )]
 pub async fn list(
-    caller: Caller,
+    auth: Authorized<on::Tenant, to::Read>,
     app: web::Data<AppState>,
     params: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(tenant_list(&caller, &app, &params).await?))
+    Ok(HttpResponse::Ok().json(tenant_list(&auth, &app, &params).await?))
 }
 
 /// One tenant.
@@ -178,12 +178,12 @@ pub async fn list(
     tag = "tenants"
 )]
 pub async fn get(
-    caller: Caller,
+    auth: Authorized<on::Tenant, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(tenant_get(&caller, &app, id).await?))
+    Ok(HttpResponse::Ok().json(tenant_get(&auth, &app, id).await?))
 }
 
 /// `PATCH /admin/tenants/{tenant_id}/status`.
@@ -215,7 +215,7 @@ pub struct StatusBody {
     tag = "tenants"
 )]
 pub async fn set_status(
-    caller: Caller,
+    auth: Authorized<on::TenantStatus, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<StatusBody>, actix_web::Error>,
@@ -227,5 +227,5 @@ pub async fn set_status(
             reason: body.reason.filter(|r| !r.trim().is_empty()),
         })
     });
-    Ok(HttpResponse::Ok().json(tenant_status_set(&caller, &app, id, change).await?))
+    Ok(HttpResponse::Ok().json(tenant_status_set(&auth, &app, id, change).await?))
 }

@@ -1,7 +1,7 @@
 //! `/admin/tenants/{tenant_id}/workspaces`: a tenant's workspaces.
 
 use actix_web::{HttpResponse, web};
-use plinth_authz::Caller;
+use plinth_authz::{Authorized, on, to};
 use plinth_core::{ApiError, DataMode, PageParams, WorkspaceId};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
@@ -88,14 +88,14 @@ fn workspace_path(raw: &str) -> Result<WorkspaceId, ApiError> {
     tag = "workspaces"
 )]
 pub async fn create(
-    caller: Caller,
+    auth: Authorized<on::Workspace, to::Create>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     body: Result<web::Json<WorkspaceBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
     let change = body_of(body).and_then(WorkspaceBody::parse);
-    let workspace = workspace_create(&caller, &app, tenant, change).await?;
+    let workspace = workspace_create(&auth, &app, tenant, change).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "location",
@@ -125,13 +125,13 @@ pub async fn create(
     tag = "workspaces"
 )]
 pub async fn list(
-    caller: Caller,
+    auth: Authorized<on::Workspace, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant_path(&path)?;
-    Ok(HttpResponse::Ok().json(workspace_list(&caller, &app, tenant, &params).await?))
+    Ok(HttpResponse::Ok().json(workspace_list(&auth, &app, tenant, &params).await?))
 }
 
 /// One workspace.
@@ -151,13 +151,13 @@ pub async fn list(
     tag = "workspaces"
 )]
 pub async fn get(
-    caller: Caller,
+    auth: Authorized<on::Workspace, to::Read>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, workspace) = path.into_inner();
     let (tenant, workspace) = (tenant_path(&tenant)?, workspace_path(&workspace)?);
-    Ok(HttpResponse::Ok().json(workspace_get(&caller, &app, tenant, workspace).await?))
+    Ok(HttpResponse::Ok().json(workspace_get(&auth, &app, tenant, workspace).await?))
 }
 
 /// Change a workspace's settings; absent fields stay as they are.
@@ -181,7 +181,7 @@ pub async fn get(
     tag = "workspaces"
 )]
 pub async fn update(
-    caller: Caller,
+    auth: Authorized<on::Workspace, to::Update>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
     body: Result<web::Json<WorkspaceBody>, actix_web::Error>,
@@ -189,7 +189,7 @@ pub async fn update(
     let (tenant, workspace) = path.into_inner();
     let (tenant, workspace) = (tenant_path(&tenant)?, workspace_path(&workspace)?);
     let change = body_of(body).and_then(WorkspaceBody::parse);
-    Ok(HttpResponse::Ok().json(workspace_update(&caller, &app, tenant, workspace, change).await?))
+    Ok(HttpResponse::Ok().json(workspace_update(&auth, &app, tenant, workspace, change).await?))
 }
 
 /// Delete a workspace.
@@ -210,12 +210,12 @@ pub async fn update(
     tag = "workspaces"
 )]
 pub async fn delete(
-    caller: Caller,
+    auth: Authorized<on::Workspace, to::Delete>,
     app: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, workspace) = path.into_inner();
     let (tenant, workspace) = (tenant_path(&tenant)?, workspace_path(&workspace)?);
-    workspace_delete(&caller, &app, tenant, workspace).await?;
+    workspace_delete(&auth, &app, tenant, workspace).await?;
     Ok(HttpResponse::NoContent().finish())
 }
