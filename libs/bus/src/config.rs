@@ -2,6 +2,7 @@
 
 use plinth_config::BrokerCredentials;
 use rdkafka::ClientConfig;
+use rdkafka::error::KafkaError;
 use secrecy::ExposeSecret;
 
 /// Where the brokers are and how topics are named.
@@ -88,8 +89,8 @@ impl BusConfig {
     /// An idempotent producer: `acks=all`, ordered retries, no duplicates written by
     /// producer retries, and keys partitioned like the Java client (murmur2) so
     /// partners' producers and ours agree on where a tenant's events go.
-    pub fn producer(&self) -> anyhow::Result<rdkafka::producer::FutureProducer> {
-        Ok(self.producer_config().create()?)
+    pub fn producer(&self) -> Result<rdkafka::producer::FutureProducer, KafkaError> {
+        self.producer_config().create()
     }
 
     fn producer_config(&self) -> ClientConfig {
@@ -110,9 +111,9 @@ impl BusConfig {
     /// instead, so what a partition receives from one producer is always a prefix of
     /// what was sent to it. The relay's ordering rests on this; it replaces the
     /// producer after any failure.
-    pub fn ordered_producer(&self) -> anyhow::Result<rdkafka::producer::FutureProducer> {
+    pub fn ordered_producer(&self) -> Result<rdkafka::producer::FutureProducer, KafkaError> {
         let mut cfg = self.producer_config();
         cfg.set("enable.gapless.guarantee", "true");
-        Ok(cfg.create()?)
+        cfg.create()
     }
 }

@@ -238,7 +238,7 @@ impl<H: Handler> Consumer<H> {
     }
 
     /// Runs until `shutdown` is cancelled, then commits the stored offsets.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), KafkaError> {
         let mut cfg = self.bus.client_config();
         cfg.set("group.id", &self.config.group_id)
             .set("enable.auto.commit", "true")

@@ -30,7 +30,7 @@ pub async fn follow(
     who: &str,
     stop: CancellationToken,
     mut apply: impl FnMut(Followed<'_>),
-) -> anyhow::Result<()> {
+) -> Result<(), rdkafka::error::KafkaError> {
     let mut config = bus.client_config();
     config
         .set(

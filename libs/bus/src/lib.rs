@@ -38,7 +38,7 @@ pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerErro
 pub use follow::{Followed, follow};
 pub use outbox::{Event, Outbox};
 pub use relay::{Relay, RelayConfig, RelayStats};
-pub use topics::{Area, TopicSpec, dlq_topic, ensure_topics};
+pub use topics::{Area, TopicError, TopicSpec, dlq_topic, ensure_topics};
 
 /// The `outbox` and `inbox` tables; apply them together with the service's own
 /// migrations (`plinth_db::MigrationSet([plinth_bus::MIGRATIONS, SERVICE])`).

@@ -325,7 +325,7 @@ impl Relay {
     }
 
     /// Runs until `shutdown` is cancelled, then flushes what is in flight.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), KafkaError> {
         let mut producer = self.bus.ordered_producer()?;
         let mut own: Option<Own> = None;
         let mut backoff = self.config.min_backoff;
@@ -426,13 +426,13 @@ impl Relay {
     /// a new idempotent session, so no stale epoch or sequence survives a broker
     /// restart or a refused record. The old one is dropped off the async threads
     /// (its drop waits briefly).
-    fn renew(&self, producer: &mut FutureProducer) -> anyhow::Result<()> {
+    fn renew(&self, producer: &mut FutureProducer) -> Result<(), KafkaError> {
         let old = std::mem::replace(producer, self.bus.ordered_producer()?);
         tokio::task::spawn_blocking(move || drop(old));
         Ok(())
     }
 
-    async fn connect(&self) -> Result<Own, anyhow::Error> {
+    async fn connect(&self) -> Result<Own, Box<dyn std::error::Error + Send + Sync>> {
         let mut conn = AsyncPgConnection::establish(&self.own_url).await?;
         diesel::sql_query(format!("LISTEN {CHANNEL}"))
             .execute(&mut conn)

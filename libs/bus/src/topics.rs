@@ -98,10 +98,26 @@ impl TopicSpec {
     }
 }
 
+/// Topics that could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    /// The broker could not be asked.
+    #[error("asking the broker for topics: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The broker refused a topic.
+    #[error("creating topic {name}: {code}")]
+    Refused {
+        /// The topic's name.
+        name: String,
+        /// The broker's answer.
+        code: RDKafkaErrorCode,
+    },
+}
+
 /// Creates every topic in `specs` that does not exist yet; existing topics are left
 /// as they are. A name listed twice is created once, with its first settings (a
 /// broker refuses a request that names a topic twice).
-pub async fn ensure_topics(config: &BusConfig, specs: &[TopicSpec]) -> anyhow::Result<()> {
+pub async fn ensure_topics(config: &BusConfig, specs: &[TopicSpec]) -> Result<(), TopicError> {
     let mut seen = std::collections::HashSet::new();
     let specs: Vec<&TopicSpec> = specs
         .iter()
@@ -136,7 +152,7 @@ pub async fn ensure_topics(config: &BusConfig, specs: &[TopicSpec]) -> anyhow::R
         match result {
             Ok(name) => tracing::info!(topic = %name, "created topic"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => anyhow::bail!("creating topic {name}: {code}"),
+            Err((name, code)) => return Err(TopicError::Refused { name, code }),
         }
     }
     Ok(())

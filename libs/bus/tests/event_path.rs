@@ -381,7 +381,7 @@ impl Handler for RecordEffect {
 
 fn spawn<F>(f: impl FnOnce(CancellationToken) -> F) -> (CancellationToken, JoinHandle<()>)
 where
-    F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    F: Future<Output = Result<(), rdkafka::error::KafkaError>> + Send + 'static,
 {
     let token = CancellationToken::new();
     let fut = f(token.clone());

@@ -9,8 +9,20 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+/// Settings that do not load: a file that does not parse, a value of the wrong
+/// type, a required value missing. It names the key and where the value came from.
+#[derive(Debug, thiserror::Error)]
+#[error("the settings do not load: {0}")]
+pub struct ConfigError(Box<figment::Error>);
+
+impl From<figment::Error> for ConfigError {
+    fn from(err: figment::Error) -> Self {
+        ConfigError(Box::new(err))
+    }
+}
+
 /// `defaults`, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
-pub fn load<T: DeserializeOwned>(defaults: serde_json::Value) -> anyhow::Result<T> {
+pub fn load<T: DeserializeOwned>(defaults: serde_json::Value) -> Result<T, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(defaults));
     if let Ok(path) = std::env::var("PLINTH_CONFIG") {
         figment = figment.merge(Toml::file_exact(path));
@@ -25,7 +37,7 @@ pub fn load<T: DeserializeOwned>(defaults: serde_json::Value) -> anyhow::Result<
 pub fn with_overrides<T: DeserializeOwned>(
     defaults: serde_json::Value,
     overrides: serde_json::Value,
-) -> anyhow::Result<T> {
+) -> Result<T, ConfigError> {
     Ok(Figment::from(Serialized::defaults(defaults))
         .merge(Serialized::defaults(overrides))
         .extract()?)

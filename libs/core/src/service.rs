@@ -7,7 +7,6 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use anyhow::Context as _;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -17,18 +16,40 @@ use crate::http::{
 };
 use crate::request_id_middleware;
 
+/// Whatever a task beside the server failed with.
+pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a service stopped other than on request.
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    /// The HTTP server failed.
+    #[error("serving: {0}")]
+    Server(#[from] std::io::Error),
+    /// A task beside the server failed.
+    #[error("a task beside the server failed: {0}")]
+    Task(TaskError),
+    /// A task beside the server panicked.
+    #[error("a task beside the server panicked: {0}")]
+    Panicked(#[from] tokio::task::JoinError),
+}
+
 /// The tasks beside a server, each with the token that stops it.
 #[derive(Debug, Default)]
-pub struct Tasks(Vec<(CancellationToken, JoinHandle<anyhow::Result<()>>)>);
+pub struct Tasks(Vec<(CancellationToken, JoinHandle<Result<(), TaskError>>)>);
 
 impl Tasks {
     /// Starts `task` with a stop token of its own.
-    pub fn spawn<F>(&mut self, task: impl FnOnce(CancellationToken) -> F)
+    pub fn spawn<F, E>(&mut self, task: impl FnOnce(CancellationToken) -> F)
     where
-        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<TaskError> + 'static,
     {
         let stop = CancellationToken::new();
-        self.0.push((stop.clone(), tokio::spawn(task(stop))));
+        let run = task(stop.clone());
+        self.0.push((
+            stop,
+            tokio::spawn(async move { run.await.map_err(Into::into) }),
+        ));
     }
 }
 
@@ -62,12 +83,16 @@ impl Service {
     /// routes), every request with a request id, and every error answered as a
     /// problem: malformed or too large bodies, bodies with a NUL character,
     /// queries and paths that do not parse, unknown routes and methods.
-    pub fn bind<C>(listen: Listen<'_>, tasks: Tasks, configure: C) -> anyhow::Result<Self>
+    pub fn bind<C>(listen: Listen<'_>, tasks: Tasks, configure: C) -> std::io::Result<Self>
     where
         C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
-        let listener = TcpListener::bind((listen.host, listen.port))
-            .with_context(|| format!("binding {}:{}", listen.host, listen.port))?;
+        let listener = TcpListener::bind((listen.host, listen.port)).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("binding {}:{}: {e}", listen.host, listen.port),
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let limit = listen.body_limit_bytes;
         let server = HttpServer::new(move || {
@@ -98,11 +123,11 @@ impl Service {
 
     /// Serves until the server stops (on SIGINT or SIGTERM), then stops every
     /// task and waits for it; a task's failure is the answer.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self) -> Result<(), Stopped> {
         let served = self.server.await;
         for (stop, task) in self.tasks.0 {
             stop.cancel();
-            task.await??;
+            task.await?.map_err(Stopped::Task)?;
         }
         Ok(served?)
     }

@@ -21,7 +21,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use plinth_core::TenantId;
 
 pub use diesel_async::AsyncPgConnection;
-pub use migrate::{MigrationSet, migrate, migrate_blocking};
+pub use migrate::{MigrationSet, SetupError, migrate, migrate_blocking};
 
 /// The current time as PostgreSQL keeps it (microseconds), so that what a service
 /// answers with is what it stored.
@@ -42,7 +42,7 @@ pub const TENANT_SETTING: &str = "plinth.tenant_id";
 
 /// Builds a pool of at most `max_size` connections to `url`. Connections are opened
 /// lazily, so this succeeds while the database is still starting.
-pub fn connect_pool(url: &str, max_size: usize) -> anyhow::Result<Pool> {
+pub fn connect_pool(url: &str, max_size: usize) -> Result<Pool, SetupError> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     Ok(deadpool::Pool::builder(manager)
         .max_size(max_size)
@@ -54,19 +54,17 @@ pub fn connect_pool(url: &str, max_size: usize) -> anyhow::Result<Pool> {
 pub async fn migrated_pool<S>(
     settings: &plinth_config::DatabaseSettings,
     migrations: S,
-) -> anyhow::Result<Pool>
+) -> Result<Pool, SetupError>
 where
     S: diesel::migration::MigrationSource<diesel::pg::Pg> + Send + 'static,
 {
-    use anyhow::Context as _;
     use secrecy::ExposeSecret as _;
     let applied = migrate(
         settings.owner_url.expose_secret(),
         &settings.app_role,
         migrations,
     )
-    .await
-    .context("migrating the database")?;
+    .await?;
     if !applied.is_empty() {
         tracing::info!(?applied, "migrations applied");
     }

@@ -6,6 +6,27 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
+/// A database that could not be prepared at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The owner role could not connect.
+    #[error("connecting to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    /// A statement of the preparation failed (granting the app role its
+    /// privileges).
+    #[error("preparing the database: {0}")]
+    Statement(#[from] diesel::result::Error),
+    /// A migration failed; the ones before it stay applied.
+    #[error("running migrations: {0}")]
+    Migration(Box<dyn std::error::Error + Send + Sync>),
+    /// The thread running the migrations ended without an answer.
+    #[error("the migration thread panicked")]
+    Panicked,
+    /// The pool's settings were refused.
+    #[error("building the connection pool: {0}")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::BuildError),
+}
+
 /// Several embedded migration directories applied as one ordered set: a library's
 /// own tables (the outbox, the inbox) next to the service's. Versions must be
 /// unique across the directories.
@@ -46,7 +67,7 @@ impl<const N: usize> MigrationSource<Pg> for MigrationSet<N> {
 /// migrations are skipped.
 ///
 /// Runs on a thread of its own, because diesel's migration harness is synchronous.
-pub async fn migrate<S>(url: &str, app_role: &str, migrations: S) -> anyhow::Result<Vec<String>>
+pub async fn migrate<S>(url: &str, app_role: &str, migrations: S) -> Result<Vec<String>, SetupError>
 where
     S: MigrationSource<Pg> + Send + 'static,
 {
@@ -55,12 +76,15 @@ where
     std::thread::spawn(move || {
         let _ = tx.send(migrate_blocking(&url, &app_role, migrations));
     });
-    rx.await
-        .map_err(|_| anyhow::anyhow!("the migration thread panicked"))?
+    rx.await.map_err(|_| SetupError::Panicked)?
 }
 
 /// [`migrate`] for callers outside an async runtime.
-pub fn migrate_blocking<S>(url: &str, app_role: &str, migrations: S) -> anyhow::Result<Vec<String>>
+pub fn migrate_blocking<S>(
+    url: &str,
+    app_role: &str,
+    migrations: S,
+) -> Result<Vec<String>, SetupError>
 where
     S: MigrationSource<Pg>,
 {
@@ -80,7 +104,7 @@ where
     ))?;
     let applied = conn
         .run_pending_migrations(migrations)
-        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?
+        .map_err(SetupError::Migration)?
         .into_iter()
         .map(|v| v.to_string())
         .collect::<Vec<_>>();

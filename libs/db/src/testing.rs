@@ -13,14 +13,13 @@
 use std::any::Any;
 use std::hash::{Hash, Hasher};
 
-use anyhow::Context as _;
 use diesel::connection::{BoxableConnection, SimpleConnection};
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 
-use crate::migrate::quote_ident;
+use crate::migrate::{SetupError, quote_ident};
 use crate::{AsyncPgConnection, connect, migrate};
 
 const DEFAULT_OWNER_URL: &str = "postgres://plinth_owner:plinth@127.0.0.1:5432";
@@ -44,7 +43,7 @@ pub struct TestDb {
 impl TestDb {
     /// A new database with `migrations` applied; `key` names the template
     /// (usually the crate or service under test).
-    pub async fn create<S>(key: &str, migrations: S) -> anyhow::Result<TestDb>
+    pub async fn create<S>(key: &str, migrations: S) -> Result<TestDb, SetupError>
     where
         S: MigrationSource<Pg> + Send + 'static,
     {
@@ -52,11 +51,8 @@ impl TestDb {
         let app_server =
             std::env::var("PLINTH_TEST_PG_APP_URL").unwrap_or_else(|_| DEFAULT_APP_URL.to_owned());
         let template = template_name(key, &migrations)?;
-        let mut admin = connect(&format!("{owner_server}/postgres"))
-            .await
-            .with_context(|| {
-                format!("connecting to {owner_server} as the owner role (is the dev stack up?)")
-            })?;
+        // An unreachable server here means the dev stack's PostgreSQL is not up.
+        let mut admin = connect(&format!("{owner_server}/postgres")).await?;
         ensure_template(&mut admin, &owner_server, &template, migrations).await?;
 
         let name = format!("plinth_test_{}", uuid::Uuid::new_v4().simple());
@@ -66,8 +62,7 @@ impl TestDb {
             quote_ident(&template)
         ))
         .execute(&mut admin)
-        .await
-        .with_context(|| format!("cloning {template}"))?;
+        .await?;
         Ok(TestDb {
             name,
             owner_server,
@@ -94,7 +89,7 @@ impl TestDb {
     /// row-level security enabled and forced and at least one policy; the app role
     /// owns no table, function or schema here (an owner could switch it off) and
     /// neither bypasses row-level security nor is a superuser.
-    pub async fn row_security_gaps(&self) -> anyhow::Result<Vec<String>> {
+    pub async fn row_security_gaps(&self) -> Result<Vec<String>, SetupError> {
         #[derive(diesel::QueryableByName)]
         struct Gap {
             #[diesel(sql_type = Text)]
@@ -112,8 +107,7 @@ impl TestDb {
         let gaps: Vec<Gap> = diesel::sql_query(ROW_SECURITY_GAPS)
             .bind::<Text, _>(&app_role)
             .load(&mut connect(&self.owner_url()).await?)
-            .await
-            .context("reading the row-level security catalog")?;
+            .await?;
         Ok(gaps.into_iter().map(|g| g.gap).collect())
     }
 }
@@ -160,16 +154,18 @@ impl Drop for TestDb {
             quote_ident(&self.name)
         );
         // A thread of its own: Drop may run inside or outside a runtime.
-        let outcome = std::thread::spawn(move || -> anyhow::Result<()> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async {
-                let mut conn = connect(&admin_url).await?;
-                diesel::sql_query(sql).execute(&mut conn).await?;
-                Ok(())
-            })
-        })
+        let outcome = std::thread::spawn(
+            move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    let mut conn = connect(&admin_url).await?;
+                    diesel::sql_query(sql).execute(&mut conn).await?;
+                    Ok(())
+                })
+            },
+        )
         .join();
         if !matches!(outcome, Ok(Ok(()))) {
             eprintln!("could not drop test database {}: {outcome:?}", self.name);
@@ -177,16 +173,11 @@ impl Drop for TestDb {
     }
 }
 
-fn template_name<S: MigrationSource<Pg>>(key: &str, migrations: &S) -> anyhow::Result<String> {
+fn template_name<S: MigrationSource<Pg>>(key: &str, migrations: &S) -> Result<String, SetupError> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for migration in migrations
-        .migrations()
-        .map_err(|e| anyhow::anyhow!("listing migrations: {e}"))?
-    {
+    for migration in migrations.migrations().map_err(SetupError::Migration)? {
         let mut sql = SqlRecorder::default();
-        migration
-            .run(&mut sql)
-            .map_err(|e| anyhow::anyhow!("reading migration {}: {e}", migration.name()))?;
+        migration.run(&mut sql).map_err(SetupError::Migration)?;
         migration.name().to_string().hash(&mut hasher);
         sql.0.hash(&mut hasher);
     }
@@ -237,7 +228,7 @@ async fn ensure_template<S>(
     owner_server: &str,
     template: &str,
     migrations: S,
-) -> anyhow::Result<()>
+) -> Result<(), SetupError>
 where
     S: MigrationSource<Pg> + Send + 'static,
 {
@@ -268,15 +259,14 @@ where
             TEST_APP_ROLE,
             migrations,
         )
-        .await
-        .with_context(|| format!("migrating template {template}"))?;
+        .await?;
         diesel::sql_query(format!(
             "ALTER DATABASE {building_q} RENAME TO {}",
             quote_ident(template)
         ))
         .execute(admin)
         .await?;
-        anyhow::Ok(())
+        Ok::<_, SetupError>(())
     }
     .await;
     diesel::sql_query("SELECT pg_advisory_unlock(hashtext($1))")

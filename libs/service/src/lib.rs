@@ -27,17 +27,16 @@
 use std::future::Future;
 
 use actix_web::web;
-use anyhow::Context as _;
 use diesel_async::AsyncPgConnection;
-use plinth_authz::{Caller, Requester, TokenVerifier};
+use plinth_authz::{Caller, Requester, TokenError, TokenVerifier};
 use plinth_bus::{
     Audited, BusConfig, Consumer, ConsumerConfig, Event, Handler, Outcome, Relay, RelayConfig,
-    TopicSpec, ensure_topics,
+    TopicError, TopicSpec, ensure_topics,
 };
-use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
-use plinth_core::service::{Service, Tasks};
+use plinth_config::{AuthSettings, BusSettings, ConfigError, DatabaseSettings, HttpSettings};
+use plinth_core::service::{Service, TaskError, Tasks};
 use plinth_core::{ApiError, Region, ReqCtx, TenantId};
-use plinth_db::{Pool, PooledConn, TenantScope, migrated_pool};
+use plinth_db::{Pool, PooledConn, SetupError, TenantScope, migrated_pool};
 use secrecy::ExposeSecret as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -56,6 +55,32 @@ pub struct Base<'a> {
     pub auth: &'a AuthSettings,
 }
 
+/// A service that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Its settings do not load.
+    #[error(transparent)]
+    Settings(#[from] ConfigError),
+    /// Its settings load but say something the service cannot do.
+    #[error("the settings are not valid: {0}")]
+    Invalid(String),
+    /// Its database could not be migrated or its pool built.
+    #[error(transparent)]
+    Database(#[from] SetupError),
+    /// The gateway's public key is not one.
+    #[error(transparent)]
+    Key(#[from] TokenError),
+    /// Its topics could not be created.
+    #[error(transparent)]
+    Topics(#[from] TopicError),
+    /// Its listener could not be bound.
+    #[error(transparent)]
+    Listen(#[from] std::io::Error),
+    /// Its OpenAPI document does not serialize.
+    #[error("the OpenAPI document does not serialize: {0}")]
+    Document(#[from] serde_json::Error),
+}
+
 /// A service's settings: its built-in defaults and the part every service shares.
 pub trait ServiceSettings: DeserializeOwned {
     /// The defaults for the dev stack (`make up`), as JSON.
@@ -65,13 +90,13 @@ pub trait ServiceSettings: DeserializeOwned {
     fn base(&self) -> Base<'_>;
 
     /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
-    fn load() -> anyhow::Result<Self> {
+    fn load() -> Result<Self, ConfigError> {
         plinth_config::load(Self::defaults())
     }
 
     /// The defaults with `overrides` merged over them, key by key: how tests, and
     /// other crates' tests, run the service.
-    fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
+    fn with_overrides(overrides: serde_json::Value) -> Result<Self, ConfigError> {
         plinth_config::with_overrides(Self::defaults(), overrides)
     }
 }
@@ -130,7 +155,7 @@ impl Skeleton {
     /// Migrates the database (as its owner) and connects as the app role, reads
     /// the gateway's public key, and starts the outbox relay unless `bus.relay` is
     /// off.
-    pub async fn start<M>(base: Base<'_>, migrations: M) -> anyhow::Result<Self>
+    pub async fn start<M>(base: Base<'_>, migrations: M) -> Result<Self, StartError>
     where
         M: diesel::migration::MigrationSource<diesel::pg::Pg> + Send + 'static,
     {
@@ -165,10 +190,8 @@ impl Skeleton {
 
     /// Creates the topics of `specs` that do not exist yet (and leaves the others
     /// as they are).
-    pub async fn create_topics(&self, specs: &[TopicSpec]) -> anyhow::Result<()> {
-        ensure_topics(&self.bus, specs)
-            .await
-            .context("creating topics")
+    pub async fn create_topics(&self, specs: &[TopicSpec]) -> Result<(), StartError> {
+        Ok(ensure_topics(&self.bus, specs).await?)
     }
 
     /// Whether this process runs the service's consumers (`bus.consumers`).
@@ -193,9 +216,10 @@ impl Skeleton {
     }
 
     /// Runs `task` beside the server until the service stops.
-    pub fn spawn<F>(&mut self, task: impl FnOnce(CancellationToken) -> F)
+    pub fn spawn<F, E>(&mut self, task: impl FnOnce(CancellationToken) -> F)
     where
-        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<TaskError> + 'static,
     {
         self.tasks.spawn(task);
     }
@@ -207,7 +231,7 @@ impl Skeleton {
         state: web::Data<S>,
         openapi: utoipa::openapi::OpenApi,
         routes: R,
-    ) -> anyhow::Result<Service>
+    ) -> Result<Service, StartError>
     where
         S: Send + Sync + 'static,
         R: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
@@ -241,10 +265,8 @@ async fn openapi_document(document: web::Data<OpenApiDocument>) -> actix_web::Ht
 
 /// `openapi` as checked in under `schemas/openapi/`: pretty JSON with a final
 /// newline.
-pub fn document(openapi: &utoipa::openapi::OpenApi) -> anyhow::Result<String> {
-    let mut json = openapi
-        .to_pretty_json()
-        .context("the OpenAPI document does not serialize")?;
+pub fn document(openapi: &utoipa::openapi::OpenApi) -> Result<String, serde_json::Error> {
+    let mut json = openapi.to_pretty_json()?;
     json.push('\n');
     Ok(json)
 }

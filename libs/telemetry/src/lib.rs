@@ -9,7 +9,6 @@
 //! writes the current span's context into any header carrier (HTTP headers, Kafka
 //! headers), [`set_parent`] continues a trace that arrived in one.
 
-use anyhow::Context as _;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig as _;
@@ -111,9 +110,25 @@ pub fn new_traceparent() -> String {
     format!("00-{}-{}-01", ids.new_trace_id(), ids.new_span_id())
 }
 
+/// Telemetry that could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The OTLP exporter refused its settings.
+    #[error("building the OTLP span exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// The log filter does not parse.
+    #[error("invalid log filter `{filter}`: {source}")]
+    Filter {
+        /// The filter as configured.
+        filter: String,
+        /// Why it does not parse.
+        source: tracing_subscriber::filter::ParseError,
+    },
+}
+
 /// Installs the global subscriber and tracer. Calling it again in the same process
 /// (tests) keeps the first subscriber and still returns a working guard.
-pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
+pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     let resource = Resource::builder()
         .with_service_name(config.service_name.clone())
         .build();
@@ -122,8 +137,7 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
-            .build()
-            .context("building the OTLP span exporter")?;
+            .build()?;
         builder = builder.with_batch_exporter(exporter);
         EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     }
@@ -132,8 +146,10 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(provider.clone());
 
-    let filter = EnvFilter::try_new(&config.filter)
-        .with_context(|| format!("invalid log filter `{}`", config.filter))?;
+    let filter = EnvFilter::try_new(&config.filter).map_err(|source| TelemetryError::Filter {
+        filter: config.filter.clone(),
+        source,
+    })?;
     let fmt = match config.format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(true).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()

@@ -31,7 +31,9 @@ pub trait TestedService {
     /// Every migration its database needs.
     fn migrations() -> impl MigrationSource<Pg> + Send + 'static;
     /// The service bound and ready to serve.
-    fn build(settings: Self::Settings) -> impl Future<Output = anyhow::Result<Service>>;
+    fn build(
+        settings: Self::Settings,
+    ) -> impl Future<Output = Result<Service, plinth_service::StartError>>;
 }
 
 /// Declares `$name` as the tested service of crate `$krate`, whose lib exposes
@@ -54,7 +56,7 @@ macro_rules! tested_service {
 
             async fn build(
                 settings: $krate::Settings,
-            ) -> anyhow::Result<plinth_core::service::Service> {
+            ) -> Result<plinth_core::service::Service, plinth_service::StartError> {
                 $krate::Application::build(settings).await
             }
         }

@@ -20,13 +20,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_auditlog::LogSigner;
 use plinth_bus::Outbox;
 use plinth_core::service::Service;
 use plinth_db::{MigrationSet, TenantScope, scoped_transaction};
-use plinth_service::{ServiceSettings, Skeleton};
+use plinth_service::{ServiceSettings, Skeleton, StartError};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi as _;
@@ -57,16 +56,23 @@ impl Application {
     /// The service bound and ready to serve: besides the skeleton's relay, the
     /// recorder of every service's audit events and, in the process that runs
     /// it, the timer that checkpoints logs.
-    pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    pub async fn build(settings: Settings) -> Result<Service, StartError> {
         let signer = LogSigner::from_private_key(
             settings.log.signing_key.expose_secret(),
             &settings.log.origin_prefix,
         )
-        .context("log.signing_key is not a signed-note private key")?;
-        anyhow::ensure!(
-            settings.log.checkpoint_every_entries > 0 && settings.log.checkpoint_every_seconds > 0,
-            "log.checkpoint_every_entries and log.checkpoint_every_seconds must be positive"
-        );
+        .map_err(|e| {
+            StartError::Invalid(format!(
+                "log.signing_key is not a signed-note private key: {e}"
+            ))
+        })?;
+        if settings.log.checkpoint_every_entries == 0 || settings.log.checkpoint_every_seconds == 0
+        {
+            return Err(StartError::Invalid(
+                "log.checkpoint_every_entries and log.checkpoint_every_seconds must be positive"
+                    .into(),
+            ));
+        }
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
         let events = Events::new(&skeleton.bus, settings.region);
         skeleton

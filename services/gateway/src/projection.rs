@@ -26,12 +26,14 @@ pub async fn follow(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let topics = [bus.topic(Area::Tenant)];
-    plinth_bus::follow(&bus, &topics, "gateway.projection", stop, |event| {
-        if event.ty == ENTITLEMENT_CHANGED {
-            limits.apply(&schemas, event.payload);
-        } else {
-            roles.apply(event.ty, &schemas, event.payload);
-        }
-    })
-    .await
+    Ok(
+        plinth_bus::follow(&bus, &topics, "gateway.projection", stop, |event| {
+            if event.ty == ENTITLEMENT_CHANGED {
+                limits.apply(&schemas, event.payload);
+            } else {
+                roles.apply(event.ty, &schemas, event.payload);
+            }
+        })
+        .await?,
+    )
 }

@@ -152,12 +152,14 @@ pub struct LoginSettings {
 
 impl Settings {
     /// Defaults, then `PLINTH_CONFIG`'s file if set, then `PLINTH_…` variables.
-    pub fn load() -> anyhow::Result<Self> {
+    pub fn load() -> Result<Self, plinth_config::ConfigError> {
         plinth_config::load(dev_defaults())
     }
 
     /// The defaults with `overrides` merged over them, key by key.
-    pub fn with_overrides(overrides: serde_json::Value) -> anyhow::Result<Self> {
+    pub fn with_overrides(
+        overrides: serde_json::Value,
+    ) -> Result<Self, plinth_config::ConfigError> {
         plinth_config::with_overrides(dev_defaults(), overrides)
     }
 }

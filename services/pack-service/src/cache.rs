@@ -99,14 +99,16 @@ pub async fn follow(
     topics: Vec<String>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    follow_topics(&bus, &topics, "pack-service.cache", stop, |event| {
-        if STALE_AFTER.contains(&event.ty)
-            && let Some(tenant) = event.key.and_then(|k| TenantId::parse(k).ok())
-        {
-            cache.drop_tenant(tenant);
-        }
-    })
-    .await
+    Ok(
+        follow_topics(&bus, &topics, "pack-service.cache", stop, |event| {
+            if STALE_AFTER.contains(&event.ty)
+                && let Some(tenant) = event.key.and_then(|k| TenantId::parse(k).ok())
+            {
+                cache.drop_tenant(tenant);
+            }
+        })
+        .await?,
+    )
 }
 
 #[cfg(test)]

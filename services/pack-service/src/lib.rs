@@ -56,7 +56,7 @@ impl Application {
     /// The service bound and ready to serve: besides the skeleton's relay, the
     /// consumer of the registry's events, and the follower that drops the cached
     /// configurations any replica changes.
-    pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    pub async fn build(settings: Settings) -> Result<Service, plinth_service::StartError> {
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
         let events = Events::new(&skeleton.bus, settings.region);
         skeleton

@@ -50,7 +50,7 @@ pub struct Application;
 impl Application {
     /// The service bound and ready to serve: besides the skeleton's relay, the
     /// onboarding and offboarding saga, which reads the owning services' answers.
-    pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    pub async fn build(settings: Settings) -> Result<Service, plinth_service::StartError> {
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
         let events = Events::new(&skeleton.bus, settings.region);
         let state = Arc::new(AppState {
@@ -60,7 +60,8 @@ impl Application {
             offboarding: settings.offboarding.clone(),
             default_entitlements: settings.default_entitlements.clone(),
         });
-        let saga = Saga::new(state.clone(), settings.region)?;
+        let saga = Saga::new(state.clone(), settings.region)
+            .map_err(|e| plinth_service::StartError::Invalid(format!("{e:#}")))?;
         let saga_topics = saga.topics(&skeleton.bus);
         let mut topics = state.events.topics(settings.bus.partitions);
         topics.extend(saga_topics.iter().flat_map(|t| {

@@ -11,5 +11,6 @@ async fn main() -> anyhow::Result<()> {
     Application::build(settings)
         .await?
         .run_until_stopped()
-        .await
+        .await?;
+    Ok(())
 }

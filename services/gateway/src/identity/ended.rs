@@ -148,10 +148,12 @@ pub async fn follow(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let topics = [bus.topic(Area::Session)];
-    plinth_bus::follow(&bus, &topics, "gateway.sessions", stop, |event| {
-        if event.ty == SESSION_ENDED_TYPE {
-            ended.apply(event.payload);
-        }
-    })
-    .await
+    Ok(
+        plinth_bus::follow(&bus, &topics, "gateway.sessions", stop, |event| {
+            if event.ty == SESSION_ENDED_TYPE {
+                ended.apply(event.payload);
+            }
+        })
+        .await?,
+    )
 }

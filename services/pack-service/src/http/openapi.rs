@@ -126,6 +126,6 @@ items!(
 );
 
 /// The document as checked in: pretty JSON with a final newline.
-pub fn document() -> anyhow::Result<String> {
+pub fn document() -> Result<String, serde_json::Error> {
     plinth_service::document(&ApiDoc::openapi())
 }

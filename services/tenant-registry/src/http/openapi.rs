@@ -115,6 +115,6 @@ pub struct RoleBindingPage {
 }
 
 /// The document as checked in: pretty JSON with a final newline.
-pub fn document() -> anyhow::Result<String> {
+pub fn document() -> Result<String, serde_json::Error> {
     plinth_service::document(&ApiDoc::openapi())
 }
