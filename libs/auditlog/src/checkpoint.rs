@@ -16,24 +16,37 @@ use crate::hash::{Hash, hex};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
     #[error("the verifier key is not a signed-note verifier key")]
+    /// The key given is not a signed-note verifier key.
     BadKey,
     #[error("the signature does not verify with the given key: {0}")]
+    /// The note's signature does not verify with the key.
     BadSignature(String),
     #[error("the checkpoint is malformed: {0}")]
+    /// The note's text is not a checkpoint.
     Malformed(String),
     #[error("the checkpoint is of log {found}, not {expected}")]
-    WrongLog { expected: String, found: String },
+    /// The checkpoint is of another log.
+    WrongLog {
+        /// The log asked for.
+        expected: String,
+        /// The log the checkpoint is of.
+        found: String,
+    },
 }
 
 /// A checkpoint as stored, exported and published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedCheckpoint {
+    /// The log: a tenant id, or `platform`.
     pub log: String,
+    /// How many entries the log held.
     pub size: u64,
     #[serde(with = "hex")]
+    /// The Merkle tree root over those entries.
     pub root_hash: Hash,
     #[serde(with = "time::serde::rfc3339")]
+    /// When it was signed.
     pub time: OffsetDateTime,
     /// The signed note: what a verifier checks, and all it needs with the key.
     pub note: String,
@@ -42,9 +55,13 @@ pub struct SignedCheckpoint {
 /// What a verified checkpoint says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenedCheckpoint {
+    /// The log: a tenant id, or `platform`.
     pub log: String,
+    /// How many entries the log held.
     pub size: u64,
+    /// The Merkle tree root over those entries.
     pub root_hash: Hash,
+    /// When it was signed.
     pub time: OffsetDateTime,
 }
 
@@ -104,6 +121,7 @@ impl LogSigner {
         &self.verifier_key
     }
 
+    /// The prefix of the origin line of every log's checkpoints (`<prefix>/<log>`).
     pub fn origin_prefix(&self) -> &str {
         &self.origin_prefix
     }

@@ -15,19 +15,30 @@ use crate::hash::{Hash, hex_option};
 pub struct Record {
     /// The tenant, or `platform`.
     pub tenant_id: String,
+    /// The region of the deployment that recorded it (`us`, `eu`).
     pub region: String,
+    /// The principal's subject (`service:<name>` for a service's own actions).
     pub actor: String,
+    /// The principal's display name, when the token had one.
     pub actor_display: Option<String>,
+    /// What was done, e.g. `tenant.create`.
     pub action: String,
+    /// The kind of thing acted on, e.g. `tenant`.
     pub resource_type: String,
+    /// Which one, when it has an id.
     pub resource_id: Option<String>,
     /// `ALLOWED`, `DENIED` or `FAILED`.
     pub outcome: String,
+    /// Why it was denied or failed: a stable error code.
     pub reason: Option<String>,
+    /// The request that caused it, to join the logs of every hop.
     pub request_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    /// When it happened, at the service that did it.
     pub occurred_at: OffsetDateTime,
+    /// The service that did it.
     pub source_service: String,
+    /// Metadata only (versions, checksums), never content.
     pub details: BTreeMap<String, String>,
 }
 
@@ -45,7 +56,9 @@ pub struct Entry {
     /// The audit event's id: an event is recorded once.
     pub event_id: Uuid,
     #[serde(with = "time::serde::rfc3339")]
+    /// When the audit service appended it.
     pub recorded_at: OffsetDateTime,
+    /// What happened.
     pub record: Record,
 }
 

@@ -12,6 +12,7 @@ use crate::checkpoint::SignedCheckpoint;
 pub enum ExportLine {
     /// An entry, kept as JSON so that verification hashes exactly what was read.
     Entry(serde_json::Map<String, serde_json::Value>),
+    /// A signed checkpoint, for the entries before it.
     Checkpoint(SignedCheckpoint),
 }
 

@@ -26,10 +26,12 @@ pub mod hex {
 
     use super::Hash;
 
+    /// Writes the hash as lowercase hex.
     pub fn serialize<S: Serializer>(hash: &Hash, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::to_hex(hash))
     }
 
+    /// Reads a hash from 64 hex characters.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
         let s = String::deserialize(d)?;
         super::from_hex(&s).map_err(serde::de::Error::custom)
@@ -42,6 +44,7 @@ pub mod hex_option {
 
     use super::Hash;
 
+    /// Writes the hash as lowercase hex, or `null`.
     pub fn serialize<S: Serializer>(hash: &Option<Hash>, s: S) -> Result<S::Ok, S::Error> {
         match hash {
             Some(h) => s.serialize_str(&super::to_hex(h)),
@@ -49,6 +52,7 @@ pub mod hex_option {
         }
     }
 
+    /// Reads a hash from 64 hex characters, or `null`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Hash>, D::Error> {
         Option::<String>::deserialize(d)?
             .map(|s| super::from_hex(&s).map_err(serde::de::Error::custom))
@@ -63,6 +67,7 @@ pub mod hex_list {
 
     use super::Hash;
 
+    /// Writes each hash as lowercase hex.
     pub fn serialize<S: Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(hashes.len()))?;
         for h in hashes {
@@ -71,6 +76,7 @@ pub mod hex_list {
         seq.end()
     }
 
+    /// Reads a list of hashes of 64 hex characters each.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
         Vec::<String>::deserialize(d)?
             .iter()

@@ -13,6 +13,8 @@
 //!   the verification of a log — chain, indexes, Merkle roots, checkpoint signatures,
 //!   and agreement with checkpoints kept elsewhere.
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod entry;
 pub mod export;

@@ -10,8 +10,10 @@ use crate::hash::{Hash, hex, hex_list};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
     #[error("the proof does not hold: {0}")]
+    /// The proof's hashes do not lead to its root.
     Invalid(String),
     #[error("the proof is out of range: {0}")]
+    /// The proof names positions outside its tree.
     OutOfRange(String),
 }
 
@@ -19,11 +21,15 @@ pub enum ProofError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionProof {
+    /// The leaf's position, from 0.
     pub index: u64,
+    /// How many leaves the tree has.
     pub tree_size: u64,
     #[serde(with = "hex")]
+    /// The leaf's hash.
     pub leaf_hash: Hash,
     #[serde(with = "hex")]
+    /// The tree's root.
     pub root_hash: Hash,
     /// The audit path, from the leaf up.
     #[serde(with = "hex_list")]
@@ -82,17 +88,23 @@ impl InclusionProof {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyProof {
+    /// How many leaves the older tree has.
     pub old_size: u64,
+    /// How many leaves the newer tree has.
     pub new_size: u64,
     #[serde(with = "hex")]
+    /// The older tree's root.
     pub old_root: Hash,
     #[serde(with = "hex")]
+    /// The newer tree's root.
     pub new_root: Hash,
     #[serde(with = "hex_list")]
+    /// The hashes that prove the older tree a prefix of the newer.
     pub path: Vec<Hash>,
 }
 
 impl ConsistencyProof {
+    /// The proof between the trees of `old_size` and `new_size` leaves read from `r`.
     pub fn build<R: HashReader>(r: &R, old_size: u64, new_size: u64) -> Result<Self, tlog::Error> {
         if old_size > new_size {
             return Err(tlog::Error::InvalidInput("old size > new size".into()));

@@ -33,6 +33,7 @@ impl HashReader for MemoryTree {
 }
 
 impl MemoryTree {
+    /// An empty tree.
     pub fn new() -> Self {
         Self::default()
     }
@@ -63,6 +64,7 @@ impl MemoryTree {
     }
 
     #[expect(clippy::expect_used, reason = "stored")]
+    /// The root over every leaf.
     pub fn root(&self) -> Hash {
         tlog::tree_hash(self.size, self).expect("stored")
     }
@@ -72,10 +74,12 @@ impl MemoryTree {
         (index < self.size).then(|| self.hashes[tlog::stored_hash_index(0, index) as usize])
     }
 
+    /// That leaf `index` is in the tree of the first `size` leaves; `None` out of range.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Option<InclusionProof> {
         InclusionProof::build(self, index, size).ok()
     }
 
+    /// That the first `old_size` leaves are a prefix of the first `new_size`; `None` out of range.
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Option<ConsistencyProof> {
         ConsistencyProof::build(self, old_size, new_size).ok()
     }
@@ -127,6 +131,7 @@ impl HashReader for HashCache {
 }
 
 impl HashCache {
+    /// An empty cache.
     pub fn new() -> Self {
         Self::default()
     }
@@ -150,10 +155,12 @@ impl HashCache {
         self.compute(|r| tlog::tree_hash(size, r))
     }
 
+    /// That leaf `index` is in the tree of the first `size` leaves, from the cached hashes.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, Lack> {
         self.compute(|r| InclusionProof::build(r, index, size))
     }
 
+    /// That the first `old` leaves are a prefix of the first `new`, from the cached hashes.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<ConsistencyProof, Lack> {
         self.compute(|r| ConsistencyProof::build(r, old, new))
     }

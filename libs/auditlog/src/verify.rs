@@ -19,7 +19,9 @@ use crate::tree::MemoryTree;
 /// The outcome: the log holds, or the first problem found and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
+    /// Whether the log holds.
     pub ok: bool,
+    /// The log read, once its first entry named it.
     pub log: Option<String>,
     /// Entries read (up to the first problem).
     pub entries: u64,
@@ -29,6 +31,7 @@ pub struct Verdict {
     pub root_hash: String,
     /// The first entry found bad, when the problem is in one entry.
     pub first_bad_index: Option<u64>,
+    /// What is wrong, when it does not hold.
     pub reason: Option<String>,
 }
 

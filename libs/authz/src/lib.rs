@@ -13,6 +13,8 @@
 //! - [`openapi`]: the problem document and the internal-token security scheme every
 //!   service's OpenAPI document names.
 
+#![warn(missing_docs)]
+
 pub mod guard;
 pub mod openapi;
 pub mod permissions;

@@ -12,13 +12,17 @@ pub struct Problem {
     /// `urn:plinth:problem:<code>`.
     #[schema(example = "urn:plinth:problem:invalid_request")]
     pub r#type: String,
+    /// A short summary of the problem's kind.
     pub title: String,
+    /// The HTTP status.
     pub status: u16,
+    /// What went wrong with this request.
     pub detail: String,
     /// The stable snake_case code: what clients branch on.
     #[schema(example = "invalid_request")]
     pub code: String,
     #[schema(example = "req_4f1c2b3a5d6e7f8091a2b3c4d5e6f708")]
+    /// The request's id, as in the `x-request-id` header.
     pub request_id: String,
     /// For `invalid_request` and `already_exists`: the field at fault.
     pub field: Option<String>,

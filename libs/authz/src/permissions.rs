@@ -11,13 +11,21 @@ use plinth_core::Role;
 /// What is acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Resource {
+    /// A tenant: its registration and its record.
     Tenant,
+    /// A tenant's lifecycle status (active, suspended).
     TenantStatus,
+    /// A workspace of a tenant.
     Workspace,
+    /// A principal's role in a tenant.
     RoleBinding,
+    /// An identity provider group's role in a tenant.
     GroupMapping,
+    /// A tenant's entitlements: plan, quotas, modules.
     Entitlement,
+    /// A tenant's onboarding and its checklist.
     Onboarding,
+    /// A tenant's offboarding and its checklist.
     Offboarding,
     /// A tenant's audit log, or the platform's.
     AuditLog,
@@ -44,13 +52,18 @@ pub enum Resource {
 /// What is done to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// Reads it.
     Read,
+    /// Creates it.
     Create,
+    /// Changes it.
     Update,
+    /// Removes it.
     Delete,
 }
 
 impl Resource {
+    /// Every resource, in the table's order.
     pub const ALL: [Resource; 18] = [
         Resource::Tenant,
         Resource::TenantStatus,
@@ -72,6 +85,7 @@ impl Resource {
         Resource::Classification,
     ];
 
+    /// Its name in messages and tests, e.g. `role_binding`.
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Tenant => "tenant",
@@ -97,8 +111,10 @@ impl Resource {
 }
 
 impl Action {
+    /// Every action.
     pub const ALL: [Action; 4] = [Action::Read, Action::Create, Action::Update, Action::Delete];
 
+    /// Its name in messages, e.g. `update`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Read => "read",

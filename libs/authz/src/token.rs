@@ -25,19 +25,25 @@ pub const ISSUER: &str = "plinth-gateway";
 /// What an internal token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InternalClaims {
+    /// Always [`ISSUER`].
     pub iss: String,
     /// The one service the token is for, e.g. `tenant-registry`.
     pub aud: String,
     /// The principal's subject.
     pub sub: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The principal's display name.
     pub name: Option<String>,
+    /// Issued at, seconds since the epoch.
     pub iat: i64,
+    /// Expires at, seconds since the epoch.
     pub exp: i64,
+    /// The region of the deployment that minted it.
     pub region: Region,
     /// The tenant the request acts on, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<TenantId>,
+    /// The roles the principal holds for `tenant` (or platform-wide).
     pub roles: Vec<Role>,
     /// For platform roles: the tenants the principal is bound to. Absent: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,7 +63,9 @@ pub struct InternalClaims {
 /// A platform role bound to chosen tenants.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Grant {
+    /// The platform role.
     pub role: Role,
+    /// The tenants it is held in.
     pub tenants: Vec<TenantId>,
 }
 
@@ -70,14 +78,19 @@ fn tenants_of(grants: &[Grant]) -> Vec<TenantId> {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a token was refused, or a key not read.
 pub enum TokenError {
     #[error("no bearer token")]
+    /// No `Authorization: Bearer` header.
     Missing,
     #[error("the token is not valid: {0}")]
+    /// Not a valid token for this service: signature, audience, issuer or lifetime.
     Invalid(#[from] jsonwebtoken::errors::Error),
     #[error("the token is for region {0}, this deployment serves {1}")]
+    /// Minted for another region: (the token's, this deployment's).
     WrongRegion(Region, Region),
     #[error("key: {0}")]
+    /// A key that could not be read.
     Key(String),
 }
 
@@ -293,7 +306,9 @@ impl TokenVerifier {
 /// [`Authorized`](crate::Authorized), once the route's permission allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// Who is calling, for which tenant, with which roles.
     pub ctx: ReqCtx,
+    /// For platform roles: the tenants the principal is bound to (`None`: every tenant).
     pub bound_tenants: Option<Vec<TenantId>>,
     /// Each bound platform role with its tenants (`None`: every role everywhere
     /// the caller reaches).

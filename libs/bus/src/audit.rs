@@ -18,20 +18,27 @@ pub const AUDIT_EVENT: &str = "plinth.audit.event";
 pub struct AuditEvent {
     /// The tenant acted on, or `platform`.
     pub tenant_id: String,
+    /// The region of the deployment that acted (`us`, `eu`).
     pub region: String,
     /// The principal's subject (`service:<name>` for a service's own actions).
     pub actor: String,
+    /// The principal's display name, when the token had one.
     pub actor_display: Option<String>,
+    /// What was done, e.g. `tenant.create`.
     pub action: String,
+    /// The kind of thing acted on, e.g. `tenant`.
     pub resource_type: String,
+    /// Which one, when it has an id.
     pub resource_id: Option<String>,
     /// `ALLOWED`, `DENIED` or `FAILED`.
     pub outcome: String,
     /// Why it was denied or failed: a stable error code.
     pub reason: Option<String>,
+    /// The request that caused it.
     pub request_id: Option<String>,
     /// Microseconds since the epoch.
     pub occurred_at: i64,
+    /// The service that acted.
     pub source_service: String,
     /// Metadata only, never content.
     #[serde(default)]
@@ -53,12 +60,16 @@ pub fn micros(t: OffsetDateTime) -> i64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Outcome {
+    /// The action was allowed and done.
     Allowed,
+    /// The action was refused (authorization, validation, state).
     Denied,
+    /// The action was allowed but failed.
     Failed,
 }
 
 impl Outcome {
+    /// As the audit record spells it: `ALLOWED`, `DENIED`, `FAILED`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Allowed => "ALLOWED",
@@ -80,14 +91,20 @@ impl Outcome {
 /// state before and after as hashes (never the content itself).
 #[derive(Debug, Clone)]
 pub struct Audited {
+    /// What is done, e.g. `workspace.create`.
     pub action: &'static str,
+    /// The kind of thing acted on, e.g. `workspace`.
     pub resource_type: &'static str,
+    /// Which one, once known.
     pub resource_id: Option<String>,
+    /// The tenant whose log records it; `None`: the platform's.
     pub tenant: Option<TenantId>,
+    /// Metadata about the action (versions, checksums), never content.
     pub details: BTreeMap<String, String>,
 }
 
 impl Audited {
+    /// The action `action` on a `resource_type`, in the platform's log until placed in a tenant's.
     pub fn new(action: &'static str, resource_type: &'static str) -> Self {
         Audited {
             action,

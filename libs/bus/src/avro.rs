@@ -29,22 +29,41 @@ const HEADER_LEN: usize = 10;
 #[derive(Debug, thiserror::Error)]
 pub enum AvroError {
     #[error("reading {path}: {source}")]
+    /// A schema file could not be read.
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     #[error("parsing schemas: {0}")]
+    /// A schema does not parse.
     Parse(String),
     #[error("unknown schema `{0}`")]
+    /// No schema of that full name is known.
     UnknownSchema(String),
     #[error("not an Avro single-object message (missing C3 01 marker)")]
+    /// The payload is not in Avro's single-object encoding.
     NotSingleObject,
     #[error("no known schema has fingerprint {0}")]
+    /// The payload's schema fingerprint is of no known schema.
     UnknownFingerprint(String),
     #[error("encoding with `{schema}`: {message}")]
-    Encode { schema: String, message: String },
+    /// A value does not fit its schema.
+    Encode {
+        /// The schema's full name.
+        schema: String,
+        /// What the Avro library said.
+        message: String,
+    },
     #[error("decoding as `{schema}`: {message}")]
-    Decode { schema: String, message: String },
+    /// A payload does not decode with its schema.
+    Decode {
+        /// The schema's full name.
+        schema: String,
+        /// What the Avro library said.
+        message: String,
+    },
 }
 
 /// The fingerprint this service wrote before it followed the specification: the

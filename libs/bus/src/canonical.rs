@@ -26,10 +26,13 @@ const PRIMITIVES: [&str; 8] = [
 #[derive(Debug, thiserror::Error)]
 pub enum CanonicalError {
     #[error("`{0}` is not a JSON object, array or string an Avro schema can be")]
+    /// The JSON is not a schema.
     NotASchema(String),
     #[error("a {0} has no `{1}`")]
+    /// A schema of some type lacks an attribute that type needs: (type, attribute).
     Missing(&'static str, &'static str),
     #[error("unknown type `{0}`")]
+    /// A type name that is neither primitive nor defined before its use.
     UnknownType(String),
 }
 

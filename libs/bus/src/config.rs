@@ -20,6 +20,7 @@ pub struct BusConfig {
 }
 
 impl BusConfig {
+    /// A client of the brokers at `brokers` (`host:port`, comma-separated), topics unprefixed.
     pub fn new(brokers: impl Into<String>) -> Self {
         BusConfig {
             brokers: brokers.into(),
@@ -44,11 +45,13 @@ impl BusConfig {
         self
     }
 
+    /// Prefixes every topic and consumer group (tests run side by side on one broker).
     pub fn with_topic_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.topic_prefix = prefix.into();
         self
     }
 
+    /// Sets a librdkafka property on every client made from this configuration.
     pub fn with_property(mut self, key: &str, value: &str) -> Self {
         self.properties.push((key.to_owned(), value.to_owned()));
         self

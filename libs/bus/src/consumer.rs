@@ -36,12 +36,17 @@ use crate::{AvroError, BusConfig, Schemas, dlq_topic};
 /// An event as a handler sees it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The event's CloudEvents attributes.
     pub event: CloudEvent,
+    /// The topic it was read from.
     pub topic: String,
+    /// Its partition.
     pub partition: i32,
+    /// Its offset in the partition.
     pub offset: i64,
     /// The Kafka key: tenant id or `platform`.
     pub key: Option<String>,
+    /// The Avro single-object payload.
     pub payload: Vec<u8>,
 }
 
@@ -87,6 +92,7 @@ pub trait Handler: Send + Sync + 'static {
         true
     }
 
+    /// Applies `event` in the open transaction on `conn`, which also records it in the inbox; an error rolls both back.
     fn handle<'a>(
         &'a self,
         conn: &'a mut AsyncPgConnection,
@@ -135,19 +141,23 @@ pub fn consume_span(received: &Received) -> tracing::Span {
 pub struct ConsumerConfig {
     /// Kafka consumer group; also the consumer's name in the inbox.
     pub group_id: String,
+    /// The topics the group reads.
     pub topics: Vec<String>,
     /// Most messages applied in one database transaction. Messages already waiting
     /// are taken together; a failing batch is retried one message at a time.
     pub max_batch: usize,
     /// Handler attempts before a message is dead-lettered.
     pub max_attempts: u32,
+    /// First wait after a failure to receive or a retryable handler failure.
     pub min_backoff: Duration,
+    /// Longest wait, the backoff doubling up to it.
     pub max_backoff: Duration,
     /// Extra librdkafka properties for this consumer only.
     pub properties: Vec<(String, String)>,
 }
 
 impl ConsumerConfig {
+    /// The group `group_id` reading `topics`, with the default batch size and backoff.
     pub fn new(group_id: impl Into<String>, topics: Vec<String>) -> Self {
         ConsumerConfig {
             group_id: group_id.into(),
@@ -160,6 +170,7 @@ impl ConsumerConfig {
         }
     }
 
+    /// Sets a librdkafka property of this consumer only.
     pub fn with_property(mut self, key: &str, value: &str) -> Self {
         self.properties.push((key.to_owned(), value.to_owned()));
         self
@@ -193,9 +204,11 @@ impl ConsumerStats {
     pub fn passed_over(&self) -> u64 {
         self.0.passed_over.get()
     }
+    /// Messages given up on and sent to the dead-letter topic.
     pub fn dead_lettered(&self) -> u64 {
         self.0.dead_lettered.get()
     }
+    /// Handler failures retried.
     pub fn retries(&self) -> u64 {
         self.0.retries.get()
     }
@@ -223,6 +236,7 @@ impl<H> std::fmt::Debug for Consumer<H> {
 }
 
 impl<H: Handler> Consumer<H> {
+    /// A consumer applying `handler` to what `config`'s group reads, recording each event in `pool`'s inbox.
     pub fn new(pool: Pool, bus: BusConfig, config: ConsumerConfig, handler: H) -> Self {
         Consumer {
             pool,
@@ -233,6 +247,7 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
+    /// Its counters, shared with the running consumer.
     pub fn stats(&self) -> ConsumerStats {
         self.stats.clone()
     }

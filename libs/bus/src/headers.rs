@@ -7,15 +7,23 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+/// CloudEvents `id`.
 pub const CE_ID: &str = "ce_id";
+/// CloudEvents `type`.
 pub const CE_TYPE: &str = "ce_type";
+/// CloudEvents `source`.
 pub const CE_SOURCE: &str = "ce_source";
+/// CloudEvents `time` (RFC 3339).
 pub const CE_TIME: &str = "ce_time";
+/// CloudEvents `subject`.
 pub const CE_SUBJECT: &str = "ce_subject";
+/// CloudEvents `specversion` (`1.0`).
 pub const CE_SPECVERSION: &str = "ce_specversion";
+/// The payload's content type.
 pub const CONTENT_TYPE: &str = "content-type";
 /// Media type of a single-object encoded Avro payload.
 pub const AVRO_CONTENT_TYPE: &str = "application/avro";
+/// W3C trace context of the request that caused the event.
 pub const TRACEPARENT: &str = plinth_telemetry::TRACEPARENT;
 /// On a dead-lettered message: why it could not be applied.
 pub const DLQ_ERROR: &str = "plinth_dlq_error";
@@ -25,14 +33,17 @@ pub const DLQ_ORIGIN: &str = "plinth_dlq_origin";
 /// The CloudEvents attributes Plinth sets on every event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudEvent {
+    /// CloudEvents `id`: unique per event, the consumers' deduplication key.
     pub id: Uuid,
     /// e.g. `plinth.tenant.created`.
     pub ty: String,
     /// The producing service, e.g. `/plinth/us/tenant-registry`.
     pub source: String,
+    /// When it happened.
     pub time: OffsetDateTime,
     /// The resource the event is about, e.g. a tenant or pack id.
     pub subject: Option<String>,
+    /// W3C trace context of the request that caused it.
     pub traceparent: Option<String>,
 }
 

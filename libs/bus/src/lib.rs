@@ -12,6 +12,8 @@
 //! them with the schemas in `schemas/avro/` and no registry; headers follow the
 //! CloudEvents Kafka binding in binary mode ([`headers`]).
 
+#![warn(missing_docs)]
+
 mod audit;
 mod avro;
 pub mod canonical;

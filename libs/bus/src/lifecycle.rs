@@ -9,27 +9,37 @@ use time::OffsetDateTime;
 
 use crate::{Event, Schemas, micros};
 
+/// The registry asks every service for its onboarding items.
 pub const ONBOARDING_REQUESTED: &str = "plinth.tenant.onboarding_requested";
+/// The registry asks the owner of one failed onboarding item again.
 pub const ONBOARDING_ITEM_RETRY: &str = "plinth.tenant.onboarding_item_retry";
+/// The registry asks every service for its offboarding items.
 pub const OFFBOARDING_REQUESTED: &str = "plinth.tenant.offboarding_requested";
+/// The registry asks the owner of one failed offboarding item again.
 pub const OFFBOARDING_ITEM_RETRY: &str = "plinth.tenant.offboarding_item_retry";
 
 /// One item of a lifecycle request.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ItemRef {
+    /// The item's key, e.g. `pack_activation`.
     pub key: String,
+    /// The service that satisfies it.
     pub owner: String,
 }
 
 /// The part of a lifecycle request a service reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LifecycleRequest {
+    /// The tenant.
     pub tenant_id: String,
+    /// The items asked for.
     pub items: Vec<ItemRef>,
 }
 
 impl LifecycleRequest {
+    /// The Avro full name of an onboarding request.
     pub const ONBOARDING: &'static str = "plinth.tenant.OnboardingRequested";
+    /// The Avro full name of an offboarding request.
     pub const OFFBOARDING: &'static str = "plinth.tenant.OffboardingRequested";
 
     /// Whether events of type `ty` are lifecycle requests, and of onboarding.
@@ -54,11 +64,15 @@ impl LifecycleRequest {
 /// What a service answers for one checklist item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvisioningResult {
+    /// The tenant.
     pub tenant_id: String,
+    /// The item's key.
     pub item: String,
+    /// The answering service.
     pub service: String,
     /// Why it failed, for a failure.
     pub reason: Option<String>,
+    /// When it was decided, microseconds since the epoch.
     pub occurred_at: i64,
 }
 

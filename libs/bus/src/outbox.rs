@@ -16,7 +16,9 @@ use crate::schema::outbox;
 /// its Avro single-object payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// CloudEvents `id`.
     pub id: Uuid,
+    /// The Kafka topic.
     pub topic: String,
     /// The Kafka key: the tenant id, or [`crate::PLATFORM_KEY`].
     pub key: String,
@@ -26,7 +28,9 @@ pub struct Event {
     pub source: String,
     /// CloudEvents `subject`: the resource the event is about.
     pub subject: Option<String>,
+    /// When it happened.
     pub time: OffsetDateTime,
+    /// The Avro single-object payload.
     pub payload: Vec<u8>,
     /// The trace this event continues; taken from the current span.
     pub traceparent: Option<String>,
@@ -54,6 +58,7 @@ impl Event {
         }
     }
 
+    /// Names the resource the event is about (CloudEvents `subject`).
     pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());
         self

@@ -104,6 +104,7 @@ pub struct RelayConfig {
     pub retention: Duration,
     /// First and longest wait after a failed batch.
     pub min_backoff: Duration,
+    /// Longest wait, the backoff doubling up to it.
     pub max_backoff: Duration,
 }
 
@@ -138,6 +139,7 @@ impl RelayStats {
     pub fn published(&self) -> u64 {
         self.0.published.get()
     }
+    /// Batches published.
     pub fn batches(&self) -> u64 {
         self.0.batches.get()
     }
@@ -320,6 +322,7 @@ impl Relay {
         }
     }
 
+    /// Its counters, shared with the running relay.
     pub fn stats(&self) -> RelayStats {
         self.stats.clone()
     }

@@ -15,18 +15,26 @@ use crate::BusConfig;
 /// The event areas; each has one topic, `plinth.<area>.v1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Area {
+    /// Tenants, their workspaces, roles, entitlements and lifecycles.
     Tenant,
+    /// Domain and Tenant Packs, activations, playbooks.
     Pack,
+    /// Modules and their enablement.
     Module,
+    /// AI provider connections and their health.
     Provider,
+    /// AI policies and decisions.
     Policy,
+    /// Audit events, and the audit service's checkpoints.
     Audit,
+    /// Usage: tokens and connector operations.
     Metering,
     /// Browser sessions the gateways ended before their deadlines.
     Session,
 }
 
 impl Area {
+    /// Every area.
     pub const ALL: [Area; 8] = [
         Area::Tenant,
         Area::Pack,
@@ -38,6 +46,7 @@ impl Area {
         Area::Session,
     ];
 
+    /// Its name in topic names, e.g. `tenant`.
     pub fn as_str(self) -> &'static str {
         match self {
             Area::Tenant => "tenant",
@@ -60,8 +69,11 @@ pub fn dlq_topic(topic: &str) -> String {
 /// How a topic is created.
 #[derive(Debug, Clone)]
 pub struct TopicSpec {
+    /// The topic's full name, prefix included.
     pub name: String,
+    /// How many partitions.
     pub partitions: i32,
+    /// How many replicas of each partition.
     pub replication: i32,
     /// `retention.ms`; `None` keeps the broker default.
     pub retention: Option<Duration>,
@@ -72,6 +84,8 @@ pub struct TopicSpec {
 }
 
 impl TopicSpec {
+    /// A topic of `partitions` partitions and one replica, its records deleted
+    /// after the broker's default retention.
     pub fn new(name: impl Into<String>, partitions: i32) -> Self {
         TopicSpec {
             name: name.into(),

@@ -3,6 +3,8 @@
 //! variables with `__` between levels (`PLINTH_HTTP__PORT=8081`). Nothing else in a
 //! service reads the environment. And the settings every service shares.
 
+#![warn(missing_docs)]
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
@@ -46,6 +48,7 @@ pub fn with_overrides<T: DeserializeOwned>(
 /// Where a service listens.
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
+    /// The address to bind, e.g. `127.0.0.1`.
     pub host: String,
     /// 0 picks a free port (tests).
     pub port: u16,
@@ -73,6 +76,7 @@ pub struct DatabaseSettings {
     pub owner_url: SecretString,
     /// The app role's name, granted default privileges by the migrations.
     pub app_role: String,
+    /// Most connections the app role's pool holds.
     pub pool_size: usize,
 }
 
@@ -88,6 +92,7 @@ pub struct AuthSettings {
 /// processes).
 #[derive(Debug, Clone, Deserialize)]
 pub struct BusSettings {
+    /// The brokers, `host:port` comma-separated.
     pub brokers: String,
     /// Prepended to every topic name (isolates tests and environments).
     pub topic_prefix: String,
@@ -117,7 +122,9 @@ fn yes() -> bool {
 /// own, so the brokers' ACLs decide which topics it may write and read.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BrokerCredentials {
+    /// The SCRAM user name.
     pub username: String,
+    /// Its password.
     pub password: SecretString,
     /// The SASL mechanism: `SCRAM-SHA-512` unless set.
     #[serde(default = "BrokerCredentials::default_mechanism")]

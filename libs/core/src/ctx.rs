@@ -49,6 +49,7 @@ impl Role {
         Role::IntegrationAdmin,
     ];
 
+    /// As tokens and role bindings spell it, e.g. `WorkspaceAdmin`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::PlatformAdmin => "PlatformAdmin",
@@ -117,6 +118,7 @@ impl Principal {
 /// The request context: passed first to every app and store function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReqCtx {
+    /// Who is calling.
     pub principal: Principal,
     /// The tenant the request acts on; `None` for platform-level requests.
     pub tenant: Option<TenantId>,
@@ -124,6 +126,7 @@ pub struct ReqCtx {
     pub roles: Vec<Role>,
     /// The region of the deployment handling the request.
     pub region: Region,
+    /// The request's id, the same at every hop.
     pub request_id: RequestId,
 }
 
@@ -139,10 +142,12 @@ impl ReqCtx {
         }
     }
 
+    /// Whether the principal holds `role`.
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
 
+    /// Whether the principal holds any of `roles`.
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.has_role(*r))
     }

@@ -131,29 +131,40 @@ impl fmt::Display for Code {
 /// What went wrong, as far as the caller is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// No such resource, or none the caller reaches.
     NotFound,
+    /// A resource with the same identity exists.
     AlreadyExists,
     /// A field (JSON pointer or parameter name) was missing or invalid.
     InvalidRequest {
+        /// The field, when one is to blame.
         field: Option<String>,
     },
+    /// No credentials, or none that verify.
     Unauthenticated,
+    /// The caller's roles do not allow it.
     Forbidden,
     /// The request is valid but conflicts with the resource's current state.
     Conflict,
+    /// The caller's allowance is spent for now.
     TooManyRequests {
+        /// Seconds until it is worth trying again.
         retry_after_secs: u64,
     },
     /// The tenant lives in another region; `base_url` is that region's public API.
     WrongRegion {
+        /// The tenant's region.
         region: Region,
+        /// That region's public API, when configured.
         base_url: Option<String>,
     },
+    /// A dependency (the database, the broker) is unavailable; retryable.
     Unavailable,
     /// The request body is larger than the endpoint accepts.
     PayloadTooLarge,
     /// The path exists, but not with this method.
     MethodNotAllowed,
+    /// A fault of the service; details only in its logs.
     Internal,
 }
 
@@ -214,6 +225,7 @@ struct Repr {
 }
 
 impl ApiError {
+    /// An error of `kind` with the message the caller sees.
     pub fn new(kind: ErrorKind, external: impl Into<String>) -> Self {
         ApiError(Box::new(Repr {
             kind,
@@ -224,14 +236,17 @@ impl ApiError {
         }))
     }
 
+    /// `not_found`: no `what` (or none the caller reaches).
     pub fn not_found(what: impl fmt::Display) -> Self {
         Self::new(ErrorKind::NotFound, format!("{what} not found"))
     }
 
+    /// `already_exists`, with the caller's message.
     pub fn already_exists(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::AlreadyExists, message)
     }
 
+    /// `invalid_request` naming the `field` to blame.
     pub fn invalid_request(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(
             ErrorKind::InvalidRequest {
@@ -241,18 +256,22 @@ impl ApiError {
         )
     }
 
+    /// `unauthenticated`, with why.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unauthenticated, message)
     }
 
+    /// `forbidden`, with what the roles do not allow.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Forbidden, message)
     }
 
+    /// `conflict` with the resource's current state.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Conflict, message)
     }
 
+    /// `too_many_requests`, with `Retry-After`.
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         Self::new(
             ErrorKind::TooManyRequests { retry_after_secs },
@@ -260,6 +279,7 @@ impl ApiError {
         )
     }
 
+    /// `wrong_region`: the tenant is served by `region`, at `base_url` if known.
     pub fn wrong_region(region: Region, base_url: Option<String>) -> Self {
         let message = match &base_url {
             Some(url) => format!("this tenant lives in region `{region}`; use {url}"),
@@ -268,6 +288,7 @@ impl ApiError {
         Self::new(ErrorKind::WrongRegion { region, base_url }, message)
     }
 
+    /// `unavailable`: a dependency is down; the caller may retry.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
     }
@@ -280,6 +301,7 @@ impl ApiError {
         )
     }
 
+    /// `internal`: the caller sees a generic message, the logs see `internal`.
     pub fn internal(internal: impl fmt::Display) -> Self {
         Self::new(ErrorKind::Internal, "an internal error occurred").with_internal(internal)
     }
@@ -321,18 +343,22 @@ impl ApiError {
         }
     }
 
+    /// What went wrong, as far as the caller is concerned.
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
     }
 
+    /// The stable code the problem document carries.
     pub fn code(&self) -> Code {
         self.0.code.unwrap_or_else(|| self.0.kind.code())
     }
 
+    /// The message the caller sees.
     pub fn external_message(&self) -> &str {
         &self.0.external
     }
 
+    /// What only the logs see, if anything.
     pub fn internal_message(&self) -> Option<&str> {
         self.0.internal.as_deref()
     }

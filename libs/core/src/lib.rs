@@ -5,6 +5,8 @@
 //! edge, cursor pagination, and a service's server with the tasks beside it.
 //! Nothing here talks to a database or a broker.
 
+#![warn(missing_docs)]
+
 mod ctx;
 mod error;
 mod id;

@@ -13,12 +13,16 @@ use crate::ApiError;
 /// Query parameters of a listing: `?limit=…&cursor=…`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PageParams {
+    /// Page size, 1 to [`PageParams::MAX_LIMIT`]; default [`PageParams::DEFAULT_LIMIT`].
     pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
 }
 
 impl PageParams {
+    /// The page size when none is asked for.
     pub const DEFAULT_LIMIT: u32 = 50;
+    /// The largest page size.
     pub const MAX_LIMIT: u32 = 200;
 
     /// The page size, defaulted and capped; zero is refused.
@@ -48,11 +52,13 @@ pub struct Cursor;
 
 impl Cursor {
     #[expect(clippy::expect_used, reason = "cursor keys serialize")]
+    /// An opaque cursor for the last key of a page.
     pub fn encode<K: Serialize>(key: &K) -> String {
         let json = serde_json::to_vec(key).expect("cursor keys serialize");
         URL_SAFE_NO_PAD.encode(json)
     }
 
+    /// The key a cursor of [`encode`] holds; anything else is `invalid_request`.
     pub fn decode<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
         let invalid =
             || ApiError::invalid_request("cursor", "the cursor is not one this API issued");
@@ -64,6 +70,7 @@ impl Cursor {
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
+    /// The page's items, in the listing's order.
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]

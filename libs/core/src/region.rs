@@ -20,7 +20,9 @@ pub struct UnknownValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
+    /// The United States.
     Us,
+    /// The European Union.
     Eu,
 }
 
@@ -28,6 +30,7 @@ impl Region {
     /// Every region, in display order.
     pub const ALL: [Region; 2] = [Region::Us, Region::Eu];
 
+    /// As ids and settings spell it: `us`, `eu`.
     pub fn as_str(self) -> &'static str {
         match self {
             Region::Us => "us",
@@ -72,6 +75,7 @@ pub enum DataMode {
 }
 
 impl DataMode {
+    /// As the API spells it: `metadata_only`, `content`.
     pub fn as_str(self) -> &'static str {
         match self {
             DataMode::MetadataOnly => "metadata_only",

@@ -56,9 +56,11 @@ impl Tasks {
 /// Where a server listens and how large a JSON body it takes.
 #[derive(Debug, Clone, Copy)]
 pub struct Listen<'a> {
+    /// The address to bind.
     pub host: &'a str,
     /// `0` for any free port.
     pub port: u16,
+    /// Largest accepted request body; larger ones get 413.
     pub body_limit_bytes: usize,
 }
 
@@ -117,6 +119,7 @@ impl Service {
         })
     }
 
+    /// The port it listens on (the one picked when asked for `0`).
     pub fn port(&self) -> u16 {
         self.port
     }

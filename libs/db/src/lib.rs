@@ -11,6 +11,8 @@
 //!   backstop for row-level security policies that read `plinth.tenant_id`.
 //! - [`testing::TestDb`]: a fresh database per test, cloned from a migrated template.
 
+#![warn(missing_docs)]
+
 mod migrate;
 pub mod testing;
 
@@ -101,6 +103,7 @@ where
 pub trait TxFn<'r, R, E>:
     FnOnce(&'r mut AsyncPgConnection) -> <Self as TxFn<'r, R, E>>::Fut
 {
+    /// The body's future.
     type Fut: Future<Output = Result<R, E>> + Send;
 }
 

@@ -70,6 +70,7 @@ impl TestDb {
         })
     }
 
+    /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
     }

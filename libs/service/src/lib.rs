@@ -24,6 +24,8 @@
 //! let service = skeleton.bind(state, ApiDoc::openapi(), http::routes)?;
 //! ```
 
+#![warn(missing_docs)]
+
 use std::future::Future;
 
 use actix_web::web;
@@ -49,9 +51,13 @@ pub struct Base<'a> {
     pub name: &'static str,
     /// The region this deployment serves; tenants of the other region are refused.
     pub region: Region,
+    /// Where it listens.
     pub http: &'a HttpSettings,
+    /// Its own database.
     pub database: &'a DatabaseSettings,
+    /// The event bus.
     pub bus: &'a BusSettings,
+    /// The gateway's public key for internal tokens.
     pub auth: &'a AuthSettings,
 }
 
@@ -133,6 +139,7 @@ pub struct Skeleton {
     pub pool: Pool,
     /// The brokers, the topic prefix and this service's principal.
     pub bus: BusConfig,
+    /// The region this deployment serves.
     pub region: Region,
     name: &'static str,
     consumers: bool,

@@ -9,6 +9,8 @@
 //! writes the current span's context into any header carrier (HTTP headers, Kafka
 //! headers), [`set_parent`] continues a trace that arrived in one.
 
+#![warn(missing_docs)]
+
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig as _;
@@ -52,6 +54,7 @@ impl std::str::FromStr for LogFormat {
 pub struct TelemetryConfig {
     /// `service.name` in exported spans and in every log line.
     pub service_name: String,
+    /// How log lines are written.
     pub format: LogFormat,
     /// An `EnvFilter` directive such as `info,plinth_bus=debug`.
     pub filter: String,

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 /// The gateway client the dev identity provider knows.
 pub const CLIENT_ID: &str = "plinth-gateway";
+/// The secret of [`CLIENT_ID`].
 pub const CLIENT_SECRET: &str = "plinth-dev-gateway-secret";
 /// The audience of its access tokens.
 pub const AUDIENCE: &str = "urn:plinth:api";
@@ -19,16 +20,22 @@ pub const AUDIENCE: &str = "urn:plinth:api";
 /// from a real one in a single claim.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SigningKey {
+    /// The key's id (`kid`).
     pub kid: String,
+    /// Its algorithm, e.g. `RS256`.
     pub alg: String,
+    /// The private key, PEM.
     pub pem: String,
+    /// The public key, PEM.
     pub public_pem: String,
 }
 
 /// A running identity provider; stopped when dropped.
 #[derive(Debug)]
 pub struct Idp {
+    /// Its issuer URL.
     pub issuer: String,
+    /// The redirect URI the gateway client is registered with.
     pub redirect_uri: String,
     /// For an HTTPS provider: the PEM file of the certificate authority that
     /// signed its certificate (nothing else trusts it).
@@ -139,6 +146,7 @@ impl Idp {
         }
     }
 
+    /// Starts the dev identity provider on a free port, with its test users.
     pub async fn start() -> Idp {
         Self::start_with_ttl(3600).await
     }
@@ -296,6 +304,7 @@ impl Idp {
         std::fs::rename(next, file).expect("the users replaced");
     }
 
+    /// An access token for `user`, from a login at the provider.
     pub async fn access_token(&self, user: &str) -> String {
         let tokens = self.login(user).await;
         tokens["access_token"]

@@ -8,6 +8,7 @@
 //! - [`wait_until`]: waiting on a condition with a deadline, never a sleep.
 //! - [`Idp`]: the dev identity provider, a real one, started for a test.
 
+#![warn(missing_docs)]
 // Test support: a panic is how it reports a broken assumption.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -36,14 +37,18 @@ use serde_json::{Value, json};
 /// bound to (`None`: all).
 #[derive(Clone, Debug)]
 pub struct As {
+    /// The roles held.
     pub roles: Vec<Role>,
+    /// The tenant, for tenant roles.
     pub tenant: Option<TenantId>,
+    /// The tenants a platform role is bound to (`None`: all).
     pub bound: Option<Vec<TenantId>>,
     /// The principal's subject; `alice@msp.example` unless named.
     pub subject: Option<String>,
 }
 
 impl As {
+    /// A platform administrator bound to every tenant.
     pub fn platform_admin() -> As {
         As::platform(Role::PlatformAdmin)
     }
@@ -58,6 +63,7 @@ impl As {
         }
     }
 
+    /// A platform administrator bound to `tenants` only.
     pub fn bound_admin(tenants: &[TenantId]) -> As {
         As {
             roles: vec![Role::PlatformAdmin],
@@ -67,6 +73,7 @@ impl As {
         }
     }
 
+    /// `role` in `tenant`.
     pub fn tenant(role: Role, tenant: TenantId) -> As {
         As {
             roles: vec![role],
@@ -113,6 +120,7 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
+    /// A new Ed25519 key pair.
     pub fn generate() -> TokenKeys {
         let (private, public) = keypair();
         TokenKeys { private, public }
@@ -136,7 +144,9 @@ impl TokenKeys {
 
 /// Calls one service under test.
 pub struct ServiceClient {
+    /// The service's base URL.
     pub base: String,
+    /// The HTTP client.
     pub http: reqwest::Client,
     issuer: TokenIssuer,
     audience: &'static str,
@@ -152,6 +162,7 @@ impl std::fmt::Debug for ServiceClient {
 }
 
 impl ServiceClient {
+    /// A client of the service at `base`, minting tokens for `audience` in `region` with `keys`.
     pub fn new(base: String, audience: &'static str, region: Region, keys: &TokenKeys) -> Self {
         ServiceClient {
             base,
@@ -264,8 +275,11 @@ impl ServiceClient {
 /// One outbox row: its type, key, and decoded payload.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
+    /// CloudEvents `type`.
     pub ce_type: String,
+    /// The Kafka key.
     pub key: String,
+    /// The payload, decoded to JSON.
     pub payload: Value,
 }
 
@@ -371,6 +385,7 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
+    /// A producer on `bus`.
     pub fn new(bus: &BusConfig) -> Publisher {
         Publisher {
             producer: bus.producer().expect("a producer"),

@@ -25,6 +25,7 @@ use crate::{
 
 /// What a service tells the harness about itself.
 pub trait TestedService {
+    /// Its settings.
     type Settings: ServiceSettings + Clone;
     /// The audience of its internal tokens; also names its template database.
     const NAME: &'static str;
@@ -71,6 +72,7 @@ pub struct Harness<S: TestedService> {
     pub bus: BusConfig,
     /// Every published schema (`schemas/avro/`), to encode and decode events.
     pub schemas: Schemas,
+    /// The service's own test database.
     pub db: TestDb,
     /// The settings the service runs with.
     pub settings: S::Settings,
