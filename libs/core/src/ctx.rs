@@ -115,7 +115,7 @@ impl Principal {
     }
 }
 
-/// The request context: passed first to every app and store function.
+/// The request context: who is asking, for which tenant, with which roles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReqCtx {
     /// Who is calling.
