@@ -132,6 +132,38 @@ macro_rules! service_settings {
     };
 }
 
+/// A service's defaults for the dev stack (`make up`): it listens on `port` of
+/// 127.0.0.1 and takes bodies up to `body_limit_bytes`, keeps its data in the dev
+/// PostgreSQL's database `database` (the app role for requests, the owner for
+/// migrations), runs its relay and consumers on the dev broker, and serves the US
+/// region; `own` adds the service's own sections. Production sets every URL and key.
+pub fn dev_defaults(
+    port: u16,
+    database: &str,
+    body_limit_bytes: usize,
+    own: serde_json::Value,
+) -> serde_json::Value {
+    let mut defaults = serde_json::json!({
+        "region": "us",
+        "http": { "host": "127.0.0.1", "port": port, "body_limit_bytes": body_limit_bytes },
+        "database": {
+            "app_url": format!("postgres://plinth_app:plinth@127.0.0.1:5432/{database}"),
+            "owner_url": format!("postgres://plinth_owner:plinth@127.0.0.1:5432/{database}"),
+            "app_role": "plinth_app",
+            "pool_size": 16
+        },
+        "bus": {
+            "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3,
+            "relay": true, "consumers": true
+        },
+        "auth": { "internal_token_public_key": "" }
+    });
+    if let (Some(shared), serde_json::Value::Object(own)) = (defaults.as_object_mut(), own) {
+        shared.extend(own);
+    }
+    defaults
+}
+
 /// A service started but not yet serving: its pool and bus for the service's own
 /// parts, and the tasks and verifier [`Skeleton::bind`] hands to the server.
 pub struct Skeleton {

@@ -16,7 +16,10 @@ pub mod idp;
 pub mod service;
 
 pub use idp::{Idp, SigningKey};
-pub use service::{Harness, TestedService, assert_row_secured, assert_schema_current, merge};
+pub use service::{
+    Harness, TestedService, assert_openapi_current, assert_row_secured, assert_schema_current,
+    merge,
+};
 
 use std::collections::BTreeMap;
 use std::future::Future;

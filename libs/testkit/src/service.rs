@@ -233,3 +233,47 @@ pub fn merge(base: &mut Value, over: Value) {
         (base, over) => *base = over,
     }
 }
+
+/// Fails unless `schemas/openapi/<S::NAME>.json` is exactly `generated` (the
+/// service's document as the code renders it) and documents every route in
+/// `routes` (path, lower-case method) and nothing else; answers the document.
+/// `PLINTH_UPDATE_SNAPSHOTS=1` writes the generated document instead.
+pub fn assert_openapi_current<S: TestedService>(
+    generated: &str,
+    routes: &[(&str, &str)],
+) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/openapi")
+        .join(format!("{}.json", S::NAME));
+    if std::env::var_os("PLINTH_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "{} is out of date: run `PLINTH_UPDATE_SNAPSHOTS=1 cargo nextest run -p {} openapi` \
+         and review the diff",
+        path.display(),
+        S::NAME
+    );
+    let doc: serde_json::Value = serde_json::from_str(generated).unwrap();
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (path.clone(), method.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut served: Vec<(String, String)> = routes
+        .iter()
+        .map(|(p, m)| ((*p).to_owned(), (*m).to_owned()))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served, "one documented operation per route");
+    doc
+}

@@ -36,25 +36,17 @@ plinth_service::service_settings!(Settings, name = crate::AUDIENCE, defaults = d
 
 /// Defaults for the dev stack (`make up`); production sets every URL and both keys.
 fn dev_defaults() -> serde_json::Value {
-    serde_json::json!({
-        "region": "us",
-        "http": { "host": "127.0.0.1", "port": 8086, "body_limit_bytes": 65536 },
-        "database": {
-            "app_url": "postgres://plinth_app:plinth@127.0.0.1:5432/plinth_audit",
-            "owner_url": "postgres://plinth_owner:plinth@127.0.0.1:5432/plinth_audit",
-            "app_role": "plinth_app",
-            "pool_size": 16
-        },
-        "bus": {
-            "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3,
-            "relay": true, "consumers": true
-        },
-        "auth": { "internal_token_public_key": "" },
-        "log": {
-            "signing_key": "",
-            "origin_prefix": "audit.plinth.localhost/us",
-            "checkpoint_every_entries": 1000,
-            "checkpoint_every_seconds": 60
-        }
-    })
+    plinth_service::dev_defaults(
+        8086,
+        "plinth_audit",
+        65536,
+        serde_json::json!({
+            "log": {
+                "signing_key": "",
+                "origin_prefix": "audit.plinth.localhost/us",
+                "checkpoint_every_entries": 1000,
+                "checkpoint_every_seconds": 60
+            }
+        }),
+    )
 }

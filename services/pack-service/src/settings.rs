@@ -47,28 +47,20 @@ plinth_service::service_settings!(Settings, name = crate::AUDIENCE, defaults = d
 
 /// Defaults for the dev stack (`make up`); production sets every URL and the key.
 fn dev_defaults() -> serde_json::Value {
-    serde_json::json!({
-        "region": "us",
+    plinth_service::dev_defaults(
+        8082,
+        "plinth_pack_service",
         // Packs of a megabyte and more are imported through the API.
-        "http": { "host": "127.0.0.1", "port": 8082, "body_limit_bytes": 4194304 },
-        "database": {
-            "app_url": "postgres://plinth_app:plinth@127.0.0.1:5432/plinth_pack_service",
-            "owner_url": "postgres://plinth_owner:plinth@127.0.0.1:5432/plinth_pack_service",
-            "app_role": "plinth_app",
-            "pool_size": 16
-        },
-        "bus": {
-            "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3,
-            "relay": true, "consumers": true
-        },
-        "auth": { "internal_token_public_key": "" },
-        // The tools of the dev stack's modules: those the example packs and
-        // playbooks (`examples/packs/`) call.
-        "catalog": { "tools": [
-            "erp.lookup_invoice", "erp.issue_credit", "erp.hold_payment",
-            "email.send", "ticket.comment", "ticket.assign",
-            "itsm.reset_password", "itsm.lookup_asset", "chat.notify"
-        ] },
-        "defaults": {}
-    })
+        4194304,
+        serde_json::json!({
+            // The tools of the dev stack's modules: those the example packs and
+            // playbooks (`examples/packs/`) call.
+            "catalog": { "tools": [
+                "erp.lookup_invoice", "erp.issue_credit", "erp.hold_payment",
+                "email.send", "ticket.comment", "ticket.assign",
+                "itsm.reset_password", "itsm.lookup_asset", "chat.notify"
+            ] },
+            "defaults": {}
+        }),
+    )
 }

@@ -102,64 +102,56 @@ pub struct ChecklistItemSpec {
 
 /// Defaults for the dev stack (`make up`); production sets every URL and the key.
 fn dev_defaults() -> serde_json::Value {
-    serde_json::json!({
-        "region": "us",
-        "http": { "host": "127.0.0.1", "port": 8081, "body_limit_bytes": 65536 },
-        "database": {
-            "app_url": "postgres://plinth_app:plinth@127.0.0.1:5432/plinth_tenant_registry",
-            "owner_url": "postgres://plinth_owner:plinth@127.0.0.1:5432/plinth_tenant_registry",
-            "app_role": "plinth_app",
-            "pool_size": 16
-        },
-        "bus": {
-            "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3,
-            "relay": true, "consumers": true
-        },
-        "auth": { "internal_token_public_key": "" },
-        "default_entitlements": {
-            "plan": "trial", "api_rate_per_second": 10, "max_workspaces": 3,
-            "max_provider_connections": 1, "monthly_token_budget": 1000000
-        },
-        "onboarding": {
-            "offered_deployment_models": ["hosted_saas", "hybrid"],
-            "items": [
-                { "key": "audit_store", "owner": "audit",
-                  "description": "The tenant's audit chain exists and its genesis is signed",
-                  "satisfied_by": "plinth.audit.store_provisioned",
-                  "failed_by": "plinth.audit.store_provisioning_failed" },
-                { "key": "policy_registry", "owner": "policy",
-                  "description": "The tenant is enrolled in the policy registry with the default policies",
-                  "satisfied_by": "plinth.policy.registry_enrolled",
-                  "failed_by": "plinth.policy.registry_enrollment_failed" },
-                { "key": "pack_defaults", "owner": "pack-service",
-                  "description": "Default Domain and Tenant Packs are assigned",
-                  "satisfied_by": "plinth.pack.defaults_assigned",
-                  "failed_by": "plinth.pack.defaults_assignment_failed" },
-                { "key": "owner_contact_confirmed", "owner": "operator",
-                  "description": "The owner contact was confirmed with the client" },
-                { "key": "sso_mapping", "owner": "operator",
-                  "description": "The client's identity provider groups are mapped to roles" }
-            ]
-        },
-        "offboarding": {
-            "items": [
-                { "key": "audit_log_sealed", "owner": "audit",
-                  "description": "The audit log is sealed with a final signed checkpoint; it stays retained and exportable (JSON Lines, OSCAL) after offboarding",
-                  "satisfied_by": "plinth.audit.deprovisioned",
-                  "failed_by": "plinth.audit.deprovisioning_failed" },
-                { "key": "policy_withdrawn", "owner": "policy",
-                  "description": "The tenant's policies are withdrawn and pending approvals cancelled: no AI action runs for it; usage records are kept",
-                  "satisfied_by": "plinth.policy.deprovisioned",
-                  "failed_by": "plinth.policy.deprovisioning_failed" },
-                { "key": "pack_config_withdrawn", "owner": "pack-service",
-                  "description": "The active configuration is withdrawn from the runtime; pack and playbook versions stay for the record",
-                  "satisfied_by": "plinth.pack.deprovisioned",
-                  "failed_by": "plinth.pack.deprovisioning_failed" },
-                { "key": "provider_keys_revoked", "owner": "operator",
-                  "description": "The client revoked, at each AI provider, the keys it delegated through its setup link" },
-                { "key": "data_handed_over", "owner": "operator",
-                  "description": "The client received its audit export and confirmed the handover" }
-            ]
-        }
-    })
+    plinth_service::dev_defaults(
+        8081,
+        "plinth_tenant_registry",
+        65536,
+        serde_json::json!({
+            "default_entitlements": {
+                "plan": "trial", "api_rate_per_second": 10, "max_workspaces": 3,
+                "max_provider_connections": 1, "monthly_token_budget": 1000000
+            },
+            "onboarding": {
+                "offered_deployment_models": ["hosted_saas", "hybrid"],
+                "items": [
+                    { "key": "audit_store", "owner": "audit",
+                      "description": "The tenant's audit chain exists and its genesis is signed",
+                      "satisfied_by": "plinth.audit.store_provisioned",
+                      "failed_by": "plinth.audit.store_provisioning_failed" },
+                    { "key": "policy_registry", "owner": "policy",
+                      "description": "The tenant is enrolled in the policy registry with the default policies",
+                      "satisfied_by": "plinth.policy.registry_enrolled",
+                      "failed_by": "plinth.policy.registry_enrollment_failed" },
+                    { "key": "pack_defaults", "owner": "pack-service",
+                      "description": "Default Domain and Tenant Packs are assigned",
+                      "satisfied_by": "plinth.pack.defaults_assigned",
+                      "failed_by": "plinth.pack.defaults_assignment_failed" },
+                    { "key": "owner_contact_confirmed", "owner": "operator",
+                      "description": "The owner contact was confirmed with the client" },
+                    { "key": "sso_mapping", "owner": "operator",
+                      "description": "The client's identity provider groups are mapped to roles" }
+                ]
+            },
+            "offboarding": {
+                "items": [
+                    { "key": "audit_log_sealed", "owner": "audit",
+                      "description": "The audit log is sealed with a final signed checkpoint; it stays retained and exportable (JSON Lines, OSCAL) after offboarding",
+                      "satisfied_by": "plinth.audit.deprovisioned",
+                      "failed_by": "plinth.audit.deprovisioning_failed" },
+                    { "key": "policy_withdrawn", "owner": "policy",
+                      "description": "The tenant's policies are withdrawn and pending approvals cancelled: no AI action runs for it; usage records are kept",
+                      "satisfied_by": "plinth.policy.deprovisioned",
+                      "failed_by": "plinth.policy.deprovisioning_failed" },
+                    { "key": "pack_config_withdrawn", "owner": "pack-service",
+                      "description": "The active configuration is withdrawn from the runtime; pack and playbook versions stay for the record",
+                      "satisfied_by": "plinth.pack.deprovisioned",
+                      "failed_by": "plinth.pack.deprovisioning_failed" },
+                    { "key": "provider_keys_revoked", "owner": "operator",
+                      "description": "The client revoked, at each AI provider, the keys it delegated through its setup link" },
+                    { "key": "data_handed_over", "owner": "operator",
+                      "description": "The client received its audit export and confirmed the handover" }
+                ]
+            }
+        }),
+    )
 }
