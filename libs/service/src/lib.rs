@@ -87,6 +87,41 @@ pub enum StartError {
     Document(#[from] serde_json::Error),
 }
 
+/// Every migration a service's database needs, in order: the shared ones
+/// (row-level security's helpers, the outbox and the inbox), then `own`.
+pub fn migrations(own: diesel_migrations::EmbeddedMigrations) -> plinth_db::MigrationSet<3> {
+    plinth_db::MigrationSet([plinth_db::MIGRATIONS, plinth_bus::MIGRATIONS, own])
+}
+
+/// Why a service's process ended other than on request.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Logging and tracing could not be set up.
+    #[error(transparent)]
+    Telemetry(#[from] plinth_telemetry::TelemetryError),
+    /// The service could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The server or a task beside it failed.
+    #[error(transparent)]
+    Stopped(#[from] plinth_core::service::Stopped),
+}
+
+/// A service's process, as its `main` runs it: telemetry named `name`, the
+/// settings ([`ServiceSettings::load`]), `build`, then serving until SIGINT or
+/// SIGTERM.
+pub async fn run<S, F, Fut>(name: &str, build: F) -> Result<(), RunError>
+where
+    S: ServiceSettings,
+    F: FnOnce(S) -> Fut,
+    Fut: Future<Output = Result<Service, StartError>>,
+{
+    let _telemetry = plinth_telemetry::init(&plinth_telemetry::TelemetryConfig::new(name))?;
+    let settings = S::load().map_err(StartError::from)?;
+    build(settings).await?.run_until_stopped().await?;
+    Ok(())
+}
+
 /// A service's settings: its built-in defaults and the part every service shares.
 pub trait ServiceSettings: DeserializeOwned {
     /// The defaults for the dev stack (`make up`), as JSON.

@@ -37,12 +37,11 @@ use crate::events::Events;
 pub use crate::settings::Settings;
 use crate::store::logs::logs_due_on_conn;
 
-/// The service's own migrations (`migrations/audit`).
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/audit");
-
-/// Every migration the service's database needs, in order.
+/// Every migration the service's database needs: the shared ones, then its own
+/// (`migrations/audit`).
 pub fn all_migrations() -> MigrationSet<3> {
-    MigrationSet([plinth_db::MIGRATIONS, plinth_bus::MIGRATIONS, MIGRATIONS])
+    const OWN: EmbeddedMigrations = embed_migrations!("../../migrations/audit");
+    plinth_service::migrations(OWN)
 }
 
 /// The audience of the internal tokens this service accepts.

@@ -37,12 +37,11 @@ use crate::consume::Projector;
 use crate::events::Events;
 pub use crate::settings::Settings;
 
-/// The service's own migrations (`migrations/pack-service`).
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/pack-service");
-
-/// Every migration the service's database needs, in order.
+/// Every migration the service's database needs: the shared ones, then its own
+/// (`migrations/pack-service`).
 pub fn all_migrations() -> MigrationSet<3> {
-    MigrationSet([plinth_db::MIGRATIONS, plinth_bus::MIGRATIONS, MIGRATIONS])
+    const OWN: EmbeddedMigrations = embed_migrations!("../../migrations/pack-service");
+    plinth_service::migrations(OWN)
 }
 
 /// The audience of the internal tokens this service accepts.

@@ -32,12 +32,11 @@ use crate::events::Events;
 use crate::saga::Saga;
 pub use crate::settings::Settings;
 
-/// The service's own migrations (`migrations/tenant-registry`).
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/tenant-registry");
-
-/// Every migration the service's database needs, in order.
+/// Every migration the service's database needs: the shared ones, then its own
+/// (`migrations/tenant-registry`).
 pub fn all_migrations() -> MigrationSet<3> {
-    MigrationSet([plinth_db::MIGRATIONS, plinth_bus::MIGRATIONS, MIGRATIONS])
+    const OWN: EmbeddedMigrations = embed_migrations!("../../migrations/tenant-registry");
+    plinth_service::migrations(OWN)
 }
 
 /// The audience of the internal tokens this service accepts.
