@@ -142,8 +142,25 @@ pub trait ServiceSettings: DeserializeOwned {
     }
 }
 
+/// The settings every service has; a service's own settings hold them
+/// flattened (`#[serde(flatten)] pub shared: SharedSettings`), so their keys stay
+/// at the top level (`region`, `http.port`, `PLINTH_HTTP__PORT`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SharedSettings {
+    /// The region this deployment serves; tenants of the other region are refused.
+    pub region: Region,
+    /// Where it listens.
+    pub http: HttpSettings,
+    /// Its own database.
+    pub database: DatabaseSettings,
+    /// The event bus, and whether this process runs the relay and the consumers.
+    pub bus: BusSettings,
+    /// The gateway's public key for internal tokens.
+    pub auth: AuthSettings,
+}
+
 /// Implements [`ServiceSettings`] for a service's settings type whose shared
-/// part is in the fields `region`, `http`, `database`, `bus` and `auth`:
+/// part is its field `shared` ([`SharedSettings`]):
 /// `service_settings!(Settings, name = crate::AUDIENCE, defaults = dev_defaults);`
 #[macro_export]
 macro_rules! service_settings {
@@ -156,11 +173,11 @@ macro_rules! service_settings {
             fn base(&self) -> $crate::Base<'_> {
                 $crate::Base {
                     name: $name,
-                    region: self.region,
-                    http: &self.http,
-                    database: &self.database,
-                    bus: &self.bus,
-                    auth: &self.auth,
+                    region: self.shared.region,
+                    http: &self.shared.http,
+                    database: &self.shared.database,
+                    bus: &self.shared.bus,
+                    auth: &self.shared.auth,
                 }
             }
         }

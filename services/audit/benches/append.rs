@@ -51,7 +51,7 @@ impl Handler for Nothing {
 async fn main() -> anyhow::Result<()> {
     let events = env_or("PLINTH_BENCH_AUDIT_EVENTS", 50_000);
     let app = TestApp::spawn_configured(|s| {
-        s.bus.relay = true;
+        s.shared.bus.relay = true;
     })
     .await;
     let t = tenant();

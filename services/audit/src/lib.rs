@@ -73,15 +73,15 @@ impl Application {
             ));
         }
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
-        let events = Events::new(&skeleton.bus, settings.region);
+        let events = Events::new(&skeleton.bus, settings.shared.region);
         skeleton
-            .create_topics(&events.topics(settings.bus.partitions))
+            .create_topics(&events.topics(settings.shared.bus.partitions))
             .await?;
         let consumed = events.consumed_topics();
         let state = Arc::new(AppState {
             pool: skeleton.pool.clone(),
             events,
-            region: settings.region,
+            region: settings.shared.region,
             signer,
             checkpoint_every_entries: settings.log.checkpoint_every_entries,
         });

@@ -2,19 +2,15 @@
 //! (`PLINTH_CONFIG`), then `PLINTH_…` environment variables with `__` between
 //! levels (`PLINTH_LOG__SIGNING_KEY=…`). Nothing else in the service reads the
 //! environment.
-pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
-use plinth_core::Region;
+use plinth_service::SharedSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
-    /// The region this deployment serves.
-    pub region: Region,
-    pub http: HttpSettings,
-    pub database: DatabaseSettings,
-    pub bus: BusSettings,
-    pub auth: AuthSettings,
+    /// What every service has: region, listener, database, bus, token key.
+    #[serde(flatten)]
+    pub shared: SharedSettings,
     pub log: LogSettings,
 }
 

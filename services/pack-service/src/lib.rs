@@ -57,9 +57,9 @@ impl Application {
     /// configurations any replica changes.
     pub async fn build(settings: Settings) -> Result<Service, plinth_service::StartError> {
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
-        let events = Events::new(&skeleton.bus, settings.region);
+        let events = Events::new(&skeleton.bus, settings.shared.region);
         skeleton
-            .create_topics(&events.topics(settings.bus.partitions))
+            .create_topics(&events.topics(settings.shared.bus.partitions))
             .await?;
         let followed = vec![
             events.pack_topic().to_owned(),
@@ -69,7 +69,7 @@ impl Application {
         let state = Arc::new(AppState {
             pool: skeleton.pool.clone(),
             events,
-            region: settings.region,
+            region: settings.shared.region,
             catalog: Arc::new(settings.catalog.tools.iter().cloned().collect()),
             defaults: settings.defaults.clone(),
             cache: ConfigCache::default(),

@@ -3,18 +3,14 @@
 //! between levels (`PLINTH_HTTP__PORT=8082`). Nothing else in the service reads
 //! the environment.
 
-pub use plinth_config::{AuthSettings, BusSettings, DatabaseSettings, HttpSettings};
-use plinth_core::Region;
+use plinth_service::SharedSettings;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
-    /// The region this deployment serves; tenants of the other region are refused.
-    pub region: Region,
-    pub http: HttpSettings,
-    pub database: DatabaseSettings,
-    pub bus: BusSettings,
-    pub auth: AuthSettings,
+    /// What every service has: region, listener, database, bus, token key.
+    #[serde(flatten)]
+    pub shared: SharedSettings,
     pub catalog: CatalogSettings,
     pub defaults: DefaultSettings,
 }

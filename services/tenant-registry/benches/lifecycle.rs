@@ -231,9 +231,9 @@ async fn main() -> anyhow::Result<()> {
 
     let app = Arc::new(
         TestApp::spawn_configured(Region::Us, |settings| {
-            settings.bus.relay = true;
-            settings.bus.partitions = 3;
-            settings.database.pool_size = clients as usize + 4;
+            settings.shared.bus.relay = true;
+            settings.shared.bus.partitions = 3;
+            settings.shared.database.pool_size = clients as usize + 4;
             settings.onboarding = service_items_only();
         })
         .await,

@@ -51,7 +51,7 @@ impl Application {
     /// onboarding and offboarding saga, which reads the owning services' answers.
     pub async fn build(settings: Settings) -> Result<Service, plinth_service::StartError> {
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
-        let events = Events::new(&skeleton.bus, settings.region);
+        let events = Events::new(&skeleton.bus, settings.shared.region);
         let state = Arc::new(AppState {
             pool: skeleton.pool.clone(),
             events,
@@ -59,12 +59,12 @@ impl Application {
             offboarding: settings.offboarding.clone(),
             default_entitlements: settings.default_entitlements.clone(),
         });
-        let saga = Saga::new(state.clone(), settings.region)
+        let saga = Saga::new(state.clone(), settings.shared.region)
             .map_err(|e| plinth_service::StartError::Invalid(format!("{e:#}")))?;
         let saga_topics = saga.topics(&skeleton.bus);
-        let mut topics = state.events.topics(settings.bus.partitions);
+        let mut topics = state.events.topics(settings.shared.bus.partitions);
         topics.extend(saga_topics.iter().flat_map(|t| {
-            let spec = TopicSpec::new(t, settings.bus.partitions);
+            let spec = TopicSpec::new(t, settings.shared.bus.partitions);
             [spec.dlq(), spec]
         }));
         skeleton.create_topics(&topics).await?;

@@ -31,7 +31,7 @@ fn actions(page: &Value) -> Vec<(String, String)> {
 #[tokio::test]
 async fn the_registrys_audit_events_and_onboarding_reach_the_audit_service() {
     // Both relays run: each service's events reach the other over the broker.
-    let audit = TestApp::spawn_configured(|s| s.bus.relay = true).await;
+    let audit = TestApp::spawn_configured(|s| s.shared.bus.relay = true).await;
     let db = TestDb::create("tenant_registry", tenant_registry::all_migrations())
         .await
         .unwrap();

@@ -160,7 +160,7 @@ async fn an_oversized_refused_request_does_not_stop_the_events_behind_it() {
     use rdkafka::Message;
     use rdkafka::consumer::{Consumer, StreamConsumer};
 
-    let app = TestApp::spawn_configured(|s| s.bus.relay = true).await;
+    let app = TestApp::spawn_configured(|s| s.shared.bus.relay = true).await;
     let tenant = app.tenant(DataMode::MetadataOnly).await;
     let auditor = As::tenant(Role::Auditor, tenant);
     let huge = "p".repeat(1_200_000);

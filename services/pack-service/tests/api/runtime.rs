@@ -111,7 +111,7 @@ fn ticket(subject: &str, channel: &str) -> Value {
 
 #[tokio::test]
 async fn another_process_drops_its_cached_configuration_when_the_activation_event_arrives() {
-    let app = TestApp::spawn_configured(|s| s.bus.relay = true).await;
+    let app = TestApp::spawn_configured(|s| s.shared.bus.relay = true).await;
     app.finance().await;
     let tenant = app.tenant(DataMode::MetadataOnly).await;
     let (status, _) = app.activate(tenant, "3.2.0", None).await;
