@@ -94,6 +94,8 @@ start() {
     audit) own+=(PLINTH_LOG__SIGNING_KEY="$(audit_signing_key "$region")"
                  PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$region") ;;
   esac
+  # Metrics and health on a listener of their own, which no gateway routes.
+  [ "$svc" = gateway ] || own+=(PLINTH_HTTP__INTERNAL_PORT="$(( port + 100 ))")
   (exec setsid env \
     PLINTH_HTTP__PORT="$port" \
     PLINTH_DATABASE__APP_URL="postgres://$PLINTH_PG_APP:$PLINTH_PG_PASSWORD@$pg" \

@@ -52,6 +52,10 @@ pub struct HttpSettings {
     pub host: String,
     /// 0 picks a free port (tests).
     pub port: u16,
+    /// The operators' listener: metrics and health, never routed by a gateway;
+    /// 0 picks a free port (tests).
+    #[serde(default)]
+    pub internal_port: u16,
     /// Largest accepted request body; larger ones get 413.
     pub body_limit_bytes: usize,
 }

@@ -3,8 +3,13 @@
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tokio::task::JoinHandle;
@@ -35,23 +40,75 @@ pub enum Stopped {
 
 /// The tasks beside a server, each with the token that stops it.
 #[derive(Debug, Default)]
-pub struct Tasks(Vec<(CancellationToken, JoinHandle<Result<(), TaskError>>)>);
+pub struct Tasks {
+    running: Vec<(CancellationToken, JoinHandle<Result<(), TaskError>>)>,
+    watches: Vec<TaskWatch>,
+}
+
+/// Whether a task beside the server still runs: for readiness.
+#[derive(Debug, Clone)]
+pub struct TaskWatch {
+    /// What the task is, e.g. `relay` or `consumer onboarding`.
+    pub name: String,
+    running: Arc<AtomicBool>,
+}
+
+impl TaskWatch {
+    /// Whether the task has not ended.
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+}
 
 impl Tasks {
-    /// Starts `task` with a stop token of its own.
-    pub fn spawn<F, E>(&mut self, task: impl FnOnce(CancellationToken) -> F)
+    /// Starts `task`, named `name`, with a stop token of its own.
+    pub fn spawn<F, E>(&mut self, name: &str, task: impl FnOnce(CancellationToken) -> F)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<TaskError> + 'static,
     {
         let stop = CancellationToken::new();
         let run = task(stop.clone());
-        self.0.push((
+        let running = Arc::new(AtomicBool::new(true));
+        self.watches.push(TaskWatch {
+            name: name.to_owned(),
+            running: running.clone(),
+        });
+        self.running.push((
             stop,
-            tokio::spawn(async move { run.await.map_err(Into::into) }),
+            tokio::spawn(async move {
+                let ended = run.await.map_err(Into::into);
+                running.store(false, Ordering::Relaxed);
+                if let Err(err) = &ended {
+                    tracing::error!(error = %err, "a task beside the server failed");
+                }
+                ended
+            }),
         ));
     }
+
+    /// A watch on every task started so far.
+    pub fn watches(&self) -> Vec<TaskWatch> {
+        self.watches.clone()
+    }
 }
+
+/// One request a server answered, as an [`Observer`] is told of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    /// The method, e.g. `GET`.
+    pub method: &'a str,
+    /// The route's template (`/admin/tenants/{tenant_id}`); `None` for a path
+    /// no route serves.
+    pub route: Option<&'a str>,
+    /// The status answered.
+    pub status: u16,
+    /// From the request's arrival to its answer's head.
+    pub elapsed: Duration,
+}
+
+/// Told of every request a server answered (for metrics).
+pub type Observer = Arc<dyn Fn(Observed<'_>) + Send + Sync>;
 
 /// Where a server listens and how large a JSON body it takes.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +125,8 @@ pub struct Listen<'a> {
 pub struct Service {
     port: u16,
     server: Server,
+    /// The operators' listener (metrics, health), which no gateway routes.
+    internal: Option<(u16, Server)>,
     tasks: Tasks,
 }
 
@@ -75,7 +134,8 @@ impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Service")
             .field("port", &self.port)
-            .field("tasks", &self.tasks.0.len())
+            .field("internal_port", &self.internal_port())
+            .field("tasks", &self.tasks.running.len())
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +149,19 @@ impl Service {
     where
         C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
+        Self::bind_observed(listen, tasks, None, configure)
+    }
+
+    /// [`bind`](Self::bind), telling `observer` of every request answered.
+    pub fn bind_observed<C>(
+        listen: Listen<'_>,
+        tasks: Tasks,
+        observer: Option<Observer>,
+        configure: C,
+    ) -> std::io::Result<Self>
+    where
+        C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
         let listener = TcpListener::bind((listen.host, listen.port)).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -98,9 +171,13 @@ impl Service {
         let port = listener.local_addr()?.port();
         let limit = listen.body_limit_bytes;
         let server = HttpServer::new(move || {
+            let observer = observer.clone();
             App::new()
                 .wrap(from_fn(move |req, next| {
                     refuse_nul_middleware(limit, req, next)
+                }))
+                .wrap(from_fn(move |req, next| {
+                    observe_middleware(observer.clone(), req, next)
                 }))
                 .wrap(from_fn(problem_fallback_middleware))
                 .wrap(from_fn(request_id_middleware))
@@ -115,8 +192,33 @@ impl Service {
         Ok(Service {
             port,
             server,
+            internal: None,
             tasks,
         })
+    }
+
+    /// Also serves `configure`'s routes (metrics, health) on `host:port`, a
+    /// listener for operators and their tools that no gateway routes.
+    pub fn serve_internal<C>(mut self, host: &str, port: u16, configure: C) -> std::io::Result<Self>
+    where
+        C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let listener = TcpListener::bind((host, port))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("binding {host}:{port}: {e}")))?;
+        let port = listener.local_addr()?.port();
+        // Its answers are for probes and scrapers, as they are: a `503` from
+        // `/readyz` stays one, with the checks that failed.
+        let server = HttpServer::new(move || App::new().configure(configure.clone()))
+            .workers(1)
+            .listen(listener)?
+            .run();
+        self.internal = Some((port, server));
+        Ok(self)
+    }
+
+    /// The operators' listener's port, if it serves one.
+    pub fn internal_port(&self) -> Option<u16> {
+        self.internal.as_ref().map(|(port, _)| *port)
     }
 
     /// The port it listens on (the one picked when asked for `0`).
@@ -127,11 +229,44 @@ impl Service {
     /// Serves until the server stops (on SIGINT or SIGTERM), then stops every
     /// task and waits for it; a task's failure is the answer.
     pub async fn run_until_stopped(self) -> Result<(), Stopped> {
-        let served = self.server.await;
-        for (stop, task) in self.tasks.0 {
+        let served = match self.internal {
+            Some((_, internal)) => {
+                let (served, internal) = tokio::join!(self.server, internal);
+                served.and(internal)
+            }
+            None => self.server.await,
+        };
+        for (stop, task) in self.tasks.running {
             stop.cancel();
             task.await?.map_err(Stopped::Task)?;
         }
         Ok(served?)
     }
+}
+
+/// Tells `observer` of the request once it is answered: its method, its route's
+/// template (never the path itself, which names tenants), status and duration.
+async fn observe_middleware(
+    observer: Option<Observer>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(observer) = observer else {
+        return next.call(req).await;
+    };
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.match_pattern();
+    let answered = next.call(req).await;
+    let status = match &answered {
+        Ok(res) => res.status().as_u16(),
+        Err(err) => err.as_response_error().status_code().as_u16(),
+    };
+    observer(Observed {
+        method: method.as_str(),
+        route: route.as_deref(),
+        status,
+        elapsed: started.elapsed(),
+    });
+    answered
 }

@@ -27,13 +27,14 @@
 #![warn(missing_docs)]
 
 use std::future::Future;
+use std::sync::Arc;
 
 use actix_web::web;
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Caller, Requester, TokenError, TokenVerifier};
 use plinth_bus::{
-    Audited, BusConfig, Consumer, ConsumerConfig, Event, Handler, Outcome, Relay, RelayConfig,
-    TopicError, TopicSpec, ensure_topics,
+    Audited, BusConfig, Consumer, ConsumerConfig, ConsumerStats, Event, Handler, Outcome, Relay,
+    RelayConfig, RelayStats, TopicError, TopicSpec, ensure_topics,
 };
 use plinth_config::{AuthSettings, BusSettings, ConfigError, DatabaseSettings, HttpSettings};
 use plinth_core::service::{Service, TaskError, Tasks};
@@ -42,6 +43,10 @@ use plinth_db::{Pool, PooledConn, SetupError, TenantScope, migrated_pool};
 use secrecy::ExposeSecret as _;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
+
+use crate::ops::Ops;
+
+pub mod ops;
 
 /// The settings every service has, borrowed from its own.
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +190,8 @@ macro_rules! service_settings {
 }
 
 /// A service's defaults for the dev stack (`make up`): it listens on `port` of
-/// 127.0.0.1 and takes bodies up to `body_limit_bytes`, keeps its data in the dev
+/// 127.0.0.1 (its metrics and health on `port + 100`) and takes bodies up to
+/// `body_limit_bytes`, keeps its data in the dev
 /// PostgreSQL's database `database` (the app role for requests, the owner for
 /// migrations), runs its relay and consumers on the dev broker, and serves the US
 /// region; `own` adds the service's own sections. Production sets every URL and key.
@@ -197,7 +203,10 @@ pub fn dev_defaults(
 ) -> serde_json::Value {
     let mut defaults = serde_json::json!({
         "region": "us",
-        "http": { "host": "127.0.0.1", "port": port, "body_limit_bytes": body_limit_bytes },
+        "http": {
+            "host": "127.0.0.1", "port": port, "internal_port": port + 100,
+            "body_limit_bytes": body_limit_bytes
+        },
         "database": {
             "app_url": format!("postgres://plinth_app:plinth@127.0.0.1:5432/{database}"),
             "owner_url": format!("postgres://plinth_owner:plinth@127.0.0.1:5432/{database}"),
@@ -230,6 +239,8 @@ pub struct Skeleton {
     http: HttpSettings,
     verifier: web::Data<TokenVerifier>,
     tasks: Tasks,
+    relay: Option<RelayStats>,
+    consumer_stats: Vec<(String, ConsumerStats)>,
 }
 
 impl std::fmt::Debug for Skeleton {
@@ -258,6 +269,7 @@ impl Skeleton {
             base.region,
         )?);
         let mut tasks = Tasks::default();
+        let mut relay_stats = None;
         if base.bus.relay {
             let relay = Relay::new(
                 pool.clone(),
@@ -265,7 +277,8 @@ impl Skeleton {
                 bus.clone(),
                 RelayConfig::default(),
             );
-            tasks.spawn(|stop| relay.run(stop));
+            relay_stats = Some(relay.stats());
+            tasks.spawn("relay", |stop| relay.run(stop));
         }
         Ok(Skeleton {
             pool,
@@ -276,6 +289,8 @@ impl Skeleton {
             http: base.http.clone(),
             verifier,
             tasks,
+            relay: relay_stats,
+            consumer_stats: Vec::new(),
         })
     }
 
@@ -300,19 +315,22 @@ impl Skeleton {
         let consumer = Consumer::new(
             self.pool.clone(),
             self.bus.clone(),
-            ConsumerConfig::new(group, topics),
+            ConsumerConfig::new(group.clone(), topics),
             handler,
         );
-        self.tasks.spawn(|stop| consumer.run(stop));
+        self.consumer_stats.push((group, consumer.stats()));
+        self.tasks
+            .spawn(&format!("consumer {role}"), |stop| consumer.run(stop));
     }
 
-    /// Runs `task` beside the server until the service stops.
-    pub fn spawn<F, E>(&mut self, task: impl FnOnce(CancellationToken) -> F)
+    /// Runs `task`, named `name` in readiness, beside the server until the
+    /// service stops.
+    pub fn spawn<F, E>(&mut self, name: &str, task: impl FnOnce(CancellationToken) -> F)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<TaskError> + 'static,
     {
-        self.tasks.spawn(task);
+        self.tasks.spawn(name, task);
     }
 
     /// Binds the HTTP server: `state` and the token verifier as shared data,
@@ -329,14 +347,32 @@ impl Skeleton {
     {
         let document = web::Data::new(OpenApiDocument(document(&openapi)?.into()));
         let verifier = self.verifier;
-        let service = Service::bind(self.http.listen(), self.tasks, move |config| {
-            config
-                .app_data(state.clone())
-                .app_data(verifier.clone())
-                .app_data(document.clone())
-                .route("/openapi.json", web::get().to(openapi_document));
-            routes(config);
-        })?;
+        let ops = Arc::new(Ops::new(
+            self.name,
+            self.pool.clone(),
+            self.relay,
+            self.consumer_stats,
+            self.tasks.watches(),
+        ));
+        let observer = ops.observer();
+        let service = Service::bind_observed(
+            self.http.listen(),
+            self.tasks,
+            Some(observer),
+            move |config| {
+                config
+                    .app_data(state.clone())
+                    .app_data(verifier.clone())
+                    .app_data(document.clone())
+                    .route("/openapi.json", web::get().to(openapi_document));
+                routes(config);
+            },
+        )?
+        .serve_internal(
+            &self.http.host,
+            self.http.internal_port,
+            ops::routes(web::Data::from(ops)),
+        )?;
         tracing::info!(port = service.port(), region = %self.region, "{} listening", self.name);
         Ok(service)
     }

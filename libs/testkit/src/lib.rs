@@ -17,8 +17,8 @@ pub mod service;
 
 pub use idp::{Idp, SigningKey};
 pub use service::{
-    Harness, TestedService, assert_openapi_current, assert_row_secured, assert_schema_current,
-    merge,
+    Harness, TestedService, assert_openapi_current, assert_operable, assert_row_secured,
+    assert_schema_current, merge,
 };
 
 use std::collections::BTreeMap;
@@ -151,6 +151,8 @@ pub struct ServiceClient {
     pub base: String,
     /// The HTTP client.
     pub http: reqwest::Client,
+    /// The service's operators' listener (metrics, health), when it has one.
+    pub ops: Option<String>,
     issuer: TokenIssuer,
     audience: &'static str,
     region: Region,
@@ -173,6 +175,7 @@ impl ServiceClient {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("an HTTP client"),
+            ops: None,
             issuer: TokenIssuer::new(&keys.private, Duration::from_secs(60)),
             audience,
             region,

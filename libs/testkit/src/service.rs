@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
@@ -104,7 +105,7 @@ impl<S: TestedService> Harness<S> {
         let prefix = test_topic_prefix();
         let mut all = json!({
             "region": region,
-            "http": { "host": "127.0.0.1", "port": 0 },
+            "http": { "host": "127.0.0.1", "port": 0, "internal_port": 0 },
             "database": {
                 "app_url": db.app_url(), "owner_url": db.owner_url(),
                 "app_role": TEST_APP_ROLE, "pool_size": 4
@@ -216,8 +217,139 @@ async fn start<S: TestedService>(
 ) -> ServiceClient {
     let app = S::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
+    let ops = app
+        .internal_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
-    ServiceClient::new(base, S::NAME, region, keys)
+    let mut client = ServiceClient::new(base, S::NAME, region, keys);
+    client.ops = ops;
+    client
+}
+
+/// Fails unless the service is operable as an SRE expects: on its internal
+/// listener `/livez` answers, `/readyz` says ready, `/metrics` counts requests by
+/// route template (never by the path, which names tenants) and shows the pool
+/// and the outbox; the public listener serves none of them; and once its
+/// database is gone, `/readyz` says so. Ends with the service's database dropped.
+pub async fn assert_operable<S: TestedService>(app: &Harness<S>) {
+    let client = &app.client;
+    let ops = client
+        .ops
+        .clone()
+        .expect("the service serves an internal listener");
+    let get = |url: String| async move { client.http.get(url).send().await.unwrap() };
+
+    assert_eq!(get(format!("{ops}/livez")).await.status(), 200);
+    let ready = get(format!("{ops}/readyz")).await;
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert!(
+        ready["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "database" && c["ok"] == true),
+        "{ready}"
+    );
+
+    // A route naming a tenant, called with a made-up one (no token: 401).
+    let doc: Value = get(format!("{}/openapi.json", client.base))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let template = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(path, item)| path.contains('{') && item.get("get").is_some())
+        .map(|(path, _)| path.clone())
+        .expect("a GET route with a parameter");
+    let probe = "opsprobe7f3a";
+    let concrete: String = template
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                probe
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    assert_eq!(
+        get(format!("{}{concrete}", client.base)).await.status(),
+        401
+    );
+
+    let metrics = get(format!("{ops}/metrics")).await;
+    assert_eq!(metrics.status(), 200);
+    let metrics = metrics.text().await.unwrap();
+    for expected in [
+        format!("http_route=\"{template}\""),
+        "http_route=\"/openapi.json\"".to_owned(),
+        "http_response_status_code=\"401\"".to_owned(),
+        "http_server_request_duration_seconds_bucket".to_owned(),
+        format!("service=\"{}\"", S::NAME),
+        "db_client_connection_count".to_owned(),
+        "plinth_outbox_backlog_rows".to_owned(),
+        "plinth_outbox_oldest_age_seconds".to_owned(),
+    ] {
+        assert!(metrics.contains(&expected), "no {expected} in:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains(probe),
+        "a path's value in the metrics:\n{metrics}"
+    );
+    for path in ["/metrics", "/livez", "/readyz"] {
+        assert_eq!(
+            get(format!("{}{path}", client.base)).await.status(),
+            404,
+            "{path} on the public listener"
+        );
+    }
+
+    // Without its database the service is not ready, and says why.
+    let mut admin = plinth_db::connect(&format!(
+        "{}/postgres",
+        plinth_db::testing::owner_server_url()
+    ))
+    .await
+    .unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!("DROP DATABASE \"{}\" WITH (FORCE)", app.db.name())),
+        &mut admin,
+    )
+    .await
+    .unwrap();
+    let not_ready = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+    crate::wait_until(
+        "readiness to see the database gone",
+        Duration::from_secs(20),
+        || {
+            let (not_ready, readyz) = (not_ready.clone(), format!("{ops}/readyz"));
+            async move {
+                let answer = client.http.get(readyz).send().await.unwrap();
+                if answer.status() != 503 {
+                    return false;
+                }
+                *not_ready.lock().unwrap() = answer.json().await.unwrap();
+                true
+            }
+        },
+    )
+    .await;
+    let not_ready = not_ready.lock().unwrap().clone();
+    assert_eq!(not_ready["ready"], false);
+    assert!(
+        not_ready["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "database" && c["ok"] == false),
+        "{not_ready}"
+    );
 }
 
 /// `over`'s keys over `base`'s, nested objects key by key; a `null` in `over`

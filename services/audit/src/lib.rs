@@ -89,7 +89,9 @@ impl Application {
         if skeleton.runs_consumers() {
             let every = Duration::from_secs(settings.log.checkpoint_every_seconds);
             let timer_state = state.clone();
-            skeleton.spawn(move |stop| checkpoint_timer(timer_state, every, stop));
+            skeleton.spawn("checkpoint timer", move |stop| {
+                checkpoint_timer(timer_state, every, stop)
+            });
         }
         skeleton.bind(
             web::Data::from(state),

@@ -78,9 +78,9 @@ impl Application {
         {
             let state = state.clone();
             let bus = skeleton.bus.clone();
-            skeleton.spawn(
-                |stop| async move { cache::follow(&state.cache, bus, followed, stop).await },
-            );
+            skeleton.spawn("cache follower", |stop| async move {
+                cache::follow(&state.cache, bus, followed, stop).await
+            });
         }
         skeleton.bind(
             web::Data::from(state),

@@ -10,6 +10,7 @@ mod catalog;
 mod helpers;
 mod lifecycle;
 mod openapi;
+mod operability;
 mod oscal;
 mod proofs;
 mod recording;

@@ -12,6 +12,7 @@ mod helpers;
 mod offboarding;
 mod onboarding;
 mod openapi;
+mod operability;
 mod role_bindings;
 mod tenants;
 mod workspaces;

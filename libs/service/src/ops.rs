@@ -1,0 +1,390 @@
+//! What operators see of a service, on its internal listener (which no gateway
+//! routes): `/metrics` in the text format Prometheus scrapes, `/livez` and
+//! `/readyz`.
+//!
+//! Request metrics carry the route's template, never the path (which names
+//! tenants), so their labels are bounded by the service's routes. The outbox
+//! backlog and the pool are read at each scrape; the relay's and the consumers'
+//! counters are theirs, read as they are.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use diesel::sql_types::{BigInt, Double};
+use diesel_async::RunQueryDsl;
+use plinth_bus::{ConsumerStats, RelayStats};
+use plinth_core::service::{Observed, Observer, TaskWatch};
+use plinth_db::Pool;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use serde::Serialize;
+
+/// The labels of a request metric, named as OpenTelemetry's HTTP semantic
+/// conventions name them.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    http_request_method: String,
+    /// The route's template; `unmatched` for a path no route serves.
+    http_route: String,
+    http_response_status_code: u16,
+}
+
+/// The buckets of `http.server.request.duration` that OpenTelemetry advises, in
+/// seconds.
+const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
+}
+
+/// A service's metrics, and the checks its readiness is made of.
+pub struct Ops {
+    registry: Registry,
+    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    pool: Pool,
+    pool_connections: Gauge,
+    pool_idle: Gauge,
+    pool_waiting: Gauge,
+    outbox_rows: Gauge,
+    outbox_oldest: Gauge<f64, AtomicU64>,
+    tasks: Vec<TaskWatch>,
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops")
+            .field("tasks", &self.tasks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ops {
+    /// The metrics of a service named `service` whose pool is `pool`, with the
+    /// counters of its relay (if it runs one) and its consumers, and the tasks
+    /// its readiness waits on.
+    pub fn new(
+        service: &str,
+        pool: Pool,
+        relay: Option<RelayStats>,
+        consumers: Vec<(String, ConsumerStats)>,
+        tasks: Vec<TaskWatch>,
+    ) -> Self {
+        let mut registry = Registry::with_prefix_and_labels(
+            "",
+            [(
+                std::borrow::Cow::Borrowed("service"),
+                std::borrow::Cow::Owned(service.to_owned()),
+            )]
+            .into_iter(),
+        );
+        let requests: Family<RequestLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(duration_histogram);
+        registry.register_with_unit(
+            "http_server_request_duration",
+            "Duration of HTTP requests, by method, route template and status",
+            Unit::Seconds,
+            requests.clone(),
+        );
+        let (pool_connections, pool_idle, pool_waiting) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
+        registry.register(
+            "db_client_connection_count",
+            "Connections the app role's pool holds",
+            pool_connections.clone(),
+        );
+        registry.register(
+            "db_client_connection_idle",
+            "Connections of the pool not in use",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "db_client_connection_pending_requests",
+            "Requests waiting for a connection of the pool",
+            pool_waiting.clone(),
+        );
+        let (outbox_rows, outbox_oldest) = (Gauge::default(), Gauge::<f64, AtomicU64>::default());
+        registry.register(
+            "plinth_outbox_backlog_rows",
+            "Events committed to the outbox and not yet published",
+            outbox_rows.clone(),
+        );
+        registry.register_with_unit(
+            "plinth_outbox_oldest_age",
+            "Age of the oldest event not yet published (0 with none)",
+            Unit::Seconds,
+            outbox_oldest.clone(),
+        );
+        registry.register_collector(Box::new(BusCounters { relay, consumers }));
+        Ops {
+            registry,
+            requests,
+            pool,
+            pool_connections,
+            pool_idle,
+            pool_waiting,
+            outbox_rows,
+            outbox_oldest,
+            tasks,
+        }
+    }
+
+    /// Records a request the service answered.
+    pub fn observe(&self, request: Observed<'_>) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                http_request_method: request.method.to_owned(),
+                http_route: request.route.unwrap_or("unmatched").to_owned(),
+                http_response_status_code: request.status,
+            })
+            .observe(request.elapsed.as_secs_f64());
+    }
+
+    /// An observer recording into these metrics, for the server.
+    pub fn observer(self: &Arc<Self>) -> Observer {
+        let ops = self.clone();
+        Arc::new(move |request| ops.observe(request))
+    }
+
+    /// The metrics as Prometheus scrapes them, the pool and the outbox read now.
+    pub async fn render(&self) -> Result<String, std::fmt::Error> {
+        let status = self.pool.status();
+        self.pool_connections.set(status.size as i64);
+        self.pool_idle.set(status.available as i64);
+        self.pool_waiting.set(status.waiting as i64);
+        match outbox_backlog(&self.pool).await {
+            Ok(backlog) => {
+                self.outbox_rows.set(backlog.rows);
+                self.outbox_oldest.set(backlog.oldest_seconds);
+            }
+            Err(err) => tracing::warn!(error = %err, "reading the outbox backlog for metrics"),
+        }
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+
+    /// Whether the service can take requests: its database answers, and the
+    /// tasks beside its server (relay, consumers, timers) still run.
+    pub async fn readiness(&self) -> Readiness {
+        let mut checks = Vec::with_capacity(self.tasks.len() + 1);
+        let database = tokio::time::timeout(Duration::from_secs(2), database_answers(&self.pool))
+            .await
+            .unwrap_or_else(|_| Err("no answer within 2 s".to_owned()));
+        checks.push(Check::of("database", database));
+        for task in &self.tasks {
+            let running = if task.is_running() {
+                Ok(())
+            } else {
+                Err("ended".to_owned())
+            };
+            checks.push(Check::of(&task.name, running));
+        }
+        Readiness {
+            ready: checks.iter().all(|c| c.ok),
+            checks,
+        }
+    }
+}
+
+/// The answer of `/readyz`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    /// Whether every check passes.
+    pub ready: bool,
+    /// Each check, in order.
+    pub checks: Vec<Check>,
+}
+
+/// One check of readiness.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What is checked: `database`, or a task's name.
+    pub name: String,
+    /// Whether it passes.
+    pub ok: bool,
+    /// Why not, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Check {
+    fn of(name: &str, outcome: Result<(), String>) -> Check {
+        Check {
+            name: name.to_owned(),
+            ok: outcome.is_ok(),
+            reason: outcome.err(),
+        }
+    }
+}
+
+async fn database_answers(pool: &Pool) -> Result<(), String> {
+    let mut conn = plinth_db::checkout(pool)
+        .await
+        .map_err(|e| e.internal_message().unwrap_or("unavailable").to_owned())?;
+    diesel::sql_query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Backlog {
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+    #[diesel(sql_type = Double)]
+    oldest_seconds: f64,
+}
+
+/// The outbox holds only what is still to be published.
+async fn outbox_backlog(pool: &Pool) -> Result<Backlog, String> {
+    let mut conn = plinth_db::checkout(pool)
+        .await
+        .map_err(|e| e.internal_message().unwrap_or("unavailable").to_owned())?;
+    diesel::sql_query(
+        "SELECT count(*) AS rows,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_seconds
+         FROM outbox",
+    )
+    .get_result::<Backlog>(&mut conn)
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// The relay's and the consumers' own counters, read at each scrape.
+#[derive(Debug)]
+struct BusCounters {
+    relay: Option<RelayStats>,
+    consumers: Vec<(String, ConsumerStats)>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupLabel {
+    consumer_group: String,
+}
+
+impl Collector for BusCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        if let Some(relay) = &self.relay {
+            for (name, help, value) in [
+                (
+                    "plinth_relay_published",
+                    "Events the relay published",
+                    relay.published(),
+                ),
+                (
+                    "plinth_relay_batches",
+                    "Batches the relay published",
+                    relay.batches(),
+                ),
+                (
+                    "plinth_relay_failed_batches",
+                    "Batches rolled back because publishing or the database failed",
+                    relay.failed_batches(),
+                ),
+                (
+                    "plinth_relay_dead_lettered",
+                    "Outbox rows the broker refused for good, moved aside",
+                    relay.dead_lettered(),
+                ),
+                (
+                    "plinth_relay_turns",
+                    "Times this relay took its turn to publish",
+                    relay.turns(),
+                ),
+            ] {
+                let counter = ConstCounter::new(value);
+                counter.encode(encoder.encode_descriptor(
+                    name,
+                    help,
+                    None,
+                    counter.metric_type(),
+                )?)?;
+            }
+        }
+        if self.consumers.is_empty() {
+            return Ok(());
+        }
+        type Read = fn(&ConsumerStats) -> u64;
+        let families: [(&str, &str, Read); 4] = [
+            (
+                "plinth_consumer_applied",
+                "Events whose effect was committed",
+                ConsumerStats::applied,
+            ),
+            (
+                "plinth_consumer_duplicates",
+                "Redelivered events recognised and skipped",
+                ConsumerStats::duplicates,
+            ),
+            (
+                "plinth_consumer_retries",
+                "Handler failures retried",
+                ConsumerStats::retries,
+            ),
+            (
+                "plinth_consumer_dead_lettered",
+                "Messages given up on and sent to the dead-letter topic",
+                ConsumerStats::dead_lettered,
+            ),
+        ];
+        for (name, help, read) in families {
+            let mut family = encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                prometheus_client::metrics::MetricType::Counter,
+            )?;
+            for (group, stats) in &self.consumers {
+                let labels = GroupLabel {
+                    consumer_group: group.clone(),
+                };
+                ConstCounter::new(read(stats)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The internal listener's routes: `/metrics`, `/livez`, `/readyz`.
+pub fn routes(ops: web::Data<Ops>) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    move |config: &mut web::ServiceConfig| {
+        config
+            .app_data(ops.clone())
+            .route("/metrics", web::get().to(metrics))
+            .route("/livez", web::get().to(livez))
+            .route("/readyz", web::get().to(readyz));
+    }
+}
+
+async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
+    match ops.render().await {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+/// The process runs and answers.
+async fn livez() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn readyz(ops: web::Data<Ops>) -> HttpResponse {
+    let readiness = ops.readiness().await;
+    if readiness.ready {
+        HttpResponse::Ok().json(readiness)
+    } else {
+        HttpResponse::ServiceUnavailable().json(readiness)
+    }
+}
