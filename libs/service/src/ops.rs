@@ -78,8 +78,7 @@ impl Ops {
         consumers: Vec<(String, ConsumerStats)>,
         tasks: Vec<TaskWatch>,
     ) -> Self {
-        let mut registry = Registry::with_prefix_and_labels(
-            "",
+        let mut registry = Registry::with_labels(
             [(
                 std::borrow::Cow::Borrowed("service"),
                 std::borrow::Cow::Owned(service.to_owned()),

@@ -302,6 +302,12 @@ pub async fn assert_operable<S: TestedService>(app: &Harness<S>) {
         !metrics.contains(probe),
         "a path's value in the metrics:\n{metrics}"
     );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("http_server_request_duration_seconds_count{")),
+        "the request metric under its own name:\n{metrics}"
+    );
     for path in ["/metrics", "/livez", "/readyz"] {
         assert_eq!(
             get(format!("{}{path}", client.base)).await.status(),
