@@ -19,10 +19,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 use plinth_db::Pool;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::statistics::Statistics;
 use rdkafka::util::Timeout;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -154,6 +156,8 @@ pub struct ConsumerConfig {
     pub max_backoff: Duration,
     /// Extra librdkafka properties for this consumer only.
     pub properties: Vec<(String, String)>,
+    /// How often the consumer looks at how far behind it is ([`ConsumerStats::lag`]).
+    pub lag_interval: Duration,
 }
 
 impl ConsumerConfig {
@@ -167,6 +171,7 @@ impl ConsumerConfig {
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             properties: Vec::new(),
+            lag_interval: Duration::from_secs(5),
         }
     }
 
@@ -189,6 +194,19 @@ struct ConsumerCounters {
     dead_lettered: Counter,
     retries: Counter,
     transactions: Counter,
+    lag: parking_lot::Mutex<Vec<PartitionLag>>,
+}
+
+/// How far a consumer is behind on one partition assigned to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// Messages on the partition the consumer has not taken yet: the high
+    /// watermark less its committed position.
+    pub messages: i64,
 }
 
 impl ConsumerStats {
@@ -216,7 +234,40 @@ impl ConsumerStats {
     pub fn transactions(&self) -> u64 {
         self.0.transactions.get()
     }
+    /// How far behind the consumer was on each partition it fetches, as of the
+    /// client's last statistics (every [`ConsumerConfig::lag_interval`]); none
+    /// before the first.
+    pub fn lag(&self) -> Vec<PartitionLag> {
+        self.0.lag.lock().clone()
+    }
 }
+
+/// The client context of a consumer: librdkafka's statistics, every
+/// [`ConsumerConfig::lag_interval`], give the lag of each partition it fetches.
+struct LagContext(ConsumerStats);
+
+impl ClientContext for LagContext {
+    fn stats(&self, statistics: Statistics) {
+        let mut lag: Vec<PartitionLag> = statistics
+            .topics
+            .into_iter()
+            .flat_map(|(topic, t)| {
+                t.partitions
+                    .into_values()
+                    .filter(|p| p.partition >= 0 && p.consumer_lag >= 0)
+                    .map(move |p| PartitionLag {
+                        topic: topic.clone(),
+                        partition: p.partition,
+                        messages: p.consumer_lag,
+                    })
+            })
+            .collect();
+        lag.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        *self.0.0.lag.lock() = lag;
+    }
+}
+
+impl ConsumerContext for LagContext {}
 
 /// Consumes topics into a handler with exactly-once effect.
 pub struct Consumer<H> {
@@ -262,7 +313,12 @@ impl<H: Handler> Consumer<H> {
         for (k, v) in &self.config.properties {
             cfg.set(k, v);
         }
-        let consumer: StreamConsumer = cfg.create()?;
+        cfg.set(
+            "statistics.interval.ms",
+            self.config.lag_interval.as_millis().max(1).to_string(),
+        );
+        let consumer: StreamConsumer<LagContext> =
+            cfg.create_with_context(LagContext(self.stats.clone()))?;
         let topics: Vec<&str> = self.config.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let dlq = self.bus.producer()?;

@@ -36,7 +36,9 @@ pub use audit::{
 };
 pub use avro::{AvroError, Schemas, check_compatible, read_avsc_files};
 pub use config::BusConfig;
-pub use consumer::{Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, Received};
+pub use consumer::{
+    Consumer, ConsumerConfig, ConsumerStats, Handler, HandlerError, PartitionLag, Received,
+};
 pub use follow::{Followed, follow};
 pub use outbox::{Event, Outbox};
 pub use relay::{Relay, RelayConfig, RelayStats};

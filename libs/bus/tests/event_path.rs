@@ -1018,12 +1018,25 @@ async fn events_the_handler_does_not_want_are_passed_over() {
     }
     let committed = h.place_orders(20, 2).await.unwrap();
     let (relay, _) = h.relay(RelayConfig::default());
-    let (consumer, stats) = h.consumer_of(h.consumer_config(), Some("plinth.test.order_placed"));
+    let mut config = h.consumer_config();
+    config.lag_interval = Duration::from_millis(200);
+    let (consumer, stats) = h.consumer_of(config, Some("plinth.test.order_placed"));
     let (stop_relay, relay_task) = spawn(|t| relay.run(t));
     let (stop_consumer, consumer_task) = spawn(|t| consumer.run(t));
     wait_until("the orders applied", Duration::from_secs(60), || async {
         h.effects().await >= committed as i64
     })
+    .await;
+    // Once what it took is committed, the group is behind on no partition of the
+    // topic, and says so for each.
+    wait_until(
+        "the lag reported as none",
+        Duration::from_secs(30),
+        || async {
+            let lag = stats.lag();
+            !lag.is_empty() && lag.iter().all(|p| p.topic == h.topic && p.messages == 0)
+        },
+    )
     .await;
     stop_relay.cancel();
     stop_consumer.cancel();

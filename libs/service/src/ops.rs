@@ -21,7 +21,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use serde::Serialize;
@@ -271,6 +271,13 @@ struct GroupLabel {
     consumer_group: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    consumer_group: String,
+    topic: String,
+    partition: i32,
+}
+
 impl Collector for BusCounters {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         if let Some(relay) = &self.relay {
@@ -348,6 +355,24 @@ impl Collector for BusCounters {
                     consumer_group: group.clone(),
                 };
                 ConstCounter::new(read(stats)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        // One series per partition a group fetches: bounded by the topics'
+        // partition counts, which configuration sets.
+        let mut lag = encoder.encode_descriptor(
+            "plinth_consumer_lag",
+            "Messages a consumer group has not taken yet, per partition it fetches",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for (group, stats) in &self.consumers {
+            for partition in stats.lag() {
+                let labels = PartitionLabels {
+                    consumer_group: group.clone(),
+                    topic: partition.topic,
+                    partition: partition.partition,
+                };
+                ConstGauge::new(partition.messages).encode(lag.encode_family(&labels)?)?;
             }
         }
         Ok(())
