@@ -95,7 +95,7 @@ start() {
                  PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$region") ;;
   esac
   # Metrics and health on a listener of their own, which no gateway routes.
-  [ "$svc" = gateway ] || own+=(PLINTH_HTTP__INTERNAL_PORT="$(( port + 100 ))")
+  own+=(PLINTH_HTTP__INTERNAL_PORT="$(( port + 100 ))")
   (exec setsid env \
     PLINTH_HTTP__PORT="$port" \
     PLINTH_DATABASE__APP_URL="postgres://$PLINTH_PG_APP:$PLINTH_PG_PASSWORD@$pg" \
@@ -152,6 +152,7 @@ status() {
       name=$(instance "$svc" "$region")
       if running "$name"; then
         echo "  Service     $name  http://127.0.0.1:$(port_of "$svc" "$region")  (region $region, log $SERVICES_DIR/$name.log)"
+        echo "              metrics and health: http://127.0.0.1:$(( $(port_of "$svc" "$region") + 100 ))/{metrics,livez,readyz}"
       else
         echo "  Service     $name  not running"
       fi

@@ -53,7 +53,7 @@ pub struct HttpSettings {
     /// 0 picks a free port (tests).
     pub port: u16,
     /// The operators' listener: metrics and health, never routed by a gateway;
-    /// 0 picks a free port (tests).
+    /// 0 (the default) picks a free port, which the service logs.
     #[serde(default)]
     pub internal_port: u16,
     /// Largest accepted request body; larger ones get 413.

@@ -190,7 +190,8 @@ macro_rules! service_settings {
 }
 
 /// A service's defaults for the dev stack (`make up`): it listens on `port` of
-/// 127.0.0.1 (its metrics and health on `port + 100`) and takes bodies up to
+/// 127.0.0.1 (its metrics and health on a free port: `make up` sets
+/// `http.internal_port` to `port + 100`) and takes bodies up to
 /// `body_limit_bytes`, keeps its data in the dev
 /// PostgreSQL's database `database` (the app role for requests, the owner for
 /// migrations), runs its relay and consumers on the dev broker, and serves the US
@@ -204,7 +205,7 @@ pub fn dev_defaults(
     let mut defaults = serde_json::json!({
         "region": "us",
         "http": {
-            "host": "127.0.0.1", "port": port, "internal_port": port + 100,
+            "host": "127.0.0.1", "port": port,
             "body_limit_bytes": body_limit_bytes
         },
         "database": {
@@ -373,7 +374,13 @@ impl Skeleton {
             self.http.internal_port,
             ops::routes(web::Data::from(ops)),
         )?;
-        tracing::info!(port = service.port(), region = %self.region, "{} listening", self.name);
+        tracing::info!(
+            port = service.port(),
+            internal_port = service.internal_port(),
+            region = %self.region,
+            "{} listening",
+            self.name
+        );
         Ok(service)
     }
 }

@@ -4,7 +4,6 @@ use actix_web::http::header::{self, AUTHORIZATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use plinth_core::ApiError;
 
-use crate::denials::Denials;
 use crate::identity::session::now;
 use crate::login;
 use crate::proxy::{Proxy, forward};
@@ -23,7 +22,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool) {
             .route("/auth/logout", web::post().to(login::logout));
     }
     cfg.route("/auth/me", web::get().to(me))
-        .route("/metrics", web::get().to(metrics))
         .default_service(web::to(forward));
 }
 
@@ -105,24 +103,4 @@ async fn home(proxy: web::Data<Proxy>) -> HttpResponse {
             .replace("{{region}}", &region.to_string())
             .replace("{{region_name}}", &region.to_string().to_uppercase()),
     )
-}
-
-/// The gateway's own counters, in the Prometheus text format.
-async fn metrics(denials: web::Data<Denials>, proxy: web::Data<Proxy>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(format!(
-            "# HELP plinth_gateway_audit_undelivered_total Refusals whose audit event could not be buffered or published.\n\
-             # TYPE plinth_gateway_audit_undelivered_total counter\n\
-             plinth_gateway_audit_undelivered_total {}\n\
-             # HELP plinth_gateway_refusals_folded_total Anonymous refusals recorded only as part of a folded count.\n\
-             # TYPE plinth_gateway_refusals_folded_total counter\n\
-             plinth_gateway_refusals_folded_total {}\n\
-             # HELP plinth_gateway_rate_limiters Rate limiters held: tenants' and callers' active in the last minute.\n\
-             # TYPE plinth_gateway_rate_limiters gauge\n\
-             plinth_gateway_rate_limiters {}\n",
-            denials.undelivered(),
-            denials.folded(),
-            proxy.limiters(),
-        ))
 }

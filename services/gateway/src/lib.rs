@@ -9,6 +9,7 @@ pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod login;
+pub mod ops;
 pub mod projection;
 pub mod proxy;
 pub mod roles;
@@ -41,6 +42,8 @@ pub use crate::settings::Settings;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The operators' listener: metrics and health, never routed.
+    internal: (u16, Server),
     /// The background tasks (the projection, the refusals' publisher), and how to
     /// stop them.
     stop: CancellationToken,
@@ -70,12 +73,14 @@ impl Application {
             settings.rate_limits.caller_per_second,
             settings.rate_limits.unauthenticated_per_second,
         ));
+        let projections = Arc::new(ops::Projections::default());
         let projection = {
             let (roles, limits, stop) = (roles.clone(), limits.clone(), stop.clone());
+            let projected = projections.clone();
             let schemas = projection::schemas()?;
-            tokio::spawn(
-                async move { projection::follow(&roles, &limits, bus, schemas, stop).await },
-            )
+            tokio::spawn(async move {
+                projection::follow(&roles, &limits, bus, schemas, stop, &projected.tenants).await
+            })
         };
         let server = &settings.http.server;
         let listener = TcpListener::bind((server.host.as_str(), server.port))
@@ -122,11 +127,15 @@ impl Application {
         .context("creating the audit and session topics")?;
         let ended_sessions = {
             let (bus, stop) = (bus_for_topics.clone(), stop.clone());
-            tokio::spawn(async move { identity::ended::follow(&ended, bus, stop).await })
+            let projected = projections.clone();
+            tokio::spawn(async move {
+                identity::ended::follow(&ended, bus, stop, &projected.sessions).await
+            })
         };
         let (denials, denials_task) =
             Denials::start(&bus_for_topics, settings.region, stop.clone())?;
         let denials = web::Data::new(denials);
+        let (proxy_for_ops, denials_for_ops) = (proxy.clone(), denials.clone());
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let server = HttpServer::new(move || {
             let app = App::new()
@@ -157,10 +166,33 @@ impl Application {
         })
         .listen(listener)?
         .run();
-        tracing::info!(port, region = %settings.region, "gateway listening");
+        let internal = {
+            let at = &settings.http.server;
+            let listener = TcpListener::bind((at.host.as_str(), at.internal_port))
+                .with_context(|| format!("binding {}:{}", at.host, at.internal_port))?;
+            let port = listener.local_addr()?.port();
+            let (projections, proxy, denials) = (
+                projections.clone(),
+                proxy_for_ops.clone(),
+                denials_for_ops.clone(),
+            );
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(web::Data::from(projections.clone()))
+                    .app_data(proxy.clone())
+                    .app_data(denials.clone())
+                    .configure(ops::routes)
+            })
+            .workers(1)
+            .listen(listener)?
+            .run();
+            (port, server)
+        };
+        tracing::info!(port, internal_port = internal.0, region = %settings.region, "gateway listening");
         Ok(Application {
             port,
             server,
+            internal,
             stop,
             tasks: vec![projection, denials_task, ended_sessions],
         })
@@ -170,8 +202,14 @@ impl Application {
         self.port
     }
 
+    /// The operators' listener's port: `/metrics`, `/livez`, `/readyz`.
+    pub fn internal_port(&self) -> u16 {
+        self.internal.0
+    }
+
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let served = self.server.await;
+        let (served, internal) = tokio::join!(self.server, self.internal.1);
+        let served = served.and(internal);
         self.stop.cancel();
         for task in self.tasks {
             task.await??;

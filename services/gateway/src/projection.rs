@@ -3,6 +3,8 @@
 //! `plinth.tenant.v1` from its beginning into memory, under a consumer group of its
 //! own per process (every gateway holds the whole picture).
 
+use std::sync::atomic::AtomicBool;
+
 use plinth_bus::{Area, BusConfig, Schemas};
 use tokio_util::sync::CancellationToken;
 
@@ -24,16 +26,22 @@ pub async fn follow(
     bus: BusConfig,
     schemas: Schemas,
     stop: CancellationToken,
+    caught_up: &AtomicBool,
 ) -> anyhow::Result<()> {
     let topics = [bus.topic(Area::Tenant)];
-    Ok(
-        plinth_bus::follow(&bus, &topics, "gateway.projection", stop, |event| {
+    Ok(plinth_bus::follow(
+        &bus,
+        &topics,
+        "gateway.projection",
+        stop,
+        Some(caught_up),
+        |event| {
             if event.ty == ENTITLEMENT_CHANGED {
                 limits.apply(&schemas, event.payload);
             } else {
                 roles.apply(event.ty, &schemas, event.payload);
             }
-        })
-        .await?,
+        },
     )
+    .await?)
 }

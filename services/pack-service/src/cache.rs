@@ -100,7 +100,7 @@ pub async fn follow(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     Ok(
-        follow_topics(&bus, &topics, "pack-service.cache", stop, |event| {
+        follow_topics(&bus, &topics, "pack-service.cache", stop, None, |event| {
             if STALE_AFTER.contains(&event.ty)
                 && let Some(tenant) = event.key.and_then(|k| TenantId::parse(k).ok())
             {

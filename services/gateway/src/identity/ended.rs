@@ -11,6 +11,8 @@
 //! cookie is refused anyway: the topic keeps a day, and memory keeps what has not
 //! expired.
 
+use std::sync::atomic::AtomicBool;
+
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -146,14 +148,20 @@ pub async fn follow(
     ended: &EndedSessions,
     bus: BusConfig,
     stop: CancellationToken,
+    caught_up: &AtomicBool,
 ) -> anyhow::Result<()> {
     let topics = [bus.topic(Area::Session)];
-    Ok(
-        plinth_bus::follow(&bus, &topics, "gateway.sessions", stop, |event| {
+    Ok(plinth_bus::follow(
+        &bus,
+        &topics,
+        "gateway.sessions",
+        stop,
+        Some(caught_up),
+        |event| {
             if event.ty == SESSION_ENDED_TYPE {
                 ended.apply(event.payload);
             }
-        })
-        .await?,
+        },
     )
+    .await?)
 }

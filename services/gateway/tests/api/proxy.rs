@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 
 pub struct Stack {
     pub gateway: String,
+    /// The gateway's operators' listener: metrics and health.
+    pub gateway_ops: String,
     /// The topics' prefix of this stack.
     pub prefix: String,
     http: reqwest::Client,
@@ -147,9 +149,11 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             .await
             .unwrap();
     let base = format!("http://127.0.0.1:{}", gateway.port());
+    let ops = format!("http://127.0.0.1:{}", gateway.internal_port());
     tokio::spawn(gateway.run_until_stopped());
     Stack {
         gateway: base,
+        gateway_ops: ops,
         prefix,
         http: reqwest::Client::new(),
         _db: Some(db),
@@ -160,11 +164,12 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
 }
 
 impl Stack {
-    /// The value of the gateway's `/metrics` line `name` (an unlabelled one).
+    /// The value of the gateway's `/metrics` line `name` (an unlabelled one), on
+    /// its operators' listener.
     pub async fn metric(&self, name: &str) -> u64 {
         let text = self
             .http
-            .get(format!("{}/metrics", self.gateway))
+            .get(format!("{}/metrics", self.gateway_ops))
             .send()
             .await
             .unwrap()
@@ -383,9 +388,11 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
     .await
     .unwrap();
     let eu_base = format!("http://127.0.0.1:{}", eu.port());
+    let eu_ops = format!("http://127.0.0.1:{}", eu.internal_port());
     tokio::spawn(eu.run_until_stopped());
     let eu = Stack {
         gateway: eu_base,
+        gateway_ops: eu_ops,
         prefix: String::new(),
         http: reqwest::Client::new(),
         _db: None,
