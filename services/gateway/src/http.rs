@@ -22,6 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool) {
             .route("/auth/logout", web::post().to(login::logout));
     }
     cfg.route("/auth/me", web::get().to(me))
+        .route(
+            "/admin/readiness",
+            web::get().to(crate::ops::region_readiness),
+        )
         .default_service(web::to(forward));
 }
 

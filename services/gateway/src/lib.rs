@@ -137,6 +137,7 @@ impl Application {
         let denials = web::Data::new(denials);
         let (proxy_for_ops, denials_for_ops) = (proxy.clone(), denials.clone());
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
+        let projected = web::Data::from(projections.clone());
         let server = HttpServer::new(move || {
             let app = App::new()
                 .wrap(from_fn(problem_fallback_middleware))
@@ -145,6 +146,7 @@ impl Application {
                 .app_data(path_config())
                 .app_data(proxy.clone())
                 .app_data(denials.clone())
+                .app_data(projected.clone())
                 // One upstream client per worker: it keeps its connections. A
                 // service's redirect is the caller's to follow, not the gateway's.
                 .app_data(web::Data::new(

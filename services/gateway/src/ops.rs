@@ -5,11 +5,14 @@
 //! caught up with their topics.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
-use serde_json::json;
+use actix_web::http::header;
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
+use plinth_core::{ApiError, RequestId, Role};
+use serde_json::{Value, json};
 
-use crate::denials::Denials;
+use crate::denials::{Denials, Refusal};
 use crate::proxy::Proxy;
 
 /// Whether each projection has read what its topic held when the gateway started.
@@ -73,4 +76,94 @@ async fn readyz(projections: web::Data<Projections>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(answer)
     }
+}
+
+/// `GET /admin/readiness`: every service's readiness in this region, asked of
+/// their operators' listeners now, and the gateway's own. For the platform team
+/// (administrators and auditors over every tenant); refusals are audited like
+/// any other at the gateway.
+pub async fn region_readiness(
+    req: HttpRequest,
+    proxy: web::Data<Proxy>,
+    denials: web::Data<Denials>,
+    projections: web::Data<Projections>,
+    client: web::Data<awc::Client>,
+) -> Result<HttpResponse, ApiError> {
+    let (identity, _) = match proxy.authenticate(&req).await {
+        Ok(found) => found,
+        Err(error) => return Err(refused(&req, &denials, None, error)),
+    };
+    let held = proxy.roles.held(&identity);
+    if !held
+        .platform
+        .iter()
+        .any(|r| matches!(r, Role::PlatformAdmin | Role::PlatformAuditor))
+    {
+        let error = ApiError::forbidden(
+            "the region's readiness is for platform administrators and auditors over every tenant",
+        );
+        return Err(refused(&req, &denials, Some(identity.subject), error));
+    }
+    let asked = proxy.readiness.iter().map(|(name, base)| {
+        let client = client.clone();
+        async move {
+            let answer = client
+                .get(format!("{}/readyz", base.trim_end_matches('/')))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            let report = match answer {
+                Ok(mut answer) => match answer.json::<Value>().await {
+                    Ok(report) => report,
+                    Err(e) => {
+                        json!({ "ready": false, "reason": format!("no readiness report: {e}") })
+                    }
+                },
+                Err(e) => json!({ "ready": false, "reason": format!("unreachable: {e}") }),
+            };
+            json!({
+                "service": name,
+                "ready": report["ready"] == true,
+                "checks": report.get("checks").cloned().unwrap_or(json!([])),
+                "reason": report.get("reason").cloned().unwrap_or(Value::Null),
+            })
+        }
+    });
+    let services = futures_util::future::join_all(asked).await;
+    let gateway_ready =
+        projections.tenants.load(Ordering::Relaxed) && projections.sessions.load(Ordering::Relaxed);
+    let ready = gateway_ready && services.iter().all(|s| s["ready"] == true);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "region": proxy.region,
+            "ready": ready,
+            "gateway": { "ready": gateway_ready },
+            "services": services,
+        })))
+}
+
+/// Records `error` as the gateway's refusal of `req`, and hands it back.
+fn refused(
+    req: &HttpRequest,
+    denials: &Denials,
+    actor: Option<String>,
+    error: ApiError,
+) -> ApiError {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .copied()
+        .unwrap_or_else(RequestId::new);
+    denials.record(
+        Refusal {
+            actor,
+            tenant: None,
+            method: req.method().to_string(),
+            path: req.path().to_owned(),
+            request_id,
+        },
+        &error,
+    );
+    error
 }

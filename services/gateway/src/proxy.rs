@@ -34,8 +34,11 @@ pub struct Proxy {
     /// Sessions ended by a logout, here or at another gateway of the region.
     pub ended: Arc<EndedSessions>,
     issuer: TokenIssuer,
-    region: Region,
+    /// The region this gateway serves.
+    pub region: Region,
     routes: Vec<Route>,
+    /// Each service's operators' listener, by service, for the region's readiness.
+    pub readiness: std::collections::BTreeMap<String, String>,
     regions: std::collections::BTreeMap<Region, String>,
     pub roles: Arc<Roles>,
     limits: Arc<RateLimits>,
@@ -146,6 +149,7 @@ impl Proxy {
             )?,
             region: settings.region,
             routes: settings.routes.clone(),
+            readiness: settings.readiness.clone(),
             regions: settings.regions.clone(),
             roles,
             limits,

@@ -18,6 +18,10 @@ pub struct Settings {
     pub internal_token: InternalTokenSettings,
     /// Where each path prefix goes, first match wins.
     pub routes: Vec<Route>,
+    /// Each service's operators' listener (`/readyz`), by service name: what
+    /// `GET /admin/readiness` asks.
+    #[serde(default)]
+    pub readiness: BTreeMap<String, String>,
     /// Each region's public base URL, named in `wrong_region` answers.
     pub regions: BTreeMap<Region, String>,
     /// Identity-provider groups whose members hold a platform role.
@@ -191,6 +195,11 @@ fn dev_defaults() -> serde_json::Value {
             "groups_recheck_seconds": 300
         },
         "internal_token": { "private_key_pem": "", "lifetime_seconds": 60 },
+        "readiness": {
+            "tenant-registry": "http://127.0.0.1:8181",
+            "pack-service": "http://127.0.0.1:8182",
+            "audit": "http://127.0.0.1:8186"
+        },
         "routes": [
             { "prefix": "/admin/tenants", "upstream": "http://127.0.0.1:8081",
               "audience": "tenant-registry", "create_names_region": true },

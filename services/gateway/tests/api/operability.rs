@@ -7,7 +7,9 @@ use std::time::Duration;
 use plinth_testkit::{Idp, wait_until};
 use serde_json::Value;
 
-use crate::proxy::stack;
+use reqwest::Method;
+
+use crate::proxy::{Options, stack, stack_with};
 
 #[tokio::test]
 async fn the_gateway_is_ready_once_its_projections_caught_up_and_says_so_to_operators_only() {
@@ -55,4 +57,78 @@ async fn the_gateway_is_ready_once_its_projections_caught_up_and_says_so_to_oper
             .unwrap();
         assert_eq!(public.status(), 404, "{path} on the public listener");
     }
+}
+
+#[tokio::test]
+async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
+    let idp = Idp::start().await;
+    let stack = stack_with(
+        &idp,
+        Options {
+            audit: true,
+            packs: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    wait_until("the region ready", Duration::from_secs(30), || async {
+        let (status, report, _) = stack
+            .call(Some(&admin), Method::GET, "/admin/readiness", None)
+            .await;
+        status == 200 && report["ready"] == true
+    })
+    .await;
+    let (_, report, _) = stack
+        .call(Some(&admin), Method::GET, "/admin/readiness", None)
+        .await;
+    let services: Vec<(&str, bool)> = report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["service"].as_str().unwrap(), s["ready"] == true))
+        .collect();
+    assert_eq!(
+        services,
+        [
+            ("audit", true),
+            ("pack-service", true),
+            ("tenant-registry", true)
+        ],
+        "{report}"
+    );
+    assert_eq!(report["region"], "us");
+    assert_eq!(report["gateway"]["ready"], true);
+    assert!(
+        report["services"][2]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "database" && c["ok"] == true),
+        "{report}"
+    );
+
+    let auditor = idp.access_token("msp-auditor").await;
+    let (status, _, _) = stack
+        .call(Some(&auditor), Method::GET, "/admin/readiness", None)
+        .await;
+    assert_eq!(status, 200, "platform auditors read it too");
+    for who in ["msp-operator", "acme-admin"] {
+        let token = idp.access_token(who).await;
+        let (status, problem, _) = stack
+            .call(Some(&token), Method::GET, "/admin/readiness", None)
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("forbidden")),
+            "{who}"
+        );
+    }
+    let (status, problem, _) = stack
+        .call(None, Method::GET, "/admin/readiness", None)
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
 }

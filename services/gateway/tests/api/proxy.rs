@@ -66,6 +66,14 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     .await
     .unwrap();
     let upstream = format!("http://127.0.0.1:{}", registry.port());
+    let mut readiness = serde_json::Map::new();
+    let ops_of = |service: &plinth_core::service::Service| {
+        json!(format!(
+            "http://127.0.0.1:{}",
+            service.internal_port().unwrap_or_default()
+        ))
+    };
+    readiness.insert("tenant-registry".into(), ops_of(&registry));
     tokio::spawn(registry.run_until_stopped());
     let mut routes = vec![json!({
         "prefix": "/admin/tenants", "upstream": upstream,
@@ -97,6 +105,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             "upstream": format!("http://127.0.0.1:{}", audit.port()),
             "audience": audit::AUDIENCE
         }));
+        readiness.insert("audit".into(), ops_of(&audit));
         tokio::spawn(audit.run_until_stopped());
         Some(db)
     } else {
@@ -121,6 +130,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         .await
         .unwrap();
         let upstream = format!("http://127.0.0.1:{}", packs.port());
+        readiness.insert("pack-service".into(), ops_of(&packs));
         for prefix in ["/admin/packs", "/admin/playbooks", "/runtime"] {
             routes.push(json!({
                 "prefix": prefix, "upstream": upstream, "audience": pack_service::AUDIENCE
@@ -137,6 +147,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         "oidc": { "issuer": idp.issuer, "audience": AUDIENCE },
         "internal_token": { "private_key_pem": keys.private_pem() },
         "routes": routes,
+        "readiness": readiness,
         "regions": { "us": "https://us.plinth.example", "eu": "https://eu.plinth.example" },
         "bus": test_bus_settings(&prefix, json!({})),
         // Tests refuse many requests without credentials from one address; the
