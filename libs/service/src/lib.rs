@@ -48,6 +48,9 @@ use crate::ops::Ops;
 
 pub mod ops;
 
+/// The metrics library, for a service's own collectors ([`Skeleton::collect`]).
+pub use prometheus_client;
+
 /// The settings every service has, borrowed from its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Base<'a> {
@@ -242,6 +245,7 @@ pub struct Skeleton {
     tasks: Tasks,
     relay: Option<RelayStats>,
     consumer_stats: Vec<(String, ConsumerStats)>,
+    collectors: Vec<Box<dyn prometheus_client::collector::Collector>>,
 }
 
 impl std::fmt::Debug for Skeleton {
@@ -292,6 +296,7 @@ impl Skeleton {
             tasks,
             relay: relay_stats,
             consumer_stats: Vec::new(),
+            collectors: Vec::new(),
         })
     }
 
@@ -324,6 +329,12 @@ impl Skeleton {
             .spawn(&format!("consumer {role}"), |stop| consumer.run(stop));
     }
 
+    /// Adds the service's own figures to its `/metrics`, read at each scrape
+    /// (e.g. a cache's hits and misses).
+    pub fn collect(&mut self, collector: impl prometheus_client::collector::Collector) {
+        self.collectors.push(Box::new(collector));
+    }
+
     /// Runs `task`, named `name` in readiness, beside the server until the
     /// service stops.
     pub fn spawn<F, E>(&mut self, name: &str, task: impl FnOnce(CancellationToken) -> F)
@@ -353,6 +364,7 @@ impl Skeleton {
             self.pool.clone(),
             self.relay,
             self.consumer_stats,
+            self.collectors,
             self.tasks.watches(),
         ));
         let observer = ops.observer();

@@ -69,13 +69,14 @@ impl std::fmt::Debug for Ops {
 
 impl Ops {
     /// The metrics of a service named `service` whose pool is `pool`, with the
-    /// counters of its relay (if it runs one) and its consumers, and the tasks
-    /// its readiness waits on.
+    /// counters of its relay (if it runs one) and its consumers, the service's own
+    /// `collectors`, and the tasks its readiness waits on.
     pub fn new(
         service: &str,
         pool: Pool,
         relay: Option<RelayStats>,
         consumers: Vec<(String, ConsumerStats)>,
+        collectors: Vec<Box<dyn Collector>>,
         tasks: Vec<TaskWatch>,
     ) -> Self {
         let mut registry = Registry::with_labels(
@@ -123,6 +124,9 @@ impl Ops {
             outbox_oldest.clone(),
         );
         registry.register_collector(Box::new(BusCounters { relay, consumers }));
+        for collector in collectors {
+            registry.register_collector(collector);
+        }
         Ops {
             registry,
             requests,

@@ -9,8 +9,13 @@
 //! kept after it. Each tenant's slot counts its drops; a load keeps what it read
 //! only if no drop came between its start and its end.
 
+use plinth_service::prometheus_client::collector::Collector;
+use plinth_service::prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
+use plinth_service::prometheus_client::metrics::counter::ConstCounter;
+use plinth_service::prometheus_client::metrics::gauge::ConstGauge;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
@@ -46,6 +51,8 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct ConfigCache {
     slots: RwLock<HashMap<TenantId, Slot>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// Where a load started: the tenant's drop count then.
@@ -54,10 +61,37 @@ pub struct LoadTicket(u64);
 
 impl ConfigCache {
     pub fn get(&self, tenant: TenantId) -> Option<Arc<Cached>> {
-        self.slots
+        let found = self
+            .slots
             .read()
             .get(&tenant)
-            .and_then(|slot| slot.entry.clone())
+            .and_then(|slot| slot.entry.clone());
+        let counted = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counted.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Reads answered from memory.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Reads that had to load the tenant's view.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
+    /// Tenants whose view is held now.
+    pub fn entries(&self) -> usize {
+        self.slots
+            .read()
+            .values()
+            .filter(|slot| slot.entry.is_some())
+            .count()
     }
 
     /// Call before reading what to cache.
@@ -109,6 +143,49 @@ pub async fn follow(
         })
         .await?,
     )
+}
+
+/// The cache's figures at `/metrics`: hits, misses (their ratio is the hit rate)
+/// and the tenants held.
+pub struct CacheMetrics(pub Arc<crate::app::AppState>);
+
+impl std::fmt::Debug for CacheMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheMetrics").finish_non_exhaustive()
+    }
+}
+
+impl Collector for CacheMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let cache = &self.0.cache;
+        for (name, help, value) in [
+            (
+                "plinth_pack_runtime_cache_hits",
+                "Runtime configuration reads answered from memory",
+                cache.hits(),
+            ),
+            (
+                "plinth_pack_runtime_cache_misses",
+                "Runtime configuration reads that loaded the tenant's view",
+                cache.misses(),
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        let entries = ConstGauge::new(cache.entries() as i64);
+        entries.encode(encoder.encode_descriptor(
+            "plinth_pack_runtime_cache_entries",
+            "Tenants whose runtime configuration is held in memory",
+            None,
+            entries.metric_type(),
+        )?)
+    }
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ impl Application {
             cache: ConfigCache::default(),
         });
         skeleton.consume("projector", consumed, Projector::new(state.clone()));
+        skeleton.collect(cache::CacheMetrics(state.clone()));
         {
             let state = state.clone();
             let bus = skeleton.bus.clone();
