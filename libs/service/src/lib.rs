@@ -246,6 +246,7 @@ pub struct Skeleton {
     relay: Option<RelayStats>,
     consumer_stats: Vec<(String, ConsumerStats)>,
     collectors: Vec<Box<dyn prometheus_client::collector::Collector>>,
+    scraped: Vec<ops::ScrapedGauge>,
 }
 
 impl std::fmt::Debug for Skeleton {
@@ -297,6 +298,7 @@ impl Skeleton {
             relay: relay_stats,
             consumer_stats: Vec::new(),
             collectors: Vec::new(),
+            scraped: Vec::new(),
         })
     }
 
@@ -335,6 +337,11 @@ impl Skeleton {
         self.collectors.push(Box::new(collector));
     }
 
+    /// Adds a figure the service reads from its own tables at each scrape.
+    pub fn scrape(&mut self, gauge: ops::ScrapedGauge) {
+        self.scraped.push(gauge);
+    }
+
     /// Runs `task`, named `name` in readiness, beside the server until the
     /// service stops.
     pub fn spawn<F, E>(&mut self, name: &str, task: impl FnOnce(CancellationToken) -> F)
@@ -365,6 +372,7 @@ impl Skeleton {
             self.relay,
             self.consumer_stats,
             self.collectors,
+            self.scraped,
             self.tasks.watches(),
         ));
         let observer = ops.observer();

@@ -46,6 +46,35 @@ fn duration_histogram() -> Histogram {
     Histogram::new(DURATION_BUCKETS)
 }
 
+/// A figure a service reads from its own tables at each scrape: `sql` answers
+/// rows of `label` (text) and `value` (double precision), read across every
+/// tenant (row-level security scoped to all), one series per label value.
+#[derive(Debug, Clone)]
+pub struct ScrapedGauge {
+    /// The metric's name.
+    pub name: &'static str,
+    /// What it measures.
+    pub help: &'static str,
+    /// The name of its one label (bounded: a state, a flow).
+    pub label: &'static str,
+    /// The query.
+    pub sql: &'static str,
+}
+
+/// One scraped gauge registered: its query and its series.
+struct Scraped {
+    gauge: ScrapedGauge,
+    family: Family<Vec<(String, String)>, Gauge<f64, AtomicU64>>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct LabelledValue {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    label: String,
+    #[diesel(sql_type = Double)]
+    value: f64,
+}
+
 /// A service's metrics, and the checks its readiness is made of.
 pub struct Ops {
     registry: Registry,
@@ -56,6 +85,7 @@ pub struct Ops {
     pool_waiting: Gauge,
     outbox_rows: Gauge,
     outbox_oldest: Gauge<f64, AtomicU64>,
+    scraped: Vec<Scraped>,
     tasks: Vec<TaskWatch>,
 }
 
@@ -77,6 +107,7 @@ impl Ops {
         relay: Option<RelayStats>,
         consumers: Vec<(String, ConsumerStats)>,
         collectors: Vec<Box<dyn Collector>>,
+        scraped: Vec<ScrapedGauge>,
         tasks: Vec<TaskWatch>,
     ) -> Self {
         let mut registry = Registry::with_labels(
@@ -127,6 +158,14 @@ impl Ops {
         for collector in collectors {
             registry.register_collector(collector);
         }
+        let scraped = scraped
+            .into_iter()
+            .map(|gauge| {
+                let family = Family::default();
+                registry.register(gauge.name, gauge.help, family.clone());
+                Scraped { gauge, family }
+            })
+            .collect();
         Ops {
             registry,
             requests,
@@ -136,6 +175,7 @@ impl Ops {
             pool_waiting,
             outbox_rows,
             outbox_oldest,
+            scraped,
             tasks,
         }
     }
@@ -169,6 +209,20 @@ impl Ops {
                 self.outbox_oldest.set(backlog.oldest_seconds);
             }
             Err(err) => tracing::warn!(error = %err, "reading the outbox backlog for metrics"),
+        }
+        for scraped in &self.scraped {
+            match scrape(&self.pool, scraped.gauge.sql).await {
+                Ok(rows) => {
+                    scraped.family.clear();
+                    for row in rows {
+                        scraped
+                            .family
+                            .get_or_create(&vec![(scraped.gauge.label.to_owned(), row.label)])
+                            .set(row.value);
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, metric = scraped.gauge.name, "scraping"),
+            }
         }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
@@ -261,6 +315,17 @@ async fn outbox_backlog(pool: &Pool) -> Result<Backlog, String> {
     .get_result::<Backlog>(&mut conn)
     .await
     .map_err(|e| e.to_string())
+}
+
+async fn scrape(pool: &Pool, sql: &'static str) -> Result<Vec<LabelledValue>, String> {
+    let mut conn = plinth_db::checkout(pool)
+        .await
+        .map_err(|e| e.internal_message().unwrap_or("unavailable").to_owned())?;
+    plinth_db::scoped_transaction(&mut conn, &plinth_db::TenantScope::All, async |conn| {
+        diesel::sql_query(sql).load::<LabelledValue>(conn).await
+    })
+    .await
+    .map_err(|e: diesel::result::Error| e.to_string())
 }
 
 /// The relay's and the consumers' own counters, read at each scrape.

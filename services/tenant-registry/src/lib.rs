@@ -24,6 +24,7 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use plinth_bus::TopicSpec;
 use plinth_core::service::Service;
 use plinth_db::MigrationSet;
+use plinth_service::ops::ScrapedGauge;
 use plinth_service::{ServiceSettings, Skeleton};
 use utoipa::OpenApi as _;
 
@@ -69,6 +70,24 @@ impl Application {
         }));
         skeleton.create_topics(&topics).await?;
         skeleton.consume("onboarding", saga_topics, saga);
+        // Items another service owns, still waiting for its answer: what a
+        // stuck saga looks like from outside.
+        skeleton.scrape(ScrapedGauge {
+            name: "plinth_saga_items_pending",
+            help: "Checklist items waiting for the service that owns them, by flow",
+            label: "flow",
+            sql: "SELECT flow AS label, count(*)::float8 AS value FROM checklist_items \
+                  WHERE state = 'pending' AND owner <> 'operator' GROUP BY flow",
+        });
+        skeleton.scrape(ScrapedGauge {
+            name: "plinth_saga_oldest_pending_age_seconds",
+            help: "Age of the oldest checklist item waiting for its owning service, by flow",
+            label: "flow",
+            sql: "SELECT flow AS label, \
+                  EXTRACT(EPOCH FROM now() - min(updated_at))::float8 AS value \
+                  FROM checklist_items WHERE state = 'pending' AND owner <> 'operator' \
+                  GROUP BY flow",
+        });
         skeleton.bind(
             web::Data::from(state),
             http::openapi::ApiDoc::openapi(),

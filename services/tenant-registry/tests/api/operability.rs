@@ -7,3 +7,50 @@ async fn health_and_metrics_are_served_to_operators_only() {
     let app = TestApp::spawn().await;
     plinth_testkit::assert_operable(&app).await;
 }
+
+#[tokio::test]
+async fn items_waiting_for_their_owning_services_show_at_metrics() {
+    use crate::helpers::{As, tenant_body};
+
+    let app = TestApp::spawn().await;
+    let admin = As::platform_admin();
+    let (_, tenant) = app.create(&admin, tenant_body("acme", "us")).await;
+    let id = tenant["tenant_id"].as_str().unwrap();
+    let (status, opened) = app
+        .call(
+            Some(&admin),
+            reqwest::Method::POST,
+            &format!("/admin/tenants/{id}/onboarding"),
+            Some(serde_json::json!({ "requested_modules": ["ticket-triage"] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{opened}");
+    let ops = app.client.ops.clone().unwrap();
+    let metrics = app
+        .client
+        .http
+        .get(format!("{ops}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // audit_store, policy_registry and pack_defaults wait for their services; the
+    // operator's own items are not the saga's.
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("plinth_saga_items_pending{")
+                && l.contains("flow=\"onboarding\"")
+                && l.ends_with(" 3.0")),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("plinth_saga_oldest_pending_age_seconds{")
+                && l.contains("flow=\"onboarding\"")),
+        "{metrics}"
+    );
+}
