@@ -182,6 +182,22 @@ impl ServiceClient {
         }
     }
 
+    /// The service's `/metrics`, read on its operators' listener.
+    pub async fn metrics(&self) -> String {
+        let ops = self
+            .ops
+            .as_deref()
+            .expect("the service serves an internal listener");
+        self.http
+            .get(format!("{ops}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The region the service serves.
     pub fn region(&self) -> Region {
         self.region

@@ -109,6 +109,33 @@ impl Denials {
         self.undelivered.load(Ordering::Relaxed)
     }
 
+    /// Records the refusal of `req` with `error`: by `actor` (none when the
+    /// credentials were the problem), in `tenant` (none: the platform's log).
+    pub fn record_request(
+        &self,
+        req: &actix_web::HttpRequest,
+        actor: Option<String>,
+        tenant: Option<TenantId>,
+        error: &ApiError,
+    ) {
+        use actix_web::HttpMessage as _;
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .copied()
+            .unwrap_or_else(RequestId::new);
+        self.record(
+            Refusal {
+                actor,
+                tenant,
+                method: req.method().to_string(),
+                path: req.path().to_owned(),
+                request_id,
+            },
+            error,
+        );
+    }
+
     /// Records `refusal`, refused with `error`; never waits. An anonymous one is
     /// folded with the others of its kind.
     pub fn record(&self, refusal: Refusal, error: &ApiError) {

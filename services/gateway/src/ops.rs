@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::http::header;
-use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
-use plinth_core::{ApiError, RequestId, Role};
+use actix_web::{HttpRequest, HttpResponse, web};
+use plinth_core::{ApiError, Role};
 use serde_json::{Value, json};
 
-use crate::denials::{Denials, Refusal};
+use crate::denials::Denials;
 use crate::proxy::Proxy;
 
 /// Whether each projection has read what its topic held when the gateway started.
@@ -150,20 +150,6 @@ fn refused(
     actor: Option<String>,
     error: ApiError,
 ) -> ApiError {
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .copied()
-        .unwrap_or_else(RequestId::new);
-    denials.record(
-        Refusal {
-            actor,
-            tenant: None,
-            method: req.method().to_string(),
-            path: req.path().to_owned(),
-            request_id,
-        },
-        &error,
-    );
+    denials.record_request(req, actor, None, &error);
     error
 }

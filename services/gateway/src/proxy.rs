@@ -18,7 +18,7 @@ use plinth_core::{
 };
 use tracing::Instrument as _;
 
-use crate::denials::{Denials, Refusal};
+use crate::denials::Denials;
 use crate::http::bearer_token;
 use crate::identity::ended::EndedSessions;
 use crate::identity::session::{Found, Session, Sessions, check_csrf};
@@ -454,24 +454,10 @@ pub async fn forward(
                 | ErrorKind::TooManyRequests { .. }
         )
     {
-        let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .copied()
-            .unwrap_or_else(RequestId::new);
-        denials.record(
-            Refusal {
-                actor: seen.actor,
-                // The tenant the caller acted in; a refusal before that (no token,
-                // no role, another region) names a tenant nobody vouched for, so
-                // it goes to the platform's log, the path recorded.
-                tenant: seen.tenant,
-                method: req.method().to_string(),
-                path: req.path().to_owned(),
-                request_id,
-            },
-            &error,
-        );
+        // The tenant the caller acted in; a refusal before that (no token, no
+        // role, another region) names a tenant nobody vouched for, so it goes to
+        // the platform's log, the path recorded.
+        denials.record_request(&req, seen.actor, seen.tenant, &error);
     }
     result
 }

@@ -23,17 +23,7 @@ async fn the_runtime_cache_shows_its_hits_and_misses() {
         let (status, body) = app.get(&operator, &path).await;
         assert_eq!(status, 200, "{body}");
     }
-    let ops = app.client.ops.clone().unwrap();
-    let metrics = app
-        .client
-        .http
-        .get(format!("{ops}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.client.metrics().await;
     let value = |name: &str| -> u64 {
         metrics
             .lines()

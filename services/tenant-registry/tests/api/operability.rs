@@ -25,17 +25,7 @@ async fn items_waiting_for_their_owning_services_show_at_metrics() {
         )
         .await;
     assert_eq!(status, 201, "{opened}");
-    let ops = app.client.ops.clone().unwrap();
-    let metrics = app
-        .client
-        .http
-        .get(format!("{ops}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.client.metrics().await;
     // audit_store, policy_registry and pack_defaults wait for their services; the
     // operator's own items are not the saga's.
     assert!(
