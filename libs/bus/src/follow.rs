@@ -60,14 +60,13 @@ pub async fn follow(
     };
     // Where the ends cannot be learned, the follower reads on but never says it
     // caught up: a replica that cannot tell stays out of rotation.
-    let (mut behind, known) = match ends {
-        Ok(Ok(ends)) => (ends, true),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, who, "the followed topics' ends are unknown");
-            (HashMap::new(), false)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, who, "the followed topics' ends are unknown");
+    let (mut behind, known) = match ends
+        .map_err(|e| e.to_string())
+        .and_then(|found| found.map_err(|e| e.to_string()))
+    {
+        Ok(ends) => (ends, true),
+        Err(error) => {
+            tracing::warn!(%error, who, "the followed topics' ends are unknown");
             (HashMap::new(), false)
         }
     };

@@ -283,10 +283,15 @@ impl Check {
     }
 }
 
-async fn database_answers(pool: &Pool) -> Result<(), String> {
-    let mut conn = plinth_db::checkout(pool)
+/// A connection, or why there is none, for a metric or a check.
+async fn checkout(pool: &Pool) -> Result<plinth_db::PooledConn, String> {
+    plinth_db::checkout(pool)
         .await
-        .map_err(|e| e.internal_message().unwrap_or("unavailable").to_owned())?;
+        .map_err(|e| e.internal_message().unwrap_or("unavailable").to_owned())
+}
+
+async fn database_answers(pool: &Pool) -> Result<(), String> {
+    let mut conn = checkout(pool).await?;
     diesel::sql_query("SELECT 1")
         .execute(&mut conn)
         .await
@@ -304,9 +309,7 @@ struct Backlog {
 
 /// The outbox holds only what is still to be published.
 async fn outbox_backlog(pool: &Pool) -> Result<Backlog, String> {
-    let mut conn = plinth_db::checkout(pool)
-        .await
-        .map_err(|e| e.internal_message().unwrap_or("unavailable").to_owned())?;
+    let mut conn = checkout(pool).await?;
     diesel::sql_query(
         "SELECT count(*) AS rows,
                 COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_seconds
@@ -318,9 +321,7 @@ async fn outbox_backlog(pool: &Pool) -> Result<Backlog, String> {
 }
 
 async fn scrape(pool: &Pool, sql: &'static str) -> Result<Vec<LabelledValue>, String> {
-    let mut conn = plinth_db::checkout(pool)
-        .await
-        .map_err(|e| e.internal_message().unwrap_or("unavailable").to_owned())?;
+    let mut conn = checkout(pool).await?;
     plinth_db::scoped_transaction(&mut conn, &plinth_db::TenantScope::All, async |conn| {
         diesel::sql_query(sql).load::<LabelledValue>(conn).await
     })
@@ -350,7 +351,7 @@ struct PartitionLabels {
 impl Collector for BusCounters {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         if let Some(relay) = &self.relay {
-            for (name, help, value) in [
+            let counters = [
                 (
                     "plinth_relay_published",
                     "Events the relay published",
@@ -376,15 +377,8 @@ impl Collector for BusCounters {
                     "Times this relay took its turn to publish",
                     relay.turns(),
                 ),
-            ] {
-                let counter = ConstCounter::new(value);
-                counter.encode(encoder.encode_descriptor(
-                    name,
-                    help,
-                    None,
-                    counter.metric_type(),
-                )?)?;
-            }
+            ];
+            encode_counters(&mut encoder, &counters)?;
         }
         if self.consumers.is_empty() {
             return Ok(());
@@ -446,6 +440,19 @@ impl Collector for BusCounters {
         }
         Ok(())
     }
+}
+
+/// Writes each `(name, help, value)` as a counter, read now: for collectors of
+/// counts kept elsewhere.
+pub fn encode_counters(
+    encoder: &mut DescriptorEncoder<'_>,
+    counters: &[(&str, &str, u64)],
+) -> Result<(), std::fmt::Error> {
+    for &(name, help, value) in counters {
+        let counter = ConstCounter::new(value);
+        counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+    }
+    Ok(())
 }
 
 /// The internal listener's routes: `/metrics`, `/livez`, `/readyz`.

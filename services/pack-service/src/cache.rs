@@ -9,15 +9,15 @@
 //! kept after it. Each tenant's slot counts its drops; a load keeps what it read
 //! only if no drop came between its start and its end.
 
-use plinth_service::prometheus_client::collector::Collector;
-use plinth_service::prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
-use plinth_service::prometheus_client::metrics::counter::ConstCounter;
-use plinth_service::prometheus_client::metrics::gauge::ConstGauge;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
+use plinth_service::ops::encode_counters;
+use plinth_service::prometheus_client::collector::Collector;
+use plinth_service::prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
+use plinth_service::prometheus_client::metrics::gauge::ConstGauge;
 
 use actix_web::web::Bytes;
 use plinth_bus::{BusConfig, follow as follow_topics};
@@ -158,26 +158,21 @@ impl std::fmt::Debug for CacheMetrics {
 impl Collector for CacheMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let cache = &self.0.cache;
-        for (name, help, value) in [
-            (
-                "plinth_pack_runtime_cache_hits",
-                "Runtime configuration reads answered from memory",
-                cache.hits(),
-            ),
-            (
-                "plinth_pack_runtime_cache_misses",
-                "Runtime configuration reads that loaded the tenant's view",
-                cache.misses(),
-            ),
-        ] {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                counter.metric_type(),
-            )?)?;
-        }
+        encode_counters(
+            &mut encoder,
+            &[
+                (
+                    "plinth_pack_runtime_cache_hits",
+                    "Runtime configuration reads answered from memory",
+                    cache.hits(),
+                ),
+                (
+                    "plinth_pack_runtime_cache_misses",
+                    "Runtime configuration reads that loaded the tenant's view",
+                    cache.misses(),
+                ),
+            ],
+        )?;
         let entries = ConstGauge::new(cache.entries() as i64);
         entries.encode(encoder.encode_descriptor(
             "plinth_pack_runtime_cache_entries",
