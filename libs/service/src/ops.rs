@@ -46,6 +46,60 @@ fn duration_histogram() -> Histogram {
     Histogram::new(DURATION_BUCKETS)
 }
 
+/// A registry whose every series carries `service="<service>"`.
+pub fn registry(service: &str) -> Registry {
+    Registry::with_labels(
+        [(
+            std::borrow::Cow::Borrowed("service"),
+            std::borrow::Cow::Owned(service.to_owned()),
+        )]
+        .into_iter(),
+    )
+}
+
+/// `http.server.request.duration` (`http_server_request_duration_seconds`): the
+/// requests a server answered, by method, route template and status; its count
+/// is the request rate, its `5xx` part the error rate.
+#[derive(Debug, Clone)]
+pub struct RequestMetrics(Family<RequestLabels, Histogram, fn() -> Histogram>);
+
+impl RequestMetrics {
+    /// Registers the histogram in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let requests: Family<RequestLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(duration_histogram);
+        registry.register_with_unit(
+            "http_server_request_duration",
+            "Duration of HTTP requests, by method, route template and status",
+            Unit::Seconds,
+            requests.clone(),
+        );
+        RequestMetrics(requests)
+    }
+
+    /// Records a request answered.
+    pub fn observe(&self, request: Observed<'_>) {
+        self.0
+            .get_or_create(&RequestLabels {
+                http_request_method: request.method.to_owned(),
+                http_route: request.route.unwrap_or("unmatched").to_owned(),
+                http_response_status_code: request.status,
+            })
+            .observe(request.elapsed.as_secs_f64());
+    }
+}
+
+/// `registry` in the text format Prometheus scrapes, as an answer.
+pub fn exposition(registry: &Registry) -> HttpResponse {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, registry) {
+        Ok(()) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
 /// A figure a service reads from its own tables at each scrape: `sql` answers
 /// rows of `label` (text) and `value` (double precision), read across every
 /// tenant (row-level security scoped to all), one series per label value.
@@ -78,7 +132,7 @@ struct LabelledValue {
 /// A service's metrics, and the checks its readiness is made of.
 pub struct Ops {
     registry: Registry,
-    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    requests: RequestMetrics,
     pool: Pool,
     pool_connections: Gauge,
     pool_idle: Gauge,
@@ -110,21 +164,8 @@ impl Ops {
         scraped: Vec<ScrapedGauge>,
         tasks: Vec<TaskWatch>,
     ) -> Self {
-        let mut registry = Registry::with_labels(
-            [(
-                std::borrow::Cow::Borrowed("service"),
-                std::borrow::Cow::Owned(service.to_owned()),
-            )]
-            .into_iter(),
-        );
-        let requests: Family<RequestLabels, Histogram, fn() -> Histogram> =
-            Family::new_with_constructor(duration_histogram);
-        registry.register_with_unit(
-            "http_server_request_duration",
-            "Duration of HTTP requests, by method, route template and status",
-            Unit::Seconds,
-            requests.clone(),
-        );
+        let mut registry = registry(service);
+        let requests = RequestMetrics::register(&mut registry);
         let (pool_connections, pool_idle, pool_waiting) =
             (Gauge::default(), Gauge::default(), Gauge::default());
         registry.register(
@@ -182,13 +223,7 @@ impl Ops {
 
     /// Records a request the service answered.
     pub fn observe(&self, request: Observed<'_>) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                http_request_method: request.method.to_owned(),
-                http_route: request.route.unwrap_or("unmatched").to_owned(),
-                http_response_status_code: request.status,
-            })
-            .observe(request.elapsed.as_secs_f64());
+        self.requests.observe(request);
     }
 
     /// An observer recording into these metrics, for the server.
@@ -197,8 +232,8 @@ impl Ops {
         Arc::new(move |request| ops.observe(request))
     }
 
-    /// The metrics as Prometheus scrapes them, the pool and the outbox read now.
-    pub async fn render(&self) -> Result<String, std::fmt::Error> {
+    /// Reads what is read at each scrape: the pool, the outbox, the scraped gauges.
+    async fn refresh(&self) {
         let status = self.pool.status();
         self.pool_connections.set(status.size as i64);
         self.pool_idle.set(status.available as i64);
@@ -224,9 +259,6 @@ impl Ops {
                 Err(err) => tracing::warn!(error = %err, metric = scraped.gauge.name, "scraping"),
             }
         }
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
-        Ok(text)
     }
 
     /// Whether the service can take requests: its database answers, and the
@@ -467,12 +499,8 @@ pub fn routes(ops: web::Data<Ops>) -> impl Fn(&mut web::ServiceConfig) + Clone +
 }
 
 async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
-    match ops.render().await {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(text),
-        Err(_) => HttpResponse::InternalServerError().finish(),
-    }
+    ops.refresh().await;
+    exposition(&ops.registry)
 }
 
 /// The process runs and answers.

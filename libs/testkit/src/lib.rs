@@ -498,3 +498,23 @@ pub fn test_bus_settings(prefix: &str, more: Value) -> Value {
 pub fn test_topic_prefix() -> String {
     format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
+
+/// The value of the first series of `name` in a Prometheus text exposition whose
+/// labels include every one of `labels`; `None` if none does.
+pub fn sample(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (series_labels, value) = match rest.strip_prefix('{') {
+            Some(labelled) => labelled.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        labels
+            .iter()
+            .all(|(k, v)| {
+                series_labels
+                    .split(',')
+                    .any(|pair| pair == format!("{k}=\"{v}\""))
+            })
+            .then(|| value.split(' ').next()?.parse().ok())?
+    })
+}

@@ -135,11 +135,13 @@ impl Application {
         let (denials, denials_task) =
             Denials::start(&bus_for_topics, settings.region, stop.clone())?;
         let denials = web::Data::new(denials);
-        let (proxy_for_ops, denials_for_ops) = (proxy.clone(), denials.clone());
+        let metrics = web::Data::new(ops::Metrics::new(denials.clone(), proxy.clone()));
+        let metrics_for_ops = metrics.clone();
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let projected = web::Data::from(projections.clone());
         let server = HttpServer::new(move || {
             let app = App::new()
+                .wrap(from_fn(ops::observe))
                 .wrap(from_fn(problem_fallback_middleware))
                 .wrap(from_fn(request_id_middleware))
                 .app_data(query_config())
@@ -147,6 +149,7 @@ impl Application {
                 .app_data(proxy.clone())
                 .app_data(denials.clone())
                 .app_data(projected.clone())
+                .app_data(metrics.clone())
                 // One upstream client per worker: it keeps its connections. A
                 // service's redirect is the caller's to follow, not the gateway's.
                 .app_data(web::Data::new(
@@ -173,16 +176,12 @@ impl Application {
             let listener = TcpListener::bind((at.host.as_str(), at.internal_port))
                 .with_context(|| format!("binding {}:{}", at.host, at.internal_port))?;
             let port = listener.local_addr()?.port();
-            let (projections, proxy, denials) = (
-                projections.clone(),
-                proxy_for_ops.clone(),
-                denials_for_ops.clone(),
-            );
+            let projections = projections.clone();
+            let metrics = metrics_for_ops.clone();
             let server = HttpServer::new(move || {
                 App::new()
                     .app_data(web::Data::from(projections.clone()))
-                    .app_data(proxy.clone())
-                    .app_data(denials.clone())
+                    .app_data(metrics.clone())
                     .configure(ops::routes)
             })
             .workers(1)

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use std::time::{Duration, Instant};
@@ -88,6 +88,18 @@ pub struct RateLimits {
     active: RwLock<HashMap<Allowance, Arc<Active>>>,
     started: Instant,
     clock: DefaultClock,
+    refused: Refused,
+}
+
+/// Requests refused for a spent allowance, by whose allowance it was.
+#[derive(Debug, Default)]
+pub struct Refused {
+    /// A tenant's own people over the tenant's allowance.
+    pub tenant: AtomicU64,
+    /// A caller acting through platform roles over their own.
+    pub caller: AtomicU64,
+    /// An address refused for failing authentication too often.
+    pub address: AtomicU64,
 }
 
 fn per_second(n: u32) -> NonZeroU32 {
@@ -108,6 +120,7 @@ impl RateLimits {
             active: RwLock::default(),
             started: Instant::now(),
             clock: DefaultClock::default(),
+            refused: Refused::default(),
         }
     }
 
@@ -166,10 +179,18 @@ impl RateLimits {
                 limit: active.rate,
                 remaining: state.remaining_burst_capacity(),
             },
-            Err(not_until) => Decision::Limited {
-                limit: active.rate,
-                retry_after: not_until.wait_time_from(self.clock.now()),
-            },
+            Err(not_until) => {
+                let refused = match key {
+                    Allowance::Tenant(_) => &self.refused.tenant,
+                    Allowance::Caller(_) => &self.refused.caller,
+                    Allowance::Address(_) => &self.refused.address,
+                };
+                refused.fetch_add(1, Ordering::Relaxed);
+                Decision::Limited {
+                    limit: active.rate,
+                    retry_after: not_until.wait_time_from(self.clock.now()),
+                }
+            }
         }
     }
 
@@ -189,7 +210,15 @@ impl RateLimits {
     pub fn blocked(&self, ip: IpAddr) -> Option<Duration> {
         let active = self.active.read().get(&Allowance::Address(ip))?.clone();
         let left = active.blocked_until.load(Ordering::Relaxed) - self.now_ms();
-        (left > 0).then(|| Duration::from_millis(left as u64))
+        (left > 0).then(|| {
+            self.refused.address.fetch_add(1, Ordering::Relaxed);
+            Duration::from_millis(left as u64)
+        })
+    }
+
+    /// The requests refused so far, by allowance kind.
+    pub fn refused(&self) -> &Refused {
+        &self.refused
     }
 
     /// How many limiters are held (tenants' and callers'), for `/metrics`.

@@ -1,15 +1,27 @@
 //! What operators see of the gateway, on its internal listener (never on the
-//! public one): `/metrics` (its own counters, in the Prometheus text format),
+//! public one): `/metrics` (its requests by method, route and status, and its
+//! own counters, in the Prometheus text format),
 //! `/livez`, and `/readyz`, which waits for the projections a request is decided
 //! with — the tenants' roles and allowances, and the ended sessions — to have
 //! caught up with their topics.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
+use plinth_core::service::Observed;
 use plinth_core::{ApiError, Role};
+use plinth_service::ops::RequestMetrics;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 
 use crate::denials::Denials;
@@ -31,24 +43,112 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz));
 }
 
-/// The gateway's own counters, in the Prometheus text format.
-async fn metrics(denials: web::Data<Denials>, proxy: web::Data<Proxy>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(format!(
-            "# HELP plinth_gateway_audit_undelivered_total Refusals whose audit event could not be buffered or published.\n\
-             # TYPE plinth_gateway_audit_undelivered_total counter\n\
-             plinth_gateway_audit_undelivered_total {}\n\
-             # HELP plinth_gateway_refusals_folded_total Anonymous refusals recorded only as part of a folded count.\n\
-             # TYPE plinth_gateway_refusals_folded_total counter\n\
-             plinth_gateway_refusals_folded_total {}\n\
-             # HELP plinth_gateway_rate_limiters Rate limiters held: tenants' and callers' active in the last minute.\n\
-             # TYPE plinth_gateway_rate_limiters gauge\n\
-             plinth_gateway_rate_limiters {}\n",
-            denials.undelivered(),
-            denials.folded(),
-            proxy.limiters(),
-        ))
+/// The gateway's metrics: its requests, and its own counters read at each scrape.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: RequestMetrics,
+}
+
+impl Metrics {
+    /// The requests' histogram, and the counters of `denials` and `proxy`.
+    pub fn new(denials: web::Data<Denials>, proxy: web::Data<Proxy>) -> Self {
+        let mut registry = plinth_service::ops::registry("gateway");
+        let requests = RequestMetrics::register(&mut registry);
+        registry.register_collector(Box::new(Counters { denials, proxy }));
+        Metrics { registry, requests }
+    }
+}
+
+/// Records each request the public listener answers. A forwarded request's
+/// route is the prefix of the service route it matched (`/admin/tenants`), so
+/// the series are bounded by the gateway's routes, never by tenants or paths.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let (Some(metrics), Some(proxy)) = (
+        req.app_data::<web::Data<Metrics>>().cloned(),
+        req.app_data::<web::Data<Proxy>>().cloned(),
+    ) else {
+        return next.call(req).await;
+    };
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .match_pattern()
+        .or_else(|| proxy.route_prefix(req.path()).map(str::to_owned));
+    let answered = next.call(req).await;
+    let status = match &answered {
+        Ok(res) => res.status().as_u16(),
+        Err(err) => err.as_response_error().status_code().as_u16(),
+    };
+    metrics.requests.observe(Observed {
+        method: method.as_str(),
+        route: route.as_deref(),
+        status,
+        elapsed: started.elapsed(),
+    });
+    answered
+}
+
+/// The gateway's counters kept elsewhere, read at each scrape.
+#[derive(Debug)]
+struct Counters {
+    denials: web::Data<Denials>,
+    proxy: web::Data<Proxy>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AllowanceLabel {
+    allowance: &'static str,
+}
+
+impl Collector for Counters {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        plinth_service::ops::encode_counters(
+            &mut encoder,
+            &[
+                (
+                    "plinth_gateway_audit_undelivered",
+                    "Refusals whose audit event could not be buffered or published",
+                    self.denials.undelivered(),
+                ),
+                (
+                    "plinth_gateway_refusals_folded",
+                    "Anonymous refusals recorded only as part of a folded count",
+                    self.denials.folded(),
+                ),
+            ],
+        )?;
+        let refused = self.proxy.limits().refused();
+        let mut family = encoder.encode_descriptor(
+            "plinth_gateway_rate_limited",
+            "Requests refused with 429, by the allowance spent: a tenant's, a caller's, or an address's failed authentications",
+            None,
+            MetricType::Counter,
+        )?;
+        for (allowance, count) in [
+            ("tenant", &refused.tenant),
+            ("caller", &refused.caller),
+            ("address", &refused.address),
+        ] {
+            ConstCounter::new(count.load(Ordering::Relaxed))
+                .encode(family.encode_family(&AllowanceLabel { allowance })?)?;
+        }
+        let limiters = ConstGauge::new(self.proxy.limiters() as i64);
+        limiters.encode(encoder.encode_descriptor(
+            "plinth_gateway_rate_limiters",
+            "Rate limiters held: tenants', callers' and addresses' active in the last minute",
+            None,
+            limiters.metric_type(),
+        )?)
+    }
+}
+
+/// The gateway's metrics, in the text format Prometheus scrapes.
+async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    plinth_service::ops::exposition(&metrics.registry)
 }
 
 /// The process runs and answers.

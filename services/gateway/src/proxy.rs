@@ -158,6 +158,16 @@ impl Proxy {
         })
     }
 
+    /// The prefix of the service route `path` is forwarded by, if one is.
+    pub fn route_prefix(&self, path: &str) -> Option<&str> {
+        self.route(path).map(|r| r.prefix.as_str())
+    }
+
+    /// The rate limits requests are checked against.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
     fn route(&self, path: &str) -> Option<&Route> {
         self.routes.iter().find(|r| {
             path == r.prefix

@@ -128,6 +128,16 @@ async fn a_tenants_allowance_is_spent_only_by_its_own_people() {
     assert_eq!(passed + limited.len(), 50);
     assert!(passed <= allowed, "{passed} passed, {allowed} allowed");
     assert!(!limited.is_empty());
+    // Each refusal counted, by whose allowance was spent (others' refusals of the
+    // auditor above count as a caller's).
+    assert!(
+        s.metric_of(
+            "plinth_gateway_rate_limited_total",
+            &[("allowance", "tenant")]
+        )
+        .await
+            >= limited.len() as u64
+    );
     let (_, problem, headers) = limited[0];
     assert_eq!(problem["code"], "too_many_requests");
     let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();

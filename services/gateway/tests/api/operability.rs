@@ -49,6 +49,41 @@ async fn the_gateway_is_ready_once_its_projections_caught_up_and_says_so_to_oper
     );
     assert!(stack.metric("plinth_gateway_rate_limiters").await < 1_000);
 
+    // Requests counted by the route they took: a forwarded one by its service
+    // route's prefix, never its path with a tenant in it.
+    let admin = idp.access_token("msp-admin").await;
+    let (status, _, _) = stack
+        .call(Some(&admin), Method::GET, "/admin/tenants", None)
+        .await;
+    assert_eq!(status, 200);
+    let tenant = plinth_core::TenantId::new(plinth_core::Region::Us);
+    let (status, _, _) = stack
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/tenants/{tenant}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let routed = |status: &'static str| {
+        [
+            ("http_request_method", "GET"),
+            ("http_route", "/admin/tenants"),
+            ("http_response_status_code", status),
+        ]
+    };
+    let count = "http_server_request_duration_seconds_count";
+    assert!(stack.metric_of(count, &routed("200")).await >= 1);
+    assert_eq!(stack.metric_of(count, &routed("404")).await, 1);
+    let text = reqwest::get(format!("{ops}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains(&tenant.to_string()), "{text}");
+
     for path in ["/metrics", "/livez", "/readyz"] {
         let public = http
             .get(format!("{}{path}", stack.gateway))

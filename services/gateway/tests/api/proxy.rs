@@ -178,6 +178,11 @@ impl Stack {
     /// The value of the gateway's `/metrics` line `name` (an unlabelled one), on
     /// its operators' listener.
     pub async fn metric(&self, name: &str) -> u64 {
+        self.metric_of(name, &[]).await
+    }
+
+    /// The gateway's metric `name` in the series with `labels`.
+    pub async fn metric_of(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
         let text = self
             .http
             .get(format!("{}/metrics", self.gateway_ops))
@@ -187,11 +192,8 @@ impl Stack {
             .text()
             .await
             .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("{name} at /metrics: {text}"))
-            .parse()
-            .unwrap()
+        plinth_testkit::sample(&text, name, labels)
+            .unwrap_or_else(|| panic!("{name} {labels:?} at /metrics: {text}")) as u64
     }
 
     /// How many tenants `token` lists.

@@ -25,12 +25,8 @@ async fn the_runtime_cache_shows_its_hits_and_misses() {
     }
     let metrics = app.client.metrics().await;
     let value = |name: &str| -> u64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix('{'))
-            .and_then(|rest| rest.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+        plinth_testkit::sample(&metrics, name, &[])
+            .unwrap_or_else(|| panic!("no {name} in:\n{metrics}")) as u64
     };
     // The first read loads the tenant's view; the next two find it in memory.
     assert_eq!(value("plinth_pack_runtime_cache_misses_total"), 1);

@@ -1,6 +1,7 @@
 //! What an SRE sees of the service: health and metrics on its internal listener.
 
 use crate::helpers::TestApp;
+use plinth_testkit::sample;
 
 #[tokio::test]
 async fn health_and_metrics_are_served_to_operators_only() {
@@ -28,19 +29,19 @@ async fn items_waiting_for_their_owning_services_show_at_metrics() {
     let metrics = app.client.metrics().await;
     // audit_store, policy_registry and pack_defaults wait for their services; the
     // operator's own items are not the saga's.
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("plinth_saga_items_pending{")
-                && l.contains("flow=\"onboarding\"")
-                && l.ends_with(" 3.0")),
+    let onboarding = [("flow", "onboarding")];
+    assert_eq!(
+        sample(&metrics, "plinth_saga_items_pending", &onboarding),
+        Some(3.0),
         "{metrics}"
     );
     assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("plinth_saga_oldest_pending_age_seconds{")
-                && l.contains("flow=\"onboarding\"")),
+        sample(
+            &metrics,
+            "plinth_saga_oldest_pending_age_seconds",
+            &onboarding
+        )
+        .is_some(),
         "{metrics}"
     );
 }
