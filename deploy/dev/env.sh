@@ -29,6 +29,9 @@ export PLINTH_IDP_CLIENT_SECRET=${PLINTH_IDP_CLIENT_SECRET:-plinth-dev-gateway-s
 export PLINTH_GATEWAY_US=${PLINTH_GATEWAY_US:-http://127.0.0.1:8080}
 export PLINTH_GATEWAY_EU=${PLINTH_GATEWAY_EU:-http://127.0.0.1:9080}
 
+# The dev Prometheus, scraping every service of both regions (deploy/dev/prometheus.sh).
+export PLINTH_PROMETHEUS_PORT=${PLINTH_PROMETHEUS_PORT:-9090}
+
 # One database per service, per region: the US region's are plinth_<service>, the
 # EU region's plinth_<service>_eu (in production each region has its own server).
 PLINTH_SERVICES="tenant_registry pack_service module_catalog provider_setup policy audit"

@@ -2,7 +2,7 @@
 # The services of the local platform, in two regions (US and EU), each service a
 # process of its own with its log and pid file under .dev-state/services/.
 # Idempotent.
-#   services.sh up | down | status
+#   services.sh up | down | status | targets
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 SERVICES_DIR=$PLINTH_STATE_DIR/services
@@ -156,6 +156,17 @@ status() {
       else
         echo "  Service     $name  not running"
       fi
+    done
+  done
+}
+
+# Every service instance that is built, with its region and the port of its
+# operators' listener: `name region port` a line (for Prometheus).
+targets() {
+  local svc region
+  for region in $REGIONS; do
+    for svc in $(built_services | sort); do
+      echo "$(instance "$svc" "$region") $region $(( $(port_of "$svc" "$region") + 100 ))"
     done
   done
 }

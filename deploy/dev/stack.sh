@@ -21,6 +21,7 @@ status() {
   fi
   "$DEV/idp.sh" status
   "$DEV/services.sh" status
+  "$DEV/prometheus.sh" status
   echo "  Internal-token keys  $PLINTH_STATE_DIR/keys/internal-token.pem (US), internal-token-eu.pem (EU): dev only; each region's gateway signs with its own"
   if [ -f "$PLINTH_STATE_DIR/keys/audit-log.pub" ]; then
     echo "  Audit log keys      $PLINTH_STATE_DIR/keys/audit-log.pub (US), audit-log-eu.pub (EU)"
@@ -52,16 +53,19 @@ case "${1:-up}" in
     "$DEV/broker.sh" up
     "$DEV/idp.sh" up
     "$DEV/services.sh" up
+    "$DEV/prometheus.sh" up
     python3 "$DEV/seed.py"
     status
     ;;
   down)
+    "$DEV/prometheus.sh" down
     "$DEV/services.sh" down
     "$DEV/idp.sh" down
     "$DEV/broker.sh" down
     "$DEV/postgres.sh" down
     ;;
   clean)
+    "$DEV/prometheus.sh" down
     "$DEV/services.sh" down
     "$DEV/idp.sh" down
     "$DEV/broker.sh" down

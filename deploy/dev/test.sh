@@ -19,6 +19,9 @@ status=0
 # workspace's lints in Cargo.toml, clippy.toml).
 cargo fmt --all -- --check || status=$?
 cargo clippy --workspace --all-targets --quiet -- -D warnings || status=$?
+# The alert rules, and their unit tests (deploy/observability/alerts.test.yml).
+promtool check rules deploy/observability/alerts.yml || status=$?
+promtool test rules deploy/observability/alerts.test.yml || status=$?
 cargo nextest run --workspace --no-fail-fast || status=$?
 cargo test --workspace --doc --quiet || status=$?
 exit $status

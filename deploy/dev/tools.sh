@@ -5,7 +5,8 @@
 # for the tests (compliance-trestle, fastavro, confluent-kafka), the
 # dev identity provider's Node packages, and the browser the page tests drive
 # (Chromium from the distribution, playwright-core from npm), and the AsyncAPI
-# parser that validates the partner contract (npm).
+# parser that validates the partner contract (npm), and Prometheus with promtool
+# (Debian).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -44,6 +45,15 @@ if ! command -v mold >/dev/null 2>&1; then
     || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
          && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mold >/dev/null; } \
     || log "mold unavailable; linking with the default linker"
+fi
+
+# Prometheus and promtool from the distribution: `make up` scrapes every service
+# with it, `make test` unit-tests the alert rules with promtool.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  log "installing Prometheus (the dev stack's metrics and the alert rules' tests)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+    || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+         && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 fi
 
 # The tests' Python packages, pinned in python-requirements.txt, in a venv of
