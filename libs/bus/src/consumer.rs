@@ -20,7 +20,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 use plinth_db::Pool;
 use rdkafka::ClientContext;
-use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -195,6 +195,13 @@ struct ConsumerCounters {
     retries: Counter,
     transactions: Counter,
     lag: parking_lot::Mutex<Vec<PartitionLag>>,
+    /// Whether the group has given this consumer an assignment yet (possibly
+    /// empty, with more members than partitions).
+    joined: std::sync::atomic::AtomicBool,
+    /// The partitions of its current assignment.
+    assigned: std::sync::atomic::AtomicUsize,
+    /// Assignments received: one per rebalance it took part in.
+    rebalances: Counter,
 }
 
 /// How far a consumer is behind on one partition assigned to it.
@@ -240,6 +247,19 @@ impl ConsumerStats {
     pub fn lag(&self) -> Vec<PartitionLag> {
         self.0.lag.lock().clone()
     }
+    /// Whether it has joined its group: the group gave it an assignment, possibly
+    /// of no partition.
+    pub fn joined(&self) -> bool {
+        std::sync::atomic::AtomicBool::load(&self.0.joined, std::sync::atomic::Ordering::Relaxed)
+    }
+    /// How many partitions are assigned to it now.
+    pub fn assigned_partitions(&self) -> usize {
+        std::sync::atomic::AtomicUsize::load(&self.0.assigned, std::sync::atomic::Ordering::Relaxed)
+    }
+    /// How many assignments it has received (one per rebalance).
+    pub fn rebalances(&self) -> u64 {
+        self.0.rebalances.get()
+    }
 }
 
 /// The client context of a consumer: librdkafka's statistics, every
@@ -267,7 +287,22 @@ impl ClientContext for LagContext {
     }
 }
 
-impl ConsumerContext for LagContext {}
+impl ConsumerContext for LagContext {
+    fn post_rebalance(&self, _: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let counters = &self.0.0;
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                counters.assigned.store(partitions.count(), Relaxed);
+                counters.rebalances.add(1);
+                counters.joined.store(true, Relaxed);
+                tracing::info!(partitions = partitions.count(), "consumer assigned");
+            }
+            Rebalance::Revoke(_) => counters.assigned.store(0, Relaxed),
+            Rebalance::Error(err) => tracing::warn!(error = %err, "rebalancing failed"),
+        }
+    }
+}
 
 /// Consumes topics into a handler with exactly-once effect.
 pub struct Consumer<H> {

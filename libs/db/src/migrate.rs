@@ -108,8 +108,11 @@ where
         .into_iter()
         .map(|v| v.to_string())
         .collect::<Vec<_>>();
+    // The app role reads which migrations are applied (readiness), and changes
+    // none of it.
     conn.batch_execute(&format!(
-        "REVOKE ALL ON __diesel_schema_migrations FROM {role};"
+        "REVOKE ALL ON __diesel_schema_migrations FROM {role};
+         GRANT SELECT ON __diesel_schema_migrations TO {role};"
     ))?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied migrations");

@@ -247,6 +247,7 @@ pub struct Skeleton {
     consumer_stats: Vec<(String, ConsumerStats)>,
     collectors: Vec<Box<dyn prometheus_client::collector::Collector>>,
     scraped: Vec<ops::ScrapedGauge>,
+    migrations: Vec<String>,
 }
 
 impl std::fmt::Debug for Skeleton {
@@ -267,6 +268,11 @@ impl Skeleton {
     where
         M: diesel::migration::MigrationSource<diesel::pg::Pg> + Send + 'static,
     {
+        let versions = diesel::migration::MigrationSource::migrations(&migrations)
+            .map_err(SetupError::Migration)?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
         let pool = migrated_pool(base.database, migrations).await?;
         let bus = BusConfig::of(base.bus);
         let verifier = web::Data::new(TokenVerifier::from_base64url(
@@ -299,6 +305,7 @@ impl Skeleton {
             consumer_stats: Vec::new(),
             collectors: Vec::new(),
             scraped: Vec::new(),
+            migrations: versions,
         })
     }
 
@@ -366,15 +373,16 @@ impl Skeleton {
     {
         let document = web::Data::new(OpenApiDocument(document(&openapi)?.into()));
         let verifier = self.verifier;
-        let ops = Arc::new(Ops::new(
-            self.name,
-            self.pool.clone(),
-            self.relay,
-            self.consumer_stats,
-            self.collectors,
-            self.scraped,
-            self.tasks.watches(),
-        ));
+        let ops = Arc::new(Ops::new(ops::Sources {
+            service: self.name,
+            pool: self.pool.clone(),
+            relay: self.relay,
+            consumers: self.consumer_stats,
+            collectors: self.collectors,
+            scraped: self.scraped,
+            tasks: self.tasks.watches(),
+            migrations: self.migrations,
+        }));
         let observer = ops.observer();
         let service = Service::bind_observed(
             self.http.listen(),

@@ -141,6 +141,8 @@ pub struct Ops {
     outbox_oldest: Gauge<f64, AtomicU64>,
     scraped: Vec<Scraped>,
     tasks: Vec<TaskWatch>,
+    consumers: Vec<(String, ConsumerStats)>,
+    migrations: Vec<String>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -151,19 +153,51 @@ impl std::fmt::Debug for Ops {
     }
 }
 
+/// What a service's metrics and readiness are read from.
+pub struct Sources {
+    /// The service's name (every series' `service` label).
+    pub service: &'static str,
+    /// The app role's pool.
+    pub pool: Pool,
+    /// The relay's counters, if this process runs the relay.
+    pub relay: Option<RelayStats>,
+    /// Each consumer's group and counters.
+    pub consumers: Vec<(String, ConsumerStats)>,
+    /// The service's own collectors.
+    pub collectors: Vec<Box<dyn Collector>>,
+    /// Figures read from its tables at each scrape.
+    pub scraped: Vec<ScrapedGauge>,
+    /// The tasks beside its server.
+    pub tasks: Vec<TaskWatch>,
+    /// The versions of every migration the service's code expects applied.
+    pub migrations: Vec<String>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("service", &self.service)
+            .field("consumers", &self.consumers)
+            .field("tasks", &self.tasks)
+            .field("migrations", &self.migrations)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Ops {
-    /// The metrics of a service named `service` whose pool is `pool`, with the
-    /// counters of its relay (if it runs one) and its consumers, the service's own
-    /// `collectors`, and the tasks its readiness waits on.
-    pub fn new(
-        service: &str,
-        pool: Pool,
-        relay: Option<RelayStats>,
-        consumers: Vec<(String, ConsumerStats)>,
-        collectors: Vec<Box<dyn Collector>>,
-        scraped: Vec<ScrapedGauge>,
-        tasks: Vec<TaskWatch>,
-    ) -> Self {
+    /// The metrics and readiness of a service.
+    pub fn new(sources: Sources) -> Self {
+        let Sources {
+            service,
+            pool,
+            relay,
+            consumers,
+            collectors,
+            scraped,
+            tasks,
+            migrations,
+        } = sources;
+        let consumer_stats = consumers.clone();
         let mut registry = registry(service);
         let requests = RequestMetrics::register(&mut registry);
         let (pool_connections, pool_idle, pool_waiting) =
@@ -218,6 +252,8 @@ impl Ops {
             outbox_oldest,
             scraped,
             tasks,
+            consumers: consumer_stats,
+            migrations,
         }
     }
 
@@ -261,14 +297,29 @@ impl Ops {
         }
     }
 
-    /// Whether the service can take requests: its database answers, and the
-    /// tasks beside its server (relay, consumers, timers) still run.
+    /// Whether the service can take requests: its database answers with every
+    /// migration its code expects applied, the tasks beside its server (relay,
+    /// consumers, timers) still run, and each consumer has joined its group.
+    /// (The token key is loaded before the service binds at all.)
     pub async fn readiness(&self) -> Readiness {
-        let mut checks = Vec::with_capacity(self.tasks.len() + 1);
-        let database = tokio::time::timeout(Duration::from_secs(2), database_answers(&self.pool))
-            .await
-            .unwrap_or_else(|_| Err("no answer within 2 s".to_owned()));
+        let mut checks = Vec::with_capacity(self.tasks.len() + self.consumers.len() + 2);
+        let database = within(database_answers(&self.pool)).await;
+        let reachable = database.is_ok();
         checks.push(Check::of("database", database));
+        let migrations = if reachable {
+            within(missing_migrations(&self.pool, &self.migrations)).await
+        } else {
+            Err("the database does not answer".to_owned())
+        };
+        checks.push(Check::of("migrations", migrations));
+        for (group, stats) in &self.consumers {
+            let joined = if stats.joined() {
+                Ok(())
+            } else {
+                Err("no assignment from the group yet".to_owned())
+            };
+            checks.push(Check::of(&format!("consumer group {group}"), joined));
+        }
         for task in &self.tasks {
             let running = if task.is_running() {
                 Ok(())
@@ -282,6 +333,13 @@ impl Ops {
             checks,
         }
     }
+}
+
+/// `check`'s answer, or a failure if it takes more than two seconds.
+async fn within(check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::time::timeout(Duration::from_secs(2), check)
+        .await
+        .unwrap_or_else(|_| Err("no answer within 2 s".to_owned()))
 }
 
 /// The answer of `/readyz`.
@@ -329,6 +387,35 @@ async fn database_answers(pool: &Pool) -> Result<(), String> {
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// Every version in `expected` recorded as applied, or the ones that are not.
+async fn missing_migrations(pool: &Pool, expected: &[String]) -> Result<(), String> {
+    let mut conn = checkout(pool).await?;
+    let applied: std::collections::HashSet<String> =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+            .load::<Version>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|v| !applied.contains(*v))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not applied: {}", missing.join(", ")))
+    }
 }
 
 #[derive(diesel::QueryableByName)]
@@ -416,7 +503,7 @@ impl Collector for BusCounters {
             return Ok(());
         }
         type Read = fn(&ConsumerStats) -> u64;
-        let families: [(&str, &str, Read); 4] = [
+        let families: [(&str, &str, Read); 5] = [
             (
                 "plinth_consumer_applied",
                 "Events whose effect was committed",
@@ -437,6 +524,11 @@ impl Collector for BusCounters {
                 "Messages given up on and sent to the dead-letter topic",
                 ConsumerStats::dead_lettered,
             ),
+            (
+                "plinth_consumer_rebalances",
+                "Assignments the group gave this consumer, one per rebalance",
+                ConsumerStats::rebalances,
+            ),
         ];
         for (name, help, read) in families {
             let mut family = encoder.encode_descriptor(
@@ -451,6 +543,19 @@ impl Collector for BusCounters {
                 };
                 ConstCounter::new(read(stats)).encode(family.encode_family(&labels)?)?;
             }
+        }
+        let mut assigned = encoder.encode_descriptor(
+            "plinth_consumer_assigned_partitions",
+            "Partitions the group assigns this consumer now",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for (group, stats) in &self.consumers {
+            let labels = GroupLabel {
+                consumer_group: group.clone(),
+            };
+            ConstGauge::new(stats.assigned_partitions() as i64)
+                .encode(assigned.encode_family(&labels)?)?;
         }
         // One series per partition a group fetches: bounded by the topics'
         // partition counts, which configuration sets.

@@ -240,18 +240,21 @@ pub async fn assert_operable<S: TestedService>(app: &Harness<S>) {
     let get = |url: String| async move { client.http.get(url).send().await.unwrap() };
 
     assert_eq!(get(format!("{ops}/livez")).await.status(), 200);
-    let ready = get(format!("{ops}/readyz")).await;
-    assert_eq!(ready.status(), 200);
-    let ready: Value = ready.json().await.unwrap();
+    // Ready once its consumers (if it runs any) have joined their groups.
+    crate::wait_until("the service ready", Duration::from_secs(60), || async {
+        get(format!("{ops}/readyz")).await.status() == 200
+    })
+    .await;
+    let ready: Value = get(format!("{ops}/readyz")).await.json().await.unwrap();
     assert_eq!(ready["ready"], true, "{ready}");
-    assert!(
-        ready["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["name"] == "database" && c["ok"] == true),
-        "{ready}"
-    );
+    let passed: Vec<&str> = ready["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(passed[..2], ["database", "migrations"], "{ready}");
 
     // A route naming a tenant, called with a made-up one (no token: 401).
     let doc: Value = get(format!("{}/openapi.json", client.base))
@@ -298,6 +301,18 @@ pub async fn assert_operable<S: TestedService>(app: &Harness<S>) {
     ] {
         assert!(metrics.contains(&expected), "no {expected} in:\n{metrics}");
     }
+    // Each consumer group it runs is one of readiness' checks, passed.
+    for line in metrics.lines() {
+        if let Some(rest) = line.strip_prefix("plinth_consumer_assigned_partitions{") {
+            let group = rest
+                .split("consumer_group=\"")
+                .nth(1)
+                .and_then(|g| g.split('"').next())
+                .expect("a consumer group label");
+            let check = format!("consumer group {group}");
+            assert!(passed.contains(&check.as_str()), "{check} in {ready}");
+        }
+    }
     assert!(
         !metrics.contains(probe),
         "a path's value in the metrics:\n{metrics}"
@@ -316,6 +331,60 @@ pub async fn assert_operable<S: TestedService>(app: &Harness<S>) {
         );
     }
 
+    // A database restored from before its newest migration: not ready, naming it.
+    let ops = ops.as_str();
+    let not_ready = |what: &'static str| async move {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+        crate::wait_until(what, Duration::from_secs(20), || {
+            let (seen, readyz) = (seen.clone(), format!("{ops}/readyz"));
+            async move {
+                let answer = client.http.get(readyz).send().await.unwrap();
+                if answer.status() != 503 {
+                    return false;
+                }
+                *seen.lock().unwrap() = answer.json().await.unwrap();
+                true
+            }
+        })
+        .await;
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen["ready"], false);
+        seen
+    };
+    let owner_url = format!(
+        "{}/{}",
+        plinth_db::testing::owner_server_url(),
+        app.db.name()
+    );
+    let newest = "(SELECT max(version) FROM __diesel_schema_migrations)";
+    let mut owner = plinth_db::connect(&owner_url).await.unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Newest {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let removed = diesel_async::RunQueryDsl::get_result::<Newest>(
+        diesel::sql_query(format!(
+            "DELETE FROM __diesel_schema_migrations WHERE version = {newest} RETURNING version"
+        )),
+        &mut owner,
+    )
+    .await
+    .unwrap()
+    .version;
+    let behind = not_ready("readiness to see a migration missing").await;
+    assert!(
+        behind["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "migrations"
+                && c["ok"] == false
+                && c["reason"].as_str().is_some_and(|r| r.contains(&removed))),
+        "{behind}"
+    );
+    drop(owner);
+
     // Without its database the service is not ready, and says why.
     let mut admin = plinth_db::connect(&format!(
         "{}/postgres",
@@ -329,32 +398,14 @@ pub async fn assert_operable<S: TestedService>(app: &Harness<S>) {
     )
     .await
     .unwrap();
-    let not_ready = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
-    crate::wait_until(
-        "readiness to see the database gone",
-        Duration::from_secs(20),
-        || {
-            let (not_ready, readyz) = (not_ready.clone(), format!("{ops}/readyz"));
-            async move {
-                let answer = client.http.get(readyz).send().await.unwrap();
-                if answer.status() != 503 {
-                    return false;
-                }
-                *not_ready.lock().unwrap() = answer.json().await.unwrap();
-                true
-            }
-        },
-    )
-    .await;
-    let not_ready = not_ready.lock().unwrap().clone();
-    assert_eq!(not_ready["ready"], false);
+    let gone = not_ready("readiness to see the database gone").await;
     assert!(
-        not_ready["checks"]
+        gone["checks"]
             .as_array()
             .unwrap()
             .iter()
             .any(|c| c["name"] == "database" && c["ok"] == false),
-        "{not_ready}"
+        "{gone}"
     );
 }
 
