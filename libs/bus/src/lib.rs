@@ -21,6 +21,7 @@ pub mod catalog;
 mod config;
 mod consumer;
 mod counter;
+pub mod dlq;
 mod follow;
 pub mod headers;
 pub mod lifecycle;

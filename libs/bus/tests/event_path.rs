@@ -982,6 +982,54 @@ async fn poison_messages_are_dead_lettered_and_the_rest_flows() {
     );
     assert_eq!(h.effects().await, committed as i64);
 
+    // The third, replayed (`plinth-dlq replay`): back on its topic with its
+    // key, payload and CloudEvents headers, without the dead-letter ones; its
+    // handler fails on it again, so it is dead-lettered again.
+    let dlq = dlq_topic(&h.topic);
+    let letters =
+        plinth_bus::dlq::read_to_end(&h.bus, std::slice::from_ref(&dlq), Duration::from_secs(30))
+            .await
+            .unwrap();
+    assert_eq!(letters.len(), 3);
+    let third = &letters[2];
+    let replayed_to = plinth_bus::dlq::replay(&h.bus, &dlq, third.partition, third.offset)
+        .await
+        .unwrap();
+    assert_eq!(replayed_to, h.topic);
+    wait_until(
+        "the replayed letter dead-lettered again",
+        Duration::from_secs(60),
+        || async { stats.dead_lettered() >= 4 },
+    )
+    .await;
+    let on_topic = plinth_bus::dlq::read_to_end(
+        &h.bus,
+        std::slice::from_ref(&h.topic),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let copies: Vec<_> = on_topic
+        .iter()
+        .filter(|m| m.ce_id().is_some() && m.ce_id() == third.ce_id())
+        .collect();
+    assert_eq!(copies.len(), 2, "the original and the replay");
+    let replay = copies[1];
+    assert_eq!(replay.payload, third.payload);
+    assert_eq!(replay.key, third.key);
+    assert!(replay.reason().is_none() && replay.origin().is_none());
+    let without_dlq: Vec<_> = third
+        .headers
+        .iter()
+        .filter(|(k, _)| k != headers::DLQ_ERROR && k != headers::DLQ_ORIGIN)
+        .cloned()
+        .collect();
+    assert_eq!(replay.headers, without_dlq);
+    assert!(matches!(
+        plinth_bus::dlq::replay(&h.bus, &h.topic, 0, 0).await,
+        Err(plinth_bus::dlq::ReplayError::NotADeadLetter(_))
+    ));
+
     stop_relay.cancel();
     stop_consumer.cancel();
     relay_task.await.unwrap();
