@@ -104,7 +104,9 @@ struct Problem {
 /// Reads a log in order and says whether it holds.
 #[derive(Debug)]
 pub struct Verifier {
-    verifier_key: String,
+    /// The keys checkpoints may be signed with: the installation's, and after a
+    /// rotation the ones before it.
+    verifier_keys: Vec<String>,
     log: Option<String>,
     tree: MemoryTree,
     prev: Option<Hash>,
@@ -118,7 +120,7 @@ impl Verifier {
     /// verifier key, `<name>+<id>+<base64>`).
     pub fn new(verifier_key: &str) -> Self {
         Verifier {
-            verifier_key: verifier_key.trim().to_owned(),
+            verifier_keys: vec![verifier_key.trim().to_owned()],
             log: None,
             tree: MemoryTree::new(),
             prev: None,
@@ -193,6 +195,12 @@ impl Verifier {
         self.prev = Some(leaf);
     }
 
+    /// Also trusts checkpoints signed with `verifier_key`: after a key rotation,
+    /// a log holds checkpoints of the old key and of the new.
+    pub fn also_trust(&mut self, verifier_key: &str) {
+        self.verifier_keys.push(verifier_key.trim().to_owned());
+    }
+
     /// A checkpoint of the log; checked against the entries when all are read.
     pub fn checkpoint(&mut self, checkpoint: SignedCheckpoint) {
         self.checkpoints.push(checkpoint);
@@ -200,7 +208,13 @@ impl Verifier {
 
     /// Checks one checkpoint against the entries read; `what` names it.
     fn check(&mut self, what: &str, note: &str, log: &str) -> bool {
-        let opened = match open_checkpoint(note, &self.verifier_key, log) {
+        let mut opened = open_checkpoint(note, &self.verifier_keys[0], log);
+        for key in &self.verifier_keys[1..] {
+            if opened.is_err() {
+                opened = open_checkpoint(note, key, log);
+            }
+        }
+        let opened = match opened {
             Ok(opened) => opened,
             Err(e) => {
                 self.fail(None, format!("{what}: {e}"));
@@ -344,6 +358,26 @@ mod tests {
         let verdict = verify(&signer, &lines, &[&checkpoints[0]]);
         assert!(verdict.ok, "{verdict:?}");
         assert_eq!((verdict.entries, verdict.checkpoints), (25, 4));
+    }
+
+    #[test]
+    fn after_a_key_rotation_the_old_key_is_trusted_beside_the_new() {
+        let (old, lines, _) = export(25);
+        let (new, _) = LogSigner::generate("plinth-audit-test-2", "audit.plinth.test/us");
+        let run = |verifier: &mut Verifier| {
+            for line in &lines {
+                verifier.line(line);
+            }
+        };
+        let mut new_only = Verifier::new(new.verifier_key());
+        run(&mut new_only);
+        assert!(!new_only.finish().ok, "checkpoints of another key");
+        let mut both = Verifier::new(new.verifier_key());
+        both.also_trust(old.verifier_key());
+        run(&mut both);
+        let verdict = both.finish();
+        assert!(verdict.ok, "{verdict:?}");
+        assert_eq!(verdict.checkpoints, 3);
     }
 
     #[test]

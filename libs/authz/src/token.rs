@@ -216,9 +216,16 @@ impl TokenIssuer {
     }
 }
 
+fn decoding_key(public_key: &[u8; 32]) -> Result<DecodingKey, TokenError> {
+    DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(public_key))
+        .map_err(|e| TokenError::Key(e.to_string()))
+}
+
 /// Verifies internal tokens for one service in one region.
 pub struct TokenVerifier {
-    key: DecodingKey,
+    /// The keys a token may be signed with: one, or during a rotation the new
+    /// and the old.
+    keys: Vec<DecodingKey>,
     validation: Validation,
     region: Region,
 }
@@ -232,35 +239,44 @@ impl std::fmt::Debug for TokenVerifier {
 }
 
 impl TokenVerifier {
-    /// The verifier of a key as services are configured with it
-    /// (`auth.internal_token_public_key`: the 32 bytes of the Ed25519 public key,
-    /// base64url without padding).
+    /// The verifier of the keys services are configured with
+    /// (`auth.internal_token_public_key`: the 32 bytes of an Ed25519 public key,
+    /// base64url without padding; during a rotation two, comma-separated, and a
+    /// token signed with either passes).
     pub fn from_base64url(
         encoded: &str,
         audience: &str,
         region: Region,
     ) -> Result<Self, TokenError> {
-        let bytes = URL_SAFE_NO_PAD.decode(encoded.trim()).map_err(|_| {
-            TokenError::Key("the internal-token public key is not base64url".into())
-        })?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| {
-            TokenError::Key("the internal-token public key must be 32 bytes (Ed25519)".into())
-        })?;
-        Self::new(&key, audience, region)
+        let mut keys = encoded.split(',').map(|one| {
+            let bytes = URL_SAFE_NO_PAD.decode(one.trim()).map_err(|_| {
+                TokenError::Key("the internal-token public key is not base64url".into())
+            })?;
+            <[u8; 32]>::try_from(bytes).map_err(|_| {
+                TokenError::Key("the internal-token public key must be 32 bytes (Ed25519)".into())
+            })
+        });
+        let first = keys
+            .next()
+            .unwrap_or_else(|| Err(TokenError::Key("no internal-token public key".into())))?;
+        let mut verifier = Self::new(&first, audience, region)?;
+        for key in keys {
+            verifier.keys.push(decoding_key(&key?)?);
+        }
+        Ok(verifier)
     }
 
     /// `public_key` is the issuer's Ed25519 public key; only tokens for `audience`
     /// and `region` pass.
     pub fn new(public_key: &[u8; 32], audience: &str, region: Region) -> Result<Self, TokenError> {
-        let key = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(public_key))
-            .map_err(|e| TokenError::Key(e.to_string()))?;
+        let key = decoding_key(public_key)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[audience]);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Ok(TokenVerifier {
-            key,
+            keys: vec![key],
             validation,
             region,
         })
@@ -279,8 +295,17 @@ impl TokenVerifier {
         token: &str,
         request_id: impl FnOnce() -> RequestId,
     ) -> Result<Caller, TokenError> {
-        let claims =
-            jsonwebtoken::decode::<InternalClaims>(token, &self.key, &self.validation)?.claims;
+        let mut decoded =
+            jsonwebtoken::decode::<InternalClaims>(token, &self.keys[0], &self.validation);
+        for key in &self.keys[1..] {
+            match &decoded {
+                Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                    decoded = jsonwebtoken::decode::<InternalClaims>(token, key, &self.validation);
+                }
+                _ => break,
+            }
+        }
+        let claims = decoded?.claims;
         if claims.region != self.region {
             return Err(TokenError::WrongRegion(claims.region, self.region));
         }
@@ -429,6 +454,42 @@ mod tests {
         let mut tampered = token.clone();
         tampered.insert(tampered.len() - 3, 'A');
         assert!(verifier.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn during_a_rotation_tokens_signed_with_the_new_or_the_old_key_pass() {
+        let (old_private, old_public) = keypair();
+        let (new_private, new_public) = keypair();
+        let (stranger_private, _) = keypair();
+        let encode = |key: &[u8; 32]| URL_SAFE_NO_PAD.encode(key);
+        let sent = ctx(Region::Us, None, vec![Role::PlatformAdmin]);
+        let mint = |private: &[u8]| {
+            TokenIssuer::new(private, Duration::from_secs(60))
+                .mint("pack-service", &sent, None)
+                .unwrap()
+        };
+        let both = TokenVerifier::from_base64url(
+            &format!("{}, {}", encode(&new_public), encode(&old_public)),
+            "pack-service",
+            Region::Us,
+        )
+        .unwrap();
+        assert_eq!(both.verify(&mint(&new_private)).unwrap().ctx, sent);
+        assert_eq!(both.verify(&mint(&old_private)).unwrap().ctx, sent);
+        assert!(both.verify(&mint(&stranger_private)).is_err());
+        let new_only =
+            TokenVerifier::from_base64url(&encode(&new_public), "pack-service", Region::Us)
+                .unwrap();
+        assert!(new_only.verify(&mint(&old_private)).is_err());
+        assert!(
+            TokenVerifier::from_base64url(
+                &format!("{},", encode(&new_public)),
+                "pack-service",
+                Region::Us
+            )
+            .is_err(),
+            "an empty key is refused"
+        );
     }
 
     #[test]

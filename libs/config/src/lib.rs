@@ -58,6 +58,14 @@ pub struct HttpSettings {
     pub internal_port: u16,
     /// Largest accepted request body; larger ones get 413.
     pub body_limit_bytes: usize,
+    /// On SIGTERM, how long requests in flight have to finish, and then the
+    /// tasks beside the server to stop, before they are cut off.
+    #[serde(default = "default_shutdown_seconds")]
+    pub shutdown_timeout_seconds: u64,
+}
+
+fn default_shutdown_seconds() -> u64 {
+    30
 }
 
 impl HttpSettings {
@@ -67,6 +75,7 @@ impl HttpSettings {
             host: &self.host,
             port: self.port,
             body_limit_bytes: self.body_limit_bytes,
+            shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout_seconds),
         }
     }
 }
@@ -88,6 +97,8 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     /// The gateway's Ed25519 public key for internal tokens: 32 bytes, base64url.
+    /// During a rotation, the new key and the old, comma-separated: a token
+    /// signed with either passes (docs/operations.md).
     pub internal_token_public_key: String,
 }
 

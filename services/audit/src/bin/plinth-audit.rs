@@ -1,6 +1,6 @@
 //! `plinth-audit`: the audit log's offline tools.
 //!
-//! - `plinth-audit verify --export FILE --key KEY [--checkpoint NOTE]…` checks an
+//! - `plinth-audit verify --export FILE --key KEY… [--checkpoint NOTE]…` checks an
 //!   export without the service or its database: every entry's place and link, the
 //!   Merkle root at every checkpoint, every checkpoint's signature, and agreement
 //!   with checkpoints kept earlier. Exit status 0 when the log holds, 1 when it
@@ -33,9 +33,11 @@ enum Command {
         /// The export (`GET /admin/audit/logs/{log}/export`).
         #[arg(long)]
         export: PathBuf,
-        /// The verifier key (`<name>+<id>+<base64>`), or a file holding it.
-        #[arg(long)]
-        key: String,
+        /// The verifier key (`<name>+<id>+<base64>`), or a file holding it;
+        /// repeatable: after a key rotation, the old key and the new, and each
+        /// checkpoint must be signed by one of them.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
         /// A signed checkpoint kept earlier (a file holding its note); repeatable.
         #[arg(long = "checkpoint")]
         checkpoints: Vec<PathBuf>,
@@ -76,20 +78,27 @@ fn kept_note(kept: &str) -> Option<String> {
 }
 
 #[expect(clippy::expect_used, reason = "verdicts serialize")]
-fn verify(export: &Path, key: &str, checkpoints: &[PathBuf], json: bool) -> ExitCode {
+fn verify(export: &Path, keys: &[String], checkpoints: &[PathBuf], json: bool) -> ExitCode {
     let fail = |what: String| {
         eprintln!("plinth-audit: {what}");
         ExitCode::from(2)
     };
-    let key = match inline_or_file(key) {
-        Ok(key) => key,
+    let keys = match keys
+        .iter()
+        .map(|k| inline_or_file(k))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(keys) => keys,
         Err(e) => return fail(format!("reading the key: {e}")),
     };
     let file = match std::fs::File::open(export) {
         Ok(file) => file,
         Err(e) => return fail(format!("opening {}: {e}", export.display())),
     };
-    let mut verifier = Verifier::new(&key);
+    let mut verifier = Verifier::new(&keys[0]);
+    for key in &keys[1..] {
+        verifier.also_trust(key);
+    }
     for path in checkpoints {
         match std::fs::read_to_string(path) {
             Ok(kept) => match kept_note(&kept) {
@@ -153,10 +162,10 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Verify {
             export,
-            key,
+            keys,
             checkpoints,
             json,
-        } => verify(&export, &key, &checkpoints, json),
+        } => verify(&export, &keys, &checkpoints, json),
         Command::Keygen {
             name,
             origin_prefix,
