@@ -45,7 +45,9 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Nullable, Text, Timestamptz};
 use diesel_async::pooled_connection::deadpool;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use diesel_async::{
+    AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager,
+};
 use futures_util::{FutureExt, StreamExt};
 use plinth_db::{Pool, PooledConn};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -66,6 +68,9 @@ const CHANNEL: &str = "plinth_outbox";
 /// The advisory lock relays of one database take turns with: two keys, so that
 /// `pg_locks` shows them as `classid` and `objid` with `objsubid = 2`.
 const TAKE_TURN_SQL: &str = "SELECT pg_try_advisory_lock(1886154356, 1869968482) AS flag";
+/// Hands the turn over at shutdown, and wakes the relays waiting for it.
+const RELEASE_TURN_SQL: &str = "SELECT pg_advisory_unlock(1886154356, 1869968482); \
+     NOTIFY plinth_outbox, 'turn'";
 /// Every batch holds this lock shared for its whole transaction; a relay that takes
 /// the turn takes it exclusively once, which waits until every batch the previous
 /// holder left open has committed or rolled back.
@@ -402,10 +407,20 @@ impl Relay {
             } else {
                 self.config.poll_interval
             };
-            let listening = !failed && own.as_ref().is_some_and(|o| o.has_turn);
+            // The holder wakes for new rows; a relay waiting for its turn wakes
+            // on the same notifications (and on a turn handed over), to try again.
+            let listening = !failed && own.is_some();
             let woken = tokio::select! {
                 _ = shutdown.cancelled() => {
+                    // Nothing is in flight here: every batch has ended. What the
+                    // producer still holds is delivered, then the turn handed over.
                     let _ = producer.flush(Timeout::After(Duration::from_secs(5)));
+                    if let Some(o) = own.as_mut().filter(|o| o.has_turn) {
+                        match o.conn.batch_execute(RELEASE_TURN_SQL).await {
+                            Ok(()) => tracing::info!("relay handed over its turn"),
+                            Err(err) => tracing::warn!(error = %err, "handing over the turn; it ends with the connection"),
+                        }
+                    }
                     return Ok(());
                 }
                 _ = tokio::time::sleep(wait) => false,

@@ -41,8 +41,24 @@ pub enum Stopped {
 /// The tasks beside a server, each with the token that stops it.
 #[derive(Debug, Default)]
 pub struct Tasks {
-    running: Vec<(CancellationToken, JoinHandle<Result<(), TaskError>>)>,
+    running: Vec<Running>,
     watches: Vec<TaskWatch>,
+    stopping: Stopping,
+}
+
+/// A task started: its name, its stop token, its handle.
+type Running = (String, CancellationToken, JoinHandle<Result<(), TaskError>>);
+
+/// Whether the service is stopping (it took SIGTERM or SIGINT): for readiness,
+/// so that load balancers stop sending it requests while it drains.
+#[derive(Debug, Clone, Default)]
+pub struct Stopping(Arc<AtomicBool>);
+
+impl Stopping {
+    /// Whether the service has begun to stop.
+    pub fn is_stopping(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Whether a task beside the server still runs: for readiness.
@@ -69,18 +85,43 @@ impl Tasks {
     {
         let stop = CancellationToken::new();
         let run = task(stop.clone());
+        self.start(name, stop, async move { run.await.map_err(Into::into) });
+    }
+
+    /// Takes on `task`, already running, named `name`: it stops when `stop` is
+    /// cancelled.
+    pub fn adopt<E>(&mut self, name: &str, stop: CancellationToken, task: JoinHandle<Result<(), E>>)
+    where
+        E: Into<TaskError> + Send + 'static,
+    {
+        self.start(name, stop, async move {
+            match task.await {
+                Ok(ended) => ended.map_err(Into::into),
+                Err(err) => Err(Box::new(err) as TaskError),
+            }
+        });
+    }
+
+    fn start(
+        &mut self,
+        name: &str,
+        stop: CancellationToken,
+        run: impl Future<Output = Result<(), TaskError>> + Send + 'static,
+    ) {
         let running = Arc::new(AtomicBool::new(true));
         self.watches.push(TaskWatch {
             name: name.to_owned(),
             running: running.clone(),
         });
+        let task = name.to_owned();
         self.running.push((
+            name.to_owned(),
             stop,
             tokio::spawn(async move {
-                let ended = run.await.map_err(Into::into);
+                let ended = run.await;
                 running.store(false, Ordering::Relaxed);
                 if let Err(err) = &ended {
-                    tracing::error!(error = %err, "a task beside the server failed");
+                    tracing::error!(%task, error = %err, "a task beside the server failed");
                 }
                 ended
             }),
@@ -90,6 +131,11 @@ impl Tasks {
     /// A watch on every task started so far.
     pub fn watches(&self) -> Vec<TaskWatch> {
         self.watches.clone()
+    }
+
+    /// Whether the service these tasks run beside has begun to stop.
+    pub fn stopping(&self) -> Stopping {
+        self.stopping.clone()
     }
 }
 
@@ -119,12 +165,16 @@ pub struct Listen<'a> {
     pub port: u16,
     /// Largest accepted request body; larger ones get 413.
     pub body_limit_bytes: usize,
+    /// On SIGTERM, how long requests in flight have to finish, and then the
+    /// tasks beside the server to stop.
+    pub shutdown_timeout: Duration,
 }
 
 /// A built service, bound and ready to serve.
 pub struct Service {
     port: u16,
     server: Server,
+    shutdown_timeout: Duration,
     /// The operators' listener (metrics, health), which no gateway routes.
     internal: Option<(u16, Server)>,
     tasks: Tasks,
@@ -187,19 +237,43 @@ impl Service {
                 .app_data(path_config())
                 .configure(configure.clone())
         })
+        // SIGTERM and SIGINT are `run_until_stopped`'s to handle, in order.
+        .disable_signals()
+        .shutdown_timeout(listen.shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
         Ok(Service {
             port,
             server,
+            shutdown_timeout: listen.shutdown_timeout,
             internal: None,
             tasks,
         })
     }
 
+    /// A service of a server built elsewhere (one with middleware of its own),
+    /// listening on `port`, with `tasks` beside it. The server must be built
+    /// with `disable_signals()`: stopping is [`run_until_stopped`](Self::run_until_stopped)'s.
+    pub fn of_server(port: u16, server: Server, shutdown_timeout: Duration, tasks: Tasks) -> Self {
+        Service {
+            port,
+            server,
+            shutdown_timeout,
+            internal: None,
+            tasks,
+        }
+    }
+
+    /// Also serves `internal` (built with `disable_signals()`), listening on
+    /// `port`, as the operators' listener.
+    pub fn with_internal(mut self, port: u16, internal: Server) -> Self {
+        self.internal = Some((port, internal));
+        self
+    }
+
     /// Also serves `configure`'s routes (metrics, health) on `host:port`, a
     /// listener for operators and their tools that no gateway routes.
-    pub fn serve_internal<C>(mut self, host: &str, port: u16, configure: C) -> std::io::Result<Self>
+    pub fn serve_internal<C>(self, host: &str, port: u16, configure: C) -> std::io::Result<Self>
     where
         C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
@@ -210,10 +284,10 @@ impl Service {
         // `/readyz` stays one, with the checks that failed.
         let server = HttpServer::new(move || App::new().configure(configure.clone()))
             .workers(1)
+            .disable_signals()
             .listen(listener)?
             .run();
-        self.internal = Some((port, server));
-        Ok(self)
+        Ok(self.with_internal(port, server))
     }
 
     /// The operators' listener's port, if it serves one.
@@ -226,21 +300,104 @@ impl Service {
         self.port
     }
 
-    /// Serves until the server stops (on SIGINT or SIGTERM), then stops every
-    /// task and waits for it; a task's failure is the answer.
+    /// Serves until SIGTERM or SIGINT, then stops in order, so that a replica
+    /// takes over without losing or repeating work:
+    ///
+    /// 1. readiness says it is stopping, and the server stops accepting
+    ///    connections; requests in flight get up to the shutdown timeout to
+    ///    finish;
+    /// 2. every task beside the server is told to stop and gets the rest of that
+    ///    time: a consumer commits the offsets of the batches it finished, the
+    ///    relay flushes its producer and hands over its turn;
+    /// 3. the operators' listener stops last.
+    ///
+    /// A task's failure, or the server's, is the answer.
     pub async fn run_until_stopped(self) -> Result<(), Stopped> {
-        let served = match self.internal {
-            Some((_, internal)) => {
-                let (served, internal) = tokio::join!(self.server, internal);
-                served.and(internal)
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// [`run_until_stopped`](Self::run_until_stopped), stopping when `stop`
+    /// completes rather than on a signal.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<(), Stopped> {
+        let Service {
+            server,
+            shutdown_timeout,
+            internal,
+            tasks,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut server = tokio::spawn(server);
+        let internal = internal.map(|(_, internal)| (internal.handle(), tokio::spawn(internal)));
+        let served = tokio::select! {
+            () = stop => {
+                tasks.stopping.0.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    deadline = ?shutdown_timeout,
+                    "stopping: no new connections; finishing the requests in flight"
+                );
+                handle.stop(true).await;
+                (&mut server).await
             }
-            None => self.server.await,
+            ended = &mut server => ended,
         };
-        for (stop, task) in self.tasks.running {
+        tasks.stopping.0.store(true, Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + shutdown_timeout;
+        let mut failed = None;
+        for (_, stop, _) in &tasks.running {
             stop.cancel();
-            task.await?.map_err(Stopped::Task)?;
         }
-        Ok(served?)
+        for (name, _, mut task) in tasks.running {
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(err))) => {
+                    failed.get_or_insert(Stopped::Task(err));
+                }
+                Ok(Err(err)) => {
+                    failed.get_or_insert(Stopped::Panicked(err));
+                }
+                Err(_) => {
+                    tracing::error!(task = %name, "did not stop within the shutdown timeout; cut off");
+                    task.abort();
+                }
+            }
+        }
+        if let Some((handle, internal)) = internal {
+            handle.stop(true).await;
+            internal.await??;
+        }
+        served??;
+        match failed {
+            Some(failed) => Err(failed),
+            None => {
+                tracing::info!("stopped");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// SIGTERM (what an orchestrator sends) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; stopping on SIGINT only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -92,6 +92,9 @@ where
     use diesel::connection::SimpleConnection as _;
 
     let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)?;
+    // Replicas starting at once migrate one after the other: the second finds
+    // every migration applied. Held until this connection closes.
+    conn.batch_execute("SELECT pg_advisory_lock(1886154356, 1835624545)")?;
     let role = quote_ident(app_role);
     conn.batch_execute(&format!(
         "GRANT USAGE ON SCHEMA public TO {role};

@@ -98,7 +98,7 @@ async fn unique_violations_become_already_exists() {
 }
 
 #[tokio::test]
-async fn migrations_are_idempotent_and_hidden_from_the_app_role() {
+async fn migrations_are_idempotent_and_read_only_to_the_app_role() {
     let db = TestDb::create("db_rls", MigrationSet([NOTES]))
         .await
         .unwrap();
@@ -107,12 +107,27 @@ async fn migrations_are_idempotent_and_hidden_from_the_app_role() {
         .unwrap();
     assert!(again.is_empty(), "nothing left to apply: {again:?}");
 
+    // The app role reads which migrations are applied (readiness) and changes none.
     let mut app = connect(&db.app_url()).await.unwrap();
-    let err = diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+    let applied = diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
         .get_result::<Count>(&mut app)
         .await
-        .unwrap_err();
-    assert!(err.to_string().contains("permission denied"), "{err}");
+        .unwrap();
+    assert_eq!(applied.n, 1);
+    for change in [
+        "DELETE FROM __diesel_schema_migrations",
+        "INSERT INTO __diesel_schema_migrations (version) VALUES ('99999999999999')",
+        "UPDATE __diesel_schema_migrations SET version = '0'",
+    ] {
+        let err = diesel::sql_query(change)
+            .execute(&mut app)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{change}: {err}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -382,6 +382,7 @@ impl Skeleton {
             scraped: self.scraped,
             tasks: self.tasks.watches(),
             migrations: self.migrations,
+            stopping: self.tasks.stopping(),
         }));
         let observer = ops.observer();
         let service = Service::bind_observed(

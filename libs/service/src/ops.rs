@@ -15,7 +15,7 @@ use actix_web::{HttpResponse, web};
 use diesel::sql_types::{BigInt, Double};
 use diesel_async::RunQueryDsl;
 use plinth_bus::{ConsumerStats, RelayStats};
-use plinth_core::service::{Observed, Observer, TaskWatch};
+use plinth_core::service::{Observed, Observer, Stopping, TaskWatch};
 use plinth_db::Pool;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -143,6 +143,7 @@ pub struct Ops {
     tasks: Vec<TaskWatch>,
     consumers: Vec<(String, ConsumerStats)>,
     migrations: Vec<String>,
+    stopping: Stopping,
 }
 
 impl std::fmt::Debug for Ops {
@@ -171,6 +172,8 @@ pub struct Sources {
     pub tasks: Vec<TaskWatch>,
     /// The versions of every migration the service's code expects applied.
     pub migrations: Vec<String>,
+    /// Whether the service has begun to stop.
+    pub stopping: Stopping,
 }
 
 impl std::fmt::Debug for Sources {
@@ -196,6 +199,7 @@ impl Ops {
             scraped,
             tasks,
             migrations,
+            stopping,
         } = sources;
         let consumer_stats = consumers.clone();
         let mut registry = registry(service);
@@ -254,6 +258,7 @@ impl Ops {
             tasks,
             consumers: consumer_stats,
             migrations,
+            stopping,
         }
     }
 
@@ -297,12 +302,18 @@ impl Ops {
         }
     }
 
-    /// Whether the service can take requests: its database answers with every
+    /// Whether the service can take requests: it is not stopping, its database answers with every
     /// migration its code expects applied, the tasks beside its server (relay,
     /// consumers, timers) still run, and each consumer has joined its group.
     /// (The token key is loaded before the service binds at all.)
     pub async fn readiness(&self) -> Readiness {
-        let mut checks = Vec::with_capacity(self.tasks.len() + self.consumers.len() + 2);
+        let mut checks = Vec::with_capacity(self.tasks.len() + self.consumers.len() + 3);
+        let accepting = if self.stopping.is_stopping() {
+            Err("stopping: finishing the requests in flight".to_owned())
+        } else {
+            Ok(())
+        };
+        checks.push(Check::of("accepting requests", accepting));
         let database = within(database_answers(&self.pool)).await;
         let reachable = database.is_ok();
         checks.push(Check::of("database", database));

@@ -103,19 +103,7 @@ impl<S: TestedService> Harness<S> {
         let db = TestDb::create(S::NAME, S::migrations()).await.unwrap();
         let keys = TokenKeys::generate();
         let prefix = test_topic_prefix();
-        let mut all = json!({
-            "region": region,
-            "http": { "host": "127.0.0.1", "port": 0, "internal_port": 0 },
-            "database": {
-                "app_url": db.app_url(), "owner_url": db.owner_url(),
-                "app_role": TEST_APP_ROLE, "pool_size": 4
-            },
-            "bus": test_bus_settings(
-                &prefix,
-                json!({ "partitions": 1, "relay": false, "consumers": true }),
-            ),
-            "auth": { "internal_token_public_key": keys.public_base64url() }
-        });
+        let mut all = test_settings(region, &db, &keys, &prefix);
         merge(&mut all, overrides);
         let mut settings = S::Settings::with_overrides(all).unwrap();
         configure(&mut settings);
@@ -162,6 +150,25 @@ impl<S: TestedService> Harness<S> {
     pub async fn outbox(&self) -> Vec<Outgoing> {
         read_outbox(&self.db.owner_url(), &self.schemas).await
     }
+}
+
+/// The settings of a service under test in `region`, before its test's own:
+/// `db`, the test broker under `prefix` (relay off, consumers on, one partition a
+/// topic), internal tokens checked with `keys`, any free port.
+pub fn test_settings(region: Region, db: &TestDb, keys: &TokenKeys, prefix: &str) -> Value {
+    json!({
+        "region": region,
+        "http": { "host": "127.0.0.1", "port": 0, "internal_port": 0 },
+        "database": {
+            "app_url": db.app_url(), "owner_url": db.owner_url(),
+            "app_role": TEST_APP_ROLE, "pool_size": 4
+        },
+        "bus": test_bus_settings(
+            prefix,
+            json!({ "partitions": 1, "relay": false, "consumers": true }),
+        ),
+        "auth": { "internal_token_public_key": keys.public_base64url() }
+    })
 }
 
 /// Fails unless row-level security holds in a fresh database of `S`: every table
@@ -254,7 +261,11 @@ pub async fn assert_operable<S: TestedService>(app: &Harness<S>) {
         .filter(|c| c["ok"] == true)
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(passed[..2], ["database", "migrations"], "{ready}");
+    assert_eq!(
+        passed[..3],
+        ["accepting requests", "database", "migrations"],
+        "{ready}"
+    );
 
     // A route naming a tenant, called with a made-up one (no token: 401).
     let doc: Value = get(format!("{}/openapi.json", client.base))

@@ -19,13 +19,13 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use plinth_bus::{Area, BusConfig, TopicSpec, ensure_topics};
 use plinth_core::http::{path_config, problem_fallback_middleware, query_config};
 use plinth_core::request_id_middleware;
+use plinth_core::service::{Service, Tasks};
 use tokio_util::sync::CancellationToken;
 
 use crate::denials::Denials;
@@ -38,24 +38,12 @@ use crate::proxy::Proxy;
 use crate::roles::Roles;
 pub use crate::settings::Settings;
 
-/// A built gateway, bound and ready to serve.
+/// A built gateway, bound and ready to serve: its server, the operators'
+/// listener, and the tasks beside them (the projections, the refusals'
+/// publisher), stopped in order on SIGTERM like every service.
+#[derive(Debug)]
 pub struct Application {
-    port: u16,
-    server: Server,
-    /// The operators' listener: metrics and health, never routed.
-    internal: (u16, Server),
-    /// The background tasks (the projection, the refusals' publisher), and how to
-    /// stop them.
-    stop: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
+    service: Service,
 }
 
 impl Application {
@@ -67,6 +55,8 @@ impl Application {
         let roles = Arc::new(Roles::new(settings.platform_groups.clone()));
         let bus = BusConfig::of(&settings.bus);
         let stop = CancellationToken::new();
+        let mut tasks = Tasks::default();
+        let stopping = web::Data::new(tasks.stopping());
         let bus_for_topics = bus.clone();
         let limits = Arc::new(RateLimits::new(
             settings.rate_limits.default_per_second,
@@ -134,6 +124,9 @@ impl Application {
         };
         let (denials, denials_task) =
             Denials::start(&bus_for_topics, settings.region, stop.clone())?;
+        tasks.adopt("tenants projection", stop.clone(), projection);
+        tasks.adopt("sessions projection", stop.clone(), ended_sessions);
+        tasks.adopt("refusals publisher", stop.clone(), denials_task);
         let denials = web::Data::new(denials);
         let metrics = web::Data::new(ops::Metrics::new(denials.clone(), proxy.clone()));
         let metrics_for_ops = metrics.clone();
@@ -169,6 +162,8 @@ impl Application {
         } else {
             settings.http.workers
         })
+        .disable_signals()
+        .shutdown_timeout(settings.http.server.shutdown_timeout_seconds)
         .listen(listener)?
         .run();
         let internal = {
@@ -178,43 +173,40 @@ impl Application {
             let port = listener.local_addr()?.port();
             let projections = projections.clone();
             let metrics = metrics_for_ops.clone();
+            let stopping = stopping.clone();
             let server = HttpServer::new(move || {
                 App::new()
                     .app_data(web::Data::from(projections.clone()))
                     .app_data(metrics.clone())
+                    .app_data(stopping.clone())
                     .configure(ops::routes)
             })
             .workers(1)
+            .disable_signals()
             .listen(listener)?
             .run();
             (port, server)
         };
         tracing::info!(port, internal_port = internal.0, region = %settings.region, "gateway listening");
+        let shutdown = Duration::from_secs(settings.http.server.shutdown_timeout_seconds);
         Ok(Application {
-            port,
-            server,
-            internal,
-            stop,
-            tasks: vec![projection, denials_task, ended_sessions],
+            service: Service::of_server(port, server, shutdown, tasks)
+                .with_internal(internal.0, internal.1),
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.service.port()
     }
 
     /// The operators' listener's port: `/metrics`, `/livez`, `/readyz`.
     pub fn internal_port(&self) -> u16 {
-        self.internal.0
+        self.service.internal_port().unwrap_or_default()
     }
 
+    /// Serves until SIGTERM or SIGINT, then stops as every service does
+    /// ([`Service::run_until_stopped`]).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let (served, internal) = tokio::join!(self.server, self.internal.1);
-        let served = served.and(internal);
-        self.stop.cancel();
-        for task in self.tasks {
-            task.await??;
-        }
-        Ok(served?)
+        Ok(self.service.run_until_stopped().await?)
     }
 }

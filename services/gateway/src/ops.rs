@@ -13,7 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
-use plinth_core::service::Observed;
+use plinth_core::service::{Observed, Stopping};
 use plinth_core::{ApiError, Role};
 use plinth_service::ops::RequestMetrics;
 use prometheus_client::collector::Collector;
@@ -156,9 +156,14 @@ async fn livez() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-/// Ready once both projections have caught up; `503` with the one behind before.
-async fn readyz(projections: web::Data<Projections>) -> HttpResponse {
+/// Ready once both projections have caught up and until it begins to stop;
+/// `503` with the check that fails otherwise.
+async fn readyz(
+    projections: web::Data<Projections>,
+    stopping: web::Data<Stopping>,
+) -> HttpResponse {
     let checks = [
+        ("accepting requests", !stopping.is_stopping()),
         (
             "tenants projection",
             projections.tenants.load(Ordering::Relaxed),

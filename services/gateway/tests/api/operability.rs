@@ -44,7 +44,11 @@ async fn the_gateway_is_ready_once_its_projections_caught_up_and_says_so_to_oper
         .collect();
     assert_eq!(
         checks,
-        ["tenants projection", "sessions projection"],
+        [
+            "accepting requests",
+            "tenants projection",
+            "sessions projection"
+        ],
         "{ready}"
     );
     assert!(stack.metric("plinth_gateway_rate_limiters").await < 1_000);
