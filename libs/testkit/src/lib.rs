@@ -13,12 +13,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod idp;
+pub mod replicas;
 pub mod service;
 
 pub use idp::{Idp, SigningKey};
+pub use replicas::Replicas;
 pub use service::{
     Harness, TestedService, assert_openapi_current, assert_operable, assert_row_secured,
-    assert_schema_current, merge,
+    assert_schema_current, merge, test_settings,
 };
 
 use std::collections::BTreeMap;
@@ -517,4 +519,33 @@ pub fn sample(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f
             })
             .then(|| value.split(' ').next()?.parse().ok())?
     })
+}
+
+/// One message as a partner reads it off a topic.
+#[derive(Debug, Clone)]
+pub struct Read {
+    /// The topic.
+    pub topic: String,
+    /// CloudEvents `id`.
+    pub ce_id: String,
+    /// CloudEvents `type`.
+    pub ce_type: String,
+    /// The payload as published.
+    pub payload: Vec<u8>,
+}
+
+/// Every message on `topics` from the beginning to their ends as of now, read
+/// with no consumer group (nothing is committed).
+pub async fn read_topics(bus: &BusConfig, topics: &[String]) -> Vec<Read> {
+    plinth_bus::dlq::read_to_end(bus, topics, Duration::from_secs(120))
+        .await
+        .expect("the topics read")
+        .into_iter()
+        .map(|m| Read {
+            ce_id: m.ce_id().unwrap_or_default(),
+            ce_type: m.ce_type().unwrap_or_default(),
+            topic: m.topic,
+            payload: m.payload,
+        })
+        .collect()
 }

@@ -73,23 +73,14 @@ impl TestApp {
         item: &str,
         reason: Option<&str>,
     ) -> plinth_bus::Event {
-        let area = ty.split('.').nth(1).unwrap();
-        let topic = format!("{}plinth.{area}.v1", self.bus.topic_prefix);
-        let payload = self
-            .schemas
-            .encode(
-                "plinth.provisioning.ProvisioningResult",
-                &json!({
-                    "tenant_id": tenant,
-                    "item": item,
-                    "service": area,
-                    "reason": reason,
-                    "occurred_at": 1_700_000_000_000_000i64,
-                }),
-            )
-            .unwrap();
-        let event =
-            plinth_bus::Event::new(topic, tenant, ty, format!("/plinth/us/{area}"), payload);
+        let event = answer_event(
+            &self.schemas,
+            &self.bus.topic_prefix,
+            ty,
+            tenant,
+            item,
+            reason,
+        );
         self.deliver(&event).await;
         event
     }
@@ -179,6 +170,33 @@ impl TestApp {
         .await
         .unwrap()
     }
+}
+
+/// What another service answers for a checklist item, as it would publish it: on
+/// its own topic (under `prefix`), with an Avro payload.
+pub fn answer_event(
+    schemas: &plinth_bus::Schemas,
+    prefix: &str,
+    ty: &str,
+    tenant: &str,
+    item: &str,
+    reason: Option<&str>,
+) -> plinth_bus::Event {
+    let area = ty.split('.').nth(1).unwrap();
+    let topic = format!("{prefix}plinth.{area}.v1");
+    let payload = schemas
+        .encode(
+            "plinth.provisioning.ProvisioningResult",
+            &json!({
+                "tenant_id": tenant,
+                "item": item,
+                "service": area,
+                "reason": reason,
+                "occurred_at": 1_700_000_000_000_000i64,
+            }),
+        )
+        .unwrap();
+    plinth_bus::Event::new(topic, tenant, ty, format!("/plinth/us/{area}"), payload)
 }
 
 /// A valid registration body for `slug` in `region`.

@@ -13,6 +13,7 @@ mod offboarding;
 mod onboarding;
 mod openapi;
 mod operability;
+mod replicas;
 mod role_bindings;
 mod tenants;
 mod workspaces;
