@@ -62,6 +62,11 @@ pub struct HttpSettings {
     /// tasks beside the server to stop, before they are cut off.
     #[serde(default = "default_shutdown_seconds")]
     pub shutdown_timeout_seconds: u64,
+    /// Whether a new process of the service may listen on the same port while
+    /// the old one still does (`SO_REUSEPORT`), for restarts in place: start the
+    /// new one, wait for its readiness, SIGTERM the old (docs/operations.md).
+    #[serde(default)]
+    pub reuse_port: bool,
 }
 
 fn default_shutdown_seconds() -> u64 {
@@ -76,6 +81,7 @@ impl HttpSettings {
             port: self.port,
             body_limit_bytes: self.body_limit_bytes,
             shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout_seconds),
+            reuse_port: self.reuse_port,
         }
     }
 }

@@ -168,6 +168,40 @@ pub struct Listen<'a> {
     /// On SIGTERM, how long requests in flight have to finish, and then the
     /// tasks beside the server to stop.
     pub shutdown_timeout: Duration,
+    /// Whether another process may listen on the same port at once
+    /// (`SO_REUSEPORT`): a new process of the service starts beside the old one,
+    /// which then stops, and no connection is refused in between.
+    pub reuse_port: bool,
+}
+
+/// A listener on `host:port`; with `reuse_port`, one that other processes may
+/// share (`SO_REUSEPORT`: the kernel spreads new connections among them).
+pub fn bind_listener(host: &str, port: u16, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let named =
+        |e: std::io::Error| std::io::Error::new(e.kind(), format!("binding {host}:{port}: {e}"));
+    if !reuse_port {
+        return TcpListener::bind((host, port)).map_err(named);
+    }
+    let address = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(named)?
+        .next()
+        .ok_or_else(|| {
+            named(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no address",
+            ))
+        })?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true).map_err(named)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true).map_err(named)?;
+    socket.bind(&address.into()).map_err(named)?;
+    socket.listen(1024).map_err(named)?;
+    Ok(socket.into())
 }
 
 /// A built service, bound and ready to serve.
@@ -212,12 +246,7 @@ impl Service {
     where
         C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
-        let listener = TcpListener::bind((listen.host, listen.port)).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("binding {}:{}: {e}", listen.host, listen.port),
-            )
-        })?;
+        let listener = bind_listener(listen.host, listen.port, listen.reuse_port)?;
         let port = listener.local_addr()?.port();
         let limit = listen.body_limit_bytes;
         let server = HttpServer::new(move || {
@@ -271,14 +300,18 @@ impl Service {
         self
     }
 
-    /// Also serves `configure`'s routes (metrics, health) on `host:port`, a
-    /// listener for operators and their tools that no gateway routes.
-    pub fn serve_internal<C>(self, host: &str, port: u16, configure: C) -> std::io::Result<Self>
+    /// Also serves `configure`'s routes (metrics, health) on `listen`'s host and
+    /// `port`, a listener for operators and their tools that no gateway routes.
+    pub fn serve_internal<C>(
+        self,
+        listen: Listen<'_>,
+        port: u16,
+        configure: C,
+    ) -> std::io::Result<Self>
     where
         C: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
-        let listener = TcpListener::bind((host, port))
-            .map_err(|e| std::io::Error::new(e.kind(), format!("binding {host}:{port}: {e}")))?;
+        let listener = bind_listener(listen.host, port, listen.reuse_port)?;
         let port = listener.local_addr()?.port();
         // Its answers are for probes and scrapers, as they are: a `503` from
         // `/readyz` stays one, with the checks that failed.

@@ -399,7 +399,7 @@ impl Skeleton {
             },
         )?
         .serve_internal(
-            &self.http.host,
+            self.http.listen(),
             self.http.internal_port,
             ops::routes(web::Data::from(ops)),
         )?;

@@ -14,6 +14,8 @@ use tokio::process::{Child, Command};
 #[derive(Debug)]
 pub struct Replica {
     child: Child,
+    /// Its public port.
+    pub port: u16,
     /// Its public listener, `http://127.0.0.1:<port>`.
     pub base: String,
     /// Its operators' listener (`/metrics`, `/livez`, `/readyz`).
@@ -57,8 +59,20 @@ impl Replicas {
 
     /// Starts one more replica and waits until it says it is ready; its index.
     pub async fn start(&mut self) -> usize {
+        self.start_on(free_port()).await
+    }
+
+    /// Starts one more replica listening on the same public port as replica
+    /// `index` (the service must be set to `http.reuse_port`), as a restart in
+    /// place does, and waits until it is ready; its index.
+    pub async fn start_beside(&mut self, index: usize) -> usize {
+        let port = self.replica(index).port;
+        self.start_on(port).await
+    }
+
+    async fn start_on(&mut self, port: u16) -> usize {
         let index = self.replicas.len();
-        let (port, internal) = (free_port(), free_port());
+        let internal = free_port();
         let log = self.dir.join(format!("replica-{index}.log"));
         let mut command = Command::new(&self.binary);
         // Only the settings file and the ports: nothing of the test's own
@@ -81,6 +95,7 @@ impl Replicas {
             .expect("the service's binary starts");
         self.replicas.push(Some(Replica {
             child,
+            port,
             base: format!("http://127.0.0.1:{port}"),
             ops: format!("http://127.0.0.1:{internal}"),
             log,
@@ -188,6 +203,101 @@ impl Replicas {
     }
 }
 
+/// Replicas of a service on a database and topics of their own, as
+/// [`Replicas::pair`] starts them.
+#[derive(Debug)]
+pub struct Pair {
+    /// The replicas.
+    pub replicas: Replicas,
+    /// Their database, dropped when this is (keep it while the replicas run).
+    pub db: plinth_db::testing::TestDb,
+    /// The key pair of the internal tokens they accept.
+    pub keys: crate::TokenKeys,
+    /// Their topics' prefix.
+    pub prefix: String,
+}
+
+impl Replicas {
+    /// Two replicas of `S`, built as `binary`, in the US region, on a fresh
+    /// database and topics: each runs the relay and the consumers, topics have
+    /// `partitions` partitions, and `overrides` go over the test settings.
+    /// Returns once both are ready.
+    pub async fn pair<S: crate::TestedService>(
+        binary: &str,
+        partitions: usize,
+        overrides: Value,
+    ) -> Pair {
+        let db = plinth_db::testing::TestDb::create(S::NAME, S::migrations())
+            .await
+            .unwrap();
+        let keys = crate::TokenKeys::generate();
+        let prefix = crate::test_topic_prefix();
+        let mut settings = crate::test_settings(plinth_core::Region::Us, &db, &keys, &prefix);
+        crate::merge(
+            &mut settings,
+            serde_json::json!({
+                "bus": { "relay": true, "consumers": true, "partitions": partitions },
+                "database": { "pool_size": 8 }
+            }),
+        );
+        crate::merge(&mut settings, overrides);
+        let mut replicas = Replicas::new(binary, &settings);
+        replicas.start().await;
+        replicas.start().await;
+        Pair {
+            replicas,
+            db,
+            keys,
+            prefix,
+        }
+    }
+
+    /// Partitions assigned to replica `index` now.
+    pub async fn assigned(&self, index: usize) -> usize {
+        self.metric(index, "plinth_consumer_assigned_partitions", &[])
+            .await as usize
+    }
+
+    /// How often replica `index`'s relay took its turn.
+    pub async fn turns(&self, index: usize) -> u64 {
+        self.metric(index, "plinth_relay_turns_total", &[]).await as u64
+    }
+
+    /// Waits until every running replica has partitions of the group, `total`
+    /// between them.
+    pub async fn wait_assigned(&self, total: usize) {
+        crate::wait_until(
+            "every replica in the group",
+            Duration::from_secs(60),
+            || async {
+                let mut sum = 0;
+                for i in self.running() {
+                    let assigned = self.assigned(i).await;
+                    if assigned == 0 {
+                        return false;
+                    }
+                    sum += assigned;
+                }
+                sum == total
+            },
+        )
+        .await;
+    }
+
+    /// The running replica whose relay holds the turn; fails unless exactly one
+    /// took it.
+    pub async fn relay_holder(&self) -> usize {
+        let mut holders = Vec::new();
+        for i in self.running() {
+            if self.turns(i).await > 0 {
+                holders.push(i);
+            }
+        }
+        assert_eq!(holders.len(), 1, "one relay holds the turn: {holders:?}");
+        holders[0]
+    }
+}
+
 impl Drop for Replicas {
     fn drop(&mut self) {
         for replica in self.replicas.iter_mut().flatten() {
@@ -217,5 +327,148 @@ fn without_nulls(value: Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
         other => other,
+    }
+}
+
+/// Replicas as a load balancer in front of them sees them: a request goes to
+/// the replica asked for while it is up; one whose connection fails is tried
+/// once more on another (its outcome on the first is unknown).
+#[derive(Debug)]
+pub struct Balancer {
+    clients: Vec<crate::ServiceClient>,
+    ops: Vec<String>,
+    up: Vec<std::sync::atomic::AtomicBool>,
+    http: reqwest::Client,
+    retried: std::sync::atomic::AtomicUsize,
+}
+
+/// An answer through a [`Balancer`].
+#[derive(Debug)]
+pub struct Answered {
+    /// The status.
+    pub status: u16,
+    /// The JSON body (`Null` if none).
+    pub body: Value,
+    /// Whether another replica answered after the first one's connection failed.
+    pub retried: bool,
+}
+
+impl Balancer {
+    /// In front of every replica of `replicas` (each must be running), calling
+    /// as the platform administrator with internal tokens for `audience`.
+    pub fn new(
+        replicas: &Replicas,
+        audience: &'static str,
+        region: plinth_core::Region,
+        keys: &crate::TokenKeys,
+    ) -> Self {
+        let all = 0..replicas.replicas.len();
+        Balancer {
+            clients: all
+                .clone()
+                .map(|i| {
+                    crate::ServiceClient::new(
+                        replicas.replica(i).base.clone(),
+                        audience,
+                        region,
+                        keys,
+                    )
+                })
+                .collect(),
+            ops: all
+                .clone()
+                .map(|i| replicas.replica(i).ops.clone())
+                .collect(),
+            up: all
+                .map(|_| std::sync::atomic::AtomicBool::new(true))
+                .collect(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            retried: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes replica `index` out: no request is sent to it any more.
+    pub fn take_out(&self, index: usize) {
+        self.up[index].store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The replicas requests go to.
+    pub fn in_rotation(&self) -> Vec<usize> {
+        (0..self.up.len())
+            .filter(|i| self.up[*i].load(std::sync::atomic::Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Requests another replica answered after the first one's connection failed.
+    pub fn retried(&self) -> usize {
+        self.retried.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Replica `index`'s `/metrics` (empty if it does not answer).
+    pub async fn metrics(&self, index: usize) -> String {
+        match self
+            .http
+            .get(format!("{}/metrics", self.ops[index]))
+            .send()
+            .await
+        {
+            Ok(answer) => answer.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Replica `index`'s metric `name` (its first series); 0 without it.
+    pub async fn metric(&self, index: usize, name: &str) -> f64 {
+        crate::sample(&self.metrics(index).await, name, &[]).unwrap_or(0.0)
+    }
+
+    /// Sends `method path` with `body` to replica `prefer` (modulo the
+    /// replicas), or the next one in rotation; panics if none answers.
+    pub async fn send(
+        &self,
+        prefer: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answered {
+        let n = self.clients.len();
+        let mut tried = 0;
+        for replica in (0..n).map(|k| (prefer + k) % n) {
+            if !self.up[replica].load(std::sync::atomic::Ordering::Relaxed) {
+                continue;
+            }
+            let client = &self.clients[replica];
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", client.base))
+                .bearer_auth(client.token(&crate::As::platform_admin()));
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            tried += 1;
+            match request.send().await {
+                Ok(answer) => {
+                    if tried > 1 {
+                        self.retried
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let status = answer.status().as_u16();
+                    let body = answer.json().await.unwrap_or(Value::Null);
+                    return Answered {
+                        status,
+                        body,
+                        retried: tried > 1,
+                    };
+                }
+                Err(err) => assert!(
+                    !err.is_timeout(),
+                    "{method} {path} timed out on replica {replica}"
+                ),
+            }
+        }
+        panic!("no replica answered {method} {path}");
     }
 }

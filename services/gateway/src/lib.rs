@@ -15,7 +15,6 @@ pub mod proxy;
 pub mod roles;
 pub mod settings;
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ use anyhow::Context as _;
 use plinth_bus::{Area, BusConfig, TopicSpec, ensure_topics};
 use plinth_core::http::{path_config, problem_fallback_middleware, query_config};
 use plinth_core::request_id_middleware;
-use plinth_core::service::{Service, Tasks};
+use plinth_core::service::{Service, Tasks, bind_listener};
 use tokio_util::sync::CancellationToken;
 
 use crate::denials::Denials;
@@ -73,8 +72,7 @@ impl Application {
             })
         };
         let server = &settings.http.server;
-        let listener = TcpListener::bind((server.host.as_str(), server.port))
-            .with_context(|| format!("binding {}:{}", server.host, server.port))?;
+        let listener = bind_listener(&server.host, server.port, server.reuse_port)?;
         let port = listener.local_addr()?.port();
         let public_url = if settings.login.public_url.is_empty() {
             format!("http://{}:{port}", server.host)
@@ -168,8 +166,7 @@ impl Application {
         .run();
         let internal = {
             let at = &settings.http.server;
-            let listener = TcpListener::bind((at.host.as_str(), at.internal_port))
-                .with_context(|| format!("binding {}:{}", at.host, at.internal_port))?;
+            let listener = bind_listener(&at.host, at.internal_port, at.reuse_port)?;
             let port = listener.local_addr()?.port();
             let projections = projections.clone();
             let metrics = metrics_for_ops.clone();

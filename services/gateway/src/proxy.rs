@@ -668,10 +668,22 @@ async fn send(
         {
             return Err(proxy.wrong_region(region));
         }
-        upstream.send_body(body).await
+        let upstream = freeze(upstream)?;
+        let sent = upstream.send_body(body.clone()).await;
+        if again(req, &sent, false) {
+            upstream.send_body(body).await
+        } else {
+            sent
+        }
     } else if length.unwrap_or(0) == 0 && !req.headers().contains_key(header::TRANSFER_ENCODING) {
         // No body: none is sent (not an empty chunked one).
-        upstream.send().await
+        let upstream = freeze(upstream)?;
+        let sent = upstream.send().await;
+        if again(req, &sent, true) {
+            upstream.send().await
+        } else {
+            sent
+        }
     } else {
         let limit = proxy.body_limit;
         let mut seen = 0usize;
@@ -698,6 +710,43 @@ async fn send(
         awc::error::SendRequestError::Body(_) => ApiError::payload_too_large(proxy.body_limit),
         other => ApiError::unavailable("the service is unavailable").with_internal(other),
     })
+}
+
+/// The request, ready to be sent more than once.
+fn freeze(upstream: awc::ClientRequest) -> Result<awc::FrozenClientRequest, ApiError> {
+    upstream
+        .freeze()
+        .map_err(|e| ApiError::internal("building the upstream request").with_internal(e))
+}
+
+/// Whether a request whose body the gateway holds is sent once more, to the
+/// same address (where a replica restarting in place, or behind a load
+/// balancer, may answer): when no connection could be made (nothing reached the
+/// service), and — for a read (`GET`, `HEAD`, `reads_again`) — when the
+/// connection broke before the answer. A write whose connection broke is not:
+/// it may have been applied; the caller gets `503` and decides.
+fn again(
+    req: &HttpRequest,
+    sent: &Result<awc::ClientResponse, awc::error::SendRequestError>,
+    reads_again: bool,
+) -> bool {
+    use awc::error::{ConnectError, SendRequestError};
+    let read = reads_again
+        && matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        );
+    let retry = match sent {
+        Ok(_) | Err(SendRequestError::Timeout | SendRequestError::Body(_)) => false,
+        // Refused or unreachable: the request never left the gateway. (A
+        // connection that ends before the answer is `Disconnected`: it broke.)
+        Err(SendRequestError::Connect(ConnectError::Io(_))) => true,
+        Err(_) => read,
+    };
+    if retry {
+        tracing::info!(method = %req.method(), path = %req.path(), "the service's connection failed; sending once more");
+    }
+    retry
 }
 
 /// The service's answer passed on with its end-to-end headers: a small one of

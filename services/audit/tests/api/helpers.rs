@@ -60,35 +60,7 @@ impl TestApp {
     /// The audit event of `action` on `tenant` (or `platform`), as a service
     /// publishes it: on the audit topic, keyed by the tenant.
     pub fn audit_event(&self, tenant: &str, action: &str, outcome: &str) -> Event {
-        let payload = self
-            .schemas
-            .encode(
-                "plinth.audit.AuditEvent",
-                &json!({
-                    "tenant_id": tenant,
-                    "region": "us",
-                    "actor": "alice@msp.example",
-                    "actor_display": "Alice",
-                    "action": action,
-                    "resource_type": "tenant",
-                    "resource_id": tenant,
-                    "outcome": outcome,
-                    "reason": if outcome == "ALLOWED" { Value::Null } else { json!("forbidden") },
-                    "request_id": "req_0123456789abcdef0123456789abcdef",
-                    "occurred_at": 1_795_000_000_000_000i64,
-                    "source_service": "tenant-registry",
-                    "details": { "after_sha256": "ab".repeat(32) },
-                }),
-            )
-            .unwrap();
-        Event::new(
-            self.bus.topic(Area::Audit),
-            tenant,
-            "plinth.audit.event",
-            "/plinth/us/tenant-registry",
-            payload,
-        )
-        .with_subject(tenant)
+        audit_event(&self.schemas, &self.bus, tenant, action, outcome)
     }
 
     /// The registry's `plinth.tenant.created` for `tenant`.
@@ -193,6 +165,45 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The audit event of `action` on `tenant` (or `platform`), as a service
+/// publishes it on `bus`'s audit topic, keyed by the tenant.
+pub fn audit_event(
+    schemas: &plinth_bus::Schemas,
+    bus: &plinth_bus::BusConfig,
+    tenant: &str,
+    action: &str,
+    outcome: &str,
+) -> Event {
+    let payload = schemas
+        .encode(
+            "plinth.audit.AuditEvent",
+            &json!({
+                "tenant_id": tenant,
+                "region": "us",
+                "actor": "alice@msp.example",
+                "actor_display": "Alice",
+                "action": action,
+                "resource_type": "tenant",
+                "resource_id": tenant,
+                "outcome": outcome,
+                "reason": if outcome == "ALLOWED" { Value::Null } else { json!("forbidden") },
+                "request_id": "req_0123456789abcdef0123456789abcdef",
+                "occurred_at": 1_795_000_000_000_000i64,
+                "source_service": "tenant-registry",
+                "details": { "after_sha256": "ab".repeat(32) },
+            }),
+        )
+        .unwrap();
+    Event::new(
+        bus.topic(Area::Audit),
+        tenant,
+        "plinth.audit.event",
+        "/plinth/us/tenant-registry",
+        payload,
+    )
+    .with_subject(tenant)
 }
 
 /// A platform auditor bound to every tenant.

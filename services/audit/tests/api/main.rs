@@ -14,5 +14,6 @@ mod operability;
 mod oscal;
 mod proofs;
 mod recording;
+mod replicas;
 mod tamper;
 mod with_registry;

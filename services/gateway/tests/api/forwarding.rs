@@ -243,3 +243,103 @@ async fn with_spans_exported_the_gateways_own_span_comes_between() {
         "the gateway's own span comes between"
     );
 }
+
+/// A service that breaks the connection of the first request for each path
+/// before answering (a replica stopping mid-request, as a load balancer would
+/// still route to it), and answers `200 ok` to the next ones; how many requests
+/// for each path reached it.
+async fn flaky() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let counted = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(got) => read += got,
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..read]).into_owned();
+                let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                let n = {
+                    let mut counted = counted.lock().unwrap();
+                    let n = counted.entry(path).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                if n == 1 {
+                    return; // dropped: the connection breaks before an answer
+                }
+                let _ = conn
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_read_whose_connection_breaks_is_sent_once_more_and_a_write_is_not() {
+    let idp = Idp::start().await;
+    let (upstream, seen) = flaky().await;
+    let s = stack_with(
+        &idp,
+        Options {
+            gateway: json!({
+                "routes": [{ "prefix": "/admin/flaky", "upstream": upstream, "audience": "flaky" }]
+            }),
+            ..Options::default()
+        },
+    )
+    .await;
+    let token = idp.access_token("msp-admin").await;
+    let http = reqwest::Client::new();
+    let reached = |path: &str| seen.lock().unwrap().get(path).copied().unwrap_or(0);
+
+    // A read: the first connection breaks, the second answers.
+    let read = http
+        .get(format!("{}/admin/flaky/read", s.gateway))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(read.text().await.unwrap(), "ok");
+    assert_eq!(reached("/admin/flaky/read"), 2, "the read was sent twice");
+
+    // A write whose connection breaks may have been applied: it is not sent
+    // again; the caller gets a retryable 503.
+    for (path, body) in [
+        ("/admin/flaky/write-with-body", Some(json!({ "name": "x" }))),
+        ("/admin/flaky/write-without", None),
+    ] {
+        let mut write = http
+            .post(format!("{}{path}", s.gateway))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            write = write.json(&body);
+        }
+        let write = write.send().await.unwrap();
+        assert_eq!(write.status(), 503, "{path}");
+        let problem: Value = write.json().await.unwrap();
+        assert_eq!(problem["code"], "unavailable", "{problem}");
+        assert_eq!(reached(path), 1, "{path} was sent once");
+    }
+}

@@ -16,4 +16,5 @@ mod packs;
 mod partner;
 mod proxy;
 mod roles;
+mod rolling;
 mod tls;

@@ -12,6 +12,7 @@ mod lifecycle;
 mod openapi;
 mod operability;
 mod playbooks;
+mod replicas;
 mod runtime;
 mod validation;
 mod versions;

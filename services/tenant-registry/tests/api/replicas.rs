@@ -7,21 +7,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use plinth_core::Region;
-use plinth_db::testing::TestDb;
-use plinth_testkit::{
-    As, Publisher, Replicas, ServiceClient, TokenKeys, count_all_tenants, merge, read_topics,
-    test_bus, test_settings, test_topic_prefix, wait_until,
-};
+use plinth_testkit::replicas::{Balancer, Pair};
+use plinth_testkit::{Publisher, Replicas, count_all_tenants, read_topics, test_bus, wait_until};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::watch;
 
-use crate::helpers::{answer_event, tenant_body};
+use crate::helpers::{TenantRegistry, answer_event, tenant_body};
 
 /// Tenants registered; each is two writes (registration, activation request).
 const TENANTS: usize = 1_000;
@@ -33,74 +29,6 @@ const ANSWERED: [(&str, &str); 3] = [
 ];
 /// Partitions of each topic; the saga reads three.
 const PARTITIONS: usize = 4;
-
-/// Both replicas, as a load balancer in front of them sees them: a request goes
-/// to the replica asked for while it is up; one whose connection fails is tried
-/// once more on the other.
-struct Fleet {
-    clients: Vec<ServiceClient>,
-    /// Each replica's operators' listener.
-    ops: Vec<String>,
-    up: Vec<AtomicBool>,
-    http: reqwest::Client,
-    /// Requests the other replica answered after the first one's connection failed.
-    retried: AtomicUsize,
-}
-
-/// An answer, and whether it came from the second replica tried.
-struct Answered {
-    status: u16,
-    body: Value,
-    retried: bool,
-}
-
-impl Fleet {
-    async fn send(
-        &self,
-        prefer: usize,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Answered {
-        let order = [prefer % 2, (prefer + 1) % 2];
-        let mut tried = 0;
-        for replica in order {
-            if !self.up[replica].load(Ordering::Relaxed) {
-                continue;
-            }
-            let client = &self.clients[replica];
-            let mut request = self
-                .http
-                .request(method.clone(), format!("{}{path}", client.base))
-                .bearer_auth(client.token(&As::platform_admin()));
-            if let Some(body) = &body {
-                request = request.json(body);
-            }
-            tried += 1;
-            match request.send().await {
-                Ok(answer) => {
-                    if tried > 1 {
-                        self.retried.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let status = answer.status().as_u16();
-                    let body = answer.json().await.unwrap_or(Value::Null);
-                    return Answered {
-                        status,
-                        body,
-                        retried: tried > 1,
-                    };
-                }
-                // The replica went away under the request: its outcome is
-                // unknown, and the other replica is asked.
-                Err(err) => assert!(
-                    !err.is_timeout(),
-                    "{method} {path} timed out on replica {replica}"
-                ),
-            }
-        }
-        panic!("no replica answered {method} {path}");
-    }
-}
 
 /// What the writers saw.
 #[derive(Default)]
@@ -118,70 +46,29 @@ struct Written {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
-    let db = TestDb::create(tenant_registry::AUDIENCE, tenant_registry::all_migrations())
-        .await
-        .unwrap();
-    let keys = TokenKeys::generate();
-    let prefix = test_topic_prefix();
-    let mut settings = test_settings(Region::Us, &db, &keys, &prefix);
-    merge(
-        &mut settings,
-        json!({
-            "bus": { "relay": true, "consumers": true, "partitions": PARTITIONS },
-            "database": { "pool_size": 8 }
-        }),
-    );
-    let mut replicas = Replicas::new(env!("CARGO_BIN_EXE_tenant-registry"), &settings);
-    replicas.start().await;
-    replicas.start().await;
-
-    // One group over the saga's three topics: twelve partitions between them.
-    let assigned = async |replicas: &Replicas, i: usize| {
-        replicas
-            .metric(i, "plinth_consumer_assigned_partitions", &[])
-            .await as usize
-    };
-    let all_partitions = ANSWERED.len() * PARTITIONS;
-    wait_until(
-        "both replicas in the group",
-        Duration::from_secs(60),
-        || async {
-            let (a, b) = (assigned(&replicas, 0).await, assigned(&replicas, 1).await);
-            a > 0 && b > 0 && a + b == all_partitions
-        },
+    let Pair {
+        mut replicas,
+        db,
+        keys,
+        prefix,
+    } = Replicas::pair::<TenantRegistry>(
+        env!("CARGO_BIN_EXE_tenant-registry"),
+        PARTITIONS,
+        json!({}),
     )
     .await;
-    let turns = async |replicas: &Replicas, i: usize| {
-        replicas.metric(i, "plinth_relay_turns_total", &[]).await as u64
-    };
-    let holder = if turns(&replicas, 0).await == 1 { 0 } else { 1 };
+    // One group over the saga's three topics: twelve partitions between them.
+    let all_partitions = ANSWERED.len() * PARTITIONS;
+    replicas.wait_assigned(all_partitions).await;
+    let holder = replicas.relay_holder().await;
     let survivor = 1 - holder;
-    assert_eq!(turns(&replicas, holder).await, 1);
-    assert_eq!(
-        turns(&replicas, survivor).await,
-        0,
-        "one relay holds the turn"
-    );
 
-    let fleet = Arc::new(Fleet {
-        clients: (0..2)
-            .map(|i| {
-                ServiceClient::new(
-                    replicas.replica(i).base.clone(),
-                    tenant_registry::AUDIENCE,
-                    Region::Us,
-                    &keys,
-                )
-            })
-            .collect(),
-        ops: (0..2).map(|i| replicas.replica(i).ops.clone()).collect(),
-        up: vec![AtomicBool::new(true), AtomicBool::new(true)],
-        retried: AtomicUsize::new(0),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
-    });
+    let fleet = Arc::new(Balancer::new(
+        &replicas,
+        tenant_registry::AUDIENCE,
+        Region::Us,
+        &keys,
+    ));
     let bus = test_bus(prefix.clone());
     let publisher = Arc::new(Publisher::new(&bus));
     let schemas =
@@ -239,7 +126,7 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
             .await
             .unwrap();
         replicas.kill(holder).await;
-        fleet.up[holder].store(false, Ordering::Relaxed);
+        fleet.take_out(holder);
         let killed = Instant::now();
         let mut takeover = None;
         let mut rebalanced = None;
@@ -249,10 +136,10 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
                 "no takeover within 60 s:\n{}",
                 replicas.logs(survivor)
             );
-            if takeover.is_none() && turns(&replicas, survivor).await == 1 {
+            if takeover.is_none() && replicas.turns(survivor).await == 1 {
                 takeover = Some(killed.elapsed());
             }
-            if rebalanced.is_none() && assigned(&replicas, survivor).await == all_partitions {
+            if rebalanced.is_none() && replicas.assigned(survivor).await == all_partitions {
                 rebalanced = Some(killed.elapsed());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -269,8 +156,8 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
                 _ = watched_for_lag.wait_for(|done| *done == TENANTS) => return most,
                 _ = tick.tick() => {}
             }
-            for i in replicas_up(&fleet) {
-                let text = replicas_metrics(&fleet, i).await;
+            for i in fleet.in_rotation() {
+                let text = fleet.metrics(i).await;
                 let sum: f64 = text
                     .lines()
                     .filter(|l| l.starts_with("plinth_consumer_lag{"))
@@ -385,7 +272,7 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
          applied twice, {published_again} published again after the kill (recognised by id); \
          {:.1} s",
         2 * TENANTS,
-        fleet.retried.load(Ordering::Relaxed),
+        fleet.retried(),
         5 * onboarding,
         3 * onboarding,
         2 * onboarding,
@@ -397,26 +284,6 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
         written.activation_unanswered,
         elapsed.as_secs_f64(),
     );
-}
-
-/// The replicas still up.
-fn replicas_up(fleet: &Fleet) -> Vec<usize> {
-    (0..fleet.up.len())
-        .filter(|i| fleet.up[*i].load(Ordering::Relaxed))
-        .collect()
-}
-
-/// Replica `i`'s `/metrics` (empty if it does not answer).
-async fn replicas_metrics(fleet: &Fleet, i: usize) -> String {
-    match fleet
-        .http
-        .get(format!("{}/metrics", fleet.ops[i]))
-        .send()
-        .await
-    {
-        Ok(answer) => answer.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
 }
 
 enum Outcome {
@@ -432,7 +299,7 @@ enum Outcome {
 /// its three service items (two of them twice).
 async fn onboard(
     i: usize,
-    fleet: &Fleet,
+    fleet: &Balancer,
     publisher: &Publisher,
     schemas: &plinth_bus::Schemas,
     prefix: &str,
@@ -473,4 +340,63 @@ async fn onboard(
         tenant,
         activation_unanswered,
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_stopped_with_sigterm_hands_over_its_turn_and_partitions() {
+    // The database lives as long as the test (`_db`): dropping it drops it.
+    let Pair {
+        mut replicas,
+        keys,
+        db: _db,
+        ..
+    } = Replicas::pair::<TenantRegistry>(
+        env!("CARGO_BIN_EXE_tenant-registry"),
+        PARTITIONS,
+        json!({}),
+    )
+    .await;
+    let all_partitions = ANSWERED.len() * PARTITIONS;
+    replicas.wait_assigned(all_partitions).await;
+    let holder = replicas.relay_holder().await;
+    let survivor = 1 - holder;
+
+    // SIGTERM: the holder drains, hands its turn over and leaves the group.
+    let watcher = Balancer::new(&replicas, tenant_registry::AUDIENCE, Region::Us, &keys);
+    let stopping = Instant::now();
+    let watch = async {
+        let (mut took_turn, mut took_partitions) = (None, None);
+        while took_turn.is_none() || took_partitions.is_none() {
+            assert!(
+                stopping.elapsed() < Duration::from_secs(60),
+                "no handover within 60 s (turn {took_turn:?}, partitions {took_partitions:?}):\n{}",
+                watcher.metrics(survivor).await
+            );
+            if took_turn.is_none()
+                && watcher.metric(survivor, "plinth_relay_turns_total").await == 1.0
+            {
+                took_turn = Some(stopping.elapsed());
+            }
+            if took_partitions.is_none()
+                && watcher
+                    .metric(survivor, "plinth_consumer_assigned_partitions")
+                    .await as usize
+                    == all_partitions
+            {
+                took_partitions = Some(stopping.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        (took_turn.unwrap(), took_partitions.unwrap())
+    };
+    let ((clean, stopped), (took_turn, took_partitions)) =
+        tokio::join!(replicas.terminate(holder, Duration::from_secs(40)), watch);
+    assert!(clean, "the stopped replica exited with an error");
+    println!(
+        "replica stopped with SIGTERM: exited cleanly in {} ms; the survivor took the \
+         relay's turn {} ms and every partition {} ms after the signal",
+        stopped.as_millis(),
+        took_turn.as_millis(),
+        took_partitions.as_millis()
+    );
 }
