@@ -88,6 +88,7 @@ start() {
             PLINTH_INTERNAL_TOKEN__PRIVATE_KEY_PEM="$(cat "$KEYS_DIR/internal-token$(suffix "$region").pem")"
             PLINTH_LOGIN__CLIENT_SECRET="$PLINTH_IDP_CLIENT_SECRET"
             PLINTH_LOGIN__SESSION_KEY="$(session_key "$region")")
+      own+=(PLINTH_CONSOLE_DIR="$ROOT/console/dist")
       [ "$region" = us ] || own+=(PLINTH_CONFIG="$CONFIG_DIR/gateway-$region.toml") ;;
     tenant-registry) own+=(PLINTH_CONFIG="$CONFIG_DIR/tenant-registry.toml") ;;
     pack-service) own+=(PLINTH_CONFIG="$CONFIG_DIR/pack-service.toml") ;;
@@ -122,6 +123,10 @@ up() {
   [ -f "$ROOT/services/audit/Cargo.toml" ] && args+=(--bin plinth-audit)
   log "building ${found//$'\n'/, }"
   (cd "$ROOT" && cargo build --quiet "${args[@]}")
+  if echo "$found" | grep -qx gateway; then
+    log "building the console"
+    (cd "$ROOT/console" && npm run --silent build >/dev/null)
+  fi
   local region svc
   for region in $REGIONS; do
     # The gateway starts last: it reads the identity provider and forwards to

@@ -19,6 +19,9 @@ status=0
 # workspace's lints in Cargo.toml, clippy.toml).
 cargo fmt --all -- --check || status=$?
 cargo clippy --workspace --all-targets --quiet -- -D warnings || status=$?
+# The console: its API types generated from schemas/openapi/, type-checked, its
+# unit tests; then built, for the gateway to serve in the browser tests.
+(cd console && npm run --silent check && npm run --silent build) || status=$?
 # The alert rules, and their unit tests (deploy/observability/alerts.test.yml).
 promtool check rules deploy/observability/alerts.yml || status=$?
 promtool test rules deploy/observability/alerts.test.yml || status=$?

@@ -5,7 +5,8 @@
 # for the tests (compliance-trestle, fastavro, confluent-kafka), the
 # dev identity provider's Node packages, and the browser the page tests drive
 # (Chromium from the distribution, playwright-core from npm), and the AsyncAPI
-# parser that validates the partner contract (npm), and Prometheus with promtool
+# parser that validates the partner contract (npm), the admin console's packages
+# (npm), and Prometheus with promtool
 # (Debian).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -99,6 +100,15 @@ if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.installed-lock.
   log "installing the page tests' packages (playwright-core)"
   (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error >&2)
   cp "$browser/package-lock.json" "$browser/node_modules/.installed-lock.json"
+fi
+
+# The admin console's packages (React, Vite, TypeScript, Vitest, openapi-typescript),
+# exactly as locked.
+console=$ROOT/console
+if ! cmp -s "$console/package-lock.json" "$console/node_modules/.installed-lock.json" 2>/dev/null; then
+  log "installing the console's packages"
+  (cd "$console" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  cp "$console/package-lock.json" "$console/node_modules/.installed-lock.json"
 fi
 
 # The AsyncAPI parser (and its Avro schema parser) that checks schemas/asyncapi.yaml.

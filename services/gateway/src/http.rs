@@ -8,8 +8,20 @@ use crate::identity::session::now;
 use crate::login;
 use crate::proxy::{Proxy, forward};
 
-/// The gateway's routes; the browser login's only when it is on.
-pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool) {
+/// The gateway's routes; the browser login's only when it is on, and the
+/// console's when its files are given.
+pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool, console_dir: &str) {
+    if !console_dir.is_empty() {
+        cfg.route(
+            "/console",
+            web::get().to(|| async {
+                HttpResponse::MovedPermanently()
+                    .insert_header((header::LOCATION, "/console/"))
+                    .finish()
+            }),
+        )
+        .service(console(console_dir.to_owned()));
+    }
     if browser_login {
         cfg.route("/", web::get().to(home))
             .route(
@@ -27,6 +39,38 @@ pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool) {
             web::get().to(crate::ops::region_readiness),
         )
         .default_service(web::to(forward));
+}
+
+/// The console's files at `/console/`; any other path under it is one of the
+/// console's own routes, answered with its page. Scripts only from this origin,
+/// never framed.
+fn console(
+    dir: String,
+) -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let index = std::path::Path::new(&dir).join("index.html");
+    web::scope("/console")
+        .wrap(
+            actix_web::middleware::DefaultHeaders::new()
+                .add(("content-security-policy", CONTENT_SECURITY_POLICY))
+                .add(("x-content-type-options", "nosniff"))
+                .add((header::CACHE_CONTROL, "no-cache")),
+        )
+        .service(
+            actix_files::Files::new("/", dir)
+                .index_file("index.html")
+                .default_handler(web::to(move || {
+                    let index = index.clone();
+                    async move { actix_files::NamedFile::open_async(index).await }
+                })),
+        )
 }
 
 /// The bearer token of a request, if it carries one.

@@ -129,6 +129,7 @@ impl Application {
         let metrics = web::Data::new(ops::Metrics::new(denials.clone(), proxy.clone()));
         let metrics_for_ops = metrics.clone();
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
+        let console_dir = settings.console_dir.clone();
         let projected = web::Data::from(projections.clone());
         let server = HttpServer::new(move || {
             let app = App::new()
@@ -149,7 +150,7 @@ impl Application {
                         .disable_redirects()
                         .finish(),
                 ))
-                .configure(|cfg| http::routes(cfg, login.is_some()));
+                .configure(|cfg| http::routes(cfg, login.is_some(), &console_dir));
             match login.clone() {
                 Some(login) => app.app_data(login),
                 None => app,

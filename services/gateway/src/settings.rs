@@ -24,6 +24,10 @@ pub struct Settings {
     pub readiness: BTreeMap<String, String>,
     /// Each region's public base URL, named in `wrong_region` answers.
     pub regions: BTreeMap<Region, String>,
+    /// The admin console's built files (`console/dist`), served at `/console/`;
+    /// none when empty.
+    #[serde(default)]
+    pub console_dir: String,
     /// Identity-provider groups whose members hold a platform role.
     pub platform_groups: BTreeMap<String, Role>,
     /// The brokers: the registry's events for the roles projection, refusals and

@@ -86,3 +86,93 @@ async fn an_msp_admin_logs_in_lists_registers_and_reads_the_audit_trail_in_a_bro
         .unwrap_or_else(|| panic!("{listed}"));
     assert_eq!(browsed["created_by"], "msp-admin");
 }
+
+/// The admin console (`console/`, built by `make test` before the tests) in a
+/// real browser, served by the gateway at `/console/`: signed out it offers the
+/// sign-in; signed in, the overview counts the tenants by status and region and
+/// shows every service's readiness, and the tenants screen lists them.
+#[tokio::test]
+async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../console/dist");
+    assert!(
+        built.join("index.html").exists(),
+        "the console is not built: `npm run build` in console/ (make test does)"
+    );
+    let port = free_port();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let idp = Idp::start_for_gateway(&gateway).await;
+    let s = stack_with(
+        &idp,
+        Options {
+            port,
+            gateway: json!({
+                "login": { "client_secret": CLIENT_SECRET },
+                "console_dir": built.to_string_lossy(),
+            }),
+            audit: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    s.register(&admin, "acme").await;
+    s.register(&admin, "globex").await;
+
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dev/browser");
+    let run = tokio::process::Command::new("node")
+        .arg("console.mjs")
+        .arg(&gateway)
+        .arg("msp-admin")
+        .current_dir(&script)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser finishes within three minutes")
+        .expect("node runs the browser script (make test installs Chromium and playwright-core)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["who"], "admin@msp.example", "{seen}");
+    assert_eq!(
+        seen["tenant_counts"],
+        json!([["PENDING · us", 2]]),
+        "{seen}"
+    );
+    let readiness: Vec<&str> = seen["readiness"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(readiness.contains(&"gateway: ready"), "{seen}");
+    assert!(readiness.contains(&"tenant-registry: ready"), "{seen}");
+    assert!(readiness.contains(&"audit: ready"), "{seen}");
+    let mut tenants: Vec<&str> = seen["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    tenants.sort();
+    assert_eq!(tenants, ["acme", "globex"], "{seen}");
+    assert_eq!(seen["url"], format!("{gateway}/console/tenants"), "{seen}");
+
+    // The console's files carry the same policy as every page: this origin's
+    // scripts only, never framed; `/console` leads to it.
+    let bare = reqwest::get(format!("{gateway}/console")).await.unwrap();
+    assert_eq!(bare.url().path(), "/console/");
+    let page = reqwest::get(format!("{gateway}/console/tenants"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+}

@@ -1,0 +1,31 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { createBrowserRouter, RouterProvider } from "react-router";
+import { Layout } from "./App";
+import { Overview } from "./screens/Overview";
+import { Tenants } from "./screens/Tenants";
+
+const router = createBrowserRouter(
+  [
+    {
+      path: "/",
+      element: <Layout />,
+      children: [
+        { index: true, element: <Overview /> },
+        { path: "tenants", element: <Tenants /> },
+      ],
+    },
+  ],
+  { basename: "/console" },
+);
+
+const queries = new QueryClient({ defaultOptions: { queries: { staleTime: 5_000 } } });
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <QueryClientProvider client={queries}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>
+  </StrictMode>,
+);
