@@ -6,8 +6,8 @@
 //
 //   node console.mjs GATEWAY_URL USER
 //
-// Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium).
-import { chromium } from 'playwright-core';
+// Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
+import { launch, signInAtProvider } from './session.mjs';
 
 const [gateway, user] = process.argv.slice(2);
 if (!gateway || !user) {
@@ -16,10 +16,7 @@ if (!gateway || !user) {
 }
 const STEP_MS = 20_000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.PLINTH_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-background-networking'],
-});
+const browser = await launch();
 const seen = {};
 try {
   const page = await browser.newPage();
@@ -30,10 +27,7 @@ try {
   // Signed out: the console offers the sign-in, which comes back to it.
   await page.goto(`${gateway}/console/`);
   await page.getByRole('link', { name: 'Sign in' }).click();
-  await page.locator('input[name="login"]').fill(user);
-  await page.locator('input[name="password"]').fill('any');
-  await page.locator('button[type="submit"]').click();
-  await page.locator('button[type="submit"]').click();
+  await signInAtProvider(page, user);
   await page.waitForURL(`${gateway}/console/`);
 
   // The overview.

@@ -5,8 +5,8 @@
 //
 //   node home.mjs GATEWAY_URL USER SLUG
 //
-// Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium).
-import { chromium } from 'playwright-core';
+// Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
+import { launch, signInAtProvider } from './session.mjs';
 
 const [gateway, user, slug] = process.argv.slice(2);
 if (!gateway || !user || !slug) {
@@ -15,10 +15,7 @@ if (!gateway || !user || !slug) {
 }
 const STEP_MS = 20_000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.PLINTH_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox'],
-});
+const browser = await launch();
 const seen = {};
 try {
   const page = await browser.newPage();
@@ -29,11 +26,7 @@ try {
   // Not logged in: the page offers the login, which goes to the identity provider.
   await page.goto(`${gateway}/`);
   await page.locator('#login').click();
-  await page.locator('input[name="login"]').fill(user);
-  await page.locator('input[name="password"]').fill('any');
-  await page.locator('button[type="submit"]').click();
-  // The provider's consent page, then back through the gateway's callback.
-  await page.locator('button[type="submit"]').click();
+  await signInAtProvider(page, user);
   await page.waitForURL(`${gateway}/`);
   seen.who = await page.locator('#who').textContent();
 

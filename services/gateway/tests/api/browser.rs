@@ -13,6 +13,27 @@ use serde_json::{Value, json};
 
 use crate::proxy::{Options, stack_with};
 
+/// Runs `script` of `deploy/dev/browser/` with `args` in Chromium: what it saw.
+async fn browse(script: &str, args: &[&str]) -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dev/browser");
+    let run = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(&dir)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser finishes within three minutes")
+        .expect("node runs the browser script (make test installs Chromium and playwright-core)");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[tokio::test]
 async fn an_msp_admin_logs_in_lists_registers_and_reads_the_audit_trail_in_a_browser() {
     let port = free_port();
@@ -31,25 +52,7 @@ async fn an_msp_admin_logs_in_lists_registers_and_reads_the_audit_trail_in_a_bro
     let admin = idp.access_token("msp-admin").await;
     s.register(&admin, "acme").await;
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dev/browser");
-    let run = tokio::process::Command::new("node")
-        .arg("home.mjs")
-        .arg(&gateway)
-        .arg("msp-admin")
-        .arg("browsed")
-        .current_dir(&script)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the browser finishes within three minutes")
-        .expect("node runs the browser script (make test installs Chromium and playwright-core)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = browse("home.mjs", &[&gateway, "msp-admin", "browsed"]).await;
     assert_eq!(seen["who"], "admin@msp.example", "{seen}");
     assert_eq!(seen["tenants_before"], json!(["acme"]), "{seen}");
     let after: Vec<&str> = seen["tenants_after"]
@@ -118,24 +121,7 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
     s.register(&admin, "acme").await;
     s.register(&admin, "globex").await;
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dev/browser");
-    let run = tokio::process::Command::new("node")
-        .arg("console.mjs")
-        .arg(&gateway)
-        .arg("msp-admin")
-        .current_dir(&script)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the browser finishes within three minutes")
-        .expect("node runs the browser script (make test installs Chromium and playwright-core)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = browse("console.mjs", &[&gateway, "msp-admin"]).await;
     assert_eq!(seen["who"], "admin@msp.example", "{seen}");
     assert_eq!(
         seen["tenant_counts"],
