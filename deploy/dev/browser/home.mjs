@@ -47,20 +47,23 @@ try {
   seen.tenants_after = await page.locator('#tenants tbody tr td:first-child').allTextContents();
 
   // Its audit trail: the registration is on it once the audit service has it.
+  // The trail is read when opened: it is opened again until the entry shows,
+  // each time waiting (a second at most) for the entry itself.
+  const created = page.locator('#audit tbody tr td:nth-child(4)', { hasText: 'tenant.create' });
   const deadline = Date.now() + STEP_MS;
   for (;;) {
     await row.locator('button', { hasText: 'Audit trail' }).click();
     await page.locator('#audit-section').waitFor();
-    const actions = await page.locator('#audit tbody tr td:nth-child(4)').allTextContents();
-    if (actions.includes('tenant.create')) {
-      seen.audit_actions = actions;
+    const shown = await created.first().waitFor({ timeout: 1_000 }).then(() => true, () => false);
+    if (shown) {
+      seen.audit_actions = await page.locator('#audit tbody tr td:nth-child(4)').allTextContents();
       seen.audit_actors = await page.locator('#audit tbody tr td:nth-child(3)').allTextContents();
       break;
     }
     if (Date.now() > deadline) {
+      const actions = await page.locator('#audit tbody tr td:nth-child(4)').allTextContents();
       throw new Error(`the audit trail of ${slug} never showed tenant.create: ${actions}`);
     }
-    await page.waitForTimeout(250);
   }
 
   // Logging out ends the session here and goes to the provider.

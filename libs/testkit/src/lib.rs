@@ -426,17 +426,35 @@ impl Publisher {
 }
 
 /// Polls `check` every 50 ms until it holds, failing after `limit` with `what`.
-pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    poll_until(what, limit, Duration::from_millis(50), check).await;
+}
+
+/// Polls `check` every 10 ms until it holds, failing after `limit` with `what`;
+/// how long it took: for figures a test reports (a takeover, a rebalance).
+pub async fn time_until<F, Fut>(what: &str, limit: Duration, check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    poll_until(what, limit, Duration::from_millis(10), check).await
+}
+
+async fn poll_until<F, Fut>(what: &str, limit: Duration, every: Duration, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
     let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         if check().await {
-            return;
+            return start.elapsed();
         }
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
     }

@@ -107,24 +107,19 @@ impl Replicas {
     /// Waits until replica `index` answers `/readyz` with 200.
     pub async fn wait_ready(&self, index: usize) {
         let ops = &self.replica(index).ops;
-        let http = &self.http;
-        let logs = self.logs(index);
-        let started = Instant::now();
-        loop {
-            let ready = http
+        let ready = crate::wait_until("readiness", Duration::MAX, || async {
+            self.http
                 .get(format!("{ops}/readyz"))
                 .send()
                 .await
-                .is_ok_and(|r| r.status() == 200);
-            if ready {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "replica {index} not ready within 90 s:\n{logs}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                .is_ok_and(|r| r.status() == 200)
+        });
+        let within = tokio::time::timeout(Duration::from_secs(90), ready).await;
+        assert!(
+            within.is_ok(),
+            "replica {index} not ready within 90 s:\n{}",
+            self.logs(index)
+        );
     }
 
     /// Replica `index`, which must be running.

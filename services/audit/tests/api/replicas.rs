@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use plinth_auditlog::LogSigner;
 use plinth_core::{Region, TenantId};
 use plinth_testkit::replicas::Pair;
-use plinth_testkit::{Publisher, Replicas, ServiceClient, count_all_tenants, test_bus, wait_until};
+use plinth_testkit::{
+    Publisher, Replicas, ServiceClient, count_all_tenants, test_bus, time_until, wait_until,
+};
 use reqwest::Method;
 use serde_json::json;
 
@@ -91,24 +93,16 @@ async fn a_replica_killed_mid_stream_appends_every_event_once() {
     }
     // …and one of them is killed; the rest flows while the survivor takes over.
     replicas.kill(killed).await;
-    let killed_at = Instant::now();
     let publish_rest = async {
         for event in after {
             publisher.deliver(event).await;
         }
     };
-    let rebalance = async {
-        loop {
-            if replicas.assigned(survivor).await == all_partitions {
-                return killed_at.elapsed();
-            }
-            assert!(
-                killed_at.elapsed() < Duration::from_secs(60),
-                "the survivor did not take every partition"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
+    let rebalance = time_until(
+        "the survivor to take every partition",
+        Duration::from_secs(60),
+        || async { replicas.assigned(survivor).await == all_partitions },
+    );
     let ((), rebalanced) = tokio::join!(publish_rest, rebalance);
     wait_until("every event appended", Duration::from_secs(120), || async {
         count_all_tenants(&db.owner_url(), "SELECT count(*) AS n FROM entries").await

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use plinth_core::Region;
 use plinth_testkit::replicas::{Balancer, Pair};
-use plinth_testkit::{Publisher, Replicas, count_all_tenants, read_topics, test_bus, wait_until};
+use plinth_testkit::{
+    Publisher, Replicas, count_all_tenants, read_topics, test_bus, time_until, wait_until,
+};
 use reqwest::Method;
 use serde_json::json;
 use tokio::sync::watch;
@@ -127,24 +129,15 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
             .unwrap();
         replicas.kill(holder).await;
         fleet.take_out(holder);
-        let killed = Instant::now();
-        let mut takeover = None;
-        let mut rebalanced = None;
-        while takeover.is_none() || rebalanced.is_none() {
-            assert!(
-                killed.elapsed() < Duration::from_secs(60),
-                "no takeover within 60 s:\n{}",
-                replicas.logs(survivor)
-            );
-            if takeover.is_none() && replicas.turns(survivor).await == 1 {
-                takeover = Some(killed.elapsed());
-            }
-            if rebalanced.is_none() && replicas.assigned(survivor).await == all_partitions {
-                rebalanced = Some(killed.elapsed());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        (takeover.unwrap(), rebalanced.unwrap())
+        let limit = Duration::from_secs(60);
+        tokio::join!(
+            time_until("the survivor to take the relay's turn", limit, || async {
+                replicas.turns(survivor).await == 1
+            }),
+            time_until("the survivor to take every partition", limit, || async {
+                replicas.assigned(survivor).await == all_partitions
+            }),
+        )
     };
     // The most the group was behind, summed over its partitions, on either
     // replica (as their statistics report it every five seconds).
@@ -363,31 +356,19 @@ async fn a_replica_stopped_with_sigterm_hands_over_its_turn_and_partitions() {
 
     // SIGTERM: the holder drains, hands its turn over and leaves the group.
     let watcher = Balancer::new(&replicas, tenant_registry::AUDIENCE, Region::Us, &keys);
-    let stopping = Instant::now();
+    let limit = Duration::from_secs(60);
     let watch = async {
-        let (mut took_turn, mut took_partitions) = (None, None);
-        while took_turn.is_none() || took_partitions.is_none() {
-            assert!(
-                stopping.elapsed() < Duration::from_secs(60),
-                "no handover within 60 s (turn {took_turn:?}, partitions {took_partitions:?}):\n{}",
-                watcher.metrics(survivor).await
-            );
-            if took_turn.is_none()
-                && watcher.metric(survivor, "plinth_relay_turns_total").await == 1.0
-            {
-                took_turn = Some(stopping.elapsed());
-            }
-            if took_partitions.is_none()
-                && watcher
+        tokio::join!(
+            time_until("the survivor to take the relay's turn", limit, || async {
+                watcher.metric(survivor, "plinth_relay_turns_total").await == 1.0
+            }),
+            time_until("the survivor to take every partition", limit, || async {
+                watcher
                     .metric(survivor, "plinth_consumer_assigned_partitions")
                     .await as usize
                     == all_partitions
-            {
-                took_partitions = Some(stopping.elapsed());
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        (took_turn.unwrap(), took_partitions.unwrap())
+            }),
+        )
     };
     let ((clean, stopped), (took_turn, took_partitions)) =
         tokio::join!(replicas.terminate(holder, Duration::from_secs(40)), watch);
