@@ -21,6 +21,10 @@ use crate::http::{
 };
 use crate::request_id_middleware;
 
+/// After SIGTERM, how long a process keeps serving (readiness failing, every
+/// answer closing its connection) before it stops accepting.
+const DRAIN: Duration = Duration::from_secs(1);
+
 /// Whatever a task beside the server failed with.
 pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -59,6 +63,24 @@ impl Stopping {
     pub fn is_stopping(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// Once the service is stopping, every answer says `Connection: close`, so a
+/// client opens its next request on a fresh connection (to a replica still
+/// running) instead of one this process is about to close under it.
+pub async fn close_when_stopping(
+    stopping: Stopping,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut answered = next.call(req).await?;
+    if stopping.is_stopping() {
+        answered
+            .response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    Ok(answered)
 }
 
 /// Whether a task beside the server still runs: for readiness.
@@ -249,9 +271,14 @@ impl Service {
         let listener = bind_listener(listen.host, listen.port, listen.reuse_port)?;
         let port = listener.local_addr()?.port();
         let limit = listen.body_limit_bytes;
+        let stopping = tasks.stopping();
         let server = HttpServer::new(move || {
             let observer = observer.clone();
+            let stopping = stopping.clone();
             App::new()
+                .wrap(from_fn(move |req, next| {
+                    close_when_stopping(stopping.clone(), req, next)
+                }))
                 .wrap(from_fn(move |req, next| {
                     refuse_nul_middleware(limit, req, next)
                 }))
@@ -365,6 +392,10 @@ impl Service {
         let served = tokio::select! {
             () = stop => {
                 tasks.stopping.0.store(true, Ordering::Relaxed);
+                // A moment with readiness failing and every answer closing its
+                // connection: load balancers and keep-alive clients move to the
+                // replicas still running before this one stops accepting.
+                tokio::time::sleep(DRAIN.min(shutdown_timeout)).await;
                 tracing::info!(
                     deadline = ?shutdown_timeout,
                     "stopping: no new connections; finishing the requests in flight"

@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use plinth_bus::{Area, BusConfig, TopicSpec, ensure_topics};
 use plinth_core::http::{path_config, problem_fallback_middleware, query_config};
 use plinth_core::request_id_middleware;
-use plinth_core::service::{Service, Tasks, bind_listener};
+use plinth_core::service::{Service, Tasks, bind_listener, close_when_stopping};
 use tokio_util::sync::CancellationToken;
 
 use crate::denials::Denials;
@@ -131,8 +131,13 @@ impl Application {
         let upstream_timeout = Duration::from_secs(settings.http.upstream_timeout_seconds);
         let console_dir = settings.console_dir.clone();
         let projected = web::Data::from(projections.clone());
+        let stopping_for_server = tasks.stopping();
         let server = HttpServer::new(move || {
+            let stopping = stopping_for_server.clone();
             let app = App::new()
+                .wrap(from_fn(move |req, next| {
+                    close_when_stopping(stopping.clone(), req, next)
+                }))
                 .wrap(from_fn(ops::observe))
                 .wrap(from_fn(problem_fallback_middleware))
                 .wrap(from_fn(request_id_middleware))
