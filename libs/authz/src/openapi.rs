@@ -28,6 +28,14 @@ pub struct Problem {
     pub field: Option<String>,
     /// For `invalid_transition`: the states the tenant may move to next.
     pub allowed: Option<Vec<String>>,
+    /// For `wrong_region`: the region the tenant lives in.
+    #[schema(example = "eu")]
+    pub region: Option<String>,
+    /// For `wrong_region`: that region's gateway, where the request belongs.
+    #[schema(example = "https://eu.plinth.example")]
+    pub region_base_url: Option<String>,
+    /// For `too_many_requests`: seconds until a retry may succeed.
+    pub retry_after: Option<u64>,
 }
 
 /// Adds the `internal_token` security scheme every service's operations name.

@@ -19,8 +19,8 @@ pub mod service;
 pub use idp::{Idp, SigningKey};
 pub use replicas::Replicas;
 pub use service::{
-    Harness, TestedService, assert_openapi_current, assert_operable, assert_row_secured,
-    assert_schema_current, merge, test_settings,
+    Harness, TestedService, assert_document_current, assert_openapi_current, assert_operable,
+    assert_row_secured, assert_schema_current, merge, test_settings,
 };
 
 use std::collections::BTreeMap;

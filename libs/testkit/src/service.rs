@@ -442,9 +442,19 @@ pub fn assert_openapi_current<S: TestedService>(
     generated: &str,
     routes: &[(&str, &str)],
 ) -> serde_json::Value {
+    assert_document_current(S::NAME, generated, routes)
+}
+
+/// [`assert_openapi_current`] for the document `schemas/openapi/<name>.json` of
+/// a crate that is not a [`TestedService`] (the gateway's).
+pub fn assert_document_current(
+    name: &str,
+    generated: &str,
+    routes: &[(&str, &str)],
+) -> serde_json::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../schemas/openapi")
-        .join(format!("{}.json", S::NAME));
+        .join(format!("{name}.json"));
     if std::env::var_os("PLINTH_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, generated).unwrap();
     }
@@ -454,7 +464,7 @@ pub fn assert_openapi_current<S: TestedService>(
         "{} is out of date: run `PLINTH_UPDATE_SNAPSHOTS=1 cargo nextest run -p {} openapi` \
          and review the diff",
         path.display(),
-        S::NAME
+        name
     );
     let doc: serde_json::Value = serde_json::from_str(generated).unwrap();
     let mut documented: Vec<(String, String)> = doc["paths"]

@@ -1,11 +1,16 @@
 //! The gateway's own endpoints.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header::{self, AUTHORIZATION};
 use actix_web::{HttpRequest, HttpResponse, web};
-use plinth_core::ApiError;
+use plinth_authz::{Action, Resource};
+use plinth_core::{ApiError, TenantId};
+use serde::Deserialize;
 
 use crate::identity::session::now;
 use crate::login;
+use crate::openapi::{Me, Membership, Permissions, Problem, RegionLink, SessionInfo};
 use crate::proxy::{Proxy, forward};
 
 /// The gateway's routes; the browser login's only when it is on, and the
@@ -34,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool, console_dir: &s
             .route("/auth/logout", web::post().to(login::logout));
     }
     cfg.route("/auth/me", web::get().to(me))
+        .route("/auth/permissions", web::get().to(permissions))
         .route(
             "/admin/readiness",
             web::get().to(crate::ops::region_readiness),
@@ -95,29 +101,137 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
 
 /// Who is calling: what an API client checks its token with, and what the
 /// console learns its person, session deadlines and CSRF token from.
-async fn me(req: HttpRequest, proxy: web::Data<Proxy>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    operation_id = "caller_get",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "`unauthenticated`: no valid bearer token or session", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    tag = "caller"
+)]
+pub async fn me(req: HttpRequest, proxy: web::Data<Proxy>) -> Result<HttpResponse, ApiError> {
     let (identity, session) = proxy.authenticate(&req).await?;
-    let Some(session) = session else {
-        return Ok(HttpResponse::Ok().json(identity));
-    };
     let mut answer = HttpResponse::Ok();
     answer.insert_header((header::CACHE_CONTROL, "no-store"));
-    let touched = proxy.sessions.touch(&session);
-    let last_seen = touched.as_ref().map_or(session.last_seen, |_| now());
-    if let Some(cookie) = touched {
-        answer.cookie(cookie);
-    }
-    Ok(answer.json(serde_json::json!({
-        "subject": identity.subject,
-        "email": identity.email,
-        "groups": identity.groups,
-        "issuer": identity.issuer,
-        "session": {
-            "csrf_token": session.csrf,
-            "idle_expires_at": last_seen + proxy.sessions.idle_seconds(),
-            "expires_at": proxy.sessions.expires_at(&session),
+    let session = session.map(|session| {
+        let touched = proxy.sessions.touch(&session);
+        let last_seen = touched.as_ref().map_or(session.last_seen, |_| now());
+        if let Some(cookie) = touched {
+            answer.cookie(cookie);
         }
-    })))
+        SessionInfo {
+            idle_expires_at: last_seen + proxy.sessions.idle_seconds(),
+            expires_at: proxy.sessions.expires_at(&session),
+            csrf_token: session.csrf,
+        }
+    });
+    Ok(answer.json(Me {
+        subject: identity.subject,
+        email: identity.email,
+        groups: identity.groups,
+        issuer: identity.issuer,
+        region: proxy.region.to_string(),
+        regions: proxy
+            .regions()
+            .map(|(region, base_url)| RegionLink {
+                region: region.to_string(),
+                base_url: base_url.to_owned(),
+            })
+            .collect(),
+        session,
+    }))
+}
+
+/// `tenant_id` of `GET /auth/permissions`.
+#[derive(Debug, Deserialize)]
+pub struct PermissionsQuery {
+    tenant_id: Option<String>,
+}
+
+/// What the caller may do in the platform, or in the tenant `tenant_id` names:
+/// the permission table the services enforce (`plinth_authz`), applied to the
+/// roles the gateway would put in the caller's internal token there.
+#[utoipa::path(
+    get,
+    path = "/auth/permissions",
+    operation_id = "caller_permissions",
+    params(("tenant_id" = Option<String>, Query, description = "A tenant's id; absent: the platform (or, for a tenant's own people, their tenant)")),
+    responses(
+        (status = 200, description = "The caller's roles and the actions they allow", body = Permissions),
+        (status = 400, description = "`invalid_request`: `tenant_id` is not a tenant id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`: no valid bearer token or session", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    tag = "caller"
+)]
+pub async fn permissions(
+    req: HttpRequest,
+    proxy: web::Data<Proxy>,
+    query: web::Query<PermissionsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = query
+        .tenant_id
+        .as_deref()
+        .map(|t| {
+            TenantId::parse(t).map_err(|_| {
+                ApiError::invalid_request("tenant_id", "`tenant_id` is not a tenant id")
+            })
+        })
+        .transpose()?;
+    let (identity, _) = proxy.authenticate(&req).await?;
+    let held = proxy.roles.held(&identity);
+    // No role here is an answer, not a refusal: the caller may do nothing.
+    let (acting_tenant, roles) = match proxy.acting(&identity, tenant) {
+        Ok(acting) => (acting.tenant, acting.roles),
+        Err(_) => (tenant, Vec::new()),
+    };
+    let mut allowed = BTreeMap::new();
+    for resource in Resource::ALL {
+        let actions: Vec<String> = Action::ALL
+            .into_iter()
+            .filter(|action| plinth_authz::allows(&roles, resource, *action))
+            .map(|action| action.as_str().to_owned())
+            .collect();
+        if !actions.is_empty() {
+            allowed.insert(resource.as_str().to_owned(), actions);
+        }
+    }
+    let mut memberships: BTreeMap<TenantId, Vec<String>> = BTreeMap::new();
+    for (role, tenants) in &held.bound {
+        for tenant in tenants {
+            memberships
+                .entry(*tenant)
+                .or_default()
+                .push(role.as_str().to_owned());
+        }
+    }
+    for (tenant, roles) in &held.tenants {
+        memberships
+            .entry(*tenant)
+            .or_default()
+            .extend(roles.iter().map(|r| r.as_str().to_owned()));
+    }
+    let mut roles: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+    roles.sort();
+    roles.dedup();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(Permissions {
+            tenant_id: acting_tenant.map(|t| t.to_string()),
+            roles,
+            platform_wide: !held.platform.is_empty(),
+            allowed,
+            memberships: memberships
+                .into_iter()
+                .map(|(tenant, roles)| Membership {
+                    tenant_id: tenant.to_string(),
+                    roles,
+                })
+                .collect(),
+        }))
 }
 
 const HOME_HTML: &str = include_str!("../assets/home.html");

@@ -9,6 +9,7 @@ pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod login;
+pub mod openapi;
 pub mod ops;
 pub mod projection;
 pub mod proxy;

@@ -22,9 +22,13 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::json;
 
 use crate::denials::Denials;
+use crate::openapi::{
+    GatewayReadiness, Problem, ReadinessCheck, RegionReadiness, ServiceReadiness,
+};
 use crate::proxy::Proxy;
 
 /// Whether each projection has read what its topic held when the gateway started.
@@ -187,6 +191,18 @@ async fn readyz(
 /// their operators' listeners now, and the gateway's own. For the platform team
 /// (administrators and auditors over every tenant); refusals are audited like
 /// any other at the gateway.
+#[utoipa::path(
+    get,
+    path = "/admin/readiness",
+    operation_id = "region_readiness",
+    responses(
+        (status = 200, description = "Each service's readiness and the gateway's (`ready`: all of them)", body = RegionReadiness),
+        (status = 401, description = "`unauthenticated`: no valid bearer token or session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a platform administrator or auditor over every tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("session" = [])),
+    tag = "operations"
+)]
 pub async fn region_readiness(
     req: HttpRequest,
     proxy: web::Data<Proxy>,
@@ -218,34 +234,54 @@ pub async fn region_readiness(
                 .send()
                 .await;
             let report = match answer {
-                Ok(mut answer) => match answer.json::<Value>().await {
-                    Ok(report) => report,
-                    Err(e) => {
-                        json!({ "ready": false, "reason": format!("no readiness report: {e}") })
-                    }
-                },
-                Err(e) => json!({ "ready": false, "reason": format!("unreachable: {e}") }),
+                Ok(mut answer) => answer
+                    .json::<Report>()
+                    .await
+                    .unwrap_or_else(|e| Report::not_ready(format!("no readiness report: {e}"))),
+                Err(e) => Report::not_ready(format!("unreachable: {e}")),
             };
-            json!({
-                "service": name,
-                "ready": report["ready"] == true,
-                "checks": report.get("checks").cloned().unwrap_or(json!([])),
-                "reason": report.get("reason").cloned().unwrap_or(Value::Null),
-            })
+            ServiceReadiness {
+                service: name.clone(),
+                ready: report.ready,
+                checks: report.checks,
+                reason: report.reason,
+            }
         }
     });
     let services = futures_util::future::join_all(asked).await;
     let gateway_ready =
         projections.tenants.load(Ordering::Relaxed) && projections.sessions.load(Ordering::Relaxed);
-    let ready = gateway_ready && services.iter().all(|s| s["ready"] == true);
+    let ready = gateway_ready && services.iter().all(|s| s.ready);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "region": proxy.region,
-            "ready": ready,
-            "gateway": { "ready": gateway_ready },
-            "services": services,
-        })))
+        .json(RegionReadiness {
+            region: proxy.region.to_string(),
+            ready,
+            gateway: GatewayReadiness {
+                ready: gateway_ready,
+            },
+            services,
+        }))
+}
+
+/// A service's `/readyz` answer.
+#[derive(Debug, Deserialize)]
+struct Report {
+    ready: bool,
+    #[serde(default)]
+    checks: Vec<ReadinessCheck>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+impl Report {
+    fn not_ready(reason: String) -> Report {
+        Report {
+            ready: false,
+            checks: Vec::new(),
+            reason: Some(reason),
+        }
+    }
 }
 
 /// Records `error` as the gateway's refusal of `req`, and hands it back.

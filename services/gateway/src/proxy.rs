@@ -306,6 +306,13 @@ impl Proxy {
         self.region
     }
 
+    /// Every region's public address.
+    pub fn regions(&self) -> impl Iterator<Item = (Region, &str)> {
+        self.regions
+            .iter()
+            .map(|(region, url)| (*region, url.as_str()))
+    }
+
     fn wrong_region(&self, region: Region) -> ApiError {
         ApiError::wrong_region(region, self.regions.get(&region).cloned())
     }
@@ -315,7 +322,7 @@ impl Proxy {
     /// caller's groups reach every tenant; bound platform roles reach their tenants
     /// (a service answers any other as not found); tenant roles act in the tenant
     /// the path names, or, when it names none, in the caller's one tenant.
-    fn acting(
+    pub(crate) fn acting(
         &self,
         identity: &Identity,
         path_tenant: Option<TenantId>,
@@ -403,12 +410,12 @@ const TOKENS_MAX: usize = 10_000;
 
 /// How a request acts.
 #[derive(Debug)]
-struct Acting {
-    tenant: Option<TenantId>,
+pub(crate) struct Acting {
+    pub(crate) tenant: Option<TenantId>,
     /// Whether the caller acts there through a tenant role: one of the tenant's
     /// own people, whose requests take from the tenant's allowance.
     member: bool,
-    roles: Vec<Role>,
+    pub(crate) roles: Vec<Role>,
     /// The roles of MSP staff bound to chosen tenants, each with its tenants;
     /// `None`: every tenant, or the one tenant.
     bound: Option<Vec<Grant>>,

@@ -11,6 +11,7 @@ mod forwarding;
 mod keys;
 mod limits;
 mod login;
+mod openapi;
 mod operability;
 mod packs;
 mod partner;

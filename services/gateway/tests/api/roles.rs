@@ -364,3 +364,100 @@ async fn another_tenants_binding_does_not_lock_a_person_out_of_their_own_tenant(
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["tenant_id"], acme.as_str());
 }
+
+/// `GET /auth/permissions`: the permission table the services enforce, applied
+/// to the roles the caller holds in the platform or in one tenant.
+#[tokio::test]
+async fn the_permissions_answer_follows_the_callers_roles() {
+    let idp = Idp::start().await;
+    let s = stack(&idp).await;
+    let admin = idp.access_token("msp-admin").await;
+    let auditor = idp.access_token("msp-auditor").await;
+    let operator = idp.access_token("acme-operator").await;
+    let acme = s.register(&admin, "acme").await;
+    let globex = s.register(&admin, "globex").await;
+
+    let permissions = |token: &str, tenant: Option<&str>| {
+        let path = match tenant {
+            Some(t) => format!("/auth/permissions?tenant_id={t}"),
+            None => "/auth/permissions".to_owned(),
+        };
+        let token = token.to_owned();
+        let s = &s;
+        async move {
+            let (status, body, _) = s.call(Some(&token), Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let allows = |body: &serde_json::Value, resource: &str, action: &str| {
+        body["allowed"][resource]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == action))
+    };
+
+    let platform = permissions(&admin, None).await;
+    assert_eq!(platform["roles"], json!(["PlatformAdmin"]));
+    assert_eq!(platform["platform_wide"], true);
+    assert!(allows(&platform, "tenant", "create"));
+    assert!(allows(&platform, "domain_pack", "create"));
+    assert!(!allows(&platform, "config_change", "update"), "{platform}");
+
+    let audit = permissions(&auditor, Some(&acme)).await;
+    assert_eq!(audit["roles"], json!(["PlatformAuditor"]));
+    assert!(allows(&audit, "audit_log", "read"));
+    for (resource, actions) in audit["allowed"].as_object().unwrap() {
+        assert_eq!(actions, &json!(["read"]), "{resource}");
+    }
+
+    // Unbound, a tenant's operator may do nothing: an answer, not a refusal.
+    let nothing = permissions(&operator, Some(&acme)).await;
+    assert_eq!(nothing["roles"], json!([]));
+    assert_eq!(nothing["allowed"], json!({}));
+    assert_eq!(nothing["memberships"], json!([]));
+
+    let (status, body, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/group-mappings"),
+            Some(json!({ "idp_group": "acme-operators", "role": "Operator" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    wait_until(
+        "the operator's role in its permissions",
+        Duration::from_secs(60),
+        || async { permissions(&operator, Some(&acme)).await["roles"] == json!(["Operator"]) },
+    )
+    .await;
+    let own = permissions(&operator, Some(&acme)).await;
+    assert!(allows(&own, "classification", "create"));
+    assert!(allows(&own, "tenant", "read"));
+    assert!(!allows(&own, "tenant_pack", "create"));
+    assert!(!allows(&own, "audit_log", "read"));
+    assert_eq!(
+        own["memberships"],
+        json!([{ "tenant_id": acme, "roles": ["Operator"] }])
+    );
+    // Naming no tenant, the operator acts in its own.
+    assert_eq!(permissions(&operator, None).await["tenant_id"], json!(acme));
+    // Another tenant is not its own.
+    assert_eq!(
+        permissions(&operator, Some(&globex)).await["allowed"],
+        json!({})
+    );
+
+    let (status, body, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/auth/permissions?tenant_id=acme",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "tenant_id");
+    let (status, _, _) = s.call(None, Method::GET, "/auth/permissions", None).await;
+    assert_eq!(status, 401);
+}
