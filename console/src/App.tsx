@@ -37,7 +37,9 @@ export function Layout() {
         <NavLink to="/" end>
           Overview
         </NavLink>{" "}
-        <NavLink to="/tenants">Tenants</NavLink>
+        <NavLink to="/tenants" end>
+          Tenants
+        </NavLink>
       </nav>
       <main>
         <Outlet />

@@ -3,7 +3,12 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { createBrowserRouter, RouterProvider } from "react-router";
 import { Layout } from "./App";
+import "./console.css";
+import { Access } from "./screens/Access";
 import { Overview } from "./screens/Overview";
+import { RegisterTenant } from "./screens/RegisterTenant";
+import { TenantContext } from "./screens/TenantContext";
+import { TenantDetail } from "./screens/TenantDetail";
 import { Tenants } from "./screens/Tenants";
 
 const router = createBrowserRouter(
@@ -14,6 +19,15 @@ const router = createBrowserRouter(
       children: [
         { index: true, element: <Overview /> },
         { path: "tenants", element: <Tenants /> },
+        { path: "tenants/new", element: <RegisterTenant /> },
+        {
+          path: "tenants/:tenantId",
+          element: <TenantContext />,
+          children: [
+            { index: true, element: <TenantDetail /> },
+            { path: "access", element: <Access /> },
+          ],
+        },
       ],
     },
   ],

@@ -3,6 +3,7 @@
 // and every write carries the session's CSRF token.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { paths as AuditPaths } from "./generated/audit";
+import type { paths as GatewayPaths } from "./generated/gateway";
 import type { paths as PackPaths } from "./generated/pack-service";
 import type { components, paths as RegistryPaths } from "./generated/tenant-registry";
 
@@ -31,6 +32,7 @@ function client<Paths extends {}>() {
   return c;
 }
 
+export const gateway = client<GatewayPaths>();
 export const registry = client<RegistryPaths>();
 export const packs = client<PackPaths>();
 export const audit = client<AuditPaths>();

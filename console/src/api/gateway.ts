@@ -1,38 +1,18 @@
-// The gateway's own endpoints (who is signed in, the region's readiness). The
-// gateway publishes no OpenAPI document of its own yet; these types follow
-// services/gateway/src/http.rs and ops.rs.
-import { ApiFailure, asProblem } from "./client";
+// The gateway's own endpoints (who is calling, what they may do, the region's
+// readiness), typed from schemas/openapi/gateway.json like every service's.
+import type { components } from "./generated/gateway";
+import { gateway, unwrap } from "./client";
 
-export interface Me {
-  subject: string;
-  email?: string | null;
-  groups: string[];
-  issuer: string;
-  session?: { csrf_token: string; idle_expires_at: number; expires_at: number };
-}
-
-export interface Check {
-  name: string;
-  ok: boolean;
-  reason?: string;
-}
-
-export interface RegionReadiness {
-  region: string;
-  ready: boolean;
-  gateway: { ready: boolean };
-  services: { service: string; ready: boolean; checks: Check[]; reason: string | null }[];
-}
-
-async function get<T>(path: string): Promise<T> {
-  const response = await fetch(path, { credentials: "same-origin" });
-  const body: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) throw new ApiFailure(asProblem(body, response));
-  return body as T;
-}
+export type Me = components["schemas"]["Me"];
+export type Permissions = components["schemas"]["Permissions"];
+export type RegionReadiness = components["schemas"]["RegionReadiness"];
 
 /** Who is signed in; a `401` problem when nobody is. */
-export const me = () => get<Me>("/auth/me");
+export const me = async () => unwrap(await gateway.GET("/auth/me"));
+
+/** What the caller may do in the platform, or in `tenantId`. */
+export const permissions = async (tenantId?: string) =>
+  unwrap(await gateway.GET("/auth/permissions", { params: { query: { tenant_id: tenantId } } }));
 
 /** Every service's readiness in this region (platform administrators and auditors). */
-export const regionReadiness = () => get<RegionReadiness>("/admin/readiness");
+export const regionReadiness = async () => unwrap(await gateway.GET("/admin/readiness"));

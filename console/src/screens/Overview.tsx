@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { registry, unwrap } from "../api/client";
-import { regionReadiness } from "../api/gateway";
+import { usePermissions } from "../access";
+import { me, regionReadiness } from "../api/gateway";
 import { ProblemView } from "./ProblemView";
 import { countBy } from "./count";
 
@@ -11,7 +12,16 @@ export function Overview() {
     queryKey: ["tenants", "overview"],
     queryFn: async () => unwrap(await registry.GET("/admin/tenants", { params: { query: { limit: 200 } } })),
   });
-  const readiness = useQuery({ queryKey: ["readiness"], queryFn: regionReadiness, retry: false });
+  const session = useQuery({ queryKey: ["me"], queryFn: me, retry: false });
+  const access = usePermissions();
+  // The region's readiness is the platform team's to read.
+  const readiness = useQuery({
+    queryKey: ["readiness"],
+    queryFn: regionReadiness,
+    retry: false,
+    enabled: access.data?.platform_wide === true,
+  });
+  const region = session.data?.region ?? "";
   return (
     <section aria-labelledby="overview">
       <h1 id="overview">Platform overview</h1>
@@ -20,6 +30,28 @@ export function Overview() {
         tenant can use them. Tenant management owns enablement: each tenant turns on what the
         platform trusts, in its own region.
       </p>
+      <h2>You</h2>
+      {session.data && access.data && (
+        <dl className="facts">
+          <dt>Signed in as</dt>
+          <dd>{session.data.email ?? session.data.subject}</dd>
+          <dt>Roles</dt>
+          <dd>{access.data.roles.join(", ") || "none yet: ask your administrator for one"}</dd>
+          <dt>Region</dt>
+          <dd>
+            This console serves {region.toUpperCase()}.
+            {session.data.regions
+              .filter((r) => r.region !== region)
+              .map((r) => (
+                <span key={r.region}>
+                  {" "}
+                  <a href={`${r.base_url.replace(/\/$/, "")}/console/`}>Open the {r.region.toUpperCase()} console</a>
+                </span>
+              ))}
+          </dd>
+        </dl>
+      )}
+      {access.isError && <ProblemView error={access.error} />}
       <h2>Tenants</h2>
       {tenants.isPending && <p>Loading tenants…</p>}
       {tenants.isError && <ProblemView error={tenants.error} />}
@@ -40,13 +72,12 @@ export function Overview() {
         </table>
       )}
       <h2>Services in this region</h2>
-      {readiness.isPending && <p>Asking every service…</p>}
+      {access.data && !access.data.platform_wide && <p>The region's readiness is shown to the platform team.</p>}
+      {readiness.isFetching && <p>Asking every service…</p>}
       {readiness.isError && <ProblemView error={readiness.error} />}
       {readiness.data && (
         <ul aria-label="Readiness">
-          <li>
-            gateway: {readiness.data.gateway.ready ? "ready" : "not ready"}
-          </li>
+          <li>gateway: {readiness.data.gateway.ready ? "ready" : "not ready"}</li>
           {readiness.data.services.map((s) => (
             <li key={s.service}>
               {s.service}: {s.ready ? "ready" : `not ready${s.reason ? ` (${s.reason})` : ""}`}

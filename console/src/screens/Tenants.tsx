@@ -1,11 +1,15 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { Link } from "react-router";
+import { usePermissions } from "../access";
 import { registry, unwrap } from "../api/client";
+import { Badge } from "../ui/Badge";
 import { ProblemView } from "./ProblemView";
 
 /** Configured tenants: status, region, deployment model and data mode, a page
  * at a time. */
 export function Tenants() {
+  const { can } = usePermissions();
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const page = useQuery({
@@ -16,6 +20,13 @@ export function Tenants() {
   return (
     <section aria-labelledby="tenants">
       <h1 id="tenants">Configured tenants</h1>
+      {can("tenant", "create") && (
+        <p>
+          <Link to="/tenants/new" className="button">
+            Register tenant workspace
+          </Link>
+        </p>
+      )}
       {page.isPending && <p>Loading tenants…</p>}
       {page.isError && <ProblemView error={page.error} />}
       {page.data && page.data.items.length === 0 && <p>No tenant is registered yet.</p>}
@@ -34,9 +45,11 @@ export function Tenants() {
             {page.data.items.map((t) => (
               <tr key={t.tenant_id}>
                 <td>
-                  {t.display_name} <code>{t.slug}</code>
+                  <Link to={`/tenants/${t.tenant_id}`}>{t.display_name}</Link> <code>{t.slug}</code>
                 </td>
-                <td>{t.status}</td>
+                <td>
+                  <Badge status={t.status} />
+                </td>
                 <td>{t.region}</td>
                 <td>{t.deployment_model}</td>
                 <td>{t.data_mode}</td>

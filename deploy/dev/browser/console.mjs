@@ -1,15 +1,19 @@
 // Drives the distribution's Chromium (headless) through the admin console as a
 // person would: signed out it offers the sign-in; signed in at the identity
 // provider, the overview shows the tenants by status and every service's
-// readiness, and the tenants screen lists them. Prints what it saw as JSON;
-// exits non-zero, with the reason, when a step does not happen.
+// readiness, and the tenants screen lists them; then it registers a tenant
+// through the guided flow (a bad slug first), requests its activation through
+// the confirm dialog by keyboard, confirms a manual checklist item, and maps a
+// group to a role. Prints what it saw as JSON; exits non-zero, with the reason,
+// when a step does not happen. A screenshot of each step goes to SHOTS_DIR.
 //
-//   node console.mjs GATEWAY_URL USER
+//   node console.mjs GATEWAY_URL USER [SHOTS_DIR]
 //
 // Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
+import { mkdir } from 'node:fs/promises';
 import { launch, signInAtProvider } from './session.mjs';
 
-const [gateway, user] = process.argv.slice(2);
+const [gateway, user, shots] = process.argv.slice(2);
 if (!gateway || !user) {
   console.error('usage: node console.mjs GATEWAY_URL USER');
   process.exit(2);
@@ -23,6 +27,13 @@ try {
   page.setDefaultTimeout(STEP_MS);
   const failures = [];
   page.on('pageerror', (e) => failures.push(`script error: ${e.message}`));
+  let shot = 0;
+  const snap = async (name) => {
+    if (!shots) return;
+    await mkdir(shots, { recursive: true });
+    shot += 1;
+    await page.screenshot({ path: `${shots}/${String(shot).padStart(2, '0')}-${name}.png`, fullPage: true });
+  };
 
   // Signed out: the console offers the sign-in, which comes back to it.
   await page.goto(`${gateway}/console/`);
@@ -39,6 +50,7 @@ try {
   );
   await page.getByRole('list', { name: 'Readiness' }).waitFor();
   seen.readiness = await page.getByRole('list', { name: 'Readiness' }).locator('li').allTextContents();
+  await snap('overview');
 
   // The tenants, on a screen of their own (the browser's own navigation).
   await page.getByRole('link', { name: 'Tenants' }).click();
@@ -47,9 +59,86 @@ try {
   seen.tenants = await page.locator('table tbody tr td:first-child code').allTextContents();
   seen.url = page.url();
 
+  await snap('tenants');
+
   // A deep link opens the same screen.
   await page.goto(`${gateway}/console/tenants`);
   await page.getByRole('heading', { name: 'Configured tenants' }).waitFor();
+
+  // Register tenant workspace, step by step; a bad slug is refused inline.
+  await page.getByRole('link', { name: 'Register tenant workspace' }).click();
+  await page.getByRole('heading', { name: 'Register tenant workspace' }).waitFor();
+  await page.getByLabel('Display name').fill('Initech Europe');
+  seen.suggested_slug = await page.getByLabel(/^Slug/).inputValue();
+  await page.getByLabel(/^Slug/).fill('In');
+  await page.getByRole('button', { name: 'Next' }).click();
+  seen.slug_problem = await page.getByRole('alert').first().textContent();
+  await snap('register-bad-slug');
+  await page.getByLabel(/^Slug/).fill('initech');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Deployment model').selectOption('hybrid');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Name').fill('Ivy Initech');
+  await page.getByLabel('E-mail').fill('ivy@initech.example');
+  await page.getByRole('button', { name: 'Next' }).click();
+  seen.review = await page.getByRole('definition').allTextContents();
+  await snap('register-review');
+  await page.getByRole('button', { name: 'Register tenant' }).click();
+
+  // The new tenant, selected.
+  await page.getByRole('heading', { name: 'Initech Europe' }).waitFor();
+  seen.selected = await page.getByRole('region', { name: 'Selected tenant' }).locator('span').first().textContent();
+  seen.tenant_url = page.url();
+  await page.getByText('Activation has not been requested.').waitFor();
+  await snap('tenant-registered');
+
+  // Request activation through the confirm dialog, by keyboard: Escape closes
+  // it and nothing happens; Tab from Cancel reaches the confirming button.
+  const open = page.getByRole('button', { name: 'Request activation' });
+  await open.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: "Request Initech Europe's activation?" });
+  await dialog.waitFor();
+  seen.dialog_focus = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  seen.focus_after_escape = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press('Enter');
+  await dialog.waitFor();
+  await snap('request-activation-dialog');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  const checklist = page.getByRole('table', { name: 'Readiness checklist' });
+  await checklist.waitFor();
+  const items = async () =>
+    checklist.locator('tbody tr').evaluateAll((rows) =>
+      rows.map((r) => [
+        r.querySelector('td strong').textContent,
+        r.querySelectorAll('td')[1].textContent,
+        r.querySelector('.badge').textContent,
+      ]),
+    );
+  seen.checklist = await items();
+  await snap('onboarding-checklist');
+
+  // An operator confirms a manual item.
+  await page.getByRole('button', { name: 'Confirm owner_contact_confirmed' }).click();
+  await checklist
+    .locator('tr', { hasText: 'owner_contact_confirmed' })
+    .locator('.badge', { hasText: 'satisfied' })
+    .waitFor();
+  seen.confirmed = (await items()).find(([key]) => key === 'owner_contact_confirmed');
+
+  // Access: the identity provider's group mapped to a role.
+  await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Access' }).click();
+  await page.getByRole('heading', { name: 'Access to Initech Europe' }).waitFor();
+  const mappings = page.getByRole('form', { name: 'Add to group mappings' });
+  await mappings.getByLabel('Identity provider group').fill('initech-operators');
+  await mappings.getByLabel('Role').selectOption('Operator');
+  await mappings.getByRole('button', { name: 'Add' }).click();
+  await page.getByRole('cell', { name: 'initech-operators', exact: true }).waitFor();
+  seen.mapping = await page.getByRole('cell', { name: 'initech-operators', exact: true }).locator('xpath=..').locator('td').allTextContents();
+  await snap('access');
 
   if (failures.length) throw new Error(failures.join('; '));
   console.log(JSON.stringify(seen));

@@ -121,7 +121,14 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
     s.register(&admin, "acme").await;
     s.register(&admin, "globex").await;
 
-    let seen = browse("console.mjs", &[&gateway, "msp-admin"]).await;
+    // Each step's screenshot is kept with the test's artifacts.
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "console.mjs",
+        &[&gateway, "msp-admin", &shots.to_string_lossy()],
+    )
+    .await;
     assert_eq!(seen["who"], "admin@msp.example", "{seen}");
     assert_eq!(
         seen["tenant_counts"],
@@ -146,6 +153,70 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
     tenants.sort();
     assert_eq!(tenants, ["acme", "globex"], "{seen}");
     assert_eq!(seen["url"], format!("{gateway}/console/tenants"), "{seen}");
+
+    // The guided registration: the slug suggested from the name, a bad one
+    // refused inline before anything is sent, the choices reviewed.
+    assert_eq!(seen["suggested_slug"], "initech-europe", "{seen}");
+    assert!(
+        seen["slug_problem"].as_str().unwrap().contains("3 to 40"),
+        "{seen}"
+    );
+    assert!(
+        seen["review"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("hybrid")),
+        "{seen}"
+    );
+    // The registered tenant opens selected.
+    let selected = seen["selected"].as_str().unwrap();
+    assert!(
+        selected.contains("Initech Europe") && selected.contains("PENDING"),
+        "{seen}"
+    );
+    let tenant_id = seen["tenant_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The dialog takes the keyboard: focus on its first control, Escape gives
+    // it back to the button.
+    assert_eq!(seen["dialog_focus"], "Cancel", "{seen}");
+    assert_eq!(seen["focus_after_escape"], "Request activation", "{seen}");
+    let checklist = seen["checklist"].as_array().unwrap();
+    assert!(
+        checklist.contains(&json!(["owner_contact_confirmed", "operator", "pending"])),
+        "{seen}"
+    );
+    assert_eq!(seen["confirmed"][2], "satisfied", "{seen}");
+    assert_eq!(seen["mapping"][0], "initech-operators", "{seen}");
+    assert_eq!(seen["mapping"][1], "Operator", "{seen}");
+    // What the browser did, the API shows.
+    let (status, tenant, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/tenants/{tenant_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{tenant}");
+    assert_eq!(tenant["slug"], "initech");
+    assert_eq!(tenant["deployment_model"], "hybrid");
+    assert_eq!(tenant["status"], "ONBOARDING");
+    let (_, mappings, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/tenants/{tenant_id}/group-mappings"),
+            None,
+        )
+        .await;
+    assert_eq!(mappings["items"][0]["principal"], "initech-operators");
+    let taken = std::fs::read_dir(&shots).unwrap().count();
+    assert!(taken >= 8, "{taken} screenshots in {}", shots.display());
 
     // The console's files carry the same policy as every page: this origin's
     // scripts only, never framed; `/console` leads to it.

@@ -1,0 +1,61 @@
+import { type ReactNode, useId, useRef, useState } from "react";
+
+/** A button that asks before it acts: a modal dialog (focus moves to its
+ * first control, Escape or Cancel closes it, focus returns to the button)
+ * whose confirming button runs `onConfirm`. */
+export function Confirm({
+  label,
+  title,
+  confirmLabel,
+  onConfirm,
+  disabled,
+  children,
+}: {
+  label: string;
+  title: string;
+  confirmLabel?: string;
+  onConfirm: () => void;
+  disabled?: boolean;
+  children: ReactNode;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [open, setOpen] = useState(false);
+  const titleId = useId();
+  const close = () => {
+    dialog.current?.close();
+    setOpen(false);
+  };
+  return (
+    <>
+      <button
+        type="button"
+        disabled={disabled}
+        onClick={() => {
+          setOpen(true);
+          dialog.current?.showModal();
+        }}
+      >
+        {label}
+      </button>
+      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setOpen(false)}>
+        <h2 id={titleId}>{title}</h2>
+        {open && children}
+        <div className="actions">
+          <button type="button" onClick={close}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className="primary"
+            onClick={() => {
+              close();
+              onConfirm();
+            }}
+          >
+            {confirmLabel ?? label}
+          </button>
+        </div>
+      </dialog>
+    </>
+  );
+}
