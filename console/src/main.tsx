@@ -10,6 +10,7 @@ import { RegisterTenant } from "./screens/RegisterTenant";
 import { TenantContext } from "./screens/TenantContext";
 import { TenantDetail } from "./screens/TenantDetail";
 import { Tenants } from "./screens/Tenants";
+import { Workspaces } from "./screens/Workspaces";
 
 const router = createBrowserRouter(
   [
@@ -25,6 +26,7 @@ const router = createBrowserRouter(
           element: <TenantContext />,
           children: [
             { index: true, element: <TenantDetail /> },
+            { path: "workspaces", element: <Workspaces /> },
             { path: "access", element: <Access /> },
           ],
         },

@@ -59,6 +59,7 @@ export function TenantContext() {
         <NavLink to="" end>
           Tenant
         </NavLink>
+        <NavLink to="workspaces">Workspaces</NavLink>
         <NavLink to="access">Access</NavLink>
       </nav>
       <Outlet context={scope} />

@@ -233,3 +233,192 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
             .contains("frame-ancestors 'none'")
     );
 }
+
+/// As each demo role, the console shows exactly the controls the permission
+/// table (`libs/authz`) allows that role, screen by screen; a read-only role sees
+/// none, and a write it forces through the API is refused.
+#[tokio::test]
+async fn every_role_sees_exactly_the_controls_the_table_allows() {
+    use plinth_authz::{Action, Resource, allows};
+    use plinth_core::Role;
+
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../console/dist");
+    assert!(
+        built.join("index.html").exists(),
+        "the console is not built"
+    );
+    let port = free_port();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let idp = Idp::start_for_gateway(&gateway).await;
+    let s = stack_with(
+        &idp,
+        Options {
+            port,
+            gateway: json!({
+                "login": { "client_secret": CLIENT_SECRET },
+                "console_dir": built.to_string_lossy(),
+            }),
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    let setup = [
+        (
+            Method::POST,
+            format!("/admin/tenants/{acme}/onboarding"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/admin/tenants/{acme}/workspaces"),
+            json!({ "name": "Desk" }),
+        ),
+    ];
+    for (method, path, body) in setup {
+        let (status, answer, _) = s.call(Some(&admin), method, &path, Some(body)).await;
+        assert!((200..300).contains(&status), "{path}: {answer}");
+    }
+    let people = [
+        ("acme-admin", "acme-workspace-admins", Role::WorkspaceAdmin),
+        ("acme-operator", "acme-operators", Role::Operator),
+        ("acme-approver", "acme-approvers", Role::Approver),
+        ("acme-auditor", "acme-auditors", Role::Auditor),
+    ];
+    for (_, group, role) in people {
+        let (status, answer, _) = s
+            .call(
+                Some(&admin),
+                Method::POST,
+                &format!("/admin/tenants/{acme}/group-mappings"),
+                Some(json!({ "idp_group": group, "role": role.as_str() })),
+            )
+            .await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    for (user, _, role) in people {
+        let token = idp.access_token(user).await;
+        plinth_testkit::wait_until(
+            "the person's role at the gateway",
+            Duration::from_secs(60),
+            || async {
+                let (_, answer, _) = s
+                    .call(
+                        Some(&token),
+                        Method::GET,
+                        &format!("/auth/permissions?tenant_id={acme}"),
+                        None,
+                    )
+                    .await;
+                answer["roles"] == json!([role.as_str()])
+            },
+        )
+        .await;
+    }
+
+    // Each write control of each screen, and what it needs.
+    let mut controls: Vec<(&str, String, Resource, Action)> = vec![
+        (
+            "tenants",
+            "Register tenant workspace".into(),
+            Resource::Tenant,
+            Action::Create,
+        ),
+        (
+            "tenant",
+            "Confirm owner_contact_confirmed".into(),
+            Resource::Onboarding,
+            Action::Update,
+        ),
+        (
+            "tenant",
+            "Confirm sso_mapping".into(),
+            Resource::Onboarding,
+            Action::Update,
+        ),
+        (
+            "workspaces",
+            "Create workspace".into(),
+            Resource::Workspace,
+            Action::Create,
+        ),
+        (
+            "workspaces",
+            "Edit Desk".into(),
+            Resource::Workspace,
+            Action::Update,
+        ),
+        (
+            "access",
+            "Add".into(),
+            Resource::RoleBinding,
+            Action::Create,
+        ),
+        (
+            "access",
+            "Add".into(),
+            Resource::GroupMapping,
+            Action::Create,
+        ),
+    ];
+    for (_, group, _) in people {
+        controls.push((
+            "access",
+            format!("Remove {group}"),
+            Resource::GroupMapping,
+            Action::Delete,
+        ));
+    }
+    let users = [
+        ("msp-admin", Role::PlatformAdmin),
+        ("msp-auditor", Role::PlatformAuditor),
+    ]
+    .into_iter()
+    .chain(people.iter().map(|(user, _, role)| (*user, *role)));
+    for (user, role) in users {
+        let seen = browse("controls.mjs", &[&gateway, user, &acme]).await;
+        for screen in ["tenants", "tenant", "workspaces", "access"] {
+            let mut expected: Vec<String> = controls
+                .iter()
+                .filter(|(on, _, resource, action)| {
+                    *on == screen && allows(&[role], *resource, *action)
+                })
+                .map(|(_, name, _, _)| name.clone())
+                .collect();
+            expected.sort();
+            let shown: Vec<String> = seen[screen]
+                .as_array()
+                .unwrap_or_else(|| panic!("{user}: no {screen} screen in {seen}"))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(shown, expected, "{user} ({role}) on the {screen} screen");
+            if role.is_read_only() {
+                assert!(shown.is_empty(), "{user} sees {shown:?} on {screen}");
+            }
+        }
+    }
+
+    // What the console hides, the API refuses.
+    let auditor = idp.access_token("msp-auditor").await;
+    let (status, _, _) = s
+        .call(
+            Some(&auditor),
+            Method::POST,
+            "/admin/tenants",
+            Some(crate::proxy::tenant("forced", "us")),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let tenant_auditor = idp.access_token("acme-auditor").await;
+    let (status, _, _) = s
+        .call(
+            Some(&tenant_auditor),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/workspaces"),
+            Some(json!({ "name": "Forced" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+}

@@ -1,0 +1,59 @@
+// Signs in to the admin console as USER and lists, screen by screen, every
+// control that would change something: the buttons and button-styled links of
+// the page's main content (not the console's navigation, the tenant selector or
+// signing out). Prints {screen: [control names]} as JSON; exits non-zero, with
+// the reason, when a screen does not load.
+//
+//   node controls.mjs GATEWAY_URL USER TENANT_ID
+//
+// Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
+import { launch, signInAtProvider } from './session.mjs';
+
+const [gateway, user, tenant] = process.argv.slice(2);
+if (!gateway || !user || !tenant) {
+  console.error('usage: node controls.mjs GATEWAY_URL USER TENANT_ID');
+  process.exit(2);
+}
+
+const browser = await launch();
+const seen = {};
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  const failures = [];
+  page.on('pageerror', (e) => failures.push(`script error: ${e.message}`));
+  await page.goto(`${gateway}/auth/login?return_to=/console/`);
+  await signInAtProvider(page, user);
+  await page.waitForURL(`${gateway}/console/`);
+
+  // Each screen, with what shows it has loaded (its data, not only its frame).
+  const screens = [
+    ['tenants', '/console/tenants', () => page.locator('table tbody tr').first().waitFor()],
+    ['tenant', `/console/tenants/${tenant}`, () => page.getByRole('table', { name: 'Readiness checklist' }).waitFor()],
+    ['workspaces', `/console/tenants/${tenant}/workspaces`, () => page.locator('table tbody tr').first().waitFor()],
+    ['access', `/console/tenants/${tenant}/access`, () => page.locator('table tbody tr').first().waitFor()],
+  ];
+  for (const [name, path, loaded] of screens) {
+    await page.goto(`${gateway}${path}`);
+    await loaded();
+    // Permissions come with the page's first answers: every query settled, no
+    // request in flight.
+    await page.waitForLoadState('networkidle');
+    await page.waitForFunction(() => !document.body.textContent.includes('Loading'));
+    seen[name] = await page
+      .locator('main button, main a.button, main input[type="submit"]')
+      .evaluateAll((controls) =>
+        controls
+          .filter((c) => !c.closest('dialog'))
+          .map((c) => (c.textContent || c.value || '').trim())
+          .sort(),
+      );
+  }
+  if (failures.length) throw new Error(failures.join('; '));
+  console.log(JSON.stringify(seen));
+} catch (e) {
+  console.error(`${user}: ${e.message}\nseen so far: ${JSON.stringify(seen)}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
