@@ -36,6 +36,28 @@ pub struct Problem {
     pub region_base_url: Option<String>,
     /// For `too_many_requests`: seconds until a retry may succeed.
     pub retry_after: Option<u64>,
+    /// For an invalid document (`pack_invalid`, `playbook_invalid`): every
+    /// problem found, each at its JSON pointer.
+    #[schema(inline)]
+    pub errors: Option<Vec<PointedIssue>>,
+    /// For a refused combination (`activation_incompatible`,
+    /// `playbook_incompatible`): every reason it does not fit.
+    #[schema(inline)]
+    pub reasons: Option<Vec<PointedIssue>>,
+    /// For a refused import: the stored attempt that records it.
+    pub attempt_id: Option<String>,
+}
+
+/// One problem of a document, at its place in it.
+#[derive(Debug, ToSchema)]
+pub struct PointedIssue {
+    /// An RFC 6901 JSON pointer into the document.
+    #[schema(example = "/classification/rules/0/when/all/0/field")]
+    pub pointer: String,
+    /// A stable snake_case code.
+    #[schema(example = "unknown_field")]
+    pub code: String,
+    pub message: String,
 }
 
 /// Adds the `internal_token` security scheme every service's operations name.
