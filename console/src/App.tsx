@@ -39,7 +39,8 @@ export function Layout() {
         </NavLink>{" "}
         <NavLink to="/tenants" end>
           Tenants
-        </NavLink>
+        </NavLink>{" "}
+        <NavLink to="/packs">Packs</NavLink> <NavLink to="/playbooks">Playbooks</NavLink>
       </nav>
       <main>
         <Outlet />

@@ -5,7 +5,11 @@ import { createBrowserRouter, RouterProvider } from "react-router";
 import { Layout } from "./App";
 import "./console.css";
 import { Access } from "./screens/Access";
+import { Ops } from "./screens/Ops";
 import { Overview } from "./screens/Overview";
+import { DomainPacks, TenantPacksTab } from "./screens/packs/DomainPacks";
+import { Playbooks } from "./screens/packs/Playbooks";
+import { TenantPacks } from "./screens/packs/TenantPacks";
 import { RegisterTenant } from "./screens/RegisterTenant";
 import { TenantContext } from "./screens/TenantContext";
 import { TenantDetail } from "./screens/TenantDetail";
@@ -21,6 +25,9 @@ const router = createBrowserRouter(
         { index: true, element: <Overview /> },
         { path: "tenants", element: <Tenants /> },
         { path: "tenants/new", element: <RegisterTenant /> },
+        { path: "packs", element: <DomainPacks /> },
+        { path: "packs/tenant", element: <TenantPacksTab /> },
+        { path: "playbooks", element: <Playbooks /> },
         {
           path: "tenants/:tenantId",
           element: <TenantContext />,
@@ -28,6 +35,8 @@ const router = createBrowserRouter(
             { index: true, element: <TenantDetail /> },
             { path: "workspaces", element: <Workspaces /> },
             { path: "access", element: <Access /> },
+            { path: "packs", element: <TenantPacks /> },
+            { path: "ops", element: <Ops /> },
           ],
         },
       ],

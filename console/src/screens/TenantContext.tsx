@@ -61,6 +61,8 @@ export function TenantContext() {
         </NavLink>
         <NavLink to="workspaces">Workspaces</NavLink>
         <NavLink to="access">Access</NavLink>
+        <NavLink to="packs">Packs</NavLink>
+        <NavLink to="ops">Ops</NavLink>
       </nav>
       <Outlet context={scope} />
     </>
