@@ -140,7 +140,7 @@ function ImportDomainPack() {
   const document = parsed?.ok ? parsed.document : undefined;
   const validate = useMutation({
     mutationFn: async () =>
-      unwrap(await packs.POST("/admin/packs/validate", { body: { kind: "DomainPack", pack: document ?? {} } })),
+      unwrap(await packs.POST("/admin/packs/validate", { body: { kind: "domain", pack: document ?? {} } })),
     onSuccess: (report) =>
       setOutcome(report.valid ? { kind: "valid", attempt: report.attempt_id } : { kind: "invalid", issues: report.errors }),
   });

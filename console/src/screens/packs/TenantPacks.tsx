@@ -396,7 +396,7 @@ function TenantPackVersions() {
     mutationFn: async () =>
       unwrap(
         await packs.POST("/admin/packs/validate", {
-          body: { kind: "TenantPack", tenant_id: tenant.tenant_id, pack: document ?? {} },
+          body: { kind: "tenant", tenant_id: tenant.tenant_id, pack: document ?? {} },
         }),
       ),
     onSuccess: (report) =>

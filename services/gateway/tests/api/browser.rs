@@ -422,3 +422,127 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
         .await;
     assert_eq!(status, 403);
 }
+
+/// The seed's demo flow, entirely through the console against the real tenant
+/// registry, pack service and audit service: a tenant created, the Finance
+/// Domain Pack validated (an invalid one's problems at their pointers) and
+/// imported, a playbook published, the Tenant Pack imported, both activated
+/// through the confirm dialog, the playbook linked, a ticket classified in Ops;
+/// then the next Finance version activated and the same ticket classified the
+/// new way. A screenshot of each step is kept with the test's artifacts.
+#[tokio::test]
+async fn the_seed_demo_runs_entirely_through_the_console() {
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../console/dist");
+    assert!(
+        built.join("index.html").exists(),
+        "the console is not built"
+    );
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/packs");
+    let port = free_port();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let idp = Idp::start_for_gateway(&gateway).await;
+    let s = stack_with(
+        &idp,
+        Options {
+            port,
+            gateway: json!({
+                "login": { "client_secret": CLIENT_SECRET },
+                "console_dir": built.to_string_lossy(),
+            }),
+            audit: true,
+            packs: true,
+        },
+    )
+    .await;
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-demo");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "demo.mjs",
+        &[
+            &gateway,
+            &examples.to_string_lossy(),
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+
+    // The invalid pack's problems, exactly those its example expects.
+    let broken: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples.join("invalid/10-unknown-field.json")).unwrap(),
+    )
+    .unwrap();
+    let expected: Vec<Value> = broken["expect"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!([e["pointer"], e["code"]]))
+        .collect();
+    assert_eq!(seen["invalid"], json!(expected), "{seen}");
+    assert!(
+        seen["valid"].as_str().unwrap().contains("is valid"),
+        "{seen}"
+    );
+    let imported = seen["imported"].as_str().unwrap();
+    assert!(
+        imported.contains("finance 3.2.0") && imported.contains("DRAFT"),
+        "{seen}"
+    );
+    assert_eq!(seen["active"][0], "finance 3.2.0 ACTIVE", "{seen}");
+    assert_eq!(seen["active"][1], "1.4.0 ACTIVE", "{seen}");
+    assert!(
+        seen["linked"]
+            .as_str()
+            .unwrap()
+            .contains("invoice-dispute-triage"),
+        "{seen}"
+    );
+    // Ops: the active configuration decides, then the next version does.
+    assert_eq!(seen["before"][0], "billing-dispute", "{seen}");
+    assert_eq!(seen["before"][1], "P3", "{seen}");
+    assert_eq!(seen["before"][2], "ap-disputes", "{seen}");
+    assert_eq!(
+        seen["before"][3], "invoice-dispute (from the domain)",
+        "{seen}"
+    );
+    assert!(
+        seen["before"][4]
+            .as_str()
+            .unwrap()
+            .starts_with("finance 3.2.0 + 1.4.0 ACTIVE"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["versions"],
+        json!([["3.3.0", "DRAFT"], ["3.2.0", "ACTIVE"]]),
+        "{seen}"
+    );
+    assert_eq!(seen["after"][1], "P2", "{seen}");
+    assert_eq!(seen["after"][2], "ap-portal", "{seen}");
+    assert_eq!(
+        seen["after"][3], "portal-dispute (from the domain)",
+        "{seen}"
+    );
+    assert!(
+        seen["after"][4]
+            .as_str()
+            .unwrap()
+            .starts_with("finance 3.3.0 + 1.4.0 ACTIVE"),
+        "{seen}"
+    );
+
+    // What the console did, the runtime's configuration says.
+    let admin = idp.access_token("msp-admin").await;
+    let tenant = seen["tenant_id"].as_str().unwrap();
+    let (status, config, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/runtime/tenants/{tenant}/config"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{config}");
+    assert!(config.to_string().contains("3.3.0"), "{config}");
+    let taken = std::fs::read_dir(&shots).unwrap().count();
+    assert!(taken >= 12, "{taken} screenshots in {}", shots.display());
+}
