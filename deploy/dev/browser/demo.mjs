@@ -116,7 +116,7 @@ try {
     await page.getByRole('status').filter({ hasText: 'Active now' }).waitFor();
   };
   await activate('3.2.0');
-  seen.active = await page.getByLabel('Active configuration', { exact: true }).locator('dd').allTextContents();
+  seen.active = await page.getByLabel('What the tenant runs').locator('dd').allTextContents();
   await snap('activated');
 
   // 6. Link a playbook.

@@ -108,7 +108,7 @@ function ActiveConfiguration() {
     <section aria-labelledby="active-configuration">
       <h2 id="active-configuration">Active configuration</h2>
       {current ? (
-        <dl className="facts" aria-label="Active configuration">
+        <dl className="facts" aria-label="What the tenant runs">
           <dt>Domain Pack</dt>
           <dd>
             {current.domain} {current.domain_pack_version} <Badge status="ACTIVE" />

@@ -546,3 +546,152 @@ async fn the_seed_demo_runs_entirely_through_the_console() {
     let taken = std::fs::read_dir(&shots).unwrap().count();
     assert!(taken >= 12, "{taken} screenshots in {}", shots.display());
 }
+
+/// A change request decided in two browser sessions: the tenant's administrator,
+/// also one of its approvers, asks for an activation and is offered no decision
+/// on it; another approver approves it in their own session; the requester's
+/// screen then shows the pair active, and the API agrees.
+#[tokio::test]
+async fn an_approver_decides_a_change_request_another_person_asked_for_in_two_browser_sessions() {
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../console/dist");
+    assert!(
+        built.join("index.html").exists(),
+        "the console is not built"
+    );
+    let port = free_port();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let idp = Idp::start_for_gateway(&gateway).await;
+    let s = stack_with(
+        &idp,
+        Options {
+            port,
+            gateway: json!({
+                "login": { "client_secret": CLIENT_SECRET },
+                "console_dir": built.to_string_lossy(),
+            }),
+            packs: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    plinth_testkit::wait_until(
+        "the pack service to hear of the tenant",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(&admin),
+                Method::GET,
+                &format!("/admin/packs/tenant/{acme}"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
+    let setup = [
+        (
+            "/admin/playbooks".to_owned(),
+            crate::packs::example("playbook-invoice-dispute-triage-1.0.0.json"),
+        ),
+        (
+            "/admin/packs/domain/import".to_owned(),
+            crate::packs::example("finance-3.2.0.json"),
+        ),
+        (
+            format!("/admin/tenants/{acme}/group-mappings"),
+            json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
+        ),
+        (
+            format!("/admin/tenants/{acme}/group-mappings"),
+            json!({ "idp_group": "acme-approvers", "role": "Approver" }),
+        ),
+        // The administrator is one of the tenant's approvers too.
+        (
+            format!("/admin/tenants/{acme}/role-bindings"),
+            json!({ "subject": "acme-admin", "role": "Approver" }),
+        ),
+    ];
+    for (path, body) in setup {
+        let (status, answer, _) = s.call(Some(&admin), Method::POST, &path, Some(body)).await;
+        assert!((200..300).contains(&status), "{path}: {answer}");
+    }
+    for (user, roles) in [
+        ("acme-admin", json!(["Approver", "WorkspaceAdmin"])),
+        ("acme-approver", json!(["Approver"])),
+    ] {
+        let token = idp.access_token(user).await;
+        plinth_testkit::wait_until(
+            "the person's roles at the gateway",
+            Duration::from_secs(60),
+            || async {
+                let (_, answer, _) = s
+                    .call(
+                        Some(&token),
+                        Method::GET,
+                        &format!("/auth/permissions?tenant_id={acme}"),
+                        None,
+                    )
+                    .await;
+                answer["roles"] == roles
+            },
+        )
+        .await;
+    }
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-approval");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "approval.mjs",
+        &[
+            &gateway,
+            &acme,
+            "acme-admin",
+            "acme-approver",
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+    // The requester may decide change requests, but not their own.
+    assert_eq!(seen["requester_sees"]["status"], "PENDING", "{seen}");
+    assert_eq!(seen["requester_sees"]["controls"], json!([]), "{seen}");
+    assert!(
+        seen["requester_sees"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("another approver decides it"),
+        "{seen}"
+    );
+    assert_eq!(seen["requester_active_before"], 1, "{seen}");
+    assert_eq!(
+        seen["approver_sees"]["controls"],
+        json!(["Approve finance 3.2.0", "Reject finance 3.2.0"]),
+        "{seen}"
+    );
+    assert_eq!(seen["approver_after"]["status"], "APPROVED", "{seen}");
+    assert!(
+        seen["approver_after"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("acme-approver: Finance 3.2.0 reviewed with the AP team"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["requester_active_after"][0], "finance 3.2.0 ACTIVE",
+        "{seen}"
+    );
+
+    let (status, active, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/packs/tenant/{acme}/active"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{active}");
+    assert_eq!(active["active"]["domain_pack_version"], "3.2.0");
+    assert!(active["active"]["change_id"].is_string(), "{active}");
+}

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::proxy::{Options, stack_with};
 
-fn example(name: &str) -> Value {
+pub fn example(name: &str) -> Value {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/packs")
         .join(name);
