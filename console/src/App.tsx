@@ -1,12 +1,16 @@
 import { useQuery } from "@tanstack/react-query";
 import { NavLink, Outlet } from "react-router";
 import { ApiFailure, setCsrfToken } from "./api/client";
+import { usePermissions } from "./access";
 import { me } from "./api/gateway";
 import { ProblemView } from "./screens/ProblemView";
 
 /** The frame of every screen: who is signed in, and where to go. */
 export function Layout() {
   const session = useQuery({ queryKey: ["me"], queryFn: me, retry: false });
+  const access = usePermissions();
+  // The platform's own trail is for the platform team over every tenant.
+  const platformAudit = access.data?.platform_wide === true && access.can("audit_log", "read");
   if (session.data?.session) setCsrfToken(session.data.session.csrf_token);
   if (session.isPending) return <p>Loading…</p>;
   if (session.isError) {
@@ -40,7 +44,8 @@ export function Layout() {
         <NavLink to="/tenants" end>
           Tenants
         </NavLink>{" "}
-        <NavLink to="/packs">Packs</NavLink> <NavLink to="/playbooks">Playbooks</NavLink>
+        <NavLink to="/packs">Packs</NavLink> <NavLink to="/playbooks">Playbooks</NavLink>{" "}
+        {platformAudit && <NavLink to="/audit">Audit</NavLink>}
       </nav>
       <main>
         <Outlet />

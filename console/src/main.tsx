@@ -5,6 +5,7 @@ import { createBrowserRouter, RouterProvider } from "react-router";
 import { Layout } from "./App";
 import "./console.css";
 import { Access } from "./screens/Access";
+import { PlatformAudit, TenantAudit } from "./screens/audit/screens";
 import { Ops } from "./screens/Ops";
 import { Overview } from "./screens/Overview";
 import { DomainPacks, TenantPacksTab } from "./screens/packs/DomainPacks";
@@ -28,6 +29,7 @@ const router = createBrowserRouter(
         { path: "packs", element: <DomainPacks /> },
         { path: "packs/tenant", element: <TenantPacksTab /> },
         { path: "playbooks", element: <Playbooks /> },
+        { path: "audit", element: <PlatformAudit /> },
         {
           path: "tenants/:tenantId",
           element: <TenantContext />,
@@ -37,6 +39,7 @@ const router = createBrowserRouter(
             { path: "access", element: <Access /> },
             { path: "packs", element: <TenantPacks /> },
             { path: "ops", element: <Ops /> },
+            { path: "audit", element: <TenantAudit /> },
           ],
         },
       ],

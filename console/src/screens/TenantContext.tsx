@@ -63,6 +63,7 @@ export function TenantContext() {
         <NavLink to="access">Access</NavLink>
         <NavLink to="packs">Packs</NavLink>
         <NavLink to="ops">Ops</NavLink>
+        {access.can("audit_log", "read") && <NavLink to="audit">Audit</NavLink>}
       </nav>
       <Outlet context={scope} />
     </>

@@ -10,7 +10,7 @@
 //   node console.mjs GATEWAY_URL USER [SHOTS_DIR]
 //
 // Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { launch, signInAtProvider } from './session.mjs';
 
 const [gateway, user, shots] = process.argv.slice(2);
@@ -139,6 +139,42 @@ try {
   await page.getByRole('cell', { name: 'initech-operators', exact: true }).waitFor();
   seen.mapping = await page.getByRole('cell', { name: 'initech-operators', exact: true }).locator('xpath=..').locator('td').allTextContents();
   await snap('access');
+
+  // The tenant's audit trail: an entry's inclusion proof checked in the
+  // browser, the chain verified by the service, both exports downloaded.
+  await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Audit' }).click();
+  await page.getByRole('heading', { name: 'Audit trail of Initech Europe' }).waitFor();
+  await page.getByRole('button', { name: 'Entry 0', exact: true }).click();
+  const proved = page.getByRole('region', { name: 'Entry 0' }).getByRole('status');
+  await proved.waitFor();
+  seen.entry_check = await proved.textContent();
+  seen.entry_leaf = await page.getByLabel('Proof').locator('dd').first().textContent();
+  await snap('audit-entry');
+  await page.getByRole('button', { name: 'Verify the chain' }).click();
+  const verdict = page.getByRole('status').filter({ hasText: 'The chain' });
+  await verdict.waitFor();
+  seen.verdict = await verdict.textContent();
+  const download = async (name) => {
+    const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name }).click()]);
+    return readFile(await file.path(), 'utf8');
+  };
+  seen.jsonl_lines = (await download('Export JSON Lines')).trim().split('\n').length;
+  seen.oscal_keys = Object.keys(JSON.parse(await download('Export OSCAL')));
+  seen.actions = await page
+    .getByRole('table', { name: 'Entries' })
+    .locator('tbody tr td:nth-child(4)')
+    .allTextContents();
+  await page.getByLabel('Action').fill('tenant.create');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForFunction(() => {
+    const actions = [...document.querySelectorAll('table[aria-label="Entries"] tbody tr td:nth-child(4)')];
+    return actions.length > 0 && actions.every((td) => td.textContent === 'tenant.create');
+  });
+  seen.filtered = await page
+    .getByRole('table', { name: 'Entries' })
+    .locator('tbody tr td:nth-child(4)')
+    .allTextContents();
+  await snap('audit');
 
   if (failures.length) throw new Error(failures.join('; '));
   console.log(JSON.stringify(seen));

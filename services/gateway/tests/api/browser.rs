@@ -215,8 +215,46 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
         )
         .await;
     assert_eq!(mappings["items"][0]["principal"], "initech-operators");
+    // The audit trail in the browser: the entry proved there, the chain held,
+    // both exports downloaded, the filter applied.
+    assert!(
+        seen["entry_check"]
+            .as_str()
+            .unwrap()
+            .starts_with("Checked in this browser: the entry is in the log of"),
+        "{seen}"
+    );
+    let (_, entry, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/audit/logs/{tenant_id}/entries/0"),
+            None,
+        )
+        .await;
+    assert!(
+        seen["entry_leaf"]
+            .as_str()
+            .unwrap()
+            .starts_with(entry["leaf_hash"].as_str().unwrap()),
+        "{seen} {entry}"
+    );
+    assert!(
+        seen["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("The chain holds"),
+        "{seen}"
+    );
+    assert!(seen["jsonl_lines"].as_u64().unwrap() >= 2, "{seen}");
+    assert_eq!(seen["oscal_keys"], json!(["assessment-results"]), "{seen}");
+    assert!(
+        seen["actions"].as_array().unwrap().len() > seen["filtered"].as_array().unwrap().len(),
+        "{seen}"
+    );
+    assert_eq!(seen["filtered"], json!(["tenant.create"]), "{seen}");
     let taken = std::fs::read_dir(&shots).unwrap().count();
-    assert!(taken >= 8, "{taken} screenshots in {}", shots.display());
+    assert!(taken >= 10, "{taken} screenshots in {}", shots.display());
 
     // The console's files carry the same policy as every page: this origin's
     // scripts only, never framed; `/console` leads to it.
