@@ -1,4 +1,22 @@
-import { type ReactNode, useId, useRef, useState } from "react";
+import { type KeyboardEvent, type ReactNode, useId, useRef, useState } from "react";
+
+/** Tab and Shift+Tab go round the dialog's own controls, never out of it. */
+function keepFocusInside(e: KeyboardEvent<HTMLDialogElement>) {
+  if (e.key !== "Tab") return;
+  const controls = [
+    ...e.currentTarget.querySelectorAll<HTMLElement>("button, input, select, textarea, a[href]"),
+  ].filter((c) => !c.hasAttribute("disabled"));
+  const first = controls[0];
+  const last = controls.at(-1);
+  if (!first || !last) return;
+  if (e.shiftKey && document.activeElement === first) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && document.activeElement === last) {
+    e.preventDefault();
+    first.focus();
+  }
+}
 
 /** A button that asks before it acts: a modal dialog (focus moves to its
  * first control, Escape or Cancel closes it, focus returns to the button)
@@ -37,7 +55,7 @@ export function Confirm({
       >
         {label}
       </button>
-      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setOpen(false)}>
+      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setOpen(false)} onKeyDown={keepFocusInside}>
         <h2 id={titleId}>{title}</h2>
         {open && children}
         <div className="actions">

@@ -57,6 +57,7 @@ pub struct PointedIssue {
     /// A stable snake_case code.
     #[schema(example = "unknown_field")]
     pub code: String,
+    /// What is wrong there.
     pub message: String,
 }
 

@@ -5,6 +5,7 @@
 
 mod bearer;
 mod browser;
+mod console;
 mod coverage;
 mod denials;
 mod forwarding;

@@ -1,0 +1,109 @@
+// Accessibility of every screen of the admin console, checked by axe-core
+// (WCAG 2.1 A and AA rules) as a platform administrator sees them — with their
+// data, and with a confirm dialog open — and every dialog used by keyboard
+// alone. Prints {screens: {screen: [violations serious or critical]}, keyboard}
+// as JSON; exits non-zero, with the reason, when a screen does not load.
+//
+//   node a11y.mjs GATEWAY_URL TENANT_ID
+//
+// Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { launch, signInAtProvider } from './session.mjs';
+
+const [gateway, tenant] = process.argv.slice(2);
+if (!gateway || !tenant) {
+  console.error('usage: node a11y.mjs GATEWAY_URL TENANT_ID');
+  process.exit(2);
+}
+const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const browser = await launch();
+const seen = { screens: {}, keyboard: {} };
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  const failures = [];
+  page.on('pageerror', (e) => failures.push(`script error: ${e.message}`));
+  await page.goto(`${gateway}/auth/login?return_to=/console/`);
+  await signInAtProvider(page, 'msp-admin');
+  await page.waitForURL(`${gateway}/console/`);
+
+  /** The serious and critical violations on the page as it is now. */
+  const check = async (name) => {
+    // Evaluated through the browser's debugging protocol, which the page's
+    // content security policy does not apply to.
+    await page.evaluate(axeSource);
+    const found = await page.evaluate(async () => {
+      const result = await window.axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      });
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+    });
+    seen.screens[name] = found;
+  };
+  const settled = async () => {
+    await page.waitForLoadState('networkidle');
+    await page.waitForFunction(() => !document.body.textContent.includes('Loading'));
+  };
+
+  const screens = [
+    ['overview', '/console/'],
+    ['tenants', '/console/tenants'],
+    ['register', '/console/tenants/new'],
+    ['tenant', `/console/tenants/${tenant}`],
+    ['workspaces', `/console/tenants/${tenant}/workspaces`],
+    ['access', `/console/tenants/${tenant}/access`],
+    ['tenant-packs', `/console/tenants/${tenant}/packs`],
+    ['ops', `/console/tenants/${tenant}/ops`],
+    ['tenant-audit', `/console/tenants/${tenant}/audit`],
+    ['domain-packs', '/console/packs'],
+    ['tenant-packs-tab', '/console/packs/tenant'],
+    ['playbooks', '/console/playbooks'],
+    ['platform-audit', '/console/audit'],
+  ];
+  for (const [name, path] of screens) {
+    await page.goto(`${gateway}${path}`);
+    await page.getByRole('heading', { level: 1 }).first().waitFor();
+    await settled();
+    await check(name);
+  }
+
+  // The register flow's later steps, with a problem shown inline.
+  await page.goto(`${gateway}/console/tenants/new`);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('alert').first().waitFor();
+  await check('register-problems');
+
+  // A confirm dialog, open, and used by keyboard alone: focus moves into it,
+  // Tab stays within it, Escape closes it and gives focus back.
+  await page.goto(`${gateway}/console/tenants/${tenant}/access`);
+  await settled();
+  const opener = page.getByRole('button', { name: /^Remove / }).first();
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  await check('dialog');
+  const inDialog = () => page.evaluate(() => document.activeElement?.closest('dialog') !== null);
+  seen.keyboard.focus_in_dialog = await inDialog();
+  const visited = [];
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    visited.push(await inDialog());
+  }
+  seen.keyboard.tab_stays_in_dialog = visited.every(Boolean);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  seen.keyboard.focus_back_on_opener = await opener.evaluate((el) => el === document.activeElement);
+
+  if (failures.length) throw new Error(failures.join('; '));
+  console.log(JSON.stringify(seen));
+} catch (e) {
+  console.error(`${e.message}\nseen so far: ${JSON.stringify(seen)}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,712 @@
+//! The admin console (`console/`, built by `make test` before the tests) in a
+//! real browser (the distribution's Chromium, driven by the scripts of
+//! `deploy/dev/browser/`), served by the gateway in front of the real services:
+//! the overview and the tenants, the seed's demo end to end, each role's
+//! controls, an approval in two sessions, and accessibility on every screen.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use plinth_testkit::Idp;
+use plinth_testkit::idp::{CLIENT_SECRET, free_port};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::browser::browse;
+use crate::proxy::{Options, Stack, stack_with};
+
+/// Which services run behind the gateway besides the tenant registry.
+struct Services {
+    audit: bool,
+    packs: bool,
+}
+
+/// A gateway serving the built console, its identity provider, and the stack.
+struct Console {
+    gateway: String,
+    idp: Idp,
+    s: Stack,
+}
+
+async fn console(services: Services) -> Console {
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../console/dist");
+    assert!(
+        built.join("index.html").exists(),
+        "the console is not built: `npm run build` in console/ (make test does)"
+    );
+    let port = free_port();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let idp = Idp::start_for_gateway(&gateway).await;
+    let s = stack_with(
+        &idp,
+        Options {
+            port,
+            gateway: json!({
+                "login": { "client_secret": CLIENT_SECRET },
+                "console_dir": built.to_string_lossy(),
+            }),
+            audit: services.audit,
+            packs: services.packs,
+        },
+    )
+    .await;
+    Console { gateway, idp, s }
+}
+
+/// The admin console (`console/`, built by `make test` before the tests) in a
+/// real browser, served by the gateway at `/console/`: signed out it offers the
+/// sign-in; signed in, the overview counts the tenants by status and region and
+/// shows every service's readiness, and the tenants screen lists them.
+#[tokio::test]
+async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
+    let Console { gateway, idp, s } = console(Services {
+        audit: true,
+        packs: false,
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    s.register(&admin, "acme").await;
+    s.register(&admin, "globex").await;
+
+    // Each step's screenshot is kept with the test's artifacts.
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "console.mjs",
+        &[&gateway, "msp-admin", &shots.to_string_lossy()],
+    )
+    .await;
+    assert_eq!(seen["who"], "admin@msp.example", "{seen}");
+    assert_eq!(
+        seen["tenant_counts"],
+        json!([["PENDING · us", 2]]),
+        "{seen}"
+    );
+    let readiness: Vec<&str> = seen["readiness"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(readiness.contains(&"gateway: ready"), "{seen}");
+    assert!(readiness.contains(&"tenant-registry: ready"), "{seen}");
+    assert!(readiness.contains(&"audit: ready"), "{seen}");
+    let mut tenants: Vec<&str> = seen["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    tenants.sort();
+    assert_eq!(tenants, ["acme", "globex"], "{seen}");
+    assert_eq!(seen["url"], format!("{gateway}/console/tenants"), "{seen}");
+
+    // The guided registration: the slug suggested from the name, a bad one
+    // refused inline before anything is sent, the choices reviewed.
+    assert_eq!(seen["suggested_slug"], "initech-europe", "{seen}");
+    assert!(
+        seen["slug_problem"].as_str().unwrap().contains("3 to 40"),
+        "{seen}"
+    );
+    assert!(
+        seen["review"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("hybrid")),
+        "{seen}"
+    );
+    // The registered tenant opens selected.
+    let selected = seen["selected"].as_str().unwrap();
+    assert!(
+        selected.contains("Initech Europe") && selected.contains("PENDING"),
+        "{seen}"
+    );
+    let tenant_id = seen["tenant_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The dialog takes the keyboard: focus on its first control, Escape gives
+    // it back to the button.
+    assert_eq!(seen["dialog_focus"], "Cancel", "{seen}");
+    assert_eq!(seen["focus_after_escape"], "Request activation", "{seen}");
+    let checklist = seen["checklist"].as_array().unwrap();
+    assert!(
+        checklist.contains(&json!(["owner_contact_confirmed", "operator", "pending"])),
+        "{seen}"
+    );
+    assert_eq!(seen["confirmed"][2], "satisfied", "{seen}");
+    assert_eq!(seen["mapping"][0], "initech-operators", "{seen}");
+    assert_eq!(seen["mapping"][1], "Operator", "{seen}");
+    // What the browser did, the API shows.
+    let (status, tenant, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/tenants/{tenant_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{tenant}");
+    assert_eq!(tenant["slug"], "initech");
+    assert_eq!(tenant["deployment_model"], "hybrid");
+    assert_eq!(tenant["status"], "ONBOARDING");
+    let (_, mappings, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/tenants/{tenant_id}/group-mappings"),
+            None,
+        )
+        .await;
+    assert_eq!(mappings["items"][0]["principal"], "initech-operators");
+    // The audit trail in the browser: the entry proved there, the chain held,
+    // both exports downloaded, the filter applied.
+    assert!(
+        seen["entry_check"]
+            .as_str()
+            .unwrap()
+            .starts_with("Checked in this browser: the entry is in the log of"),
+        "{seen}"
+    );
+    let (_, entry, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/audit/logs/{tenant_id}/entries/0"),
+            None,
+        )
+        .await;
+    assert!(
+        seen["entry_leaf"]
+            .as_str()
+            .unwrap()
+            .starts_with(entry["leaf_hash"].as_str().unwrap()),
+        "{seen} {entry}"
+    );
+    assert!(
+        seen["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("The chain holds"),
+        "{seen}"
+    );
+    assert!(seen["jsonl_lines"].as_u64().unwrap() >= 2, "{seen}");
+    assert_eq!(seen["oscal_keys"], json!(["assessment-results"]), "{seen}");
+    assert!(
+        seen["actions"].as_array().unwrap().len() > seen["filtered"].as_array().unwrap().len(),
+        "{seen}"
+    );
+    assert_eq!(seen["filtered"], json!(["tenant.create"]), "{seen}");
+    let taken = std::fs::read_dir(&shots).unwrap().count();
+    assert!(taken >= 10, "{taken} screenshots in {}", shots.display());
+
+    // The console's files carry the same policy as every page: this origin's
+    // scripts only, never framed; `/console` leads to it.
+    let bare = reqwest::get(format!("{gateway}/console")).await.unwrap();
+    assert_eq!(bare.url().path(), "/console/");
+    let page = reqwest::get(format!("{gateway}/console/tenants"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+}
+
+/// As each demo role, the console shows exactly the controls the permission
+/// table (`libs/authz`) allows that role, screen by screen; a read-only role sees
+/// none, and a write it forces through the API is refused.
+#[tokio::test]
+async fn every_role_sees_exactly_the_controls_the_table_allows() {
+    use plinth_authz::{Action, Resource, allows};
+    use plinth_core::Role;
+
+    let Console { gateway, idp, s } = console(Services {
+        audit: false,
+        packs: false,
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    let setup = [
+        (
+            Method::POST,
+            format!("/admin/tenants/{acme}/onboarding"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/admin/tenants/{acme}/workspaces"),
+            json!({ "name": "Desk" }),
+        ),
+    ];
+    for (method, path, body) in setup {
+        let (status, answer, _) = s.call(Some(&admin), method, &path, Some(body)).await;
+        assert!((200..300).contains(&status), "{path}: {answer}");
+    }
+    let people = [
+        ("acme-admin", "acme-workspace-admins", Role::WorkspaceAdmin),
+        ("acme-operator", "acme-operators", Role::Operator),
+        ("acme-approver", "acme-approvers", Role::Approver),
+        ("acme-auditor", "acme-auditors", Role::Auditor),
+    ];
+    for (_, group, role) in people {
+        let (status, answer, _) = s
+            .call(
+                Some(&admin),
+                Method::POST,
+                &format!("/admin/tenants/{acme}/group-mappings"),
+                Some(json!({ "idp_group": group, "role": role.as_str() })),
+            )
+            .await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    for (user, _, role) in people {
+        let token = idp.access_token(user).await;
+        plinth_testkit::wait_until(
+            "the person's role at the gateway",
+            Duration::from_secs(60),
+            || async {
+                let (_, answer, _) = s
+                    .call(
+                        Some(&token),
+                        Method::GET,
+                        &format!("/auth/permissions?tenant_id={acme}"),
+                        None,
+                    )
+                    .await;
+                answer["roles"] == json!([role.as_str()])
+            },
+        )
+        .await;
+    }
+
+    // Each write control of each screen, and what it needs.
+    let mut controls: Vec<(&str, String, Resource, Action)> = vec![
+        (
+            "tenants",
+            "Register tenant workspace".into(),
+            Resource::Tenant,
+            Action::Create,
+        ),
+        (
+            "tenant",
+            "Confirm owner_contact_confirmed".into(),
+            Resource::Onboarding,
+            Action::Update,
+        ),
+        (
+            "tenant",
+            "Confirm sso_mapping".into(),
+            Resource::Onboarding,
+            Action::Update,
+        ),
+        (
+            "workspaces",
+            "Create workspace".into(),
+            Resource::Workspace,
+            Action::Create,
+        ),
+        (
+            "workspaces",
+            "Edit Desk".into(),
+            Resource::Workspace,
+            Action::Update,
+        ),
+        (
+            "access",
+            "Add".into(),
+            Resource::RoleBinding,
+            Action::Create,
+        ),
+        (
+            "access",
+            "Add".into(),
+            Resource::GroupMapping,
+            Action::Create,
+        ),
+    ];
+    for (_, group, _) in people {
+        controls.push((
+            "access",
+            format!("Remove {group}"),
+            Resource::GroupMapping,
+            Action::Delete,
+        ));
+    }
+    let users = [
+        ("msp-admin", Role::PlatformAdmin),
+        ("msp-auditor", Role::PlatformAuditor),
+    ]
+    .into_iter()
+    .chain(people.iter().map(|(user, _, role)| (*user, *role)));
+    for (user, role) in users {
+        let seen = browse("controls.mjs", &[&gateway, user, &acme]).await;
+        for screen in ["tenants", "tenant", "workspaces", "access"] {
+            let mut expected: Vec<String> = controls
+                .iter()
+                .filter(|(on, _, resource, action)| {
+                    *on == screen && allows(&[role], *resource, *action)
+                })
+                .map(|(_, name, _, _)| name.clone())
+                .collect();
+            expected.sort();
+            let shown: Vec<String> = seen[screen]
+                .as_array()
+                .unwrap_or_else(|| panic!("{user}: no {screen} screen in {seen}"))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(shown, expected, "{user} ({role}) on the {screen} screen");
+            if role.is_read_only() {
+                assert!(shown.is_empty(), "{user} sees {shown:?} on {screen}");
+            }
+        }
+    }
+
+    // What the console hides, the API refuses.
+    let auditor = idp.access_token("msp-auditor").await;
+    let (status, _, _) = s
+        .call(
+            Some(&auditor),
+            Method::POST,
+            "/admin/tenants",
+            Some(crate::proxy::tenant("forced", "us")),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let tenant_auditor = idp.access_token("acme-auditor").await;
+    let (status, _, _) = s
+        .call(
+            Some(&tenant_auditor),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/workspaces"),
+            Some(json!({ "name": "Forced" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+/// The seed's demo flow, entirely through the console against the real tenant
+/// registry, pack service and audit service: a tenant created, the Finance
+/// Domain Pack validated (an invalid one's problems at their pointers) and
+/// imported, a playbook published, the Tenant Pack imported, both activated
+/// through the confirm dialog, the playbook linked, a ticket classified in Ops;
+/// then the next Finance version activated and the same ticket classified the
+/// new way. A screenshot of each step is kept with the test's artifacts.
+#[tokio::test]
+async fn the_seed_demo_runs_entirely_through_the_console() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/packs");
+    let Console { gateway, idp, s } = console(Services {
+        audit: true,
+        packs: true,
+    })
+    .await;
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-demo");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "demo.mjs",
+        &[
+            &gateway,
+            &examples.to_string_lossy(),
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+
+    // The invalid pack's problems, exactly those its example expects.
+    let broken: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples.join("invalid/10-unknown-field.json")).unwrap(),
+    )
+    .unwrap();
+    let expected: Vec<Value> = broken["expect"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!([e["pointer"], e["code"]]))
+        .collect();
+    assert_eq!(seen["invalid"], json!(expected), "{seen}");
+    assert!(
+        seen["valid"].as_str().unwrap().contains("is valid"),
+        "{seen}"
+    );
+    let imported = seen["imported"].as_str().unwrap();
+    assert!(
+        imported.contains("finance 3.2.0") && imported.contains("DRAFT"),
+        "{seen}"
+    );
+    assert_eq!(seen["active"][0], "finance 3.2.0 ACTIVE", "{seen}");
+    assert_eq!(seen["active"][1], "1.4.0 ACTIVE", "{seen}");
+    assert!(
+        seen["linked"]
+            .as_str()
+            .unwrap()
+            .contains("invoice-dispute-triage"),
+        "{seen}"
+    );
+    // Ops: the active configuration decides, then the next version does.
+    assert_eq!(seen["before"][0], "billing-dispute", "{seen}");
+    assert_eq!(seen["before"][1], "P3", "{seen}");
+    assert_eq!(seen["before"][2], "ap-disputes", "{seen}");
+    assert_eq!(
+        seen["before"][3], "invoice-dispute (from the domain)",
+        "{seen}"
+    );
+    assert!(
+        seen["before"][4]
+            .as_str()
+            .unwrap()
+            .starts_with("finance 3.2.0 + 1.4.0 ACTIVE"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["versions"],
+        json!([["3.3.0", "DRAFT"], ["3.2.0", "ACTIVE"]]),
+        "{seen}"
+    );
+    assert_eq!(seen["after"][1], "P2", "{seen}");
+    assert_eq!(seen["after"][2], "ap-portal", "{seen}");
+    assert_eq!(
+        seen["after"][3], "portal-dispute (from the domain)",
+        "{seen}"
+    );
+    assert!(
+        seen["after"][4]
+            .as_str()
+            .unwrap()
+            .starts_with("finance 3.3.0 + 1.4.0 ACTIVE"),
+        "{seen}"
+    );
+
+    // What the console did, the runtime's configuration says.
+    let admin = idp.access_token("msp-admin").await;
+    let tenant = seen["tenant_id"].as_str().unwrap();
+    let (status, config, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/runtime/tenants/{tenant}/config"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{config}");
+    assert!(config.to_string().contains("3.3.0"), "{config}");
+    let taken = std::fs::read_dir(&shots).unwrap().count();
+    assert!(taken >= 12, "{taken} screenshots in {}", shots.display());
+}
+
+/// A change request decided in two browser sessions: the tenant's administrator,
+/// also one of its approvers, asks for an activation and is offered no decision
+/// on it; another approver approves it in their own session; the requester's
+/// screen then shows the pair active, and the API agrees.
+#[tokio::test]
+async fn an_approver_decides_a_change_request_another_person_asked_for_in_two_browser_sessions() {
+    let Console { gateway, idp, s } = console(Services {
+        audit: false,
+        packs: true,
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    plinth_testkit::wait_until(
+        "the pack service to hear of the tenant",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(&admin),
+                Method::GET,
+                &format!("/admin/packs/tenant/{acme}"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
+    let setup = [
+        (
+            "/admin/playbooks".to_owned(),
+            crate::packs::example("playbook-invoice-dispute-triage-1.0.0.json"),
+        ),
+        (
+            "/admin/packs/domain/import".to_owned(),
+            crate::packs::example("finance-3.2.0.json"),
+        ),
+        (
+            format!("/admin/tenants/{acme}/group-mappings"),
+            json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
+        ),
+        (
+            format!("/admin/tenants/{acme}/group-mappings"),
+            json!({ "idp_group": "acme-approvers", "role": "Approver" }),
+        ),
+        // The administrator is one of the tenant's approvers too.
+        (
+            format!("/admin/tenants/{acme}/role-bindings"),
+            json!({ "subject": "acme-admin", "role": "Approver" }),
+        ),
+    ];
+    for (path, body) in setup {
+        let (status, answer, _) = s.call(Some(&admin), Method::POST, &path, Some(body)).await;
+        assert!((200..300).contains(&status), "{path}: {answer}");
+    }
+    for (user, roles) in [
+        ("acme-admin", json!(["Approver", "WorkspaceAdmin"])),
+        ("acme-approver", json!(["Approver"])),
+    ] {
+        let token = idp.access_token(user).await;
+        plinth_testkit::wait_until(
+            "the person's roles at the gateway",
+            Duration::from_secs(60),
+            || async {
+                let (_, answer, _) = s
+                    .call(
+                        Some(&token),
+                        Method::GET,
+                        &format!("/auth/permissions?tenant_id={acme}"),
+                        None,
+                    )
+                    .await;
+                answer["roles"] == roles
+            },
+        )
+        .await;
+    }
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-approval");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "approval.mjs",
+        &[
+            &gateway,
+            &acme,
+            "acme-admin",
+            "acme-approver",
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+    // The requester may decide change requests, but not their own.
+    assert_eq!(seen["requester_sees"]["status"], "PENDING", "{seen}");
+    assert_eq!(seen["requester_sees"]["controls"], json!([]), "{seen}");
+    assert!(
+        seen["requester_sees"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("another approver decides it"),
+        "{seen}"
+    );
+    assert_eq!(seen["requester_active_before"], 1, "{seen}");
+    assert_eq!(
+        seen["approver_sees"]["controls"],
+        json!(["Approve finance 3.2.0", "Reject finance 3.2.0"]),
+        "{seen}"
+    );
+    assert_eq!(seen["approver_after"]["status"], "APPROVED", "{seen}");
+    assert!(
+        seen["approver_after"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("acme-approver: Finance 3.2.0 reviewed with the AP team"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["requester_active_after"][0], "finance 3.2.0 ACTIVE",
+        "{seen}"
+    );
+
+    let (status, active, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/packs/tenant/{acme}/active"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{active}");
+    assert_eq!(active["active"]["domain_pack_version"], "3.2.0");
+    assert!(active["active"]["change_id"].is_string(), "{active}");
+}
+
+/// Every screen, with its data and with a dialog open, has no serious or critical
+/// accessibility violation as axe-core finds them (WCAG 2.1 A and AA), and a
+/// dialog is used by keyboard alone.
+#[tokio::test]
+async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
+    let Console { gateway, idp, s } = console(Services {
+        audit: true,
+        packs: true,
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    plinth_testkit::wait_until(
+        "the pack service to hear of the tenant",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(&admin),
+                Method::GET,
+                &format!("/admin/packs/tenant/{acme}"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
+    // Every screen with something on it.
+    let setup = [
+        (
+            "/admin/playbooks".to_owned(),
+            crate::packs::example("playbook-invoice-dispute-triage-1.0.0.json"),
+        ),
+        (
+            "/admin/packs/domain/import".to_owned(),
+            crate::packs::example("finance-3.2.0.json"),
+        ),
+        (
+            "/admin/packs/tenant/import".to_owned(),
+            json!({ "tenant_id": acme, "pack": crate::packs::example("acme-finance-1.4.0.json") }),
+        ),
+        (
+            "/admin/packs/activate".to_owned(),
+            json!({ "tenant_id": acme, "domain": "finance", "domain_pack_version": "3.2.0", "tenant_pack_version": "1.4.0" }),
+        ),
+        (format!("/admin/tenants/{acme}/onboarding"), json!({})),
+        (
+            format!("/admin/tenants/{acme}/workspaces"),
+            json!({ "name": "Desk" }),
+        ),
+        (
+            format!("/admin/tenants/{acme}/group-mappings"),
+            json!({ "idp_group": "acme-operators", "role": "Operator" }),
+        ),
+    ];
+    for (path, body) in setup {
+        let (status, answer, _) = s.call(Some(&admin), Method::POST, &path, Some(body)).await;
+        assert!((200..300).contains(&status), "{path}: {answer}");
+    }
+
+    let seen = browse("a11y.mjs", &[&gateway, &acme]).await;
+    let screens = seen["screens"].as_object().unwrap();
+    assert_eq!(screens.len(), 15, "{seen}");
+    for (screen, violations) in screens {
+        assert_eq!(violations, &json!([]), "{screen}: {violations}");
+    }
+    assert_eq!(
+        seen["keyboard"],
+        json!({
+            "focus_in_dialog": true,
+            "tab_stays_in_dialog": true,
+            "focus_back_on_opener": true,
+        }),
+        "{seen}"
+    );
+}
