@@ -20,7 +20,8 @@ export function Layout() {
         <h1>Plinth</h1>
         {signedOut ? (
           <p>
-            <a href="/auth/login?return_to=/console/">Sign in</a> to manage the platform.
+            <a href={`/auth/login?return_to=${encodeURIComponent(location.pathname)}`}>Sign in</a> to manage the
+            platform.
           </p>
         ) : (
           <ProblemView error={session.error} />

@@ -45,7 +45,6 @@ const router = createBrowserRouter(
       ],
     },
   ],
-  { basename: "/console" },
 );
 
 const queries = new QueryClient({ defaultOptions: { queries: { staleTime: 5_000 } } });

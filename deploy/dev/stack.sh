@@ -29,8 +29,8 @@ status() {
   fi
   echo
   echo "Log in with a browser (any password):"
-  echo "  US region  $PLINTH_GATEWAY_US/   (demo tenant acme; the new console: $PLINTH_GATEWAY_US/console/)"
-  echo "  EU region  $PLINTH_GATEWAY_EU/   (demo tenant globex; the new console: $PLINTH_GATEWAY_EU/console/)"
+  echo "  US region  $PLINTH_GATEWAY_US/   (the admin console; demo tenant acme)"
+  echo "  EU region  $PLINTH_GATEWAY_EU/   (the admin console; demo tenant globex)"
   echo "  msp-admin      MSP platform admin: every tenant, registers tenants"
   echo "  msp-auditor    MSP platform auditor: reads every tenant and audit log"
   echo "  msp-operator   MSP operator bound to acme and globex only"

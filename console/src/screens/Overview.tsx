@@ -45,7 +45,7 @@ export function Overview() {
               .map((r) => (
                 <span key={r.region}>
                   {" "}
-                  <a href={`${r.base_url.replace(/\/$/, "")}/console/`}>Open the {r.region.toUpperCase()} console</a>
+                  <a href={`${r.base_url.replace(/\/$/, "")}/`}>Open the {r.region.toUpperCase()} console</a>
                 </span>
               ))}
           </dd>

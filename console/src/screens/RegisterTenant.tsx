@@ -134,7 +134,7 @@ export function RegisterTenant() {
             {other.map((r) => (
               <p key={r.region}>
                 A tenant whose data must stay in {r.region.toUpperCase()} is registered in the{" "}
-                <a href={`${r.base_url.replace(/\/$/, "")}/console/tenants/new`}>{r.region.toUpperCase()} console</a>.
+                <a href={`${r.base_url.replace(/\/$/, "")}/tenants/new`}>{r.region.toUpperCase()} console</a>.
               </p>
             ))}
             {field(

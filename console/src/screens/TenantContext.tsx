@@ -40,7 +40,7 @@ export function TenantContext() {
           <h1 id="elsewhere">This tenant lives in {problem.region?.toUpperCase()}</h1>
           <p>
             Its data stays in its region.{" "}
-            <a href={`${problem.region_base_url.replace(/\/$/, "")}/console/tenants/${tenantId}`}>
+            <a href={`${problem.region_base_url.replace(/\/$/, "")}/tenants/${tenantId}`}>
               Open it in the {problem.region?.toUpperCase()} console
             </a>
             .

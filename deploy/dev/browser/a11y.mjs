@@ -25,9 +25,9 @@ try {
   page.setDefaultTimeout(20_000);
   const failures = [];
   page.on('pageerror', (e) => failures.push(`script error: ${e.message}`));
-  await page.goto(`${gateway}/auth/login?return_to=/console/`);
+  await page.goto(`${gateway}/auth/login?return_to=/`);
   await signInAtProvider(page, 'msp-admin');
-  await page.waitForURL(`${gateway}/console/`);
+  await page.waitForURL(`${gateway}/`);
 
   /** The serious and critical violations on the page as it is now. */
   const check = async (name) => {
@@ -50,19 +50,19 @@ try {
   };
 
   const screens = [
-    ['overview', '/console/'],
-    ['tenants', '/console/tenants'],
-    ['register', '/console/tenants/new'],
-    ['tenant', `/console/tenants/${tenant}`],
-    ['workspaces', `/console/tenants/${tenant}/workspaces`],
-    ['access', `/console/tenants/${tenant}/access`],
-    ['tenant-packs', `/console/tenants/${tenant}/packs`],
-    ['ops', `/console/tenants/${tenant}/ops`],
-    ['tenant-audit', `/console/tenants/${tenant}/audit`],
-    ['domain-packs', '/console/packs'],
-    ['tenant-packs-tab', '/console/packs/tenant'],
-    ['playbooks', '/console/playbooks'],
-    ['platform-audit', '/console/audit'],
+    ['overview', '/'],
+    ['tenants', '/tenants'],
+    ['register', '/tenants/new'],
+    ['tenant', `/tenants/${tenant}`],
+    ['workspaces', `/tenants/${tenant}/workspaces`],
+    ['access', `/tenants/${tenant}/access`],
+    ['tenant-packs', `/tenants/${tenant}/packs`],
+    ['ops', `/tenants/${tenant}/ops`],
+    ['tenant-audit', `/tenants/${tenant}/audit`],
+    ['domain-packs', '/packs'],
+    ['tenant-packs-tab', '/packs/tenant'],
+    ['playbooks', '/playbooks'],
+    ['platform-audit', '/audit'],
   ];
   for (const [name, path] of screens) {
     await page.goto(`${gateway}${path}`);
@@ -72,14 +72,14 @@ try {
   }
 
   // The register flow's later steps, with a problem shown inline.
-  await page.goto(`${gateway}/console/tenants/new`);
+  await page.goto(`${gateway}/tenants/new`);
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('alert').first().waitFor();
   await check('register-problems');
 
   // A confirm dialog, open, and used by keyboard alone: focus moves into it,
   // Tab stays within it, Escape closes it and gives focus back.
-  await page.goto(`${gateway}/console/tenants/${tenant}/access`);
+  await page.goto(`${gateway}/tenants/${tenant}/access`);
   await settled();
   const opener = page.getByRole('button', { name: /^Remove / }).first();
   await opener.focus();

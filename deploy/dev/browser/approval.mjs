@@ -29,9 +29,9 @@ async function session(user) {
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   page.on('pageerror', (e) => failures.push(`${user}: script error: ${e.message}`));
-  await page.goto(`${gateway}/auth/login?return_to=/console/tenants/${tenant}/packs`);
+  await page.goto(`${gateway}/auth/login?return_to=/tenants/${tenant}/packs`);
   await signInAtProvider(page, user);
-  await page.waitForURL(`${gateway}/console/tenants/${tenant}/packs`);
+  await page.waitForURL(`${gateway}/tenants/${tenant}/packs`);
   await page.getByRole('heading', { name: /^Packs of / }).waitFor();
   return page;
 }

@@ -4,7 +4,7 @@
 // readiness, and the tenants screen lists them; then it registers a tenant
 // through the guided flow (a bad slug first), requests its activation through
 // the confirm dialog by keyboard, confirms a manual checklist item, and maps a
-// group to a role. Prints what it saw as JSON; exits non-zero, with the reason,
+// group to a role, checks the audit trail, and signs out. Prints what it saw as JSON; exits non-zero, with the reason,
 // when a step does not happen. A screenshot of each step goes to SHOTS_DIR.
 //
 //   node console.mjs GATEWAY_URL USER [SHOTS_DIR]
@@ -36,10 +36,10 @@ try {
   };
 
   // Signed out: the console offers the sign-in, which comes back to it.
-  await page.goto(`${gateway}/console/`);
+  await page.goto(`${gateway}/`);
   await page.getByRole('link', { name: 'Sign in' }).click();
   await signInAtProvider(page, user);
-  await page.waitForURL(`${gateway}/console/`);
+  await page.waitForURL(`${gateway}/`);
 
   // The overview.
   await page.getByRole('heading', { name: 'Platform overview' }).waitFor();
@@ -62,7 +62,7 @@ try {
   await snap('tenants');
 
   // A deep link opens the same screen.
-  await page.goto(`${gateway}/console/tenants`);
+  await page.goto(`${gateway}/tenants`);
   await page.getByRole('heading', { name: 'Configured tenants' }).waitFor();
 
   // Register tenant workspace, step by step; a bad slug is refused inline.
@@ -175,6 +175,15 @@ try {
     .locator('tbody tr td:nth-child(4)')
     .allTextContents();
   await snap('audit');
+
+  // Signing out ends the session (and, at the identity provider, the login):
+  // back at the console, it offers the sign-in again.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL((url) => !url.toString().startsWith(gateway));
+  await page.goto(`${gateway}/`);
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  const after = await page.evaluate(async () => (await fetch('/auth/me')).status);
+  seen.signed_out = after === 401;
 
   if (failures.length) throw new Error(failures.join('; '));
   console.log(JSON.stringify(seen));

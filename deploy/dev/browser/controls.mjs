@@ -22,16 +22,16 @@ try {
   page.setDefaultTimeout(20_000);
   const failures = [];
   page.on('pageerror', (e) => failures.push(`script error: ${e.message}`));
-  await page.goto(`${gateway}/auth/login?return_to=/console/`);
+  await page.goto(`${gateway}/auth/login?return_to=/`);
   await signInAtProvider(page, user);
-  await page.waitForURL(`${gateway}/console/`);
+  await page.waitForURL(`${gateway}/`);
 
   // Each screen, with what shows it has loaded (its data, not only its frame).
   const screens = [
-    ['tenants', '/console/tenants', () => page.locator('table tbody tr').first().waitFor()],
-    ['tenant', `/console/tenants/${tenant}`, () => page.getByRole('table', { name: 'Readiness checklist' }).waitFor()],
-    ['workspaces', `/console/tenants/${tenant}/workspaces`, () => page.locator('table tbody tr').first().waitFor()],
-    ['access', `/console/tenants/${tenant}/access`, () => page.locator('table tbody tr').first().waitFor()],
+    ['tenants', '/tenants', () => page.locator('table tbody tr').first().waitFor()],
+    ['tenant', `/tenants/${tenant}`, () => page.getByRole('table', { name: 'Readiness checklist' }).waitFor()],
+    ['workspaces', `/tenants/${tenant}/workspaces`, () => page.locator('table tbody tr').first().waitFor()],
+    ['access', `/tenants/${tenant}/access`, () => page.locator('table tbody tr').first().waitFor()],
   ];
   for (const [name, path, loaded] of screens) {
     await page.goto(`${gateway}${path}`);

@@ -46,12 +46,12 @@ try {
     await dialog.waitFor({ state: 'hidden' });
   };
 
-  await page.goto(`${gateway}/auth/login?return_to=/console/`);
+  await page.goto(`${gateway}/auth/login?return_to=/`);
   await signInAtProvider(page, 'msp-admin');
-  await page.waitForURL(`${gateway}/console/`);
+  await page.waitForURL(`${gateway}/`);
 
   // 1. Create a new tenant from the UI.
-  await page.goto(`${gateway}/console/tenants/new`);
+  await page.goto(`${gateway}/tenants/new`);
   await page.getByLabel('Display name').fill('Acme Finance');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Next' }).click();

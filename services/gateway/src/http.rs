@@ -16,25 +16,8 @@ use crate::proxy::{Proxy, forward};
 /// The gateway's routes; the browser login's only when it is on, and the
 /// console's when its files are given.
 pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool, console_dir: &str) {
-    if !console_dir.is_empty() {
-        cfg.route(
-            "/console",
-            web::get().to(|| async {
-                HttpResponse::MovedPermanently()
-                    .insert_header((header::LOCATION, "/console/"))
-                    .finish()
-            }),
-        )
-        .service(console(console_dir.to_owned()));
-    }
     if browser_login {
-        cfg.route("/", web::get().to(home))
-            .route(
-                "/home.js",
-                web::get().to(|| asset("text/javascript", HOME_JS)),
-            )
-            .route("/home.css", web::get().to(|| asset("text/css", HOME_CSS)))
-            .route("/auth/login", web::get().to(login::start))
+        cfg.route("/auth/login", web::get().to(login::start))
             .route("/auth/callback", web::get().to(login::callback))
             .route("/auth/logout", web::post().to(login::logout));
     }
@@ -43,40 +26,82 @@ pub fn routes(cfg: &mut web::ServiceConfig, browser_login: bool, console_dir: &s
         .route(
             "/admin/readiness",
             web::get().to(crate::ops::region_readiness),
-        )
-        .default_service(web::to(forward));
+        );
+    if console_dir.is_empty() {
+        cfg.default_service(web::to(forward));
+        return;
+    }
+    let dir = std::path::PathBuf::from(console_dir);
+    cfg.app_data(web::Data::new(Console {
+        index: dir.join("index.html"),
+    }))
+    .service(
+        web::scope("/assets")
+            .wrap(page_headers())
+            .service(actix_files::Files::new("/", dir.join("assets"))),
+    )
+    .default_service(web::to(console_or_forward));
 }
 
-/// The console's files at `/console/`; any other path under it is one of the
-/// console's own routes, answered with its page. Scripts only from this origin,
-/// never framed.
-fn console(
-    dir: String,
-) -> actix_web::Scope<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    let index = std::path::Path::new(&dir).join("index.html");
-    web::scope("/console")
-        .wrap(
-            actix_web::middleware::DefaultHeaders::new()
-                .add(("content-security-policy", CONTENT_SECURITY_POLICY))
-                .add(("x-content-type-options", "nosniff"))
-                .add((header::CACHE_CONTROL, "no-cache")),
-        )
-        .service(
-            actix_files::Files::new("/", dir)
-                .index_file("index.html")
-                .default_handler(web::to(move || {
-                    let index = index.clone();
-                    async move { actix_files::NamedFile::open_async(index).await }
-                })),
-        )
+/// The admin console's page: what a browser asking for a page the services do
+/// not route gets, whatever the path (one of the console's own screens).
+#[derive(Debug)]
+struct Console {
+    index: std::path::PathBuf,
+}
+
+/// A browser's `GET` of a page no service routes is the console's (its page,
+/// which shows the screen of the path); everything else goes to the service
+/// behind its prefix, or is answered as not found.
+async fn console_or_forward(
+    req: HttpRequest,
+    payload: web::Payload,
+    proxy: web::Data<Proxy>,
+    client: web::Data<awc::Client>,
+    denials: web::Data<crate::denials::Denials>,
+    console: web::Data<Console>,
+) -> Result<HttpResponse, ApiError> {
+    let wants_page = matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    ) && proxy.route_prefix(req.path()).is_none()
+        && !req.path().starts_with("/auth/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if !wants_page {
+        return forward(req, payload, proxy, client, denials).await;
+    }
+    let page = actix_files::NamedFile::open_async(&console.index)
+        .await
+        .map_err(|e| ApiError::unavailable("the console's files are missing").with_internal(e))?;
+    let mut answer = page.into_response(&req);
+    let headers = answer.headers_mut();
+    for (name, value) in PAGE_HEADERS {
+        headers.insert(
+            header::HeaderName::from_static(name),
+            header::HeaderValue::from_static(value),
+        );
+    }
+    Ok(answer)
+}
+
+/// What every page and script of the console carries: this origin's scripts
+/// and styles only, never framed, never sniffed, always revalidated.
+const PAGE_HEADERS: [(&str, &str); 3] = [
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("cache-control", "no-cache"),
+];
+
+fn page_headers() -> actix_web::middleware::DefaultHeaders {
+    PAGE_HEADERS
+        .into_iter()
+        .fold(actix_web::middleware::DefaultHeaders::new(), |h, header| {
+            h.add(header)
+        })
 }
 
 /// The bearer token of a request, if it carries one.
@@ -234,35 +259,6 @@ pub async fn permissions(
         }))
 }
 
-const HOME_HTML: &str = include_str!("../assets/home.html");
-const HOME_JS: &str = include_str!("../assets/home.js");
-const HOME_CSS: &str = include_str!("../assets/home.css");
-
 /// Only this origin's scripts, styles and requests; never framed.
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-
-fn page(content_type: &'static str, body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(("content-security-policy", CONTENT_SECURITY_POLICY))
-        .insert_header(("x-content-type-options", "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(body)
-}
-
-async fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
-    page(content_type, body.to_owned())
-}
-
-/// The home page: who is logged in, their tenants, registering one, and a
-/// tenant's audit trail, through the same API as any client.
-async fn home(proxy: web::Data<Proxy>) -> HttpResponse {
-    let region = proxy.region();
-    page(
-        "text/html; charset=utf-8",
-        HOME_HTML
-            .replace("{{region}}", &region.to_string())
-            .replace("{{region_name}}", &region.to_string().to_uppercase()),
-    )
-}

@@ -24,8 +24,9 @@ pub struct Settings {
     pub readiness: BTreeMap<String, String>,
     /// Each region's public base URL, named in `wrong_region` answers.
     pub regions: BTreeMap<Region, String>,
-    /// The admin console's built files (`console/dist`), served at `/console/`;
-    /// none when empty.
+    /// The admin console's built files (`console/dist`), served at `/` (its
+    /// scripts under `/assets/`, its page for any page a browser asks for that
+    /// no service routes); none when empty.
     #[serde(default)]
     pub console_dir: String,
     /// Identity-provider groups whose members hold a platform role.

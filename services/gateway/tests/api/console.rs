@@ -12,8 +12,28 @@ use plinth_testkit::idp::{CLIENT_SECRET, free_port};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::browse;
 use crate::proxy::{Options, Stack, stack_with};
+
+/// Runs `script` of `deploy/dev/browser/` with `args` in Chromium: what it saw.
+async fn browse(script: &str, args: &[&str]) -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dev/browser");
+    let run = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(&dir)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser finishes within three minutes")
+        .expect("node runs the browser script (make test installs Chromium and playwright-core)");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 /// Which services run behind the gateway besides the tenant registry.
 struct Services {
@@ -54,7 +74,7 @@ async fn console(services: Services) -> Console {
 }
 
 /// The admin console (`console/`, built by `make test` before the tests) in a
-/// real browser, served by the gateway at `/console/`: signed out it offers the
+/// real browser, served by the gateway at `/`: signed out it offers the
 /// sign-in; signed in, the overview counts the tenants by status and region and
 /// shows every service's readiness, and the tenants screen lists them.
 #[tokio::test]
@@ -99,7 +119,7 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
         .collect();
     tenants.sort();
     assert_eq!(tenants, ["acme", "globex"], "{seen}");
-    assert_eq!(seen["url"], format!("{gateway}/console/tenants"), "{seen}");
+    assert_eq!(seen["url"], format!("{gateway}/tenants"), "{seen}");
 
     // The guided registration: the slug suggested from the name, a bad one
     // refused inline before anything is sent, the choices reviewed.
@@ -203,20 +223,86 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
     let taken = std::fs::read_dir(&shots).unwrap().count();
     assert!(taken >= 10, "{taken} screenshots in {}", shots.display());
 
-    // The console's files carry the same policy as every page: this origin's
-    // scripts only, never framed; `/console` leads to it.
-    let bare = reqwest::get(format!("{gateway}/console")).await.unwrap();
-    assert_eq!(bare.url().path(), "/console/");
-    let page = reqwest::get(format!("{gateway}/console/tenants"))
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(
-        page.headers()["content-security-policy"]
+    // Signed out, the console offers the sign-in again, and the session is over.
+    assert_eq!(seen["signed_out"], true, "{seen}");
+}
+
+/// What the gateway serves of the console: its page for a browser's page of any
+/// path no service routes, its scripts under `/assets/`, each with a strict
+/// content security policy; an API client's request is never answered with a
+/// page.
+#[tokio::test]
+async fn the_console_is_served_to_browsers_and_never_to_api_clients() {
+    let Console {
+        gateway,
+        idp: _idp,
+        s: _s,
+    } = console(Services {
+        audit: false,
+        packs: false,
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, accept: &str| {
+        client
+            .get(format!("{gateway}{path}"))
+            .header("accept", accept)
+            .send()
+    };
+    let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let mut script = None;
+    for path in [
+        "/",
+        "/tenants",
+        "/tenants/ten_us_0123/packs",
+        "/no-such-screen",
+    ] {
+        let page = get(path, html).await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        let csp = page.headers()["content-security-policy"]
             .to_str()
             .unwrap()
-            .contains("frame-ancestors 'none'")
+            .to_owned();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        let body = page.text().await.unwrap();
+        assert!(body.contains("<div id=\"root\">"), "{path}");
+        script = body
+            .split("src=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned);
+    }
+    let script = script.expect("the page names its script");
+    assert!(script.starts_with("/assets/"), "{script}");
+    let js = get(&script, "*/*").await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
     );
+    assert!(js.headers().contains_key("content-security-policy"));
+    // A service's path is the service's, even for a browser; anything else an
+    // API client asks for is not found, as a problem.
+    let api = get("/admin/tenants", html).await.unwrap();
+    assert_eq!(api.status(), 401);
+    let unknown = get("/no-such-screen", "application/json").await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.headers()["content-type"],
+        "application/problem+json"
+    );
+    let posted = client
+        .post(format!("{gateway}/tenants"))
+        .header("accept", html)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 404);
 }
 
 /// As each demo role, the console shows exactly the controls the permission

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bearer;
-mod browser;
 mod console;
 mod coverage;
 mod denials;
