@@ -3,20 +3,34 @@ import { useState } from "react";
 import { Link } from "react-router";
 import { usePermissions } from "../access";
 import { registry, unwrap } from "../api/client";
+import type { operations } from "../api/generated/tenant-registry";
 import { Badge } from "../ui/Badge";
 import { ProblemView } from "./ProblemView";
+
+/** The listing's filters, as the registry's document types them. */
+type Filter = Pick<
+  NonNullable<operations["tenant_list"]["parameters"]["query"]>,
+  "status" | "deployment_model" | "data_mode"
+>;
+
+const STATUSES = ["PENDING", "ONBOARDING", "ACTIVE", "SUSPENDED", "OFFBOARDING", "OFFBOARDED"] as const;
 
 /** Configured tenants: status, region, deployment model and data mode, a page
  * at a time. */
 export function Tenants() {
   const { can } = usePermissions();
   const [cursors, setCursors] = useState<string[]>([]);
+  const [filter, setFilter] = useState<Filter>({});
   const cursor = cursors.at(-1);
   const page = useQuery({
-    queryKey: ["tenants", cursor ?? ""],
+    queryKey: ["tenants", filter, cursor ?? ""],
     queryFn: async () =>
-      unwrap(await registry.GET("/admin/tenants", { params: { query: { limit: 50, cursor } } })),
+      unwrap(await registry.GET("/admin/tenants", { params: { query: { limit: 50, cursor, ...filter } } })),
   });
+  const choose = (key: keyof Filter, value: string) => {
+    setCursors([]);
+    setFilter({ ...filter, [key]: value || undefined } as Filter);
+  };
   return (
     <section aria-labelledby="tenants">
       <h1 id="tenants">Configured tenants</h1>
@@ -27,9 +41,39 @@ export function Tenants() {
           </Link>
         </p>
       )}
+      <form aria-label="Filter tenants" className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Status{" "}
+          <select value={filter.status ?? ""} onChange={(e) => choose("status", e.target.value)}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Deployment model{" "}
+          <select value={filter.deployment_model ?? ""} onChange={(e) => choose("deployment_model", e.target.value)}>
+            <option value="">any</option>
+            <option value="hosted_saas">hosted_saas</option>
+            <option value="self_hosted_enterprise">self_hosted_enterprise</option>
+            <option value="hybrid">hybrid</option>
+          </select>
+        </label>
+        <label>
+          Data mode{" "}
+          <select value={filter.data_mode ?? ""} onChange={(e) => choose("data_mode", e.target.value)}>
+            <option value="">any</option>
+            <option value="metadata_only">metadata_only</option>
+            <option value="content">content</option>
+          </select>
+        </label>
+      </form>
       {page.isPending && <p>Loading tenants…</p>}
       {page.isError && <ProblemView error={page.error} />}
-      {page.data && page.data.items.length === 0 && <p>No tenant is registered yet.</p>}
+      {page.data && page.data.items.length === 0 && (
+        <p>{Object.values(filter).some(Boolean) ? "No tenant matches." : "No tenant is registered yet."}</p>
+      )}
       {page.data && page.data.items.length > 0 && (
         <table>
           <thead>

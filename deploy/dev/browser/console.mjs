@@ -140,6 +140,26 @@ try {
   seen.mapping = await page.getByRole('cell', { name: 'initech-operators', exact: true }).locator('xpath=..').locator('td').allTextContents();
   await snap('access');
 
+  // A workspace: created, then its approval tier changed; content cannot be
+  // chosen in a metadata-only tenant.
+  await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Workspaces' }).click();
+  await page.getByText('No workspace yet.').waitFor();
+  await page.getByLabel('Name').fill('Service desk');
+  seen.content_disabled = await page.getByLabel('Data mode').locator('option[value="content"]').isDisabled();
+  await page.getByLabel('Retention (days)').fill('30');
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await page.getByRole('cell', { name: 'Service desk', exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Edit Service desk' }).click();
+  await page.getByLabel('Approval tier').selectOption('L3');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('cell', { name: 'L3', exact: true }).waitFor();
+  seen.workspace = await page
+    .getByRole('cell', { name: 'Service desk', exact: true })
+    .locator('xpath=..')
+    .locator('td')
+    .allTextContents();
+  await snap('workspaces');
+
   // The tenant's audit trail: an entry's inclusion proof checked in the
   // browser, the chain verified by the service, both exports downloaded.
   await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Audit' }).click();
@@ -175,6 +195,18 @@ try {
     .locator('tbody tr td:nth-child(4)')
     .allTextContents();
   await snap('audit');
+
+  // The tenants, filtered: only the one onboarding.
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Tenants' }).click();
+  await page.getByLabel('Status').selectOption('ONBOARDING');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('table tbody tr')];
+    return rows.length === 1 && rows[0].textContent.includes('ONBOARDING');
+  });
+  seen.onboarding_tenants = await page.locator('table tbody tr td:first-child code').allTextContents();
+  await page.getByLabel('Deployment model').selectOption('self_hosted_enterprise');
+  await page.getByText('No tenant matches.').waitFor();
+  await snap('tenants-filtered');
 
   // Signing out ends the session (and, at the identity provider, the login):
   // back at the console, it offers the sign-in again.

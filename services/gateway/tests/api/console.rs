@@ -223,6 +223,13 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
     let taken = std::fs::read_dir(&shots).unwrap().count();
     assert!(taken >= 10, "{taken} screenshots in {}", shots.display());
 
+    // The workspace made in the browser, with the tier it was given.
+    assert_eq!(seen["content_disabled"], true, "{seen}");
+    assert_eq!(seen["workspace"][0], "Service desk", "{seen}");
+    assert_eq!(seen["workspace"][1], "metadata_only", "{seen}");
+    assert_eq!(seen["workspace"][2], "30 days", "{seen}");
+    assert_eq!(seen["workspace"][4], "L3", "{seen}");
+    assert_eq!(seen["onboarding_tenants"], json!(["initech"]), "{seen}");
     // Signed out, the console offers the sign-in again, and the session is over.
     assert_eq!(seen["signed_out"], true, "{seen}");
 }

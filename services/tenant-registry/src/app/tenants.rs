@@ -13,7 +13,7 @@ use super::{AppState, is_unbound_platform_admin, scope_of};
 use crate::domain::{DeploymentModel, OwnerContact, TenantSlug, TenantStatus};
 use crate::events::{Audited, Outcome};
 use crate::store::tenants::{
-    TenantRow, tenant_get_on_conn, tenant_insert_on_conn, tenant_list_on_conn,
+    TenantFilterRow, TenantRow, tenant_get_on_conn, tenant_insert_on_conn, tenant_list_on_conn,
     tenant_status_set_on_conn,
 };
 use plinth_service::ServiceState as _;
@@ -193,17 +193,31 @@ pub async fn tenant_get(
 }
 
 /// The tenants the caller reaches, in id order.
+/// Which tenants a listing keeps; `None`: any.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TenantFilter {
+    pub status: Option<TenantStatus>,
+    pub deployment_model: Option<DeploymentModel>,
+    pub data_mode: Option<DataMode>,
+}
+
 pub async fn tenant_list(
     auth: &Authorized<on::Tenant, to::Read>,
     app: &AppState,
     params: &PageParams,
+    filter: TenantFilter,
 ) -> Result<Page<Tenant>, ApiError> {
     let caller = auth.permit()?;
     let limit = params.limit()?;
     let after: Option<String> = params.after()?;
     let mut conn = app.conn().await?;
     let rows = scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
-        tenant_list_on_conn(conn, after.as_deref(), i64::from(limit) + 1).await
+        let kept = TenantFilterRow {
+            status: filter.status.map(TenantStatus::as_str),
+            deployment_model: filter.deployment_model.map(DeploymentModel::as_str),
+            data_mode: filter.data_mode.map(DataMode::as_str),
+        };
+        tenant_list_on_conn(conn, after.as_deref(), i64::from(limit) + 1, kept).await
     })
     .await?;
     let tenants = rows

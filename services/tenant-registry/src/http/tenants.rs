@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::{body_of, tenant_path};
 use crate::app::AppState;
 use crate::app::tenants::{
-    NewTenant, StatusChange, tenant_create, tenant_get, tenant_list, tenant_status_set,
+    NewTenant, StatusChange, TenantFilter, tenant_create, tenant_get, tenant_list,
+    tenant_status_set,
 };
 use utoipa::ToSchema;
 
@@ -144,11 +145,14 @@ pub async fn create(
     operation_id = "tenant_list",
     params(
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 200 (default 50)"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (with the same filters)"),
+        ("status" = Option<TenantStatus>, Query, description = "Only tenants in this status"),
+        ("deployment_model" = Option<DeploymentModel>, Query, description = "Only tenants of this deployment model"),
+        ("data_mode" = Option<String>, Query, description = "Only tenants of this data mode: `metadata_only` or `content`"),
     ),
     responses(
         (status = 200, description = "One page", body = TenantPage),
-        (status = 400, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad limit, cursor or filter (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid internal token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("internal_token" = [])),
@@ -158,8 +162,40 @@ pub async fn list(
     auth: Authorized<on::Tenant, to::Read>,
     app: web::Data<AppState>,
     params: web::Query<PageParams>,
+    filter: web::Query<FilterQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(tenant_list(&auth, &app, &params).await?))
+    let filter = filter.into_inner().parse()?;
+    Ok(HttpResponse::Ok().json(tenant_list(&auth, &app, &params, filter).await?))
+}
+
+/// The filters of `GET /admin/tenants`, as given.
+#[derive(Debug, Deserialize)]
+pub struct FilterQuery {
+    status: Option<String>,
+    deployment_model: Option<String>,
+    data_mode: Option<String>,
+}
+
+impl FilterQuery {
+    fn parse(self) -> Result<TenantFilter, ApiError> {
+        fn field<T: std::str::FromStr>(
+            name: &str,
+            value: Option<String>,
+        ) -> Result<Option<T>, ApiError> {
+            value
+                .map(|v| {
+                    v.parse().map_err(|_| {
+                        ApiError::invalid_request(name, format!("`{name}` has no value `{v}`"))
+                    })
+                })
+                .transpose()
+        }
+        Ok(TenantFilter {
+            status: field("status", self.status)?,
+            deployment_model: field("deployment_model", self.deployment_model)?,
+            data_mode: field("data_mode", self.data_mode)?,
+        })
+    }
 }
 
 /// One tenant.

@@ -53,10 +53,19 @@ pub async fn tenant_get_on_conn(
 }
 
 /// Up to `limit` tenants after `after` in id order.
+/// What a listing keeps: each set field must match (stored text).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TenantFilterRow<'a> {
+    pub status: Option<&'a str>,
+    pub deployment_model: Option<&'a str>,
+    pub data_mode: Option<&'a str>,
+}
+
 pub async fn tenant_list_on_conn(
     conn: &mut AsyncPgConnection,
     after: Option<&str>,
     limit: i64,
+    filter: TenantFilterRow<'_>,
 ) -> QueryResult<Vec<TenantRow>> {
     let mut query = tenants::table
         .order(tenants::tenant_id.asc())
@@ -65,6 +74,15 @@ pub async fn tenant_list_on_conn(
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(tenants::tenant_id.gt(after.to_owned()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(tenants::status.eq(status.to_owned()));
+    }
+    if let Some(model) = filter.deployment_model {
+        query = query.filter(tenants::deployment_model.eq(model.to_owned()));
+    }
+    if let Some(mode) = filter.data_mode {
+        query = query.filter(tenants::data_mode.eq(mode.to_owned()));
     }
     query.load(conn).await
 }

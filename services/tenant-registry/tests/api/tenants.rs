@@ -307,6 +307,96 @@ async fn listings_show_the_tenants_a_caller_reaches_page_by_page() {
 }
 
 #[tokio::test]
+async fn listings_filter_by_status_deployment_model_and_data_mode_page_by_page() {
+    let app = TestApp::spawn().await;
+    let mut hybrid = Vec::new();
+    for (slug, model, mode) in [
+        ("f-one", "hybrid", "metadata_only"),
+        ("f-two", "hosted_saas", "content"),
+        ("f-three", "hybrid", "content"),
+        ("f-four", "hybrid", "metadata_only"),
+    ] {
+        let mut body = tenant_body(slug, "us");
+        body["deployment_model"] = json!(model);
+        body["data_mode"] = json!(mode);
+        let (status, t) = app.create(&admin(), body).await;
+        assert_eq!(status, 201, "{t}");
+        if model == "hybrid" {
+            hybrid.push(t["tenant_id"].as_str().unwrap().to_owned());
+        }
+    }
+    let onboarding = hybrid[1].clone();
+    let (status, answer) = app
+        .call(
+            Some(&admin()),
+            Method::POST,
+            &format!("/admin/tenants/{onboarding}/onboarding"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+
+    let slugs = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = |query: String| {
+        let app = &app;
+        async move {
+            let (status, page) = app
+                .call(
+                    Some(&admin()),
+                    Method::GET,
+                    &format!("/admin/tenants?{query}"),
+                    None,
+                )
+                .await;
+            (status, page)
+        }
+    };
+    let (_, page) = list("status=ONBOARDING".into()).await;
+    assert_eq!(slugs(&page), ["f-three"]);
+    let (_, page) = list("deployment_model=hybrid&data_mode=metadata_only".into()).await;
+    let mut found = slugs(&page);
+    found.sort();
+    assert_eq!(found, ["f-four", "f-one"]);
+    // A filtered listing pages like any other: every match once.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = list(format!("deployment_model=hybrid&limit=1{cursor}")).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["tenant_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    hybrid.sort();
+    assert_eq!(seen, hybrid);
+    // An unknown value names its parameter.
+    for (query, field) in [
+        ("status=LIVE", "status"),
+        ("deployment_model=mainframe", "deployment_model"),
+        ("data_mode=everything", "data_mode"),
+    ] {
+        let (status, problem) = list(query.into()).await;
+        assert_eq!(status, 400, "{query}: {problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+}
+
+#[tokio::test]
 async fn the_lifecycle_refuses_other_transitions_and_publishes_each_change() {
     let app = TestApp::spawn().await;
     let (_, t) = app.create(&admin(), tenant_body("acme", "us")).await;
