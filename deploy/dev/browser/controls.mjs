@@ -32,6 +32,10 @@ try {
     ['tenant', `/tenants/${tenant}`, () => page.getByRole('table', { name: 'Readiness checklist' }).waitFor()],
     ['workspaces', `/tenants/${tenant}/workspaces`, () => page.locator('table tbody tr').first().waitFor()],
     ['access', `/tenants/${tenant}/access`, () => page.locator('table tbody tr').first().waitFor()],
+    ['domain-packs', '/packs', () => page.getByRole('table', { name: 'Domain finance' }).waitFor()],
+    ['playbooks', '/playbooks', () => page.getByRole('table', { name: 'Published playbooks' }).waitFor()],
+    ['tenant-packs', `/tenants/${tenant}/packs`, () => page.getByRole('table', { name: 'Linked playbooks' }).waitFor()],
+    ['ops', `/tenants/${tenant}/ops`, () => page.getByRole('heading', { name: 'Recent classifications' }).waitFor()],
   ];
   for (const [name, path, loaded] of screens) {
     await page.goto(`${gateway}${path}`);

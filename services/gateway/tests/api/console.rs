@@ -73,6 +73,59 @@ async fn console(services: Services) -> Console {
     Console { gateway, idp, s }
 }
 
+/// Waits until the pack service has heard of `tenant` from the registry.
+async fn wait_for_packs(s: &Stack, admin: &str, tenant: &str) {
+    plinth_testkit::wait_until(
+        "the pack service to hear of the tenant",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(admin),
+                Method::GET,
+                &format!("/admin/packs/tenant/{tenant}"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
+}
+
+/// Makes each `POST` (path, body) as `token`; each must succeed.
+async fn post_all(s: &Stack, token: &str, calls: Vec<(String, Value)>) {
+    for (path, body) in calls {
+        let (status, answer, _) = s.call(Some(token), Method::POST, &path, Some(body)).await;
+        assert!((200..300).contains(&status), "{path}: {answer}");
+    }
+}
+
+/// Waits until `user` acts with exactly `roles` in `tenant` at the gateway.
+async fn wait_for_roles(s: &Stack, idp: &Idp, user: &str, tenant: &str, roles: Value) {
+    let token = idp.access_token(user).await;
+    plinth_testkit::wait_until(
+        "the person's roles at the gateway",
+        Duration::from_secs(60),
+        || async {
+            let (_, answer, _) = s
+                .call(
+                    Some(&token),
+                    Method::GET,
+                    &format!("/auth/permissions?tenant_id={tenant}"),
+                    None,
+                )
+                .await;
+            answer["roles"] == roles
+        },
+    )
+    .await;
+}
+
+/// The example packs and playbook as the demo imports them.
+fn example(name: &str) -> Value {
+    crate::packs::example(name)
+}
+
 /// The admin console (`console/`, built by `make test` before the tests) in a
 /// real browser, served by the gateway at `/`: signed out it offers the
 /// sign-in; signed in, the overview counts the tenants by status and region and
@@ -322,62 +375,61 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
 
     let Console { gateway, idp, s } = console(Services {
         audit: false,
-        packs: false,
+        packs: true,
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
-    let setup = [
-        (
-            Method::POST,
-            format!("/admin/tenants/{acme}/onboarding"),
-            json!({}),
-        ),
-        (
-            Method::POST,
-            format!("/admin/tenants/{acme}/workspaces"),
-            json!({ "name": "Desk" }),
-        ),
-    ];
-    for (method, path, body) in setup {
-        let (status, answer, _) = s.call(Some(&admin), method, &path, Some(body)).await;
-        assert!((200..300).contains(&status), "{path}: {answer}");
-    }
+    wait_for_packs(&s, &admin, &acme).await;
     let people = [
         ("acme-admin", "acme-workspace-admins", Role::WorkspaceAdmin),
         ("acme-operator", "acme-operators", Role::Operator),
         ("acme-approver", "acme-approvers", Role::Approver),
         ("acme-auditor", "acme-auditors", Role::Auditor),
     ];
+    // Something on every screen: a checklist with manual items, a workspace,
+    // group mappings, Finance 3.2.0 active with the playbook linked, 3.3.0 and
+    // the Tenant Pack imported but not active.
+    let mut setup = vec![
+        (format!("/admin/tenants/{acme}/onboarding"), json!({})),
+        (
+            format!("/admin/tenants/{acme}/workspaces"),
+            json!({ "name": "Desk" }),
+        ),
+        (
+            "/admin/playbooks".to_owned(),
+            example("playbook-invoice-dispute-triage-1.0.0.json"),
+        ),
+        (
+            "/admin/packs/domain/import".to_owned(),
+            example("finance-3.2.0.json"),
+        ),
+        (
+            "/admin/packs/domain/import".to_owned(),
+            example("finance-3.3.0.json"),
+        ),
+        (
+            "/admin/packs/tenant/import".to_owned(),
+            json!({ "tenant_id": acme, "pack": example("acme-finance-1.4.0.json") }),
+        ),
+        (
+            "/admin/packs/activate".to_owned(),
+            json!({ "tenant_id": acme, "domain": "finance", "domain_pack_version": "3.2.0" }),
+        ),
+        (
+            format!("/admin/packs/tenant/{acme}/playbooks"),
+            json!({ "playbook": "invoice-dispute-triage", "version": "1.0.0" }),
+        ),
+    ];
     for (_, group, role) in people {
-        let (status, answer, _) = s
-            .call(
-                Some(&admin),
-                Method::POST,
-                &format!("/admin/tenants/{acme}/group-mappings"),
-                Some(json!({ "idp_group": group, "role": role.as_str() })),
-            )
-            .await;
-        assert_eq!(status, 201, "{answer}");
+        setup.push((
+            format!("/admin/tenants/{acme}/group-mappings"),
+            json!({ "idp_group": group, "role": role.as_str() }),
+        ));
     }
+    post_all(&s, &admin, setup).await;
     for (user, _, role) in people {
-        let token = idp.access_token(user).await;
-        plinth_testkit::wait_until(
-            "the person's role at the gateway",
-            Duration::from_secs(60),
-            || async {
-                let (_, answer, _) = s
-                    .call(
-                        Some(&token),
-                        Method::GET,
-                        &format!("/auth/permissions?tenant_id={acme}"),
-                        None,
-                    )
-                    .await;
-                answer["roles"] == json!([role.as_str()])
-            },
-        )
-        .await;
+        wait_for_roles(&s, &idp, user, &acme, json!([role.as_str()])).await;
     }
 
     // Each write control of each screen, and what it needs.
@@ -425,6 +477,77 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             Action::Create,
         ),
     ];
+    let packs_controls: [(&str, &str, Resource, Action); 12] = [
+        (
+            "domain-packs",
+            "Validate",
+            Resource::DomainPack,
+            Action::Create,
+        ),
+        (
+            "domain-packs",
+            "Import",
+            Resource::DomainPack,
+            Action::Create,
+        ),
+        (
+            "domain-packs",
+            "Deprecate finance 3.3.0",
+            Resource::DomainPack,
+            Action::Update,
+        ),
+        ("playbooks", "Publish", Resource::Playbook, Action::Create),
+        (
+            "tenant-packs",
+            "Require approval of activations",
+            Resource::PackSettings,
+            Action::Update,
+        ),
+        (
+            "tenant-packs",
+            "Activate",
+            Resource::PackActivation,
+            Action::Create,
+        ),
+        (
+            "tenant-packs",
+            "Validate",
+            Resource::TenantPack,
+            Action::Create,
+        ),
+        (
+            "tenant-packs",
+            "Import",
+            Resource::TenantPack,
+            Action::Create,
+        ),
+        (
+            "tenant-packs",
+            "Deprecate 1.4.0",
+            Resource::TenantPack,
+            Action::Update,
+        ),
+        (
+            "tenant-packs",
+            "Unlink invoice-dispute-triage",
+            Resource::PlaybookLink,
+            Action::Delete,
+        ),
+        (
+            "tenant-packs",
+            "Link playbook",
+            Resource::PlaybookLink,
+            Action::Create,
+        ),
+        ("ops", "Classify", Resource::Classification, Action::Create),
+    ];
+    controls.extend(
+        packs_controls
+            .iter()
+            .map(|(screen, name, resource, action)| {
+                (*screen, (*name).to_owned(), *resource, *action)
+            }),
+    );
     for (_, group, _) in people {
         controls.push((
             "access",
@@ -441,7 +564,16 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     .chain(people.iter().map(|(user, _, role)| (*user, *role)));
     for (user, role) in users {
         let seen = browse("controls.mjs", &[&gateway, user, &acme]).await;
-        for screen in ["tenants", "tenant", "workspaces", "access"] {
+        for screen in [
+            "tenants",
+            "tenant",
+            "workspaces",
+            "access",
+            "domain-packs",
+            "playbooks",
+            "tenant-packs",
+            "ops",
+        ] {
             let mut expected: Vec<String> = controls
                 .iter()
                 .filter(|(on, _, resource, action)| {
@@ -607,29 +739,15 @@ async fn an_approver_decides_a_change_request_another_person_asked_for_in_two_br
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
-    plinth_testkit::wait_until(
-        "the pack service to hear of the tenant",
-        Duration::from_secs(60),
-        || async {
-            s.call(
-                Some(&admin),
-                Method::GET,
-                &format!("/admin/packs/tenant/{acme}"),
-                None,
-            )
-            .await
-            .0 == 200
-        },
-    )
-    .await;
+    wait_for_packs(&s, &admin, &acme).await;
     let setup = [
         (
             "/admin/playbooks".to_owned(),
-            crate::packs::example("playbook-invoice-dispute-triage-1.0.0.json"),
+            example("playbook-invoice-dispute-triage-1.0.0.json"),
         ),
         (
             "/admin/packs/domain/import".to_owned(),
-            crate::packs::example("finance-3.2.0.json"),
+            example("finance-3.2.0.json"),
         ),
         (
             format!("/admin/tenants/{acme}/group-mappings"),
@@ -645,32 +763,16 @@ async fn an_approver_decides_a_change_request_another_person_asked_for_in_two_br
             json!({ "subject": "acme-admin", "role": "Approver" }),
         ),
     ];
-    for (path, body) in setup {
-        let (status, answer, _) = s.call(Some(&admin), Method::POST, &path, Some(body)).await;
-        assert!((200..300).contains(&status), "{path}: {answer}");
-    }
-    for (user, roles) in [
-        ("acme-admin", json!(["Approver", "WorkspaceAdmin"])),
-        ("acme-approver", json!(["Approver"])),
-    ] {
-        let token = idp.access_token(user).await;
-        plinth_testkit::wait_until(
-            "the person's roles at the gateway",
-            Duration::from_secs(60),
-            || async {
-                let (_, answer, _) = s
-                    .call(
-                        Some(&token),
-                        Method::GET,
-                        &format!("/auth/permissions?tenant_id={acme}"),
-                        None,
-                    )
-                    .await;
-                answer["roles"] == roles
-            },
-        )
-        .await;
-    }
+    post_all(&s, &admin, setup.into()).await;
+    wait_for_roles(
+        &s,
+        &idp,
+        "acme-admin",
+        &acme,
+        json!(["Approver", "WorkspaceAdmin"]),
+    )
+    .await;
+    wait_for_roles(&s, &idp, "acme-approver", &acme, json!(["Approver"])).await;
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-approval");
     let _ = std::fs::remove_dir_all(&shots);
@@ -739,34 +841,20 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
-    plinth_testkit::wait_until(
-        "the pack service to hear of the tenant",
-        Duration::from_secs(60),
-        || async {
-            s.call(
-                Some(&admin),
-                Method::GET,
-                &format!("/admin/packs/tenant/{acme}"),
-                None,
-            )
-            .await
-            .0 == 200
-        },
-    )
-    .await;
+    wait_for_packs(&s, &admin, &acme).await;
     // Every screen with something on it.
     let setup = [
         (
             "/admin/playbooks".to_owned(),
-            crate::packs::example("playbook-invoice-dispute-triage-1.0.0.json"),
+            example("playbook-invoice-dispute-triage-1.0.0.json"),
         ),
         (
             "/admin/packs/domain/import".to_owned(),
-            crate::packs::example("finance-3.2.0.json"),
+            example("finance-3.2.0.json"),
         ),
         (
             "/admin/packs/tenant/import".to_owned(),
-            json!({ "tenant_id": acme, "pack": crate::packs::example("acme-finance-1.4.0.json") }),
+            json!({ "tenant_id": acme, "pack": example("acme-finance-1.4.0.json") }),
         ),
         (
             "/admin/packs/activate".to_owned(),
@@ -782,10 +870,7 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
             json!({ "idp_group": "acme-operators", "role": "Operator" }),
         ),
     ];
-    for (path, body) in setup {
-        let (status, answer, _) = s.call(Some(&admin), Method::POST, &path, Some(body)).await;
-        assert!((200..300).contains(&status), "{path}: {answer}");
-    }
+    post_all(&s, &admin, setup.into()).await;
 
     let seen = browse("a11y.mjs", &[&gateway, &acme]).await;
     let screens = seen["screens"].as_object().unwrap();
