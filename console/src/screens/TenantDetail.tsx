@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
-import { ApiFailure, registry, unwrap } from "../api/client";
+import { type FormEvent, useState } from "react";
+import { Link } from "react-router";
+import { ApiFailure, packs, registry, unwrap } from "../api/client";
 import type { components } from "../api/generated/tenant-registry";
 import { Badge } from "../ui/Badge";
 import { Confirm } from "../ui/Confirm";
@@ -20,6 +21,7 @@ export function TenantDetail() {
       <Lifecycle tenant={tenant} />
       <Onboarding tenant={tenant} />
       <Offboarding tenant={tenant} />
+      <ActiveConfiguration tenant={tenant} />
       <EntitlementsView tenant={tenant} />
     </section>
   );
@@ -295,7 +297,37 @@ function Offboarding({ tenant }: { tenant: Tenant }) {
   );
 }
 
+/** What the tenant runs, in short; its packs screen has the rest. */
+function ActiveConfiguration({ tenant }: { tenant: Tenant }) {
+  const active = useQuery({
+    queryKey: ["active-config", tenant.tenant_id],
+    queryFn: async () =>
+      unwrap(
+        await packs.GET("/admin/packs/tenant/{tenant_id}/active", { params: { path: { tenant_id: tenant.tenant_id } } }),
+      ),
+  });
+  const current = active.data?.active;
+  return (
+    <section aria-labelledby="active-config">
+      <h2 id="active-config">Active configuration</h2>
+      {active.isPending && <p>Loading the active configuration…</p>}
+      {active.isError && <ProblemView error={active.error} />}
+      {active.data && !current && <p>Nothing is active yet.</p>}
+      {current && (
+        <p>
+          {current.domain} {current.domain_pack_version}
+          {current.tenant_pack_version && ` + Tenant Pack ${current.tenant_pack_version}`} <Badge status="ACTIVE" />{" "}
+          since {when(current.activated_at)} by {current.activated_by}.
+        </p>
+      )}
+      <Link to="packs">The tenant's packs</Link>
+    </section>
+  );
+}
+
 function EntitlementsView({ tenant }: { tenant: Tenant }) {
+  const { can } = useTenantScope();
+  const [editing, setEditing] = useState(false);
   const path = { tenant_id: tenant.tenant_id };
   const entitlements = useQuery({
     queryKey: ["entitlements", tenant.tenant_id],
@@ -338,6 +370,100 @@ function EntitlementsView({ tenant }: { tenant: Tenant }) {
           <dd>{entitlements.data.granted.monthly_token_budget}</dd>
         </dl>
       )}
+      {entitlements.data && can("entitlement", "update") && !editing && (
+        <button type="button" onClick={() => setEditing(true)}>
+          Change entitlements
+        </button>
+      )}
+      {entitlements.data && editing && (
+        <EntitlementsForm tenant={tenant} granted={entitlements.data.granted} done={() => setEditing(false)} />
+      )}
     </section>
+  );
+}
+
+/** Changes a tenant's plan, modules and quotas. */
+function EntitlementsForm({
+  tenant,
+  granted,
+  done,
+}: {
+  tenant: Tenant;
+  granted: components["schemas"]["Entitlements"];
+  done: () => void;
+}) {
+  const refresh = useRefresh(tenant.tenant_id);
+  const [plan, setPlan] = useState(granted.plan);
+  const [modules, setModules] = useState(granted.modules.join(", "));
+  const [numbers, setNumbers] = useState({
+    api_rate_per_second: String(granted.api_rate_per_second),
+    max_workspaces: String(granted.max_workspaces),
+    max_provider_connections: String(granted.max_provider_connections),
+    monthly_token_budget: String(granted.monthly_token_budget),
+  });
+  const save = useMutation({
+    mutationFn: async () =>
+      unwrap(
+        await registry.PUT("/admin/tenants/{tenant_id}/entitlements", {
+          params: { path: { tenant_id: tenant.tenant_id } },
+          body: {
+            plan,
+            modules: modules
+              .split(",")
+              .map((m) => m.trim())
+              .filter(Boolean),
+            api_rate_per_second: Number(numbers.api_rate_per_second),
+            max_workspaces: Number(numbers.max_workspaces),
+            max_provider_connections: Number(numbers.max_provider_connections),
+            monthly_token_budget: Number(numbers.monthly_token_budget),
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      await refresh();
+      done();
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate();
+  };
+  const number = (key: keyof typeof numbers, label: string) => (
+    <div className="field">
+      <label htmlFor={`ent-${key}`}>{label}</label>
+      <input
+        id={`ent-${key}`}
+        type="number"
+        min={0}
+        required
+        value={numbers[key]}
+        onChange={(e) => setNumbers({ ...numbers, [key]: e.target.value })}
+      />
+    </div>
+  );
+  return (
+    <form onSubmit={submit} aria-label="Change entitlements">
+      <div className="field">
+        <label htmlFor="ent-plan">Plan</label>
+        <input id="ent-plan" required value={plan} onChange={(e) => setPlan(e.target.value)} />
+      </div>
+      <div className="field">
+        <label htmlFor="ent-modules">Modules (comma-separated)</label>
+        <input id="ent-modules" value={modules} onChange={(e) => setModules(e.target.value)} />
+      </div>
+      {number("api_rate_per_second", "API rate (requests a second)")}
+      {number("max_workspaces", "Workspaces at most")}
+      {number("max_provider_connections", "Provider connections at most")}
+      {number("monthly_token_budget", "Monthly token budget")}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={save.isPending}>
+          Save entitlements
+        </button>
+        <button type="button" onClick={done}>
+          Cancel
+        </button>
+      </div>
+      {save.isError && <ProblemView error={save.error} />}
+    </form>
   );
 }

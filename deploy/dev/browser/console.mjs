@@ -208,6 +208,11 @@ try {
   await page.getByText('No tenant matches.').waitFor();
   await snap('tenants-filtered');
 
+  // A tenant of the other region: its data stays there, and so does its screen.
+  await page.goto(`${gateway}/tenants/ten_eu_0123456789abcdef0123456789abcdef`);
+  seen.elsewhere = await page.getByRole('heading', { level: 1 }).textContent();
+  seen.elsewhere_link = await page.getByRole('link', { name: 'Open it in the EU console' }).getAttribute('href');
+
   // Signing out ends the session (and, at the identity provider, the login):
   // back at the console, it offers the sign-in again.
   await page.getByRole('button', { name: 'Sign out' }).click();

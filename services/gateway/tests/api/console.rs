@@ -134,7 +134,7 @@ fn example(name: &str) -> Value {
 async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
     let Console { gateway, idp, s } = console(Services {
         audit: true,
-        packs: false,
+        packs: true,
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
@@ -283,6 +283,13 @@ async fn the_console_shows_the_overview_and_the_tenants_in_a_browser() {
     assert_eq!(seen["workspace"][2], "30 days", "{seen}");
     assert_eq!(seen["workspace"][4], "L3", "{seen}");
     assert_eq!(seen["onboarding_tenants"], json!(["initech"]), "{seen}");
+    // A tenant of the other region opens in that region's console.
+    assert_eq!(seen["elsewhere"], "This tenant lives in EU", "{seen}");
+    assert_eq!(
+        seen["elsewhere_link"],
+        "https://eu.plinth.example/tenants/ten_eu_0123456789abcdef0123456789abcdef",
+        "{seen}"
+    );
     // Signed out, the console offers the sign-in again, and the session is over.
     assert_eq!(seen["signed_out"], true, "{seen}");
 }
@@ -450,6 +457,12 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             "tenant",
             "Confirm sso_mapping".into(),
             Resource::Onboarding,
+            Action::Update,
+        ),
+        (
+            "tenant",
+            "Change entitlements".into(),
+            Resource::Entitlement,
             Action::Update,
         ),
         (
