@@ -5,6 +5,7 @@ import { usePermissions } from "../access";
 import { registry, unwrap } from "../api/client";
 import type { operations } from "../api/generated/tenant-registry";
 import { Badge } from "../ui/Badge";
+import { Pager, useCursors } from "../ui/Pager";
 import { ProblemView } from "./ProblemView";
 
 /** The listing's filters, as the registry's document types them. */
@@ -19,16 +20,16 @@ const STATUSES = ["PENDING", "ONBOARDING", "ACTIVE", "SUSPENDED", "OFFBOARDING",
  * at a time. */
 export function Tenants() {
   const { can } = usePermissions();
-  const [cursors, setCursors] = useState<string[]>([]);
+  const paging = useCursors();
   const [filter, setFilter] = useState<Filter>({});
-  const cursor = cursors.at(-1);
+  const cursor = paging.cursor;
   const page = useQuery({
     queryKey: ["tenants", filter, cursor ?? ""],
     queryFn: async () =>
       unwrap(await registry.GET("/admin/tenants", { params: { query: { limit: 50, cursor, ...filter } } })),
   });
   const choose = (key: keyof Filter, value: string) => {
-    setCursors([]);
+    paging.reset();
     setFilter({ ...filter, [key]: value || undefined } as Filter);
   };
   return (
@@ -102,18 +103,7 @@ export function Tenants() {
           </tbody>
         </table>
       )}
-      <nav aria-label="Pages">
-        {cursors.length > 0 && (
-          <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
-            Previous page
-          </button>
-        )}
-        {page.data?.next_cursor && (
-          <button type="button" onClick={() => setCursors([...cursors, page.data.next_cursor!])}>
-            Next page
-          </button>
-        )}
-      </nav>
+      <Pager paging={paging} next={page.data?.next_cursor} />
     </section>
   );
 }

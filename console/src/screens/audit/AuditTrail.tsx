@@ -2,6 +2,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { audit, unwrap } from "../../api/client";
 import { Badge } from "../../ui/Badge";
+import { Pager, useCursors } from "../../ui/Pager";
 import { when } from "../../ui/when";
 import { ProblemView } from "../ProblemView";
 import { type Check, type InclusionProof, checkEntry } from "./proof";
@@ -38,9 +39,9 @@ interface Recorded {
 export function AuditTrail({ log, title }: { log: string; title: string }) {
   const [filters, setFilters] = useState<Filters>({});
   const [draft, setDraft] = useState<Filters>({});
-  const [cursors, setCursors] = useState<string[]>([]);
+  const paging = useCursors();
   const [open, setOpen] = useState<number | null>(null);
-  const cursor = cursors.at(-1);
+  const cursor = paging.cursor;
   const path = { log };
   const page = useQuery({
     queryKey: ["audit", log, filters, cursor ?? ""],
@@ -62,7 +63,7 @@ export function AuditTrail({ log, title }: { log: string; title: string }) {
     // Dates are whole days, in UTC.
     if (set.from) set.from = `${set.from}T00:00:00Z`;
     if (set.to) set.to = `${set.to}T23:59:59Z`;
-    setCursors([]);
+    paging.reset();
     setOpen(null);
     setFilters(set);
   };
@@ -148,18 +149,7 @@ export function AuditTrail({ log, title }: { log: string; title: string }) {
           </tbody>
         </table>
       )}
-      <nav aria-label="Pages">
-        {cursors.length > 0 && (
-          <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
-            Previous page
-          </button>
-        )}
-        {page.data?.next_cursor && (
-          <button type="button" onClick={() => setCursors([...cursors, page.data.next_cursor!])}>
-            Next page
-          </button>
-        )}
-      </nav>
+      <Pager paging={paging} next={page.data?.next_cursor} />
       {open !== null && <EntryDetail log={log} index={open} />}
     </section>
   );

@@ -1,15 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
 import { Link, NavLink } from "react-router";
 import { usePermissions } from "../../access";
-import { ApiFailure, packs, registry, unwrap } from "../../api/client";
+import { packs, registry, unwrap } from "../../api/client";
 import type { components } from "../../api/generated/pack-service";
 import { Badge } from "../../ui/Badge";
 import { Confirm } from "../../ui/Confirm";
 import { when } from "../../ui/when";
 import { ProblemView } from "../ProblemView";
-import type { Parsed } from "./document";
-import { Issues, Upload } from "./Upload";
+import { ImportPanel } from "./ImportPanel";
 
 type DomainPack = components["schemas"]["DomainPack"];
 
@@ -110,82 +108,21 @@ function Deprecate({ pack }: { pack: DomainPack }) {
   );
 }
 
-/** What validating or importing a document found. */
-export type Outcome =
-  | { kind: "valid"; attempt: string }
-  | { kind: "invalid"; issues: components["schemas"]["Issue"][] }
-  | { kind: "imported"; what: string; status: string; again: boolean };
-
-/** Shows an outcome. */
-export function OutcomeView({ outcome, name }: { outcome: Outcome; name: string }) {
-  if (outcome.kind === "valid") return <p role="status">{name} is valid: no problem found.</p>;
-  if (outcome.kind === "invalid") return <Issues issues={outcome.issues} caption={`Problems of ${name}`} />;
-  return (
-    <p role="status">
-      {outcome.again ? "Already imported" : "Imported"}: {outcome.what} <Badge status={outcome.status} />
-    </p>
-  );
-}
-
-/** The problems of a refused import, or the failure itself. */
-export function refusedIssues(error: unknown): Outcome | undefined {
-  if (error instanceof ApiFailure && error.problem.errors) return { kind: "invalid", issues: error.problem.errors };
-  return undefined;
-}
-
 function ImportDomainPack() {
   const queries = useQueryClient();
-  const [parsed, setParsed] = useState<Parsed | null>(null);
-  const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const document = parsed?.ok ? parsed.document : undefined;
-  const validate = useMutation({
-    mutationFn: async () =>
-      unwrap(await packs.POST("/admin/packs/validate", { body: { kind: "domain", pack: document ?? {} } })),
-    onSuccess: (report) =>
-      setOutcome(report.valid ? { kind: "valid", attempt: report.attempt_id } : { kind: "invalid", issues: report.errors }),
-  });
-  const importPack = useMutation({
-    mutationFn: async () => {
-      const answer = await packs.POST("/admin/packs/domain/import", { body: document ?? {} });
-      return { imported: unwrap(answer), again: answer.response.status === 200 };
-    },
-    onSuccess: async ({ imported, again }) => {
-      setOutcome({
-        kind: "imported",
-        what: `${imported.pack.domain} ${imported.pack.version}`,
-        status: imported.pack.status,
-        again,
-      });
-      await queries.invalidateQueries({ queryKey: ["domain-packs"] });
-    },
-    onError: (error) => setOutcome(refusedIssues(error) ?? null),
-  });
   return (
-    <section aria-labelledby="import-domain-pack" className="panel">
+    <section aria-labelledby="import-domain-pack">
       <h2 id="import-domain-pack">Import a Domain Pack</h2>
-      <Upload
+      <ImportPanel
         label="Domain Pack file (JSON)"
-        onParsed={(p) => {
-          setParsed(p);
-          setOutcome(null);
+        validate={async (pack) => unwrap(await packs.POST("/admin/packs/validate", { body: { kind: "domain", pack } }))}
+        importPack={async (pack) => {
+          const answer = await packs.POST("/admin/packs/domain/import", { body: pack });
+          const { pack: version } = unwrap(answer);
+          await queries.invalidateQueries({ queryKey: ["domain-packs"] });
+          return { ...version, again: answer.response.status === 200 };
         }}
       />
-      <div className="actions">
-        <button type="button" disabled={!document || validate.isPending} onClick={() => validate.mutate()}>
-          Validate
-        </button>
-        <button
-          type="button"
-          className="primary"
-          disabled={!document || importPack.isPending}
-          onClick={() => importPack.mutate()}
-        >
-          Import
-        </button>
-      </div>
-      {outcome && parsed && <OutcomeView outcome={outcome} name={parsed.name} />}
-      {validate.isError && <ProblemView error={validate.error} />}
-      {importPack.isError && !refusedIssues(importPack.error) && <ProblemView error={importPack.error} />}
     </section>
   );
 }

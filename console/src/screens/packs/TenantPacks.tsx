@@ -8,9 +8,8 @@ import { Confirm } from "../../ui/Confirm";
 import { when } from "../../ui/when";
 import { ProblemView } from "../ProblemView";
 import { useTenantScope } from "../TenantContext";
-import { type Outcome, OutcomeView, refusedIssues } from "./DomainPacks";
-import type { Parsed } from "./document";
-import { Issues, Upload } from "./Upload";
+import { ImportPanel } from "./ImportPanel";
+import { Issues } from "./Upload";
 
 type Activation = components["schemas"]["Activation"];
 type ConfigChange = components["schemas"]["ConfigChange"];
@@ -389,32 +388,6 @@ function TenantPackVersions() {
   const { tenant, can } = useTenantScope();
   const refresh = useRefresh(tenant.tenant_id);
   const listed = useTenantPacks(tenant.tenant_id);
-  const [parsed, setParsed] = useState<Parsed | null>(null);
-  const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const document = parsed?.ok ? parsed.document : undefined;
-  const validate = useMutation({
-    mutationFn: async () =>
-      unwrap(
-        await packs.POST("/admin/packs/validate", {
-          body: { kind: "tenant", tenant_id: tenant.tenant_id, pack: document ?? {} },
-        }),
-      ),
-    onSuccess: (report) =>
-      setOutcome(report.valid ? { kind: "valid", attempt: report.attempt_id } : { kind: "invalid", issues: report.errors }),
-  });
-  const importPack = useMutation({
-    mutationFn: async () => {
-      const answer = await packs.POST("/admin/packs/tenant/import", {
-        body: { tenant_id: tenant.tenant_id, pack: document ?? {} },
-      });
-      return { imported: unwrap(answer), again: answer.response.status === 200 };
-    },
-    onSuccess: async ({ imported, again }) => {
-      setOutcome({ kind: "imported", what: `${imported.pack.domain} ${imported.pack.version}`, status: imported.pack.status, again });
-      await refresh();
-    },
-    onError: (error) => setOutcome(refusedIssues(error) ?? null),
-  });
   const deprecate = useMutation({
     mutationFn: async (version: string) =>
       unwrap(
@@ -428,31 +401,18 @@ function TenantPackVersions() {
     <section aria-labelledby="tenant-pack-versions">
       <h2 id="tenant-pack-versions">Tenant Pack versions</h2>
       {can("tenant_pack", "create") && (
-        <div className="panel">
-          <Upload
-            label="Tenant Pack file (JSON)"
-            onParsed={(p) => {
-              setParsed(p);
-              setOutcome(null);
-            }}
-          />
-          <div className="actions">
-            <button type="button" disabled={!document || validate.isPending} onClick={() => validate.mutate()}>
-              Validate
-            </button>
-            <button
-              type="button"
-              className="primary"
-              disabled={!document || importPack.isPending}
-              onClick={() => importPack.mutate()}
-            >
-              Import
-            </button>
-          </div>
-          {outcome && parsed && <OutcomeView outcome={outcome} name={parsed.name} />}
-          {validate.isError && <ProblemView error={validate.error} />}
-          {importPack.isError && !refusedIssues(importPack.error) && <ProblemView error={importPack.error} />}
-        </div>
+        <ImportPanel
+          label="Tenant Pack file (JSON)"
+          validate={async (pack) =>
+            unwrap(await packs.POST("/admin/packs/validate", { body: { kind: "tenant", tenant_id: tenant.tenant_id, pack } }))
+          }
+          importPack={async (pack) => {
+            const answer = await packs.POST("/admin/packs/tenant/import", { body: { tenant_id: tenant.tenant_id, pack } });
+            const { pack: version } = unwrap(answer);
+            await refresh();
+            return { ...version, again: answer.response.status === 200 };
+          }}
+        />
       )}
       {listed.isPending && <p>Loading Tenant Packs…</p>}
       {listed.isError && <ProblemView error={listed.error} />}

@@ -73,23 +73,18 @@ async fn console(services: Services) -> Console {
     Console { gateway, idp, s }
 }
 
-/// Waits until the pack service has heard of `tenant` from the registry.
-async fn wait_for_packs(s: &Stack, admin: &str, tenant: &str) {
-    plinth_testkit::wait_until(
-        "the pack service to hear of the tenant",
-        Duration::from_secs(60),
-        || async {
-            s.call(
-                Some(admin),
-                Method::GET,
-                &format!("/admin/packs/tenant/{tenant}"),
-                None,
-            )
-            .await
-            .0 == 200
-        },
-    )
-    .await;
+/// The platform's side of the demo, published: the playbook and Finance 3.2.0.
+fn finance_published() -> Vec<(String, Value)> {
+    vec![
+        (
+            "/admin/playbooks".to_owned(),
+            example("playbook-invoice-dispute-triage-1.0.0.json"),
+        ),
+        (
+            "/admin/packs/domain/import".to_owned(),
+            example("finance-3.2.0.json"),
+        ),
+    ]
 }
 
 /// Makes each `POST` (path, body) as `token`; each must succeed.
@@ -387,7 +382,7 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
-    wait_for_packs(&s, &admin, &acme).await;
+    s.wait_for_pack_service(&admin, &acme).await;
     let people = [
         ("acme-admin", "acme-workspace-admins", Role::WorkspaceAdmin),
         ("acme-operator", "acme-operators", Role::Operator),
@@ -397,19 +392,12 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     // Something on every screen: a checklist with manual items, a workspace,
     // group mappings, Finance 3.2.0 active with the playbook linked, 3.3.0 and
     // the Tenant Pack imported but not active.
-    let mut setup = vec![
+    let mut setup = finance_published();
+    setup.extend([
         (format!("/admin/tenants/{acme}/onboarding"), json!({})),
         (
             format!("/admin/tenants/{acme}/workspaces"),
             json!({ "name": "Desk" }),
-        ),
-        (
-            "/admin/playbooks".to_owned(),
-            example("playbook-invoice-dispute-triage-1.0.0.json"),
-        ),
-        (
-            "/admin/packs/domain/import".to_owned(),
-            example("finance-3.2.0.json"),
         ),
         (
             "/admin/packs/domain/import".to_owned(),
@@ -427,7 +415,7 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             format!("/admin/packs/tenant/{acme}/playbooks"),
             json!({ "playbook": "invoice-dispute-triage", "version": "1.0.0" }),
         ),
-    ];
+    ]);
     for (_, group, role) in people {
         setup.push((
             format!("/admin/tenants/{acme}/group-mappings"),
@@ -752,16 +740,9 @@ async fn an_approver_decides_a_change_request_another_person_asked_for_in_two_br
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
-    wait_for_packs(&s, &admin, &acme).await;
-    let setup = [
-        (
-            "/admin/playbooks".to_owned(),
-            example("playbook-invoice-dispute-triage-1.0.0.json"),
-        ),
-        (
-            "/admin/packs/domain/import".to_owned(),
-            example("finance-3.2.0.json"),
-        ),
+    s.wait_for_pack_service(&admin, &acme).await;
+    let mut setup = finance_published();
+    setup.extend([
         (
             format!("/admin/tenants/{acme}/group-mappings"),
             json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
@@ -775,8 +756,8 @@ async fn an_approver_decides_a_change_request_another_person_asked_for_in_two_br
             format!("/admin/tenants/{acme}/role-bindings"),
             json!({ "subject": "acme-admin", "role": "Approver" }),
         ),
-    ];
-    post_all(&s, &admin, setup.into()).await;
+    ]);
+    post_all(&s, &admin, setup).await;
     wait_for_roles(
         &s,
         &idp,
@@ -854,17 +835,10 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
-    wait_for_packs(&s, &admin, &acme).await;
+    s.wait_for_pack_service(&admin, &acme).await;
     // Every screen with something on it.
-    let setup = [
-        (
-            "/admin/playbooks".to_owned(),
-            example("playbook-invoice-dispute-triage-1.0.0.json"),
-        ),
-        (
-            "/admin/packs/domain/import".to_owned(),
-            example("finance-3.2.0.json"),
-        ),
+    let mut setup = finance_published();
+    setup.extend([
         (
             "/admin/packs/tenant/import".to_owned(),
             json!({ "tenant_id": acme, "pack": example("acme-finance-1.4.0.json") }),
@@ -882,8 +856,8 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
             format!("/admin/tenants/{acme}/group-mappings"),
             json!({ "idp_group": "acme-operators", "role": "Operator" }),
         ),
-    ];
-    post_all(&s, &admin, setup.into()).await;
+    ]);
+    post_all(&s, &admin, setup).await;
 
     let seen = browse("a11y.mjs", &[&gateway, &acme]).await;
     let screens = seen["screens"].as_object().unwrap();

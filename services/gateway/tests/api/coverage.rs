@@ -455,21 +455,7 @@ async fn furnish_platform(s: &Stack, admin: &str) -> String {
 /// A tenant's packs: its Tenant Pack, Finance 3.2.0 with it active, and the
 /// playbook linked — once the pack service has heard of the tenant.
 async fn furnish_packs(s: &Stack, admin: &str, tenant: &str) {
-    wait_until(
-        "the pack service to hear of the tenant",
-        Duration::from_secs(60),
-        || async {
-            s.call(
-                Some(admin),
-                Method::GET,
-                &format!("/admin/packs/tenant/{tenant}"),
-                None,
-            )
-            .await
-            .0 == 200
-        },
-    )
-    .await;
+    s.wait_for_pack_service(admin, tenant).await;
     let pack: Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("examples/packs/acme-finance-1.4.0.json")).unwrap(),
     )

@@ -5,9 +5,7 @@
 //! the active rules — then activate a new version and see classification change,
 //! with no restart.
 
-use std::time::Duration;
-
-use plinth_testkit::{Idp, wait_until};
+use plinth_testkit::Idp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -43,17 +41,7 @@ async fn the_pack_onboarding_demo_runs_through_the_gateway() {
 
     // 1. A new tenant, which the pack service hears of from the registry.
     let tenant = s.register(&admin, "finco").await;
-    wait_until(
-        "the pack service to hear of the tenant",
-        Duration::from_secs(60),
-        || async {
-            call(Method::GET, format!("/admin/packs/tenant/{tenant}"), None)
-                .await
-                .0
-                == 200
-        },
-    )
-    .await;
+    s.wait_for_pack_service(&admin, &tenant).await;
 
     // 2. The Finance Domain Pack (and the playbook it references), validated first.
     let (status, published) = call(

@@ -241,6 +241,26 @@ impl Stack {
 }
 
 impl Stack {
+    /// Waits until the pack service has heard of `tenant` from the registry's
+    /// events (asked as `token`, a platform administrator).
+    pub async fn wait_for_pack_service(&self, token: &str, tenant: &str) {
+        plinth_testkit::wait_until(
+            "the pack service to hear of the tenant",
+            std::time::Duration::from_secs(60),
+            || async {
+                self.call(
+                    Some(token),
+                    Method::GET,
+                    &format!("/admin/packs/tenant/{tenant}"),
+                    None,
+                )
+                .await
+                .0 == 200
+            },
+        )
+        .await;
+    }
+
     /// Registers a US tenant as `token` (a platform administrator): its id.
     pub async fn register(&self, token: &str, slug: &str) -> String {
         let (status, created, _) = self
