@@ -13,46 +13,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
 
-/// One problem with a pack: where (a JSON pointer into the submitted document),
-/// what (a stable snake_case code), and a message for the person who wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-pub struct Issue {
-    #[schema(example = "/classification/rules/0/when/all/0/field")]
-    pub pointer: String,
-    #[schema(example = "unknown_field")]
-    pub code: String,
-    pub message: String,
-}
-
-impl Issue {
-    pub fn new(pointer: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Issue {
-            pointer: pointer.into(),
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-}
-
-/// `base` with `segment` appended as a JSON pointer segment (RFC 6901 escaping).
-pub fn pointer(base: &str, segment: impl std::fmt::Display) -> String {
-    let segment = segment.to_string().replace('~', "~0").replace('/', "~1");
-    format!("{base}/{segment}")
-}
-
-/// SHA-256 of the RFC 8785 canonical JSON of `value`, hex: the identity of a
-/// pack's content whatever its key order or whitespace.
-#[expect(clippy::expect_used, reason = "JSON values serialize")]
-pub fn checksum(value: &Value) -> String {
-    let canonical = serde_json_canonicalizer::to_vec(value).expect("JSON values serialize");
-    Sha256::digest(canonical)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use plinth_documents::{Issue, checksum, pointer};
 
 /// Validates a submitted Domain Pack: its schema, and the checks on what the
 /// schema admits, given the tool catalog and the published versions of the

@@ -4,11 +4,10 @@
 
 use std::sync::LazyLock;
 
-use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Registry, Validator};
 use serde_json::Value;
 
-use super::{Issue, pointer};
+use super::Issue;
 
 pub const DOMAIN_PACK: &str = include_str!("../../../../schemas/json/domain-pack.schema.json");
 pub const TENANT_PACK: &str = include_str!("../../../../schemas/json/tenant-pack.schema.json");
@@ -63,54 +62,7 @@ pub fn playbook(doc: &Value) -> Vec<Issue> {
 }
 
 fn issues(validator: &Validator, doc: &Value) -> Vec<Issue> {
-    // Most packs are valid: asking yes or no is several times cheaper than
-    // collecting every error.
-    if validator.is_valid(doc) {
-        return Vec::new();
-    }
-    let mut found = Vec::new();
-    for error in validator.iter_errors(doc) {
-        let at = error.instance_path().as_str().to_owned();
-        match error.kind() {
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().unwrap_or_default();
-                found.push(Issue::new(
-                    pointer(&at, name),
-                    "required",
-                    format!("`{name}` is required"),
-                ));
-            }
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                for key in unexpected {
-                    found.push(Issue::new(
-                        pointer(&at, key),
-                        "unsupported_key",
-                        format!("`{key}` is not a key the format supports here"),
-                    ));
-                }
-            }
-            kind => {
-                let code = match kind {
-                    ValidationErrorKind::Type { .. } => "wrong_type",
-                    ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
-                        "not_allowed"
-                    }
-                    ValidationErrorKind::Pattern { .. } => "bad_format",
-                    ValidationErrorKind::MinLength { .. }
-                    | ValidationErrorKind::MaxLength { .. }
-                    | ValidationErrorKind::MinItems { .. }
-                    | ValidationErrorKind::MaxItems { .. }
-                    | ValidationErrorKind::MinProperties { .. }
-                    | ValidationErrorKind::MaxProperties { .. } => "out_of_bounds",
-                    _ => "invalid",
-                };
-                found.push(Issue::new(at, code, error.to_string()));
-            }
-        }
-    }
-    found.sort();
-    found.dedup();
-    found
+    plinth_documents::schema_issues(validator, doc)
 }
 
 #[cfg(test)]
