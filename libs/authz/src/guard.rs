@@ -77,6 +77,10 @@ pub mod on {
         AuditLog => [AuditLog];
         /// A Domain Pack version.
         DomainPack => [DomainPack];
+        /// A module release in the catalog.
+        Module => [Module];
+        /// A key trusted to sign module releases.
+        TrustedSigner => [TrustedSigner];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

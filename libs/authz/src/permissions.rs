@@ -47,6 +47,11 @@ pub enum Resource {
     RuntimeConfig,
     /// A ticket classified by a tenant's active configuration.
     Classification,
+    /// A module release in the platform's catalog: its import, trust review and
+    /// lifecycle decisions.
+    Module,
+    /// A key the platform trusts to sign module releases.
+    TrustedSigner,
 }
 
 /// What is done to it.
@@ -64,7 +69,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 18] = [
+    pub const ALL: [Resource; 20] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -83,6 +88,8 @@ impl Resource {
         Resource::PlaybookLink,
         Resource::RuntimeConfig,
         Resource::Classification,
+        Resource::Module,
+        Resource::TrustedSigner,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -106,6 +113,8 @@ impl Resource {
             Resource::PlaybookLink => "playbook_link",
             Resource::RuntimeConfig => "runtime_config",
             Resource::Classification => "classification",
+            Resource::Module => "module",
+            Resource::TrustedSigner => "trusted_signer",
         }
     }
 }
@@ -173,6 +182,9 @@ fn writers(resource: Resource) -> &'static [Role] {
         Resource::RuntimeConfig => &[],
         // Tickets are classified by the people who run the tenant's operations.
         Resource::Classification => &[PlatformAdmin, WorkspaceAdmin, Operator],
+        // Platform management owns trust: which releases enter the catalog and
+        // whose signatures count.
+        Resource::Module | Resource::TrustedSigner => &[PlatformAdmin],
     }
 }
 
@@ -183,6 +195,8 @@ fn readers(resource: Resource) -> Option<&'static [Role]> {
         // The audit trail is for administrators and auditors: the platform's for the
         // whole platform, a tenant's for its own.
         Resource::AuditLog => Some(&[PlatformAdmin, PlatformAuditor, WorkspaceAdmin, Auditor]),
+        // The keys the platform trusts are the platform team's business.
+        Resource::TrustedSigner => Some(&[PlatformAdmin, PlatformAuditor]),
         _ => None,
     }
 }
