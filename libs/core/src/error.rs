@@ -70,6 +70,8 @@ codes! {
     PackInvalid = "pack_invalid", BAD_REQUEST;
     /// A playbook failed validation (`errors` lists the problems).
     PlaybookInvalid = "playbook_invalid", BAD_REQUEST;
+    /// A module release's manifest failed the schema (`errors` lists the problems).
+    ManifestInvalid = "manifest_invalid", BAD_REQUEST;
     /// No valid credentials: no token, an expired or foreign one, or no session.
     Unauthenticated = "unauthenticated", UNAUTHORIZED;
     /// The login at the identity provider did not complete.
@@ -98,6 +100,8 @@ codes! {
     VersionExists = "version_exists", CONFLICT;
     /// Tenants run this pack version; it cannot be retired or deleted.
     PackInUse = "pack_in_use", CONFLICT;
+    /// A module release's trust review has a failed check; it cannot be approved.
+    ReviewFailed = "review_failed", CONFLICT;
     /// The Domain and Tenant Pack versions do not fit together.
     ActivationIncompatible = "activation_incompatible", CONFLICT;
     /// The playbook needs what the tenant's active configuration does not have.

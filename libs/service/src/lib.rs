@@ -528,3 +528,15 @@ pub trait ServiceState: Sync {
 pub fn scope_of(caller: &Caller) -> TenantScope {
     TenantScope::of(&caller.ctx, caller.bound_tenants.as_deref())
 }
+
+/// Platform-wide changes (Domain Packs, playbooks, module releases, trusted
+/// signers) are the unbound platform team's: MSP staff bound to chosen tenants
+/// act in those tenants only.
+pub fn require_platform_wide(caller: &Caller) -> Result<(), ApiError> {
+    if caller.bound_tenants.is_some() {
+        return Err(ApiError::forbidden(
+            "you act for chosen tenants only; platform-wide changes are the platform team's",
+        ));
+    }
+    Ok(())
+}

@@ -17,7 +17,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
-use plinth_authz::Caller;
 use plinth_bus::Event;
 use plinth_core::{ApiError, Region, ReqCtx, TenantId};
 use plinth_db::Pool;
@@ -99,16 +98,7 @@ pub async fn tenant_on_conn(
         .ok_or_else(|| ApiError::not_found("tenant"))
 }
 
-/// Platform-wide changes (Domain Packs, playbooks) are the unbound platform
-/// team's: MSP staff bound to chosen tenants act in those tenants only.
-pub fn require_platform_wide(caller: &Caller) -> Result<(), ApiError> {
-    if caller.bound_tenants.is_some() {
-        return Err(ApiError::forbidden(
-            "you act for chosen tenants only; platform-wide changes are the platform team's",
-        ));
-    }
-    Ok(())
-}
+pub use plinth_service::require_platform_wide;
 
 /// `OFFBOARDING` and `OFFBOARDED` tenants keep their records but change nothing.
 pub fn require_changeable(tenant: &TenantRow) -> Result<(), ApiError> {

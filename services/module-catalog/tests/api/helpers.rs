@@ -1,0 +1,125 @@
+//! Starting the service for a test, signing releases, and calling it.
+
+use std::path::PathBuf;
+
+use ed25519_dalek::Signer as _;
+use ed25519_dalek::pkcs8::EncodePublicKey as _;
+use module_catalog::dsse::{Envelope, MANIFEST_TYPE};
+use plinth_core::Region;
+pub use plinth_testkit::As;
+use plinth_testkit::Harness;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+plinth_testkit::tested_service!(ModuleCatalog, module_catalog);
+
+/// The module catalog under test.
+pub struct TestApp(Harness<ModuleCatalog>);
+
+impl std::ops::Deref for TestApp {
+    type Target = Harness<ModuleCatalog>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The bytes of an example release of `examples/modules/`.
+pub fn example(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("examples/modules").join(name)).unwrap()
+}
+
+pub fn admin() -> As {
+    As::platform_admin()
+}
+
+/// A signing key of the tests' own.
+pub struct Key {
+    signing: ed25519_dalek::SigningKey,
+    pub key_id: String,
+}
+
+impl Key {
+    pub fn new(seed: u8) -> Self {
+        Key {
+            signing: ed25519_dalek::SigningKey::from_bytes(&[seed; 32]),
+            key_id: format!("release-key-{seed}"),
+        }
+    }
+
+    /// `body` in a DSSE envelope signed by this key.
+    pub fn sign(&self, body: &[u8]) -> Value {
+        serde_json::to_value(Envelope::sign(MANIFEST_TYPE, body, &self.key_id, |m| {
+            self.signing.sign(m).to_vec()
+        }))
+        .unwrap()
+    }
+
+    /// The body of `POST /admin/trust/signers` trusting this key for `sources`.
+    pub fn signer_body(&self, sources: &[&str]) -> Value {
+        json!({
+            "identity": "Plinth module release pipeline",
+            "algorithm": "ed25519",
+            "key_id": self.key_id,
+            "public_key": self.signing.verifying_key().to_public_key_pem(Default::default()).unwrap(),
+            "sources": sources,
+            "not_after": "2099-01-01T00:00:00Z"
+        })
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp(Harness::spawn(Region::Us, json!({}), |_| {}).await)
+    }
+
+    pub async fn post(&self, who: &As, path: &str, body: Value) -> (u16, Value) {
+        self.call(Some(who), Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get(&self, who: &As, path: &str) -> (u16, Value) {
+        self.call(Some(who), Method::GET, path, None).await
+    }
+
+    /// Trusts `key` for the example releases' organisation: the signer's id.
+    pub async fn trust(&self, key: &Key) -> String {
+        let (status, signer) = self
+            .post(
+                &admin(),
+                "/admin/trust/signers",
+                key.signer_body(&["github.com/plinth-modules", "gitlab.com/plinth-modules"]),
+            )
+            .await;
+        assert_eq!(status, 201, "{signer}");
+        signer["signer_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Imports the example `name` signed by `key`.
+    pub async fn import_signed(&self, name: &str, key: &Key) -> (u16, Value) {
+        self.post(
+            &admin(),
+            "/admin/modules/import",
+            json!({ "envelope": key.sign(&example(name)) }),
+        )
+        .await
+    }
+}
+
+/// The state of each check of a release's review, by check.
+pub fn states(release: &Value) -> Vec<(String, String)> {
+    release["review"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
