@@ -203,6 +203,7 @@ fn dev_defaults() -> serde_json::Value {
         "readiness": {
             "tenant-registry": "http://127.0.0.1:8181",
             "pack-service": "http://127.0.0.1:8182",
+            "module-catalog": "http://127.0.0.1:8183",
             "audit": "http://127.0.0.1:8186"
         },
         "routes": [
@@ -211,7 +212,9 @@ fn dev_defaults() -> serde_json::Value {
             { "prefix": "/admin/audit", "upstream": "http://127.0.0.1:8086", "audience": "audit" },
             { "prefix": "/admin/packs", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" },
             { "prefix": "/admin/playbooks", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" },
-            { "prefix": "/runtime", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" }
+            { "prefix": "/runtime", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" },
+            { "prefix": "/admin/modules", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
+            { "prefix": "/admin/trust", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" }
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
         "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3 },

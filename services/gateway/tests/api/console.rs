@@ -67,6 +67,7 @@ async fn console(services: Services) -> Console {
             }),
             audit: services.audit,
             packs: services.packs,
+            ..Options::default()
         },
     )
     .await;

@@ -191,6 +191,27 @@ fn spec(operation: &str) -> Option<Spec> {
             Some(json!({ "ticket": { "fields": { "subject": "Invoice 4411" } } })),
         ),
         "classification_list" => needs(Classification, Read, None),
+        "module_import" => needs(
+            Module,
+            Create,
+            Some(json!({ "manifest": { "kind": "ModuleRelease" } })),
+        ),
+        "module_list" | "module_get" | "review_list" | "review_get" => needs(Module, Read, None),
+        "module_decide" => needs(Module, Update, Some(json!({ "reason": "coverage" }))),
+        "signer_list" => needs(TrustedSigner, Read, None),
+        "signer_add" => needs(
+            TrustedSigner,
+            Create,
+            Some(json!({
+                "identity": "coverage", "algorithm": "ed25519", "key_id": "coverage",
+                "public_key": "9b876c118c40d5f257cfd7b5c7792012563df530f4ce5593862ba41c058b075f",
+                "sources": ["github.com/coverage"],
+                "not_after": "2099-01-01T00:00:00Z"
+            })),
+        ),
+        "signer_expire" | "signer_revoke" => {
+            needs(TrustedSigner, Update, Some(json!({ "reason": "coverage" })))
+        }
         _ => None,
     }
 }
@@ -253,6 +274,8 @@ struct Holdings {
     group_mapping: String,
     /// An import attempt of the platform's (the same for every tenant).
     attempt: String,
+    /// A module release's review (the platform's too).
+    review: String,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -296,7 +319,13 @@ fn expected(caller: Caller, spec: &Spec, tenant_scoped: bool, target: Target) ->
         && matches!(caller, Caller::Bound(..))
         && spec.permission.is_some_and(|(r, a)| {
             (r, a) == (Resource::Tenant, Action::Create)
-                || (matches!(r, Resource::DomainPack | Resource::Playbook) && a != Action::Read)
+                || (matches!(
+                    r,
+                    Resource::DomainPack
+                        | Resource::Playbook
+                        | Resource::Module
+                        | Resource::TrustedSigner
+                ) && a != Action::Read)
         })
     {
         // Staff bound to chosen tenants do not register new ones, nor change
@@ -326,6 +355,7 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         role_binding: format!("rbd_{}", uuid::Uuid::new_v4().simple()),
         group_mapping: format!("rbd_{}", uuid::Uuid::new_v4().simple()),
         attempt: own.attempt.clone(),
+        review: own.review.clone(),
     };
     let (tenant, children) = match target {
         Target::Own => (own, own),
@@ -358,7 +388,7 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         .replace(
             "{version}",
             match op.id.as_str() {
-                "playbook_get" => "1.0.0",
+                "playbook_get" | "module_get" | "module_decide" => "1.0.0",
                 "tenant_pack_get" | "tenant_pack_deprecate" => "1.4.0",
                 _ => "3.2.0",
             },
@@ -368,7 +398,14 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
             "{change_id}",
             &format!("chg_{}", uuid::Uuid::new_v4().simple()),
         )
-        .replace("{attempt_id}", &children.attempt);
+        .replace("{attempt_id}", &children.attempt)
+        .replace("{module_id}", "itsm-triage-agent")
+        .replace("{decision}", "approve")
+        .replace("{review_id}", &children.review)
+        .replace(
+            "{signer_id}",
+            &format!("sgn_{}", uuid::Uuid::new_v4().simple()),
+        );
     if op.id == "audit_consistency" {
         path.push_str("?from=1&to=1");
     }
@@ -393,6 +430,8 @@ async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Valu
         "/runtime/tenants/{}/classifications",
         "/admin/packs/domain",
         "/admin/playbooks",
+        "/admin/modules",
+        "/admin/trust/signers",
     ]
     .map(|template| async move {
         let path = template.replace("{}", &holdings.tenant);
@@ -420,7 +459,7 @@ fn uncovered() -> BTreeSet<String> {
 
 /// What every tenant shares: the Finance Domain Pack and its playbook; the
 /// attempt of its import.
-async fn furnish_platform(s: &Stack, admin: &str) -> String {
+async fn furnish_platform(s: &Stack, admin: &str) -> (String, String) {
     let example = |name: &str| -> Value {
         serde_json::from_str(
             &std::fs::read_to_string(repo().join("examples/packs").join(name)).unwrap(),
@@ -449,7 +488,25 @@ async fn furnish_platform(s: &Stack, admin: &str) -> String {
         assert_eq!(status, 201, "{body}");
         attempt = body["attempt_id"].as_str().unwrap().to_owned();
     }
-    attempt
+    // A module release in the catalog (unsigned: its review is what reads need).
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("examples/modules/itsm-triage-agent-1.0.0.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let (status, body, _) = s
+        .call(
+            Some(admin),
+            Method::POST,
+            "/admin/modules/import",
+            Some(json!({ "manifest": manifest })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (
+        attempt,
+        body["review"]["review_id"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// A tenant's packs: its Tenant Pack, Finance 3.2.0 with it active, and the
@@ -481,7 +538,7 @@ async fn furnish_packs(s: &Stack, admin: &str, tenant: &str) {
 
 /// Sets up a tenant the way the walk needs it: onboarding requested (so its
 /// audit log exists), a workspace, a role binding, and its groups mapped.
-async fn furnish(s: &Stack, admin: &str, slug: &str, attempt: &str) -> Holdings {
+async fn furnish(s: &Stack, admin: &str, slug: &str, platform: &(String, String)) -> Holdings {
     let id = s.register(admin, slug).await;
     let post = |path: String, body: Value| async move {
         let (status, created, _) = s.call(Some(admin), Method::POST, &path, Some(body)).await;
@@ -528,7 +585,8 @@ async fn furnish(s: &Stack, admin: &str, slug: &str, attempt: &str) -> Holdings 
         workspace,
         role_binding,
         group_mapping,
-        attempt: attempt.to_owned(),
+        attempt: platform.0.clone(),
+        review: platform.1.clone(),
     }
 }
 
@@ -540,6 +598,7 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
         Options {
             audit: true,
             packs: true,
+            modules: true,
             // The walk is many calls in one tenant: its allowance is not under test.
             gateway: json!({ "rate_limits": { "default_per_second": 1000000, "caller_per_second": 1000000 } }),
             ..Options::default()
@@ -547,9 +606,9 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
     )
     .await;
     let admin = idp.access_token("msp-admin").await;
-    let attempt = furnish_platform(&s, &admin).await;
-    let own = furnish(&s, &admin, "acme", &attempt).await;
-    let other = furnish(&s, &admin, "globex", &attempt).await;
+    let platform = furnish_platform(&s, &admin).await;
+    let own = furnish(&s, &admin, "acme", &platform).await;
+    let other = furnish(&s, &admin, "globex", &platform).await;
     let (status, body, _) = s
         .call(
             Some(&admin),

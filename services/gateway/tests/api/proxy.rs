@@ -23,6 +23,8 @@ pub struct Stack {
     _audit_db: Option<TestDb>,
     /// The pack service's database, when the stack has one.
     _pack_db: Option<TestDb>,
+    /// The module catalog's database, when the stack has one.
+    _module_db: Option<TestDb>,
     /// The gateway's settings, for another gateway of the same region.
     settings: Value,
 }
@@ -43,6 +45,8 @@ pub struct Options {
     /// Whether the pack service runs behind `/admin/packs`, `/admin/playbooks` and
     /// `/runtime`.
     pub packs: bool,
+    /// Whether the module catalog runs behind `/admin/modules` and `/admin/trust`.
+    pub modules: bool,
 }
 
 pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
@@ -141,6 +145,36 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     } else {
         None
     };
+    let module_db = if options.modules {
+        let db = TestDb::create("module_catalog", module_catalog::all_migrations())
+            .await
+            .unwrap();
+        let modules = module_catalog::Application::build(
+            module_catalog::Settings::with_overrides(json!({
+                "http": { "port": 0 },
+                "database": {
+                    "app_url": db.app_url(), "owner_url": db.owner_url(),
+                    "app_role": TEST_APP_ROLE, "pool_size": 4
+                },
+                "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": true, "consumers": true })),
+                "auth": { "internal_token_public_key": keys.public_base64url() }
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        let upstream = format!("http://127.0.0.1:{}", modules.port());
+        readiness.insert("module-catalog".into(), ops_of(&modules));
+        for prefix in ["/admin/modules", "/admin/trust"] {
+            routes.push(json!({
+                "prefix": prefix, "upstream": upstream, "audience": module_catalog::AUDIENCE
+            }));
+        }
+        tokio::spawn(modules.run_until_stopped());
+        Some(db)
+    } else {
+        None
+    };
     let body_limit = if options.packs { 4 * 1024 * 1024 } else { 8192 };
     let mut settings = json!({
         "http": { "port": options.port, "body_limit_bytes": body_limit },
@@ -170,6 +204,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         _db: Some(db),
         _audit_db: audit_db,
         _pack_db: pack_db,
+        _module_db: module_db,
         settings,
     }
 }
@@ -431,6 +466,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         _db: None,
         _audit_db: None,
         _pack_db: None,
+        _module_db: None,
         settings: Value::Null,
     };
     let admin = idp.access_token("msp-admin").await;
