@@ -49,6 +49,20 @@ pub struct Options {
     pub modules: bool,
 }
 
+/// The settings of a service behind the stack's gateway: its database, the
+/// stack's topics (relay and consumers on), the gateway's token key.
+fn upstream_settings(db: &TestDb, prefix: &str, keys: &TokenKeys) -> Value {
+    json!({
+        "http": { "port": 0 },
+        "database": {
+            "app_url": db.app_url(), "owner_url": db.owner_url(),
+            "app_role": TEST_APP_ROLE, "pool_size": 4
+        },
+        "bus": test_bus_settings(prefix, json!({ "partitions": 1, "relay": true, "consumers": true })),
+        "auth": { "internal_token_public_key": keys.public_base64url() }
+    })
+}
+
 pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     let db = TestDb::create("tenant_registry", tenant_registry::all_migrations())
         .await
@@ -120,16 +134,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             .await
             .unwrap();
         let packs = pack_service::Application::build(
-            pack_service::Settings::with_overrides(json!({
-                "http": { "port": 0 },
-                "database": {
-                    "app_url": db.app_url(), "owner_url": db.owner_url(),
-                    "app_role": TEST_APP_ROLE, "pool_size": 4
-                },
-                "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": true, "consumers": true })),
-                "auth": { "internal_token_public_key": keys.public_base64url() }
-            }))
-            .unwrap(),
+            pack_service::Settings::with_overrides(upstream_settings(&db, &prefix, &keys)).unwrap(),
         )
         .await
         .unwrap();
@@ -150,16 +155,8 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             .await
             .unwrap();
         let modules = module_catalog::Application::build(
-            module_catalog::Settings::with_overrides(json!({
-                "http": { "port": 0 },
-                "database": {
-                    "app_url": db.app_url(), "owner_url": db.owner_url(),
-                    "app_role": TEST_APP_ROLE, "pool_size": 4
-                },
-                "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": true, "consumers": true })),
-                "auth": { "internal_token_public_key": keys.public_base64url() }
-            }))
-            .unwrap(),
+            module_catalog::Settings::with_overrides(upstream_settings(&db, &prefix, &keys))
+                .unwrap(),
         )
         .await
         .unwrap();
