@@ -225,7 +225,11 @@ mod tests {
                 assert!(!allows(&[Role::Auditor], resource, action));
                 assert!(!allows(&[Role::PlatformAuditor], resource, action));
             }
-            assert!(allows(&[Role::Auditor], resource, Action::Read));
+            // A tenant's auditor reads everything of its tenant; the platform's
+            // trusted signers are the platform team's alone.
+            let reads = allows(&[Role::Auditor], resource, Action::Read);
+            assert_eq!(reads, resource != Resource::TrustedSigner, "{resource}");
+            assert!(allows(&[Role::PlatformAuditor], resource, Action::Read));
         }
     }
 

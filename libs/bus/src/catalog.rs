@@ -46,6 +46,9 @@ const PROVISIONING: &str = ProvisioningResult::SCHEMA;
 const REGISTRY: &str = "tenant-registry";
 const PACKS: &str = "pack-service";
 const AUDIT: &str = "audit";
+const MODULES: &str = "module-catalog";
+const MODULE_DECIDED: &str = "plinth.module.ModuleDecided";
+const SIGNER: &str = "plinth.module.TrustedSignerChanged";
 
 /// Every event type, grouped by topic.
 pub const EVENT_TYPES: &[EventType] = &[
@@ -229,6 +232,49 @@ pub const EVENT_TYPES: &[EventType] = &[
         Area::Pack,
         PROVISIONING,
         PACKS,
+    ),
+    event(
+        "plinth.module.imported",
+        Area::Module,
+        "plinth.module.ModuleImported",
+        MODULES,
+    ),
+    event(
+        "plinth.module.approved",
+        Area::Module,
+        MODULE_DECIDED,
+        MODULES,
+    ),
+    event(
+        "plinth.module.rejected",
+        Area::Module,
+        MODULE_DECIDED,
+        MODULES,
+    ),
+    event(
+        "plinth.module.deprecated",
+        Area::Module,
+        MODULE_DECIDED,
+        MODULES,
+    ),
+    event(
+        "plinth.module.revoked",
+        Area::Module,
+        MODULE_DECIDED,
+        MODULES,
+    ),
+    event("plinth.module.signer_added", Area::Module, SIGNER, MODULES),
+    event(
+        "plinth.module.signer_expired",
+        Area::Module,
+        SIGNER,
+        MODULES,
+    ),
+    event(
+        "plinth.module.signer_revoked",
+        Area::Module,
+        SIGNER,
+        MODULES,
     ),
     event(
         crate::AUDIT_EVENT,

@@ -355,16 +355,19 @@ pub async fn module_import(
             release_insert_on_conn(conn, &row).await?;
             let review = review_row(&reviewed, Some(&row.version_id), &sha, at, &by)?;
             review_insert_on_conn(conn, &review).await?;
-            let event = app.events.audit(
-                ctx,
-                &audited_here
-                    .clone()
-                    .with_detail("review_passed", reviewed.passed())
-                    .with_detail("manifest_sha256", &sha),
-                Outcome::Allowed,
-                None,
-            )?;
-            Outbox::enqueue(conn, &[event]).await?;
+            let events = [
+                app.events.imported(&row)?,
+                app.events.audit(
+                    ctx,
+                    &audited_here
+                        .clone()
+                        .with_detail("review_passed", reviewed.passed())
+                        .with_detail("manifest_sha256", &sha),
+                    Outcome::Allowed,
+                    None,
+                )?,
+            ];
+            Outbox::enqueue(conn, &events).await?;
             Ok((Release::of(row, Some(review.try_into()?), true), true))
         })
         .await
@@ -525,13 +528,19 @@ pub async fn module_decide(
                 &reason,
             )
             .await?;
-            let event = app.events.audit(
-                ctx,
-                &audited.clone().with_detail("status", to).with_detail("reason", &reason),
-                Outcome::Allowed,
-                None,
-            )?;
-            Outbox::enqueue(conn, &[event]).await?;
+            let events = [
+                app.events.decided(&row)?,
+                app.events.audit(
+                    ctx,
+                    &audited
+                        .clone()
+                        .with_detail("status", to)
+                        .with_detail("reason", &reason),
+                    Outcome::Allowed,
+                    None,
+                )?,
+            ];
+            Outbox::enqueue(conn, &events).await?;
             let review = latest_review_on_conn(conn, &row.version_id).await?;
             Ok(Release::of(row, review, true))
         })
@@ -738,8 +747,12 @@ pub async fn signer_add(
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &TenantScope::All, async |conn| {
             signer_insert_on_conn(conn, &row).await?;
-            let event = app.events.audit(ctx, &audited, Outcome::Allowed, None)?;
-            Outbox::enqueue(conn, &[event]).await?;
+            let events = [
+                app.events
+                    .signer_changed("added", &row, at, &ctx.principal.subject)?,
+                app.events.audit(ctx, &audited, Outcome::Allowed, None)?,
+            ];
+            Outbox::enqueue(conn, &events).await?;
             Ok(Signer::from(row.clone()))
         })
         .await
@@ -798,8 +811,16 @@ pub async fn signer_end(
             let by = ctx.principal.subject.clone();
             let row = signer_end_on_conn(conn, id, at, reason.as_deref().map(|r| (by.as_str(), r)))
                 .await?;
-            let event = app.events.audit(ctx, &audited, Outcome::Allowed, None)?;
-            Outbox::enqueue(conn, &[event]).await?;
+            let change = if reason.is_some() {
+                "revoked"
+            } else {
+                "expired"
+            };
+            let events = [
+                app.events.signer_changed(change, &row, at, &by)?,
+                app.events.audit(ctx, &audited, Outcome::Allowed, None)?,
+            ];
+            Outbox::enqueue(conn, &events).await?;
             Ok(Signer::from(row))
         })
         .await

@@ -106,6 +106,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
         Options {
             audit: true,
             packs: true,
+            modules: true,
             ..Options::default()
         },
     )
@@ -131,6 +132,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
         services,
         [
             ("audit", true),
+            ("module-catalog", true),
             ("pack-service", true),
             ("tenant-registry", true)
         ],
@@ -139,7 +141,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
     assert_eq!(report["region"], "us");
     assert_eq!(report["gateway"]["ready"], true);
     assert!(
-        report["services"][2]["checks"]
+        report["services"][3]["checks"]
             .as_array()
             .unwrap()
             .iter()

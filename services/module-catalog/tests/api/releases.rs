@@ -96,10 +96,35 @@ async fn a_signed_release_is_imported_reviewed_approved_deprecated_and_revoked()
         .await;
     assert_eq!(listed["items"][0]["status"], "REVOKED", "{listed}");
 
+    // Partners read each step on plinth.module.v1, keyed `platform`.
+    let outbox = app.outbox().await;
+    let published: Vec<(String, String, Value)> = outbox
+        .iter()
+        .filter(|e| e.ce_type.starts_with("plinth.module."))
+        .map(|e| (e.ce_type.clone(), e.key.clone(), e.payload.clone()))
+        .collect();
+    let types: Vec<&str> = published.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "plinth.module.signer_added",
+            "plinth.module.imported",
+            "plinth.module.approved",
+            "plinth.module.deprecated",
+            "plinth.module.revoked"
+        ]
+    );
+    assert!(published.iter().all(|(_, key, _)| key == "platform"));
+    let imported = &published[1].2;
+    assert_eq!(imported["module_id"], "itsm-triage-agent");
+    assert_eq!(imported["review_passed"], true);
+    assert_eq!(imported["image_digest"], release["image_digest"]);
+    let revoked = &published[4].2;
+    assert_eq!(revoked["status"], "REVOKED");
+    assert_eq!(revoked["reason"], "revoke: reviewed by the platform team");
+
     // Each action is in the platform's audit trail.
-    let actions: Vec<String> = app
-        .outbox()
-        .await
+    let actions: Vec<String> = outbox
         .into_iter()
         .filter(|e| e.ce_type == "plinth.audit.event")
         .map(|e| e.payload["action"].as_str().unwrap().to_owned())

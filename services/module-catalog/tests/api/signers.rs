@@ -71,6 +71,23 @@ async fn a_revoked_or_expired_signer_vouches_for_nothing_in_the_next_review() {
     );
     let (_, listed) = app.get(&admin(), "/admin/trust/signers").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    // Each change of the list is published.
+    let changes: Vec<(String, bool)> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|e| e.ce_type.starts_with("plinth.module.signer_"))
+        .map(|e| (e.ce_type, e.payload["revoked"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("plinth.module.signer_added".to_owned(), false),
+            ("plinth.module.signer_revoked".to_owned(), true),
+            ("plinth.module.signer_added".to_owned(), false),
+            ("plinth.module.signer_expired".to_owned(), false),
+        ]
+    );
 }
 
 #[tokio::test]
