@@ -14,6 +14,14 @@ export interface TenantScope {
   can: ReturnType<typeof usePermissions>["can"];
 }
 
+/** The configured tenants a selector offers: the first 200 the caller reaches. */
+export function useConfiguredTenants() {
+  return useQuery({
+    queryKey: ["tenants", "selector"],
+    queryFn: async () => unwrap(await registry.GET("/admin/tenants", { params: { query: { limit: 200 } } })),
+  });
+}
+
 /** The selected tenant of a screen under `/tenants/:tenantId`. */
 export function useTenantScope(): TenantScope {
   return useOutletContext<TenantScope>();
@@ -74,10 +82,7 @@ export function TenantContext() {
  * to move to another of the configured tenants. */
 function SelectedTenantBar({ tenant, roles }: { tenant: Tenant; roles: string[] }) {
   const navigate = useNavigate();
-  const configured = useQuery({
-    queryKey: ["tenants", "selector"],
-    queryFn: async () => unwrap(await registry.GET("/admin/tenants", { params: { query: { limit: 200 } } })),
-  });
+  const configured = useConfiguredTenants();
   const others = configured.data?.items ?? [tenant];
   return (
     <div className="selected-tenant" role="region" aria-label="Selected tenant">

@@ -291,7 +291,7 @@ pub async fn module_import(
         let at = now();
         let (Some(manifest), None) = (&reviewed.manifest, reviewed.schema_problems()) else {
             // Kept, in a transaction of its own: the refusal is an answer.
-            let sha = plinth_documents::hex(&sha2_of(&import.body));
+            let sha = plinth_documents::sha256_hex(&import.body);
             let row = review_row(&reviewed, None, &sha, at, &by)?;
             let review_id = row.review_id.clone();
             scoped_transaction(&mut conn, &scope, async |conn| {
@@ -377,11 +377,6 @@ pub async fn module_import(
         audited = audited.on_resource(format!("{}/{}", release.module_id, release.version));
     }
     app.audited(auth, &audited, result).await
-}
-
-fn sha2_of(bytes: &[u8]) -> Vec<u8> {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).to_vec()
 }
 
 async fn latest_review_on_conn(

@@ -8,7 +8,6 @@ use plinth_core::ApiError;
 use plinth_core::http::body_of;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::Digest as _;
 use time::OffsetDateTime;
 use utoipa::{OpenApi, ToSchema};
 
@@ -89,7 +88,7 @@ impl ImportBody {
             .map(|a| {
                 base64::engine::general_purpose::STANDARD
                     .decode(a.trim())
-                    .map(|bytes| plinth_documents::hex(&sha2::Sha256::digest(bytes)))
+                    .map(|bytes| plinth_documents::sha256_hex(&bytes))
                     .map_err(|_| {
                         ApiError::invalid_request(
                             "artifact_base64",

@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, NavLink } from "react-router";
 import { usePermissions } from "../../access";
-import { packs, registry, unwrap } from "../../api/client";
+import { packs, unwrap } from "../../api/client";
+import { useConfiguredTenants } from "../TenantContext";
 import type { components } from "../../api/generated/pack-service";
 import { Badge } from "../../ui/Badge";
 import { Confirm } from "../../ui/Confirm";
@@ -130,10 +131,7 @@ function ImportDomainPack() {
 /** Tenant Packs: a tenant's versions live in its own context; this tab picks
  * the tenant. */
 export function TenantPacksTab() {
-  const tenants = useQuery({
-    queryKey: ["tenants", "selector"],
-    queryFn: async () => unwrap(await registry.GET("/admin/tenants", { params: { query: { limit: 200 } } })),
-  });
+  const tenants = useConfiguredTenants();
   return (
     <section aria-labelledby="packs">
       <h1 id="packs">Packs</h1>
