@@ -51,10 +51,22 @@ fn repo_root() -> PathBuf {
 /// A port nobody listens on now: for a server whose address must be known before
 /// it starts (a gateway registered with the provider as its client).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    use std::hash::BuildHasher as _;
+    // Below the kernel's ephemeral range (32768 and up), where every port-0 bind
+    // and every outgoing connection takes its port: a port chosen here and bound
+    // a moment later is not taken by those in between, only, rarely, by another
+    // caller of this function, which draws at random.
+    // (The dev brokers' controllers listen at 20092 and 20093.)
+    const LOW: u16 = 21000;
+    const SPAN: u64 = 11000;
+    let random = std::collections::hash_map::RandomState::new();
+    for attempt in 0u64..1000 {
+        let port = LOW + u16::try_from(random.hash_one(attempt) % SPAN).expect("under the span");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {LOW} and {}", u64::from(LOW) + SPAN)
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -8,6 +8,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::idp::free_port;
 use tokio::process::{Child, Command};
 
 /// One process of the service.
@@ -300,14 +302,6 @@ impl Drop for Replicas {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// A port free now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// `value` without its `null`s, which TOML cannot say (a missing key is the
