@@ -28,6 +28,7 @@ pub mod lifecycle;
 mod outbox;
 mod relay;
 mod schema;
+pub mod tenant;
 mod topics;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};

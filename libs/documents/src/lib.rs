@@ -52,6 +52,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Whether `digest` is an OCI content digest by SHA-256: `sha256:` and 64
+/// lower-case hex digits.
+pub fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -116,6 +127,21 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_digest_is_sha256_and_64_lower_case_hex_digits() {
+        let hex = "a".repeat(64);
+        assert!(is_sha256_digest(&format!("sha256:{hex}")));
+        for bad in [
+            hex.clone(),
+            format!("sha512:{hex}"),
+            format!("sha256:{}", "A".repeat(64)),
+            format!("sha256:{}", "a".repeat(63)),
+            format!("sha256:{}g", "a".repeat(63)),
+        ] {
+            assert!(!is_sha256_digest(&bad), "{bad}");
+        }
+    }
 
     #[test]
     fn pointers_escape_their_segments() {

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
-use plinth_bus::{BusConfig, Event, Schemas};
-use plinth_core::Region;
+use plinth_bus::{Area, BusConfig, Event, Schemas};
 use plinth_core::service::Service;
+use plinth_core::{Region, TenantId};
 use plinth_db::testing::{TEST_APP_ROLE, TestDb};
 use plinth_service::ServiceSettings;
 use reqwest::Method;
@@ -144,6 +144,20 @@ impl<S: TestedService> Harness<S> {
     /// Sends `event` to its topic, as the service that owns it would.
     pub async fn deliver(&self, event: &Event) {
         self.publisher.deliver(event).await;
+    }
+
+    /// Sends `value`, encoded with the Avro schema `schema`, as the tenant
+    /// registry's event `ty` about `tenant`.
+    pub async fn announce(&self, ty: &str, schema: &str, tenant: TenantId, value: &Value) {
+        let payload = self.schemas.encode(schema, value).unwrap();
+        self.deliver(&Event::new(
+            self.bus.topic(Area::Tenant),
+            tenant.to_string(),
+            ty,
+            format!("/plinth/{}/tenant-registry", tenant.region()),
+            payload,
+        ))
+        .await;
     }
 
     /// Everything the service has put in its outbox, oldest first.

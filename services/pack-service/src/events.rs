@@ -9,7 +9,7 @@ use plinth_bus::{
     Area, Auditor, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, capped, limits, micros,
 };
 use plinth_core::{ApiError, Region, ReqCtx, TenantId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use plinth_bus::{Audited, Outcome};
@@ -31,8 +31,9 @@ pub const DEFAULTS_ASSIGNMENT_FAILED: &str = "plinth.pack.defaults_assignment_fa
 pub const DEPROVISIONED: &str = "plinth.pack.deprovisioned";
 pub const DEPROVISIONING_FAILED: &str = "plinth.pack.deprovisioning_failed";
 
-pub const TENANT_CREATED: &str = "plinth.tenant.created";
-pub const TENANT_STATUS_CHANGED: &str = "plinth.tenant.status_changed";
+pub use plinth_bus::tenant::{
+    TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
+};
 pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
 pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
 pub const TENANT_OFFBOARDED: &str = "plinth.tenant.offboarded";
@@ -62,32 +63,6 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
     .expect("the service's Avro schemas parse")
-}
-
-/// `plinth.tenant.created`, as read.
-#[derive(Debug, Clone, Deserialize)]
-pub struct TenantCreated {
-    pub tenant_id: String,
-    pub slug: String,
-    pub display_name: String,
-    pub status: String,
-    pub data_mode: String,
-}
-
-impl TenantCreated {
-    pub const SCHEMA: &'static str = "plinth.tenant.TenantCreated";
-}
-
-/// `plinth.tenant.status_changed` (and its activated/suspended/offboarded
-/// companions), as read.
-#[derive(Debug, Clone, Deserialize)]
-pub struct TenantStatusChanged {
-    pub tenant_id: String,
-    pub to_status: String,
-}
-
-impl TenantStatusChanged {
-    pub const SCHEMA: &'static str = "plinth.tenant.TenantStatusChanged";
 }
 
 #[derive(Serialize)]

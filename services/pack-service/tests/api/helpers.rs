@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pack_service::settings::Settings;
-use plinth_bus::{Area, Event};
 use plinth_core::{DataMode, Region, Role, TenantId};
 pub use plinth_testkit::As;
 use plinth_testkit::{Harness, wait_until};
@@ -80,25 +79,17 @@ impl TestApp {
     /// A tenant as the registry announces it, once the service has heard of it.
     pub async fn tenant(&self, data_mode: DataMode) -> TenantId {
         let tenant = TenantId::new(Region::Us);
-        let payload = self
-            .schemas
-            .encode(
-                "plinth.tenant.TenantCreated",
-                &json!({
-                    "tenant_id": tenant.to_string(), "slug": format!("t{}", &tenant.to_string()[7..15]),
-                    "display_name": "Test tenant", "region": "us", "status": "PENDING",
-                    "deployment_model": "hosted_saas", "data_mode": data_mode.as_str(),
-                    "created_at": 1_790_000_000_000_000i64, "created_by": "alice@msp.example"
-                }),
-            )
-            .unwrap();
-        self.deliver(&Event::new(
-            self.bus.topic(Area::Tenant),
-            tenant.to_string(),
+        self.announce(
             "plinth.tenant.created",
-            "/plinth/us/tenant-registry",
-            payload,
-        ))
+            "plinth.tenant.TenantCreated",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "slug": format!("t{}", &tenant.to_string()[7..15]),
+                "display_name": "Test tenant", "region": "us", "status": "PENDING",
+                "deployment_model": "hosted_saas", "data_mode": data_mode.as_str(),
+                "created_at": 1_790_000_000_000_000i64, "created_by": "alice@msp.example"
+            }),
+        )
         .await;
         wait_until(
             "the service to hear of the tenant",
@@ -116,24 +107,16 @@ impl TestApp {
 
     /// The registry's status change of `tenant` to `status`, once applied.
     pub async fn set_status(&self, tenant: TenantId, from: &str, to: &str) {
-        let payload = self
-            .schemas
-            .encode(
-                "plinth.tenant.TenantStatusChanged",
-                &json!({
-                    "tenant_id": tenant.to_string(), "from_status": from, "to_status": to,
-                    "reason": null, "changed_at": 1_790_000_000_000_000i64,
-                    "changed_by": "alice@msp.example"
-                }),
-            )
-            .unwrap();
-        self.deliver(&Event::new(
-            self.bus.topic(Area::Tenant),
-            tenant.to_string(),
+        self.announce(
             "plinth.tenant.status_changed",
-            "/plinth/us/tenant-registry",
-            payload,
-        ))
+            "plinth.tenant.TenantStatusChanged",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "from_status": from, "to_status": to,
+                "reason": null, "changed_at": 1_790_000_000_000_000i64,
+                "changed_by": "alice@msp.example"
+            }),
+        )
         .await;
         let db = self.db.owner_url();
         wait_until("the status change", Duration::from_secs(60), || async {
