@@ -81,6 +81,10 @@ pub mod on {
         Module => [Module];
         /// A key trusted to sign module releases.
         TrustedSigner => [TrustedSigner];
+        /// A module's images deployed in a region.
+        ModuleDeployment => [ModuleDeployment];
+        /// A module release enabled for a tenant.
+        ModuleEnablement => [ModuleEnablement];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

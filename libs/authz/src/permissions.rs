@@ -52,6 +52,11 @@ pub enum Resource {
     Module,
     /// A key the platform trusts to sign module releases.
     TrustedSigner,
+    /// The images of a module deployed in a region, as the deployment system
+    /// reports them.
+    ModuleDeployment,
+    /// A module release enabled for a tenant (or one of its workspaces).
+    ModuleEnablement,
 }
 
 /// What is done to it.
@@ -69,7 +74,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 20] = [
+    pub const ALL: [Resource; 22] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -90,6 +95,8 @@ impl Resource {
         Resource::Classification,
         Resource::Module,
         Resource::TrustedSigner,
+        Resource::ModuleDeployment,
+        Resource::ModuleEnablement,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -115,6 +122,8 @@ impl Resource {
             Resource::Classification => "classification",
             Resource::Module => "module",
             Resource::TrustedSigner => "trusted_signer",
+            Resource::ModuleDeployment => "module_deployment",
+            Resource::ModuleEnablement => "module_enablement",
         }
     }
 }
@@ -184,7 +193,12 @@ fn writers(resource: Resource) -> &'static [Role] {
         Resource::Classification => &[PlatformAdmin, WorkspaceAdmin, Operator],
         // Platform management owns trust: which releases enter the catalog and
         // whose signatures count.
-        Resource::Module | Resource::TrustedSigner => &[PlatformAdmin],
+        // What runs in a region is reported by the deployment system, a client of
+        // the platform team's.
+        Resource::Module | Resource::TrustedSigner | Resource::ModuleDeployment => &[PlatformAdmin],
+        // Tenant management owns enablement: a tenant's administrators choose
+        // which approved releases it runs.
+        Resource::ModuleEnablement => &[PlatformAdmin, WorkspaceAdmin],
     }
 }
 

@@ -18,14 +18,14 @@ fn table() -> String {
          # rewrite with `PLINTH_UPDATE_SNAPSHOTS=1 cargo nextest run -p plinth-authz table`.\n\
          # Platform roles act on the tenants they are bound to; tenant roles on their own.\n\n",
     );
-    let _ = write!(out, "{:<16} {:<7}", "resource", "action");
+    let _ = write!(out, "{:<17} {:<7}", "resource", "action");
     for role in Role::ALL {
         let _ = write!(out, " {:>16}", role.as_str());
     }
     out.push('\n');
     for resource in Resource::ALL {
         for action in Action::ALL {
-            let _ = write!(out, "{:<16} {:<7}", resource.as_str(), action.as_str());
+            let _ = write!(out, "{:<17} {:<7}", resource.as_str(), action.as_str());
             for role in Role::ALL {
                 let mark = if allows(&[role], resource, action) {
                     "yes"

@@ -49,6 +49,8 @@ const AUDIT: &str = "audit";
 const MODULES: &str = "module-catalog";
 const MODULE_DECIDED: &str = "plinth.module.ModuleDecided";
 const SIGNER: &str = "plinth.module.TrustedSignerChanged";
+const DRIFT: &str = "plinth.module.ModuleDriftChanged";
+const ENABLEMENT: &str = "plinth.module.ModuleEnablementChanged";
 
 /// Every event type, grouped by topic.
 pub const EVENT_TYPES: &[EventType] = &[
@@ -274,6 +276,23 @@ pub const EVENT_TYPES: &[EventType] = &[
         "plinth.module.signer_revoked",
         Area::Module,
         SIGNER,
+        MODULES,
+    ),
+    event(
+        "plinth.module.deployment_reported",
+        Area::Module,
+        "plinth.module.ModuleDeploymentReported",
+        MODULES,
+    ),
+    event("plinth.module.drift_detected", Area::Module, DRIFT, MODULES),
+    event("plinth.module.drift_resolved", Area::Module, DRIFT, MODULES),
+    event("plinth.module.enabled", Area::Module, ENABLEMENT, MODULES),
+    event("plinth.module.upgraded", Area::Module, ENABLEMENT, MODULES),
+    event("plinth.module.disabled", Area::Module, ENABLEMENT, MODULES),
+    event(
+        "plinth.module.enablement_revoked",
+        Area::Module,
+        ENABLEMENT,
         MODULES,
     ),
     event(

@@ -102,6 +102,8 @@ codes! {
     PackInUse = "pack_in_use", CONFLICT;
     /// A module release's trust review has a failed check; it cannot be approved.
     ReviewFailed = "review_failed", CONFLICT;
+    /// A readiness check of the module release fails for the tenant (`checks` lists them).
+    ModuleNotReady = "module_not_ready", CONFLICT;
     /// The Domain and Tenant Pack versions do not fit together.
     ActivationIncompatible = "activation_incompatible", CONFLICT;
     /// The playbook needs what the tenant's active configuration does not have.

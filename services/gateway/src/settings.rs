@@ -214,6 +214,8 @@ fn dev_defaults() -> serde_json::Value {
             { "prefix": "/admin/playbooks", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" },
             { "prefix": "/runtime", "upstream": "http://127.0.0.1:8082", "audience": "pack-service" },
             { "prefix": "/admin/modules", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
+            { "prefix": "/admin/deployments", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
+            { "prefix": "/admin/tenant-modules", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
             { "prefix": "/admin/trust", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" }
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },

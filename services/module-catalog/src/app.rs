@@ -20,7 +20,9 @@ use utoipa::ToSchema;
 
 pub use plinth_db::now;
 
+use crate::deployments::reassess_on_conn;
 use crate::dsse::{Algorithm, Envelope, PublicKey};
+use crate::enablement::flag_revoked_on_conn;
 use crate::events::{Audited, Events, Outcome};
 use crate::review::{CheckResult, Context, Policy, Review, Submission, TrustedKey, review};
 use crate::store::{
@@ -61,13 +63,17 @@ impl ServiceState for AppState {
         self.events.audit(ctx, audited, outcome, reason)
     }
 
-    /// The catalog is platform-wide: it holds no tenant's rows (yet).
+    /// Whether the registry's events told the catalog of `tenant`.
     async fn has_tenant_on_conn(
         &self,
-        _conn: &mut AsyncPgConnection,
-        _tenant: TenantId,
+        conn: &mut AsyncPgConnection,
+        tenant: TenantId,
     ) -> Result<bool, ApiError> {
-        Ok(false)
+        Ok(
+            crate::tenant_store::tenant_get_on_conn(conn, &tenant.to_string())
+                .await?
+                .is_some(),
+        )
     }
 }
 
@@ -523,7 +529,7 @@ pub async fn module_decide(
                 &reason,
             )
             .await?;
-            let events = [
+            let mut events = vec![
                 app.events.decided(&row)?,
                 app.events.audit(
                     ctx,
@@ -535,6 +541,20 @@ pub async fn module_decide(
                     None,
                 )?,
             ];
+            // Approving or revoking changes which digests may run here.
+            if matches!(decision, Decision::Approve | Decision::Revoke) {
+                let at = row.decided_at.unwrap_or_else(now);
+                let (_, drift) =
+                    reassess_on_conn(app, conn, module, None, at, &ctx.principal.subject).await?;
+                events.extend(drift);
+            }
+            // A revoked release must no longer run: every tenant running it is flagged.
+            if decision == Decision::Revoke {
+                let at = row.decided_at.unwrap_or_else(now);
+                events.extend(
+                    flag_revoked_on_conn(app, conn, &row, at, &ctx.principal.subject).await?,
+                );
+            }
             Outbox::enqueue(conn, &events).await?;
             let review = latest_review_on_conn(conn, &row.version_id).await?;
             Ok(Release::of(row, review, true))

@@ -1,6 +1,7 @@
-//! What the module catalog publishes on `plinth.module.v1` (key: `platform`):
+//! What the module catalog publishes on `plinth.module.v1`: with key `platform`,
 //! every release imported with its review's outcome, every decision on one, every
-//! change to the trusted signers; and an audit event on `plinth.audit.v1` for
+//! change to the trusted signers, what runs in the region and its drift; with the
+//! tenant's id as key, every change of a tenant's enablements; and an audit event on `plinth.audit.v1` for
 //! every import, review, decision and signer change, allowed or refused.
 
 use plinth_bus::{Area, Auditor, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, micros};
@@ -8,7 +9,9 @@ use plinth_core::{ApiError, Region, ReqCtx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::store::{ReleaseRow, SignerRow};
+use crate::deployments::DriftChange;
+use crate::store::{DeploymentRow, ReleaseRow, SignerRow};
+use crate::tenant_store::EnablementRow;
 
 pub use plinth_bus::{Audited, Outcome};
 
@@ -23,6 +26,16 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/module/module_imported.avsc"),
         include_str!("../../../schemas/avro/module/module_decided.avsc"),
         include_str!("../../../schemas/avro/module/signer_changed.avsc"),
+        include_str!("../../../schemas/avro/module/deployment_reported.avsc"),
+        include_str!("../../../schemas/avro/module/drift_changed.avsc"),
+        include_str!("../../../schemas/avro/module/enablement_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
+        include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
     .expect("the service's Avro schemas parse")
@@ -69,12 +82,65 @@ struct TrustedSignerChanged<'a> {
     occurred_by: &'a str,
 }
 
+#[derive(Serialize)]
+struct DeployedImage<'a> {
+    image: &'a str,
+    image_digest: &'a str,
+    version: Option<&'a str>,
+    drift: bool,
+}
+
+#[derive(Serialize)]
+struct ModuleDeploymentReported<'a> {
+    module_id: &'a str,
+    region: &'a str,
+    images: Vec<DeployedImage<'a>>,
+    reported_at: i64,
+    reported_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct ModuleDriftChanged<'a> {
+    module_id: &'a str,
+    region: &'a str,
+    image: &'a str,
+    image_digest: &'a str,
+    drift: bool,
+    version: Option<&'a str>,
+    approved_digests: &'a [&'a str],
+    occurred_at: i64,
+}
+
+#[derive(Serialize)]
+struct ModuleTool<'a> {
+    id: &'a str,
+    action_class: &'a str,
+}
+
+#[derive(Serialize)]
+struct ModuleEnablementChanged<'a> {
+    tenant_id: &'a str,
+    enablement_id: &'a str,
+    module_id: &'a str,
+    workspace_id: Option<&'a str>,
+    version: &'a str,
+    previous_version: Option<&'a str>,
+    status: &'a str,
+    revoked: bool,
+    tools: Vec<ModuleTool<'a>>,
+    cleanup: Vec<&'a str>,
+    occurred_at: i64,
+    occurred_by: &'a str,
+}
+
 /// Builds this service's events.
 #[derive(Debug)]
 pub struct Events {
     schemas: Schemas,
     module_topic: String,
+    tenant_topic: String,
     audit_topic: String,
+    region: Region,
     source: String,
     auditor: Auditor,
 }
@@ -84,15 +150,26 @@ impl Events {
         Events {
             schemas: schemas(),
             module_topic: bus.topic(Area::Module),
+            tenant_topic: bus.topic(Area::Tenant),
             audit_topic: bus.topic(Area::Audit),
+            region,
             source: format!("/plinth/{region}/{SERVICE}"),
             auditor: Auditor::new(bus.topic(Area::Audit), region, SERVICE),
         }
     }
 
-    /// The topics it writes to, with their dead-letter topics.
+    /// The registry's topic, whose events it projects.
+    pub fn consumed_topics(&self) -> Vec<String> {
+        vec![self.tenant_topic.clone()]
+    }
+
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    /// The topics it writes to and reads, with their dead-letter topics.
     pub fn topics(&self, partitions: i32) -> Vec<TopicSpec> {
-        [&self.module_topic, &self.audit_topic]
+        [&self.module_topic, &self.tenant_topic, &self.audit_topic]
             .into_iter()
             .flat_map(|t| {
                 let spec = TopicSpec::new(t, partitions);
@@ -184,6 +261,129 @@ impl Events {
                 occurred_by: by,
             },
         )
+    }
+
+    /// `plinth.module.deployment_reported`: what `module` runs here now.
+    pub fn deployment_reported(
+        &self,
+        module: &str,
+        rows: &[DeploymentRow],
+        at: OffsetDateTime,
+        by: &str,
+    ) -> Result<Event, ApiError> {
+        let region = self.region.to_string();
+        self.event(
+            "plinth.module.deployment_reported",
+            "plinth.module.ModuleDeploymentReported",
+            module,
+            &ModuleDeploymentReported {
+                module_id: module,
+                region: &region,
+                images: rows
+                    .iter()
+                    .map(|r| DeployedImage {
+                        image: &r.image,
+                        image_digest: &r.image_digest,
+                        version: r.version.as_deref(),
+                        drift: r.drift,
+                    })
+                    .collect(),
+                reported_at: micros(at),
+                reported_by: by,
+            },
+        )
+    }
+
+    /// `plinth.module.drift_detected` or `plinth.module.drift_resolved`.
+    pub fn drift_changed(
+        &self,
+        module: &str,
+        change: &DriftChange,
+        approved: &[&str],
+        at: OffsetDateTime,
+    ) -> Result<Event, ApiError> {
+        let region = self.region.to_string();
+        let ty = if change.drift {
+            "plinth.module.drift_detected"
+        } else {
+            "plinth.module.drift_resolved"
+        };
+        self.event(
+            ty,
+            "plinth.module.ModuleDriftChanged",
+            module,
+            &ModuleDriftChanged {
+                module_id: module,
+                region: &region,
+                image: &change.image,
+                image_digest: &change.image_digest,
+                drift: change.drift,
+                version: change.version.as_deref(),
+                approved_digests: approved,
+                occurred_at: micros(at),
+            },
+        )
+    }
+
+    /// `plinth.module.<change>` (`enabled`, `upgraded`, `disabled`,
+    /// `enablement_revoked`) of `row`, whose release's manifest is `manifest`.
+    pub fn enablement_changed(
+        &self,
+        change: &str,
+        row: &EnablementRow,
+        manifest: &serde_json::Value,
+        previous_version: Option<&str>,
+        at: OffsetDateTime,
+        by: &str,
+    ) -> Result<Event, ApiError> {
+        let text = |v: &'_ serde_json::Value, key: &str| -> String {
+            v[key].as_str().unwrap_or_default().to_owned()
+        };
+        let tools: Vec<(String, String)> = manifest["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| (text(t, "id"), text(t, "action_class")))
+            .collect();
+        let cleanup: Vec<String> = row
+            .cleanup
+            .as_ref()
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+            .map(|step| text(step, "id"))
+            .collect();
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.module.ModuleEnablementChanged",
+                &ModuleEnablementChanged {
+                    tenant_id: &row.tenant_id,
+                    enablement_id: &row.enablement_id,
+                    module_id: &row.module_id,
+                    workspace_id: Some(row.workspace_id.as_str()).filter(|w| !w.is_empty()),
+                    version: &row.version,
+                    previous_version,
+                    status: &row.status,
+                    revoked: row.revoked_at.is_some(),
+                    tools: tools
+                        .iter()
+                        .map(|(id, action_class)| ModuleTool { id, action_class })
+                        .collect(),
+                    cleanup: cleanup.iter().map(String::as_str).collect(),
+                    occurred_at: micros(at),
+                    occurred_by: by,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        Ok(Event::new(
+            &self.module_topic,
+            &row.tenant_id,
+            format!("plinth.module.{change}"),
+            &self.source,
+            payload,
+        )
+        .with_subject(row.enablement_id.clone()))
     }
 
     pub fn audit(

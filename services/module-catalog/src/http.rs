@@ -18,6 +18,10 @@ use crate::app::{
     module_import, module_list, module_review, review_get, review_list, signer_add, signer_end,
     signer_list,
 };
+use crate::deployments::{
+    ApprovedRelease, DeployedImage, ModuleDeployments, deployment_list, deployment_report,
+    parse_images,
+};
 use crate::dsse::{Algorithm, Envelope, PublicKey};
 use crate::review::{CheckResult, CheckState};
 
@@ -28,6 +32,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/import", web::post().to(import))
             .route("/{module_id}/{version}", web::get().to(get))
             .route("/{module_id}/{version}/{decision}", web::post().to(decide)),
+    )
+    .configure(crate::tenant_http::routes)
+    .service(
+        web::scope("/admin/deployments")
+            .route("", web::get().to(deployments))
+            .route("/{region}/{module_id}", web::put().to(report_deployment)),
     )
     .service(
         web::scope("/admin/trust")
@@ -46,17 +56,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[openapi(
     info(
         title = "Plinth module catalog",
-        description = "Releases of the AI operations runtime's modules, imported with a trust review (schema, source, digest, runtime, references, and a DSSE signature by a trusted signer for the release's source) and decided by the platform team (approved, rejected, deprecated, revoked); the trusted signer list. Called through the gateway, which forwards each request with a short-lived internal token.",
+        description = "Releases of the AI operations runtime's modules, imported with a trust review (schema, source, digest, runtime, references, and a DSSE signature by a trusted signer for the release's source) and decided by the platform team (approved, rejected, deprecated, revoked); the trusted signer list; what each module runs per region, and drift; each tenant's readiness, enablement and offboarding of modules. Called through the gateway, which forwards each request with a short-lived internal token.",
         version = "1"
     ),
-    paths(import, list, get, decide, signers, add_signer, expire_signer, revoke_signer, reviews, review),
+    paths(
+        import, list, get, decide, deployments, report_deployment,
+        crate::tenant_http::list, crate::tenant_http::readiness, crate::tenant_http::enable,
+        crate::tenant_http::get, crate::tenant_http::upgrade, crate::tenant_http::disable,
+        crate::tenant_http::cleanup_done, signers, add_signer, expire_signer, revoke_signer, reviews, review),
     components(schemas(
+        DeploymentBody, DeploymentImage, ModuleDeployments, ApprovedRelease, DeployedImage, DeploymentItems,
+        crate::tenant_http::EnableBody, crate::tenant_http::UpgradeBody, crate::tenant_http::EnablementItems,
+        crate::enablement::Enablement, crate::enablement::CleanupStep, crate::enablement::Readiness,
+        crate::readiness::Check, crate::readiness::State,
         ImportBody, DecisionBody, SignerBody, Release, ReleaseItems, ReviewView, ReviewItems,
         CheckResult, CheckState, Envelope, crate::dsse::Signature, Signer, SignerItems, Problem
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
         (name = "releases", description = "Module releases, their trust review and the platform's decisions"),
+        (name = "enablement", description = "A tenant's modules: readiness of a release, enabling, upgrading, disabling with cleanup guidance"),
+        (name = "deployments", description = "What each module runs in this region beside its approved releases, and drift"),
         (name = "trust", description = "The trusted signer list, and every review")
     )
 )]
@@ -471,4 +491,83 @@ pub async fn review(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(review_get(&auth, &app, &path).await?))
+}
+
+/// `PUT /admin/deployments/{region}/{module_id}`: everything the module runs in
+/// the region now.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentBody {
+    /// Every image of the module deployed in the region (none: removed).
+    images: Vec<DeploymentImage>,
+}
+
+/// One deployed image.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentImage {
+    /// `registry/repository:tag`, as deployed (pinned `…:tag@sha256:…` is taken too).
+    #[schema(example = "registry.plinth.example/modules/itsm-triage-agent:1.0.0")]
+    image: String,
+    /// `sha256:<64 hex>`: what the tag resolved to where it runs.
+    digest: String,
+}
+
+/// Modules, approved releases beside deployed images.
+#[derive(Debug, ToSchema)]
+pub struct DeploymentItems {
+    pub items: Vec<ModuleDeployments>,
+}
+
+/// Every module with an approved release or a deployed image in this region:
+/// its approved releases beside the images it runs, and drift.
+#[utoipa::path(
+    get,
+    path = "/admin/deployments",
+    operation_id = "deployment_list",
+    responses((status = 200, description = "The modules, by id", body = DeploymentItems)),
+    security(("internal_token" = [])),
+    tag = "deployments"
+)]
+pub async fn deployments(
+    auth: Authorized<on::ModuleDeployment, to::Read>,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let items = deployment_list(&auth, &app).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// Report what a module runs in this region (for the deployment system): every
+/// image by tag with the digest it resolved to, replacing the previous report.
+/// Each digest is matched with the module's approved releases; one that is none
+/// of them is drift.
+#[utoipa::path(
+    put,
+    path = "/admin/deployments/{region}/{module_id}",
+    operation_id = "deployment_report",
+    params(
+        ("region" = String, Path, description = "`us` or `eu`: this catalog's region"),
+        ("module_id" = String, Path, description = "The module's id"),
+    ),
+    request_body = DeploymentBody,
+    responses(
+        (status = 200, description = "Recorded: the module's approved releases beside what it runs", body = ModuleDeployments),
+        (status = 400, description = "An image or digest is malformed or listed twice; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only platform administrators over every tenant (the deployment system's client)", body = Problem, content_type = "application/problem+json"),
+        (status = 421, description = "`wrong_region`: the region is another catalog's", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "deployments"
+)]
+pub async fn report_deployment(
+    auth: Authorized<on::ModuleDeployment, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Result<web::Json<DeploymentBody>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let (region, module) = path.into_inner();
+    let images = body_of(body)
+        .and_then(|b| parse_images(b.images.into_iter().map(|i| (i.image, i.digest)).collect()));
+    let answer = deployment_report(&auth, &app, &region, &module, images).await?;
+    Ok(HttpResponse::Ok().json(answer))
 }

@@ -8,15 +8,21 @@
 //! stands the service on the shared skeleton (`plinth_service`).
 
 pub mod app;
+pub mod consume;
+pub mod deployments;
 pub mod dsse;
+pub mod enablement;
 pub mod events;
 pub mod http;
+pub mod readiness;
 pub mod review;
 /// The diesel definitions of the service's tables, as `diesel print-schema`
 /// prints them for the migrated database.
 mod schema;
 pub mod settings;
 pub mod store;
+pub mod tenant_http;
+pub mod tenant_store;
 
 use std::sync::Arc;
 
@@ -28,6 +34,7 @@ use plinth_service::{ServiceSettings, Skeleton, StartError};
 use utoipa::OpenApi as _;
 
 use crate::app::AppState;
+use crate::consume::Projector;
 use crate::events::Events;
 use crate::review::Policy;
 pub use crate::settings::Settings;
@@ -47,15 +54,17 @@ pub const AUDIENCE: &str = "module-catalog";
 pub struct Application;
 
 impl Application {
-    /// The service bound and ready to serve.
+    /// The service bound and ready to serve, with the consumer of the
+    /// registry's events.
     pub async fn build(settings: Settings) -> Result<Service, StartError> {
         let platform_version = semver::Version::parse(&settings.runtime.platform_version)
             .map_err(|e| StartError::Invalid(format!("runtime.platform_version: {e}")))?;
-        let skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
+        let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
         let events = Events::new(&skeleton.bus, settings.shared.region);
         skeleton
             .create_topics(&events.topics(settings.shared.bus.partitions))
             .await?;
+        let consumed = events.consumed_topics();
         let state = Arc::new(AppState {
             pool: skeleton.pool.clone(),
             events,
@@ -67,6 +76,7 @@ impl Application {
                 connectors: settings.known.connectors.iter().cloned().collect(),
             },
         });
+        skeleton.consume("projector", consumed, Projector::new(state.clone()));
         skeleton.bind(
             web::Data::from(state),
             http::ApiDoc::openapi(),

@@ -1,6 +1,36 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    deployments (module_id, image) {
+        module_id -> Text,
+        image -> Text,
+        image_digest -> Text,
+        version -> Nullable<Text>,
+        drift -> Bool,
+        reported_at -> Timestamptz,
+        reported_by -> Text,
+    }
+}
+
+diesel::table! {
+    enablements (enablement_id) {
+        enablement_id -> Text,
+        tenant_id -> Text,
+        module_id -> Text,
+        workspace_id -> Text,
+        version -> Text,
+        status -> Text,
+        acknowledged -> Array<Text>,
+        revoked_at -> Nullable<Timestamptz>,
+        enabled_at -> Timestamptz,
+        enabled_by -> Text,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_by -> Nullable<Text>,
+        cleanup -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
     module_versions (version_id) {
         version_id -> Text,
         module_id -> Text,
@@ -36,6 +66,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    tenants (tenant_id) {
+        tenant_id -> Text,
+        status -> Text,
+        data_mode -> Text,
+        modules -> Array<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     trusted_signers (signer_id) {
         signer_id -> Text,
         identity -> Text,
@@ -53,7 +93,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workspaces (workspace_id) {
+        workspace_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        data_mode -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(enablements -> tenants (tenant_id));
 diesel::joinable!(module_versions -> trusted_signers (signer_id));
 diesel::joinable!(reviews -> module_versions (version_id));
+diesel::joinable!(workspaces -> tenants (tenant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(module_versions, reviews, trusted_signers,);
+diesel::allow_tables_to_appear_in_same_query!(
+    deployments,
+    enablements,
+    module_versions,
+    reviews,
+    tenants,
+    trusted_signers,
+    workspaces,
+);

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
-use crate::schema::{module_versions, reviews, trusted_signers};
+use crate::schema::{deployments, module_versions, reviews, trusted_signers};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = module_versions)]
@@ -263,5 +263,79 @@ pub async fn signer_end_on_conn(
                 .get_result(conn)
                 .await
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deployments)]
+pub struct DeploymentRow {
+    pub module_id: String,
+    pub image: String,
+    pub image_digest: String,
+    pub version: Option<String>,
+    pub drift: bool,
+    pub reported_at: OffsetDateTime,
+    pub reported_by: String,
+}
+
+/// Every deployed image, by module (`None`), or one module's, locked for the
+/// transaction.
+pub async fn deployment_list_on_conn(
+    conn: &mut AsyncPgConnection,
+    module: Option<&str>,
+) -> QueryResult<Vec<DeploymentRow>> {
+    let query = deployments::table
+        .order((deployments::module_id.asc(), deployments::image.asc()))
+        .select(DeploymentRow::as_select());
+    match module {
+        Some(module) => {
+            query
+                .filter(deployments::module_id.eq(module))
+                .for_update()
+                .load(conn)
+                .await
+        }
+        None => query.load(conn).await,
+    }
+}
+
+/// Replaces `module`'s deployed images with `rows`.
+pub async fn deployment_replace_on_conn(
+    conn: &mut AsyncPgConnection,
+    module: &str,
+    rows: &[DeploymentRow],
+) -> QueryResult<()> {
+    diesel::delete(deployments::table.filter(deployments::module_id.eq(module)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(deployments::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The approved (or deprecated) releases of every module (`None`) or of one:
+/// `(module, version, digest, status)`.
+pub async fn approved_digests_on_conn(
+    conn: &mut AsyncPgConnection,
+    module: Option<&str>,
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    let query = module_versions::table
+        .filter(module_versions::status.eq_any(["APPROVED", "DEPRECATED"]))
+        .select((
+            module_versions::module_id,
+            module_versions::version,
+            module_versions::image_digest,
+            module_versions::status,
+        ));
+    match module {
+        Some(module) => {
+            query
+                .filter(module_versions::module_id.eq(module))
+                .load(conn)
+                .await
+        }
+        None => query.load(conn).await,
     }
 }

@@ -198,6 +198,22 @@ fn spec(operation: &str) -> Option<Spec> {
         ),
         "module_list" | "module_get" | "review_list" | "review_get" => needs(Module, Read, None),
         "module_decide" => needs(Module, Update, Some(json!({ "reason": "coverage" }))),
+        "enablement_list" | "enablement_get" | "enablement_readiness" => {
+            needs(ModuleEnablement, Read, None)
+        }
+        "enablement_enable" => needs(
+            ModuleEnablement,
+            Create,
+            Some(json!({ "module_id": "itsm-triage-agent", "version": "1.0.0" })),
+        ),
+        "enablement_upgrade" => needs(
+            ModuleEnablement,
+            Update,
+            Some(json!({ "version": "1.1.0" })),
+        ),
+        "enablement_disable" | "enablement_cleanup_done" => needs(ModuleEnablement, Update, None),
+        "deployment_list" => needs(ModuleDeployment, Read, None),
+        "deployment_report" => needs(ModuleDeployment, Update, Some(json!({ "images": [] }))),
         "signer_list" => needs(TrustedSigner, Read, None),
         "signer_add" => needs(
             TrustedSigner,
@@ -325,6 +341,7 @@ fn expected(caller: Caller, spec: &Spec, tenant_scoped: bool, target: Target) ->
                         | Resource::Playbook
                         | Resource::Module
                         | Resource::TrustedSigner
+                        | Resource::ModuleDeployment
                 ) && a != Action::Read)
         })
     {
@@ -400,6 +417,12 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         )
         .replace("{attempt_id}", &children.attempt)
         .replace("{module_id}", "itsm-triage-agent")
+        .replace("{region}", "us")
+        .replace(
+            "{enablement_id}",
+            &format!("enb_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace("{step_id}", "purge-triage-history")
         .replace("{decision}", "approve")
         .replace("{review_id}", &children.review)
         .replace(
@@ -408,6 +431,9 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         );
     if op.id == "audit_consistency" {
         path.push_str("?from=1&to=1");
+    }
+    if op.id == "enablement_readiness" {
+        path.push_str("?module_id=itsm-triage-agent&version=1.0.0");
     }
     Some(path)
 }
@@ -432,6 +458,8 @@ async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Valu
         "/admin/playbooks",
         "/admin/modules",
         "/admin/trust/signers",
+        "/admin/deployments",
+        "/admin/tenant-modules/{}",
     ]
     .map(|template| async move {
         let path = template.replace("{}", &holdings.tenant);

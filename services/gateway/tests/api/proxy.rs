@@ -45,7 +45,8 @@ pub struct Options {
     /// Whether the pack service runs behind `/admin/packs`, `/admin/playbooks` and
     /// `/runtime`.
     pub packs: bool,
-    /// Whether the module catalog runs behind `/admin/modules` and `/admin/trust`.
+    /// Whether the module catalog runs behind `/admin/modules`, `/admin/deployments`,
+    /// `/admin/tenant-modules` and `/admin/trust`.
     pub modules: bool,
 }
 
@@ -162,7 +163,12 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         .unwrap();
         let upstream = format!("http://127.0.0.1:{}", modules.port());
         readiness.insert("module-catalog".into(), ops_of(&modules));
-        for prefix in ["/admin/modules", "/admin/trust"] {
+        for prefix in [
+            "/admin/modules",
+            "/admin/deployments",
+            "/admin/tenant-modules",
+            "/admin/trust",
+        ] {
             routes.push(json!({
                 "prefix": prefix, "upstream": upstream, "audience": module_catalog::AUDIENCE
             }));

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use ed25519_dalek::Signer as _;
 use ed25519_dalek::pkcs8::EncodePublicKey as _;
 use module_catalog::dsse::{Envelope, MANIFEST_TYPE};
-use plinth_core::Region;
+use std::time::Duration;
+
+use plinth_core::{Region, TenantId, WorkspaceId};
 pub use plinth_testkit::As;
-use plinth_testkit::Harness;
+use plinth_testkit::{Harness, count_all_tenants, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -106,6 +108,103 @@ impl TestApp {
             json!({ "envelope": key.sign(&example(name)) }),
         )
         .await
+    }
+}
+
+/// A tenant as the registry announces it: registered, its status and
+/// entitlements (its workspaces come with [`TestApp::workspace`]).
+pub struct NewTenant<'a> {
+    pub status: &'a str,
+    pub data_mode: &'a str,
+    pub modules: &'a [&'a str],
+}
+
+impl TestApp {
+    /// `tenant`, once the catalog's projection has it as announced.
+    pub async fn tenant(&self, new: NewTenant<'_>) -> TenantId {
+        let tenant = TenantId::new(Region::Us);
+        self.announce(
+            "plinth.tenant.created",
+            "plinth.tenant.TenantCreated",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "slug": format!("t{}", &tenant.to_string()[7..15]),
+                "display_name": "Test tenant", "region": "us", "status": "PENDING",
+                "deployment_model": "hosted_saas", "data_mode": new.data_mode,
+                "created_at": 1_790_000_000_000_000i64, "created_by": "alice@msp.example"
+            }),
+        )
+        .await;
+        self.announce(
+            "plinth.entitlement.changed",
+            "plinth.tenant.EntitlementChanged",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "plan": "standard", "modules": new.modules,
+                "api_rate_per_second": 10, "max_workspaces": 3, "max_provider_connections": 1,
+                "monthly_token_budget": 1_000_000i64,
+                "changed_at": 1_790_000_000_000_000i64, "changed_by": "alice@msp.example"
+            }),
+        )
+        .await;
+        self.set_status(tenant, new.status).await;
+        let modules = format!("{{{}}}", new.modules.join(","));
+        self.wait_for(&format!(
+            "SELECT count(*) AS n FROM tenants WHERE tenant_id = '{tenant}' AND modules = '{modules}'"
+        ))
+        .await;
+        tenant
+    }
+
+    /// The registry's status change of `tenant` to `to`, once applied.
+    pub async fn set_status(&self, tenant: TenantId, to: &str) {
+        self.announce(
+            "plinth.tenant.status_changed",
+            "plinth.tenant.TenantStatusChanged",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "from_status": "PENDING", "to_status": to,
+                "reason": null, "changed_at": 1_790_000_000_000_000i64,
+                "changed_by": "alice@msp.example"
+            }),
+        )
+        .await;
+        self.wait_for(&format!(
+            "SELECT count(*) AS n FROM tenants WHERE tenant_id = '{tenant}' AND status = '{to}'"
+        ))
+        .await;
+    }
+
+    /// A workspace of `tenant`, once the catalog has it.
+    pub async fn workspace(&self, tenant: TenantId, name: &str, data_mode: &str) -> String {
+        let workspace = WorkspaceId::new().to_string();
+        self.announce(
+            "plinth.workspace.created",
+            "plinth.tenant.WorkspaceChanged",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "workspace_id": workspace, "name": name,
+                "data_mode": data_mode, "retention_days": 30, "write_cap_per_day": null,
+                "approval_tier": "L2",
+                "changed_at": 1_790_000_000_000_000i64, "changed_by": "alice@msp.example"
+            }),
+        )
+        .await;
+        self.wait_for(&format!(
+            "SELECT count(*) AS n FROM workspaces WHERE workspace_id = '{workspace}'"
+        ))
+        .await;
+        workspace
+    }
+
+    async fn wait_for(&self, count_query: &str) {
+        let db = self.db.owner_url();
+        wait_until(
+            "the registry's event applied",
+            Duration::from_secs(60),
+            || async { count_all_tenants(&db, count_query).await == 1 },
+        )
+        .await;
     }
 }
 

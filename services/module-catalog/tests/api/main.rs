@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod catalog;
+mod deployments;
+mod enablement;
 mod helpers;
 mod openapi;
 mod releases;

@@ -1,0 +1,3 @@
+DROP TABLE enablements;
+DROP TABLE workspaces;
+DROP TABLE tenants;

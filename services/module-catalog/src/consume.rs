@@ -1,0 +1,121 @@
+//! The consumer of the tenant registry's events: tenants, their status, data
+//! mode, workspaces and entitled modules into the catalog's own tables — what a
+//! release's readiness for a tenant is assessed from — each applied once (the
+//! inbox records the event in the same transaction).
+
+use std::sync::Arc;
+
+use diesel_async::AsyncPgConnection;
+use plinth_bus::tenant::{
+    ENTITLEMENT_CHANGED, EntitlementChanged, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated,
+    TenantStatusChanged, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged,
+};
+use plinth_bus::{Handler, HandlerError, Received};
+use plinth_core::TenantId;
+use plinth_db::{TenantScope, set_scope_on_conn};
+
+use crate::app::{AppState, now};
+use crate::tenant_store::{
+    TenantRow, WorkspaceRow, tenant_modules_set_on_conn, tenant_status_set_on_conn,
+    tenant_upsert_on_conn, workspace_delete_on_conn, workspace_upsert_on_conn,
+};
+
+/// Applies the registry's events.
+pub struct Projector {
+    app: Arc<AppState>,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projector").finish_non_exhaustive()
+    }
+}
+
+impl Projector {
+    pub fn new(app: Arc<AppState>) -> Self {
+        Projector { app }
+    }
+}
+
+/// `id` as a tenant of this region: another region's is a message that should
+/// never have reached this deployment.
+fn tenant_of(app: &AppState, id: &str) -> Result<TenantId, HandlerError> {
+    let tenant = TenantId::parse(id)
+        .map_err(|e| HandlerError::Permanent(format!("tenant id {id:?}: {e}")))?;
+    if tenant.region() != app.region {
+        return Err(HandlerError::Permanent(format!(
+            "{tenant} belongs to region {}; this deployment serves {}",
+            tenant.region(),
+            app.region
+        )));
+    }
+    Ok(tenant)
+}
+
+impl Handler for Projector {
+    fn wants(&self, ty: &str) -> bool {
+        [
+            TENANT_CREATED,
+            TENANT_STATUS_CHANGED,
+            WORKSPACE_CREATED,
+            WORKSPACE_UPDATED,
+            WORKSPACE_DELETED,
+            ENTITLEMENT_CHANGED,
+        ]
+        .contains(&ty)
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        received: &Received,
+    ) -> Result<(), HandlerError> {
+        set_scope_on_conn(conn, &TenantScope::All).await?;
+        let app = &self.app;
+        let schemas = app.events.schemas();
+        let at = now();
+        match received.event.ty.as_str() {
+            TENANT_CREATED => {
+                let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
+                let tenant = tenant_of(app, &event.tenant_id)?;
+                let row = TenantRow {
+                    tenant_id: tenant.to_string(),
+                    status: event.status,
+                    data_mode: event.data_mode,
+                    modules: Vec::new(),
+                    updated_at: at,
+                };
+                tenant_upsert_on_conn(conn, &row).await?;
+            }
+            TENANT_STATUS_CHANGED => {
+                let event: TenantStatusChanged =
+                    received.decode(schemas, TenantStatusChanged::SCHEMA)?;
+                let tenant = tenant_of(app, &event.tenant_id)?;
+                tenant_status_set_on_conn(conn, &tenant.to_string(), &event.to_status, at).await?;
+            }
+            ENTITLEMENT_CHANGED => {
+                let event: EntitlementChanged =
+                    received.decode(schemas, EntitlementChanged::SCHEMA)?;
+                let tenant = tenant_of(app, &event.tenant_id)?;
+                tenant_modules_set_on_conn(conn, &tenant.to_string(), &event.modules, at).await?;
+            }
+            ty => {
+                let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
+                let tenant = tenant_of(app, &event.tenant_id)?;
+                if ty == WORKSPACE_DELETED {
+                    workspace_delete_on_conn(conn, &event.workspace_id).await?;
+                } else {
+                    let row = WorkspaceRow {
+                        workspace_id: event.workspace_id,
+                        tenant_id: tenant.to_string(),
+                        name: event.name,
+                        data_mode: event.data_mode,
+                        updated_at: at,
+                    };
+                    workspace_upsert_on_conn(conn, &row).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
