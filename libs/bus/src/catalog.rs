@@ -296,6 +296,24 @@ pub const EVENT_TYPES: &[EventType] = &[
         MODULES,
     ),
     event(
+        "plinth.module.defaults_enabled",
+        Area::Module,
+        PROVISIONING,
+        MODULES,
+    ),
+    event(
+        "plinth.module.defaults_enablement_failed",
+        Area::Module,
+        PROVISIONING,
+        MODULES,
+    ),
+    event(
+        "plinth.module.deprovisioned",
+        Area::Module,
+        PROVISIONING,
+        MODULES,
+    ),
+    event(
         crate::AUDIT_EVENT,
         Area::Audit,
         crate::AuditEvent::SCHEMA,

@@ -1,20 +1,23 @@
 //! The consumer of the tenant registry's events: tenants, their status, data
 //! mode, workspaces and entitled modules into the catalog's own tables — what a
-//! release's readiness for a tenant is assessed from — each applied once (the
-//! inbox records the event in the same transaction).
+//! release's readiness for a tenant is assessed from — and the lifecycle sagas'
+//! requests into default modules enabled and every module disabled, each applied
+//! once (the inbox records the event in the same transaction).
 
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
+use plinth_bus::lifecycle::LifecycleRequest;
 use plinth_bus::tenant::{
     ENTITLEMENT_CHANGED, EntitlementChanged, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated,
     TenantStatusChanged, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged,
 };
-use plinth_bus::{Handler, HandlerError, Received};
+use plinth_bus::{Handler, HandlerError, Outbox, Received};
 use plinth_core::TenantId;
 use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::app::{AppState, now};
+use crate::lifecycle::{OWNER, RequestedModules, deprovision_on_conn, provision_on_conn};
 use crate::tenant_store::{
     TenantRow, WorkspaceRow, tenant_modules_set_on_conn, tenant_status_set_on_conn,
     tenant_upsert_on_conn, workspace_delete_on_conn, workspace_upsert_on_conn,
@@ -63,6 +66,7 @@ impl Handler for Projector {
             ENTITLEMENT_CHANGED,
         ]
         .contains(&ty)
+            || LifecycleRequest::kind_of(ty).is_some()
     }
 
     async fn handle(
@@ -74,7 +78,30 @@ impl Handler for Projector {
         let app = &self.app;
         let schemas = app.events.schemas();
         let at = now();
-        match received.event.ty.as_str() {
+        let ty = received.event.ty.as_str();
+        if let Some(onboarding) = LifecycleRequest::kind_of(ty) {
+            let schema = if onboarding {
+                LifecycleRequest::ONBOARDING
+            } else {
+                LifecycleRequest::OFFBOARDING
+            };
+            let request: LifecycleRequest = received.decode(schemas, schema)?;
+            let ours = request.owned_by(OWNER);
+            if ours.is_empty() {
+                return Ok(());
+            }
+            let tenant = tenant_of(app, &request.tenant_id)?;
+            let events = if onboarding {
+                let requested: RequestedModules = received.decode(schemas, schema)?;
+                provision_on_conn(app, conn, tenant, &ours, &requested.requested_modules).await
+            } else {
+                deprovision_on_conn(app, conn, tenant, &ours).await
+            }
+            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+            Outbox::enqueue(conn, &events).await?;
+            return Ok(());
+        }
+        match ty {
             TENANT_CREATED => {
                 let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
                 let tenant = tenant_of(app, &event.tenant_id)?;

@@ -143,7 +143,7 @@ async fn release_on_conn(
 
 /// Readiness of `release` for `tenant` (and `workspace`), from what the catalog
 /// holds now.
-async fn assess_on_conn(
+pub async fn assess_on_conn(
     conn: &mut AsyncPgConnection,
     tenant: &TenantRow,
     release: &ReleaseRow,
@@ -303,28 +303,20 @@ pub async fn enablement_enable(
                 .with_extension("enablement_id", row.enablement_id.clone()));
             }
             require_ready(&readiness, &request.acknowledge)?;
-            let at = now();
-            let row = EnablementRow {
-                enablement_id: existing
-                    .map(|e| e.enablement_id)
-                    .unwrap_or_else(|| format!("enb_{}", uuid::Uuid::new_v4().simple())),
-                tenant_id: tenant_row.tenant_id.clone(),
-                module_id: release.module_id.clone(),
-                workspace_id: scope,
-                version: release.version.clone(),
-                status: "ENABLED".to_owned(),
-                acknowledged: acknowledged_unknowns(&readiness, &request.acknowledge),
-                revoked_at: None,
-                enabled_at: at,
-                enabled_by: by.clone(),
-                disabled_at: None,
-                disabled_by: None,
-                cleanup: None,
-            };
-            enablement_save_on_conn(conn, &row).await?;
+            let acknowledged = acknowledged_unknowns(&readiness, &request.acknowledge);
+            let (row, enabled) = enable_on_conn(
+                app,
+                conn,
+                existing,
+                &release,
+                scope,
+                acknowledged,
+                &tenant_row,
+                &by,
+            )
+            .await?;
             let events = [
-                app.events
-                    .enablement_changed("enabled", &row, &release.manifest, None, at, &by)?,
+                enabled,
                 app.events.audit(
                     ctx,
                     &audited
@@ -343,6 +335,44 @@ pub async fn enablement_enable(
     }
     .await;
     app.audited(auth, &audited, result).await
+}
+
+/// Enables `release` for `tenant` at `workspace` (`''`: tenant-wide), reusing the
+/// disabled enablement `existing` there if any: stored, with its event.
+#[expect(clippy::too_many_arguments, reason = "one enablement's every fact")]
+pub async fn enable_on_conn(
+    app: &AppState,
+    conn: &mut AsyncPgConnection,
+    existing: Option<EnablementRow>,
+    release: &ReleaseRow,
+    workspace: String,
+    acknowledged: Vec<String>,
+    tenant: &TenantRow,
+    by: &str,
+) -> Result<(EnablementRow, Event), ApiError> {
+    let at = now();
+    let row = EnablementRow {
+        enablement_id: existing
+            .map(|e| e.enablement_id)
+            .unwrap_or_else(|| format!("enb_{}", uuid::Uuid::new_v4().simple())),
+        tenant_id: tenant.tenant_id.clone(),
+        module_id: release.module_id.clone(),
+        workspace_id: workspace,
+        version: release.version.clone(),
+        status: "ENABLED".to_owned(),
+        acknowledged,
+        revoked_at: None,
+        enabled_at: at,
+        enabled_by: by.to_owned(),
+        disabled_at: None,
+        disabled_by: None,
+        cleanup: None,
+    };
+    enablement_save_on_conn(conn, &row).await?;
+    let event = app
+        .events
+        .enablement_changed("enabled", &row, &release.manifest, None, at, by)?;
+    Ok((row, event))
 }
 
 /// Moves an enabled module to a newer approved release, ready for the tenant.

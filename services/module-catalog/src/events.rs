@@ -386,6 +386,29 @@ impl Events {
         .with_subject(row.enablement_id.clone()))
     }
 
+    /// The answer for one of the service's lifecycle items.
+    pub fn item_result(
+        &self,
+        ty: &str,
+        tenant: &str,
+        item: &str,
+        reason: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Event, ApiError> {
+        plinth_bus::lifecycle::ProvisioningResult::event(
+            &self.schemas,
+            &self.module_topic,
+            &self.source,
+            ty,
+            SERVICE,
+            tenant,
+            item,
+            reason,
+            at,
+        )
+        .map_err(ApiError::internal)
+    }
+
     pub fn audit(
         &self,
         ctx: &ReqCtx,

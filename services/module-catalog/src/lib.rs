@@ -14,6 +14,7 @@ pub mod dsse;
 pub mod enablement;
 pub mod events;
 pub mod http;
+pub mod lifecycle;
 pub mod readiness;
 pub mod review;
 /// The diesel definitions of the service's tables, as `diesel print-schema`

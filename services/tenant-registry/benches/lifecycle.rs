@@ -211,6 +211,12 @@ async fn watch_tenant_topic(app: Arc<TestApp>, seen: Arc<Mutex<Seen>>) -> anyhow
                         "pack_defaults",
                         None
                     ),
+                    app.answer(
+                        "plinth.module.defaults_enabled",
+                        &tenant,
+                        "module_defaults",
+                        None
+                    ),
                 );
             });
         }

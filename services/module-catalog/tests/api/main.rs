@@ -8,6 +8,7 @@ mod catalog;
 mod deployments;
 mod enablement;
 mod helpers;
+mod lifecycle;
 mod openapi;
 mod releases;
 mod signers;

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use pack_service::settings::DefaultPack;
-use plinth_bus::{Area, Event};
 use plinth_core::{DataMode, Role, TenantId};
 use plinth_testkit::wait_until;
 use serde_json::json;
@@ -38,15 +37,7 @@ impl TestApp {
                 }),
             )
         };
-        let payload = self.schemas.encode(schema, &body).unwrap();
-        self.deliver(&Event::new(
-            self.bus.topic(Area::Tenant),
-            tenant.to_string(),
-            ty,
-            "/plinth/us/tenant-registry",
-            payload,
-        ))
-        .await;
+        self.announce(ty, schema, tenant, &body).await;
     }
 
     async fn answers(&self, ty: &str) -> Vec<serde_json::Value> {

@@ -81,6 +81,7 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
             ("audit_log_sealed", "audit"),
             ("policy_withdrawn", "policy"),
             ("pack_config_withdrawn", "pack-service"),
+            ("modules_disabled", "module-catalog"),
             ("provider_keys_revoked", "operator"),
             ("data_handed_over", "operator"),
         ]
@@ -105,6 +106,7 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
             {"key": "audit_log_sealed", "owner": "audit"},
             {"key": "policy_withdrawn", "owner": "policy"},
             {"key": "pack_config_withdrawn", "owner": "pack-service"},
+            {"key": "modules_disabled", "owner": "module-catalog"},
         ])
     );
     let changed = outbox
@@ -158,11 +160,14 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
         None,
     )
     .await;
+    app.answer("plinth.module.deprovisioned", &id, "modules_disabled", None)
+        .await;
     let seen = app
-        .wait_for_checklist(&id, "offboarding", "three answers", |o| {
+        .wait_for_checklist(&id, "offboarding", "four answers", |o| {
             state(o, "audit_log_sealed") == "satisfied"
                 && state(o, "policy_withdrawn") == "failed"
                 && state(o, "pack_config_withdrawn") == "satisfied"
+                && state(o, "modules_disabled") == "satisfied"
         })
         .await;
     assert_eq!(
@@ -289,6 +294,7 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
             "tenant.offboarding_request", // refused: a tenant role
             "tenant.offboarding_request",
             "tenant.offboarding_request", // refused: already OFFBOARDING
+            "tenant.offboarding_item_update",
             "tenant.offboarding_item_update",
             "tenant.offboarding_item_update",
             "tenant.offboarding_item_update",

@@ -36,6 +36,7 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
             "audit_store",
             "policy_registry",
             "pack_defaults",
+            "module_defaults",
             "owner_contact_confirmed",
             "sso_mapping"
         ]
@@ -61,7 +62,12 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
         .collect();
     assert_eq!(
         asked,
-        ["audit_store", "policy_registry", "pack_defaults"],
+        [
+            "audit_store",
+            "policy_registry",
+            "pack_defaults",
+            "module_defaults"
+        ],
         "services are asked for theirs"
     );
     assert_eq!(
@@ -87,11 +93,19 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
         Some("no default pack for this domain"),
     )
     .await;
+    app.answer(
+        "plinth.module.defaults_enabled",
+        &id,
+        "module_defaults",
+        None,
+    )
+    .await;
     let seen = app
-        .wait_for_checklist(&id, "onboarding", "three answers", |o| {
+        .wait_for_checklist(&id, "onboarding", "four answers", |o| {
             state(o, "audit_store") == "satisfied"
                 && state(o, "policy_registry") == "satisfied"
                 && state(o, "pack_defaults") == "failed"
+                && state(o, "module_defaults") == "satisfied"
         })
         .await;
     assert_eq!(
@@ -211,7 +225,7 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
         })
         .count();
     assert_eq!(
-        item_updates, 4,
+        item_updates, 5,
         "one audit event per answer that changed something"
     );
 }

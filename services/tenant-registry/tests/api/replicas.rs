@@ -24,12 +24,13 @@ use crate::helpers::{TenantRegistry, answer_event, tenant_body};
 /// Tenants registered; each is two writes (registration, activation request).
 const TENANTS: usize = 1_000;
 /// The registry's items another service answers, by the event that satisfies each.
-const ANSWERED: [(&str, &str); 3] = [
+const ANSWERED: [(&str, &str); 4] = [
     ("plinth.audit.store_provisioned", "audit_store"),
     ("plinth.policy.registry_enrolled", "policy_registry"),
     ("plinth.pack.defaults_assigned", "pack_defaults"),
+    ("plinth.module.defaults_enabled", "module_defaults"),
 ];
-/// Partitions of each topic; the saga reads three.
+/// Partitions of each topic; the saga reads four.
 const PARTITIONS: usize = 4;
 
 /// What the writers saw.
@@ -59,7 +60,7 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
         json!({}),
     )
     .await;
-    // One group over the saga's three topics: twelve partitions between them.
+    // One group over the saga's four topics: sixteen partitions between them.
     let all_partitions = ANSWERED.len() * PARTITIONS;
     replicas.wait_assigned(all_partitions).await;
     let holder = replicas.relay_holder().await;
@@ -80,7 +81,7 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
     let (progress, mut watched) = watch::channel(0usize);
     let mut watched_for_lag = watched.clone();
 
-    // Eight writers; each tenant: registration, activation request, its three
+    // Eight writers; each tenant: registration, activation request, its four
     // answers and two of them delivered again.
     let writers = {
         let (fleet, publisher, schemas, prefix) = (
@@ -176,7 +177,7 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
              WHERE flow = 'onboarding' AND state = 'satisfied'",
         )
         .await
-            == 3 * onboarding
+            == ANSWERED.len() as i64 * onboarding
     })
     .await;
     wait_until("the outbox published", Duration::from_secs(60), || async {
@@ -201,7 +202,11 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
 
     // Events in: each answer applied once; the redeliveries recognised.
     let inbox = plinth_testkit::count(&db.owner_url(), "SELECT count(*) AS n FROM inbox").await;
-    assert_eq!(inbox, 3 * onboarding, "answers recorded in the inbox");
+    assert_eq!(
+        inbox,
+        ANSWERED.len() as i64 * onboarding,
+        "answers recorded in the inbox"
+    );
 
     // Events out: every event the registry committed is on its topics (0 lost);
     // each answer's effect (its audit event) is there once.
@@ -252,7 +257,11 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
                 .insert(message.ce_id.as_str());
         }
     }
-    assert_eq!(item_updates.len() as i64, 3 * onboarding, "items answered");
+    assert_eq!(
+        item_updates.len() as i64,
+        ANSWERED.len() as i64 * onboarding,
+        "items answered"
+    );
     let applied_twice = item_updates.values().filter(|ids| ids.len() > 1).count();
     assert_eq!(applied_twice, 0, "answers applied twice");
 
@@ -266,8 +275,8 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
          {:.1} s",
         2 * TENANTS,
         fleet.retried(),
-        5 * onboarding,
-        3 * onboarding,
+        (ANSWERED.len() as i64 + 2) * onboarding,
+        ANSWERED.len() as i64 * onboarding,
         2 * onboarding,
         committed.len(),
         40,
@@ -289,7 +298,7 @@ enum Outcome {
 }
 
 /// Registers tenant `i`, requests its activation, and publishes the answers of
-/// its three service items (two of them twice).
+/// its four service items (two of them twice).
 async fn onboard(
     i: usize,
     fleet: &Balancer,
