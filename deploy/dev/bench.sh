@@ -18,5 +18,6 @@ cargo bench -p tenant-registry --bench lifecycle
 cargo bench -p audit --bench append
 cargo bench -p audit --bench verify_offline
 cargo bench -p pack-service --bench packs
+cargo bench -p module-catalog --bench catalog
 # The gateway against nginx (wrk), with its own broker and identity provider.
 "$ROOT/load-tests/gateway/run.sh"

@@ -58,8 +58,7 @@ impl Application {
     /// The service bound and ready to serve, with the consumer of the
     /// registry's events.
     pub async fn build(settings: Settings) -> Result<Service, StartError> {
-        let platform_version = semver::Version::parse(&settings.runtime.platform_version)
-            .map_err(|e| StartError::Invalid(format!("runtime.platform_version: {e}")))?;
+        let policy = Policy::of(&settings).map_err(StartError::Invalid)?;
         let mut skeleton = Skeleton::start(settings.base(), all_migrations()).await?;
         let events = Events::new(&skeleton.bus, settings.shared.region);
         skeleton
@@ -70,12 +69,7 @@ impl Application {
             pool: skeleton.pool.clone(),
             events,
             region: settings.shared.region,
-            policy: Policy {
-                allowed_sources: settings.trust.allowed_sources.clone(),
-                runtime_kinds: settings.runtime.kinds.iter().cloned().collect(),
-                platform_version,
-                connectors: settings.known.connectors.iter().cloned().collect(),
-            },
+            policy,
         });
         skeleton.consume("projector", consumed, Projector::new(state.clone()));
         skeleton.bind(

@@ -111,6 +111,19 @@ pub struct Policy {
     pub connectors: BTreeSet<String>,
 }
 
+impl Policy {
+    /// The trust policy `settings` configure.
+    pub fn of(settings: &crate::Settings) -> Result<Self, String> {
+        Ok(Policy {
+            allowed_sources: settings.trust.allowed_sources.clone(),
+            runtime_kinds: settings.runtime.kinds.iter().cloned().collect(),
+            platform_version: semver::Version::parse(&settings.runtime.platform_version)
+                .map_err(|e| format!("runtime.platform_version: {e}"))?,
+            connectors: settings.known.connectors.iter().cloned().collect(),
+        })
+    }
+}
+
 /// A key the platform trusts, as the review sees it.
 #[derive(Debug, Clone)]
 pub struct TrustedKey {

@@ -61,6 +61,32 @@ impl Key {
         .unwrap()
     }
 
+    /// This key as the review sees a trusted signer of the example releases'
+    /// organisation.
+    #[allow(dead_code, reason = "the benchmark reviews in process with it")]
+    pub fn trusted(&self) -> module_catalog::review::TrustedKey {
+        let now = time::OffsetDateTime::now_utc();
+        let pem = self
+            .signing
+            .verifying_key()
+            .to_public_key_pem(Default::default())
+            .unwrap();
+        module_catalog::review::TrustedKey {
+            signer_id: format!("sgn-{}", self.key_id),
+            identity: "Plinth module release pipeline".into(),
+            key_id: self.key_id.clone(),
+            key: module_catalog::dsse::PublicKey::parse(
+                module_catalog::dsse::Algorithm::Ed25519,
+                &pem,
+            )
+            .unwrap(),
+            sources: vec!["github.com/plinth-modules".into()],
+            not_before: now - time::Duration::days(1),
+            not_after: now + time::Duration::days(365),
+            revoked: false,
+        }
+    }
+
     /// The body of `POST /admin/trust/signers` trusting this key for `sources`.
     pub fn signer_body(&self, sources: &[&str]) -> Value {
         json!({
