@@ -11,6 +11,7 @@ mod forwarding;
 mod keys;
 mod limits;
 mod login;
+mod modules;
 mod openapi;
 mod operability;
 mod packs;

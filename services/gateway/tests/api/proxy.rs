@@ -48,6 +48,9 @@ pub struct Options {
     /// Whether the module catalog runs behind `/admin/modules`, `/admin/deployments`,
     /// `/admin/tenant-modules` and `/admin/trust`.
     pub modules: bool,
+    /// Tenant registry settings merged over the stack's (its consumers are off
+    /// unless this turns them on).
+    pub registry: Value,
 }
 
 /// The settings of a service behind the stack's gateway: its database, the
@@ -70,17 +73,18 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         .unwrap();
     let keys = TokenKeys::generate();
     let prefix = test_topic_prefix();
+    let mut registry_settings = json!({
+        "http": { "port": 0 },
+        "database": {
+            "app_url": db.app_url(), "owner_url": db.owner_url(),
+            "app_role": TEST_APP_ROLE, "pool_size": 4
+        },
+        "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": true, "consumers": false })),
+        "auth": { "internal_token_public_key": keys.public_base64url() }
+    });
+    merge(&mut registry_settings, options.registry);
     let registry = tenant_registry::Application::build(
-        tenant_registry::Settings::with_overrides(json!({
-            "http": { "port": 0 },
-            "database": {
-                "app_url": db.app_url(), "owner_url": db.owner_url(),
-                "app_role": TEST_APP_ROLE, "pool_size": 4
-            },
-            "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": true, "consumers": false })),
-            "auth": { "internal_token_public_key": keys.public_base64url() }
-        }))
-        .unwrap(),
+        tenant_registry::Settings::with_overrides(registry_settings).unwrap(),
     )
     .await
     .unwrap();
