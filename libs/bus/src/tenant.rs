@@ -2,7 +2,25 @@
 //! keeps its own projection of the tenants (their status, data mode, workspaces
 //! and entitlements) from these, never asking the registry.
 
+use plinth_core::{Region, TenantId};
 use serde::Deserialize;
+
+use crate::HandlerError;
+
+/// `id`, read from an event, as a tenant of `region` (the consuming
+/// deployment's): another region's tenant is a message that should never have
+/// reached it, which no retry mends.
+pub fn tenant_of_region(id: &str, region: Region) -> Result<TenantId, HandlerError> {
+    let tenant = TenantId::parse(id)
+        .map_err(|e| HandlerError::Permanent(format!("tenant id {id:?}: {e}")))?;
+    if tenant.region() != region {
+        return Err(HandlerError::Permanent(format!(
+            "{tenant} belongs to region {}; this deployment serves {region}",
+            tenant.region()
+        )));
+    }
+    Ok(tenant)
+}
 
 /// A tenant was registered.
 pub const TENANT_CREATED: &str = "plinth.tenant.created";

@@ -11,6 +11,7 @@ use plinth_bus::lifecycle::LifecycleRequest;
 use plinth_bus::tenant::{
     ENTITLEMENT_CHANGED, EntitlementChanged, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated,
     TenantStatusChanged, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged,
+    tenant_of_region,
 };
 use plinth_bus::{Handler, HandlerError, Outbox, Received};
 use plinth_core::TenantId;
@@ -40,19 +41,9 @@ impl Projector {
     }
 }
 
-/// `id` as a tenant of this region: another region's is a message that should
-/// never have reached this deployment.
+/// `id` as a tenant of this region.
 fn tenant_of(app: &AppState, id: &str) -> Result<TenantId, HandlerError> {
-    let tenant = TenantId::parse(id)
-        .map_err(|e| HandlerError::Permanent(format!("tenant id {id:?}: {e}")))?;
-    if tenant.region() != app.region {
-        return Err(HandlerError::Permanent(format!(
-            "{tenant} belongs to region {}; this deployment serves {}",
-            tenant.region(),
-            app.region
-        )));
-    }
-    Ok(tenant)
+    tenant_of_region(id, app.region)
 }
 
 impl Handler for Projector {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use diesel_async::AsyncPgConnection;
 use plinth_bus::lifecycle::LifecycleRequest;
 use plinth_bus::{Handler, HandlerError, Outbox, Received};
-use plinth_core::TenantId;
 use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::app::AppState;
@@ -78,16 +77,7 @@ impl Handler for Projector {
         if ours.is_empty() {
             return Ok(());
         }
-        let tenant = TenantId::parse(&request.tenant_id).map_err(|e| {
-            HandlerError::Permanent(format!("tenant id {:?}: {e}", request.tenant_id))
-        })?;
-        if tenant.region() != app.region {
-            return Err(HandlerError::Permanent(format!(
-                "{tenant} belongs to region {}; this deployment serves {}",
-                tenant.region(),
-                app.region
-            )));
-        }
+        let tenant = plinth_bus::tenant::tenant_of_region(&request.tenant_id, app.region)?;
         let events = if onboarding {
             provision_on_conn(app, conn, tenant, &ours).await
         } else {
