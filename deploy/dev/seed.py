@@ -3,17 +3,24 @@
 make it: logs in with the browser login (the real authorization-code flow at the
 dev identity provider), then, in each region, publishes the example playbooks and
 imports the example Domain Packs (examples/packs/: IT service management, the
-default for new tenants, and Finance 3.2.0 and 3.3.0), registers a demo tenant,
+default for new tenants, and Finance 3.2.0 and 3.3.0), trusts the dev stack's
+module release key, imports the example module releases (examples/modules/)
+signed with it, approves all but one (left for a decision in the console) and
+reports them deployed in the region, registers a demo tenant entitled to two of
+them,
 maps its identity-provider groups to roles, binds the MSP operator to it, onboards
-it to ACTIVE through the saga (the audit service and the pack service answer their
-items; the operator's items are confirmed), and gives it the Finance demo: its
+it to ACTIVE through the saga (the audit service, the pack service and the module
+catalog — which enables the module the request names — answer their items; the
+operator's items are confirmed), and gives it the Finance demo: its
 Tenant Pack, Finance 3.2.0 with it activated, and the invoice-dispute playbook
 linked. Running it again changes nothing that is already done.
 
-Environment (deploy/dev/env.sh): PLINTH_GATEWAY_US, PLINTH_GATEWAY_EU.
-Python's standard library only.
+Environment (deploy/dev/env.sh): PLINTH_GATEWAY_US, PLINTH_GATEWAY_EU,
+PLINTH_STATE_DIR (where the release key is kept). Run with the dev stack's Python
+(deploy/dev/tools.sh): the standard library and `cryptography`, which signs.
 """
 
+import base64
 import datetime
 import http.cookiejar
 import json
@@ -24,6 +31,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 GATEWAYS = {
     "us": os.environ.get("PLINTH_GATEWAY_US", "http://127.0.0.1:8080"),
@@ -48,6 +58,18 @@ EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
 PLAYBOOKS = ["playbook-invoice-dispute-triage-1.0.0.json", "playbook-password-reset-1.0.0.json"]
 DOMAIN_PACKS = ["itsm-1.0.0.json", "finance-3.2.0.json", "finance-3.3.0.json"]
 TENANT_PACK = "acme-finance-1.4.0.json"
+MODULE_EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "modules")
+MODULE_RELEASES = ["itsm-triage-agent-1.0.0.json", "itsm-triage-agent-1.1.0.json",
+                   "knowledge-summarizer-0.9.0.json", "finance-dispute-assistant-2.3.0.json"]
+# Approved by the demo; itsm-triage-agent 1.1.0 stays IMPORTED, for the platform
+# team to decide in the console.
+APPROVED = {("itsm-triage-agent", "1.0.0"), ("knowledge-summarizer", "0.9.0"),
+            ("finance-dispute-assistant", "2.3.0")}
+# What the demo tenants may enable, and what their onboarding enables.
+ENTITLED_MODULES = ["itsm-triage-agent", "finance-dispute-assistant"]
+REQUESTED_MODULES = ["finance-dispute-assistant"]
+RELEASE_KEY_ID = "plinth-dev-release"
+MANIFEST_TYPE = "application/vnd.plinth.module-manifest+json"
 
 
 def log(message):
@@ -166,6 +188,62 @@ def seed_packs(browser, gateway):
         browser.api(gateway, "POST", "/admin/packs/domain/import", example(name))
 
 
+def release_key():
+    """The dev stack's module release key (Ed25519), made once and kept."""
+    path = os.path.join(os.environ.get("PLINTH_STATE_DIR", ".dev-state"), "keys", "module-release.key")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        raw = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(raw.hex())
+    with open(path) as f:
+        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(f.read().strip()))
+
+
+def signed(key, body):
+    """`body` in a DSSE envelope signed by `key`: the signature is over the
+    envelope's pre-authentication encoding (PAE) of the payload type and body."""
+    pae = b"DSSEv1 %d %s %d %s" % (len(MANIFEST_TYPE), MANIFEST_TYPE.encode(), len(body), body)
+    return {"payloadType": MANIFEST_TYPE, "payload": base64.b64encode(body).decode(),
+            "signatures": [{"keyid": RELEASE_KEY_ID,
+                            "sig": base64.b64encode(key.sign(pae)).decode()}]}
+
+
+def seed_modules(browser, gateway, region):
+    """The region's module catalog: the release key trusted, the example releases
+    imported signed (an import of what is already imported answers the stored
+    release), approved but one, and reported deployed by version tag."""
+    key = release_key()
+    _, signers = browser.api(gateway, "GET", "/admin/trust/signers")
+    if not any(s["key_id"] == RELEASE_KEY_ID and not s["revoked_at"] for s in signers["items"]):
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        browser.api(gateway, "POST", "/admin/trust/signers", {
+            "identity": "The dev stack's module release pipeline", "algorithm": "ed25519",
+            "key_id": RELEASE_KEY_ID, "public_key": public,
+            "sources": ["github.com/plinth-modules", "gitlab.com/plinth-modules"],
+            "not_after": "2099-01-01T00:00:00Z"})
+    deployed = {}
+    for name in MODULE_RELEASES:
+        with open(os.path.join(MODULE_EXAMPLES, name), "rb") as f:
+            body = f.read()
+        _, release = browser.api(gateway, "POST", "/admin/modules/import", {"envelope": signed(key, body)})
+        module, version = release["module_id"], release["version"]
+        if (module, version) in APPROVED and release["status"] == "IMPORTED":
+            if not release["review_passed"]:
+                # Imported before the key was trusted for its source: reviewed again.
+                browser.api(gateway, "POST", f"/admin/modules/{module}/{version}/review")
+            browser.api(gateway, "POST", f"/admin/modules/{module}/{version}/approve",
+                        {"reason": "Reviewed for the dev stack's demo"})
+        repository = release["image"].split("@")[0]
+        deployed.setdefault(module, []).append(
+            {"image": f"{repository}:{version}", "digest": release["image_digest"]})
+    for module, images in deployed.items():
+        browser.api(gateway, "PUT", f"/admin/deployments/{region}/{module}", {"images": images})
+    log(f"{len(MODULE_RELEASES)} module releases imported signed, {len(APPROVED)} approved, deployed in {region}")
+
+
 def seed_finance_demo(browser, gateway, tid, slug):
     """The tenant's Finance demo: its Tenant Pack, Finance 3.2.0 with it active,
     the invoice-dispute playbook linked (unless it already runs Finance)."""
@@ -186,6 +264,7 @@ def seed_finance_demo(browser, gateway, tid, slug):
 def seed_region(browser, region):
     gateway = GATEWAYS[region]
     seed_packs(browser, gateway)
+    seed_modules(browser, gateway, region)
     spec = TENANTS[region]
     slug = spec["slug"]
     found = [t for t in all_items(browser, gateway, "/admin/tenants") if t["slug"] == slug]
@@ -211,7 +290,12 @@ def seed_region(browser, region):
     status, _ = browser.api(gateway, "GET", f"{base}/onboarding", expect=None)
     requested_now = status == 404 and tenant["status"] == "PENDING"
     if requested_now:
-        browser.api(gateway, "POST", f"{base}/onboarding", {})
+        _, entitled = browser.api(gateway, "GET", f"{base}/entitlements")
+        browser.api(gateway, "PUT", f"{base}/entitlements", {
+            key: entitled[key] for key in ["plan", "api_rate_per_second", "max_workspaces",
+                                           "max_provider_connections", "monthly_token_budget"]
+        } | {"modules": ENTITLED_MODULES})
+        browser.api(gateway, "POST", f"{base}/onboarding", {"requested_modules": REQUESTED_MODULES})
         log(f"onboarding {slug}")
 
     def items():
@@ -221,7 +305,7 @@ def seed_region(browser, region):
     def services_answered():
         return all(i["state"] == "satisfied" for i in items().values() if i["owner"] != "operator")
 
-    wait_until(f"{slug}'s audit log and default packs", services_answered)
+    wait_until(f"{slug}'s audit log, default packs and modules", services_answered)
     if requested_now:
         _, onboarding = browser.api(gateway, "GET", f"{base}/onboarding")
         answered = max(timestamp(i["updated_at"]) for i in onboarding["items"]

@@ -42,6 +42,9 @@ status() {
   echo "  GET  /admin/packs/domain, /admin/packs/tenant/<tenant id>/active, /runtime/tenants/<tenant id>/config"
   echo "  POST /runtime/tenants/<tenant id>/classify  {\"ticket\":{\"fields\":{\"subject\":\"Invoice 4411 charged twice\",\"channel\":\"portal\"}}}"
   echo "  the example packs and how to import them: examples/packs/README.md"
+  echo "Modules: the example releases signed with the dev release key (.dev-state/keys/module-release.key) and imported;"
+  echo "  all approved but itsm-triage-agent 1.1.0, which is deployed all the same: drift at GET /admin/deployments;"
+  echo "  acme and globex run finance-dispute-assistant, enabled by their onboarding: GET /admin/tenant-modules/<tenant id>"
   echo
   echo "Stop everything with: make down"
 }
@@ -54,7 +57,7 @@ case "${1:-up}" in
     "$DEV/idp.sh" up
     "$DEV/services.sh" up
     "$DEV/prometheus.sh" up
-    python3 "$DEV/seed.py"
+    "$PLINTH_TEST_PYTHON" "$DEV/seed.py"
     status
     ;;
   down)
