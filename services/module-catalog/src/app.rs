@@ -544,9 +544,9 @@ pub async fn module_decide(
             // Approving or revoking changes which digests may run here.
             if matches!(decision, Decision::Approve | Decision::Revoke) {
                 let at = row.decided_at.unwrap_or_else(now);
-                let (_, drift) =
+                let reassessed =
                     reassess_on_conn(app, conn, module, None, at, &ctx.principal.subject).await?;
-                events.extend(drift);
+                events.extend(reassessed.drift);
             }
             // A revoked release must no longer run: every tenant running it is flagged.
             if decision == Decision::Revoke {

@@ -14,7 +14,6 @@ use plinth_bus::tenant::{
     tenant_of_region,
 };
 use plinth_bus::{Handler, HandlerError, Outbox, Received};
-use plinth_core::TenantId;
 use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::app::{AppState, now};
@@ -39,11 +38,6 @@ impl Projector {
     pub fn new(app: Arc<AppState>) -> Self {
         Projector { app }
     }
-}
-
-/// `id` as a tenant of this region.
-fn tenant_of(app: &AppState, id: &str) -> Result<TenantId, HandlerError> {
-    tenant_of_region(id, app.region)
 }
 
 impl Handler for Projector {
@@ -81,7 +75,7 @@ impl Handler for Projector {
             if ours.is_empty() {
                 return Ok(());
             }
-            let tenant = tenant_of(app, &request.tenant_id)?;
+            let tenant = tenant_of_region(&request.tenant_id, app.region)?;
             let events = if onboarding {
                 let requested: RequestedModules = received.decode(schemas, schema)?;
                 provision_on_conn(app, conn, tenant, &ours, &requested.requested_modules).await
@@ -95,7 +89,7 @@ impl Handler for Projector {
         match ty {
             TENANT_CREATED => {
                 let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
-                let tenant = tenant_of(app, &event.tenant_id)?;
+                let tenant = tenant_of_region(&event.tenant_id, app.region)?;
                 let row = TenantRow {
                     tenant_id: tenant.to_string(),
                     status: event.status,
@@ -108,18 +102,18 @@ impl Handler for Projector {
             TENANT_STATUS_CHANGED => {
                 let event: TenantStatusChanged =
                     received.decode(schemas, TenantStatusChanged::SCHEMA)?;
-                let tenant = tenant_of(app, &event.tenant_id)?;
+                let tenant = tenant_of_region(&event.tenant_id, app.region)?;
                 tenant_status_set_on_conn(conn, &tenant.to_string(), &event.to_status, at).await?;
             }
             ENTITLEMENT_CHANGED => {
                 let event: EntitlementChanged =
                     received.decode(schemas, EntitlementChanged::SCHEMA)?;
-                let tenant = tenant_of(app, &event.tenant_id)?;
+                let tenant = tenant_of_region(&event.tenant_id, app.region)?;
                 tenant_modules_set_on_conn(conn, &tenant.to_string(), &event.modules, at).await?;
             }
             ty => {
                 let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
-                let tenant = tenant_of(app, &event.tenant_id)?;
+                let tenant = tenant_of_region(&event.tenant_id, app.region)?;
                 if ty == WORKSPACE_DELETED {
                     workspace_delete_on_conn(conn, &event.workspace_id).await?;
                 } else {

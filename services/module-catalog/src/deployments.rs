@@ -223,8 +223,18 @@ pub fn assess(
     (rows, changes)
 }
 
-/// Reassesses `module`'s deployed images against its approved releases now,
-/// stores the result and returns the events of the drift changes.
+/// A module's deployments reassessed: what was stored before, what is now, the
+/// module's approved releases it was assessed against, and the drift events.
+#[derive(Debug)]
+pub struct Reassessed {
+    pub previous: Vec<DeploymentRow>,
+    pub rows: Vec<DeploymentRow>,
+    pub approved: Vec<(String, String, String, String)>,
+    pub drift: Vec<Event>,
+}
+
+/// Reassesses `module`'s deployed images (as `report`ed now, or as last
+/// reported) against its approved releases now, and stores the result.
 pub async fn reassess_on_conn(
     app: &AppState,
     conn: &mut AsyncPgConnection,
@@ -232,12 +242,12 @@ pub async fn reassess_on_conn(
     report: Option<Vec<Reported>>,
     at: OffsetDateTime,
     by: &str,
-) -> Result<(Vec<DeploymentRow>, Vec<Event>), ApiError> {
+) -> Result<Reassessed, ApiError> {
     let previous = deployment_list_on_conn(conn, Some(module)).await?;
-    let approved: BTreeMap<String, String> = approved_digests_on_conn(conn, Some(module))
-        .await?
-        .into_iter()
-        .map(|(_, version, digest, _)| (digest, version))
+    let releases = approved_digests_on_conn(conn, Some(module)).await?;
+    let approved: BTreeMap<String, String> = releases
+        .iter()
+        .map(|(_, version, digest, _)| (digest.clone(), version.clone()))
         .collect();
     let next = match report {
         Some(images) => images.into_iter().map(|r| (r, at, by.to_owned())).collect(),
@@ -258,11 +268,16 @@ pub async fn reassess_on_conn(
         deployment_replace_on_conn(conn, module, &rows).await?;
     }
     let digests: Vec<&str> = approved.keys().map(String::as_str).collect();
-    let events = changes
+    let drift = changes
         .iter()
         .map(|change| app.events.drift_changed(module, change, &digests, at))
         .collect::<Result<_, _>>()?;
-    Ok((rows, events))
+    Ok(Reassessed {
+        previous,
+        rows,
+        approved: releases,
+        drift,
+    })
 }
 
 /// Records the images `module` runs in `region` (this catalog's), replacing the
@@ -294,10 +309,13 @@ pub async fn deployment_report(
         let by = ctx.principal.subject.clone();
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &TenantScope::All, async |conn| {
-            let previous = deployment_list_on_conn(conn, Some(module)).await?;
             let at = now();
-            let (rows, mut events) =
-                reassess_on_conn(app, conn, module, Some(images), at, &by).await?;
+            let Reassessed {
+                previous,
+                rows,
+                approved,
+                drift: mut events,
+            } = reassess_on_conn(app, conn, module, Some(images), at, &by).await?;
             let runs = |rows: &[DeploymentRow]| {
                 rows.iter()
                     .map(|r| (r.image.clone(), r.image_digest.clone()))
@@ -318,7 +336,6 @@ pub async fn deployment_report(
                 )?,
             );
             Outbox::enqueue(conn, &events).await?;
-            let approved = approved_digests_on_conn(conn, Some(module)).await?;
             Ok(side_by_side(app.region, approved, rows)
                 .pop()
                 .unwrap_or_else(|| ModuleDeployments::empty(module, app.region)))

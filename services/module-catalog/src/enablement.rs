@@ -491,17 +491,7 @@ pub async fn enablement_disable(
                 disable_on_conn(app, conn, row, &release, &ctx.principal.subject).await?;
             let audit = app.events.audit(
                 ctx,
-                &audited
-                    .clone()
-                    .with_detail("module_id", &row.module_id)
-                    .with_detail("version", &row.version)
-                    .with_detail(
-                        "cleanup",
-                        row.cleanup
-                            .as_ref()
-                            .map(Value::to_string)
-                            .unwrap_or_default(),
-                    ),
+                &disabled_audit(audited.clone(), &row),
                 Outcome::Allowed,
                 None,
             )?;
@@ -512,6 +502,21 @@ pub async fn enablement_disable(
     }
     .await;
     app.audited(auth, &audited, result).await
+}
+
+/// `audited` with what a disablement records: the module, its release, and the
+/// cleanup steps it left for the operator.
+pub fn disabled_audit(audited: Audited, row: &EnablementRow) -> Audited {
+    audited
+        .with_detail("module_id", &row.module_id)
+        .with_detail("version", &row.version)
+        .with_detail(
+            "cleanup",
+            row.cleanup
+                .as_ref()
+                .map(Value::to_string)
+                .unwrap_or_default(),
+        )
 }
 
 /// Disables `row` (enabled, of `release`): stored, with its event.

@@ -15,7 +15,7 @@ use plinth_core::{ApiError, ReqCtx, TenantId};
 use serde::Deserialize;
 
 use crate::app::{AppState, now};
-use crate::enablement::{assess_on_conn, disable_on_conn, enable_on_conn};
+use crate::enablement::{assess_on_conn, disable_on_conn, disabled_audit, enable_on_conn};
 use crate::events::{Audited, Outcome};
 use crate::readiness::{self, State};
 use crate::store::{approved_digests_on_conn, release_get_on_conn};
@@ -55,7 +55,8 @@ pub async fn provision_on_conn(
         Some(row) => {
             for module in requested {
                 if let Err(problem) =
-                    enable_default_on_conn(app, conn, &ctx, &row, module, &mut events).await?
+                    enable_default_on_conn(app, conn, &ctx, tenant, &row, module, &mut events)
+                        .await?
                 {
                     problems.push(problem);
                 }
@@ -87,6 +88,7 @@ async fn enable_default_on_conn(
     app: &AppState,
     conn: &mut AsyncPgConnection,
     ctx: &ReqCtx,
+    tenant_id: TenantId,
     tenant: &crate::tenant_store::TenantRow,
     module: &str,
     events: &mut Vec<Event>,
@@ -138,7 +140,7 @@ async fn enable_default_on_conn(
     )
     .await?;
     let audited = Audited::new("module.enable", "module_enablement")
-        .on_tenant(tenant_id(tenant)?)
+        .on_tenant(tenant_id)
         .on_resource(format!("{module}/{version}"))
         .with_detail("enablement_id", &row.enablement_id)
         .with_detail("reason", "onboarding_default")
@@ -146,10 +148,6 @@ async fn enable_default_on_conn(
     events.push(enabled);
     events.push(app.events.audit(ctx, &audited, Outcome::Allowed, None)?);
     Ok(Ok(()))
-}
-
-fn tenant_id(row: &crate::tenant_store::TenantRow) -> Result<TenantId, ApiError> {
-    TenantId::parse(&row.tenant_id).map_err(ApiError::internal)
 }
 
 /// Disables every module `tenant` runs for the offboarding items `items`.
@@ -169,19 +167,13 @@ pub async fn deprovision_on_conn(
             .await?
             .ok_or_else(|| ApiError::internal("an enabled release vanished"))?;
         let (row, disabled) = disable_on_conn(app, conn, row, &release, OWNER).await?;
-        let audited = Audited::new("module.disable", "module_enablement")
-            .on_tenant(tenant)
-            .on_resource(&row.enablement_id)
-            .with_detail("module_id", &row.module_id)
-            .with_detail("version", &row.version)
-            .with_detail("reason", "offboarding")
-            .with_detail(
-                "cleanup",
-                row.cleanup
-                    .as_ref()
-                    .map(serde_json::Value::to_string)
-                    .unwrap_or_default(),
-            );
+        let audited = disabled_audit(
+            Audited::new("module.disable", "module_enablement")
+                .on_tenant(tenant)
+                .on_resource(&row.enablement_id),
+            &row,
+        )
+        .with_detail("reason", "offboarding");
         events.push(disabled);
         events.push(app.events.audit(&ctx, &audited, Outcome::Allowed, None)?);
     }
