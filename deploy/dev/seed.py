@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """The dev stack's demo, made through the gateways as the MSP's platform admin would
 make it: logs in with the browser login (the real authorization-code flow at the
-dev identity provider), then, in each region, publishes the example playbooks and
-imports the example Domain Packs (examples/packs/: IT service management, the
-default for new tenants, and Finance 3.2.0 and 3.3.0), trusts the dev stack's
-module release key, imports the example module releases (examples/modules/)
-signed with it, approves all but one (left for a decision in the console) and
-reports them deployed in the region, registers a demo tenant entitled to two of
-them,
+dev identity provider), then, in each region, trusts the dev stack's module
+release key, imports the example module releases (examples/modules/) signed with
+it, approves all but one (left for a decision in the console) and reports them
+deployed in the region, waits for the pack service to offer the approved
+releases' tools, publishes the example playbooks and imports the example Domain
+Packs (examples/packs/: IT service management, the default for new tenants, and
+Finance 3.2.0 and 3.3.0) that call them, registers a demo tenant entitled to two
+of the modules,
 maps its identity-provider groups to roles, binds the MSP operator to it, onboards
 it to ACTIVE through the saga (the audit service, the pack service and the module
 catalog — which enables the module the request names — answer their items; the
@@ -61,9 +62,10 @@ TENANT_PACK = "acme-finance-1.4.0.json"
 MODULE_EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "modules")
 MODULE_RELEASES = ["itsm-triage-agent-1.0.0.json", "itsm-triage-agent-1.1.0.json",
                    "knowledge-summarizer-0.9.0.json", "finance-dispute-assistant-2.3.0.json"]
-# Approved by the demo; itsm-triage-agent 1.1.0 stays IMPORTED, for the platform
-# team to decide in the console.
-APPROVED = {("itsm-triage-agent", "1.0.0"), ("knowledge-summarizer", "0.9.0"),
+# Approved by the demo (their tools are what the example packs call);
+# knowledge-summarizer 0.9.0 stays IMPORTED, for the platform team to decide in the
+# console, and runs all the same: drift.
+APPROVED = {("itsm-triage-agent", "1.0.0"), ("itsm-triage-agent", "1.1.0"),
             ("finance-dispute-assistant", "2.3.0")}
 # What the demo tenants may enable, and what their onboarding enables.
 ENTITLED_MODULES = ["itsm-triage-agent", "finance-dispute-assistant"]
@@ -242,6 +244,18 @@ def seed_modules(browser, gateway, region):
     for module, images in deployed.items():
         browser.api(gateway, "PUT", f"/admin/deployments/{region}/{module}", {"images": images})
     log(f"{len(MODULE_RELEASES)} module releases imported signed, {len(APPROVED)} approved, deployed in {region}")
+    tools = set()
+    for name in MODULE_RELEASES:
+        with open(os.path.join(MODULE_EXAMPLES, name)) as f:
+            manifest = json.load(f)
+        if (manifest["id"], manifest["version"]) in APPROVED:
+            tools.update(t["id"] for t in manifest["tools"])
+
+    def offered():
+        _, listed = browser.api(gateway, "GET", "/admin/packs/tools")
+        return tools <= {t["id"] for t in listed["items"] if t["offered"]}
+
+    wait_until("the pack service to offer the approved releases' tools", offered)
 
 
 def seed_finance_demo(browser, gateway, tid, slug):
@@ -263,8 +277,8 @@ def seed_finance_demo(browser, gateway, tid, slug):
 
 def seed_region(browser, region):
     gateway = GATEWAYS[region]
-    seed_packs(browser, gateway)
     seed_modules(browser, gateway, region)
+    seed_packs(browser, gateway)
     spec = TENANTS[region]
     slug = spec["slug"]
     found = [t for t in all_items(browser, gateway, "/admin/tenants") if t["slug"] == slug]

@@ -43,7 +43,8 @@ status() {
   echo "  POST /runtime/tenants/<tenant id>/classify  {\"ticket\":{\"fields\":{\"subject\":\"Invoice 4411 charged twice\",\"channel\":\"portal\"}}}"
   echo "  the example packs and how to import them: examples/packs/README.md"
   echo "Modules: the example releases signed with the dev release key (.dev-state/keys/module-release.key) and imported;"
-  echo "  all approved but itsm-triage-agent 1.1.0, which is deployed all the same: drift at GET /admin/deployments;"
+  echo "  all approved but knowledge-summarizer 0.9.0, which is deployed all the same: drift at GET /admin/deployments;"
+  echo "  the approved releases' tools are what packs may call: GET /admin/packs/tools"
   echo "  acme and globex run finance-dispute-assistant, enabled by their onboarding: GET /admin/tenant-modules/<tenant id>"
   echo
   echo "Stop everything with: make down"

@@ -25,6 +25,7 @@ pub mod dlq;
 mod follow;
 pub mod headers;
 pub mod lifecycle;
+pub mod module;
 mod outbox;
 mod relay;
 mod schema;

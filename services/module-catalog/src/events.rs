@@ -66,6 +66,7 @@ struct ModuleDecided<'a> {
     reason: &'a str,
     decided_at: i64,
     decided_by: &'a str,
+    tools: Vec<ModuleTool<'a>>,
 }
 
 #[derive(Serialize)]
@@ -115,6 +116,19 @@ struct ModuleDriftChanged<'a> {
 struct ModuleTool<'a> {
     id: &'a str,
     action_class: &'a str,
+}
+
+/// The tools a release's manifest provides (a stored manifest passed its schema).
+fn manifest_tools(manifest: &serde_json::Value) -> Vec<ModuleTool<'_>> {
+    manifest["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| ModuleTool {
+            id: t["id"].as_str().unwrap_or_default(),
+            action_class: t["action_class"].as_str().unwrap_or_default(),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -232,6 +246,7 @@ impl Events {
                 reason: release.decision_reason.as_deref().unwrap_or_default(),
                 decided_at: micros(release.decided_at.unwrap_or(release.imported_at)),
                 decided_by: release.decided_by.as_deref().unwrap_or_default(),
+                tools: manifest_tools(&release.manifest),
             },
         )
     }
@@ -336,22 +351,13 @@ impl Events {
         at: OffsetDateTime,
         by: &str,
     ) -> Result<Event, ApiError> {
-        let text = |v: &'_ serde_json::Value, key: &str| -> String {
-            v[key].as_str().unwrap_or_default().to_owned()
-        };
-        let tools: Vec<(String, String)> = manifest["tools"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| (text(t, "id"), text(t, "action_class")))
-            .collect();
-        let cleanup: Vec<String> = row
+        let cleanup: Vec<&str> = row
             .cleanup
             .as_ref()
             .and_then(|c| c.as_array())
             .into_iter()
             .flatten()
-            .map(|step| text(step, "id"))
+            .map(|step| step["id"].as_str().unwrap_or_default())
             .collect();
         let payload = self
             .schemas
@@ -366,11 +372,8 @@ impl Events {
                     previous_version,
                     status: &row.status,
                     revoked: row.revoked_at.is_some(),
-                    tools: tools
-                        .iter()
-                        .map(|(id, action_class)| ModuleTool { id, action_class })
-                        .collect(),
-                    cleanup: cleanup.iter().map(String::as_str).collect(),
+                    tools: manifest_tools(manifest),
+                    cleanup,
                     occurred_at: micros(at),
                     occurred_by: by,
                 },

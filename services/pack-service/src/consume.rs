@@ -1,6 +1,7 @@
-//! The consumer of the tenant registry's events: tenants and their status into
-//! the service's own table, and the lifecycle sagas' requests into default packs
-//! and withdrawn configurations, each applied once (the inbox records the event
+//! The consumer of the tenant registry's and the module catalog's events: tenants
+//! and their status into the service's own table, the lifecycle sagas' requests
+//! into default packs and withdrawn configurations, the decisions on module
+//! releases into the tool catalog; each applied once (the inbox records the event
 //! in the same transaction).
 
 use std::sync::Arc;
@@ -13,11 +14,13 @@ use plinth_db::{TenantScope, set_scope_on_conn};
 use crate::app::AppState;
 use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
 use crate::app::tenants::{tenant_created_on_conn, tenant_status_on_conn};
+use crate::app::tools::module_decided_on_conn;
 use crate::events::{
-    OWNER, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
+    MODULE_DECISIONS, ModuleDecided, OWNER, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated,
+    TenantStatusChanged,
 };
 
-/// Applies the registry's events.
+/// Applies the registry's and the module catalog's events.
 pub struct Projector {
     app: Arc<AppState>,
 }
@@ -42,6 +45,7 @@ impl Handler for Projector {
     fn wants(&self, ty: &str) -> bool {
         ty == TENANT_CREATED
             || ty == TENANT_STATUS_CHANGED
+            || MODULE_DECISIONS.contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
     }
 
@@ -50,7 +54,8 @@ impl Handler for Projector {
         conn: &mut AsyncPgConnection,
         received: &Received,
     ) -> Result<(), HandlerError> {
-        // Tenants are the service's own records across every tenant.
+        // Tenants are the service's own records across every tenant; tools are
+        // the platform's.
         set_scope_on_conn(conn, &TenantScope::All).await?;
         let app = &self.app;
         let schemas = app.events.schemas();
@@ -63,6 +68,10 @@ impl Handler for Projector {
             let event: TenantStatusChanged =
                 received.decode(schemas, TenantStatusChanged::SCHEMA)?;
             return tenant_status_on_conn(conn, event).await.map_err(transient);
+        }
+        if MODULE_DECISIONS.contains(&ty) {
+            let event: ModuleDecided = received.decode(schemas, ModuleDecided::SCHEMA)?;
+            return module_decided_on_conn(conn, event).await.map_err(transient);
         }
         let Some(onboarding) = LifecycleRequest::kind_of(ty) else {
             return Ok(());

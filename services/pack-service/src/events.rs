@@ -2,7 +2,8 @@
 //! `plinth.pack.v1` (key: the tenant id, or `platform` for Domain Packs and
 //! playbooks) and audit events on `plinth.audit.v1`; it reads the tenant
 //! registry's `plinth.tenant.v1` (tenants, and the lifecycle sagas' requests) and
-//! follows its own topic to drop cached configurations.
+//! the module catalog's `plinth.module.v1` (the decisions on releases, whose tools
+//! packs may call), and follows its own topic to drop cached configurations.
 
 use plinth_bus::lifecycle::ProvisioningResult;
 use plinth_bus::{
@@ -31,6 +32,7 @@ pub const DEFAULTS_ASSIGNMENT_FAILED: &str = "plinth.pack.defaults_assignment_fa
 pub const DEPROVISIONED: &str = "plinth.pack.deprovisioned";
 pub const DEPROVISIONING_FAILED: &str = "plinth.pack.deprovisioning_failed";
 
+pub use plinth_bus::module::{MODULE_DECISIONS, ModuleDecided};
 pub use plinth_bus::tenant::{
     TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
 };
@@ -55,6 +57,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/pack/playbook_published.avsc"),
         include_str!("../../../schemas/avro/pack/playbook_linked.avsc"),
         include_str!("../../../schemas/avro/pack/config_change.avsc"),
+        include_str!("../../../schemas/avro/module/module_decided.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
@@ -212,6 +215,7 @@ pub struct Events {
     schemas: Schemas,
     pack_topic: String,
     tenant_topic: String,
+    module_topic: String,
     audit_topic: String,
     source: String,
     auditor: Auditor,
@@ -227,6 +231,7 @@ impl Events {
             schemas: schemas(),
             pack_topic: bus.topic(Area::Pack),
             tenant_topic: bus.topic(Area::Tenant),
+            module_topic: bus.topic(Area::Module),
             audit_topic: bus.topic(Area::Audit),
             source: format!("/plinth/{region}/{SERVICE}"),
             auditor: Auditor::new(bus.topic(Area::Audit), region, SERVICE),
@@ -244,18 +249,23 @@ impl Events {
 
     /// The topics this service reads with its consumer.
     pub fn consumed_topics(&self) -> Vec<String> {
-        vec![self.tenant_topic.clone()]
+        vec![self.tenant_topic.clone(), self.module_topic.clone()]
     }
 
     /// The topics it writes to and reads, with their dead-letter topics.
     pub fn topics(&self, partitions: i32) -> Vec<TopicSpec> {
-        [&self.pack_topic, &self.tenant_topic, &self.audit_topic]
-            .into_iter()
-            .flat_map(|t| {
-                let spec = TopicSpec::new(t, partitions);
-                [spec.dlq(), spec]
-            })
-            .collect()
+        [
+            &self.pack_topic,
+            &self.tenant_topic,
+            &self.module_topic,
+            &self.audit_topic,
+        ]
+        .into_iter()
+        .flat_map(|t| {
+            let spec = TopicSpec::new(t, partitions);
+            [spec.dlq(), spec]
+        })
+        .collect()
     }
 
     fn event(&self, key: String, ty: &str, subject: String, payload: Vec<u8>) -> Event {

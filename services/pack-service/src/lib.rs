@@ -70,7 +70,6 @@ impl Application {
             pool: skeleton.pool.clone(),
             events,
             region: settings.shared.region,
-            catalog: Arc::new(settings.catalog.tools.iter().cloned().collect()),
             defaults: settings.defaults.clone(),
             cache: ConfigCache::default(),
         });

@@ -83,6 +83,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    module_tools (module_id, version, tool_id) {
+        module_id -> Text,
+        version -> Text,
+        tool_id -> Text,
+        action_class -> Text,
+        status -> Text,
+        decided_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     playbook_links (tenant_id, playbook) {
         tenant_id -> Text,
         playbook -> Text,
@@ -183,6 +194,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     config_change_requests,
     domain_packs,
     import_attempts,
+    module_tools,
     playbook_links,
     playbook_versions,
     tenant_active_config,

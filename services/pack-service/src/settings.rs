@@ -11,16 +11,7 @@ pub struct Settings {
     /// What every service has: region, listener, database, bus, token key.
     #[serde(flatten)]
     pub shared: SharedSettings,
-    pub catalog: CatalogSettings,
     pub defaults: DefaultSettings,
-}
-
-/// What packs and playbooks may refer to.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CatalogSettings {
-    /// The tools the installation's modules provide, by id (`erp.lookup_invoice`).
-    /// A pack or playbook naming another tool is refused.
-    pub tools: Vec<String>,
 }
 
 /// What a newly onboarded tenant runs.
@@ -49,13 +40,6 @@ fn dev_defaults() -> serde_json::Value {
         // Packs of a megabyte and more are imported through the API.
         4194304,
         serde_json::json!({
-            // The tools of the dev stack's modules: those the example packs and
-            // playbooks (`examples/packs/`) call.
-            "catalog": { "tools": [
-                "erp.lookup_invoice", "erp.issue_credit", "erp.hold_payment",
-                "email.send", "ticket.comment", "ticket.assign",
-                "itsm.reset_password", "itsm.lookup_asset", "chat.notify"
-            ] },
             "defaults": {}
         }),
     )

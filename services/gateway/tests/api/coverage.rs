@@ -22,7 +22,7 @@ use plinth_testkit::{Idp, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::proxy::{Options, Stack, stack_with, tenant};
+use crate::proxy::{Options, Stack, repo, stack_with, tenant};
 
 /// One operation of an OpenAPI document.
 #[derive(Debug, Clone)]
@@ -30,10 +30,6 @@ struct Operation {
     id: String,
     method: Method,
     path: String,
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn operations() -> Vec<Operation> {
@@ -140,9 +136,8 @@ fn spec(operation: &str) -> Option<Spec> {
         // (`{tenant_id}`, filled in per call).
         "domain_pack_import" => needs(DomainPack, Create, Some(json!({ "kind": "DomainPack" }))),
         "domain_pack_deprecate" => needs(DomainPack, Update, Some(json!({}))),
-        "domain_pack_list" | "domain_pack_get" | "pack_attempt_list" | "pack_attempt_get" => {
-            needs(DomainPack, Read, None)
-        }
+        "domain_pack_list" | "domain_pack_get" | "pack_attempt_list" | "pack_attempt_get"
+        | "tool_list" => needs(DomainPack, Read, None),
         "pack_validate" => needs(
             DomainPack,
             Create,

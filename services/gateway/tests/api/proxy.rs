@@ -43,7 +43,8 @@ pub struct Options {
     /// Whether the audit service runs behind `/admin/audit`.
     pub audit: bool,
     /// Whether the pack service runs behind `/admin/packs`, `/admin/playbooks` and
-    /// `/runtime`.
+    /// `/runtime`; with it, the module catalog its tools come from, two example
+    /// releases approved there (every tool the example packs call).
     pub packs: bool,
     /// Whether the module catalog runs behind `/admin/modules`, `/admin/deployments`,
     /// `/admin/tenant-modules` and `/admin/trust`.
@@ -155,7 +156,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     } else {
         None
     };
-    let module_db = if options.modules {
+    let module_db = if options.modules || options.packs {
         let db = TestDb::create("module_catalog", module_catalog::all_migrations())
             .await
             .unwrap();
@@ -203,7 +204,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     let base = format!("http://127.0.0.1:{}", gateway.port());
     let ops = format!("http://127.0.0.1:{}", gateway.internal_port());
     tokio::spawn(gateway.run_until_stopped());
-    Stack {
+    let stack = Stack {
         gateway: base,
         gateway_ops: ops,
         prefix,
@@ -213,8 +214,25 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         _pack_db: pack_db,
         _module_db: module_db,
         settings,
+    };
+    if options.packs {
+        stack
+            .approve_example_modules(&idp.access_token("msp-admin").await)
+            .await;
     }
+    stack
 }
+
+/// The repository's root.
+pub fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The example module releases whose tools the example packs call.
+const TOOL_RELEASES: [&str; 2] = [
+    "finance-dispute-assistant-2.3.0.json",
+    "itsm-triage-agent-1.1.0.json",
+];
 
 impl Stack {
     /// The value of the gateway's `/metrics` line `name` (an unlabelled one), on
@@ -298,6 +316,88 @@ impl Stack {
                 )
                 .await
                 .0 == 200
+            },
+        )
+        .await;
+    }
+
+    /// What the platform does before packs can call a module's tools: trusts its
+    /// release key, imports the example releases signed, approves them, and waits
+    /// until the pack service's tool catalog offers their tools (as `token`, a
+    /// platform administrator).
+    pub async fn approve_example_modules(&self, token: &str) {
+        use ed25519_dalek::Signer as _;
+        use ed25519_dalek::pkcs8::EncodePublicKey as _;
+        use module_catalog::dsse::{Envelope, MANIFEST_TYPE};
+
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let (status, signer, _) = self
+            .call(
+                Some(token),
+                Method::POST,
+                "/admin/trust/signers",
+                Some(json!({
+                    "identity": "The example modules' release pipeline", "algorithm": "ed25519",
+                    "key_id": "examples-2026",
+                    "public_key": key.verifying_key().to_public_key_pem(Default::default()).unwrap(),
+                    "sources": ["github.com/plinth-modules"], "not_after": "2099-01-01T00:00:00Z"
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{signer}");
+        let mut tools = std::collections::BTreeSet::new();
+        for file in TOOL_RELEASES {
+            let manifest = std::fs::read(repo().join("examples/modules").join(file)).unwrap();
+            let parsed: Value = serde_json::from_slice(&manifest).unwrap();
+            tools.extend(
+                parsed["tools"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["id"].as_str().unwrap().to_owned()),
+            );
+            let envelope = Envelope::sign(MANIFEST_TYPE, &manifest, "examples-2026", |m| {
+                key.sign(m).to_vec()
+            });
+            let (status, imported, _) = self
+                .call(
+                    Some(token),
+                    Method::POST,
+                    "/admin/modules/import",
+                    Some(json!({ "envelope": envelope })),
+                )
+                .await;
+            assert_eq!(status, 201, "{imported}");
+            let path = format!(
+                "/admin/modules/{}/{}/approve",
+                parsed["id"].as_str().unwrap(),
+                parsed["version"].as_str().unwrap()
+            );
+            let (status, approved, _) = self
+                .call(
+                    Some(token),
+                    Method::POST,
+                    &path,
+                    Some(json!({ "reason": "the examples' release" })),
+                )
+                .await;
+            assert_eq!(status, 200, "{approved}");
+        }
+        plinth_testkit::wait_until(
+            "the pack service to offer the approved releases' tools",
+            std::time::Duration::from_secs(60),
+            || async {
+                let (_, listed, _) = self
+                    .call(Some(token), Method::GET, "/admin/packs/tools", None)
+                    .await;
+                let offered: std::collections::BTreeSet<String> = listed["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| t["offered"] == true)
+                    .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                offered == tools
             },
         )
         .await;

@@ -37,6 +37,7 @@ use crate::store::playbooks::playbook_versions_on_conn;
 use crate::store::tenant_packs::{
     TenantPackRow, tenant_pack_get_on_conn, tenant_pack_insert_on_conn,
 };
+use crate::store::tools::offered_on_conn;
 use plinth_service::ServiceState as _;
 
 /// What an import stored, or found already stored.
@@ -153,14 +154,13 @@ pub fn domain_version(row: &DomainPackRow) -> Result<DomainVersion, ApiError> {
 }
 
 async fn examine_on_conn(
-    app: &AppState,
     conn: &mut AsyncPgConnection,
     submission: &Submission,
 ) -> Result<Examined, ApiError> {
     match submission {
         Submission::Domain(content) => {
             let published = published_on_conn(conn, &named_playbooks(content)).await?;
-            let (content, catalog) = (content.clone(), app.catalog.clone());
+            let (content, catalog) = (content.clone(), offered_on_conn(conn).await?);
             let checked =
                 off_worker(move || validate_domain_pack(&content, &catalog, &published)).await?;
             Ok(match checked {
@@ -347,7 +347,7 @@ async fn submit<R: Resources>(
         if let Some(tenant) = submission.tenant() {
             require_changeable(&tenant_on_conn(conn, tenant).await?)?;
         }
-        let examined = examine_on_conn(app, conn, submission).await?;
+        let examined = examine_on_conn(conn, submission).await?;
         let stored = match &examined {
             Examined::Invalid(errors) => Stored::Invalid {
                 attempt_id: recording.attempt_id.to_string(),

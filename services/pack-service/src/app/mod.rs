@@ -12,9 +12,7 @@ pub mod packs;
 pub mod playbooks;
 pub mod runtime;
 pub mod tenants;
-
-use std::collections::BTreeSet;
-use std::sync::Arc;
+pub mod tools;
 
 use diesel_async::AsyncPgConnection;
 use plinth_bus::Event;
@@ -34,8 +32,6 @@ pub struct AppState {
     pub pool: Pool,
     pub events: Events,
     pub region: Region,
-    /// The tools packs and playbooks may call.
-    pub catalog: Arc<BTreeSet<String>>,
     pub defaults: DefaultSettings,
     /// Tenants' effective configurations, as the runtime reads them.
     pub cache: ConfigCache,

@@ -27,6 +27,7 @@ use crate::store::playbooks::{
     playbook_get_on_conn, playbook_insert_on_conn, playbook_versions_on_conn,
 };
 use crate::store::tenant_packs::tenant_pack_by_id_on_conn;
+use crate::store::tools::offered_on_conn;
 use plinth_service::ServiceState as _;
 
 /// A published playbook version.
@@ -102,7 +103,8 @@ pub async fn playbook_publish(
         let doc = if errors.is_empty() {
             let doc: PlaybookDoc =
                 PlaybookDoc::deserialize(&content).map_err(ApiError::internal)?;
-            errors = checks::playbook(&doc, &app.catalog);
+            let mut conn = app.conn().await?;
+            errors = checks::playbook(&doc, &offered_on_conn(&mut conn).await?);
             Some(doc)
         } else {
             None

@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/attempts", web::get().to(packs::platform_attempts))
             .route("/attempts/{attempt_id}", web::get().to(packs::attempt))
             .route("/domain", web::get().to(packs::domain_list))
+            .route("/tools", web::get().to(packs::tools))
             .route(
                 "/domain/{domain}/{version}",
                 web::get().to(packs::domain_get),

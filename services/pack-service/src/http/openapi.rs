@@ -10,6 +10,7 @@ use crate::app::import::Report;
 use crate::app::packs::{Attempt, DomainPack, TenantPack};
 use crate::app::playbooks::{PlaybookLink, PlaybookVersion};
 use crate::app::runtime::{Classification, ClassificationRecord, ConfigVersion, FiredRule};
+use crate::app::tools::{Tool, ToolRelease};
 use crate::classify::RuleSource;
 use crate::domain::{ChangeStatus, PackStatus};
 use crate::format::Issue;
@@ -34,6 +35,7 @@ use crate::format::Issue;
         packs::platform_attempts,
         packs::tenant_attempts,
         packs::attempt,
+        packs::tools,
         activation::activate,
         activation::active,
         activation::settings_get,
@@ -65,6 +67,9 @@ use crate::format::Issue;
         DomainPackItems,
         TenantPackItems,
         AttemptItems,
+        Tool,
+        ToolRelease,
+        ToolItems,
         Activation,
         ActiveConfig,
         ConfigChange,
@@ -91,7 +96,7 @@ use crate::format::Issue;
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
-        (name = "packs", description = "Domain and Tenant Pack versions: import, validation, listing, deprecation"),
+        (name = "packs", description = "Domain and Tenant Pack versions: import, validation, listing, deprecation; the tool catalog they are checked against"),
         (name = "activation", description = "What each tenant runs, approval of changes, and the history"),
         (name = "playbooks", description = "Playbook versions and the tenants' links"),
         (name = "runtime", description = "The effective configuration and ticket classification")
@@ -112,6 +117,7 @@ macro_rules! items {
 items!(DomainPackItems, DomainPack, "Domain Pack versions.");
 items!(TenantPackItems, TenantPack, "Tenant Pack versions.");
 items!(AttemptItems, Attempt, "Import attempts.");
+items!(ToolItems, Tool, "Tools of module releases.");
 items!(ConfigChangeItems, ConfigChange, "Config change requests.");
 items!(PlaybookVersionItems, PlaybookVersion, "Playbook versions.");
 items!(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{AttemptItems, DomainPackItems, Problem, TenantPackItems};
+use super::openapi::{AttemptItems, DomainPackItems, Problem, TenantPackItems, ToolItems};
 use super::{Items, body_of, tenant_field, tenant_path};
 use crate::app::AppState;
 use crate::app::import::{
@@ -21,6 +21,7 @@ use crate::app::packs::{
     domain_pack_get, domain_pack_list, domain_version_path, tenant_pack_deprecate, tenant_pack_get,
     tenant_pack_list,
 };
+use crate::app::tools::tool_list;
 use crate::domain::{AttemptId, PackVersion};
 
 fn imported<T: serde::Serialize>(result: (Imported<T>, bool)) -> HttpResponse {
@@ -391,4 +392,22 @@ pub struct ImportedTenantPack {
     /// `imported` or `unchanged`.
     pub outcome: String,
     pub pack: TenantPack,
+}
+
+/// The tool catalog: every tool of every decided module release, and whether
+/// packs and playbooks may call it (a release providing it is approved or
+/// deprecated). It follows the module catalog's decisions.
+#[utoipa::path(
+    get,
+    path = "/admin/packs/tools",
+    operation_id = "tool_list",
+    responses((status = 200, description = "The tools by id, each with the releases that provide it", body = ToolItems)),
+    security(("internal_token" = [])),
+    tag = "packs"
+)]
+pub async fn tools(
+    auth: Authorized<on::DomainPack, to::Read>,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(Items::of(tool_list(&auth, &app).await?)))
 }

@@ -10,3 +10,4 @@ pub mod domain_packs;
 pub mod playbooks;
 pub mod tenant_packs;
 pub mod tenants;
+pub mod tools;

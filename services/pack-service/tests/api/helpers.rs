@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pack_service::settings::Settings;
+use plinth_bus::{Area, Event};
 use plinth_core::{DataMode, Region, Role, TenantId};
 pub use plinth_testkit::As;
 use plinth_testkit::{Harness, wait_until};
@@ -54,6 +55,19 @@ pub fn invalid_examples() -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The tools the example packs and playbooks (`examples/packs/`) call.
+pub const EXAMPLE_TOOLS: [&str; 9] = [
+    "erp.lookup_invoice",
+    "erp.issue_credit",
+    "erp.hold_payment",
+    "email.send",
+    "ticket.comment",
+    "ticket.assign",
+    "itsm.reset_password",
+    "itsm.lookup_asset",
+    "chat.notify",
+];
+
 pub fn admin() -> As {
     As::platform_admin()
 }
@@ -63,9 +77,65 @@ impl TestApp {
         Self::spawn_configured(|_| {}).await
     }
 
-    /// The service with the test settings as `configure` changes them.
+    /// The service with the test settings as `configure` changes them, its tool
+    /// catalog holding the tools the example packs call (one approved release of
+    /// a module providing them all).
     pub async fn spawn_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
-        TestApp(Harness::spawn(Region::Us, json!({}), configure).await)
+        let app = TestApp(Harness::spawn(Region::Us, json!({}), configure).await);
+        app.module_decided("example-tools", "1.0.0", "APPROVED", &EXAMPLE_TOOLS)
+            .await;
+        app
+    }
+
+    /// The module catalog's decision on a release providing `tools`, once the
+    /// service's tool catalog shows it.
+    pub async fn module_decided(&self, module: &str, version: &str, status: &str, tools: &[&str]) {
+        let decided_at =
+            i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap();
+        let tool_records: Vec<Value> = tools
+            .iter()
+            .map(|id| json!({ "id": id, "action_class": "read" }))
+            .collect();
+        let payload = self
+            .schemas
+            .encode(
+                "plinth.module.ModuleDecided",
+                &json!({
+                    "module_id": module, "version": version,
+                    "version_id": format!("mrl_{module}_{version}"), "status": status,
+                    "image_digest": format!("sha256:{}", "0".repeat(64)),
+                    "reason": "test", "decided_at": decided_at,
+                    "decided_by": "alice@msp.example", "tools": tool_records
+                }),
+            )
+            .unwrap();
+        self.deliver(&Event::new(
+            self.bus.topic(Area::Module),
+            "platform",
+            format!("plinth.module.{}", status.to_ascii_lowercase()),
+            "/plinth/us/module-catalog",
+            payload,
+        ))
+        .await;
+        wait_until(
+            "the tool catalog to show the decision",
+            Duration::from_secs(60),
+            || async {
+                let (_, listed) = self.get(&admin(), "/admin/packs/tools").await;
+                listed["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|tool| {
+                        tool["releases"].as_array().into_iter().flatten().any(|r| {
+                            r["module_id"] == module
+                                && r["version"] == version
+                                && r["status"] == status
+                        })
+                    })
+            },
+        )
+        .await;
     }
 
     pub async fn post(&self, who: &As, path: &str, body: Value) -> (u16, Value) {

@@ -14,5 +14,6 @@ mod operability;
 mod playbooks;
 mod replicas;
 mod runtime;
+mod tools;
 mod validation;
 mod versions;

@@ -39,6 +39,7 @@ fn the_checked_in_openapi_document_is_current() {
                 "/admin/packs/tenant/{tenant_id}/{version}/deprecate",
                 "post",
             ),
+            ("/admin/packs/tools", "get"),
             ("/admin/packs/validate", "post"),
             ("/admin/playbooks", "get"),
             ("/admin/playbooks", "post"),
