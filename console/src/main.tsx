@@ -6,6 +6,8 @@ import { Layout } from "./App";
 import "./console.css";
 import { Access } from "./screens/Access";
 import { PlatformAudit, TenantAudit } from "./screens/audit/screens";
+import { ModuleCatalog, ModuleDeployments, ModuleRelease, TrustedSigners } from "./screens/modules/Catalog";
+import { TenantModules } from "./screens/modules/TenantModules";
 import { Ops } from "./screens/Ops";
 import { Overview } from "./screens/Overview";
 import { DomainPacks, TenantPacksTab } from "./screens/packs/DomainPacks";
@@ -29,6 +31,15 @@ const router = createBrowserRouter(
         { path: "packs", element: <DomainPacks /> },
         { path: "packs/tenant", element: <TenantPacksTab /> },
         { path: "playbooks", element: <Playbooks /> },
+        { path: "modules", element: <ModuleCatalog /> },
+        {
+          // The manifest's schema validator loads with the screen that uses it.
+          path: "modules/import",
+          lazy: async () => ({ Component: (await import("./screens/modules/ImportModule")).ImportModule }),
+        },
+        { path: "modules/deployments", element: <ModuleDeployments /> },
+        { path: "modules/signers", element: <TrustedSigners /> },
+        { path: "modules/:moduleId/:version", element: <ModuleRelease /> },
         { path: "audit", element: <PlatformAudit /> },
         {
           path: "tenants/:tenantId",
@@ -38,6 +49,7 @@ const router = createBrowserRouter(
             { path: "workspaces", element: <Workspaces /> },
             { path: "access", element: <Access /> },
             { path: "packs", element: <TenantPacks /> },
+            { path: "modules", element: <TenantModules /> },
             { path: "ops", element: <Ops /> },
             { path: "audit", element: <TenantAudit /> },
           ],

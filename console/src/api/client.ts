@@ -4,6 +4,7 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import type { paths as AuditPaths } from "./generated/audit";
 import type { paths as GatewayPaths } from "./generated/gateway";
+import type { paths as ModulePaths } from "./generated/module-catalog";
 import type { paths as PackPaths } from "./generated/pack-service";
 import type { components, paths as RegistryPaths } from "./generated/tenant-registry";
 
@@ -36,6 +37,7 @@ export const gateway = client<GatewayPaths>();
 export const registry = client<RegistryPaths>();
 export const packs = client<PackPaths>();
 export const audit = client<AuditPaths>();
+export const modules = client<ModulePaths>();
 
 /** A failed call: the problem the API answered, or one made here when the
  * answer was not a problem (the network, a proxy). */

@@ -70,6 +70,7 @@ export function TenantContext() {
         <NavLink to="workspaces">Workspaces</NavLink>
         <NavLink to="access">Access</NavLink>
         <NavLink to="packs">Packs</NavLink>
+        <NavLink to="modules">Modules</NavLink>
         <NavLink to="ops">Ops</NavLink>
         {access.can("audit_log", "read") && <NavLink to="audit">Audit</NavLink>}
       </nav>

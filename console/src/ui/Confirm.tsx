@@ -27,6 +27,7 @@ export function Confirm({
   confirmLabel,
   onConfirm,
   disabled,
+  confirmDisabled,
   children,
 }: {
   label: string;
@@ -34,6 +35,8 @@ export function Confirm({
   confirmLabel?: string;
   onConfirm: () => void;
   disabled?: boolean;
+  /** The confirming button waits for what the dialog asks (a reason). */
+  confirmDisabled?: boolean;
   children: ReactNode;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
@@ -65,6 +68,7 @@ export function Confirm({
           <button
             type="button"
             className="primary"
+            disabled={confirmDisabled}
             onClick={() => {
               close();
               onConfirm();

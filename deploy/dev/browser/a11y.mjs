@@ -63,6 +63,12 @@ try {
     ['tenant-packs-tab', '/packs/tenant'],
     ['playbooks', '/playbooks'],
     ['platform-audit', '/audit'],
+    ['modules', '/modules'],
+    ['module-release', '/modules/itsm-triage-agent/1.1.0'],
+    ['module-import', '/modules/import'],
+    ['module-deployments', '/modules/deployments'],
+    ['module-signers', '/modules/signers'],
+    ['tenant-modules', `/tenants/${tenant}/modules`],
   ];
   for (const [name, path] of screens) {
     await page.goto(`${gateway}${path}`);
@@ -76,6 +82,21 @@ try {
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('alert').first().waitFor();
   await check('register-problems');
+
+  // A manifest composed with the guided fields, its problems shown live; the
+  // advanced editor; a tenant's readiness of a release.
+  await page.goto(`${gateway}/modules/import`);
+  await page.getByLabel('Compose a manifest').check();
+  await page.getByLabel('Module id').fill('Not An Id');
+  await page.getByRole('table', { name: 'Manifest problems' }).waitFor();
+  await check('module-compose');
+  await page.getByRole('button', { name: 'Advanced editor' }).click();
+  await check('module-advanced-editor');
+  await page.goto(`${gateway}/tenants/${tenant}/modules`);
+  await settled();
+  await page.getByLabel('Approved release').selectOption({ index: 1 });
+  await page.getByRole('table', { name: 'Readiness checks' }).waitFor();
+  await check('module-readiness');
 
   // A confirm dialog, open, and used by keyboard alone: focus moves into it,
   // Tab stays within it, Escape closes it and gives focus back.

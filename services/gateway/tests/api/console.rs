@@ -2,7 +2,8 @@
 //! real browser (the distribution's Chromium, driven by the scripts of
 //! `deploy/dev/browser/`), served by the gateway in front of the real services:
 //! the overview and the tenants, the seed's demo end to end, each role's
-//! controls, an approval in two sessions, and accessibility on every screen.
+//! controls, an approval in two sessions, the module catalog from trust to a
+//! tenant's cleanup, and accessibility on every screen.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,6 +50,17 @@ struct Console {
 }
 
 async fn console(services: Services) -> Console {
+    console_with(Options {
+        audit: services.audit,
+        packs: services.packs,
+        ..Options::default()
+    })
+    .await
+}
+
+/// The console in front of the stack `options` describe (its port and the
+/// gateway's login and console settings are the console's).
+async fn console_with(options: Options) -> Console {
     let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../console/dist");
     assert!(
         built.join("index.html").exists(),
@@ -65,9 +77,7 @@ async fn console(services: Services) -> Console {
                 "login": { "client_secret": CLIENT_SECRET },
                 "console_dir": built.to_string_lossy(),
             }),
-            audit: services.audit,
-            packs: services.packs,
-            ..Options::default()
+            ..options
         },
     )
     .await;
@@ -862,7 +872,7 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
 
     let seen = browse("a11y.mjs", &[&gateway, &acme]).await;
     let screens = seen["screens"].as_object().unwrap();
-    assert_eq!(screens.len(), 15, "{seen}");
+    assert_eq!(screens.len(), 24, "{seen}");
     for (screen, violations) in screens {
         assert_eq!(violations, &json!([]), "{screen}: {violations}");
     }
@@ -874,5 +884,214 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
             "focus_back_on_opener": true,
         }),
         "{seen}"
+    );
+}
+
+/// The module catalog through the console: the platform admin trusts a release
+/// key, sees a composed manifest checked live, imports a signed release, approves
+/// it, sees it deployed without drift; in the tenant's context checks its
+/// readiness, enables it acknowledging the checks no service can tell yet,
+/// disables it and follows the cleanup through. The platform's auditor and the
+/// tenant's auditor see the same screens without a single write control.
+#[tokio::test]
+async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console() {
+    let Console { gateway, idp, s } = console_with(Options {
+        modules: true,
+        registry: json!({
+            "bus": { "consumers": true },
+            "onboarding": { "items": [{
+                "key": "module_defaults", "owner": "module-catalog",
+                "description": "The modules the onboarding request names are enabled",
+                "satisfied_by": "plinth.module.defaults_enabled",
+                "failed_by": "plinth.module.defaults_enablement_failed"
+            }] }
+        }),
+        ..Options::default()
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            crate::proxy::repo().join("examples/modules/itsm-triage-agent-1.0.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let digest = manifest["image"].as_str().unwrap().split('@').nth(1).unwrap();
+    let (status, body, _) = s
+        .call(
+            Some(&admin),
+            Method::PUT,
+            &format!("/admin/tenants/{acme}/entitlements"),
+            Some(json!({
+                "plan": "standard", "modules": ["itsm-triage-agent"], "api_rate_per_second": 10,
+                "max_workspaces": 3, "max_provider_connections": 1, "monthly_token_budget": 1000000
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    post_all(
+        &s,
+        &admin,
+        vec![
+            (format!("/admin/tenants/{acme}/onboarding"), json!({})),
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-auditors", "role": "Auditor" }),
+            ),
+        ],
+    )
+    .await;
+    // What the deployment system reports: the release's digest runs here.
+    let (status, body, _) = s
+        .call(
+            Some(&admin),
+            Method::PUT,
+            "/admin/deployments/us/itsm-triage-agent",
+            Some(json!({ "images": [{
+                "image": "registry.plinth.example/modules/itsm-triage-agent:1.0.0", "digest": digest
+            }] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    plinth_testkit::wait_until("the tenant to be ACTIVE", Duration::from_secs(60), || async {
+        s.call(Some(&admin), Method::GET, &format!("/admin/tenants/{acme}"), None)
+            .await
+            .1["status"]
+            == "ACTIVE"
+    })
+    .await;
+    wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-modules");
+    let _ = std::fs::remove_dir_all(&shots);
+    let examples = crate::proxy::repo().join("examples/modules");
+    let seen = browse(
+        "modules.mjs",
+        &[
+            &gateway,
+            &examples.to_string_lossy(),
+            &acme,
+            &shots.to_string_lossy(),
+            "msp-auditor",
+            "acme-auditor",
+        ],
+    )
+    .await;
+
+    assert_eq!(seen["signers"].as_array().unwrap().len(), 1, "{seen}");
+    assert!(seen["signers"][0].as_str().unwrap().contains("ACTIVE"), "{seen}");
+    assert!(
+        seen["composed_problems"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/id")),
+        "{seen}"
+    );
+    assert_eq!(seen["guided_id"], "itsm-triage-agent", "{seen}");
+    let review: Vec<(String, String)> = serde_json::from_value(seen["review"].clone()).unwrap();
+    assert_eq!(
+        review,
+        ["schema", "source", "digest", "runtime", "references", "signature"]
+            .map(|c| (c.to_owned(), "PASSED".to_owned()))
+            .to_vec(),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["decisions_before"],
+        json!([
+            "Approve itsm-triage-agent 1.0.0",
+            "Reject itsm-triage-agent 1.0.0",
+            "Review again"
+        ]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["decisions_after"],
+        json!([
+            "Deprecate itsm-triage-agent 1.0.0",
+            "Revoke itsm-triage-agent 1.0.0"
+        ]),
+        "{seen}"
+    );
+    let deployed = seen["deployments"][0].as_str().unwrap();
+    assert!(
+        deployed.contains("(release 1.0.0)") && deployed.contains("IN_SYNC"),
+        "{seen}"
+    );
+    let readiness: Vec<(String, String)> =
+        serde_json::from_value(seen["readiness"].clone()).unwrap();
+    assert_eq!(
+        readiness,
+        [
+            ("release_approved", "READY"),
+            ("tenant_active", "READY"),
+            ("entitled", "READY"),
+            ("deployed", "READY"),
+            ("data_mode", "READY"),
+            ("connectors", "UNKNOWN"),
+            ("ai_providers", "UNKNOWN"),
+            ("policy", "UNKNOWN"),
+        ]
+        .map(|(c, s)| (c.to_owned(), s.to_owned()))
+        .to_vec(),
+        "{seen}"
+    );
+    assert_eq!(seen["enable_blocked_until_acknowledged"], true, "{seen}");
+    assert!(
+        seen["enabled"][0].as_str().unwrap().contains("ENABLED")
+            && seen["enabled"][0]
+                .as_str()
+                .unwrap()
+                .contains("acknowledged: connectors, ai_providers, policy"),
+        "{seen}"
+    );
+    assert_eq!(seen["offboarding_guidance"].as_array().unwrap().len(), 3, "{seen}");
+    assert!(seen["enabled_after"][0].as_str().unwrap().contains("DISABLED"), "{seen}");
+    let cleanup = seen["cleanup"].as_array().unwrap();
+    assert_eq!(cleanup.len(), 3, "{seen}");
+    assert_eq!(
+        cleanup
+            .iter()
+            .filter(|row| row.as_str().unwrap().contains("by msp-admin"))
+            .count(),
+        1,
+        "{seen}"
+    );
+
+    // Read-only people see every screen and no control that changes anything.
+    for user in ["msp-auditor", "acme-auditor"] {
+        let screens = &seen["read_only"][user];
+        for screen in ["catalog", "release", "deployments", "tenant"] {
+            assert_eq!(screens[screen], json!([]), "{user} on {screen}: {seen}");
+        }
+    }
+    assert_eq!(
+        seen["read_only"]["msp-auditor"]["tabs"],
+        json!(["Catalog", "Deployments", "Trusted signers"]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["read_only"]["acme-auditor"]["tabs"],
+        json!(["Catalog", "Deployments"]),
+        "{seen}"
+    );
+
+    // What the console did is what the catalog holds.
+    let (_, listed, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/tenant-modules/{acme}"),
+            None,
+        )
+        .await;
+    let enablement = &listed["items"][0];
+    assert_eq!(enablement["status"], "DISABLED", "{listed}");
+    assert_eq!(
+        enablement["acknowledged"],
+        json!(["connectors", "ai_providers", "policy"]),
+        "{listed}"
     );
 }
