@@ -36,6 +36,25 @@ try {
     ['playbooks', '/playbooks', () => page.getByRole('table', { name: 'Published playbooks' }).waitFor()],
     ['tenant-packs', `/tenants/${tenant}/packs`, () => page.getByRole('table', { name: 'Linked playbooks' }).waitFor()],
     ['ops', `/tenants/${tenant}/ops`, () => page.getByRole('heading', { name: 'Recent classifications' }).waitFor()],
+    ['modules', '/modules', () => page.getByRole('table', { name: 'Module itsm-triage-agent' }).waitFor()],
+    [
+      'module-release',
+      '/modules/itsm-triage-agent/1.1.0',
+      () => page.getByRole('table', { name: /^Trust review/ }).waitFor(),
+    ],
+    [
+      'module-deployments',
+      '/modules/deployments',
+      () => page.getByRole('table', { name: 'Approved and deployed' }).waitFor(),
+    ],
+    [
+      'tenant-modules',
+      `/tenants/${tenant}/modules`,
+      async () => {
+        await page.getByLabel('Approved release').selectOption({ label: 'ITSM triage agent 1.1.0' });
+        await page.getByRole('table', { name: 'Readiness checks' }).waitFor();
+      },
+    ],
   ];
   for (const [name, path, loaded] of screens) {
     await page.goto(`${gateway}${path}`);

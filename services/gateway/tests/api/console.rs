@@ -553,9 +553,32 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
         ),
         ("ops", "Classify", Resource::Classification, Action::Create),
     ];
+    // With the pack service, the module catalog runs with the example releases
+    // approved (itsm-triage-agent 1.1.0 among them).
+    let module_controls: [(&str, &str, Resource, Action); 3] = [
+        (
+            "module-release",
+            "Deprecate itsm-triage-agent 1.1.0",
+            Resource::Module,
+            Action::Update,
+        ),
+        (
+            "module-release",
+            "Revoke itsm-triage-agent 1.1.0",
+            Resource::Module,
+            Action::Update,
+        ),
+        (
+            "tenant-modules",
+            "Enable itsm-triage-agent 1.1.0",
+            Resource::ModuleEnablement,
+            Action::Create,
+        ),
+    ];
     controls.extend(
         packs_controls
             .iter()
+            .chain(&module_controls)
             .map(|(screen, name, resource, action)| {
                 (*screen, (*name).to_owned(), *resource, *action)
             }),
@@ -585,6 +608,10 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             "playbooks",
             "tenant-packs",
             "ops",
+            "modules",
+            "module-release",
+            "module-deployments",
+            "tenant-modules",
         ] {
             let mut expected: Vec<String> = controls
                 .iter()
