@@ -924,15 +924,7 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
 async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console() {
     let Console { gateway, idp, s } = console_with(Options {
         modules: true,
-        registry: json!({
-            "bus": { "consumers": true },
-            "onboarding": { "items": [{
-                "key": "module_defaults", "owner": "module-catalog",
-                "description": "The modules the onboarding request names are enabled",
-                "satisfied_by": "plinth.module.defaults_enabled",
-                "failed_by": "plinth.module.defaults_enablement_failed"
-            }] }
-        }),
+        registry: crate::modules::module_sagas(),
         ..Options::default()
     })
     .await;
@@ -945,19 +937,13 @@ async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console(
         .unwrap(),
     )
     .unwrap();
-    let digest = manifest["image"].as_str().unwrap().split('@').nth(1).unwrap();
-    let (status, body, _) = s
-        .call(
-            Some(&admin),
-            Method::PUT,
-            &format!("/admin/tenants/{acme}/entitlements"),
-            Some(json!({
-                "plan": "standard", "modules": ["itsm-triage-agent"], "api_rate_per_second": 10,
-                "max_workspaces": 3, "max_provider_connections": 1, "monthly_token_budget": 1000000
-            })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let digest = manifest["image"]
+        .as_str()
+        .unwrap()
+        .split('@')
+        .nth(1)
+        .unwrap();
+    s.entitle(&admin, &acme, &["itsm-triage-agent"]).await;
     post_all(
         &s,
         &admin,
@@ -982,12 +968,21 @@ async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console(
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    plinth_testkit::wait_until("the tenant to be ACTIVE", Duration::from_secs(60), || async {
-        s.call(Some(&admin), Method::GET, &format!("/admin/tenants/{acme}"), None)
+    plinth_testkit::wait_until(
+        "the tenant to be ACTIVE",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(&admin),
+                Method::GET,
+                &format!("/admin/tenants/{acme}"),
+                None,
+            )
             .await
             .1["status"]
-            == "ACTIVE"
-    })
+                == "ACTIVE"
+        },
+    )
     .await;
     wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
 
@@ -1008,7 +1003,10 @@ async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console(
     .await;
 
     assert_eq!(seen["signers"].as_array().unwrap().len(), 1, "{seen}");
-    assert!(seen["signers"][0].as_str().unwrap().contains("ACTIVE"), "{seen}");
+    assert!(
+        seen["signers"][0].as_str().unwrap().contains("ACTIVE"),
+        "{seen}"
+    );
     assert!(
         seen["composed_problems"]
             .as_array()
@@ -1020,9 +1018,16 @@ async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console(
     let review: Vec<(String, String)> = serde_json::from_value(seen["review"].clone()).unwrap();
     assert_eq!(
         review,
-        ["schema", "source", "digest", "runtime", "references", "signature"]
-            .map(|c| (c.to_owned(), "PASSED".to_owned()))
-            .to_vec(),
+        [
+            "schema",
+            "source",
+            "digest",
+            "runtime",
+            "references",
+            "signature"
+        ]
+        .map(|c| (c.to_owned(), "PASSED".to_owned()))
+        .to_vec(),
         "{seen}"
     );
     assert_eq!(
@@ -1074,8 +1079,18 @@ async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console(
                 .contains("acknowledged: connectors, ai_providers, policy"),
         "{seen}"
     );
-    assert_eq!(seen["offboarding_guidance"].as_array().unwrap().len(), 3, "{seen}");
-    assert!(seen["enabled_after"][0].as_str().unwrap().contains("DISABLED"), "{seen}");
+    assert_eq!(
+        seen["offboarding_guidance"].as_array().unwrap().len(),
+        3,
+        "{seen}"
+    );
+    assert!(
+        seen["enabled_after"][0]
+            .as_str()
+            .unwrap()
+            .contains("DISABLED"),
+        "{seen}"
+    );
     let cleanup = seen["cleanup"].as_array().unwrap();
     assert_eq!(cleanup.len(), 3, "{seen}");
     assert_eq!(

@@ -18,6 +18,26 @@ use serde_json::{Value, json};
 
 use crate::proxy::{Options, Stack, stack_with};
 
+/// Tenant registry settings whose sagas have the module catalog's items alone
+/// (its consumers on): onboarding enables the modules the request names,
+/// offboarding disables every module.
+pub fn module_sagas() -> Value {
+    json!({
+        "bus": { "consumers": true },
+        "onboarding": { "items": [{
+            "key": "module_defaults", "owner": "module-catalog",
+            "description": "The modules the onboarding request names are enabled",
+            "satisfied_by": "plinth.module.defaults_enabled",
+            "failed_by": "plinth.module.defaults_enablement_failed"
+        }] },
+        "offboarding": { "items": [{
+            "key": "modules_disabled", "owner": "module-catalog",
+            "description": "Every module of the tenant is disabled",
+            "satisfied_by": "plinth.module.deprovisioned"
+        }] }
+    })
+}
+
 fn release(version: &str) -> Vec<u8> {
     std::fs::read(
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -80,20 +100,7 @@ async fn the_module_demo_runs_through_the_gateway_and_partners_read_every_event(
         &idp,
         Options {
             modules: true,
-            registry: json!({
-                "bus": { "consumers": true },
-                "onboarding": { "items": [{
-                    "key": "module_defaults", "owner": "module-catalog",
-                    "description": "The modules the onboarding request names are enabled",
-                    "satisfied_by": "plinth.module.defaults_enabled",
-                    "failed_by": "plinth.module.defaults_enablement_failed"
-                }] },
-                "offboarding": { "items": [{
-                    "key": "modules_disabled", "owner": "module-catalog",
-                    "description": "Every module of the tenant is disabled",
-                    "satisfied_by": "plinth.module.deprovisioned"
-                }] }
-            }),
+            registry: module_sagas(),
             ..Options::default()
         },
     )
@@ -148,18 +155,7 @@ async fn the_module_demo_runs_through_the_gateway_and_partners_read_every_event(
     // 2. A tenant entitled to it, onboarded with it: the catalog enables it and
     // the registry's saga makes the tenant ACTIVE.
     let tenant = s.register(&admin, "modco").await;
-    let (status, body) = call(
-        &s,
-        &admin,
-        Method::PUT,
-        &format!("/admin/tenants/{tenant}/entitlements"),
-        Some(json!({
-            "plan": "standard", "modules": ["itsm-triage-agent"], "api_rate_per_second": 10,
-            "max_workspaces": 3, "max_provider_connections": 1, "monthly_token_budget": 1000000
-        })),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    s.entitle(&admin, &tenant, &["itsm-triage-agent"]).await;
     let (status, body) = call(
         &s,
         &admin,

@@ -403,6 +403,24 @@ impl Stack {
         .await;
     }
 
+    /// Entitles `tenant` to `modules` on a standard plan (as `token`, a platform
+    /// administrator).
+    pub async fn entitle(&self, token: &str, tenant: &str, modules: &[&str]) {
+        let (status, body, _) = self
+            .call(
+                Some(token),
+                Method::PUT,
+                &format!("/admin/tenants/{tenant}/entitlements"),
+                Some(json!({
+                    "plan": "standard", "modules": modules, "api_rate_per_second": 10,
+                    "max_workspaces": 3, "max_provider_connections": 1,
+                    "monthly_token_budget": 1000000
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Registers a US tenant as `token` (a platform administrator): its id.
     pub async fn register(&self, token: &str, slug: &str) -> String {
         let (status, created, _) = self
