@@ -7,12 +7,15 @@
 //! (crypto-shredding).
 //!
 //! Backends sit behind [`SecretStore`]: [`EnvelopeStore`] holds the
-//! key-encryption keys itself (from a file or the environment: the default).
+//! key-encryption keys itself (from a file or the environment: the default);
+//! [`VaultStore`] has Vault's transit engine wrap and unwrap the data keys, the
+//! key-encryption key never leaving Vault.
 //! Secret values travel as [`SecretString`]: never printed, zeroed when dropped.
 
 #![warn(missing_docs)]
 
 mod envelope;
+mod vault;
 
 use std::future::Future;
 
@@ -23,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 pub use crate::envelope::{EnvelopeStore, Kek};
+pub use crate::vault::VaultStore;
 
 /// What a secret belongs to. Its ciphertext opens only for the same binding, so
 /// a sealed secret copied to another tenant's, owner's or version's row is
@@ -85,6 +89,10 @@ pub enum SecretError {
     /// The configuration of a backend is unusable.
     #[error("secret store configuration: {0}")]
     Config(String),
+    /// The backend did not answer, or refused the service (Vault down, a token
+    /// without the policy).
+    #[error("the secret store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Seals and opens secrets. Every backend wraps a fresh data key per secret.
