@@ -165,14 +165,13 @@ impl SecretStore for EnvelopeStore {
         secret: &SecretString,
     ) -> Result<Sealed, SecretError> {
         let key = data_key();
-        let (nonce, ciphertext) = seal_with(&key, binding, secret);
-        Ok(Sealed {
-            backend: BACKEND.to_owned(),
-            key_id: self.primary.id.clone(),
-            wrapped_key: self.wrap_key(binding, &key),
-            nonce,
-            ciphertext,
-        })
+        let wrapped = self.wrap_key(binding, &key);
+        Ok(seal_with(
+            &key,
+            binding,
+            secret,
+            (BACKEND, &self.primary.id, wrapped),
+        ))
     }
 
     async fn open(

@@ -169,9 +169,27 @@ fn decrypt(
         .map_err(|_| SecretError::Undecryptable)
 }
 
-/// The secret sealed with `key` (the data key): nonce and ciphertext.
-fn seal_with(key: &[u8; 32], binding: &Binding<'_>, secret: &SecretString) -> (Vec<u8>, Vec<u8>) {
-    encrypt(key, binding, b"secret", secret.expose_secret().as_bytes())
+/// The secret encrypted with `data_key`, whose wrapped form (by `key_id` of
+/// `backend`) goes with it.
+fn seal_with(
+    data_key: &[u8; 32],
+    binding: &Binding<'_>,
+    secret: &SecretString,
+    (backend, key_id, wrapped_key): (&str, &str, Vec<u8>),
+) -> Sealed {
+    let (nonce, ciphertext) = encrypt(
+        data_key,
+        binding,
+        b"secret",
+        secret.expose_secret().as_bytes(),
+    );
+    Sealed {
+        backend: backend.to_owned(),
+        key_id: key_id.to_owned(),
+        wrapped_key,
+        nonce,
+        ciphertext,
+    }
 }
 
 /// The secret of `sealed`, opened with its data key.

@@ -73,7 +73,6 @@ impl SecretStore for VaultStore {
         secret: &SecretString,
     ) -> Result<Sealed, SecretError> {
         let key = data_key();
-        let (nonce, ciphertext) = seal_with(&key, binding, secret);
         let plaintext = Zeroizing::new(STANDARD.encode(*key));
         let mut request = EncryptDataRequest::builder();
         request.associated_data(STANDARD.encode(binding.associated_data(b"data-key")));
@@ -86,13 +85,12 @@ impl SecretStore for VaultStore {
         )
         .await
         .map_err(unavailable)?;
-        Ok(Sealed {
-            backend: BACKEND.to_owned(),
-            key_id: self.key.clone(),
-            wrapped_key: wrapped.ciphertext.into_bytes(),
-            nonce,
-            ciphertext,
-        })
+        Ok(seal_with(
+            &key,
+            binding,
+            secret,
+            (BACKEND, &self.key, wrapped.ciphertext.into_bytes()),
+        ))
     }
 
     async fn open(
