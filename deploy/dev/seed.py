@@ -227,11 +227,14 @@ def seed_modules(browser, gateway, region):
             "sources": ["github.com/plinth-modules", "gitlab.com/plinth-modules"],
             "not_after": "2099-01-01T00:00:00Z"})
     deployed = {}
+    tools = set()
     for name in MODULE_RELEASES:
         with open(os.path.join(MODULE_EXAMPLES, name), "rb") as f:
             body = f.read()
         _, release = browser.api(gateway, "POST", "/admin/modules/import", {"envelope": signed(key, body)})
         module, version = release["module_id"], release["version"]
+        if (module, version) in APPROVED:
+            tools.update(t["id"] for t in json.loads(body)["tools"])
         if (module, version) in APPROVED and release["status"] == "IMPORTED":
             if not release["review_passed"]:
                 # Imported before the key was trusted for its source: reviewed again.
@@ -244,12 +247,6 @@ def seed_modules(browser, gateway, region):
     for module, images in deployed.items():
         browser.api(gateway, "PUT", f"/admin/deployments/{region}/{module}", {"images": images})
     log(f"{len(MODULE_RELEASES)} module releases imported signed, {len(APPROVED)} approved, deployed in {region}")
-    tools = set()
-    for name in MODULE_RELEASES:
-        with open(os.path.join(MODULE_EXAMPLES, name)) as f:
-            manifest = json.load(f)
-        if (manifest["id"], manifest["version"]) in APPROVED:
-            tools.update(t["id"] for t in manifest["tools"])
 
     def offered():
         _, listed = browser.api(gateway, "GET", "/admin/packs/tools")

@@ -5,6 +5,7 @@ import { ApiFailure, packs, registry, unwrap } from "../api/client";
 import type { components } from "../api/generated/tenant-registry";
 import { Badge } from "../ui/Badge";
 import { Confirm } from "../ui/Confirm";
+import { commaList } from "../ui/list";
 import { when } from "../ui/when";
 import { ProblemView } from "./ProblemView";
 import { type Tenant, useTenantScope } from "./TenantContext";
@@ -408,10 +409,7 @@ function EntitlementsForm({
           params: { path: { tenant_id: tenant.tenant_id } },
           body: {
             plan,
-            modules: modules
-              .split(",")
-              .map((m) => m.trim())
-              .filter(Boolean),
+            modules: commaList(modules),
             api_rate_per_second: Number(numbers.api_rate_per_second),
             max_workspaces: Number(numbers.max_workspaces),
             max_provider_connections: Number(numbers.max_provider_connections),

@@ -17,16 +17,21 @@ const TIERS: { tier: ApprovalTier; means: string }[] = [
   { tier: "L3", means: "human only" },
 ];
 
+/** The workspaces of `tenantId`, as every screen that lists them reads them. */
+export function useWorkspaces(tenantId: string) {
+  return useQuery({
+    queryKey: ["workspaces", tenantId],
+    queryFn: async () =>
+      unwrap(await registry.GET("/admin/tenants/{tenant_id}/workspaces", { params: { path: { tenant_id: tenantId } } })),
+  });
+}
+
 /** The selected tenant's workspaces and their settings: data mode (never
  * looser than the tenant's), retention, the daily write cap and the approval
  * tier; the region is the tenant's and never changes. */
 export function Workspaces() {
   const { tenant, can } = useTenantScope();
-  const path = { tenant_id: tenant.tenant_id };
-  const listed = useQuery({
-    queryKey: ["workspaces", tenant.tenant_id],
-    queryFn: async () => unwrap(await registry.GET("/admin/tenants/{tenant_id}/workspaces", { params: { path } })),
-  });
+  const listed = useWorkspaces(tenant.tenant_id);
   const [editing, setEditing] = useState<string | null>(null);
   return (
     <section aria-labelledby="workspaces">

@@ -6,6 +6,7 @@ import { modules, unwrap } from "../../api/client";
 import type { components } from "../../api/generated/module-catalog";
 import { Badge } from "../../ui/Badge";
 import { Confirm } from "../../ui/Confirm";
+import { commaList } from "../../ui/list";
 import { when } from "../../ui/when";
 import { ProblemView } from "../ProblemView";
 
@@ -129,6 +130,12 @@ export function ReviewChecks({ checks, caption }: { checks: CheckResult[]; capti
   );
 }
 
+const REVOKE = {
+  decision: "revoke",
+  label: "Revoke",
+  consequence: "Every tenant that runs it is flagged to move off it, and its deployments drift.",
+} as const;
+
 /** The decisions each status allows, as the catalog's lifecycle has them. */
 const DECISIONS: Record<string, { decision: Decision; label: string; consequence: string }[]> = {
   IMPORTED: [
@@ -137,19 +144,9 @@ const DECISIONS: Record<string, { decision: Decision; label: string; consequence
   ],
   APPROVED: [
     { decision: "deprecate", label: "Deprecate", consequence: "No new enablement; tenants that run it keep it." },
-    {
-      decision: "revoke",
-      label: "Revoke",
-      consequence: "Every tenant that runs it is flagged to move off it, and its deployments drift.",
-    },
+    REVOKE,
   ],
-  DEPRECATED: [
-    {
-      decision: "revoke",
-      label: "Revoke",
-      consequence: "Every tenant that runs it is flagged to move off it, and its deployments drift.",
-    },
-  ],
+  DEPRECATED: [REVOKE],
 };
 
 type Decision = "approve" | "reject" | "deprecate" | "revoke" | "review";
@@ -486,10 +483,7 @@ function AddSigner() {
             algorithm: form.algorithm,
             key_id: form.keyId,
             public_key: form.publicKey,
-            sources: form.sources
-              .split(",")
-              .map((s) => s.trim())
-              .filter(Boolean),
+            sources: commaList(form.sources),
             not_after: form.notAfter ? new Date(form.notAfter).toISOString() : "",
           },
         }),

@@ -3,16 +3,11 @@ import { useId, useState } from "react";
 import { Link } from "react-router";
 import { ApiFailure, modules, unwrap } from "../../api/client";
 import type { components } from "../../api/generated/module-catalog";
+import type { Issue } from "../packs/document";
+import { Issues } from "../packs/Upload";
 import { ProblemView } from "../ProblemView";
 import { ModuleTabs, ReviewChecks } from "./Catalog";
-import {
-  applyFields,
-  BLANK_MANIFEST,
-  checkManifest,
-  fieldsOf,
-  type GuidedFields,
-  type ManifestProblem,
-} from "./manifest";
+import { applyFields, BLANK_MANIFEST, checkManifest, fieldsOf, type GuidedFields } from "./manifest";
 
 type Envelope = components["schemas"]["Envelope"];
 
@@ -140,15 +135,7 @@ export function ImportModule() {
           </p>
         </section>
       )}
-      {refused && (
-        <ul aria-label="Problems of the manifest">
-          {refused.map((p, i) => (
-            <li key={`${p.pointer}-${i}`}>
-              <code>{p.pointer || "/"}</code> {p.message}
-            </li>
-          ))}
-        </ul>
-      )}
+      {refused && <Issues issues={refused} caption="Problems of the manifest" />}
       {importRelease.isError && !refused && <ProblemView error={importRelease.error} />}
     </section>
   );
@@ -164,7 +151,7 @@ function ComposeManifest({
 }: {
   text: string;
   onText: (text: string) => void;
-  problems: ManifestProblem[];
+  problems: Issue[];
   manifest?: Record<string, unknown>;
 }) {
   const [view, setView] = useState<"guided" | "advanced">("guided");
@@ -206,25 +193,7 @@ function ComposeManifest({
       {problems.length === 0 ? (
         <p role="status">The manifest matches its schema.</p>
       ) : (
-        <table aria-label="Manifest problems" className="issues">
-          <caption>{problems.length} problem(s) with the manifest</caption>
-          <thead>
-            <tr>
-              <th scope="col">Where</th>
-              <th scope="col">Problem</th>
-            </tr>
-          </thead>
-          <tbody>
-            {problems.map((p, i) => (
-              <tr key={`${p.pointer}-${i}`}>
-                <td>
-                  <code>{p.pointer}</code>
-                </td>
-                <td>{p.message}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Issues issues={problems} caption="Manifest problems" />
       )}
       {view === "guided" && (
         <details>

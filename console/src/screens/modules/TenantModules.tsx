@@ -1,12 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import { modules, registry, unwrap } from "../../api/client";
+import { modules, unwrap } from "../../api/client";
 import type { components } from "../../api/generated/module-catalog";
 import { Badge } from "../../ui/Badge";
 import { Confirm } from "../../ui/Confirm";
 import { when } from "../../ui/when";
 import { ProblemView } from "../ProblemView";
 import { useTenantScope } from "../TenantContext";
+import { useWorkspaces } from "../Workspaces";
 
 type Readiness = components["schemas"]["Readiness"];
 type Enablement = components["schemas"]["Enablement"];
@@ -102,6 +103,37 @@ export function TenantModules() {
   );
 }
 
+/** The readiness of `moduleId` `version` for the tenant (or one workspace);
+ * nothing is asked until a release is chosen. */
+function useReadiness(tenantId: string, moduleId: string, version: string, workspaceId?: string) {
+  return useQuery({
+    queryKey: ["readiness", tenantId, `${moduleId}@${version}`, workspaceId ?? ""],
+    enabled: Boolean(moduleId && version),
+    queryFn: async () =>
+      unwrap(
+        await modules.GET("/admin/tenant-modules/{tenant_id}/readiness", {
+          params: {
+            path: { tenant_id: tenantId },
+            query: { module_id: moduleId, version, workspace_id: workspaceId },
+          },
+        }),
+      ),
+  });
+}
+
+/** What stands between a release and running it: the checks that are not
+ * ready (nothing enables over those), the unknown ones, and whether each
+ * unknown one is acknowledged. */
+function gateOf(readiness: Readiness | undefined, acknowledged: Set<string>) {
+  const checks = readiness?.checks ?? [];
+  const unknown = checks.filter((c) => c.state === "unknown");
+  return {
+    blocking: checks.filter((c) => c.state === "not_ready"),
+    unknown,
+    acknowledgedAll: unknown.every((c) => acknowledged.has(c.check)),
+  };
+}
+
 /** Picks an approved release (and a workspace) and shows its readiness; where
  * the caller may, it is enabled from there. */
 function CheckReadiness({ approved }: { approved: { module: string; version: string; name: string }[] }) {
@@ -109,27 +141,9 @@ function CheckReadiness({ approved }: { approved: { module: string; version: str
   const ids = { release: useId(), workspace: useId() };
   const [release, setRelease] = useState("");
   const [workspace, setWorkspace] = useState("");
-  const workspaces = useQuery({
-    queryKey: ["workspaces", tenant.tenant_id],
-    queryFn: async () =>
-      unwrap(
-        await registry.GET("/admin/tenants/{tenant_id}/workspaces", { params: { path: { tenant_id: tenant.tenant_id } } }),
-      ),
-  });
+  const workspaces = useWorkspaces(tenant.tenant_id);
   const [moduleId = "", version = ""] = release.split("@");
-  const readiness = useQuery({
-    queryKey: ["readiness", tenant.tenant_id, release, workspace],
-    enabled: Boolean(release),
-    queryFn: async () =>
-      unwrap(
-        await modules.GET("/admin/tenant-modules/{tenant_id}/readiness", {
-          params: {
-            path: { tenant_id: tenant.tenant_id },
-            query: { module_id: moduleId, version, workspace_id: workspace || undefined },
-          },
-        }),
-      ),
-  });
+  const readiness = useReadiness(tenant.tenant_id, moduleId, version, workspace || undefined);
   return (
     <section aria-labelledby="readiness" className="panel">
       <h2 id="readiness">Tenant module readiness</h2>
@@ -170,10 +184,9 @@ function CheckReadiness({ approved }: { approved: { module: string; version: str
 /** Ready, not ready (and why), or ready but for what cannot be checked yet. */
 function readinessSummary(readiness: Readiness): string {
   if (readiness.ready) return "ready";
-  const blocking = readiness.checks.filter((c) => c.state === "not_ready").map((c) => c.check);
-  if (blocking.length > 0) return `not ready: ${blocking.join(", ")}`;
-  const unknown = readiness.checks.filter((c) => c.state === "unknown").length;
-  return `ready once ${unknown} check(s) that cannot be made yet are acknowledged`;
+  const { blocking, unknown } = gateOf(readiness, new Set());
+  if (blocking.length > 0) return `not ready: ${blocking.map((c) => c.check).join(", ")}`;
+  return `ready once ${unknown.length} check(s) that cannot be made yet are acknowledged`;
 }
 
 function ReadinessChecks({ readiness }: { readiness: Readiness }) {
@@ -243,8 +256,7 @@ function Enable({ readiness }: { readiness: Readiness }) {
   const { tenant } = useTenantScope();
   const queries = useQueryClient();
   const [acknowledged, setAcknowledged] = useState<Set<string>>(new Set());
-  const blocking = readiness.checks.filter((c) => c.state === "not_ready");
-  const unknown = readiness.checks.filter((c) => c.state === "unknown");
+  const { blocking, unknown, acknowledgedAll } = gateOf(readiness, acknowledged);
   const enable = useMutation({
     mutationFn: async () =>
       unwrap(
@@ -273,7 +285,7 @@ function Enable({ readiness }: { readiness: Readiness }) {
         title={`Review enablement of ${readiness.module_id} ${readiness.version}`}
         confirmLabel="Enable"
         disabled={blocking.length > 0 || enable.isPending}
-        confirmDisabled={unknown.some((c) => !acknowledged.has(c.check))}
+        confirmDisabled={!acknowledgedAll}
         onConfirm={() => enable.mutate()}
       >
         <p>
@@ -297,18 +309,7 @@ function Upgrade({ enablement, to }: { enablement: Enablement; to: string }) {
   const { tenant } = useTenantScope();
   const queries = useQueryClient();
   const [acknowledged, setAcknowledged] = useState<Set<string>>(new Set());
-  const readiness = useQuery({
-    queryKey: ["readiness", tenant.tenant_id, `${enablement.module_id}@${to}`, enablement.workspace_id ?? ""],
-    queryFn: async () =>
-      unwrap(
-        await modules.GET("/admin/tenant-modules/{tenant_id}/readiness", {
-          params: {
-            path: { tenant_id: tenant.tenant_id },
-            query: { module_id: enablement.module_id, version: to, workspace_id: enablement.workspace_id ?? undefined },
-          },
-        }),
-      ),
-  });
+  const readiness = useReadiness(tenant.tenant_id, enablement.module_id, to, enablement.workspace_id ?? undefined);
   const upgrade = useMutation({
     mutationFn: async () =>
       unwrap(
@@ -319,9 +320,7 @@ function Upgrade({ enablement, to }: { enablement: Enablement; to: string }) {
       ),
     onSuccess: () => queries.invalidateQueries({ queryKey: ["enablements", tenant.tenant_id] }),
   });
-  const checks = readiness.data?.checks ?? [];
-  const unknown = checks.filter((c) => c.state === "unknown");
-  const blocking = checks.filter((c) => c.state === "not_ready");
+  const { blocking, unknown, acknowledgedAll } = gateOf(readiness.data, acknowledged);
   return (
     <>
       <Confirm
@@ -329,7 +328,7 @@ function Upgrade({ enablement, to }: { enablement: Enablement; to: string }) {
         title={`Upgrade ${enablement.module_id} from ${enablement.version} to ${to}?`}
         confirmLabel="Upgrade"
         disabled={!readiness.data || blocking.length > 0}
-        confirmDisabled={unknown.some((c) => !acknowledged.has(c.check))}
+        confirmDisabled={!acknowledgedAll}
         onConfirm={() => upgrade.mutate()}
       >
         <Acknowledge unknown={unknown} acknowledged={acknowledged} onChange={setAcknowledged} />

@@ -6,39 +6,41 @@
 // (policy expectations, the config schema) as the advanced editor left it.
 import type { ErrorObject } from "ajv";
 import validator from "../../api/generated/module-manifest-validator";
+import { commaList } from "../../ui/list";
+import type { Issue } from "../packs/document";
 
-/** A problem of the manifest: where (a JSON pointer) and what. */
-export interface ManifestProblem {
-  pointer: string;
-  message: string;
-}
-
-function problemOf(e: ErrorObject): ManifestProblem {
+/** A schema finding as a problem: at its pointer, the schema keyword as its code. */
+function problemOf(e: ErrorObject): Issue {
   const params = e.params as Record<string, unknown>;
+  const code = e.keyword;
   if (e.keyword === "required") {
-    return { pointer: `${e.instancePath}/${String(params.missingProperty)}`, message: "is required" };
+    return { pointer: `${e.instancePath}/${String(params.missingProperty)}`, code, message: "is required" };
   }
   if (e.keyword === "additionalProperties") {
-    return { pointer: `${e.instancePath}/${String(params.additionalProperty)}`, message: "is not a field of the manifest" };
+    return {
+      pointer: `${e.instancePath}/${String(params.additionalProperty)}`,
+      code,
+      message: "is not a field of the manifest",
+    };
   }
   if (e.keyword === "enum") {
     const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ");
-    return { pointer: e.instancePath || "/", message: `must be one of ${allowed}` };
+    return { pointer: e.instancePath || "/", code, message: `must be one of ${allowed}` };
   }
-  return { pointer: e.instancePath || "/", message: e.message ?? e.keyword };
+  return { pointer: e.instancePath || "/", code, message: e.message ?? e.keyword };
 }
 
 /** The manifest's text checked: the parsed manifest, and every problem (none:
  * the schema admits it; the catalog's review checks the rest). */
-export function checkManifest(text: string): { manifest?: Record<string, unknown>; problems: ManifestProblem[] } {
+export function checkManifest(text: string): { manifest?: Record<string, unknown>; problems: Issue[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    return { problems: [{ pointer: "/", message: `not JSON: ${(e as Error).message}` }] };
+    return { problems: [{ pointer: "/", code: "not_json", message: `not JSON: ${(e as Error).message}` }] };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return { problems: [{ pointer: "/", message: "a manifest is a JSON object" }] };
+    return { problems: [{ pointer: "/", code: "not_an_object", message: "a manifest is a JSON object" }] };
   }
   const manifest = parsed as Record<string, unknown>;
   if (validator(manifest)) return { manifest, problems: [] };
@@ -128,12 +130,6 @@ export function fieldsOf(manifest: Json): GuidedFields {
       .join("\n"),
   };
 }
-
-const commaList = (v: string) =>
-  v
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
 
 /** Lines of `first second rest…` as records of those three keys (a tool's or
  * a cleanup step's description may be left out). */

@@ -99,11 +99,11 @@ pub async fn playbook_publish(
         let content = content?;
         let caller = auth.permit()?;
         require_platform_wide(caller)?;
+        let mut conn = app.conn().await?;
         let mut errors = schemas::playbook(&content);
         let doc = if errors.is_empty() {
             let doc: PlaybookDoc =
                 PlaybookDoc::deserialize(&content).map_err(ApiError::internal)?;
-            let mut conn = app.conn().await?;
             errors = checks::playbook(&doc, &offered_on_conn(&mut conn).await?);
             Some(doc)
         } else {
@@ -120,7 +120,6 @@ pub async fn playbook_publish(
         let version = PackVersion::parse(&doc.version).map_err(ApiError::internal)?;
         let sum = checksum(&content);
         let ctx = &caller.ctx;
-        let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             if let Some(existing) = playbook_get_on_conn(conn, &doc.id, &doc.version).await? {
                 if existing.checksum == sum {
