@@ -264,23 +264,24 @@ async fn the_module_demo_runs_through_the_gateway_and_partners_read_every_event(
     wait_for_status(&s, &admin, &tenant, "OFFBOARDED").await;
 
     // Everything, read back as a partner would.
-    let read = crate::partner::decode_every_event(&s.prefix, &[Area::Tenant, Area::Module]);
+    let read = crate::partner::decode_every_event(
+        &s.prefix,
+        &[Area::Tenant, Area::Module],
+        &[
+            "plinth.module.signer_added",
+            "plinth.module.imported",
+            "plinth.module.approved",
+            "plinth.module.deployment_reported",
+            "plinth.module.drift_detected",
+            "plinth.module.drift_resolved",
+            "plinth.module.enabled",
+            "plinth.module.upgraded",
+            "plinth.module.disabled",
+            "plinth.module.defaults_enabled",
+            "plinth.module.deprovisioned",
+            "plinth.tenant.activated",
+            "plinth.tenant.offboarded",
+        ],
+    );
     println!("events read as a partner: {read:?}");
-    for ty in [
-        "plinth.module.signer_added",
-        "plinth.module.imported",
-        "plinth.module.approved",
-        "plinth.module.deployment_reported",
-        "plinth.module.drift_detected",
-        "plinth.module.drift_resolved",
-        "plinth.module.enabled",
-        "plinth.module.upgraded",
-        "plinth.module.disabled",
-        "plinth.module.defaults_enabled",
-        "plinth.module.deprovisioned",
-        "plinth.tenant.activated",
-        "plinth.tenant.offboarded",
-    ] {
-        assert!(read.contains_key(ty), "{ty} was published and read");
-    }
 }

@@ -219,17 +219,15 @@ async fn the_pack_onboarding_demo_runs_through_the_gateway() {
             plinth_bus::Area::Pack,
             plinth_bus::Area::Audit,
         ],
+        &[
+            "plinth.tenant.created",
+            "plinth.pack.imported",
+            "plinth.pack.validation_failed",
+            "plinth.pack.activated",
+            "plinth.playbook.published",
+            "plinth.playbook.linked",
+            "plinth.audit.event",
+        ],
     );
     println!("events read as a partner: {read:?}");
-    for ty in [
-        "plinth.tenant.created",
-        "plinth.pack.imported",
-        "plinth.pack.validation_failed",
-        "plinth.pack.activated",
-        "plinth.playbook.published",
-        "plinth.playbook.linked",
-        "plinth.audit.event",
-    ] {
-        assert!(read.contains_key(ty), "{ty} was published and read");
-    }
 }

@@ -19,7 +19,33 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 /// type is decoded again by fastavro, following `docs/partners.md` to the letter. Fails on an event whose
 /// type is not in the catalog, whose payload the published schemas do not decode
 /// into the catalog's schema, or whose headers break the CloudEvents binding.
-pub fn decode_every_event(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
+///
+/// An event committed a moment ago may still be on its way from the outbox: reading
+/// starts over until every type in `expected` is there or a minute has passed.
+pub fn decode_every_event(
+    prefix: &str,
+    areas: &[Area],
+    expected: &[&str],
+) -> BTreeMap<String, usize> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let read = read_to_the_ends(prefix, areas);
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|ty| !read.contains_key(**ty))
+            .collect();
+        assert!(
+            missing.is_empty() || Instant::now() < deadline,
+            "never published or never read: {missing:?}; read {read:?}"
+        );
+        if missing.is_empty() {
+            return read;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
     let schemas = Schemas::from_dir(dir.join("avro"))
         .and_then(|s| s.with_history_dir(dir.join("released/avro")))
