@@ -114,6 +114,20 @@ codes! {
     ChangeDecided = "change_decided", CONFLICT;
     /// The tenant is not ACTIVE, so the runtime does not serve it.
     TenantNotActive = "tenant_not_active", CONFLICT;
+    /// The setup link is being redeemed by another request right now.
+    LinkBusy = "link_busy", CONFLICT;
+    /// The request is well-formed, but what it carries was refused.
+    Unprocessable = "unprocessable", UNPROCESSABLE_ENTITY;
+    /// The provider refused the key entered, or could not say it works (`outcome`).
+    KeyRejected = "key_rejected", UNPROCESSABLE_ENTITY;
+    /// The resource existed, and is no longer usable.
+    Gone = "gone", GONE;
+    /// The setup link expired before it was redeemed.
+    LinkExpired = "link_expired", GONE;
+    /// The setup link was redeemed already; a link is good for one key.
+    LinkUsed = "link_used", GONE;
+    /// The setup link was revoked.
+    LinkRevoked = "link_revoked", GONE;
     /// The tenant lives in another region (`region`, `region_base_url`).
     WrongRegion = "wrong_region", MISDIRECTED_REQUEST;
     /// The request body is larger than the endpoint accepts.
@@ -166,6 +180,10 @@ pub enum ErrorKind {
     },
     /// A dependency (the database, the broker) is unavailable; retryable.
     Unavailable,
+    /// The request is well-formed, but what it carries was refused.
+    Unprocessable,
+    /// The resource existed, and is no longer usable.
+    Gone,
     /// The request body is larger than the endpoint accepts.
     PayloadTooLarge,
     /// The path exists, but not with this method.
@@ -192,6 +210,8 @@ impl ErrorKind {
             ErrorKind::TooManyRequests { .. } => Code::TooManyRequests,
             ErrorKind::WrongRegion { .. } => Code::WrongRegion,
             ErrorKind::Unavailable => Code::Unavailable,
+            ErrorKind::Unprocessable => Code::Unprocessable,
+            ErrorKind::Gone => Code::Gone,
             ErrorKind::PayloadTooLarge => Code::PayloadTooLarge,
             ErrorKind::MethodNotAllowed => Code::MethodNotAllowed,
             ErrorKind::Internal => Code::Internal,
@@ -209,6 +229,8 @@ impl ErrorKind {
             ErrorKind::TooManyRequests { .. } => "Too many requests",
             ErrorKind::WrongRegion { .. } => "Wrong region",
             ErrorKind::Unavailable => "Service unavailable",
+            ErrorKind::Unprocessable => "Unprocessable",
+            ErrorKind::Gone => "Gone",
             ErrorKind::PayloadTooLarge => "Payload too large",
             ErrorKind::MethodNotAllowed => "Method not allowed",
             ErrorKind::Internal => "Internal error",
@@ -292,6 +314,17 @@ impl ApiError {
             None => format!("this tenant lives in region `{region}`"),
         };
         Self::new(ErrorKind::WrongRegion { region, base_url }, message)
+    }
+
+    /// `gone`: the resource existed and is no longer usable (a narrower code
+    /// says why).
+    pub fn gone(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Gone, message)
+    }
+
+    /// `unprocessable`: well-formed, but what it carries was refused.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unprocessable, message)
     }
 
     /// `unavailable`: a dependency is down; the caller may retry.
@@ -504,7 +537,7 @@ mod tests {
 
     use super::*;
 
-    const ALL_KINDS: [(ErrorKind, u16, &str); 12] = [
+    const ALL_KINDS: [(ErrorKind, u16, &str); 14] = [
         (ErrorKind::NotFound, 404, "not_found"),
         (ErrorKind::AlreadyExists, 409, "already_exists"),
         (
@@ -531,6 +564,8 @@ mod tests {
             "wrong_region",
         ),
         (ErrorKind::Unavailable, 503, "unavailable"),
+        (ErrorKind::Unprocessable, 422, "unprocessable"),
+        (ErrorKind::Gone, 410, "gone"),
         (ErrorKind::PayloadTooLarge, 413, "payload_too_large"),
         (ErrorKind::MethodNotAllowed, 405, "method_not_allowed"),
         (ErrorKind::Internal, 500, "internal"),
@@ -549,9 +584,11 @@ mod tests {
             ErrorKind::TooManyRequests { .. } => 6,
             ErrorKind::WrongRegion { .. } => 7,
             ErrorKind::Unavailable => 8,
-            ErrorKind::PayloadTooLarge => 9,
-            ErrorKind::MethodNotAllowed => 10,
-            ErrorKind::Internal => 11,
+            ErrorKind::Unprocessable => 9,
+            ErrorKind::Gone => 10,
+            ErrorKind::PayloadTooLarge => 11,
+            ErrorKind::MethodNotAllowed => 12,
+            ErrorKind::Internal => 13,
         }
     }
 
