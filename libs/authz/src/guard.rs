@@ -85,6 +85,10 @@ pub mod on {
         ModuleDeployment => [ModuleDeployment];
         /// A module release enabled for a tenant.
         ModuleEnablement => [ModuleEnablement];
+        /// A tenant's AI provider connection and its key setup.
+        ProviderConnection => [ProviderConnection];
+        /// A pooled AI provider connection and its tenants.
+        ProviderPool => [ProviderPool];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

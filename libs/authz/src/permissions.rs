@@ -57,6 +57,12 @@ pub enum Resource {
     ModuleDeployment,
     /// A module release enabled for a tenant (or one of its workspaces).
     ModuleEnablement,
+    /// A tenant's AI provider connection, the requests and delegated links its
+    /// keys are entered through, and their validations.
+    ProviderConnection,
+    /// A pooled AI provider connection (the platform's key) and the tenants it
+    /// is shared with.
+    ProviderPool,
 }
 
 /// What is done to it.
@@ -74,7 +80,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 22] = [
+    pub const ALL: [Resource; 24] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -97,6 +103,8 @@ impl Resource {
         Resource::TrustedSigner,
         Resource::ModuleDeployment,
         Resource::ModuleEnablement,
+        Resource::ProviderConnection,
+        Resource::ProviderPool,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -124,6 +132,8 @@ impl Resource {
             Resource::TrustedSigner => "trusted_signer",
             Resource::ModuleDeployment => "module_deployment",
             Resource::ModuleEnablement => "module_enablement",
+            Resource::ProviderConnection => "provider_connection",
+            Resource::ProviderPool => "provider_pool",
         }
     }
 }
@@ -199,6 +209,13 @@ fn writers(resource: Resource) -> &'static [Role] {
         // Tenant management owns enablement: a tenant's administrators choose
         // which approved releases it runs.
         Resource::ModuleEnablement => &[PlatformAdmin, WorkspaceAdmin],
+        // A tenant's provider connections and their keys' setup are its
+        // integration administrators' (and its administrators'); nobody enters a
+        // key here: a setup link carries it past the management API.
+        Resource::ProviderConnection => &[PlatformAdmin, WorkspaceAdmin, IntegrationAdmin],
+        // The platform's own keys, and which tenants share them, are the
+        // platform team's.
+        Resource::ProviderPool => &[PlatformAdmin],
     }
 }
 
@@ -211,6 +228,9 @@ fn readers(resource: Resource) -> Option<&'static [Role]> {
         Resource::AuditLog => Some(&[PlatformAdmin, PlatformAuditor, WorkspaceAdmin, Auditor]),
         // The keys the platform trusts are the platform team's business.
         Resource::TrustedSigner => Some(&[PlatformAdmin, PlatformAuditor]),
+        // A pooled connection's tenants are the platform's business; a tenant
+        // sees a pooled connection shared with it among its own connections.
+        Resource::ProviderPool => Some(&[PlatformAdmin, PlatformAuditor]),
         _ => None,
     }
 }
@@ -242,7 +262,8 @@ mod tests {
             // A tenant's auditor reads everything of its tenant; the platform's
             // trusted signers are the platform team's alone.
             let reads = allows(&[Role::Auditor], resource, Action::Read);
-            assert_eq!(reads, resource != Resource::TrustedSigner, "{resource}");
+            let platform_only = [Resource::TrustedSigner, Resource::ProviderPool];
+            assert_eq!(reads, !platform_only.contains(&resource), "{resource}");
             assert!(allows(&[Role::PlatformAuditor], resource, Action::Read));
         }
     }
