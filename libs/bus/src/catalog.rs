@@ -46,6 +46,10 @@ const PROVISIONING: &str = ProvisioningResult::SCHEMA;
 const REGISTRY: &str = "tenant-registry";
 const PACKS: &str = "pack-service";
 const AUDIT: &str = "audit";
+const PROVIDERS: &str = "provider-setup";
+const CONNECTION: &str = "plinth.provider.ProviderConnectionChanged";
+const LINK: &str = "plinth.provider.SetupLinkChanged";
+const POOL_GRANT: &str = "plinth.provider.PoolGrantChanged";
 const MODULES: &str = "module-catalog";
 const MODULE_DECIDED: &str = "plinth.module.ModuleDecided";
 const SIGNER: &str = "plinth.module.TrustedSignerChanged";
@@ -312,6 +316,54 @@ pub const EVENT_TYPES: &[EventType] = &[
         Area::Module,
         PROVISIONING,
         MODULES,
+    ),
+    event(
+        "plinth.provider.connection_created",
+        Area::Provider,
+        CONNECTION,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.key_activated",
+        Area::Provider,
+        CONNECTION,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.link_minted",
+        Area::Provider,
+        LINK,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.link_revoked",
+        Area::Provider,
+        LINK,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.link_redeemed",
+        Area::Provider,
+        LINK,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.key_validated",
+        Area::Provider,
+        "plinth.provider.KeyValidated",
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.pool_granted",
+        Area::Provider,
+        POOL_GRANT,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.pool_withdrawn",
+        Area::Provider,
+        POOL_GRANT,
+        PROVIDERS,
     ),
     event(
         crate::AUDIT_EVENT,
