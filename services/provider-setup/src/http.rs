@@ -1,0 +1,569 @@
+//! The HTTP edge: extract, call the app, map the result. Bodies are JSON with a
+//! size limit; every error is problem+json with a stable code.
+//!
+//! `/admin/providers/tenants/{tenant_id}/…`: a tenant's connections, their
+//! setup requests and links. `/admin/providers/pooled/…`: the platform's
+//! pooled connections and the tenants they are shared with. `/setup/…`: the
+//! delegated setup surface ([`crate::surface`]).
+
+use actix_web::{HttpResponse, web};
+use plinth_authz::{Authorized, on, to};
+use plinth_core::ApiError;
+use plinth_core::http::{body_of, tenant_path};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+pub use plinth_authz::openapi::{EdgeResponses, InternalToken, Problem};
+
+use crate::app::{
+    AppState, Connection, Grant, GrantBody, KeyVersion, Link, MintedLink, NewConnection, Owner,
+    SetupRequest, Validation, connection_create, connection_get, connection_list, link_mint,
+    link_revoke, pool_grant, pool_grants, pool_withdraw, request_cancel, rotation_request,
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin/providers/tenants/{tenant_id}")
+            .route("/connections", web::get().to(list))
+            .route("/connections", web::post().to(create))
+            .route("/connections/{connection_id}", web::get().to(get))
+            .route(
+                "/connections/{connection_id}/rotate",
+                web::post().to(rotate),
+            )
+            .route("/setup-requests/{request_id}/links", web::post().to(mint))
+            .route(
+                "/setup-requests/{request_id}/cancel",
+                web::post().to(cancel),
+            )
+            .route("/links/{link_id}/revoke", web::post().to(revoke)),
+    )
+    .service(
+        web::scope("/admin/providers/pooled")
+            .route("", web::get().to(pooled_list))
+            .route("", web::post().to(pooled_create))
+            .route(
+                "/setup-requests/{request_id}/links",
+                web::post().to(pooled_mint),
+            )
+            .route(
+                "/setup-requests/{request_id}/cancel",
+                web::post().to(pooled_cancel),
+            )
+            .route("/links/{link_id}/revoke", web::post().to(pooled_revoke))
+            .route("/{connection_id}", web::get().to(pooled_get))
+            .route("/{connection_id}/rotate", web::post().to(pooled_rotate))
+            .route("/{connection_id}/grants", web::get().to(grants))
+            .route("/{connection_id}/grants/{tenant_id}", web::put().to(grant))
+            .route(
+                "/{connection_id}/grants/{tenant_id}",
+                web::delete().to(withdraw),
+            ),
+    )
+    .configure(crate::surface::routes);
+}
+
+/// The service's OpenAPI document, checked in at
+/// `schemas/openapi/provider-setup.json` (a test fails when they drift).
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Plinth provider setup",
+        description = "AI provider connections — a tenant's own (OpenAI, Azure OpenAI, Anthropic), or the platform's pooled ones shared with chosen tenants under limits — and the delegated setup their keys are entered through: a setup request, a single-use link minted from the region's configuration, and the setup surface where whoever holds the link enters the key, validated with the provider and sealed by envelope encryption. No operation here takes or returns a key. Called through the gateway, which forwards each request with a short-lived internal token; the setup surface's two calls take the link's token instead.",
+        version = "1"
+    ),
+    paths(
+        list, create, get, rotate, mint, cancel, revoke,
+        pooled_list, pooled_create, pooled_get, pooled_rotate, pooled_mint, pooled_cancel, pooled_revoke,
+        grants, grant, withdraw,
+        crate::surface::link, crate::surface::enter
+    ),
+    components(schemas(
+        Connection, ConnectionItems, NewConnection, KeyVersion, SetupRequest, Link, MintedLink,
+        Validation, Grant, GrantBody, GrantItems, RotateBody, MintBody,
+        crate::surface::LinkBody, crate::surface::RedeemBody, crate::redeem::LinkFacts,
+        crate::redeem::Redeemed, Problem
+    )),
+    modifiers(&InternalToken, &EdgeResponses),
+    tags(
+        (name = "connections", description = "A tenant's provider connections, their setup requests and delegated links"),
+        (name = "pooled", description = "The platform's pooled connections and the tenants they are shared with"),
+        (name = "setup surface", description = "The delegated setup surface's calls: what a link is for, and entering its key")
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as checked in: pretty JSON with a final newline.
+pub fn document() -> Result<String, serde_json::Error> {
+    plinth_service::document(&ApiDoc::openapi())
+}
+
+/// Connections.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionItems {
+    pub items: Vec<Connection>,
+}
+
+/// The tenants a pooled connection is shared with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantItems {
+    pub items: Vec<Grant>,
+}
+
+/// `POST …/rotate`: a rotation request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    /// Shown to whoever opens the link.
+    note: Option<String>,
+}
+
+/// `POST …/links`: how long the link lives.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MintBody {
+    /// Minutes; the region's default (30) when absent.
+    #[schema(example = 30)]
+    minutes: Option<u32>,
+}
+
+/// An optional JSON body: none is the default.
+fn optional<T: Default>(body: Option<web::Json<T>>) -> T {
+    body.map(web::Json::into_inner).unwrap_or_default()
+}
+
+fn tenant_owner(raw: &str) -> Result<Owner, ApiError> {
+    tenant_path(raw).map(Owner::Tenant)
+}
+
+/// The tenant's connections: its own, then the pooled ones shared with it
+/// (each with the tenant's limits on it).
+#[utoipa::path(
+    get,
+    path = "/admin/providers/tenants/{tenant_id}/connections",
+    operation_id = "connection_list",
+    params(("tenant_id" = String, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The connections", body = ConnectionItems),
+        (status = 404, description = "No such tenant here", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn list(
+    auth: Authorized<on::ProviderConnection, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = tenant_owner(&path)?;
+    let items = connection_list(&auth, &app, owner).await?;
+    Ok(HttpResponse::Ok().json(ConnectionItems { items }))
+}
+
+/// Creates a connection without a key, and its initial setup request: mint a
+/// link for the request and hand it to whoever enters the key.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connections",
+    operation_id = "connection_create",
+    params(("tenant_id" = String, Path, description = "The tenant's id")),
+    request_body = NewConnection,
+    responses(
+        (status = 201, description = "Created (PENDING), with its open setup request", body = Connection),
+        (status = 404, description = "No such tenant here", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_exists`: a connection of that name; `invalid_transition`: the tenant is offboarding", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn create(
+    auth: Authorized<on::ProviderConnection, to::Create>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Result<web::Json<NewConnection>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = tenant_owner(&path)?;
+    let created = connection_create(&auth, &app, owner, body_of(body)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// A connection with its key versions (never a key), setup requests and
+/// links, and validations; a pooled connection shared with the tenant shows
+/// the tenant's limits only.
+#[utoipa::path(
+    get,
+    path = "/admin/providers/tenants/{tenant_id}/connections/{connection_id}",
+    operation_id = "connection_get",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("connection_id" = String, Path, description = "The connection's id"),
+    ),
+    responses(
+        (status = 200, description = "The connection", body = Connection),
+        (status = 404, description = "No such connection for the tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn get(
+    auth: Authorized<on::ProviderConnection, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = tenant_owner(&tenant)?;
+    Ok(HttpResponse::Ok().json(connection_get(&auth, &app, owner, &id).await?))
+}
+
+/// Opens a rotation request for an active connection: the key entered
+/// through its link becomes active, and the current one stays usable for the
+/// grace period.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/rotate",
+    operation_id = "connection_rotate",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("connection_id" = String, Path, description = "The connection's id"),
+    ),
+    request_body(content = Option<RotateBody>),
+    responses(
+        (status = 201, description = "The rotation request (OPEN)", body = SetupRequest),
+        (status = 404, description = "No such connection for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the connection is not ACTIVE; `conflict`: a request is open already", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn rotate(
+    auth: Authorized<on::ProviderConnection, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<RotateBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = tenant_owner(&tenant)?;
+    let body = optional(body);
+    let request = rotation_request(&auth, &app, owner, &id, body.note).await?;
+    Ok(HttpResponse::Created().json(request))
+}
+
+/// Mints the delegated link of an open setup request: the setup surface's URL
+/// with a single-use token, shown in this answer only. Earlier unused links of
+/// the request are revoked.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/setup-requests/{request_id}/links",
+    operation_id = "setup_link_mint",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("request_id" = String, Path, description = "The setup request's id"),
+    ),
+    request_body(content = Option<MintBody>),
+    responses(
+        (status = 201, description = "The link, with its URL (shown once)", body = MintedLink),
+        (status = 404, description = "No such request for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the request is not OPEN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn mint(
+    auth: Authorized<on::ProviderConnection, to::Create>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<MintBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = tenant_owner(&tenant)?;
+    let minted = link_mint(&auth, &app, owner, &id, optional(body).minutes).await?;
+    Ok(HttpResponse::Created().json(minted))
+}
+
+/// Cancels an open setup request and revokes its unused links.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/setup-requests/{request_id}/cancel",
+    operation_id = "setup_request_cancel",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("request_id" = String, Path, description = "The setup request's id"),
+    ),
+    responses(
+        (status = 200, description = "The request (CANCELLED)", body = SetupRequest),
+        (status = 404, description = "No such request for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the request is not OPEN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn cancel(
+    auth: Authorized<on::ProviderConnection, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = tenant_owner(&tenant)?;
+    Ok(HttpResponse::Ok().json(request_cancel(&auth, &app, owner, &id).await?))
+}
+
+/// Revokes an unused link.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/links/{link_id}/revoke",
+    operation_id = "setup_link_revoke",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("link_id" = String, Path, description = "The link's id"),
+    ),
+    responses(
+        (status = 200, description = "The link (revoked)", body = Link),
+        (status = 404, description = "No such link for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the link was used or revoked", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn revoke(
+    auth: Authorized<on::ProviderConnection, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = tenant_owner(&tenant)?;
+    Ok(HttpResponse::Ok().json(link_revoke(&auth, &app, owner, &id).await?))
+}
+
+/// The platform's pooled connections.
+#[utoipa::path(
+    get,
+    path = "/admin/providers/pooled",
+    operation_id = "pooled_list",
+    responses((status = 200, description = "The pooled connections", body = ConnectionItems)),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_list(
+    auth: Authorized<on::ProviderPool, to::Read>,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let items = connection_list(&auth, &app, Owner::Pool).await?;
+    Ok(HttpResponse::Ok().json(ConnectionItems { items }))
+}
+
+/// Creates a pooled connection (the platform's key, entered through a link
+/// like any other) and its initial setup request.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/pooled",
+    operation_id = "pooled_create",
+    request_body = NewConnection,
+    responses(
+        (status = 201, description = "Created (PENDING), with its open setup request", body = Connection),
+        (status = 409, description = "`already_exists`: a pooled connection of that name", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_create(
+    auth: Authorized<on::ProviderPool, to::Create>,
+    app: web::Data<AppState>,
+    body: Result<web::Json<NewConnection>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let created = connection_create(&auth, &app, Owner::Pool, body_of(body)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// A pooled connection with its key versions, setup requests and validations.
+#[utoipa::path(
+    get,
+    path = "/admin/providers/pooled/{connection_id}",
+    operation_id = "pooled_get",
+    params(("connection_id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, description = "The connection", body = Connection),
+        (status = 404, description = "No such pooled connection", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_get(
+    auth: Authorized<on::ProviderPool, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(connection_get(&auth, &app, Owner::Pool, &path).await?))
+}
+
+/// Opens a rotation request for an active pooled connection.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/pooled/{connection_id}/rotate",
+    operation_id = "pooled_rotate",
+    params(("connection_id" = String, Path, description = "The connection's id")),
+    request_body(content = Option<RotateBody>),
+    responses(
+        (status = 201, description = "The rotation request (OPEN)", body = SetupRequest),
+        (status = 404, description = "No such pooled connection", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the connection is not ACTIVE; `conflict`: a request is open already", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_rotate(
+    auth: Authorized<on::ProviderPool, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Option<web::Json<RotateBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let body = optional(body);
+    let request = rotation_request(&auth, &app, Owner::Pool, &path, body.note).await?;
+    Ok(HttpResponse::Created().json(request))
+}
+
+/// Mints the delegated link of a pooled connection's open setup request.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/pooled/setup-requests/{request_id}/links",
+    operation_id = "pooled_link_mint",
+    params(("request_id" = String, Path, description = "The setup request's id")),
+    request_body(content = Option<MintBody>),
+    responses(
+        (status = 201, description = "The link, with its URL (shown once)", body = MintedLink),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the request is not OPEN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_mint(
+    auth: Authorized<on::ProviderPool, to::Create>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Option<web::Json<MintBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let minted = link_mint(&auth, &app, Owner::Pool, &path, optional(body).minutes).await?;
+    Ok(HttpResponse::Created().json(minted))
+}
+
+/// Cancels a pooled connection's open setup request.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/pooled/setup-requests/{request_id}/cancel",
+    operation_id = "pooled_request_cancel",
+    params(("request_id" = String, Path, description = "The setup request's id")),
+    responses(
+        (status = 200, description = "The request (CANCELLED)", body = SetupRequest),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the request is not OPEN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_cancel(
+    auth: Authorized<on::ProviderPool, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(request_cancel(&auth, &app, Owner::Pool, &path).await?))
+}
+
+/// Revokes an unused link of a pooled connection.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/pooled/links/{link_id}/revoke",
+    operation_id = "pooled_link_revoke",
+    params(("link_id" = String, Path, description = "The link's id")),
+    responses(
+        (status = 200, description = "The link (revoked)", body = Link),
+        (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the link was used or revoked", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_revoke(
+    auth: Authorized<on::ProviderPool, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(link_revoke(&auth, &app, Owner::Pool, &path).await?))
+}
+
+/// The tenants a pooled connection is shared with, and their limits.
+#[utoipa::path(
+    get,
+    path = "/admin/providers/pooled/{connection_id}/grants",
+    operation_id = "pool_grant_list",
+    params(("connection_id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, description = "The grants", body = GrantItems),
+        (status = 404, description = "No such pooled connection", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn grants(
+    auth: Authorized<on::ProviderPool, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let items = pool_grants(&auth, &app, &path).await?;
+    Ok(HttpResponse::Ok().json(GrantItems { items }))
+}
+
+/// Shares a pooled connection with a tenant under limits, or changes them.
+#[utoipa::path(
+    put,
+    path = "/admin/providers/pooled/{connection_id}/grants/{tenant_id}",
+    operation_id = "pool_grant_put",
+    params(
+        ("connection_id" = String, Path, description = "The connection's id"),
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+    ),
+    request_body = GrantBody,
+    responses(
+        (status = 200, description = "The grant", body = Grant),
+        (status = 404, description = "No such pooled connection or tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the tenant is offboarding", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn grant(
+    auth: Authorized<on::ProviderPool, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Result<web::Json<GrantBody>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, tenant) = path.into_inner();
+    let tenant = tenant_path(&tenant)?;
+    Ok(HttpResponse::Ok().json(pool_grant(&auth, &app, &id, tenant, body_of(body)).await?))
+}
+
+/// Stops sharing a pooled connection with a tenant.
+#[utoipa::path(
+    delete,
+    path = "/admin/providers/pooled/{connection_id}/grants/{tenant_id}",
+    operation_id = "pool_grant_delete",
+    params(
+        ("connection_id" = String, Path, description = "The connection's id"),
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+    ),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 404, description = "No such pooled connection or grant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn withdraw(
+    auth: Authorized<on::ProviderPool, to::Delete>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, tenant) = path.into_inner();
+    let tenant = tenant_path(&tenant)?;
+    pool_withdraw(&auth, &app, &id, tenant).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

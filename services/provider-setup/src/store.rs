@@ -1,0 +1,572 @@
+//! The service's tables. Every query runs in the caller's row-level security
+//! scope (`plinth_db::scoped_transaction`): a tenant's rows in its scope, a
+//! pooled connection's (no tenant) platform-wide only, or read by a tenant it
+//! was granted to.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+
+use crate::schema::{
+    connections, key_versions, pool_grants, setup_links, setup_requests, tenants, validations,
+};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+pub struct TenantRow {
+    pub tenant_id: String,
+    pub status: String,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = connections)]
+pub struct ConnectionRow {
+    pub connection_id: String,
+    /// `None`: pooled, the platform's.
+    pub tenant_id: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub deployment: Option<String>,
+    pub api_version: Option<String>,
+    pub default_model: String,
+    pub status: String,
+    pub active_version: Option<i32>,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = pool_grants)]
+pub struct GrantRow {
+    pub connection_id: String,
+    pub tenant_id: String,
+    pub requests_per_minute: i32,
+    pub tokens_per_month: i64,
+    pub granted_at: OffsetDateTime,
+    pub granted_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = setup_requests)]
+pub struct RequestRow {
+    pub request_id: String,
+    pub connection_id: String,
+    pub tenant_id: Option<String>,
+    pub purpose: String,
+    pub status: String,
+    pub note: String,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = setup_links)]
+pub struct LinkRow {
+    pub link_id: String,
+    pub request_id: String,
+    pub connection_id: String,
+    pub tenant_id: Option<String>,
+    pub token_sha256: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    pub expires_at: OffsetDateTime,
+    pub claimed_until: Option<OffsetDateTime>,
+    pub attempts: i32,
+    pub redeemed_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revoked_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = key_versions)]
+pub struct KeyVersionRow {
+    pub connection_id: String,
+    pub version: i32,
+    pub tenant_id: Option<String>,
+    pub backend: String,
+    pub key_id: String,
+    pub wrapped_key: Option<Vec<u8>>,
+    pub nonce: Option<Vec<u8>>,
+    pub ciphertext: Option<Vec<u8>>,
+    pub status: String,
+    pub link_id: String,
+    pub created_at: OffsetDateTime,
+    pub usable_until: Option<OffsetDateTime>,
+    pub destroyed_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = validations)]
+pub struct ValidationRow {
+    pub validation_id: String,
+    pub connection_id: String,
+    pub tenant_id: Option<String>,
+    pub link_id: String,
+    pub outcome: String,
+    pub http_status: Option<i32>,
+    pub latency_ms: i32,
+    pub models: i32,
+    pub activated: bool,
+    pub checked_at: OffsetDateTime,
+}
+
+// Tenants, from the registry's events.
+
+/// Records a tenant the registry created (again: its registration wins).
+pub async fn tenant_upsert_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &TenantRow,
+) -> QueryResult<()> {
+    diesel::insert_into(tenants::table)
+        .values(row)
+        .on_conflict(tenants::tenant_id)
+        .do_update()
+        .set((
+            tenants::status.eq(&row.status),
+            tenants::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn tenant_status_set_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(tenants::table.find(tenant))
+        .set((tenants::status.eq(status), tenants::updated_at.eq(at)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn tenant_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+) -> QueryResult<Option<TenantRow>> {
+    tenants::table
+        .find(tenant)
+        .select(TenantRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+// Connections.
+
+pub async fn connection_insert_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &ConnectionRow,
+) -> QueryResult<()> {
+    diesel::insert_into(connections::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The connection, locked for the rest of the transaction when `lock`.
+pub async fn connection_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+    lock: bool,
+) -> QueryResult<Option<ConnectionRow>> {
+    let query = connections::table
+        .find(id)
+        .select(ConnectionRow::as_select());
+    if lock {
+        query.for_update().first(conn).await.optional()
+    } else {
+        query.first(conn).await.optional()
+    }
+}
+
+/// A tenant's own connections, then the pooled ones granted to it, by name.
+pub async fn connection_list_for_tenant_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+) -> QueryResult<Vec<ConnectionRow>> {
+    let granted = pool_grants::table
+        .filter(pool_grants::tenant_id.eq(tenant))
+        .select(pool_grants::connection_id);
+    connections::table
+        .filter(
+            connections::tenant_id.eq(tenant).or(connections::tenant_id
+                .is_null()
+                .and(connections::connection_id.eq_any(granted))),
+        )
+        .order((connections::tenant_id.is_null(), connections::name))
+        .select(ConnectionRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The platform's pooled connections, by name.
+pub async fn connection_list_pooled_on_conn(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<Vec<ConnectionRow>> {
+    connections::table
+        .filter(connections::tenant_id.is_null())
+        .order(connections::name)
+        .select(ConnectionRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn connection_activate_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+    version: i32,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(connections::table.find(id))
+        .set((
+            connections::status.eq("ACTIVE"),
+            connections::active_version.eq(Some(version)),
+            connections::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+// Pool grants.
+
+pub async fn grant_upsert_on_conn(conn: &mut AsyncPgConnection, row: &GrantRow) -> QueryResult<()> {
+    diesel::insert_into(pool_grants::table)
+        .values(row)
+        .on_conflict((pool_grants::connection_id, pool_grants::tenant_id))
+        .do_update()
+        .set((
+            pool_grants::requests_per_minute.eq(row.requests_per_minute),
+            pool_grants::tokens_per_month.eq(row.tokens_per_month),
+            pool_grants::granted_at.eq(row.granted_at),
+            pool_grants::granted_by.eq(&row.granted_by),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether a grant was there to withdraw.
+pub async fn grant_delete_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+    tenant: &str,
+) -> QueryResult<bool> {
+    diesel::delete(pool_grants::table.find((connection, tenant)))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
+}
+
+pub async fn grant_list_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+) -> QueryResult<Vec<GrantRow>> {
+    pool_grants::table
+        .filter(pool_grants::connection_id.eq(connection))
+        .order(pool_grants::tenant_id)
+        .select(GrantRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn grant_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+    tenant: &str,
+) -> QueryResult<Option<GrantRow>> {
+    pool_grants::table
+        .find((connection, tenant))
+        .select(GrantRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+// Setup requests and links.
+
+pub async fn request_insert_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &RequestRow,
+) -> QueryResult<()> {
+    diesel::insert_into(setup_requests::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn request_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+) -> QueryResult<Option<RequestRow>> {
+    setup_requests::table
+        .find(id)
+        .select(RequestRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The connection's open request, if any.
+pub async fn request_open_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+) -> QueryResult<Option<RequestRow>> {
+    setup_requests::table
+        .filter(setup_requests::connection_id.eq(connection))
+        .filter(setup_requests::status.eq("OPEN"))
+        .select(RequestRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn request_list_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+) -> QueryResult<Vec<RequestRow>> {
+    setup_requests::table
+        .filter(setup_requests::connection_id.eq(connection))
+        .order(setup_requests::created_at.desc())
+        .select(RequestRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn request_close_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(setup_requests::table.find(id))
+        .set((
+            setup_requests::status.eq(status),
+            setup_requests::completed_at.eq(Some(at)),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn link_insert_on_conn(conn: &mut AsyncPgConnection, row: &LinkRow) -> QueryResult<()> {
+    diesel::insert_into(setup_links::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn link_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+) -> QueryResult<Option<LinkRow>> {
+    setup_links::table
+        .find(id)
+        .select(LinkRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn link_by_token_on_conn(
+    conn: &mut AsyncPgConnection,
+    token_sha256: &[u8],
+) -> QueryResult<Option<LinkRow>> {
+    setup_links::table
+        .filter(setup_links::token_sha256.eq(token_sha256))
+        .select(LinkRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn link_list_on_conn(
+    conn: &mut AsyncPgConnection,
+    request: &str,
+) -> QueryResult<Vec<LinkRow>> {
+    setup_links::table
+        .filter(setup_links::request_id.eq(request))
+        .order(setup_links::created_at.desc())
+        .select(LinkRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Revokes every link of `request` that is neither redeemed nor revoked; the
+/// ones revoked.
+pub async fn links_revoke_on_conn(
+    conn: &mut AsyncPgConnection,
+    request: &str,
+    at: OffsetDateTime,
+    by: &str,
+) -> QueryResult<Vec<String>> {
+    diesel::update(
+        setup_links::table
+            .filter(setup_links::request_id.eq(request))
+            .filter(setup_links::redeemed_at.is_null())
+            .filter(setup_links::revoked_at.is_null()),
+    )
+    .set((
+        setup_links::revoked_at.eq(Some(at)),
+        setup_links::revoked_by.eq(Some(by)),
+    ))
+    .returning(setup_links::link_id)
+    .get_results(conn)
+    .await
+}
+
+/// Claims the link for one redemption until `until`: only a live link nobody
+/// else holds a claim on. The claimed link, or none.
+pub async fn link_claim_on_conn(
+    conn: &mut AsyncPgConnection,
+    link: &str,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> QueryResult<Option<LinkRow>> {
+    diesel::update(
+        setup_links::table
+            .find(link)
+            .filter(setup_links::redeemed_at.is_null())
+            .filter(setup_links::revoked_at.is_null())
+            .filter(setup_links::expires_at.gt(now))
+            .filter(
+                setup_links::claimed_until
+                    .is_null()
+                    .or(setup_links::claimed_until.le(now)),
+            ),
+    )
+    .set((
+        setup_links::claimed_until.eq(Some(until)),
+        setup_links::attempts.eq(setup_links::attempts + 1),
+    ))
+    .returning(LinkRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Lets go of a claim (the key entered did not validate): the link may be used
+/// again.
+pub async fn link_release_on_conn(conn: &mut AsyncPgConnection, link: &str) -> QueryResult<()> {
+    diesel::update(setup_links::table.find(link))
+        .set(setup_links::claimed_until.eq(None::<OffsetDateTime>))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Marks the claimed link redeemed; false if it is no longer the live link
+/// this redemption claimed (revoked meanwhile).
+pub async fn link_redeem_on_conn(
+    conn: &mut AsyncPgConnection,
+    link: &str,
+    at: OffsetDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        setup_links::table
+            .find(link)
+            .filter(setup_links::redeemed_at.is_null())
+            .filter(setup_links::revoked_at.is_null())
+            .filter(setup_links::claimed_until.is_not_null()),
+    )
+    .set((
+        setup_links::redeemed_at.eq(Some(at)),
+        setup_links::claimed_until.eq(None::<OffsetDateTime>),
+    ))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+// Key versions and validations.
+
+pub async fn key_version_insert_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &KeyVersionRow,
+) -> QueryResult<()> {
+    diesel::insert_into(key_versions::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The connection's newest version number (0 when it has none).
+pub async fn key_version_latest_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+) -> QueryResult<i32> {
+    key_versions::table
+        .filter(key_versions::connection_id.eq(connection))
+        .select(diesel::dsl::max(key_versions::version))
+        .first::<Option<i32>>(conn)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+pub async fn key_version_list_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+) -> QueryResult<Vec<KeyVersionRow>> {
+    key_versions::table
+        .filter(key_versions::connection_id.eq(connection))
+        .order(key_versions::version.desc())
+        .select(KeyVersionRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Moves the connection's active version to PREVIOUS, usable until `until`.
+pub async fn key_version_retire_active_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+    until: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        key_versions::table
+            .filter(key_versions::connection_id.eq(connection))
+            .filter(key_versions::status.eq("ACTIVE")),
+    )
+    .set((
+        key_versions::status.eq("PREVIOUS"),
+        key_versions::usable_until.eq(Some(until)),
+    ))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn validation_insert_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &ValidationRow,
+) -> QueryResult<()> {
+    diesel::insert_into(validations::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The connection's validations, newest first.
+pub async fn validation_list_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+) -> QueryResult<Vec<ValidationRow>> {
+    validations::table
+        .filter(validations::connection_id.eq(connection))
+        .order(validations::checked_at.desc())
+        .select(ValidationRow::as_select())
+        .load(conn)
+        .await
+}
