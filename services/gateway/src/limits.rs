@@ -49,6 +49,9 @@ pub enum Allowance {
     Caller(String),
     /// A client address's failed authentications.
     Address(IpAddr),
+    /// A client address's requests to a public route (the setup surface), where
+    /// nobody is authenticated.
+    Anonymous(IpAddr),
 }
 
 /// The outcome of a check.
@@ -136,7 +139,7 @@ impl RateLimits {
     fn rate_of(&self, key: &Allowance) -> NonZeroU32 {
         match key {
             Allowance::Tenant(t) => self.rates.read().get(t).copied().unwrap_or(self.default),
-            Allowance::Caller(_) => self.per_caller,
+            Allowance::Caller(_) | Allowance::Anonymous(_) => self.per_caller,
             Allowance::Address(_) => self.per_address,
         }
     }
@@ -183,7 +186,7 @@ impl RateLimits {
                 let refused = match key {
                     Allowance::Tenant(_) => &self.refused.tenant,
                     Allowance::Caller(_) => &self.refused.caller,
-                    Allowance::Address(_) => &self.refused.address,
+                    Allowance::Address(_) | Allowance::Anonymous(_) => &self.refused.address,
                 };
                 refused.fetch_add(1, Ordering::Relaxed);
                 Decision::Limited {

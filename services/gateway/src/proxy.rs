@@ -493,6 +493,9 @@ async fn forward_checked(
         .route(&path)
         .ok_or_else(|| ApiError::not_found("route"))?
         .clone();
+    if route.public {
+        return forward_public(req, payload, proxy, client, &route).await;
+    }
     let (identity, session) = authenticate_address(proxy, req).await?;
     seen.actor = Some(identity.subject.clone());
     let tenant = tenant_in_path(&path);
@@ -524,6 +527,37 @@ async fn forward_checked(
     if let Some(cookie) = session.and_then(|s| proxy.sessions.touch(&s)) {
         answer.cookie(cookie);
     }
+    pass_on(req, response, answer).await
+}
+
+/// A request to a public route: nobody is authenticated, so the client
+/// address's allowance is spent, and the request goes on without credentials.
+async fn forward_public(
+    req: &HttpRequest,
+    payload: web::Payload,
+    proxy: &Proxy,
+    client: &awc::Client,
+    route: &Route,
+) -> Result<HttpResponse, ApiError> {
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .ok_or_else(|| ApiError::forbidden("a public route needs the client's address"))?;
+    let (limit, remaining) = match proxy.limits.check(&Allowance::Anonymous(address)) {
+        Decision::Allowed { limit, remaining } => (limit, remaining),
+        Decision::Limited { limit, retry_after } => {
+            return Ok(over_the_limit(limit, retry_after));
+        }
+    };
+    let length = content_length(req.headers());
+    if length.is_some_and(|length| length > proxy.body_limit as u64) {
+        return Err(ApiError::payload_too_large(proxy.body_limit));
+    }
+    let upstream = upstream_base(req, client, route)?;
+    let response = send(req, payload, proxy, upstream, false, length).await?;
+    let mut answer = HttpResponse::build(response.status());
+    answer.insert_header(("ratelimit-limit", limit.to_string()));
+    answer.insert_header(("ratelimit-remaining", remaining.to_string()));
     pass_on(req, response, answer).await
 }
 
@@ -602,12 +636,6 @@ fn upstream_request(
     identity: &Identity,
     acting: Acting,
 ) -> Result<awc::ClientRequest, ApiError> {
-    // The request-id middleware took the caller's or made one.
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .copied()
-        .unwrap_or_else(RequestId::new);
     let ctx = ReqCtx {
         principal: Principal {
             subject: identity.subject.clone(),
@@ -616,9 +644,29 @@ fn upstream_request(
         tenant: acting.tenant,
         roles: acting.roles,
         region: proxy.region,
-        request_id,
+        request_id: request_id_of(req),
     };
     let token = proxy.internal_token(&route.audience, &ctx, acting.bound.as_deref())?;
+    Ok(upstream_base(req, client, route)?
+        .insert_header((header::AUTHORIZATION, format!("Bearer {token}"))))
+}
+
+/// The request's id: the caller's, or the one the request-id middleware made.
+fn request_id_of(req: &HttpRequest) -> RequestId {
+    req.extensions()
+        .get::<RequestId>()
+        .copied()
+        .unwrap_or_else(RequestId::new)
+}
+
+/// The request to the service without credentials: the caller's end-to-end
+/// headers, the request id, the trace context and the caller's address.
+fn upstream_base(
+    req: &HttpRequest,
+    client: &awc::Client,
+    route: &Route,
+) -> Result<awc::ClientRequest, ApiError> {
+    let request_id = request_id_of(req);
     let url = format!(
         "{}{}",
         route.upstream.trim_end_matches('/'),
@@ -631,9 +679,7 @@ fn upstream_request(
             upstream = upstream.append_header((name.clone(), value.clone()));
         }
     }
-    upstream = upstream
-        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-        .insert_header((REQUEST_ID_HEADER, request_id.to_string()));
+    upstream = upstream.insert_header((REQUEST_ID_HEADER, request_id.to_string()));
     if plinth_telemetry::exporting() {
         let mut trace = Vec::new();
         plinth_telemetry::inject(&tracing::Span::current(), |name, value| {

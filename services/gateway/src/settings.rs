@@ -74,6 +74,13 @@ pub struct Route {
     /// (`region`), refused here when it names another.
     #[serde(default)]
     pub create_names_region: bool,
+    /// Forwarded without anyone authenticated: the delegated setup surface,
+    /// where a setup link's token (in the body) is the only credential. No
+    /// credential of the caller's goes on (no cookie, no `Authorization`), no
+    /// internal token is minted, and each client address has an allowance of
+    /// its own.
+    #[serde(default)]
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,6 +211,7 @@ fn dev_defaults() -> serde_json::Value {
             "tenant-registry": "http://127.0.0.1:8181",
             "pack-service": "http://127.0.0.1:8182",
             "module-catalog": "http://127.0.0.1:8183",
+            "provider-setup": "http://127.0.0.1:8184",
             "audit": "http://127.0.0.1:8186"
         },
         "routes": [
@@ -216,7 +224,10 @@ fn dev_defaults() -> serde_json::Value {
             { "prefix": "/admin/modules", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
             { "prefix": "/admin/deployments", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
             { "prefix": "/admin/tenant-modules", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
-            { "prefix": "/admin/trust", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" }
+            { "prefix": "/admin/trust", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
+            { "prefix": "/admin/providers", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup" },
+            { "prefix": "/setup", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup",
+              "public": true }
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
         "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3 },

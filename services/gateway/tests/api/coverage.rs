@@ -223,6 +223,35 @@ fn spec(operation: &str) -> Option<Spec> {
         "signer_expire" | "signer_revoke" => {
             needs(TrustedSigner, Update, Some(json!({ "reason": "coverage" })))
         }
+        // Provider setup.
+        "connection_list" | "connection_get" => needs(ProviderConnection, Read, None),
+        "connection_create" => needs(
+            ProviderConnection,
+            Create,
+            Some(json!({ "name": "coverage", "kind": "openai", "default_model": "gpt-4o-mini" })),
+        ),
+        "setup_link_mint" => needs(ProviderConnection, Create, Some(json!({}))),
+        "connection_rotate" | "setup_request_cancel" | "setup_link_revoke" => {
+            needs(ProviderConnection, Update, Some(json!({})))
+        }
+        "pooled_list" | "pooled_get" | "pool_grant_list" => needs(ProviderPool, Read, None),
+        "pooled_create" => needs(
+            ProviderPool,
+            Create,
+            Some(
+                json!({ "name": "coverage", "kind": "anthropic", "default_model": "claude-haiku-4-5" }),
+            ),
+        ),
+        "pooled_link_mint" => needs(ProviderPool, Create, Some(json!({}))),
+        "pooled_rotate" | "pooled_request_cancel" | "pooled_link_revoke" => {
+            needs(ProviderPool, Update, Some(json!({})))
+        }
+        "pool_grant_put" => needs(
+            ProviderPool,
+            Update,
+            Some(json!({ "requests_per_minute": 60, "tokens_per_month": 1000 })),
+        ),
+        "pool_grant_delete" => needs(ProviderPool, Delete, None),
         _ => None,
     }
 }
@@ -344,6 +373,15 @@ fn expected(caller: Caller, spec: &Spec, tenant_scoped: bool, target: Target) ->
         // what every tenant shares.
         return Expected::Refused(403, "forbidden");
     }
+    if matches!(caller, Caller::Bound(..))
+        && spec
+            .permission
+            .is_some_and(|(r, _)| r == Resource::ProviderPool)
+    {
+        // The platform's own keys, and which tenants share them, are the
+        // unbound platform team's alone, read or written.
+        return Expected::Refused(403, "forbidden");
+    }
     if tenant_scoped && matches!(target, Target::Missing | Target::OwnWithOthersChild) {
         return Expected::Refused(404, "not_found");
     }
@@ -423,6 +461,18 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         .replace(
             "{signer_id}",
             &format!("sgn_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace(
+            "{connection_id}",
+            &format!("pcn_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace(
+            "{request_id}",
+            &format!("psr_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace(
+            "{link_id}",
+            &format!("psl_{}", uuid::Uuid::new_v4().simple()),
         );
     if op.id == "audit_consistency" {
         path.push_str("?from=1&to=1");
@@ -455,6 +505,8 @@ async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Valu
         "/admin/trust/signers",
         "/admin/deployments",
         "/admin/tenant-modules/{}",
+        "/admin/providers/tenants/{}/connections",
+        "/admin/providers/pooled",
     ]
     .map(|template| async move {
         let path = template.replace("{}", &holdings.tenant);
@@ -603,6 +655,21 @@ async fn furnish(s: &Stack, admin: &str, slug: &str, platform: &(String, String)
             .to_owned();
     }
     furnish_packs(s, admin, &id).await;
+    wait_until(
+        "provider setup to hear of the tenant",
+        Duration::from_secs(60),
+        || async {
+            s.call(
+                Some(admin),
+                Method::GET,
+                &format!("/admin/providers/tenants/{id}/connections"),
+                None,
+            )
+            .await
+            .0 == 200
+        },
+    )
+    .await;
     Holdings {
         tenant: id,
         workspace,
@@ -622,6 +689,7 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
             audit: true,
             packs: true,
             modules: true,
+            providers: true,
             // The walk is many calls in one tenant: its allowance is not under test.
             gateway: json!({ "rate_limits": { "default_per_second": 1000000, "caller_per_second": 1000000 } }),
             ..Options::default()

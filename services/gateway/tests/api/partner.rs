@@ -12,6 +12,7 @@ use plinth_bus::headers::{self, CloudEvent};
 use plinth_bus::{Area, Schemas};
 use plinth_testkit::test_bus;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers as _};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 /// Reads the partner topics of `areas` under `prefix` from the beginning to their ends and
@@ -45,11 +46,9 @@ pub fn decode_every_event(
     }
 }
 
-fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-    let schemas = Schemas::from_dir(dir.join("avro"))
-        .and_then(|s| s.with_history_dir(dir.join("released/avro")))
-        .expect("the published and released schemas parse");
+/// Every message on the topics of `areas` under `prefix`, from the beginning to
+/// where each partition ends now, handed to `visit`.
+fn each_message(prefix: &str, areas: &[Area], mut visit: impl FnMut(&BorrowedMessage<'_>)) {
     let consumer: BaseConsumer = test_bus(prefix)
         .client_config()
         .set("group.id", format!("{prefix}partner"))
@@ -78,9 +77,6 @@ fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
         }
     }
     consumer.assign(&assignment).unwrap();
-
-    let mut read = BTreeMap::new();
-    let mut samples: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !ends.is_empty() {
         assert!(
@@ -95,6 +91,35 @@ fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
         if ends.get(&place).is_some_and(|end| msg.offset() + 1 >= *end) {
             ends.remove(&place);
         }
+        visit(&msg);
+    }
+}
+
+/// Every message's key, header values and payload on the topics of `areas`
+/// under `prefix`, as bytes: what a sweep for a secret searches.
+pub fn raw_payloads(prefix: &str, areas: &[Area]) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    each_message(prefix, areas, |msg| {
+        let mut bytes = msg.key().unwrap_or_default().to_vec();
+        if let Some(hdrs) = msg.headers() {
+            for header in hdrs.iter() {
+                bytes.extend_from_slice(header.value.unwrap_or_default());
+            }
+        }
+        bytes.extend_from_slice(msg.payload().unwrap_or_default());
+        all.push(bytes);
+    });
+    all
+}
+
+fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let schemas = Schemas::from_dir(dir.join("avro"))
+        .and_then(|s| s.with_history_dir(dir.join("released/avro")))
+        .expect("the published and released schemas parse");
+    let mut read = BTreeMap::new();
+    let mut samples: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    each_message(prefix, areas, |msg| {
         let attrs = CloudEvent::from_headers(msg.headers()).expect("CloudEvents headers");
         let hdrs = msg.headers().unwrap();
         assert_eq!(
@@ -132,7 +157,7 @@ fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
             .entry(known.schema)
             .or_insert_with(|| msg.payload().unwrap().to_vec());
         *read.entry(attrs.ty).or_insert(0) += 1;
-    }
+    });
     decode_with_fastavro(&samples);
     read
 }

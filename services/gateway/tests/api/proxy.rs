@@ -25,6 +25,10 @@ pub struct Stack {
     _pack_db: Option<TestDb>,
     /// The module catalog's database, when the stack has one.
     _module_db: Option<TestDb>,
+    /// Provider setup's database and the local provider servers it calls, when
+    /// the stack has them.
+    _provider_db: Option<TestDb>,
+    pub providers: Option<plinth_providers::fake::FakeProviders>,
     /// The gateway's settings, for another gateway of the same region.
     settings: Value,
 }
@@ -49,6 +53,10 @@ pub struct Options {
     /// Whether the module catalog runs behind `/admin/modules`, `/admin/deployments`,
     /// `/admin/tenant-modules` and `/admin/trust`.
     pub modules: bool,
+    /// Whether provider setup runs behind `/admin/providers` and the public
+    /// `/setup`, with local servers speaking the providers' wire formats (keys
+    /// starting `sk-test-good` are good keys there).
+    pub providers: bool,
     /// Tenant registry settings merged over the stack's (its consumers are off
     /// unless this turns them on).
     pub registry: Value,
@@ -183,6 +191,39 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     } else {
         None
     };
+    let (provider_db, providers) = if options.providers {
+        let db = TestDb::create("provider_setup", provider_setup::all_migrations())
+            .await
+            .unwrap();
+        let mut settings = upstream_settings(&db, &prefix, &keys);
+        merge(
+            &mut settings,
+            json!({
+                "secrets": { "backend": "envelope", "kek": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" },
+                // The region's public address, as in the gateway's `regions`.
+                "setup": { "base_url": "https://us.plinth.example/setup" }
+            }),
+        );
+        let service = provider_setup::Application::build(
+            provider_setup::Settings::with_overrides(settings).unwrap(),
+        )
+        .await
+        .unwrap();
+        let upstream = format!("http://127.0.0.1:{}", service.port());
+        readiness.insert("provider-setup".into(), ops_of(&service));
+        routes.push(json!({
+            "prefix": "/admin/providers", "upstream": upstream, "audience": provider_setup::AUDIENCE
+        }));
+        routes.push(json!({
+            "prefix": "/setup", "upstream": upstream, "audience": provider_setup::AUDIENCE,
+            "public": true
+        }));
+        tokio::spawn(service.run_until_stopped());
+        let fakes = plinth_providers::fake::FakeProviders::start(Some("sk-test-good")).unwrap();
+        (Some(db), Some(fakes))
+    } else {
+        (None, None)
+    };
     let body_limit = if options.packs { 4 * 1024 * 1024 } else { 8192 };
     let mut settings = json!({
         "http": { "port": options.port, "body_limit_bytes": body_limit },
@@ -213,6 +254,8 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         _audit_db: audit_db,
         _pack_db: pack_db,
         _module_db: module_db,
+        _provider_db: provider_db,
+        providers,
         settings,
     };
     if options.packs {
@@ -235,6 +278,12 @@ const TOOL_RELEASES: [&str; 2] = [
 ];
 
 impl Stack {
+    /// The stack's HTTP client, for requests `call` does not make (headers of
+    /// one's own, a page).
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The value of the gateway's `/metrics` line `name` (an unlabelled one), on
     /// its operators' listener.
     pub async fn metric(&self, name: &str) -> u64 {
@@ -592,6 +641,8 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         _audit_db: None,
         _pack_db: None,
         _module_db: None,
+        _provider_db: None,
+        providers: None,
         settings: Value::Null,
     };
     let admin = idp.access_token("msp-admin").await;
