@@ -12,7 +12,7 @@ mkdir -p "$SERVICES_DIR" "$KEYS_DIR"
 
 # Service → HTTP port in the US region; the EU region's are 1000 higher. A
 # service is started once its crate exists.
-declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [pack-service]=8082 [module-catalog]=8083 [audit]=8086)
+declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [pack-service]=8082 [module-catalog]=8083 [provider-setup]=8084 [audit]=8086)
 REGIONS="us eu"
 
 port_of() { if [ "$2" = us ]; then echo "${PORTS[$1]}"; else echo $(( ${PORTS[$1]} + 1000 )); fi; }
@@ -54,6 +54,16 @@ audit_signing_key() {
   cat "$key"
 }
 
+# The region's key-encryption key, which wraps every provider key's data key
+# (32 random bytes, base64): the file's path.
+provider_kek_file() {
+  local key=$KEYS_DIR/provider-kek$(suffix "$1").key
+  if [ ! -f "$key" ]; then
+    (umask 077 && openssl rand -base64 32 >"$key")
+  fi
+  echo "$key"
+}
+
 # The key of the region's session cookies: 64 random bytes, base64.
 session_key() {
   local key=$KEYS_DIR/session$(suffix "$1").key
@@ -92,6 +102,9 @@ start() {
       [ "$region" = us ] || own+=(PLINTH_CONFIG="$CONFIG_DIR/gateway-$region.toml") ;;
     tenant-registry) own+=(PLINTH_CONFIG="$CONFIG_DIR/tenant-registry.toml") ;;
     pack-service) own+=(PLINTH_CONFIG="$CONFIG_DIR/pack-service.toml") ;;
+    # Links point at the region's gateway, which serves the setup surface.
+    provider-setup) own+=(PLINTH_SECRETS__KEK_FILE="$(provider_kek_file "$region")"
+                          PLINTH_SETUP__BASE_URL="http://127.0.0.1:$(port_of gateway "$region")/setup") ;;
     audit) own+=(PLINTH_LOG__SIGNING_KEY="$(audit_signing_key "$region")"
                  PLINTH_LOG__ORIGIN_PREFIX="audit.plinth.localhost/$region") ;;
   esac

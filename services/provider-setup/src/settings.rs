@@ -20,7 +20,8 @@ pub struct Settings {
 /// The delegated setup surface of this region.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SetupSettings {
-    /// Where the setup surface is served for this region; a link is this URL
+    /// Where the setup surface is served for this region (the region's gateway
+    /// forwards `/setup` here, without authentication); a link is this URL
     /// with the token in its fragment (`…/setup#<token>`), which browsers never
     /// send to a server, so no access log holds it.
     pub base_url: String,
@@ -85,7 +86,7 @@ fn dev_defaults() -> serde_json::Value {
         64 * 1024,
         serde_json::json!({
             "setup": {
-                "base_url": "http://127.0.0.1:8084/setup",
+                "base_url": "http://127.0.0.1:8080/setup",
                 "link_minutes": 30,
                 "max_link_minutes": 24 * 60,
                 "grace_minutes": 60,

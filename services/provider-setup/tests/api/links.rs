@@ -72,7 +72,7 @@ async fn a_key_entered_through_the_link_is_validated_sealed_and_activated() {
     let (tenant, created, minted) = pending(&app).await;
     let url = minted["url"].as_str().unwrap();
     assert!(
-        url.starts_with("http://127.0.0.1:8084/setup#pst_"),
+        url.starts_with("http://127.0.0.1:8080/setup#pst_"),
         "the region's setup surface, the token in the fragment: {url}"
     );
 
