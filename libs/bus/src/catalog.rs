@@ -354,6 +354,12 @@ pub const EVENT_TYPES: &[EventType] = &[
         PROVIDERS,
     ),
     event(
+        "plinth.provider.key_destroyed",
+        Area::Provider,
+        "plinth.provider.KeyDestroyed",
+        PROVIDERS,
+    ),
+    event(
         "plinth.provider.pool_granted",
         Area::Provider,
         POOL_GRANT,

@@ -9,7 +9,7 @@ use plinth_core::{ApiError, Region, ReqCtx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::store::{ConnectionRow, GrantRow, LinkRow, ValidationRow};
+use crate::store::{ConnectionRow, GrantRow, KeyVersionRow, LinkRow, ValidationRow};
 
 pub use plinth_bus::{Audited, Outcome};
 
@@ -28,6 +28,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/provider/setup_link_changed.avsc"),
         include_str!("../../../schemas/avro/provider/key_validated.avsc"),
         include_str!("../../../schemas/avro/provider/pool_grant_changed.avsc"),
+        include_str!("../../../schemas/avro/provider/key_destroyed.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
@@ -85,6 +86,15 @@ struct PoolGrantChanged<'a> {
     tokens_per_month: i64,
     occurred_at: i64,
     occurred_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct KeyDestroyed<'a> {
+    tenant_id: Option<&'a str>,
+    connection_id: &'a str,
+    version: i32,
+    reason: &'a str,
+    destroyed_at: i64,
 }
 
 /// A rotation's previous version, for `key_activated`.
@@ -234,6 +244,24 @@ impl Events {
                 models: row.models,
                 activated: row.activated,
                 checked_at: micros(row.checked_at),
+            },
+        )
+    }
+
+    /// `plinth.provider.key_destroyed`: `row` shredded for `reason` (`rotated`,
+    /// `offboarded`).
+    pub fn key_destroyed(&self, row: &KeyVersionRow, reason: &str) -> Result<Event, ApiError> {
+        self.event(
+            "plinth.provider.key_destroyed",
+            "plinth.provider.KeyDestroyed",
+            row.tenant_id.as_deref(),
+            &row.connection_id,
+            &KeyDestroyed {
+                tenant_id: row.tenant_id.as_deref(),
+                connection_id: &row.connection_id,
+                version: row.version,
+                reason,
+                destroyed_at: micros(row.destroyed_at.unwrap_or(row.created_at)),
             },
         )
     }

@@ -19,6 +19,7 @@ pub mod redeem;
 /// prints them for the migrated database.
 mod schema;
 pub mod settings;
+pub mod shred;
 pub mod store;
 pub mod surface;
 
@@ -78,6 +79,11 @@ impl Application {
             limits,
         });
         skeleton.consume("projector", consumed, Projector::new(state.clone()));
+        if skeleton.runs_consumers() {
+            let every = Duration::from_secs(settings.setup.shred_every_seconds.max(1));
+            let shredder = state.clone();
+            skeleton.spawn("shredder", move |stop| shred::run(shredder, every, stop));
+        }
         skeleton.bind(
             web::Data::from(state),
             http::ApiDoc::openapi(),

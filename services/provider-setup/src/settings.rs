@@ -32,6 +32,9 @@ pub struct SetupSettings {
     /// After a rotation, how long the previous key stays usable (the runtime
     /// moves to the new one meanwhile); then it is destroyed.
     pub grace_minutes: u32,
+    /// How often the key versions past their grace period are looked for
+    /// (and destroyed).
+    pub shred_every_seconds: u64,
     /// Whether a connection's base URL may be plain http to this machine (the
     /// dev stack's local provider servers); otherwise https only.
     pub loopback_http: bool,
@@ -90,6 +93,7 @@ fn dev_defaults() -> serde_json::Value {
                 "link_minutes": 30,
                 "max_link_minutes": 24 * 60,
                 "grace_minutes": 60,
+                "shred_every_seconds": 30,
                 "loopback_http": true
             },
             "secrets": { "backend": "envelope" },

@@ -570,3 +570,48 @@ pub async fn validation_list_on_conn(
         .load(conn)
         .await
 }
+
+/// Destroys the key versions past their grace period (at most `limit`): their
+/// wrapped data key, nonce and ciphertext deleted, so the key is gone for good.
+/// The versions destroyed.
+pub async fn key_versions_shred_due_on_conn(
+    conn: &mut AsyncPgConnection,
+    at: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<KeyVersionRow>> {
+    let due: Vec<(String, i32)> = key_versions::table
+        .filter(key_versions::status.eq("PREVIOUS"))
+        .filter(key_versions::usable_until.le(at))
+        .order(key_versions::usable_until)
+        .limit(limit)
+        .select((key_versions::connection_id, key_versions::version))
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?;
+    let mut shredded = Vec::with_capacity(due.len());
+    for (connection, version) in due {
+        shredded.push(key_version_shred_on_conn(conn, &connection, version, at).await?);
+    }
+    Ok(shredded)
+}
+
+/// Destroys one key version.
+pub async fn key_version_shred_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+    version: i32,
+    at: OffsetDateTime,
+) -> QueryResult<KeyVersionRow> {
+    diesel::update(key_versions::table.find((connection, version)))
+        .set((
+            key_versions::status.eq("DESTROYED"),
+            key_versions::wrapped_key.eq(None::<Vec<u8>>),
+            key_versions::nonce.eq(None::<Vec<u8>>),
+            key_versions::ciphertext.eq(None::<Vec<u8>>),
+            key_versions::destroyed_at.eq(Some(at)),
+        ))
+        .returning(KeyVersionRow::as_returning())
+        .get_result(conn)
+        .await
+}

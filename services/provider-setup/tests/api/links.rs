@@ -487,7 +487,7 @@ async fn key_entries_are_rate_limited_per_link_and_per_tenant() {
 
 #[tokio::test]
 async fn a_rotation_activates_the_new_key_and_keeps_the_previous_for_the_grace_period() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(json!({ "setup": { "shred_every_seconds": 1 } })).await;
     let (tenant, created, minted) = pending(&app).await;
     let path = connection_path(tenant, &created);
     let (status, problem) = app
@@ -578,6 +578,43 @@ async fn a_rotation_activates_the_new_key_and_keeps_the_previous_for_the_grace_p
         (&json!(2), &json!(1))
     );
     assert!(activated[1]["previous_usable_until"].as_i64().is_some());
+
+    // Within its grace period the previous key is kept; once it ends, its data
+    // key is deleted: nothing can decrypt it again.
+    let id = created["connection_id"].as_str().unwrap();
+    assert_eq!(sealed_rows(&app, id).await.len(), 2);
+    plinth_testkit::exec(
+        &app.db.owner_url(),
+        &format!(
+            "SET plinth.tenant_scope = '*'; UPDATE key_versions SET usable_until = now() \
+             WHERE connection_id = '{id}' AND version = 1"
+        ),
+    )
+    .await
+    .unwrap();
+    plinth_testkit::wait_until(
+        "the previous key destroyed",
+        std::time::Duration::from_secs(30),
+        || async { app.get(&admin(), &path).await.1["keys"][1]["status"] == "DESTROYED" },
+    )
+    .await;
+    let rows = sealed_rows(&app, id).await;
+    assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [2]);
+    let (_, one) = app.get(&admin(), &path).await;
+    assert!(one["keys"][1]["destroyed_at"].is_string(), "{one}");
+    assert_eq!(one["keys"][0]["status"], "ACTIVE");
+    let destroyed: Vec<Value> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|e| e.ce_type == "plinth.provider.key_destroyed")
+        .map(|e| e.payload)
+        .collect();
+    assert_eq!(destroyed.len(), 1);
+    assert_eq!(
+        (&destroyed[0]["version"], &destroyed[0]["reason"]),
+        (&json!(1), &json!("rotated"))
+    );
 }
 
 /// Every row of every table of the service's database, as text.
