@@ -9,6 +9,7 @@
 //   PLINTH_IDP_REDIRECT_URIS  the gateway's callback URLs, comma-separated
 //   PLINTH_IDP_LOGOUT_URIS    where the gateway may send people after logout
 //   PLINTH_IDP_CLIENT_SECRET  the gateway client's secret
+//   PLINTH_IDP_RUNTIME_SECRET the runtime client's secret (client credentials)
 //   PLINTH_IDP_AUDIENCE       the audience of access tokens (urn:plinth:api)
 //   PLINTH_IDP_ACCESS_TTL     access-token lifetime in seconds (3600)
 //   PLINTH_IDP_TLS_CERT       with PLINTH_IDP_TLS_KEY: PEM files; serve HTTPS
@@ -31,6 +32,11 @@ const redirectUris = list(process.env.PLINTH_IDP_REDIRECT_URIS, ['http://127.0.0
 const logoutUris = list(process.env.PLINTH_IDP_LOGOUT_URIS, ['http://127.0.0.1:8080/']);
 const secret = process.env.PLINTH_IDP_CLIENT_SECRET || 'plinth-dev-gateway-secret';
 const audience = process.env.PLINTH_IDP_AUDIENCE || 'urn:plinth:api';
+const runtimeSecret = process.env.PLINTH_IDP_RUNTIME_SECRET || 'plinth-dev-runtime-secret';
+// The AI operations runtime is a machine: it gets access tokens with its client's
+// credentials, and its tokens carry the group the gateway maps to the Runtime role.
+const RUNTIME_CLIENT = 'plinth-runtime';
+const RUNTIME_GROUPS = ['plinth-runtimes'];
 
 // Signing keys, kept so that tokens outlive a restart: RS256, ES256 and EdDSA.
 // They are made by the openssl command, not node's generateKeyPairSync: Node 20
@@ -95,6 +101,14 @@ const provider = new Provider(issuer, {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+  }, {
+    client_id: RUNTIME_CLIENT,
+    client_secret: runtimeSecret,
+    redirect_uris: [],
+    grant_types: ['client_credentials'],
+    response_types: [],
+    scope: 'api',
+    token_endpoint_auth_method: 'client_secret_basic',
   }],
   jwks,
   findAccount: async (_ctx, sub) => {
@@ -122,6 +136,7 @@ const provider = new Provider(issuer, {
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
   features: {
     devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     // Access tokens are JWTs for the Plinth API: the gateway checks them itself.
     resourceIndicators: {
@@ -139,6 +154,9 @@ const provider = new Provider(issuer, {
   },
   // The access token carries who the person is: the gateway never calls back.
   extraTokenClaims: async (_ctx, token) => {
+    if (!token.accountId && token.clientId === RUNTIME_CLIENT) {
+      return { groups: RUNTIME_GROUPS };
+    }
     const user = token.accountId && byId.get(token.accountId);
     return user
       ? { email: user.email, email_verified: verified(user), groups: user.groups }

@@ -89,6 +89,10 @@ pub mod on {
         ProviderConnection => [ProviderConnection];
         /// A pooled AI provider connection and its tenants.
         ProviderPool => [ProviderPool];
+        /// Which connection the runtime should call.
+        ProviderSelection => [ProviderSelection];
+        /// A connection's key, released to the runtime.
+        ProviderKey => [ProviderKey];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

@@ -63,6 +63,11 @@ pub enum Resource {
     /// A pooled AI provider connection (the platform's key) and the tenants it
     /// is shared with.
     ProviderPool,
+    /// Which of a tenant's provider connections the runtime should call.
+    ProviderSelection,
+    /// A provider connection's key in the clear: released to the runtime alone,
+    /// each release audited.
+    ProviderKey,
 }
 
 /// What is done to it.
@@ -80,7 +85,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 24] = [
+    pub const ALL: [Resource; 26] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -105,6 +110,8 @@ impl Resource {
         Resource::ModuleEnablement,
         Resource::ProviderConnection,
         Resource::ProviderPool,
+        Resource::ProviderSelection,
+        Resource::ProviderKey,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -134,6 +141,8 @@ impl Resource {
             Resource::ModuleEnablement => "module_enablement",
             Resource::ProviderConnection => "provider_connection",
             Resource::ProviderPool => "provider_pool",
+            Resource::ProviderSelection => "provider_selection",
+            Resource::ProviderKey => "provider_key",
         }
     }
 }
@@ -216,6 +225,9 @@ fn writers(resource: Resource) -> &'static [Role] {
         // The platform's own keys, and which tenants share them, are the
         // platform team's.
         Resource::ProviderPool => &[PlatformAdmin],
+        // A selection is an answer, never stored; a key enters only through a
+        // setup link, never through a request.
+        Resource::ProviderSelection | Resource::ProviderKey => &[],
     }
 }
 
@@ -231,15 +243,28 @@ fn readers(resource: Resource) -> Option<&'static [Role]> {
         // A pooled connection's tenants are the platform's business; a tenant
         // sees a pooled connection shared with it among its own connections.
         Resource::ProviderPool => Some(&[PlatformAdmin, PlatformAuditor]),
+        // A key in the clear goes to the runtime and to nobody else.
+        Resource::ProviderKey => Some(&[Runtime]),
         _ => None,
     }
+}
+
+/// Whether the runtime reads `resource`: only what it runs on. Every other role
+/// reads what it reaches unless [`readers`] narrows it.
+fn runtime_reads(resource: Resource) -> bool {
+    matches!(
+        resource,
+        Resource::RuntimeConfig | Resource::ProviderSelection | Resource::ProviderKey
+    )
 }
 
 /// Whether any of `roles` may take `action` on `resource`.
 pub fn allows(roles: &[Role], resource: Resource, action: Action) -> bool {
     match action {
         Action::Read => match readers(resource) {
-            None => !roles.is_empty(),
+            None => roles
+                .iter()
+                .any(|r| *r != Role::Runtime || runtime_reads(resource)),
             Some(readers) => roles.iter().any(|r| readers.contains(r)),
         },
         Action::Create | Action::Update | Action::Delete => roles
@@ -262,9 +287,17 @@ mod tests {
             // A tenant's auditor reads everything of its tenant; the platform's
             // trusted signers are the platform team's alone.
             let reads = allows(&[Role::Auditor], resource, Action::Read);
-            let platform_only = [Resource::TrustedSigner, Resource::ProviderPool];
-            assert_eq!(reads, !platform_only.contains(&resource), "{resource}");
-            assert!(allows(&[Role::PlatformAuditor], resource, Action::Read));
+            let not_auditors = [
+                Resource::TrustedSigner,
+                Resource::ProviderPool,
+                Resource::ProviderKey,
+            ];
+            assert_eq!(reads, !not_auditors.contains(&resource), "{resource}");
+            assert_eq!(
+                allows(&[Role::PlatformAuditor], resource, Action::Read),
+                resource != Resource::ProviderKey,
+                "{resource}"
+            );
         }
     }
 
@@ -279,6 +312,31 @@ mod tests {
             assert_eq!(reads, expected, "{role}");
             assert!(
                 !allows(&[role], Resource::AuditLog, Action::Create),
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_runtime_reads_what_it_runs_on_and_changes_nothing() {
+        for resource in Resource::ALL {
+            let reads = allows(&[Role::Runtime], resource, Action::Read);
+            assert_eq!(
+                reads,
+                matches!(
+                    resource,
+                    Resource::RuntimeConfig | Resource::ProviderSelection | Resource::ProviderKey
+                ),
+                "{resource}"
+            );
+            for action in [Action::Create, Action::Update, Action::Delete] {
+                assert!(!allows(&[Role::Runtime], resource, action), "{resource}");
+            }
+        }
+        // Nobody else gets a key in the clear.
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Runtime) {
+            assert!(
+                !allows(&[role], Resource::ProviderKey, Action::Read),
                 "{role}"
             );
         }

@@ -35,11 +35,16 @@ pub enum Role {
     Auditor,
     /// Manages provider connections and connectors of a tenant.
     IntegrationAdmin,
+    /// The AI operations runtime of a region: a machine, not a person. It acts
+    /// across the region's tenants and reads only what it runs on (its
+    /// configuration, which provider connection to use, and that connection's
+    /// key).
+    Runtime,
 }
 
 impl Role {
     /// Every role, platform roles first.
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::PlatformAdmin,
         Role::PlatformAuditor,
         Role::WorkspaceAdmin,
@@ -47,6 +52,7 @@ impl Role {
         Role::Approver,
         Role::Auditor,
         Role::IntegrationAdmin,
+        Role::Runtime,
     ];
 
     /// As tokens and role bindings spell it, e.g. `WorkspaceAdmin`.
@@ -59,12 +65,16 @@ impl Role {
             Role::Approver => "Approver",
             Role::Auditor => "Auditor",
             Role::IntegrationAdmin => "IntegrationAdmin",
+            Role::Runtime => "Runtime",
         }
     }
 
     /// Whether the role is held platform-wide rather than per tenant.
     pub fn is_platform(self) -> bool {
-        matches!(self, Role::PlatformAdmin | Role::PlatformAuditor)
+        matches!(
+            self,
+            Role::PlatformAdmin | Role::PlatformAuditor | Role::Runtime
+        )
     }
 
     /// Whether the role may only read.
@@ -89,7 +99,7 @@ impl FromStr for Role {
             .ok_or_else(|| UnknownValue {
                 value: s.to_owned(),
                 allowed: "PlatformAdmin, PlatformAuditor, WorkspaceAdmin, Operator, Approver, \
-                      Auditor, IntegrationAdmin",
+                      Auditor, IntegrationAdmin, Runtime",
             })
     }
 }

@@ -116,6 +116,8 @@ codes! {
     TenantNotActive = "tenant_not_active", CONFLICT;
     /// The setup link is being redeemed by another request right now.
     LinkBusy = "link_busy", CONFLICT;
+    /// The tenant has no ready provider connection for what was asked.
+    NoReadyConnection = "no_ready_connection", CONFLICT;
     /// The request is well-formed, but what it carries was refused.
     Unprocessable = "unprocessable", UNPROCESSABLE_ENTITY;
     /// The provider refused the key entered, or could not say it works (`outcome`).

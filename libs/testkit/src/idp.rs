@@ -316,6 +316,26 @@ impl Idp {
         std::fs::rename(next, file).expect("the users replaced");
     }
 
+    /// An access token of the AI operations runtime: the client credentials
+    /// grant of its machine client, as the runtime gets one.
+    pub async fn runtime_token(&self) -> String {
+        let http = reqwest::Client::new();
+        let answer: serde_json::Value = http
+            .post(format!("{}/token", self.issuer))
+            .basic_auth("plinth-runtime", Some("plinth-dev-runtime-secret"))
+            .form(&[("grant_type", "client_credentials"), ("scope", "api")])
+            .send()
+            .await
+            .expect("the provider answers")
+            .json()
+            .await
+            .expect("a token answer");
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no runtime access token: {answer}"))
+            .to_owned()
+    }
+
     /// An access token for `user`, from a login at the provider.
     pub async fn access_token(&self, user: &str) -> String {
         let tokens = self.login(user).await;

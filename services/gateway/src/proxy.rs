@@ -168,13 +168,17 @@ impl Proxy {
         &self.limits
     }
 
+    /// The route of `path`: the one with the longest prefix that matches it.
     fn route(&self, path: &str) -> Option<&Route> {
-        self.routes.iter().find(|r| {
-            path == r.prefix
-                || path
-                    .strip_prefix(r.prefix.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        self.routes
+            .iter()
+            .filter(|r| {
+                path == r.prefix
+                    || path
+                        .strip_prefix(r.prefix.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .max_by_key(|r| r.prefix.len())
     }
 
     /// The request's session: live only if its cookie opens, it is within its

@@ -16,7 +16,8 @@ pub struct Settings {
     pub oidc: OidcSettings,
     pub login: LoginSettings,
     pub internal_token: InternalTokenSettings,
-    /// Where each path prefix goes, first match wins.
+    /// Where each path prefix goes; the longest prefix that matches wins
+    /// (`/runtime/providers` before `/runtime`).
     pub routes: Vec<Route>,
     /// Each service's operators' listener (`/readyz`), by service name: what
     /// `GET /admin/readiness` asks.
@@ -226,6 +227,7 @@ fn dev_defaults() -> serde_json::Value {
             { "prefix": "/admin/tenant-modules", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
             { "prefix": "/admin/trust", "upstream": "http://127.0.0.1:8083", "audience": "module-catalog" },
             { "prefix": "/admin/providers", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup" },
+            { "prefix": "/runtime/providers", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup" },
             { "prefix": "/setup", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup",
               "public": true }
         ],
@@ -234,7 +236,8 @@ fn dev_defaults() -> serde_json::Value {
         "rate_limits": { "default_per_second": 10, "caller_per_second": 50, "unauthenticated_per_second": 20 },
         "platform_groups": {
             "plinth-platform-admins": "PlatformAdmin",
-            "plinth-platform-auditors": "PlatformAuditor"
+            "plinth-platform-auditors": "PlatformAuditor",
+            "plinth-runtimes": "Runtime"
         }
     })
 }

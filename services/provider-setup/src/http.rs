@@ -20,6 +20,7 @@ use crate::app::{
     SetupRequest, Validation, connection_create, connection_get, connection_list, link_mint,
     link_revoke, pool_grant, pool_grants, pool_withdraw, request_cancel, rotation_request,
 };
+use crate::runtime::{ReleaseBody, SelectionQuery, key_release, provider_select};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -60,6 +61,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::delete().to(withdraw),
             ),
     )
+    .service(
+        web::scope("/runtime/providers/tenants/{tenant_id}")
+            .route("/selection", web::get().to(select))
+            .route("/connections/{connection_id}/key", web::post().to(release)),
+    )
     .configure(crate::surface::routes);
 }
 
@@ -75,19 +81,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     paths(
         list, create, get, rotate, mint, cancel, revoke,
         pooled_list, pooled_create, pooled_get, pooled_rotate, pooled_mint, pooled_cancel, pooled_revoke,
-        grants, grant, withdraw,
+        grants, grant, withdraw, select, release,
         crate::surface::link, crate::surface::enter
     ),
     components(schemas(
         Connection, ConnectionItems, NewConnection, KeyVersion, SetupRequest, Link, MintedLink,
         Validation, Grant, GrantBody, GrantItems, RotateBody, MintBody,
         crate::surface::LinkBody, crate::surface::RedeemBody, crate::redeem::LinkFacts,
-        crate::redeem::Redeemed, Problem
+        crate::redeem::Redeemed, crate::runtime::Selection, crate::runtime::Considered,
+        crate::runtime::ReleasedKey, crate::runtime::ReleaseBody, Problem
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
         (name = "connections", description = "A tenant's provider connections, their setup requests and delegated links"),
         (name = "pooled", description = "The platform's pooled connections and the tenants they are shared with"),
+        (name = "runtime", description = "The runtime's side: which connection to call, and its key, released to the runtime alone"),
         (name = "setup surface", description = "The delegated setup surface's calls: what a link is for, and entering its key")
     )
 )]
@@ -566,4 +574,66 @@ pub async fn withdraw(
     let tenant = tenant_path(&tenant)?;
     pool_withdraw(&auth, &app, &id, tenant).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Which connection the runtime should call for the tenant: its own active
+/// connections first, then pooled ones shared with it, with the reason and
+/// what was passed over.
+#[utoipa::path(
+    get,
+    path = "/runtime/providers/tenants/{tenant_id}/selection",
+    operation_id = "provider_select",
+    params(("tenant_id" = String, Path, description = "The tenant's id"), SelectionQuery),
+    responses(
+        (status = 200, description = "The connection to call", body = crate::runtime::Selection),
+        (status = 404, description = "No such tenant here", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_ready_connection`: nothing the tenant may use is ready (`considered` says why)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "runtime"
+)]
+pub async fn select(
+    auth: Authorized<on::ProviderSelection, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<SelectionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = tenant_path(&path)?;
+    let selection = provider_select(&auth, &app, tenant, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(selection))
+}
+
+/// The connection's key in the clear, for the runtime alone: the active
+/// version, or a previous one still in its grace period. Every release is in
+/// the tenant's audit log; the answer is never cached.
+#[utoipa::path(
+    post,
+    path = "/runtime/providers/tenants/{tenant_id}/connections/{connection_id}/key",
+    operation_id = "provider_key_release",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("connection_id" = String, Path, description = "The connection's id"),
+    ),
+    request_body(content = Option<ReleaseBody>),
+    responses(
+        (status = 200, description = "The key", body = crate::runtime::ReleasedKey),
+        (status = 404, description = "No connection the tenant may use", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_ready_connection`: the connection has no active key", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`gone`: the version asked for is past its grace period or destroyed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "runtime"
+)]
+pub async fn release(
+    auth: Authorized<on::ProviderKey, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<ReleaseBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let tenant = tenant_path(&tenant)?;
+    let key = key_release(&auth, &app, tenant, &id, optional(body)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(key))
 }

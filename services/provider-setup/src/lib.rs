@@ -15,6 +15,7 @@ pub mod events;
 pub mod http;
 pub mod keys;
 pub mod redeem;
+pub mod runtime;
 /// The diesel definitions of the service's tables, as `diesel print-schema`
 /// prints them for the migrated database.
 mod schema;

@@ -527,6 +527,19 @@ pub async fn key_version_list_on_conn(
         .await
 }
 
+pub async fn key_version_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+    version: i32,
+) -> QueryResult<Option<KeyVersionRow>> {
+    key_versions::table
+        .find((connection, version))
+        .select(KeyVersionRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Moves the connection's active version to PREVIOUS, usable until `until`.
 pub async fn key_version_retire_active_on_conn(
     conn: &mut AsyncPgConnection,

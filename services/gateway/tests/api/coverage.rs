@@ -252,6 +252,8 @@ fn spec(operation: &str) -> Option<Spec> {
             Some(json!({ "requests_per_minute": 60, "tokens_per_month": 1000 })),
         ),
         "pool_grant_delete" => needs(ProviderPool, Delete, None),
+        "provider_select" => needs(ProviderSelection, Read, None),
+        "provider_key_release" => needs(ProviderKey, Read, Some(json!({}))),
         _ => None,
     }
 }
@@ -269,6 +271,9 @@ fn with_tenant(body: &Value, tenant: &str) -> Value {
     }
 }
 
+/// The runtime's client: its token comes from the client credentials grant.
+const RUNTIME: &str = "plinth-runtime";
+
 /// Who calls.
 #[derive(Debug, Clone, Copy)]
 enum Caller {
@@ -282,11 +287,13 @@ enum Caller {
     Tenant(&'static str, Role),
 }
 
-const CALLERS: [Caller; 10] = [
+const CALLERS: [Caller; 11] = [
     Caller::NoToken,
     Caller::BadToken,
     Caller::Platform("msp-admin", Role::PlatformAdmin),
     Caller::Platform("msp-auditor", Role::PlatformAuditor),
+    // The runtime's machine client (client credentials).
+    Caller::Platform(RUNTIME, Role::Runtime),
     Caller::Bound("msp-operator", Role::PlatformAdmin),
     Caller::Tenant("acme-admin", Role::WorkspaceAdmin),
     Caller::Tenant("acme-operator", Role::Operator),
@@ -714,7 +721,12 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
     for caller in CALLERS {
         if let Caller::Platform(user, _) | Caller::Bound(user, _) | Caller::Tenant(user, _) = caller
         {
-            tokens.insert(user, idp.access_token(user).await);
+            let token = if user == RUNTIME {
+                idp.runtime_token().await
+            } else {
+                idp.access_token(user).await
+            };
+            tokens.insert(user, token);
         }
     }
     // The gateway learns the bindings and mappings from the registry's events.
@@ -793,14 +805,23 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
             let before =
                 futures_util::join!(snapshot(&s, &admin, &own), snapshot(&s, &admin, &other));
             let mut refused_here = false;
-            // What the platform admin gets for a read: what every caller allowed
+            // What the first caller allowed to make a read gets (the platform
+            // admin, unless only the runtime may): what every caller allowed
             // to make it must get.
             let read_only = spec.permission.is_none_or(|(_, a)| a == Action::Read);
-            let reference = if read_only {
-                let body = spec.body.as_ref().map(|b| with_tenant(b, &own.tenant));
-                s.call(Some(&admin), op.method.clone(), &path, body).await.0
-            } else {
-                0
+            let first_allowed = CALLERS.into_iter().find(|caller| {
+                expected(*caller, &spec, tenant_scoped, target) == Expected::Allowed
+            });
+            let reference = match first_allowed {
+                Some(
+                    Caller::Platform(user, _) | Caller::Bound(user, _) | Caller::Tenant(user, _),
+                ) if read_only => {
+                    let body = spec.body.as_ref().map(|b| with_tenant(b, &own.tenant));
+                    s.call(Some(tokens[user].as_str()), op.method.clone(), &path, body)
+                        .await
+                        .0
+                }
+                _ => 0,
             };
             // The callers at once: each refusal must leave the tenants as they were,
             // whatever else is refused beside it.

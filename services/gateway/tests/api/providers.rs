@@ -158,6 +158,33 @@ async fn a_key_is_entered_through_a_delegated_link_at_the_gateway_and_partners_r
         (&json!("ACTIVE"), &json!(1))
     );
 
+    // The runtime, with its machine client's token, picks the connection and
+    // gets its key; the platform team never does.
+    let runtime = idp.runtime_token().await;
+    let (status, chosen) = call(
+        &s,
+        &runtime,
+        Method::GET,
+        &format!("/runtime/providers/tenants/{tenant}/selection"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &chosen["name"]),
+        (200, &json!("primary-openai")),
+        "{chosen}"
+    );
+    let release = format!(
+        "/runtime/providers/tenants/{tenant}/connections/{}/key",
+        created["connection_id"].as_str().unwrap()
+    );
+    let (status, released) = call(&s, &runtime, Method::POST, &release, Some(json!({}))).await;
+    assert_eq!((status, &released["key"]), (200, &json!(key)), "{released}");
+    let (status, refused) = call(&s, &admin, Method::POST, &release, Some(json!({}))).await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, _) = call(&s, &runtime, Method::GET, "/admin/tenants", None).await;
+    assert_eq!(status, 403, "the runtime reads only what it runs on");
+
     // Everything provider setup published, read back as a partner would.
     let read = crate::partner::decode_every_event(
         &s.prefix,

@@ -53,8 +53,8 @@ pub struct Options {
     /// Whether the module catalog runs behind `/admin/modules`, `/admin/deployments`,
     /// `/admin/tenant-modules` and `/admin/trust`.
     pub modules: bool,
-    /// Whether provider setup runs behind `/admin/providers` and the public
-    /// `/setup`, with local servers speaking the providers' wire formats (keys
+    /// Whether provider setup runs behind `/admin/providers`,
+    /// `/runtime/providers` and the public `/setup`, with local servers speaking the providers' wire formats (keys
     /// starting `sk-test-good` are good keys there).
     pub providers: bool,
     /// Tenant registry settings merged over the stack's (its consumers are off
@@ -211,9 +211,11 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         .unwrap();
         let upstream = format!("http://127.0.0.1:{}", service.port());
         readiness.insert("provider-setup".into(), ops_of(&service));
-        routes.push(json!({
-            "prefix": "/admin/providers", "upstream": upstream, "audience": provider_setup::AUDIENCE
-        }));
+        for prefix in ["/admin/providers", "/runtime/providers"] {
+            routes.push(json!({
+                "prefix": prefix, "upstream": upstream, "audience": provider_setup::AUDIENCE
+            }));
+        }
         routes.push(json!({
             "prefix": "/setup", "upstream": upstream, "audience": provider_setup::AUDIENCE,
             "public": true

@@ -10,3 +10,4 @@ mod helpers;
 mod links;
 mod openapi;
 mod pooled;
+mod runtime;

@@ -50,6 +50,11 @@ fn the_checked_in_openapi_document_is_current() {
                 "/admin/providers/tenants/{tenant_id}/setup-requests/{request_id}/links",
                 "post",
             ),
+            (
+                "/runtime/providers/tenants/{tenant_id}/connections/{connection_id}/key",
+                "post",
+            ),
+            ("/runtime/providers/tenants/{tenant_id}/selection", "get"),
             ("/setup/api/link", "post"),
             ("/setup/api/redeem", "post"),
         ],
