@@ -93,6 +93,8 @@ pub mod on {
         ProviderSelection => [ProviderSelection];
         /// A connection's key, released to the runtime.
         ProviderKey => [ProviderKey];
+        /// A health result about a connection.
+        ProviderHealth => [ProviderHealth];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

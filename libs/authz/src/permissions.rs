@@ -68,6 +68,9 @@ pub enum Resource {
     /// A provider connection's key in the clear: released to the runtime alone,
     /// each release audited.
     ProviderKey,
+    /// A normalized health result about a provider connection, submitted
+    /// through the platform's gate.
+    ProviderHealth,
 }
 
 /// What is done to it.
@@ -85,7 +88,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 26] = [
+    pub const ALL: [Resource; 27] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -112,6 +115,7 @@ impl Resource {
         Resource::ProviderPool,
         Resource::ProviderSelection,
         Resource::ProviderKey,
+        Resource::ProviderHealth,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -143,6 +147,7 @@ impl Resource {
             Resource::ProviderPool => "provider_pool",
             Resource::ProviderSelection => "provider_selection",
             Resource::ProviderKey => "provider_key",
+            Resource::ProviderHealth => "provider_health",
         }
     }
 }
@@ -228,6 +233,10 @@ fn writers(resource: Resource) -> &'static [Role] {
         // A selection is an answer, never stored; a key enters only through a
         // setup link, never through a request.
         Resource::ProviderSelection | Resource::ProviderKey => &[],
+        // Health results come from whoever observes a connection: the tenant's
+        // administrators, the platform team, and the runtime that calls it —
+        // each through the platform's gate, which may refuse more.
+        Resource::ProviderHealth => &[PlatformAdmin, WorkspaceAdmin, IntegrationAdmin, Runtime],
     }
 }
 
@@ -318,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn the_runtime_reads_what_it_runs_on_and_changes_nothing() {
+    fn the_runtime_reads_what_it_runs_on_and_writes_only_health_results() {
         for resource in Resource::ALL {
             let reads = allows(&[Role::Runtime], resource, Action::Read);
             assert_eq!(
@@ -330,7 +339,12 @@ mod tests {
                 "{resource}"
             );
             for action in [Action::Create, Action::Update, Action::Delete] {
-                assert!(!allows(&[Role::Runtime], resource, action), "{resource}");
+                let writes = resource == Resource::ProviderHealth;
+                assert_eq!(
+                    allows(&[Role::Runtime], resource, action),
+                    writes,
+                    "{resource}"
+                );
             }
         }
         // Nobody else gets a key in the clear.

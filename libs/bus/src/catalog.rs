@@ -360,6 +360,30 @@ pub const EVENT_TYPES: &[EventType] = &[
         PROVIDERS,
     ),
     event(
+        "plinth.provider.health_changed",
+        Area::Provider,
+        "plinth.provider.ProviderHealthChanged",
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.setup_ready",
+        Area::Provider,
+        PROVISIONING,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.setup_failed",
+        Area::Provider,
+        PROVISIONING,
+        PROVIDERS,
+    ),
+    event(
+        "plinth.provider.deprovisioned",
+        Area::Provider,
+        PROVISIONING,
+        PROVIDERS,
+    ),
+    event(
         "plinth.provider.pool_granted",
         Area::Provider,
         POOL_GRANT,

@@ -80,6 +80,8 @@ codes! {
     Forbidden = "forbidden", FORBIDDEN;
     /// A request made with a session cookie lacks the session's CSRF token.
     CsrfTokenMismatch = "csrf_token_mismatch", FORBIDDEN;
+    /// The platform's policy refuses this (`rule` names the rule that did).
+    PolicyRefused = "policy_refused", FORBIDDEN;
     /// An approver cannot decide a change they asked for.
     OwnChange = "own_change", FORBIDDEN;
     /// Only an approver of the tenant switches activation approval off.

@@ -30,10 +30,10 @@ use crate::store::{
     ConnectionRow, GrantRow, KeyVersionRow, LinkRow, RequestRow, ValidationRow,
     connection_get_on_conn, connection_insert_on_conn, connection_list_for_tenant_on_conn,
     connection_list_pooled_on_conn, grant_delete_on_conn, grant_get_on_conn, grant_list_on_conn,
-    grant_upsert_on_conn, key_version_list_on_conn, link_get_on_conn, link_insert_on_conn,
-    link_list_on_conn, links_revoke_on_conn, request_close_on_conn, request_get_on_conn,
-    request_insert_on_conn, request_list_on_conn, request_open_on_conn, tenant_get_on_conn,
-    validation_list_on_conn,
+    grant_upsert_on_conn, health_list_on_conn, key_version_list_on_conn, link_get_on_conn,
+    link_insert_on_conn, link_list_on_conn, links_revoke_on_conn, request_close_on_conn,
+    request_get_on_conn, request_insert_on_conn, request_list_on_conn, request_open_on_conn,
+    tenant_get_on_conn, validation_list_on_conn,
 };
 
 /// What the app functions work with.
@@ -45,6 +45,18 @@ pub struct AppState {
     pub providers: plinth_providers::Client,
     pub setup: SetupSettings,
     pub limits: Limits,
+    /// The pooled connections onboarding shares with every new tenant.
+    pub default_pools: Vec<crate::settings::PoolDefault>,
+    pub health: HealthConfig,
+}
+
+/// How health results are judged.
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// A check answered slower than this is `degraded`.
+    pub degraded_after: std::time::Duration,
+    /// The platform's gate on submitted results.
+    pub gate: crate::settings::HealthGate,
 }
 
 impl std::fmt::Debug for AppState {
@@ -116,7 +128,7 @@ impl Owner {
     }
 
     /// The row-level security scope its work runs in.
-    fn scope(self) -> TenantScope {
+    pub(crate) fn scope(self) -> TenantScope {
         match self {
             Owner::Tenant(t) => TenantScope::Tenant(t),
             Owner::Pool => TenantScope::All,
@@ -129,7 +141,7 @@ impl Owner {
     }
 
     /// The audit record of `action`, in the tenant's log or the platform's.
-    fn audited(self, action: &'static str, resource_type: &'static str) -> Audited {
+    pub(crate) fn audited(self, action: &'static str, resource_type: &'static str) -> Audited {
         let audited = Audited::new(action, resource_type);
         match self {
             Owner::Tenant(t) => audited.in_tenant(t),
@@ -141,7 +153,7 @@ impl Owner {
 /// The caller, when the route's decision allows it to act for `owner`: a
 /// pooled connection is the unbound platform team's. For a tenant, provider
 /// setup must know it.
-async fn permit_for<'a, R: Resources, A: Act>(
+pub(crate) async fn permit_for<'a, R: Resources, A: Act>(
     app: &AppState,
     auth: &'a Authorized<R, A>,
     owner: Owner,
@@ -195,9 +207,17 @@ pub struct Connection {
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The latest health result's status (`ready`, `degraded`,
+    /// `rate_limited`, `auth_failed`, `unreachable`), once there is one.
+    pub health_status: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub health_checked_at: Option<OffsetDateTime>,
     /// A pooled connection seen by a tenant: the tenant's limits on it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<Grant>,
+    /// On a single connection: its latest health results, newest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Vec<crate::health::HealthRecord>>,
     /// On a single connection: its key versions, newest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<KeyVersion>>,
@@ -227,7 +247,10 @@ impl Connection {
             created_at: row.created_at,
             created_by: row.created_by,
             updated_at: row.updated_at,
+            health_status: row.health_status,
+            health_checked_at: row.health_checked_at,
             grant: None,
+            health: None,
             keys: None,
             requests: None,
             validations: None,
@@ -576,6 +599,8 @@ impl NewConnection {
                 created_at: at,
                 created_by: by.to_owned(),
                 updated_at: at,
+                health_status: None,
+                health_checked_at: None,
             },
             note,
         ))
@@ -713,7 +738,7 @@ pub async fn connection_list<R: Resources, A: Act>(
 
 /// The owner's own connection `id`, or `not_found` (another tenant's, or a
 /// pooled one on a tenant's path, is not found either).
-async fn owned_on_conn(
+pub(crate) async fn owned_on_conn(
     conn: &mut AsyncPgConnection,
     owner: Owner,
     id: &str,
@@ -759,7 +784,9 @@ pub async fn connection_get<R: Resources, A: Act>(
             requests.push(SetupRequest::of(request, links, at));
         }
         let validations = validation_list_on_conn(conn, id).await?;
+        let health = health_list_on_conn(conn, id, 20).await?;
         let mut view = Connection::of(row);
+        view.health = Some(health.into_iter().map(Into::into).collect());
         view.keys = Some(keys.into_iter().map(KeyVersion::from).collect());
         view.requests = Some(requests);
         view.validations = Some(validations.into_iter().map(Validation::from).collect());

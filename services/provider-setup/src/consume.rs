@@ -1,17 +1,19 @@
 //! The consumer of the tenant registry's events: which tenants exist here and
-//! their status, each event applied once (the inbox records it in the same
-//! transaction).
+//! their status, and the lifecycle sagas' requests (`lifecycle`), each event
+//! applied once (the inbox records it in the same transaction).
 
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
+use plinth_bus::lifecycle::LifecycleRequest;
 use plinth_bus::tenant::{
     TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged, tenant_of_region,
 };
-use plinth_bus::{Handler, HandlerError, Received};
+use plinth_bus::{Handler, HandlerError, Outbox, Received};
 use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::app::{AppState, now};
+use crate::lifecycle;
 use crate::store::{TenantRow, tenant_status_set_on_conn, tenant_upsert_on_conn};
 
 /// Applies the registry's events.
@@ -34,6 +36,7 @@ impl Projector {
 impl Handler for Projector {
     fn wants(&self, ty: &str) -> bool {
         [TENANT_CREATED, TENANT_STATUS_CHANGED].contains(&ty)
+            || LifecycleRequest::kind_of(ty).is_some()
     }
 
     async fn handle(
@@ -45,7 +48,29 @@ impl Handler for Projector {
         let app = &self.app;
         let schemas = app.events.schemas();
         let at = now();
-        if received.event.ty == TENANT_CREATED {
+        let ty = received.event.ty.as_str();
+        if let Some(onboarding) = LifecycleRequest::kind_of(ty) {
+            let schema = if onboarding {
+                LifecycleRequest::ONBOARDING
+            } else {
+                LifecycleRequest::OFFBOARDING
+            };
+            let request: LifecycleRequest = received.decode(schemas, schema)?;
+            let ours = request.owned_by(lifecycle::OWNER);
+            if ours.is_empty() {
+                return Ok(());
+            }
+            let tenant = tenant_of_region(&request.tenant_id, app.region)?;
+            let events = if onboarding {
+                lifecycle::provision_on_conn(app, conn, tenant, &ours).await
+            } else {
+                lifecycle::deprovision_on_conn(app, conn, tenant, &ours).await
+            }
+            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+            Outbox::enqueue(conn, &events).await?;
+            return Ok(());
+        }
+        if ty == TENANT_CREATED {
             let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
             let row = TenantRow {

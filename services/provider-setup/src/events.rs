@@ -9,7 +9,7 @@ use plinth_core::{ApiError, Region, ReqCtx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::store::{ConnectionRow, GrantRow, KeyVersionRow, LinkRow, ValidationRow};
+use crate::store::{ConnectionRow, GrantRow, HealthRow, KeyVersionRow, LinkRow, ValidationRow};
 
 pub use plinth_bus::{Audited, Outcome};
 
@@ -29,8 +29,12 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/provider/key_validated.avsc"),
         include_str!("../../../schemas/avro/provider/pool_grant_changed.avsc"),
         include_str!("../../../schemas/avro/provider/key_destroyed.avsc"),
+        include_str!("../../../schemas/avro/provider/health_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
     .expect("the service's Avro schemas parse")
@@ -86,6 +90,19 @@ struct PoolGrantChanged<'a> {
     tokens_per_month: i64,
     occurred_at: i64,
     occurred_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct ProviderHealthChanged<'a> {
+    tenant_id: Option<&'a str>,
+    connection_id: &'a str,
+    status: &'a str,
+    previous_status: Option<&'a str>,
+    error_class: Option<&'a str>,
+    latency_ms: i32,
+    source: &'a str,
+    recorded_by: &'a str,
+    observed_at: i64,
 }
 
 #[derive(Serialize)]
@@ -248,6 +265,32 @@ impl Events {
         )
     }
 
+    /// `plinth.provider.health_changed`: `row` made the connection's status
+    /// other than `previous`.
+    pub fn health_changed(
+        &self,
+        row: &HealthRow,
+        previous: Option<&str>,
+    ) -> Result<Event, ApiError> {
+        self.event(
+            "plinth.provider.health_changed",
+            "plinth.provider.ProviderHealthChanged",
+            row.tenant_id.as_deref(),
+            &row.connection_id,
+            &ProviderHealthChanged {
+                tenant_id: row.tenant_id.as_deref(),
+                connection_id: &row.connection_id,
+                status: &row.status,
+                previous_status: previous,
+                error_class: row.error_class.as_deref(),
+                latency_ms: row.latency_ms,
+                source: &row.source,
+                recorded_by: &row.recorded_by,
+                observed_at: micros(row.observed_at),
+            },
+        )
+    }
+
     /// `plinth.provider.key_destroyed`: `row` shredded for `reason` (`rotated`,
     /// `offboarded`).
     pub fn key_destroyed(&self, row: &KeyVersionRow, reason: &str) -> Result<Event, ApiError> {
@@ -294,6 +337,29 @@ impl Events {
                 occurred_by: by,
             },
         )
+    }
+
+    /// The answer for one of the service's lifecycle items.
+    pub fn item_result(
+        &self,
+        ty: &str,
+        tenant: &str,
+        item: &str,
+        reason: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Event, ApiError> {
+        plinth_bus::lifecycle::ProvisioningResult::event(
+            &self.schemas,
+            &self.provider_topic,
+            &self.source,
+            ty,
+            SERVICE,
+            tenant,
+            item,
+            reason,
+            at,
+        )
+        .map_err(ApiError::internal)
     }
 
     pub fn audit(

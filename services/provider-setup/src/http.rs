@@ -32,6 +32,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/connections/{connection_id}/rotate",
                 web::post().to(rotate),
             )
+            .route(
+                "/connections/{connection_id}/health",
+                web::post().to(submit_health),
+            )
+            .route(
+                "/connections/{connection_id}/health/check",
+                web::post().to(check_health),
+            )
             .route("/setup-requests/{request_id}/links", web::post().to(mint))
             .route(
                 "/setup-requests/{request_id}/cancel",
@@ -54,6 +62,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/links/{link_id}/revoke", web::post().to(pooled_revoke))
             .route("/{connection_id}", web::get().to(pooled_get))
             .route("/{connection_id}/rotate", web::post().to(pooled_rotate))
+            .route(
+                "/{connection_id}/health/check",
+                web::post().to(pooled_check_health),
+            )
             .route("/{connection_id}/grants", web::get().to(grants))
             .route("/{connection_id}/grants/{tenant_id}", web::put().to(grant))
             .route(
@@ -81,7 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     paths(
         list, create, get, rotate, mint, cancel, revoke,
         pooled_list, pooled_create, pooled_get, pooled_rotate, pooled_mint, pooled_cancel, pooled_revoke,
-        grants, grant, withdraw, select, release,
+        grants, grant, withdraw, select, release, submit_health, check_health, pooled_check_health,
         crate::surface::link, crate::surface::enter
     ),
     components(schemas(
@@ -89,7 +101,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         Validation, Grant, GrantBody, GrantItems, RotateBody, MintBody,
         crate::surface::LinkBody, crate::surface::RedeemBody, crate::redeem::LinkFacts,
         crate::redeem::Redeemed, crate::runtime::Selection, crate::runtime::Considered,
-        crate::runtime::ReleasedKey, crate::runtime::ReleaseBody, Problem
+        crate::runtime::ReleasedKey, crate::runtime::ReleaseBody, crate::health::HealthRecord,
+        crate::health::HealthSubmission, Problem
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
@@ -636,4 +649,89 @@ pub async fn release(
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(key))
+}
+
+/// Checks the connection with its provider now (the smallest completion, with
+/// its active key): the result, recorded.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/health/check",
+    operation_id = "connection_health_check",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("connection_id" = String, Path, description = "The connection's id"),
+    ),
+    responses(
+        (status = 200, description = "The result", body = crate::health::HealthRecord),
+        (status = 404, description = "No such connection for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the connection is not ACTIVE", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn check_health(
+    auth: Authorized<on::ProviderConnection, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = tenant_owner(&tenant)?;
+    Ok(HttpResponse::Ok().json(crate::health::health_check(&auth, &app, owner, &id).await?))
+}
+
+/// Submits a health result observed elsewhere (the runtime, an
+/// administrator): recorded once the platform's gate accepts it.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/health",
+    operation_id = "connection_health_submit",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("connection_id" = String, Path, description = "The connection's id"),
+    ),
+    request_body = crate::health::HealthSubmission,
+    responses(
+        (status = 201, description = "Recorded", body = crate::health::HealthRecord),
+        (status = 403, description = "`policy_refused`: the platform's gate refuses it (`rule`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such connection for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the connection is not ACTIVE", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connections"
+)]
+pub async fn submit_health(
+    auth: Authorized<on::ProviderHealth, to::Create>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Result<web::Json<crate::health::HealthSubmission>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = tenant_owner(&tenant)?;
+    let record = crate::health::health_submit(&auth, &app, owner, &id, body_of(body)).await?;
+    Ok(HttpResponse::Created().json(record))
+}
+
+/// Checks a pooled connection with its provider now.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/pooled/{connection_id}/health/check",
+    operation_id = "pooled_health_check",
+    params(("connection_id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, description = "The result", body = crate::health::HealthRecord),
+        (status = 404, description = "No such pooled connection", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the connection is not ACTIVE", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "pooled"
+)]
+pub async fn pooled_check_health(
+    auth: Authorized<on::ProviderPool, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(
+        HttpResponse::Ok()
+            .json(crate::health::health_check(&auth, &app, Owner::Pool, &path).await?),
+    )
 }

@@ -12,8 +12,10 @@
 pub mod app;
 pub mod consume;
 pub mod events;
+pub mod health;
 pub mod http;
 pub mod keys;
+pub mod lifecycle;
 pub mod redeem;
 pub mod runtime;
 /// The diesel definitions of the service's tables, as `diesel print-schema`
@@ -78,12 +80,22 @@ impl Application {
             )),
             setup: settings.setup.clone(),
             limits,
+            default_pools: settings.onboarding.default_pools.clone(),
+            health: app::HealthConfig {
+                degraded_after: Duration::from_millis(settings.health.degraded_after_ms),
+                gate: settings.health.gate.clone(),
+            },
         });
         skeleton.consume("projector", consumed, Projector::new(state.clone()));
         if skeleton.runs_consumers() {
             let every = Duration::from_secs(settings.setup.shred_every_seconds.max(1));
             let shredder = state.clone();
             skeleton.spawn("shredder", move |stop| shred::run(shredder, every, stop));
+            let every = Duration::from_secs(settings.health.every_seconds.max(1));
+            let checker = state.clone();
+            skeleton.spawn("health checks", move |stop| {
+                health::run(checker, every, stop)
+            });
         }
         skeleton.bind(
             web::Data::from(state),

@@ -83,6 +83,11 @@ fn unusable(row: &ConnectionRow, query: &SelectionQuery) -> Option<String> {
     if row.status != "ACTIVE" || row.active_version.is_none() {
         return Some(format!("{} (no active key)", row.status));
     }
+    if let Some(status) = &row.health_status
+        && crate::health::UNUSABLE.contains(&status.as_str())
+    {
+        return Some(format!("unhealthy: {status}"));
+    }
     None
 }
 

@@ -15,6 +15,24 @@ diesel::table! {
         created_at -> Timestamptz,
         created_by -> Text,
         updated_at -> Timestamptz,
+        health_status -> Nullable<Text>,
+        health_checked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    health_records (record_id) {
+        record_id -> Text,
+        connection_id -> Text,
+        tenant_id -> Nullable<Text>,
+        status -> Text,
+        error_class -> Nullable<Text>,
+        http_status -> Nullable<Int4>,
+        latency_ms -> Int4,
+        source -> Text,
+        recorded_by -> Text,
+        observed_at -> Timestamptz,
+        recorded_at -> Timestamptz,
     }
 }
 
@@ -103,6 +121,8 @@ diesel::table! {
 }
 
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(health_records -> connections (connection_id));
+diesel::joinable!(health_records -> tenants (tenant_id));
 diesel::joinable!(key_versions -> connections (connection_id));
 diesel::joinable!(key_versions -> setup_links (link_id));
 diesel::joinable!(key_versions -> tenants (tenant_id));
@@ -119,6 +139,7 @@ diesel::joinable!(validations -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     connections,
+    health_records,
     key_versions,
     pool_grants,
     setup_links,

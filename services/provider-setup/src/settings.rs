@@ -15,6 +15,46 @@ pub struct Settings {
     pub setup: SetupSettings,
     pub secrets: SecretSettings,
     pub validation: ValidationSettings,
+    pub onboarding: OnboardingSettings,
+    pub health: HealthSettings,
+}
+
+/// Connections' health: checks made here, results submitted through the gate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HealthSettings {
+    /// How often each active connection is checked (a minimal completion).
+    pub every_seconds: u64,
+    /// A check answered slower than this is `degraded`.
+    pub degraded_after_ms: u64,
+    /// The platform's gate on submitted results, until the policy service
+    /// decides it.
+    pub gate: HealthGate,
+}
+
+/// Who may submit a health result, and what a result must be.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HealthGate {
+    /// Roles whose results are accepted (`Runtime`, `PlatformAdmin`, …).
+    pub submitters: Vec<plinth_core::Role>,
+    /// A result observed longer ago than this is refused.
+    pub max_age_seconds: u64,
+}
+
+/// What onboarding gives a new tenant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OnboardingSettings {
+    /// Pooled connections (by name) shared with every tenant onboarded, each
+    /// under its limits.
+    #[serde(default)]
+    pub default_pools: Vec<PoolDefault>,
+}
+
+/// A pooled connection every new tenant shares.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PoolDefault {
+    pub name: String,
+    pub requests_per_minute: i32,
+    pub tokens_per_month: i64,
 }
 
 /// The delegated setup surface of this region.
@@ -97,6 +137,12 @@ fn dev_defaults() -> serde_json::Value {
                 "loopback_http": true
             },
             "secrets": { "backend": "envelope" },
+            "onboarding": { "default_pools": [] },
+            "health": {
+                "every_seconds": 300,
+                "degraded_after_ms": 5000,
+                "gate": { "submitters": ["Runtime", "PlatformAdmin", "IntegrationAdmin"], "max_age_seconds": 900 }
+            },
             "validation": {
                 "timeout_ms": 5000,
                 "per_tenant_per_minute": 20,

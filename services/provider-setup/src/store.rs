@@ -8,7 +8,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use crate::schema::{
-    connections, key_versions, pool_grants, setup_links, setup_requests, tenants, validations,
+    connections, health_records, key_versions, pool_grants, setup_links, setup_requests, tenants,
+    validations,
 };
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -36,6 +37,24 @@ pub struct ConnectionRow {
     pub created_at: OffsetDateTime,
     pub created_by: String,
     pub updated_at: OffsetDateTime,
+    pub health_status: Option<String>,
+    pub health_checked_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = health_records)]
+pub struct HealthRow {
+    pub record_id: String,
+    pub connection_id: String,
+    pub tenant_id: Option<String>,
+    pub status: String,
+    pub error_class: Option<String>,
+    pub http_status: Option<i32>,
+    pub latency_ms: i32,
+    pub source: String,
+    pub recorded_by: String,
+    pub observed_at: OffsetDateTime,
+    pub recorded_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -208,6 +227,57 @@ pub async fn connection_list_for_tenant_on_conn(
         .await
 }
 
+/// The tenant's own connections (`None`: the platform's pooled ones) named
+/// `name`.
+pub async fn connection_by_name_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: Option<&str>,
+    name: &str,
+) -> QueryResult<Option<ConnectionRow>> {
+    let query = connections::table
+        .filter(connections::name.eq(name))
+        .select(ConnectionRow::as_select());
+    match tenant {
+        Some(t) => query.filter(connections::tenant_id.eq(t)).first(conn).await,
+        None => {
+            query
+                .filter(connections::tenant_id.is_null())
+                .first(conn)
+                .await
+        }
+    }
+    .optional()
+}
+
+/// The tenant's own connections (not the pooled ones shared with it).
+pub async fn connection_list_owned_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+) -> QueryResult<Vec<ConnectionRow>> {
+    connections::table
+        .filter(connections::tenant_id.eq(tenant))
+        .order(connections::name)
+        .select(ConnectionRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Marks the connection DESTROYED (its keys destroyed already).
+pub async fn connection_destroy_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(connections::table.find(id))
+        .set((
+            connections::status.eq("DESTROYED"),
+            connections::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// The platform's pooled connections, by name.
 pub async fn connection_list_pooled_on_conn(
     conn: &mut AsyncPgConnection,
@@ -274,6 +344,19 @@ pub async fn grant_list_on_conn(
     pool_grants::table
         .filter(pool_grants::connection_id.eq(connection))
         .order(pool_grants::tenant_id)
+        .select(GrantRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The pooled connections shared with `tenant`.
+pub async fn grants_of_tenant_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+) -> QueryResult<Vec<GrantRow>> {
+    pool_grants::table
+        .filter(pool_grants::tenant_id.eq(tenant))
+        .order(pool_grants::connection_id)
         .select(GrantRow::as_select())
         .load(conn)
         .await
@@ -626,5 +709,70 @@ pub async fn key_version_shred_on_conn(
         ))
         .returning(KeyVersionRow::as_returning())
         .get_result(conn)
+        .await
+}
+
+// Health.
+
+/// Records a health result and makes it the connection's latest (unless a
+/// newer one is there already): the connection's status before.
+pub async fn health_record_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &HealthRow,
+) -> QueryResult<Option<String>> {
+    let before: (Option<String>, Option<OffsetDateTime>) = connections::table
+        .find(&row.connection_id)
+        .select((connections::health_status, connections::health_checked_at))
+        .for_update()
+        .first(conn)
+        .await?;
+    diesel::insert_into(health_records::table)
+        .values(row)
+        .execute(conn)
+        .await?;
+    if before.1.is_none_or(|at| at <= row.observed_at) {
+        diesel::update(connections::table.find(&row.connection_id))
+            .set((
+                connections::health_status.eq(Some(&row.status)),
+                connections::health_checked_at.eq(Some(row.observed_at)),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(before.0)
+}
+
+/// The connection's latest health results, newest first.
+pub async fn health_list_on_conn(
+    conn: &mut AsyncPgConnection,
+    connection: &str,
+    limit: i64,
+) -> QueryResult<Vec<HealthRow>> {
+    health_records::table
+        .filter(health_records::connection_id.eq(connection))
+        .order(health_records::recorded_at.desc())
+        .limit(limit)
+        .select(HealthRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Active connections not checked since `before`, the longest unchecked first.
+pub async fn connections_due_for_health_on_conn(
+    conn: &mut AsyncPgConnection,
+    before: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<ConnectionRow>> {
+    connections::table
+        .filter(connections::status.eq("ACTIVE"))
+        .filter(
+            connections::health_checked_at
+                .is_null()
+                .or(connections::health_checked_at.lt(before)),
+        )
+        .order(connections::health_checked_at.asc().nulls_first())
+        .limit(limit)
+        .select(ConnectionRow::as_select())
+        .load(conn)
         .await
 }

@@ -217,6 +217,12 @@ async fn watch_tenant_topic(app: Arc<TestApp>, seen: Arc<Mutex<Seen>>) -> anyhow
                         "module_defaults",
                         None
                     ),
+                    app.answer(
+                        "plinth.provider.setup_ready",
+                        &tenant,
+                        "provider_setup",
+                        None
+                    ),
                 );
             });
         }

@@ -253,6 +253,13 @@ fn spec(operation: &str) -> Option<Spec> {
         ),
         "pool_grant_delete" => needs(ProviderPool, Delete, None),
         "provider_select" => needs(ProviderSelection, Read, None),
+        "connection_health_check" => needs(ProviderConnection, Update, Some(json!({}))),
+        "pooled_health_check" => needs(ProviderPool, Update, Some(json!({}))),
+        "connection_health_submit" => needs(
+            ProviderHealth,
+            Create,
+            Some(json!({ "status": "ready", "latency_ms": 100 })),
+        ),
         "provider_key_release" => needs(ProviderKey, Read, Some(json!({}))),
         _ => None,
     }

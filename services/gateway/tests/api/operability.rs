@@ -107,6 +107,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
             audit: true,
             packs: true,
             modules: true,
+            providers: true,
             ..Options::default()
         },
     )
@@ -134,6 +135,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
             ("audit", true),
             ("module-catalog", true),
             ("pack-service", true),
+            ("provider-setup", true),
             ("tenant-registry", true)
         ],
         "{report}"
@@ -141,7 +143,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
     assert_eq!(report["region"], "us");
     assert_eq!(report["gateway"]["ready"], true);
     assert!(
-        report["services"][3]["checks"]
+        report["services"][4]["checks"]
             .as_array()
             .unwrap()
             .iter()

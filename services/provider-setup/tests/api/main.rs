@@ -6,7 +6,9 @@
 
 mod catalog;
 mod connections;
+mod health;
 mod helpers;
+mod lifecycle;
 mod links;
 mod openapi;
 mod pooled;

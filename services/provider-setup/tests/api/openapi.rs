@@ -20,6 +20,10 @@ fn the_checked_in_openapi_document_is_current() {
             ("/admin/providers/pooled/{connection_id}", "get"),
             ("/admin/providers/pooled/{connection_id}/grants", "get"),
             (
+                "/admin/providers/pooled/{connection_id}/health/check",
+                "post",
+            ),
+            (
                 "/admin/providers/pooled/{connection_id}/grants/{tenant_id}",
                 "delete",
             ),
@@ -33,6 +37,14 @@ fn the_checked_in_openapi_document_is_current() {
             (
                 "/admin/providers/tenants/{tenant_id}/connections/{connection_id}",
                 "get",
+            ),
+            (
+                "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/health",
+                "post",
+            ),
+            (
+                "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/health/check",
+                "post",
             ),
             (
                 "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/rotate",

@@ -82,6 +82,7 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
             ("policy_withdrawn", "policy"),
             ("pack_config_withdrawn", "pack-service"),
             ("modules_disabled", "module-catalog"),
+            ("provider_keys_destroyed", "provider-setup"),
             ("provider_keys_revoked", "operator"),
             ("data_handed_over", "operator"),
         ]
@@ -107,6 +108,7 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
             {"key": "policy_withdrawn", "owner": "policy"},
             {"key": "pack_config_withdrawn", "owner": "pack-service"},
             {"key": "modules_disabled", "owner": "module-catalog"},
+            {"key": "provider_keys_destroyed", "owner": "provider-setup"},
         ])
     );
     let changed = outbox
@@ -162,12 +164,20 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
     .await;
     app.answer("plinth.module.deprovisioned", &id, "modules_disabled", None)
         .await;
+    app.answer(
+        "plinth.provider.deprovisioned",
+        &id,
+        "provider_keys_destroyed",
+        None,
+    )
+    .await;
     let seen = app
-        .wait_for_checklist(&id, "offboarding", "four answers", |o| {
+        .wait_for_checklist(&id, "offboarding", "five answers", |o| {
             state(o, "audit_log_sealed") == "satisfied"
                 && state(o, "policy_withdrawn") == "failed"
                 && state(o, "pack_config_withdrawn") == "satisfied"
                 && state(o, "modules_disabled") == "satisfied"
+                && state(o, "provider_keys_destroyed") == "satisfied"
         })
         .await;
     assert_eq!(

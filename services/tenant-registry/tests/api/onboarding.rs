@@ -37,6 +37,7 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
             "policy_registry",
             "pack_defaults",
             "module_defaults",
+            "provider_setup",
             "owner_contact_confirmed",
             "sso_mapping"
         ]
@@ -66,7 +67,8 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
             "audit_store",
             "policy_registry",
             "pack_defaults",
-            "module_defaults"
+            "module_defaults",
+            "provider_setup"
         ],
         "services are asked for theirs"
     );
@@ -100,12 +102,15 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
         None,
     )
     .await;
+    app.answer("plinth.provider.setup_ready", &id, "provider_setup", None)
+        .await;
     let seen = app
-        .wait_for_checklist(&id, "onboarding", "four answers", |o| {
+        .wait_for_checklist(&id, "onboarding", "five answers", |o| {
             state(o, "audit_store") == "satisfied"
                 && state(o, "policy_registry") == "satisfied"
                 && state(o, "pack_defaults") == "failed"
                 && state(o, "module_defaults") == "satisfied"
+                && state(o, "provider_setup") == "satisfied"
         })
         .await;
     assert_eq!(

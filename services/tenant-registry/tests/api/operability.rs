@@ -27,13 +27,13 @@ async fn items_waiting_for_their_owning_services_show_at_metrics() {
         .await;
     assert_eq!(status, 201, "{opened}");
     let metrics = app.client.metrics().await;
-    // audit_store, policy_registry, pack_defaults and module_defaults wait for
-    // their services; the
+    // audit_store, policy_registry, pack_defaults, module_defaults and
+    // provider_setup wait for their services; the
     // operator's own items are not the saga's.
     let onboarding = [("flow", "onboarding")];
     assert_eq!(
         sample(&metrics, "plinth_saga_items_pending", &onboarding),
-        Some(4.0),
+        Some(5.0),
         "{metrics}"
     );
     assert!(

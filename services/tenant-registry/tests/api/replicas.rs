@@ -24,11 +24,12 @@ use crate::helpers::{TenantRegistry, answer_event, tenant_body};
 /// Tenants registered; each is two writes (registration, activation request).
 const TENANTS: usize = 1_000;
 /// The registry's items another service answers, by the event that satisfies each.
-const ANSWERED: [(&str, &str); 4] = [
+const ANSWERED: [(&str, &str); 5] = [
     ("plinth.audit.store_provisioned", "audit_store"),
     ("plinth.policy.registry_enrolled", "policy_registry"),
     ("plinth.pack.defaults_assigned", "pack_defaults"),
     ("plinth.module.defaults_enabled", "module_defaults"),
+    ("plinth.provider.setup_ready", "provider_setup"),
 ];
 /// Partitions of each topic; the saga reads four.
 const PARTITIONS: usize = 4;
