@@ -273,9 +273,9 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
     app.deliver(&sealed).await;
     app.answer("plinth.audit.deprovisioned", &id, "audit_log_sealed", None)
         .await;
-    // Six distinct answers reached the consumer: the redelivered one is recognised,
+    // Seven distinct answers reached the consumer: the redelivered one is recognised,
     // not recorded again, and precedes the fresh one on the same partition.
-    app.wait_for_inbox(6).await;
+    app.wait_for_inbox(7).await;
     let outbox = app.outbox().await;
     assert_eq!(
         outbox.len(),
@@ -304,6 +304,7 @@ async fn a_suspended_tenant_is_offboarded_when_every_cleanup_item_is_satisfied()
             "tenant.offboarding_request", // refused: a tenant role
             "tenant.offboarding_request",
             "tenant.offboarding_request", // refused: already OFFBOARDING
+            "tenant.offboarding_item_update",
             "tenant.offboarding_item_update",
             "tenant.offboarding_item_update",
             "tenant.offboarding_item_update",

@@ -205,10 +205,10 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
     )
     .await;
     let outbox_before = app.outbox().await.len();
-    // Repeated answers change nothing visible, so wait on the consumer's inbox: six
+    // Repeated answers change nothing visible, so wait on the consumer's inbox: seven
     // distinct events (the redelivered one is recognised, not recorded again; it
     // precedes the fresh audit answer on the same partition).
-    app.wait_for_inbox(6).await;
+    app.wait_for_inbox(7).await;
     assert_eq!(
         app.outbox().await.len(),
         outbox_before,
@@ -230,7 +230,7 @@ async fn a_tenant_becomes_active_when_every_readiness_item_is_satisfied() {
         })
         .count();
     assert_eq!(
-        item_updates, 5,
+        item_updates, 6,
         "one audit event per answer that changed something"
     );
 }
