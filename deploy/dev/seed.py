@@ -14,7 +14,11 @@ it to ACTIVE through the saga (the audit service, the pack service and the modul
 catalog — which enables the module the request names — answer their items; the
 operator's items are confirmed), and gives it the Finance demo: its
 Tenant Pack, Finance 3.2.0 with it activated, and the invoice-dispute playbook
-linked. Running it again changes nothing that is already done.
+linked; and its AI provider connections: one keyed through a delegated setup
+link at the gateway's setup surface (the local provider servers take keys
+starting sk-demo-) and checked, one waiting for its key with a fresh link
+printed. Running it again changes nothing that is already done (but mints a new
+link for the waiting connection).
 
 Environment (deploy/dev/env.sh): PLINTH_GATEWAY_US, PLINTH_GATEWAY_EU,
 PLINTH_STATE_DIR (where the release key is kept). Run with the dev stack's Python
@@ -272,6 +276,72 @@ def seed_finance_demo(browser, gateway, tid, slug):
     log(f"{slug} runs Finance 3.2.0 with its Tenant Pack 1.4.0")
 
 
+# Each demo tenant's AI provider connections: one keyed through its setup link
+# (the local provider servers take keys starting sk-demo-), one left waiting for
+# its key, with a live link printed for a person to open.
+PROVIDERS = {
+    "us": [{"name": "primary-openai", "kind": "openai", "base_url": "http://127.0.0.1:8191/v1",
+            "default_model": "gpt-4o-mini"},
+           {"name": "azure-gpt4o", "kind": "azure_openai", "base_url": "http://127.0.0.1:8192",
+            "deployment": "gpt4o-prod", "api_version": "2024-10-21", "default_model": "gpt-4o",
+            "note": "Paste the key of the Azure OpenAI resource (any key starting sk-demo- in the dev stack)"}],
+    "eu": [{"name": "primary-anthropic", "kind": "anthropic", "base_url": "http://127.0.0.1:8193/v1",
+            "default_model": "claude-haiku-4-5"},
+           {"name": "openai-eu", "kind": "openai", "base_url": "http://127.0.0.1:8191/v1",
+            "default_model": "gpt-4o-mini",
+            "note": "Paste the OpenAI key (any key starting sk-demo- in the dev stack)"}],
+}
+
+
+def redeem(gateway, url, key):
+    """Enters `key` through the setup link `url` as its holder would: the setup
+    surface at the gateway, no login, the token from the link's fragment."""
+    token = url.split("#", 1)[1]
+    request = urllib.request.Request(
+        f"{gateway}/setup/api/redeem", method="POST",
+        data=json.dumps({"token": token, "key": key}).encode(),
+        headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as answer:
+        return answer.code, json.loads(answer.read() or b"null")
+
+
+def seed_providers(browser, gateway, tid, slug, region):
+    """The tenant's provider connections: the first keyed through a delegated
+    link and checked; the second waiting, with a fresh link to open. Returns
+    that link."""
+    base = f"/admin/providers/tenants/{tid}/connections"
+    wait_until(f"provider setup to hear of {slug}",
+               lambda: browser.api(gateway, "GET", base, expect=None)[0] == 200)
+    first, waiting = PROVIDERS[region]
+    have = {c["name"]: c for c in all_items(browser, gateway, base)}
+    for spec in (first, waiting):
+        if spec["name"] not in have:
+            _, have[spec["name"]] = browser.api(gateway, "POST", base, spec)
+            log(f"{slug}: connection {spec['name']} created, waiting for its key")
+    keyed = have[first["name"]]
+    if keyed["status"] == "PENDING":
+        _, one = browser.api(gateway, "GET", f"{base}/{keyed['connection_id']}")
+        request = next(r for r in one["requests"] if r["status"] == "OPEN")
+        _, link = browser.api(gateway, "POST",
+                              f"/admin/providers/tenants/{tid}/setup-requests/{request['request_id']}/links", {})
+        status, answer = redeem(gateway, link["url"], f"sk-demo-{slug}-{first['kind']}")
+        if status != 200:
+            raise SystemExit(f"the demo key was not taken: {status} {answer}")
+        log(f"{slug}: the {first['kind']} key entered through its setup link is version {answer['version']}")
+        browser.api(gateway, "POST", f"{base}/{keyed['connection_id']}/health/check", {})
+    _, one = browser.api(gateway, "GET", f"{base}/{have[waiting['name']]['connection_id']}")
+    open_requests = [r for r in one["requests"] if r["status"] == "OPEN"]
+    if not open_requests:
+        return None
+    _, link = browser.api(gateway, "POST",
+                          f"/admin/providers/tenants/{tid}/setup-requests/{open_requests[0]['request_id']}/links",
+                          {"minutes": 24 * 60})
+    return link["url"]
+
+
 def seed_region(browser, region):
     gateway = GATEWAYS[region]
     seed_modules(browser, gateway, region)
@@ -331,6 +401,10 @@ def seed_region(browser, region):
     kept = "" if requested_now else ", kept from an earlier run"
     log(f"{slug} ({region}) is ACTIVE{kept}: {tid}")
     seed_finance_demo(browser, gateway, tid, slug)
+    link = seed_providers(browser, gateway, tid, slug, region)
+    if link:
+        log(f"{slug}: a setup link for its {PROVIDERS[region][1]['name']} key, valid a day "
+            f"(open it in a browser, enter any key starting sk-demo-): {link}")
     return tid
 
 

@@ -128,12 +128,32 @@ start() {
   log "$name running (pid $(cat "$SERVICES_DIR/$name.pid")) on http://127.0.0.1:$port"
 }
 
+# The local servers speaking the AI providers' wire formats (one process for both
+# regions): what the demo's provider connections call; keys starting sk-demo- are
+# good keys there.
+FAKES_PORTS=8191,8192,8193
+start_provider_fakes() {
+  if running provider-fakes; then
+    log "provider-fakes already running (pid $(cat "$SERVICES_DIR/provider-fakes.pid"))"
+    return
+  fi
+  (exec setsid env PLINTH_FAKES_PORTS="$FAKES_PORTS" PLINTH_FAKES_ACCEPT=sk-demo- \
+    "$ROOT/target/debug/plinth-provider-fakes" >"$SERVICES_DIR/provider-fakes.log" 2>&1 </dev/null) &
+  echo $! >"$SERVICES_DIR/provider-fakes.pid"
+  if ! wait_for 30 port_open 127.0.0.1 8193; then
+    log "provider-fakes did not start; see $SERVICES_DIR/provider-fakes.log"
+    exit 1
+  fi
+  log "provider-fakes running: OpenAI :8191, Azure OpenAI :8192, Anthropic :8193"
+}
+
 up() {
   local found; found=$(built_services)
   [ -n "$found" ] || return 0
   local args=()
   for svc in $found; do args+=(--bin "$svc"); done
   [ -f "$ROOT/services/audit/Cargo.toml" ] && args+=(--bin plinth-audit)
+  echo "$found" | grep -qx provider-setup && args+=(--bin plinth-provider-fakes)
   log "building ${found//$'\n'/, }"
   (cd "$ROOT" && cargo build --quiet "${args[@]}")
   if echo "$found" | grep -qx gateway; then
@@ -141,6 +161,7 @@ up() {
     (cd "$ROOT/console" && npm run --silent build >/dev/null)
   fi
   local region svc
+  if echo "$found" | grep -qx provider-setup; then start_provider_fakes; fi
   for region in $REGIONS; do
     # The gateway starts last: it reads the identity provider and forwards to
     # the others.
@@ -165,6 +186,9 @@ down() {
 
 status() {
   local svc region name
+  if running provider-fakes; then
+    echo "  Providers   local servers of OpenAI http://127.0.0.1:8191/v1, Azure OpenAI http://127.0.0.1:8192, Anthropic http://127.0.0.1:8193/v1 (keys sk-demo-…)"
+  fi
   for region in $REGIONS; do
     for svc in $(built_services | sort); do
       name=$(instance "$svc" "$region")

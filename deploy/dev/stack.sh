@@ -46,6 +46,10 @@ status() {
   echo "  all approved but knowledge-summarizer 0.9.0, which is deployed all the same: drift at GET /admin/deployments;"
   echo "  the approved releases' tools are what packs may call: GET /admin/packs/tools"
   echo "  acme and globex run finance-dispute-assistant, enabled by their onboarding: GET /admin/tenant-modules/<tenant id>"
+  echo "AI providers: acme has primary-openai (keyed through a delegated setup link, checked: ready) and azure-gpt4o waiting"
+  echo "  for its key; globex primary-anthropic and openai-eu likewise. The waiting connections' setup links are printed above"
+  echo "  ([demo] lines): open one without logging in and enter any key starting sk-demo-."
+  echo "  GET /admin/providers/tenants/<tenant id>/connections; the runtime's side: docs/provider-setup.md"
   echo
   echo "Stop everything with: make down"
 }
