@@ -19,5 +19,6 @@ cargo bench -p audit --bench append
 cargo bench -p audit --bench verify_offline
 cargo bench -p pack-service --bench packs
 cargo bench -p module-catalog --bench catalog
+cargo bench -p provider-setup --bench providers
 # The gateway against nginx (wrk), with its own broker and identity provider.
 "$ROOT/load-tests/gateway/run.sh"

@@ -24,7 +24,7 @@ use crate::app::{AppState, now};
 use crate::events::{Audited, Outcome};
 use crate::redeem::PLATFORM_BINDING;
 use crate::store::{
-    ConnectionRow, connection_get_on_conn, connection_list_for_tenant_on_conn, grant_get_on_conn,
+    ConnectionRow, candidates_of_tenant, connection_get_on_conn, grant_get_on_conn,
     key_version_get_on_conn, tenant_get_on_conn,
 };
 
@@ -101,62 +101,70 @@ pub async fn provider_select(
     let caller = auth.permit()?;
     caller.ctx.require_local(tenant)?;
     let mut conn = app.conn().await?;
-    scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
-        tenant_get_on_conn(conn, &tenant.to_string())
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?;
-        let rows = connection_list_for_tenant_on_conn(conn, &tenant.to_string()).await?;
-        let mut considered = Vec::new();
-        for row in rows {
-            if let Some(why) = unusable(&row, &query) {
-                considered.push(Considered {
-                    connection_id: row.connection_id,
-                    name: row.name,
-                    reason: why,
-                });
-                continue;
-            }
-            let pooled = row.tenant_id.is_none();
-            let grant = if pooled {
-                grant_get_on_conn(conn, &row.connection_id, &tenant.to_string()).await?
-            } else {
-                None
-            };
-            let asked = query
-                .module
-                .as_deref()
-                .map(|m| format!(" for {m}"))
-                .unwrap_or_default();
-            let reason = match &grant {
-                None => format!("the tenant's own active connection {}{asked}", row.name),
-                Some(g) => format!(
-                    "no active connection of the tenant's own; the pooled connection {} is shared with it ({} requests a minute, {} tokens a month){asked}",
-                    row.name, g.requests_per_minute, g.tokens_per_month
-                ),
-            };
-            return Ok(Selection {
-                model: query.model.clone().unwrap_or(row.default_model),
-                connection_id: row.connection_id,
-                name: row.name,
-                kind: row.kind,
-                base_url: row.base_url,
-                deployment: row.deployment,
-                api_version: row.api_version,
-                pooled,
-                active_version: row.active_version.unwrap_or_default(),
-                requests_per_minute: grant.as_ref().map(|g| g.requests_per_minute),
-                tokens_per_month: grant.as_ref().map(|g| g.tokens_per_month),
-                reason,
-                considered,
+    let rows = candidates_of_tenant(&mut conn, &tenant.to_string()).await?;
+    let mut considered = Vec::new();
+    let Some(row) = rows.into_iter().find(|row| match unusable(row, &query) {
+        Some(why) => {
+            considered.push(Considered {
+                connection_id: row.connection_id.clone(),
+                name: row.name.clone(),
+                reason: why,
             });
+            false
         }
-        Err(ApiError::conflict(
+        None => true,
+    }) else {
+        // None to use; with none at all, provider setup may never have heard
+        // of the tenant.
+        let known = scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
+            tenant_get_on_conn(conn, &tenant.to_string()).await
+        })
+        .await?;
+        if known.is_none() {
+            return Err(ApiError::not_found("tenant"));
+        }
+        return Err(ApiError::conflict(
             "the tenant has no ready provider connection for this; `considered` says why",
         )
         .with_code(Code::NoReadyConnection)
-        .with_serialized("considered", &considered))
+        .with_serialized("considered", &considered));
+    };
+    let pooled = row.tenant_id.is_none();
+    let grant = if pooled {
+        scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
+            grant_get_on_conn(conn, &row.connection_id, &tenant.to_string()).await
+        })
+        .await?
+    } else {
+        None
+    };
+    let asked = query
+        .module
+        .as_deref()
+        .map(|m| format!(" for {m}"))
+        .unwrap_or_default();
+    let reason = match &grant {
+        None => format!("the tenant's own active connection {}{asked}", row.name),
+        Some(g) => format!(
+            "no active connection of the tenant's own; the pooled connection {} is shared with it ({} requests a minute, {} tokens a month){asked}",
+            row.name, g.requests_per_minute, g.tokens_per_month
+        ),
+    };
+    Ok(Selection {
+        model: query.model.clone().unwrap_or(row.default_model),
+        connection_id: row.connection_id,
+        name: row.name,
+        kind: row.kind,
+        base_url: row.base_url,
+        deployment: row.deployment,
+        api_version: row.api_version,
+        pooled,
+        active_version: row.active_version.unwrap_or_default(),
+        requests_per_minute: grant.as_ref().map(|g| g.requests_per_minute),
+        tokens_per_month: grant.as_ref().map(|g| g.tokens_per_month),
+        reason,
+        considered,
     })
-    .await
 }
 
 /// A key released to the runtime. Never logged, never cached.

@@ -20,7 +20,7 @@ pub struct TenantRow {
     pub updated_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = connections)]
 pub struct ConnectionRow {
     pub connection_id: String,
@@ -276,6 +276,19 @@ pub async fn connection_destroy_on_conn(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// The connections `tenant` may use — its own, then pooled ones shared with it,
+/// by name — in one round trip outside any transaction: the function sets the
+/// tenant's row-level security scope for its own statement.
+pub async fn candidates_of_tenant(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+) -> QueryResult<Vec<ConnectionRow>> {
+    diesel::sql_query("SELECT * FROM provider_candidates($1)")
+        .bind::<diesel::sql_types::Text, _>(tenant)
+        .load(conn)
+        .await
 }
 
 /// The platform's pooled connections, by name.
