@@ -883,6 +883,24 @@ async fn open_request_on_conn(
     Ok(request)
 }
 
+/// Revokes the unused links of `request`: their `link_revoked` events.
+pub(crate) async fn revoke_unused_links_on_conn(
+    app: &AppState,
+    conn: &mut AsyncPgConnection,
+    request: &RequestRow,
+    at: OffsetDateTime,
+    by: &str,
+) -> Result<Vec<Event>, ApiError> {
+    links_revoke_on_conn(conn, &request.request_id, at, by)
+        .await?
+        .iter()
+        .map(|link| {
+            app.events
+                .link_changed("revoked", link, &request.purpose, at, by)
+        })
+        .collect()
+}
+
 /// A new random link token (256 bits, base64url) and its SHA-256.
 fn new_token() -> (String, Vec<u8>) {
     let mut bytes = [0u8; 32];
@@ -929,18 +947,7 @@ pub async fn link_mint<R: Resources, A: Act>(
         scoped_transaction(&mut conn, &owner.scope(), async |conn| {
             tenant_accepts_on_conn(conn, owner).await?;
             let request = open_request_on_conn(conn, owner, id).await?;
-            let mut events = Vec::new();
-            for revoked in links_revoke_on_conn(conn, id, at, &by).await? {
-                if let Some(link) = link_get_on_conn(conn, &revoked).await? {
-                    events.push(app.events.link_changed(
-                        "revoked",
-                        &link,
-                        &request.purpose,
-                        at,
-                        &by,
-                    )?);
-                }
-            }
+            let mut events = revoke_unused_links_on_conn(app, conn, &request, at, &by).await?;
             let link = LinkRow {
                 link_id: new_id("psl"),
                 request_id: request.request_id.clone(),
@@ -1022,20 +1029,10 @@ pub async fn link_revoke<R: Resources, A: Act>(
                         .with_code(Code::InvalidTransition),
                 );
             }
-            let revoked = links_revoke_on_conn(conn, &link.request_id, at, &by).await?;
+            let mut events = revoke_unused_links_on_conn(app, conn, &request, at, &by).await?;
             let link = link_get_on_conn(conn, id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("setup link"))?;
-            let mut events = Vec::new();
-            if revoked.iter().any(|r| r == id) {
-                events.push(app.events.link_changed(
-                    "revoked",
-                    &link,
-                    &request.purpose,
-                    at,
-                    &by,
-                )?);
-            }
             events.push(
                 app.events
                     .audit(&caller.ctx, &audited, Outcome::Allowed, None)?,
@@ -1066,18 +1063,7 @@ pub async fn request_cancel<R: Resources, A: Act>(
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &owner.scope(), async |conn| {
             let request = open_request_on_conn(conn, owner, id).await?;
-            let mut events = Vec::new();
-            for revoked in links_revoke_on_conn(conn, id, at, &by).await? {
-                if let Some(link) = link_get_on_conn(conn, &revoked).await? {
-                    events.push(app.events.link_changed(
-                        "revoked",
-                        &link,
-                        &request.purpose,
-                        at,
-                        &by,
-                    )?);
-                }
-            }
+            let mut events = revoke_unused_links_on_conn(app, conn, &request, at, &by).await?;
             request_close_on_conn(conn, id, "CANCELLED", at).await?;
             events.push(
                 app.events

@@ -18,15 +18,14 @@ use diesel_async::AsyncPgConnection;
 use plinth_bus::Event;
 use plinth_core::{ApiError, ReqCtx, TenantId};
 
-use crate::app::{AppState, now};
+use crate::app::{AppState, now, revoke_unused_links_on_conn};
 use crate::events::{Audited, Outcome};
 use crate::settings::PoolDefault;
 use crate::store::{
     GrantRow, connection_by_name_on_conn, connection_destroy_on_conn,
     connection_list_owned_on_conn, grant_delete_on_conn, grant_upsert_on_conn,
     grants_of_tenant_on_conn, key_version_list_on_conn, key_version_shred_on_conn,
-    link_get_on_conn, links_revoke_on_conn, request_close_on_conn, request_open_on_conn,
-    tenant_get_on_conn,
+    request_close_on_conn, request_open_on_conn, tenant_get_on_conn,
 };
 
 /// The owner name the lifecycle checklists give this service's items.
@@ -132,17 +131,7 @@ pub async fn deprovision_on_conn(
     for connection in connection_list_owned_on_conn(conn, &tenant_text).await? {
         let id = &connection.connection_id;
         if let Some(request) = request_open_on_conn(conn, id).await? {
-            for revoked in links_revoke_on_conn(conn, &request.request_id, at, &by).await? {
-                if let Some(link) = link_get_on_conn(conn, &revoked).await? {
-                    events.push(app.events.link_changed(
-                        "revoked",
-                        &link,
-                        &request.purpose,
-                        at,
-                        &by,
-                    )?);
-                }
-            }
+            events.extend(revoke_unused_links_on_conn(app, conn, &request, at, &by).await?);
             request_close_on_conn(conn, &request.request_id, "CANCELLED", at).await?;
         }
         let mut destroyed = 0;

@@ -506,7 +506,7 @@ pub async fn links_revoke_on_conn(
     request: &str,
     at: OffsetDateTime,
     by: &str,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<LinkRow>> {
     diesel::update(
         setup_links::table
             .filter(setup_links::request_id.eq(request))
@@ -517,7 +517,7 @@ pub async fn links_revoke_on_conn(
         setup_links::revoked_at.eq(Some(at)),
         setup_links::revoked_by.eq(Some(by)),
     ))
-    .returning(setup_links::link_id)
+    .returning(LinkRow::as_returning())
     .get_results(conn)
     .await
 }
