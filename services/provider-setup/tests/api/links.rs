@@ -693,3 +693,70 @@ async fn an_entered_key_appears_in_no_table_event_or_answer() {
         "outbox payloads are searched"
     );
 }
+
+/// Every log line the process writes, kept for a test to search.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_entered_key_appears_in_no_log_line_even_at_trace_level() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .init();
+    let app = TestApp::spawn().await;
+    let (tenant, created, minted) = pending(&app).await;
+    let canary = "sk-test-good-LOGCANARY-0b9e";
+    let refused = "sk-LOGCANARY-refused-77c1";
+    app.providers.set(refused, Behavior::Unauthorized);
+    let url = minted["url"].as_str().unwrap();
+    let (status, _) = app.redeem(url, refused).await;
+    assert_eq!(status, 422);
+    let (status, _) = app.redeem(url, canary).await;
+    assert_eq!(status, 200);
+    let (status, released) = app
+        .post(
+            &As::platform(Role::Runtime),
+            &format!(
+                "/runtime/providers/tenants/{tenant}/connections/{}/key",
+                created["connection_id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &released["key"]), (200, &json!(canary)));
+    // A malformed entry, whose body might be echoed in a parse error.
+    app.call(
+        None,
+        Method::POST,
+        "/setup/api/redeem",
+        Some(json!({ "token": token_of(url), "key": 12, "note": canary })),
+    )
+    .await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for key in [canary, refused] {
+        assert!(!logs.contains(key), "{key} is in a log line");
+    }
+    assert!(
+        !logs.contains(&token_of(url)),
+        "the link's token is in a log line"
+    );
+    // The sweep reads the service's lines: its start, and the refusal of the
+    // key the provider did not take (logged with its code).
+    assert!(logs.contains("provider-setup listening"), "{logs}");
+    assert!(logs.contains("key_rejected"), "{logs}");
+}
