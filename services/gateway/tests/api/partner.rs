@@ -21,34 +21,27 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 /// type is not in the catalog, whose payload the published schemas do not decode
 /// into the catalog's schema, or whose headers break the CloudEvents binding.
 ///
-/// An event committed a moment ago may still be on its way from the outbox: reading
-/// starts over until every type in `expected` is there or a minute has passed.
+/// An event committed a moment ago may still be on its way from the outbox:
+/// past the ends, reading goes on, waiting for each new event, until every type
+/// in `expected` is there (a minute at most).
 pub fn decode_every_event(
     prefix: &str,
     areas: &[Area],
     expected: &[&str],
 ) -> BTreeMap<String, usize> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let read = read_to_the_ends(prefix, areas);
-        let missing: Vec<_> = expected
-            .iter()
-            .filter(|ty| !read.contains_key(**ty))
-            .collect();
-        assert!(
-            missing.is_empty() || Instant::now() < deadline,
-            "never published or never read: {missing:?}; read {read:?}"
-        );
-        if missing.is_empty() {
-            return read;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    read_to_the_ends(prefix, areas, expected)
 }
 
 /// Every message on the topics of `areas` under `prefix`, from the beginning to
-/// where each partition ends now, handed to `visit`.
-fn each_message(prefix: &str, areas: &[Area], mut visit: impl FnMut(&BorrowedMessage<'_>)) {
+/// where each partition ends now, handed to `visit`; past the ends, each new
+/// message too while `visit` last said it waits for more (`waiting` before the
+/// first), a minute at most.
+fn each_message(
+    prefix: &str,
+    areas: &[Area],
+    mut waiting: bool,
+    mut visit: impl FnMut(&BorrowedMessage<'_>) -> bool,
+) {
     let consumer: BaseConsumer = test_bus(prefix)
         .client_config()
         .set("group.id", format!("{prefix}partner"))
@@ -78,10 +71,10 @@ fn each_message(prefix: &str, areas: &[Area], mut visit: impl FnMut(&BorrowedMes
     }
     consumer.assign(&assignment).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !ends.is_empty() {
+    while !ends.is_empty() || waiting {
         assert!(
             Instant::now() < deadline,
-            "partitions not read to the end: {ends:?}"
+            "partitions not read to the end ({ends:?}), or what was waited for never came"
         );
         let Some(msg) = consumer.poll(Duration::from_millis(500)) else {
             continue;
@@ -91,7 +84,7 @@ fn each_message(prefix: &str, areas: &[Area], mut visit: impl FnMut(&BorrowedMes
         if ends.get(&place).is_some_and(|end| msg.offset() + 1 >= *end) {
             ends.remove(&place);
         }
-        visit(&msg);
+        waiting = visit(&msg);
     }
 }
 
@@ -99,7 +92,7 @@ fn each_message(prefix: &str, areas: &[Area], mut visit: impl FnMut(&BorrowedMes
 /// under `prefix`, as bytes: what a sweep for a secret searches.
 pub fn raw_payloads(prefix: &str, areas: &[Area]) -> Vec<Vec<u8>> {
     let mut all = Vec::new();
-    each_message(prefix, areas, |msg| {
+    each_message(prefix, areas, false, |msg| {
         let mut bytes = msg.key().unwrap_or_default().to_vec();
         if let Some(hdrs) = msg.headers() {
             for header in hdrs.iter() {
@@ -108,18 +101,19 @@ pub fn raw_payloads(prefix: &str, areas: &[Area]) -> Vec<Vec<u8>> {
         }
         bytes.extend_from_slice(msg.payload().unwrap_or_default());
         all.push(bytes);
+        false
     });
     all
 }
 
-fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
+fn read_to_the_ends(prefix: &str, areas: &[Area], expected: &[&str]) -> BTreeMap<String, usize> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
     let schemas = Schemas::from_dir(dir.join("avro"))
         .and_then(|s| s.with_history_dir(dir.join("released/avro")))
         .expect("the published and released schemas parse");
     let mut read = BTreeMap::new();
     let mut samples: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
-    each_message(prefix, areas, |msg| {
+    each_message(prefix, areas, !expected.is_empty(), |msg| {
         let attrs = CloudEvent::from_headers(msg.headers()).expect("CloudEvents headers");
         let hdrs = msg.headers().unwrap();
         assert_eq!(
@@ -157,6 +151,7 @@ fn read_to_the_ends(prefix: &str, areas: &[Area]) -> BTreeMap<String, usize> {
             .entry(known.schema)
             .or_insert_with(|| msg.payload().unwrap().to_vec());
         *read.entry(attrs.ty).or_insert(0) += 1;
+        expected.iter().any(|ty| !read.contains_key(*ty))
     });
     decode_with_fastavro(&samples);
     read
