@@ -359,6 +359,31 @@ impl Skeleton {
         self.tasks.spawn(name, task);
     }
 
+    /// Runs `round` every `period` beside the server until the service stops,
+    /// named `name` in readiness (a timer: checkpoints, health checks, key
+    /// shredding). A round that fails is logged and the next one runs as usual.
+    pub fn every<F, Fut, E>(&mut self, name: &str, period: std::time::Duration, mut round: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send,
+        E: std::fmt::Display,
+    {
+        let task = name.to_owned();
+        self.spawn(name, move |stop| async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return Ok::<(), TaskError>(()),
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = round().await {
+                    tracing::warn!(error = %e, task = %task, "a round failed; the next one runs as usual");
+                }
+            }
+        });
+    }
+
     /// Binds the HTTP server: `state` and the token verifier as shared data,
     /// `GET /openapi.json` answering `openapi`, then `routes`.
     pub fn bind<S, R>(

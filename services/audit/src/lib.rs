@@ -27,7 +27,6 @@ use plinth_core::service::Service;
 use plinth_db::{MigrationSet, TenantScope, scoped_transaction};
 use plinth_service::{ServiceSettings, Skeleton, StartError};
 use secrecy::ExposeSecret;
-use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi as _;
 
 use crate::app::AppState;
@@ -88,10 +87,18 @@ impl Application {
         skeleton.consume("recorder", consumed, Recorder::new(state.clone()));
         if skeleton.runs_consumers() {
             let every = Duration::from_secs(settings.log.checkpoint_every_seconds);
+            // Each log in a transaction of its own, so the timers of several
+            // replicas never sign one log twice at once (its head row is locked
+            // while it is signed).
             let timer_state = state.clone();
-            skeleton.spawn("checkpoint timer", move |stop| {
-                checkpoint_timer(timer_state, every, stop)
-            });
+            skeleton.every(
+                "checkpoint timer",
+                (every / 4).max(Duration::from_millis(250)),
+                move || {
+                    let app = timer_state.clone();
+                    async move { checkpoint_due_logs(&app, every).await }
+                },
+            );
         }
         skeleton.bind(
             web::Data::from(state),
@@ -102,27 +109,7 @@ impl Application {
 }
 
 /// Checkpoints every log with entries past its last checkpoint once `every` has
-/// passed since that checkpoint; each log in a transaction of its own, so the
-/// timers of several replicas never sign one log twice at once (its head row is
-/// locked while it is signed).
-async fn checkpoint_timer(
-    app: Arc<AppState>,
-    every: Duration,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let mut tick = tokio::time::interval((every / 4).max(Duration::from_millis(250)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            _ = tick.tick() => {}
-        }
-        if let Err(e) = checkpoint_due_logs(&app, every).await {
-            tracing::warn!(error = %e, "checkpointing due logs failed; trying again");
-        }
-    }
-}
-
+/// passed since that checkpoint.
 async fn checkpoint_due_logs(app: &AppState, every: Duration) -> anyhow::Result<()> {
     let before = app::now() - every;
     let mut conn = app.conn().await?;

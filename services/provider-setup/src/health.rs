@@ -12,7 +12,6 @@
 //! kept; a change of a connection's status is published, and selection passes
 //! over a connection that is `auth_failed`, `unreachable` or `rate_limited`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
@@ -26,7 +25,6 @@ use plinth_service::ServiceState as _;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use crate::app::{AppState, Owner, new_id, now, owned_on_conn, permit_for};
@@ -382,25 +380,6 @@ pub async fn health_submit(
 
 /// Connections checked per round of the timer.
 const ROUND: i64 = 50;
-
-/// Checks every active connection not checked within `every`, until `stop`.
-pub async fn run(
-    app: Arc<AppState>,
-    every: Duration,
-    stop: CancellationToken,
-) -> Result<(), ApiError> {
-    let mut tick = tokio::time::interval((every / 4).max(Duration::from_millis(250)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return Ok(()),
-            _ = tick.tick() => {}
-        }
-        if let Err(e) = check_due(&app, every).await {
-            tracing::warn!(error = %e, "checking connections' health failed; trying again");
-        }
-    }
-}
 
 /// Checks the connections due now: how many.
 pub async fn check_due(app: &AppState, every: Duration) -> Result<usize, ApiError> {

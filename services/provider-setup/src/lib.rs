@@ -88,14 +88,26 @@ impl Application {
         });
         skeleton.consume("projector", consumed, Projector::new(state.clone()));
         if skeleton.runs_consumers() {
-            let every = Duration::from_secs(settings.setup.shred_every_seconds.max(1));
             let shredder = state.clone();
-            skeleton.spawn("shredder", move |stop| shred::run(shredder, every, stop));
+            skeleton.every(
+                "shredder",
+                Duration::from_secs(settings.setup.shred_every_seconds.max(1)),
+                move || {
+                    let app = shredder.clone();
+                    async move { shred::shred_due(&app).await.map(drop) }
+                },
+            );
+            // Checked a few times within the period, so none waits much longer.
             let every = Duration::from_secs(settings.health.every_seconds.max(1));
             let checker = state.clone();
-            skeleton.spawn("health checks", move |stop| {
-                health::run(checker, every, stop)
-            });
+            skeleton.every(
+                "health checks",
+                (every / 4).max(Duration::from_millis(250)),
+                move || {
+                    let app = checker.clone();
+                    async move { health::check_due(&app, every).await.map(drop) }
+                },
+            );
         }
         skeleton.bind(
             web::Data::from(state),

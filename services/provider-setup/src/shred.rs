@@ -4,39 +4,16 @@
 //! batch is one transaction with its events; replicas skip the rows another
 //! one holds.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use plinth_bus::Outbox;
 use plinth_core::ApiError;
 use plinth_db::{TenantScope, scoped_transaction};
 use plinth_service::ServiceState as _;
-use tokio_util::sync::CancellationToken;
 
 use crate::app::{AppState, now};
 use crate::store::key_versions_shred_due_on_conn;
 
 /// Versions destroyed per transaction.
 const BATCH: i64 = 100;
-
-/// Destroys due versions every `every` until `stop`.
-pub async fn run(
-    app: Arc<AppState>,
-    every: Duration,
-    stop: CancellationToken,
-) -> Result<(), ApiError> {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return Ok(()),
-            _ = tick.tick() => {}
-        }
-        if let Err(e) = shred_due(&app).await {
-            tracing::warn!(error = %e, "destroying rotated-out keys failed; trying again");
-        }
-    }
-}
 
 /// Destroys every version past its grace period now: how many.
 pub async fn shred_due(app: &AppState) -> Result<usize, ApiError> {
