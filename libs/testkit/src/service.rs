@@ -164,6 +164,24 @@ impl<S: TestedService> Harness<S> {
     pub async fn outbox(&self) -> Vec<Outgoing> {
         read_outbox(&self.db.owner_url(), &self.schemas).await
     }
+
+    /// The payloads of the events of type `ty` in the service's outbox, oldest
+    /// first, once there are at least `n` (a minute at most).
+    pub async fn published(&self, ty: &str, n: usize) -> Vec<Value> {
+        let found = || async {
+            self.outbox()
+                .await
+                .into_iter()
+                .filter(|e| e.ce_type == ty)
+                .map(|e| e.payload)
+                .collect::<Vec<_>>()
+        };
+        crate::wait_until(&format!("{n} × {ty}"), Duration::from_secs(60), || async {
+            found().await.len() >= n
+        })
+        .await;
+        found().await
+    }
 }
 
 /// The settings of a service under test in `region`, before its test's own:

@@ -28,7 +28,7 @@ use crate::redeem::Limits;
 use crate::settings::SetupSettings;
 use crate::store::{
     ConnectionRow, GrantRow, KeyVersionRow, LinkRow, RequestRow, ValidationRow,
-    connection_get_on_conn, connection_insert_on_conn, connection_list_for_tenant_on_conn,
+    candidates_of_tenant, connection_get_on_conn, connection_insert_on_conn,
     connection_list_pooled_on_conn, grant_delete_on_conn, grant_get_on_conn, grant_list_on_conn,
     grant_upsert_on_conn, health_list_on_conn, key_version_list_on_conn, link_get_on_conn,
     link_insert_on_conn, link_list_on_conn, links_revoke_on_conn, request_close_on_conn,
@@ -714,7 +714,7 @@ pub async fn connection_list<R: Resources, A: Act>(
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &owner.scope(), async |conn| {
         let rows = match owner {
-            Owner::Tenant(t) => connection_list_for_tenant_on_conn(conn, &t.to_string()).await?,
+            Owner::Tenant(t) => candidates_of_tenant(conn, &t.to_string()).await?,
             Owner::Pool => connection_list_pooled_on_conn(conn).await?,
         };
         let mut out = Vec::with_capacity(rows.len());

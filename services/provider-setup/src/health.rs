@@ -20,7 +20,6 @@ use plinth_bus::{Event, Outbox};
 use plinth_core::{ApiError, Code};
 use plinth_db::{TenantScope, scoped_transaction};
 use plinth_providers::{Endpoint, Outcome as ProbeOutcome, Probe, ProviderKind};
-use plinth_secrets::{Binding, Sealed};
 use plinth_service::ServiceState as _;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -29,7 +28,6 @@ use utoipa::ToSchema;
 
 use crate::app::{AppState, Owner, new_id, now, owned_on_conn, permit_for};
 use crate::events::Outcome;
-use crate::redeem::PLATFORM_BINDING;
 use crate::settings::HealthGate;
 use crate::store::{
     ConnectionRow, HealthRow, connection_get_on_conn, connections_due_for_health_on_conn,
@@ -125,31 +123,7 @@ async fn active_key_on_conn(
     let stored = key_version_get_on_conn(conn, &row.connection_id, version)
         .await?
         .ok_or_else(|| ApiError::internal("the active key version is missing"))?;
-    let (Some(wrapped_key), Some(nonce), Some(ciphertext)) =
-        (stored.wrapped_key, stored.nonce, stored.ciphertext)
-    else {
-        return Err(ApiError::internal("the active key version was destroyed"));
-    };
-    let owner = row
-        .tenant_id
-        .clone()
-        .unwrap_or_else(|| PLATFORM_BINDING.to_owned());
-    let binding = Binding {
-        tenant: &owner,
-        owner: &row.connection_id,
-        version: u32::try_from(version).map_err(ApiError::internal)?,
-    };
-    let sealed = Sealed {
-        backend: stored.backend,
-        key_id: stored.key_id,
-        wrapped_key,
-        nonce,
-        ciphertext,
-    };
-    app.keys
-        .open(&binding, &sealed)
-        .await
-        .map_err(|e| ApiError::unavailable("the key cannot be opened now").with_internal(e))
+    app.keys.open_version(row, &stored).await
 }
 
 /// Checks the connection `id` with its provider now: its result, recorded.

@@ -5,7 +5,23 @@
 use plinth_secrets::{Binding, EnvelopeStore, Kek, Sealed, SecretError, SecretStore, VaultStore};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use plinth_core::ApiError;
+
 use crate::settings::SecretSettings;
+use crate::store::{ConnectionRow, KeyVersionRow};
+
+/// The binding tenant of a pooled connection's keys (the platform's).
+pub const PLATFORM_BINDING: &str = "platform";
+
+/// What `connection`'s key `version` is sealed for: its tenant (the platform,
+/// for a pooled connection), the connection, the version.
+pub fn binding(connection: &ConnectionRow, version: i32) -> Result<Binding<'_>, ApiError> {
+    Ok(Binding {
+        tenant: connection.tenant_id.as_deref().unwrap_or(PLATFORM_BINDING),
+        owner: &connection.connection_id,
+        version: u32::try_from(version).map_err(ApiError::internal)?,
+    })
+}
 
 /// The backend in use.
 #[derive(Debug)]
@@ -69,6 +85,32 @@ impl Keys {
             Keys::Envelope(store) => store.seal(binding, secret).await,
             Keys::Vault(store) => store.seal(binding, secret).await,
         }
+    }
+
+    /// The key `version` of `connection` holds, opened; a destroyed version is
+    /// `gone`, a store that cannot open it `unavailable`.
+    pub async fn open_version(
+        &self,
+        connection: &ConnectionRow,
+        version: &KeyVersionRow,
+    ) -> Result<SecretString, ApiError> {
+        let (Some(wrapped_key), Some(nonce), Some(ciphertext)) = (
+            version.wrapped_key.clone(),
+            version.nonce.clone(),
+            version.ciphertext.clone(),
+        ) else {
+            return Err(ApiError::gone("the key version was destroyed"));
+        };
+        let sealed = Sealed {
+            backend: version.backend.clone(),
+            key_id: version.key_id.clone(),
+            wrapped_key,
+            nonce,
+            ciphertext,
+        };
+        self.open(&binding(connection, version.version)?, &sealed)
+            .await
+            .map_err(|e| ApiError::unavailable("the key cannot be opened now").with_internal(e))
     }
 
     pub async fn open(

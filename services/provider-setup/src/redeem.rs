@@ -21,7 +21,6 @@ use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, Principal, ReqCtx, RequestId, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
 use plinth_providers::{Endpoint, Outcome as ProbeOutcome, Probe, ProviderKind};
-use plinth_secrets::Binding;
 use plinth_service::ServiceState as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Serialize;
@@ -30,6 +29,7 @@ use utoipa::ToSchema;
 
 use crate::app::{AppState, link_state, new_id, now, token_hash};
 use crate::events::{Audited, LINK_HOLDER, Outcome, Previous};
+use crate::keys::{self, PLATFORM_BINDING};
 use crate::settings::ValidationSettings;
 use crate::store::{
     ConnectionRow, KeyVersionRow, LinkRow, RequestRow, ValidationRow, connection_activate_on_conn,
@@ -38,9 +38,6 @@ use crate::store::{
     link_redeem_on_conn, link_release_on_conn, request_close_on_conn, request_get_on_conn,
     validation_insert_on_conn,
 };
-
-/// The binding tenant of a pooled connection's keys.
-pub const PLATFORM_BINDING: &str = "platform";
 
 /// How long a redemption holds its claim on a link: longer than a validation
 /// can take.
@@ -292,11 +289,8 @@ async fn redeem_link(
     key: SecretString,
 ) -> Result<Redeemed, ApiError> {
     let key = key_shape(key)?;
-    let owner = connection
-        .tenant_id
-        .clone()
-        .unwrap_or_else(|| PLATFORM_BINDING.to_owned());
-    app.limits.check(&owner, &link.link_id)?;
+    let owner = connection.tenant_id.as_deref().unwrap_or(PLATFORM_BINDING);
+    app.limits.check(owner, &link.link_id)?;
     let scope = match holder.ctx.tenant {
         Some(tenant) => TenantScope::Tenant(tenant),
         None => TenantScope::All,
@@ -356,11 +350,7 @@ async fn redeem_link(
             return Err(ApiError::gone("the link was revoked").with_code(Code::LinkRevoked));
         }
         let version = key_version_latest_on_conn(conn, &connection.connection_id).await? + 1;
-        let binding = Binding {
-            tenant: &owner,
-            owner: &connection.connection_id,
-            version: u32::try_from(version).map_err(ApiError::internal)?,
-        };
+        let binding = keys::binding(&connection, version)?;
         let sealed = app.keys.seal(&binding, &key).await.map_err(|e| {
             ApiError::unavailable("the key could not be stored; enter it again later")
                 .with_internal(e)

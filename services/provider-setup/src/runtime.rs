@@ -13,7 +13,6 @@ use plinth_authz::{Authorized, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
-use plinth_secrets::{Binding, Sealed};
 use plinth_service::ServiceState as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
@@ -22,7 +21,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{AppState, now};
 use crate::events::{Audited, Outcome};
-use crate::redeem::PLATFORM_BINDING;
 use crate::store::{
     ConnectionRow, candidates_of_tenant, connection_get_on_conn, grant_get_on_conn,
     key_version_get_on_conn, tenant_get_on_conn,
@@ -269,32 +267,7 @@ pub async fn key_release(
                 .ok_or_else(|| {
                     ApiError::gone(format!("key version {wanted} is no longer released"))
                 })?;
-            let (Some(wrapped_key), Some(nonce), Some(ciphertext)) = (
-                version.wrapped_key.clone(),
-                version.nonce.clone(),
-                version.ciphertext.clone(),
-            ) else {
-                return Err(ApiError::gone("the key version was destroyed"));
-            };
-            let sealed = Sealed {
-                backend: version.backend.clone(),
-                key_id: version.key_id.clone(),
-                wrapped_key,
-                nonce,
-                ciphertext,
-            };
-            let owner = row
-                .tenant_id
-                .clone()
-                .unwrap_or_else(|| PLATFORM_BINDING.to_owned());
-            let binding = Binding {
-                tenant: &owner,
-                owner: &row.connection_id,
-                version: u32::try_from(version.version).map_err(ApiError::internal)?,
-            };
-            let key = app.keys.open(&binding, &sealed).await.map_err(|e| {
-                ApiError::unavailable("the key cannot be opened now").with_internal(e)
-            })?;
+            let key = app.keys.open_version(&row, &version).await?;
             let event = app.events.audit(
                 &caller.ctx,
                 &audited.clone().with_detail("version", version.version),

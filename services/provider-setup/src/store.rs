@@ -207,26 +207,6 @@ pub async fn connection_get_on_conn(
     }
 }
 
-/// A tenant's own connections, then the pooled ones granted to it, by name.
-pub async fn connection_list_for_tenant_on_conn(
-    conn: &mut AsyncPgConnection,
-    tenant: &str,
-) -> QueryResult<Vec<ConnectionRow>> {
-    let granted = pool_grants::table
-        .filter(pool_grants::tenant_id.eq(tenant))
-        .select(pool_grants::connection_id);
-    connections::table
-        .filter(
-            connections::tenant_id.eq(tenant).or(connections::tenant_id
-                .is_null()
-                .and(connections::connection_id.eq_any(granted))),
-        )
-        .order((connections::tenant_id.is_null(), connections::name))
-        .select(ConnectionRow::as_select())
-        .load(conn)
-        .await
-}
-
 /// The tenant's own connections (`None`: the platform's pooled ones) named
 /// `name`.
 pub async fn connection_by_name_on_conn(
@@ -279,8 +259,9 @@ pub async fn connection_destroy_on_conn(
 }
 
 /// The connections `tenant` may use — its own, then pooled ones shared with it,
-/// by name — in one round trip outside any transaction: the function sets the
-/// tenant's row-level security scope for its own statement.
+/// by name — in one round trip: the function sets the tenant's row-level
+/// security scope for its own statement (outside a transaction), or for the rest
+/// of the transaction it runs in (one scoped to that tenant already).
 pub async fn candidates_of_tenant(
     conn: &mut AsyncPgConnection,
     tenant: &str,

@@ -3,10 +3,7 @@
 //! ACTIVE, unknowns acknowledged by the request) or says which could not be and
 //! why; offboarding disables every module with its cleanup steps recorded.
 
-use std::time::Duration;
-
 use plinth_core::TenantId;
-use plinth_testkit::wait_until;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -30,23 +27,6 @@ impl TestApp {
             }),
         )
         .await;
-    }
-
-    /// The answers of type `ty` published so far, once there are `n`.
-    async fn answers(&self, ty: &str, n: usize) -> Vec<Value> {
-        let found = || async {
-            self.outbox()
-                .await
-                .into_iter()
-                .filter(|e| e.ce_type == ty)
-                .map(|e| e.payload)
-                .collect::<Vec<_>>()
-        };
-        wait_until(&format!("{n} × {ty}"), Duration::from_secs(60), || async {
-            found().await.len() >= n
-        })
-        .await;
-        found().await
     }
 }
 
@@ -76,7 +56,7 @@ async fn onboarding_enables_the_requested_modules_or_says_why_not_and_offboardin
     // Not deployed in the region yet: the item fails, saying so.
     app.onboard(tenant, &["itsm-triage-agent"]).await;
     let failed = app
-        .answers("plinth.module.defaults_enablement_failed", 1)
+        .published("plinth.module.defaults_enablement_failed", 1)
         .await;
     assert_eq!(failed[0]["item"], "module_defaults");
     assert_eq!(
@@ -98,7 +78,7 @@ async fn onboarding_enables_the_requested_modules_or_says_why_not_and_offboardin
         .await;
     assert_eq!(status, 200);
     app.onboard(tenant, &["itsm-triage-agent"]).await;
-    let done = app.answers("plinth.module.defaults_enabled", 1).await;
+    let done = app.published("plinth.module.defaults_enabled", 1).await;
     assert_eq!(done[0]["reason"], Value::Null);
     let (_, listed) = app
         .get(&admin(), &format!("/admin/tenant-modules/{tenant}"))
@@ -113,7 +93,7 @@ async fn onboarding_enables_the_requested_modules_or_says_why_not_and_offboardin
     );
     // Asked again (a redelivery): answered again, nothing enabled twice.
     app.onboard(tenant, &["itsm-triage-agent"]).await;
-    app.answers("plinth.module.defaults_enabled", 2).await;
+    app.published("plinth.module.defaults_enabled", 2).await;
     let enabled_events = app
         .outbox()
         .await
@@ -134,7 +114,7 @@ async fn onboarding_enables_the_requested_modules_or_says_why_not_and_offboardin
         }),
     )
     .await;
-    let answered = app.answers("plinth.module.deprovisioned", 1).await;
+    let answered = app.published("plinth.module.deprovisioned", 1).await;
     assert_eq!(answered[0]["item"], "modules_disabled");
     let (_, listed) = app
         .get(&admin(), &format!("/admin/tenant-modules/{tenant}"))
@@ -158,7 +138,7 @@ async fn a_module_without_an_approved_release_fails_onboarding_by_name() {
         .await;
     app.onboard(tenant, &["finance-dispute-assistant"]).await;
     let failed = app
-        .answers("plinth.module.defaults_enablement_failed", 1)
+        .published("plinth.module.defaults_enablement_failed", 1)
         .await;
     assert_eq!(
         failed[0]["reason"],

@@ -14,15 +14,7 @@ use crate::helpers::{As, GOOD_KEY, TestApp, admin, integrator};
 
 /// A tenant's active connection keyed with `key`: its admin path.
 async fn active(app: &TestApp, tenant: TenantId, key: &str) -> String {
-    let created = app.connection(tenant, app.openai("primary")).await;
-    let minted = app
-        .mint(
-            tenant,
-            created["requests"][0]["request_id"].as_str().unwrap(),
-        )
-        .await;
-    let (status, _) = app.redeem(minted["url"].as_str().unwrap(), key).await;
-    assert_eq!(status, 200);
+    let created = app.keyed(tenant, "primary", key).await;
     format!(
         "/admin/providers/tenants/{tenant}/connections/{}",
         created["connection_id"].as_str().unwrap()

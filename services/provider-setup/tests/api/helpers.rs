@@ -6,7 +6,7 @@ use std::time::Duration;
 use plinth_core::{Region, Role, TenantId};
 use plinth_providers::fake::FakeProviders;
 pub use plinth_testkit::As;
-use plinth_testkit::{Harness, count_all_tenants, wait_until};
+use plinth_testkit::{Harness, count_all_tenants, merge, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -142,6 +142,21 @@ impl TestApp {
         minted
     }
 
+    /// A connection of `tenant` named `name`, keyed with `key` through its
+    /// setup link: the connection as created.
+    pub async fn keyed(&self, tenant: TenantId, name: &str, key: &str) -> Value {
+        let created = self.connection(tenant, self.openai(name)).await;
+        let minted = self
+            .mint(
+                tenant,
+                created["requests"][0]["request_id"].as_str().unwrap(),
+            )
+            .await;
+        let (status, _) = self.redeem(minted["url"].as_str().unwrap(), key).await;
+        assert_eq!(status, 200);
+        created
+    }
+
     /// Enters `key` through the link of `url` as its holder would: no token
     /// but the link's.
     pub async fn redeem(&self, url: &str, key: &str) -> (u16, Value) {
@@ -158,16 +173,4 @@ impl TestApp {
 /// The token in a link's URL (its fragment).
 pub fn token_of(url: &str) -> String {
     url.split_once('#').unwrap().1.to_owned()
-}
-
-/// `overrides` merged into `base`, nested objects key by key.
-fn merge(base: &mut Value, overrides: Value) {
-    match (base, overrides) {
-        (Value::Object(base), Value::Object(overrides)) => {
-            for (key, value) in overrides {
-                merge(base.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (base, value) => *base = value,
-    }
 }

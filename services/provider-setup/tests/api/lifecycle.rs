@@ -3,11 +3,8 @@
 //! cannot); offboarding destroys every key of the tenant — crypto-shredded —
 //! revokes its links and withdraws what the platform shared with it.
 
-use std::time::Duration;
-
 use plinth_core::{Role, TenantId};
-use plinth_testkit::wait_until;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{As, GOOD_KEY, TestApp, admin};
 
@@ -45,23 +42,6 @@ impl TestApp {
         .await;
     }
 
-    /// The payloads of type `ty` published so far, once there are `n`.
-    async fn answers(&self, ty: &str, n: usize) -> Vec<Value> {
-        let found = || async {
-            self.outbox()
-                .await
-                .into_iter()
-                .filter(|e| e.ce_type == ty)
-                .map(|e| e.payload)
-                .collect::<Vec<_>>()
-        };
-        wait_until(&format!("{n} × {ty}"), Duration::from_secs(60), || async {
-            found().await.len() >= n
-        })
-        .await;
-        found().await
-    }
-
     /// A pooled connection named `name` with an active key: its id.
     async fn pool(&self, name: &str) -> String {
         let (_, pooled) = self
@@ -95,7 +75,7 @@ async fn onboarding_shares_the_default_pools_or_says_why_it_cannot() {
     .await;
     let first = app.tenant("ONBOARDING").await;
     app.onboard(first).await;
-    let failed = app.answers("plinth.provider.setup_failed", 1).await;
+    let failed = app.published("plinth.provider.setup_failed", 1).await;
     assert_eq!(failed[0]["item"], "provider_setup");
     assert_eq!(
         failed[0]["reason"],
@@ -105,7 +85,7 @@ async fn onboarding_shares_the_default_pools_or_says_why_it_cannot() {
     let pool = app.pool("msp-default").await;
     let second = app.tenant("ONBOARDING").await;
     app.onboard(second).await;
-    let ready = app.answers("plinth.provider.setup_ready", 1).await;
+    let ready = app.published("plinth.provider.setup_ready", 1).await;
     assert_eq!(
         (&ready[0]["tenant_id"], &ready[0]["reason"]),
         (&json!(second.to_string()), &json!(null))
@@ -163,7 +143,7 @@ async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares()
 
     app.set_status(tenant, "OFFBOARDING").await;
     app.offboard(tenant).await;
-    let done = app.answers("plinth.provider.deprovisioned", 1).await;
+    let done = app.published("plinth.provider.deprovisioned", 1).await;
     assert_eq!(
         (&done[0]["item"], &done[0]["reason"]),
         (&json!("provider_keys_destroyed"), &json!(null))
@@ -195,14 +175,14 @@ async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares()
     );
     let (status, problem) = app.redeem(live["url"].as_str().unwrap(), GOOD_KEY).await;
     assert_eq!((status, &problem["code"]), (410, &json!("link_revoked")));
-    let destroyed = app.answers("plinth.provider.key_destroyed", 2).await;
+    let destroyed = app.published("plinth.provider.key_destroyed", 2).await;
     assert!(
         destroyed
             .iter()
             .all(|d| d["reason"] == "offboarded" && d["tenant_id"] == tenant.to_string())
     );
     assert_eq!(
-        app.answers("plinth.provider.pool_withdrawn", 1).await[0]["tenant_id"],
+        app.published("plinth.provider.pool_withdrawn", 1).await[0]["tenant_id"],
         tenant.to_string()
     );
 
@@ -234,11 +214,15 @@ async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares()
     // Asked again (a retry), there is nothing left to destroy.
     app.offboard(tenant).await;
     assert_eq!(
-        app.answers("plinth.provider.deprovisioned", 2).await.len(),
+        app.published("plinth.provider.deprovisioned", 2)
+            .await
+            .len(),
         2
     );
     assert_eq!(
-        app.answers("plinth.provider.key_destroyed", 2).await.len(),
+        app.published("plinth.provider.key_destroyed", 2)
+            .await
+            .len(),
         2
     );
 }

@@ -16,20 +16,6 @@ fn runtime() -> As {
     As::platform(Role::Runtime).named("plinth-runtime")
 }
 
-/// A tenant's connection named `name`, keyed with `key`: the connection.
-async fn active(app: &TestApp, tenant: TenantId, name: &str, key: &str) -> Value {
-    let created = app.connection(tenant, app.openai(name)).await;
-    let minted = app
-        .mint(
-            tenant,
-            created["requests"][0]["request_id"].as_str().unwrap(),
-        )
-        .await;
-    let (status, _) = app.redeem(minted["url"].as_str().unwrap(), key).await;
-    assert_eq!(status, 200);
-    created
-}
-
 fn selection(tenant: TenantId) -> String {
     format!("/runtime/providers/tenants/{tenant}/selection")
 }
@@ -46,7 +32,7 @@ async fn selection_prefers_the_tenants_own_ready_connection_then_a_shared_pooled
     let app = TestApp::spawn().await;
     let acme = app.tenant("ACTIVE").await;
     let globex = app.tenant("ACTIVE").await;
-    active(&app, globex, "globex-openai", GOOD_KEY).await;
+    app.keyed(globex, "globex-openai", GOOD_KEY).await;
 
     // Nothing of Acme's is ready: Globex's connection is never a candidate.
     let (status, problem) = app.get(&runtime(), &selection(acme)).await;
@@ -160,8 +146,8 @@ async fn keys_are_released_to_the_runtime_alone_and_every_release_is_audited() {
     let app = TestApp::spawn().await;
     let acme = app.tenant("ACTIVE").await;
     let globex = app.tenant("ACTIVE").await;
-    let connection = active(&app, acme, "primary", GOOD_KEY).await;
-    let theirs = active(&app, globex, "theirs", "sk-test-good-globex").await;
+    let connection = app.keyed(acme, "primary", GOOD_KEY).await;
+    let theirs = app.keyed(globex, "theirs", "sk-test-good-globex").await;
 
     let answer = app
         .client
@@ -247,7 +233,7 @@ async fn keys_are_released_to_the_runtime_alone_and_every_release_is_audited() {
 async fn a_runtime_calling_all_through_a_rotation_never_fails() {
     let app = Arc::new(TestApp::spawn().await);
     let acme = app.tenant("ACTIVE").await;
-    let connection = active(&app, acme, "primary", GOOD_KEY).await;
+    let connection = app.keyed(acme, "primary", GOOD_KEY).await;
     let stop = Arc::new(AtomicBool::new(false));
     let calls = Arc::new(AtomicUsize::new(0));
     let newest = Arc::new(AtomicI64::new(0));
