@@ -516,19 +516,43 @@ async fn forward_checked(
             return Ok(over_the_limit(limit, retry_after));
         }
     };
+    let creates = route.create_names_region
+        && req.method() == actix_web::http::Method::POST
+        && path == route.prefix;
+    let cookie = session.and_then(|s| proxy.sessions.touch(&s));
+    send_and_pass_on(
+        req,
+        payload,
+        proxy,
+        || upstream_request(req, proxy, client, &route, &identity, acting),
+        creates,
+        (limit, remaining),
+        cookie,
+    )
+    .await
+}
+
+/// What every forwarded request ends with: the body limit checked, the
+/// request built and sent, the answer passed on with the allowance's headers
+/// (and a session's renewed cookie).
+async fn send_and_pass_on(
+    req: &HttpRequest,
+    payload: web::Payload,
+    proxy: &Proxy,
+    upstream: impl FnOnce() -> Result<awc::ClientRequest, ApiError>,
+    creates: bool,
+    (limit, remaining): (u32, u32),
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> Result<HttpResponse, ApiError> {
     let length = content_length(req.headers());
     if length.is_some_and(|length| length > proxy.body_limit as u64) {
         return Err(ApiError::payload_too_large(proxy.body_limit));
     }
-    let upstream = upstream_request(req, proxy, client, &route, &identity, acting)?;
-    let creates = route.create_names_region
-        && req.method() == actix_web::http::Method::POST
-        && path == route.prefix;
-    let response = send(req, payload, proxy, upstream, creates, length).await?;
+    let response = send(req, payload, proxy, upstream()?, creates, length).await?;
     let mut answer = HttpResponse::build(response.status());
     answer.insert_header(("ratelimit-limit", limit.to_string()));
     answer.insert_header(("ratelimit-remaining", remaining.to_string()));
-    if let Some(cookie) = session.and_then(|s| proxy.sessions.touch(&s)) {
+    if let Some(cookie) = cookie {
         answer.cookie(cookie);
     }
     pass_on(req, response, answer).await
@@ -553,16 +577,16 @@ async fn forward_public(
             return Ok(over_the_limit(limit, retry_after));
         }
     };
-    let length = content_length(req.headers());
-    if length.is_some_and(|length| length > proxy.body_limit as u64) {
-        return Err(ApiError::payload_too_large(proxy.body_limit));
-    }
-    let upstream = upstream_base(req, client, route)?;
-    let response = send(req, payload, proxy, upstream, false, length).await?;
-    let mut answer = HttpResponse::build(response.status());
-    answer.insert_header(("ratelimit-limit", limit.to_string()));
-    answer.insert_header(("ratelimit-remaining", remaining.to_string()));
-    pass_on(req, response, answer).await
+    send_and_pass_on(
+        req,
+        payload,
+        proxy,
+        || upstream_base(req, client, route),
+        false,
+        (limit, remaining),
+        None,
+    )
+    .await
 }
 
 /// Who is calling. An address that keeps failing authentication is refused

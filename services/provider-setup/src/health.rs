@@ -17,7 +17,7 @@ use std::time::Duration;
 use diesel_async::AsyncPgConnection;
 use plinth_authz::{Act, Authorized, Caller, Resources, on, to};
 use plinth_bus::{Event, Outbox};
-use plinth_core::{ApiError, Code};
+use plinth_core::{ApiError, Code, ReqCtx};
 use plinth_db::{TenantScope, scoped_transaction};
 use plinth_providers::{Endpoint, Outcome as ProbeOutcome, Probe, ProviderKind};
 use plinth_service::ServiceState as _;
@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::app::{AppState, Owner, new_id, now, owned_on_conn, permit_for};
-use crate::events::Outcome;
+use crate::events::{Audited, Outcome};
 use crate::settings::HealthGate;
 use crate::store::{
     ConnectionRow, HealthRow, connection_get_on_conn, connections_due_for_health_on_conn,
@@ -126,29 +126,44 @@ async fn active_key_on_conn(
     app.keys.open_version(row, &stored).await
 }
 
-/// Checks the connection `id` with its provider now: its result, recorded.
+/// An administrator's request for a check: whose connection, who asked, and
+/// the audit record it leaves with the result. The timer's checks have none.
+struct Asked<'a> {
+    owner: Owner,
+    ctx: &'a ReqCtx,
+    audited: &'a Audited,
+}
+
+/// Checks the connection `id` with its provider now: its result, recorded. No
+/// database connection is held while the provider answers.
 async fn probe(
     app: &AppState,
     scope: &TenantScope,
     id: &str,
     by: &str,
-) -> Result<(HealthRow, Vec<Event>), ApiError> {
-    let mut conn = app.conn().await?;
-    let (row, key) = scoped_transaction(&mut conn, scope, async |conn| {
-        let row = connection_get_on_conn(conn, id, false)
-            .await?
-            .ok_or_else(|| ApiError::not_found("connection"))?;
-        if row.status != "ACTIVE" {
-            return Err(ApiError::conflict(format!(
-                "the connection is {}; only an active connection is checked",
-                row.status
-            ))
-            .with_code(Code::InvalidTransition));
-        }
-        let key = active_key_on_conn(app, conn, &row).await?;
-        Ok((row, key))
-    })
-    .await?;
+    asked: Option<&Asked<'_>>,
+) -> Result<HealthRow, ApiError> {
+    let (row, key) = {
+        let mut conn = app.conn().await?;
+        scoped_transaction(&mut conn, scope, async |conn| {
+            let row = match asked {
+                Some(asked) => owned_on_conn(conn, asked.owner, id, false).await?,
+                None => connection_get_on_conn(conn, id, false)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("connection"))?,
+            };
+            if row.status != "ACTIVE" {
+                return Err(ApiError::conflict(format!(
+                    "the connection is {}; only an active connection is checked",
+                    row.status
+                ))
+                .with_code(Code::InvalidTransition));
+            }
+            let key = active_key_on_conn(app, conn, &row).await?;
+            Ok((row, key))
+        })
+        .await?
+    };
     let endpoint = Endpoint {
         kind: ProviderKind::parse(&row.kind)
             .ok_or_else(|| ApiError::internal(format!("stored kind {}", row.kind)))?,
@@ -176,13 +191,22 @@ async fn probe(
         observed_at: at,
         recorded_at: at,
     };
-    let events = scoped_transaction(&mut conn, scope, async |conn| {
-        let events = record_on_conn(app, conn, &record).await?;
+    let mut conn = app.conn().await?;
+    scoped_transaction(&mut conn, scope, async |conn| {
+        let mut events = record_on_conn(app, conn, &record).await?;
+        if let Some(asked) = asked {
+            events.push(app.events.audit(
+                asked.ctx,
+                &asked.audited.clone().with_detail("status", &record.status),
+                Outcome::Allowed,
+                None,
+            )?);
+        }
         Outbox::enqueue(conn, &events).await?;
-        Ok::<_, ApiError>(events)
+        Ok::<_, ApiError>(())
     })
     .await?;
-    Ok((record, events))
+    Ok(record)
 }
 
 /// Checks the owner's connection `id` now, on an administrator's request.
@@ -197,24 +221,18 @@ pub async fn health_check<R: Resources, A: Act>(
         .on_resource(id);
     let result = async {
         let caller = permit_for(app, auth, owner).await?;
-        let scope = owner.scope();
-        let mut conn = app.conn().await?;
-        scoped_transaction(&mut conn, &scope, async |conn| {
-            owned_on_conn(conn, owner, id, false).await.map(drop)
-        })
-        .await?;
-        drop(conn);
-        let (record, _) = probe(app, &scope, id, &caller.ctx.principal.subject).await?;
-        let mut conn = app.conn().await?;
-        let event = app.events.audit(
-            &caller.ctx,
-            &audited.clone().with_detail("status", &record.status),
-            Outcome::Allowed,
-            None,
-        )?;
-        scoped_transaction(&mut conn, &scope, async |conn| {
-            Outbox::enqueue(conn, &[event]).await
-        })
+        let asked = Asked {
+            owner,
+            ctx: &caller.ctx,
+            audited: &audited,
+        };
+        let record = probe(
+            app,
+            &owner.scope(),
+            id,
+            &caller.ctx.principal.subject,
+            Some(&asked),
+        )
         .await?;
         Ok(HealthRecord::from(record))
     }
@@ -365,7 +383,7 @@ pub async fn check_due(app: &AppState, every: Duration) -> Result<usize, ApiErro
     .await?;
     drop(conn);
     for row in &due {
-        if let Err(e) = probe(app, &TenantScope::All, &row.connection_id, PROBER).await {
+        if let Err(e) = probe(app, &TenantScope::All, &row.connection_id, PROBER, None).await {
             tracing::warn!(connection = %row.connection_id, error = %e, "a health check failed");
         }
     }

@@ -263,24 +263,14 @@ pub async fn redeem(app: &AppState, token: &str, key: SecretString) -> Result<Re
     }
     .on_resource(&connection.connection_id)
     .with_detail("link_id", &link.link_id);
-    let result = async {
-        let mut conn = app.conn().await?;
-        redeem_link(
-            app, &mut conn, &holder, &audited, link, request, connection, key,
-        )
-        .await
-    }
-    .await;
+    let result = redeem_link(app, &holder, &audited, link, request, connection, key).await;
     app.audited(&holder, &audited, result).await
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one redemption's parts, passed once"
-)]
+/// The redemption proper. No database connection is held while the provider
+/// answers: one claims the link, another records the outcome.
 async fn redeem_link(
     app: &AppState,
-    conn: &mut AsyncPgConnection,
     holder: &LinkHolder,
     audited: &Audited,
     link: LinkRow,
@@ -296,7 +286,7 @@ async fn redeem_link(
         None => TenantScope::All,
     };
     let at = now();
-    let claimed = scoped_transaction(conn, &scope, async |conn| {
+    let claimed = scoped_transaction(&mut *app.conn().await?, &scope, async |conn| {
         Ok::<_, ApiError>(link_claim_on_conn(conn, &link.link_id, at, at + CLAIM).await?)
     })
     .await?;
@@ -331,7 +321,7 @@ async fn redeem_link(
 
     if probe.outcome != ProbeOutcome::Ok {
         // Kept, with the claim let go: the holder may enter another key.
-        scoped_transaction(conn, &scope, async |conn| {
+        scoped_transaction(&mut *app.conn().await?, &scope, async |conn| {
             link_release_on_conn(conn, &link.link_id).await?;
             validation_insert_on_conn(conn, &validation).await?;
             Outbox::enqueue(conn, &[app.events.key_validated(&validation)?]).await?;
@@ -342,7 +332,7 @@ async fn redeem_link(
     }
 
     let grace = Duration::minutes(i64::from(app.setup.grace_minutes));
-    scoped_transaction(conn, &scope, async |conn| {
+    scoped_transaction(&mut *app.conn().await?, &scope, async |conn| {
         let connection = connection_get_on_conn(conn, &connection.connection_id, true)
             .await?
             .ok_or_else(|| ApiError::not_found("setup link"))?;
