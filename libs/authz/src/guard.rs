@@ -95,6 +95,8 @@ pub mod on {
         ProviderKey => [ProviderKey];
         /// A health result about a connection.
         ProviderHealth => [ProviderHealth];
+        /// A connector installed in a workspace.
+        ConnectorInstallation => [ConnectorInstallation];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

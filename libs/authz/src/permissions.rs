@@ -71,6 +71,9 @@ pub enum Resource {
     /// A normalized health result about a provider connection, submitted
     /// through the platform's gate.
     ProviderHealth,
+    /// A connector (ConnectWise Manage, Datto Autotask, HaloPSA, Microsoft
+    /// Graph) installed in a workspace, and the setup of its credentials.
+    ConnectorInstallation,
 }
 
 /// What is done to it.
@@ -88,7 +91,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 27] = [
+    pub const ALL: [Resource; 28] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -116,6 +119,7 @@ impl Resource {
         Resource::ProviderSelection,
         Resource::ProviderKey,
         Resource::ProviderHealth,
+        Resource::ConnectorInstallation,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -148,6 +152,7 @@ impl Resource {
             Resource::ProviderSelection => "provider_selection",
             Resource::ProviderKey => "provider_key",
             Resource::ProviderHealth => "provider_health",
+            Resource::ConnectorInstallation => "connector_installation",
         }
     }
 }
@@ -237,6 +242,10 @@ fn writers(resource: Resource) -> &'static [Role] {
         // administrators, the platform team, and the runtime that calls it —
         // each through the platform's gate, which may refuse more.
         Resource::ProviderHealth => &[PlatformAdmin, WorkspaceAdmin, IntegrationAdmin, Runtime],
+        // Which PSA and directory connectors a workspace uses, and their
+        // credentials' setup, are the tenant's integration administrators'
+        // alone.
+        Resource::ConnectorInstallation => &[IntegrationAdmin],
     }
 }
 

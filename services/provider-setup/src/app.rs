@@ -27,13 +27,14 @@ use crate::keys::Keys;
 use crate::redeem::Limits;
 use crate::settings::SetupSettings;
 use crate::store::{
-    ConnectionRow, GrantRow, KeyVersionRow, LinkRow, RequestRow, ValidationRow,
+    ConnectionRow, GrantRow, InstallationRow, KeyVersionRow, LinkRow, RequestRow, ValidationRow,
     candidates_of_tenant, connection_get_on_conn, connection_insert_on_conn,
-    connection_list_pooled_on_conn, grant_delete_on_conn, grant_get_on_conn, grant_list_on_conn,
-    grant_upsert_on_conn, health_list_on_conn, key_version_list_on_conn, link_get_on_conn,
-    link_insert_on_conn, link_list_on_conn, links_revoke_on_conn, request_close_on_conn,
-    request_get_on_conn, request_insert_on_conn, request_list_on_conn, request_open_on_conn,
-    tenant_get_on_conn, validation_list_on_conn,
+    connection_list_pooled_on_conn, connectors_of_tenant_on_conn, grant_delete_on_conn,
+    grant_get_on_conn, grant_list_on_conn, grant_upsert_on_conn, health_list_on_conn,
+    installation_insert_on_conn, key_version_list_on_conn, link_get_on_conn, link_insert_on_conn,
+    link_list_on_conn, links_revoke_on_conn, request_close_on_conn, request_get_on_conn,
+    request_insert_on_conn, request_list_on_conn, request_open_on_conn, tenant_get_on_conn,
+    validation_list_on_conn, workspace_get_on_conn,
 };
 
 /// What the app functions work with.
@@ -111,41 +112,49 @@ pub fn check_setup(setup: &SetupSettings) -> Result<(), String> {
     Ok(())
 }
 
-/// Whose connection: a tenant's own, or the platform's pooled one.
+/// Whose connection: a tenant's own AI provider connection, the platform's
+/// pooled one, or a connector installed in one of a tenant's workspaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
     Tenant(TenantId),
     Pool,
+    Connectors(TenantId),
 }
 
 impl Owner {
-    /// The `tenant_id` of its rows.
-    pub fn column(self) -> Option<String> {
+    /// The tenant it is of; none for the platform's pooled connections.
+    pub fn tenant(self) -> Option<TenantId> {
         match self {
-            Owner::Tenant(t) => Some(t.to_string()),
+            Owner::Tenant(t) | Owner::Connectors(t) => Some(t),
             Owner::Pool => None,
         }
     }
 
+    /// The `tenant_id` of its rows.
+    pub fn column(self) -> Option<String> {
+        self.tenant().map(|t| t.to_string())
+    }
+
     /// The row-level security scope its work runs in.
     pub(crate) fn scope(self) -> TenantScope {
-        match self {
-            Owner::Tenant(t) => TenantScope::Tenant(t),
-            Owner::Pool => TenantScope::All,
+        match self.tenant() {
+            Some(t) => TenantScope::Tenant(t),
+            None => TenantScope::All,
         }
     }
 
-    /// Whether `row` is this owner's own connection.
-    fn owns(self, row: &ConnectionRow) -> bool {
-        row.tenant_id == self.column()
+    /// Whether `row` is this owner's own: a connector installation is never
+    /// reached on a provider connection's path, nor the other way round.
+    pub(crate) fn owns(self, row: &ConnectionRow) -> bool {
+        row.tenant_id == self.column() && row.is_connector() == matches!(self, Owner::Connectors(_))
     }
 
     /// The audit record of `action`, in the tenant's log or the platform's.
     pub(crate) fn audited(self, action: &'static str, resource_type: &'static str) -> Audited {
         let audited = Audited::new(action, resource_type);
-        match self {
-            Owner::Tenant(t) => audited.in_tenant(t),
-            Owner::Pool => audited,
+        match self.tenant() {
+            Some(t) => audited.in_tenant(t),
+            None => audited,
         }
     }
 }
@@ -159,9 +168,9 @@ pub(crate) async fn permit_for<'a, R: Resources, A: Act>(
     owner: Owner,
 ) -> Result<&'a Caller, ApiError> {
     let caller = auth.permit()?;
-    match owner {
-        Owner::Pool => require_platform_wide(caller)?,
-        Owner::Tenant(tenant) => {
+    match owner.tenant() {
+        None => require_platform_wide(caller)?,
+        Some(tenant) => {
             caller.ctx.require_local(tenant)?;
             if !app.knows_tenant(tenant).await {
                 return Err(ApiError::not_found("tenant"));
@@ -312,7 +321,7 @@ pub struct SetupRequest {
 }
 
 impl SetupRequest {
-    fn of(row: RequestRow, links: Vec<LinkRow>, at: OffsetDateTime) -> Self {
+    pub(crate) fn of(row: RequestRow, links: Vec<LinkRow>, at: OffsetDateTime) -> Self {
         SetupRequest {
             request_id: row.request_id,
             connection_id: row.connection_id,
@@ -483,7 +492,7 @@ fn default_base_url(kind: ProviderKind) -> Option<&'static str> {
 
 /// Whether `url` is an https URL, or plain http to this machine when
 /// `loopback_http` allows it (the dev stack's local provider servers).
-fn acceptable_url(url: &str, loopback_http: bool) -> bool {
+pub(crate) fn acceptable_url(url: &str, loopback_http: bool) -> bool {
     let host_of = |rest: &str| {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         !authority.is_empty()
@@ -503,7 +512,7 @@ fn acceptable_url(url: &str, loopback_http: bool) -> bool {
     false
 }
 
-fn short_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+pub(crate) fn short_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
     {
         return Err(ApiError::invalid_request(
@@ -512,6 +521,23 @@ fn short_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// A connection's name: 1 to 64 letters, digits, `-`, `_` or `.`.
+pub(crate) fn name_check(name: &str) -> Result<(), ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_request(
+            "name",
+            "`name` is 1 to 64 letters, digits, `-`, `_` or `.`",
+        ))
+    }
 }
 
 impl NewConnection {
@@ -523,18 +549,7 @@ impl NewConnection {
         at: OffsetDateTime,
         by: &str,
     ) -> Result<(ConnectionRow, String), ApiError> {
-        let valid_name = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        if !valid_name {
-            return Err(ApiError::invalid_request(
-                "name",
-                "`name` is 1 to 64 letters, digits, `-`, `_` or `.`",
-            ));
-        }
+        name_check(&self.name)?;
         let kind = ProviderKind::parse(&self.kind).ok_or_else(|| {
             ApiError::invalid_request("kind", "`kind` is `openai`, `azure_openai` or `anthropic`")
         })?;
@@ -619,7 +634,7 @@ async fn tenant_accepts_on_conn(
     conn: &mut AsyncPgConnection,
     owner: Owner,
 ) -> Result<(), ApiError> {
-    let Owner::Tenant(tenant) = owner else {
+    let Some(tenant) = owner.tenant() else {
         return Ok(());
     };
     let row = tenant_get_on_conn(conn, &tenant.to_string())
@@ -643,13 +658,37 @@ pub async fn connection_create<R: Resources, A: Act>(
     owner: Owner,
     new: Result<NewConnection, ApiError>,
 ) -> Result<Connection, ApiError> {
+    let loopback_http = app.setup.loopback_http;
+    let (row, request, at) = create_with_request(auth, app, owner, |at, by| {
+        let (row, note) = new?.row(owner, loopback_http, at, by)?;
+        Ok((row, None, note))
+    })
+    .await?;
+    let mut view = Connection::of(row);
+    view.requests = Some(vec![SetupRequest::of(request, Vec::new(), at)]);
+    Ok(view)
+}
+
+/// What creating a connection makes: its row, a connector's installation,
+/// and the note for whoever opens its setup link.
+pub(crate) type Made = (ConnectionRow, Option<InstallationRow>, String);
+
+/// Creates the connection `build` makes for the caller (a provider connection
+/// or a connector installation), with its initial setup request, in one
+/// transaction with its event and audit entry. A connector's workspace must be
+/// the tenant's, and not deleted.
+pub(crate) async fn create_with_request<R: Resources, A: Act>(
+    auth: &Authorized<R, A>,
+    app: &AppState,
+    owner: Owner,
+    build: impl FnOnce(OffsetDateTime, &str) -> Result<Made, ApiError>,
+) -> Result<(ConnectionRow, RequestRow, OffsetDateTime), ApiError> {
     let mut audited = owner.audited("provider.connection_create", "provider_connection");
     let result = async {
-        let new = new?;
         let caller = permit_for(app, auth, owner).await?;
         let at = now();
         let by = caller.ctx.principal.subject.clone();
-        let (row, note) = new.row(owner, app.setup.loopback_http, at, &by)?;
+        let (row, installation, note) = build(at, &by)?;
         let request = RequestRow {
             request_id: new_id("psr"),
             connection_id: row.connection_id.clone(),
@@ -661,14 +700,30 @@ pub async fn connection_create<R: Resources, A: Act>(
             created_by: by.clone(),
             completed_at: None,
         };
-        let audited_here = audited
+        let mut audited_here = audited
             .clone()
             .on_resource(&row.connection_id)
             .with_detail("kind", &row.kind)
             .with_detail("name", &row.name);
+        if let Some(installation) = &installation {
+            audited_here = audited_here.with_detail("workspace_id", &installation.workspace_id);
+        }
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &owner.scope(), async |conn| {
             tenant_accepts_on_conn(conn, owner).await?;
+            if let Some(installation) = &installation {
+                let found = workspace_get_on_conn(conn, &installation.workspace_id)
+                    .await?
+                    .filter(|w| w.tenant_id == installation.tenant_id);
+                match found {
+                    None => return Err(ApiError::not_found("workspace")),
+                    Some(w) if w.deleted_at.is_some() => {
+                        return Err(ApiError::conflict("the workspace was deleted")
+                            .with_code(Code::InvalidTransition));
+                    }
+                    Some(_) => {}
+                }
+            }
             connection_insert_on_conn(conn, &row).await.map_err(|e| {
                 if is_unique_violation(&e) {
                     ApiError::already_exists(format!("a connection named {:?} exists", row.name))
@@ -676,6 +731,9 @@ pub async fn connection_create<R: Resources, A: Act>(
                     e.into()
                 }
             })?;
+            if let Some(installation) = &installation {
+                installation_insert_on_conn(conn, installation).await?;
+            }
             request_insert_on_conn(conn, &request).await?;
             let events = [
                 app.events.connection_changed(
@@ -692,13 +750,11 @@ pub async fn connection_create<R: Resources, A: Act>(
             Ok::<_, ApiError>(())
         })
         .await?;
-        let mut view = Connection::of(row);
-        view.requests = Some(vec![SetupRequest::of(request, Vec::new(), at)]);
-        Ok(view)
+        Ok((row, request, at))
     }
     .await;
-    if let Ok(view) = &result {
-        audited = audited.on_resource(&view.connection_id);
+    if let Ok((row, _, _)) = &result {
+        audited = audited.on_resource(&row.connection_id);
     }
     app.audited(auth, &audited, result).await
 }
@@ -716,6 +772,11 @@ pub async fn connection_list<R: Resources, A: Act>(
         let rows = match owner {
             Owner::Tenant(t) => candidates_of_tenant(conn, &t.to_string()).await?,
             Owner::Pool => connection_list_pooled_on_conn(conn).await?,
+            Owner::Connectors(t) => connectors_of_tenant_on_conn(conn, &t.to_string(), None)
+                .await?
+                .into_iter()
+                .map(|(row, _)| row)
+                .collect(),
         };
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -777,6 +838,32 @@ pub async fn connection_get<R: Resources, A: Act>(
         if !owner.owns(&row) {
             return Err(ApiError::not_found("connection"));
         }
+        let health = health_list_on_conn(conn, id, 20).await?;
+        let details = Details::of_on_conn(conn, id, at).await?;
+        let mut view = Connection::of(row);
+        view.health = Some(health.into_iter().map(Into::into).collect());
+        view.keys = Some(details.keys);
+        view.requests = Some(details.requests);
+        view.validations = Some(details.validations);
+        Ok(view)
+    })
+    .await
+}
+
+/// A connection's key versions, setup requests with their links, and
+/// validations, newest first.
+pub(crate) struct Details {
+    pub keys: Vec<KeyVersion>,
+    pub requests: Vec<SetupRequest>,
+    pub validations: Vec<Validation>,
+}
+
+impl Details {
+    pub(crate) async fn of_on_conn(
+        conn: &mut AsyncPgConnection,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<Details, ApiError> {
         let keys = key_version_list_on_conn(conn, id).await?;
         let mut requests = Vec::new();
         for request in request_list_on_conn(conn, id).await? {
@@ -784,15 +871,12 @@ pub async fn connection_get<R: Resources, A: Act>(
             requests.push(SetupRequest::of(request, links, at));
         }
         let validations = validation_list_on_conn(conn, id).await?;
-        let health = health_list_on_conn(conn, id, 20).await?;
-        let mut view = Connection::of(row);
-        view.health = Some(health.into_iter().map(Into::into).collect());
-        view.keys = Some(keys.into_iter().map(KeyVersion::from).collect());
-        view.requests = Some(requests);
-        view.validations = Some(validations.into_iter().map(Validation::from).collect());
-        Ok(view)
-    })
-    .await
+        Ok(Details {
+            keys: keys.into_iter().map(KeyVersion::from).collect(),
+            requests,
+            validations: validations.into_iter().map(Validation::from).collect(),
+        })
+    }
 }
 
 /// Opens a rotation request for an active connection: a link minted for it
@@ -1020,6 +1104,9 @@ pub async fn link_revoke<R: Resources, A: Act>(
                 .await?
                 .filter(|l| l.tenant_id == owner.column())
                 .ok_or_else(|| ApiError::not_found("setup link"))?;
+            owned_on_conn(conn, owner, &link.connection_id, false)
+                .await
+                .map_err(|_| ApiError::not_found("setup link"))?;
             let request = request_get_on_conn(conn, &link.request_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("setup request"))?;

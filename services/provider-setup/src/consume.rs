@@ -7,14 +7,19 @@ use std::sync::Arc;
 use diesel_async::AsyncPgConnection;
 use plinth_bus::lifecycle::LifecycleRequest;
 use plinth_bus::tenant::{
-    TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged, tenant_of_region,
+    TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged, WORKSPACE_CREATED,
+    WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged, tenant_of_region,
 };
 use plinth_bus::{Handler, HandlerError, Outbox, Received};
+use plinth_core::ReqCtx;
 use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::app::{AppState, now};
 use crate::lifecycle;
-use crate::store::{TenantRow, tenant_status_set_on_conn, tenant_upsert_on_conn};
+use crate::store::{
+    TenantRow, WorkspaceRow, connectors_of_tenant_on_conn, tenant_status_set_on_conn,
+    tenant_upsert_on_conn, workspace_upsert_on_conn,
+};
 
 /// Applies the registry's events.
 pub struct Projector {
@@ -35,7 +40,14 @@ impl Projector {
 
 impl Handler for Projector {
     fn wants(&self, ty: &str) -> bool {
-        [TENANT_CREATED, TENANT_STATUS_CHANGED].contains(&ty)
+        [
+            TENANT_CREATED,
+            TENANT_STATUS_CHANGED,
+            WORKSPACE_CREATED,
+            WORKSPACE_UPDATED,
+            WORKSPACE_DELETED,
+        ]
+        .contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
     }
 
@@ -70,7 +82,40 @@ impl Handler for Projector {
             Outbox::enqueue(conn, &events).await?;
             return Ok(());
         }
-        if ty == TENANT_CREATED {
+        if [WORKSPACE_CREATED, WORKSPACE_UPDATED, WORKSPACE_DELETED].contains(&ty) {
+            let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
+            let tenant = tenant_of_region(&event.tenant_id, app.region)?;
+            let deleted = ty == WORKSPACE_DELETED;
+            let row = WorkspaceRow {
+                workspace_id: event.workspace_id.clone(),
+                tenant_id: tenant.to_string(),
+                name: event.name,
+                deleted_at: deleted.then_some(at),
+                updated_at: at,
+            };
+            workspace_upsert_on_conn(conn, &row).await?;
+            if deleted {
+                // The connectors installed in it go with it: their
+                // credentials are destroyed.
+                let ctx = ReqCtx::for_service(lifecycle::OWNER, app.region, Some(tenant));
+                let installed =
+                    connectors_of_tenant_on_conn(conn, &row.tenant_id, Some(&row.workspace_id))
+                        .await?;
+                for (connector, _) in installed {
+                    let events = lifecycle::destroy_on_conn(
+                        app,
+                        conn,
+                        &ctx,
+                        tenant,
+                        &connector,
+                        "workspace_deleted",
+                    )
+                    .await
+                    .map_err(|e| HandlerError::Transient(e.to_string()))?;
+                    Outbox::enqueue(conn, &events).await?;
+                }
+            }
+        } else if ty == TENANT_CREATED {
             let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
             let row = TenantRow {

@@ -32,6 +32,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/provider/health_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
         include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
         include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),

@@ -11,7 +11,7 @@ use plinth_authz::{Authorized, on, to};
 use plinth_core::ApiError;
 use plinth_core::http::{body_of, tenant_path};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use plinth_authz::openapi::{EdgeResponses, InternalToken, Problem};
 
@@ -45,7 +45,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/setup-requests/{request_id}/cancel",
                 web::post().to(cancel),
             )
-            .route("/links/{link_id}/revoke", web::post().to(revoke)),
+            .route("/links/{link_id}/revoke", web::post().to(revoke))
+            .route("/connectors", web::get().to(connectors))
+            .route("/connectors", web::post().to(connector_create))
+            .route(
+                "/connectors/setup-requests/{request_id}/links",
+                web::post().to(connector_mint),
+            )
+            .route(
+                "/connectors/setup-requests/{request_id}/cancel",
+                web::post().to(connector_cancel),
+            )
+            .route(
+                "/connectors/links/{link_id}/revoke",
+                web::post().to(connector_revoke),
+            )
+            .route("/connectors/{connector_id}", web::get().to(connector))
+            .route(
+                "/connectors/{connector_id}/rotate",
+                web::post().to(connector_rotate),
+            ),
     )
     .service(
         web::scope("/admin/providers/pooled")
@@ -94,7 +113,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         list, create, get, rotate, mint, cancel, revoke,
         pooled_list, pooled_create, pooled_get, pooled_rotate, pooled_mint, pooled_cancel, pooled_revoke,
         grants, grant, withdraw, select, release, submit_health, check_health, pooled_check_health,
-        crate::surface::link, crate::surface::enter
+        crate::surface::link, crate::surface::enter,
+        connectors, connector_create, connector, connector_rotate, connector_mint, connector_cancel,
+        connector_revoke
     ),
     components(schemas(
         Connection, ConnectionItems, NewConnection, KeyVersion, SetupRequest, Link, MintedLink,
@@ -102,12 +123,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         crate::surface::LinkBody, crate::surface::RedeemBody, crate::redeem::LinkFacts,
         crate::redeem::Redeemed, crate::runtime::Selection, crate::runtime::Considered,
         crate::runtime::ReleasedKey, crate::runtime::ReleaseBody, crate::health::HealthRecord,
-        crate::health::HealthSubmission, Problem
+        crate::health::HealthSubmission, crate::connectors::Connector,
+        crate::connectors::NewConnector, crate::connectors::CredentialField, ConnectorItems, Problem
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
         (name = "connections", description = "A tenant's provider connections, their setup requests and delegated links"),
         (name = "pooled", description = "The platform's pooled connections and the tenants they are shared with"),
+        (name = "connectors", description = "Connectors installed in a tenant's workspaces (ConnectWise Manage, Datto Autotask, HaloPSA, Microsoft Graph) and the setup of their credentials, through the same delegated links as provider keys"),
         (name = "runtime", description = "The runtime's side: which connection to call, and its key, released to the runtime alone"),
         (name = "setup surface", description = "The delegated setup surface's calls: what a link is for, and entering its key")
     )
@@ -117,6 +140,19 @@ pub struct ApiDoc;
 /// The document as checked in: pretty JSON with a final newline.
 pub fn document() -> Result<String, serde_json::Error> {
     plinth_service::document(&ApiDoc::openapi())
+}
+
+/// Connector installations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectorItems {
+    pub items: Vec<crate::connectors::Connector>,
+}
+
+/// `GET …/connectors`: the workspace to list, all the tenant's otherwise.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConnectorQuery {
+    /// Only the connectors installed in this workspace.
+    workspace_id: Option<String>,
 }
 
 /// Connections.
@@ -734,4 +770,206 @@ pub async fn pooled_check_health(
         HttpResponse::Ok()
             .json(crate::health::health_check(&auth, &app, Owner::Pool, &path).await?),
     )
+}
+
+fn connector_owner(raw: &str) -> Result<Owner, ApiError> {
+    tenant_path(raw).map(Owner::Connectors)
+}
+
+/// The connectors installed in the tenant's workspaces (in one, when named).
+#[utoipa::path(
+    get,
+    path = "/admin/providers/tenants/{tenant_id}/connectors",
+    operation_id = "connector_list",
+    params(("tenant_id" = String, Path, description = "The tenant's id"), ConnectorQuery),
+    responses(
+        (status = 200, description = "The connectors", body = ConnectorItems),
+        (status = 404, description = "No such tenant here", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connectors(
+    auth: Authorized<on::ConnectorInstallation, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ConnectorQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = tenant_path(&path)?;
+    let items =
+        crate::connectors::connector_list(&auth, &app, tenant, query.workspace_id.as_deref())
+            .await?;
+    Ok(HttpResponse::Ok().json(ConnectorItems { items }))
+}
+
+/// Installs a connector in one of the tenant's workspaces, without
+/// credentials, with its initial setup request: mint a link for the request
+/// and hand it to whoever enters the credentials.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connectors",
+    operation_id = "connector_install",
+    params(("tenant_id" = String, Path, description = "The tenant's id")),
+    request_body = crate::connectors::NewConnector,
+    responses(
+        (status = 201, description = "Installed (PENDING), with its open setup request", body = crate::connectors::Connector),
+        (status = 404, description = "No such tenant or workspace here", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_exists`: a connection of that name; `invalid_transition`: the tenant is offboarding or the workspace was deleted", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connector_create(
+    auth: Authorized<on::ConnectorInstallation, to::Create>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Result<web::Json<crate::connectors::NewConnector>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = tenant_path(&path)?;
+    let created = crate::connectors::connector_install(&auth, &app, tenant, body_of(body)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// A connector with its credential versions (never the credentials), setup
+/// requests and links, and validations.
+#[utoipa::path(
+    get,
+    path = "/admin/providers/tenants/{tenant_id}/connectors/{connector_id}",
+    operation_id = "connector_get",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("connector_id" = String, Path, description = "The connector's id"),
+    ),
+    responses(
+        (status = 200, description = "The connector", body = crate::connectors::Connector),
+        (status = 404, description = "No such connector for the tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connector(
+    auth: Authorized<on::ConnectorInstallation, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let tenant = tenant_path(&tenant)?;
+    Ok(HttpResponse::Ok().json(crate::connectors::connector_get(&auth, &app, tenant, &id).await?))
+}
+
+/// Opens a rotation request for an active connector: the credentials entered
+/// through its link become active, the current ones stay usable for the grace
+/// period.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connectors/{connector_id}/rotate",
+    operation_id = "connector_rotate",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("connector_id" = String, Path, description = "The connector's id"),
+    ),
+    request_body(content = Option<RotateBody>),
+    responses(
+        (status = 201, description = "The rotation request (OPEN)", body = SetupRequest),
+        (status = 404, description = "No such connector for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the connector is not ACTIVE; `conflict`: a request is open already", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connector_rotate(
+    auth: Authorized<on::ConnectorInstallation, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<RotateBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = connector_owner(&tenant)?;
+    let request = rotation_request(&auth, &app, owner, &id, optional(body).note).await?;
+    Ok(HttpResponse::Created().json(request))
+}
+
+/// Mints the delegated link of a connector's open setup request (shown in
+/// this answer only); earlier unused links of the request are revoked.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connectors/setup-requests/{request_id}/links",
+    operation_id = "connector_link_mint",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("request_id" = String, Path, description = "The setup request's id"),
+    ),
+    request_body(content = Option<MintBody>),
+    responses(
+        (status = 201, description = "The link, with its URL (shown once)", body = MintedLink),
+        (status = 404, description = "No such request for the tenant's connectors", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the request is not OPEN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connector_mint(
+    auth: Authorized<on::ConnectorInstallation, to::Create>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<MintBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = connector_owner(&tenant)?;
+    let minted = link_mint(&auth, &app, owner, &id, optional(body).minutes).await?;
+    Ok(HttpResponse::Created().json(minted))
+}
+
+/// Cancels a connector's open setup request and revokes its unused links.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connectors/setup-requests/{request_id}/cancel",
+    operation_id = "connector_request_cancel",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("request_id" = String, Path, description = "The setup request's id"),
+    ),
+    responses(
+        (status = 200, description = "The request (CANCELLED)", body = SetupRequest),
+        (status = 404, description = "No such request for the tenant's connectors", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the request is not OPEN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connector_cancel(
+    auth: Authorized<on::ConnectorInstallation, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = connector_owner(&tenant)?;
+    Ok(HttpResponse::Ok().json(request_cancel(&auth, &app, owner, &id).await?))
+}
+
+/// Revokes an unused link of a connector.
+#[utoipa::path(
+    post,
+    path = "/admin/providers/tenants/{tenant_id}/connectors/links/{link_id}/revoke",
+    operation_id = "connector_link_revoke",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id"),
+        ("link_id" = String, Path, description = "The link's id"),
+    ),
+    responses(
+        (status = 200, description = "The link (revoked)", body = Link),
+        (status = 404, description = "No such link for the tenant's connectors", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the link was used or revoked", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connector_revoke(
+    auth: Authorized<on::ConnectorInstallation, to::Update>,
+    app: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, id) = path.into_inner();
+    let owner = connector_owner(&tenant)?;
+    Ok(HttpResponse::Ok().json(link_revoke(&auth, &app, owner, &id).await?))
 }

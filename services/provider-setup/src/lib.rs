@@ -10,6 +10,7 @@
 //! [`Application::build`] stands the service on the shared skeleton.
 
 pub mod app;
+pub mod connectors;
 pub mod consume;
 pub mod events;
 pub mod health;

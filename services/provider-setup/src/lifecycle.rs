@@ -8,7 +8,7 @@
 //! fixes it and retries).
 //!
 //! Offboarding (item `provider_keys_destroyed`): every key version of the
-//! tenant's connections is destroyed (crypto-shredding: the data keys deleted),
+//! tenant's connections and connector installations is destroyed (crypto-shredding: the data keys deleted),
 //! its connections marked DESTROYED, its open setup requests cancelled and
 //! their links revoked, and the pooled connections shared with it withdrawn.
 //! What the client must still do — revoke each key at its provider — is the
@@ -22,7 +22,7 @@ use crate::app::{AppState, now, revoke_unused_links_on_conn};
 use crate::events::{Audited, Outcome};
 use crate::settings::PoolDefault;
 use crate::store::{
-    GrantRow, connection_by_name_on_conn, connection_destroy_on_conn,
+    ConnectionRow, GrantRow, connection_by_name_on_conn, connection_destroy_on_conn,
     connection_list_owned_on_conn, grant_delete_on_conn, grant_upsert_on_conn,
     grants_of_tenant_on_conn, key_version_list_on_conn, key_version_shred_on_conn,
     request_close_on_conn, request_open_on_conn, tenant_get_on_conn,
@@ -129,27 +129,7 @@ pub async fn deprovision_on_conn(
     let mut events = Vec::new();
     let tenant_text = tenant.to_string();
     for connection in connection_list_owned_on_conn(conn, &tenant_text).await? {
-        let id = &connection.connection_id;
-        if let Some(request) = request_open_on_conn(conn, id).await? {
-            events.extend(revoke_unused_links_on_conn(app, conn, &request, at, &by).await?);
-            request_close_on_conn(conn, &request.request_id, "CANCELLED", at).await?;
-        }
-        let mut destroyed = 0;
-        for version in key_version_list_on_conn(conn, id).await? {
-            if version.status != "DESTROYED" {
-                let row = key_version_shred_on_conn(conn, id, version.version, at).await?;
-                events.push(app.events.key_destroyed(&row, "offboarded")?);
-                destroyed += 1;
-            }
-        }
-        if connection.status != "DESTROYED" {
-            connection_destroy_on_conn(conn, id, at).await?;
-            let audited = Audited::new("provider.connection_destroy", "provider_connection")
-                .in_tenant(tenant)
-                .on_resource(id)
-                .with_detail("versions_destroyed", destroyed);
-            events.push(app.events.audit(&ctx, &audited, Outcome::Allowed, None)?);
-        }
+        events.extend(destroy_on_conn(app, conn, &ctx, tenant, &connection, "offboarded").await?);
     }
     for grant in grants_of_tenant_on_conn(conn, &tenant_text).await? {
         grant_delete_on_conn(conn, &grant.connection_id, &tenant_text).await?;
@@ -160,6 +140,46 @@ pub async fn deprovision_on_conn(
             app.events
                 .item_result(DEPROVISIONED, &tenant_text, item, None, at)?,
         );
+    }
+    Ok(events)
+}
+
+/// Destroys the connection (a provider connection or a connector
+/// installation) of `tenant` for `reason`: its open request cancelled with its
+/// unused links, every key version shredded, the connection DESTROYED. The
+/// events to publish; nothing when it is destroyed already.
+pub(crate) async fn destroy_on_conn(
+    app: &AppState,
+    conn: &mut AsyncPgConnection,
+    ctx: &ReqCtx,
+    tenant: TenantId,
+    connection: &ConnectionRow,
+    reason: &str,
+) -> Result<Vec<Event>, ApiError> {
+    let by = &ctx.principal.subject;
+    let at = now();
+    let id = &connection.connection_id;
+    let mut events = Vec::new();
+    if let Some(request) = request_open_on_conn(conn, id).await? {
+        events.extend(revoke_unused_links_on_conn(app, conn, &request, at, by).await?);
+        request_close_on_conn(conn, &request.request_id, "CANCELLED", at).await?;
+    }
+    let mut destroyed = 0;
+    for version in key_version_list_on_conn(conn, id).await? {
+        if version.status != "DESTROYED" {
+            let row = key_version_shred_on_conn(conn, id, version.version, at).await?;
+            events.push(app.events.key_destroyed(&row, reason)?);
+            destroyed += 1;
+        }
+    }
+    if connection.status != "DESTROYED" {
+        connection_destroy_on_conn(conn, id, at).await?;
+        let audited = Audited::new("provider.connection_destroy", "provider_connection")
+            .in_tenant(tenant)
+            .on_resource(id)
+            .with_detail("reason", reason)
+            .with_detail("versions_destroyed", destroyed);
+        events.push(app.events.audit(ctx, &audited, Outcome::Allowed, None)?);
     }
     Ok(events)
 }

@@ -10,6 +10,7 @@
 //! that the claim still holds (a link revoked meanwhile activates nothing).
 //! Key entries are rate-limited per tenant and per link.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Duration as StdDuration;
 
@@ -28,15 +29,16 @@ use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
 use crate::app::{AppState, link_state, new_id, now, token_hash};
+use crate::connectors::{ConnectorKind, CredentialField, credentials_sealable, fields_of};
 use crate::events::{Audited, LINK_HOLDER, Outcome, Previous};
 use crate::keys::{self, PLATFORM_BINDING};
 use crate::settings::ValidationSettings;
 use crate::store::{
     ConnectionRow, KeyVersionRow, LinkRow, RequestRow, ValidationRow, connection_activate_on_conn,
-    connection_get_on_conn, key_version_insert_on_conn, key_version_latest_on_conn,
-    key_version_retire_active_on_conn, link_by_token_on_conn, link_claim_on_conn,
-    link_redeem_on_conn, link_release_on_conn, request_close_on_conn, request_get_on_conn,
-    validation_insert_on_conn,
+    connection_get_on_conn, installation_get_on_conn, key_version_insert_on_conn,
+    key_version_latest_on_conn, key_version_retire_active_on_conn, link_by_token_on_conn,
+    link_claim_on_conn, link_redeem_on_conn, link_release_on_conn, request_close_on_conn,
+    request_get_on_conn, validation_insert_on_conn,
 };
 
 /// How long a redemption holds its claim on a link: longer than a validation
@@ -133,9 +135,15 @@ pub struct LinkFacts {
     /// The tenant the key is for; none for a pooled connection (the platform's).
     pub tenant_id: Option<String>,
     pub connection_name: String,
-    /// `openai`, `azure_openai` or `anthropic`.
+    /// `openai`, `azure_openai` or `anthropic`; a connector's
+    /// `connectwise_manage`, `datto_autotask`, `halopsa` or `microsoft_graph`.
     pub kind: String,
     pub base_url: String,
+    /// A connector's workspace; none for an AI provider connection.
+    pub workspace_id: Option<String>,
+    /// What to enter: `key` for a provider, a connector's credential fields
+    /// (sent as `credentials`).
+    pub fields: Vec<CredentialField>,
     /// `initial` or `rotation`.
     pub purpose: String,
     /// What the administrator wrote for whoever enters the key.
@@ -150,6 +158,9 @@ pub struct Redeemed {
     pub connection_name: String,
     /// The key version now active.
     pub version: i32,
+    /// `ok` (the provider accepted the key) or, for a connector's
+    /// credentials, `not_checked` (their shape was checked, not the API).
+    pub outcome: String,
     /// How many models the provider listed for the key.
     pub models: i32,
     pub latency_ms: i32,
@@ -205,16 +216,22 @@ pub async fn link_describe(app: &AppState, token: &str) -> Result<LinkFacts, Api
     token_shape(token)?;
     let at = now();
     let mut conn = app.conn().await?;
-    let (link, request, connection) =
+    let (link, request, connection, workspace_id) =
         scoped_transaction(&mut conn, &TenantScope::All, async |conn| {
-            lookup_on_conn(conn, token, at).await
+            let (link, request, connection) = lookup_on_conn(conn, token, at).await?;
+            let workspace = installation_get_on_conn(conn, &connection.connection_id)
+                .await?
+                .map(|i| i.workspace_id);
+            Ok::<_, ApiError>((link, request, connection, workspace))
         })
         .await?;
     Ok(LinkFacts {
         tenant_id: link.tenant_id,
         connection_name: connection.name,
+        fields: fields_of(&connection.kind),
         kind: connection.kind,
         base_url: connection.base_url,
+        workspace_id,
         purpose: request.purpose,
         note: request.note,
         expires_at: link.expires_at,
@@ -234,9 +251,37 @@ fn key_shape(key: SecretString) -> Result<SecretString, ApiError> {
     Ok(SecretString::from(text.to_owned()))
 }
 
-/// Redeems the link of `token` with `key`. The connection is given back before
-/// a refusal is audited (which takes one of its own).
-pub async fn redeem(app: &AppState, token: &str, key: SecretString) -> Result<Redeemed, ApiError> {
+/// What a link's holder entered: a provider's API key, or a connector's
+/// credentials by field.
+#[derive(Debug)]
+pub enum Entered {
+    Key(SecretString),
+    Credentials(BTreeMap<String, SecretString>),
+}
+
+/// The one secret sealed for `connection`, when what was entered is what its
+/// link asks for, and the connector it is for (none for a provider key).
+fn sealable(
+    connection: &ConnectionRow,
+    entered: Entered,
+) -> Result<(SecretString, Option<ConnectorKind>), ApiError> {
+    match (ConnectorKind::parse(&connection.kind), entered) {
+        (Some(kind), Entered::Credentials(c)) => Ok((credentials_sealable(kind, c)?, Some(kind))),
+        (None, Entered::Key(key)) => Ok((key_shape(key)?, None)),
+        (Some(_), Entered::Key(_)) => Err(ApiError::invalid_request(
+            "credentials",
+            "the link is for a connector's credentials: send them as `credentials`",
+        )),
+        (None, Entered::Credentials(_)) => Err(ApiError::invalid_request(
+            "key",
+            "the link is for a provider's API key: send it as `key`",
+        )),
+    }
+}
+
+/// Redeems the link of `token` with what was entered. The connection is
+/// given back before a refusal is audited (which takes one of its own).
+pub async fn redeem(app: &AppState, token: &str, key: Entered) -> Result<Redeemed, ApiError> {
     let audited = Audited::new("provider.key_enter", "provider_connection");
     let at = now();
     // Which link: refusals before it is known go to the platform's log.
@@ -276,9 +321,9 @@ async fn redeem_link(
     link: LinkRow,
     request: RequestRow,
     connection: ConnectionRow,
-    key: SecretString,
+    entered: Entered,
 ) -> Result<Redeemed, ApiError> {
-    let key = key_shape(key)?;
+    let (key, connector) = sealable(&connection, entered)?;
     let owner = connection.tenant_id.as_deref().unwrap_or(PLATFORM_BINDING);
     app.limits.check(owner, &link.link_id)?;
     let scope = match holder.ctx.tenant {
@@ -297,39 +342,23 @@ async fn redeem_link(
         .with_code(Code::LinkBusy));
     }
 
-    let endpoint = Endpoint {
-        kind: ProviderKind::parse(&connection.kind)
-            .ok_or_else(|| ApiError::internal(format!("stored kind {}", connection.kind)))?,
-        base_url: connection.base_url.clone(),
-        deployment: connection.deployment.clone(),
-        api_version: connection.api_version.clone(),
+    let validation = match connector {
+        // A connector's API is not called: its credentials' shape was checked.
+        Some(_) => ValidationRow {
+            validation_id: new_id("pvl"),
+            connection_id: connection.connection_id.clone(),
+            tenant_id: connection.tenant_id.clone(),
+            link_id: link.link_id.clone(),
+            outcome: "not_checked".to_owned(),
+            http_status: None,
+            latency_ms: 0,
+            models: 0,
+            activated: true,
+            checked_at: now(),
+        },
+        None => validate(app, &scope, &link, &connection, &key).await?,
     };
-    let probe = app.providers.list_models(&endpoint, &key).await;
-    let checked_at = now();
-    let validation = ValidationRow {
-        validation_id: new_id("pvl"),
-        connection_id: connection.connection_id.clone(),
-        tenant_id: connection.tenant_id.clone(),
-        link_id: link.link_id.clone(),
-        outcome: probe.outcome.as_str().to_owned(),
-        http_status: probe.status.map(i32::from),
-        latency_ms: millis(&probe),
-        models: i32::try_from(probe.models.len()).unwrap_or(i32::MAX),
-        activated: probe.outcome == ProbeOutcome::Ok,
-        checked_at,
-    };
-
-    if probe.outcome != ProbeOutcome::Ok {
-        // Kept, with the claim let go: the holder may enter another key.
-        scoped_transaction(&mut *app.conn().await?, &scope, async |conn| {
-            link_release_on_conn(conn, &link.link_id).await?;
-            validation_insert_on_conn(conn, &validation).await?;
-            Outbox::enqueue(conn, &[app.events.key_validated(&validation)?]).await?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
-        return Err(rejected(&probe).with_extension("validation_id", validation.validation_id));
-    }
+    let checked_at = validation.checked_at;
 
     let grace = Duration::minutes(i64::from(app.setup.grace_minutes));
     scoped_transaction(&mut *app.conn().await?, &scope, async |conn| {
@@ -414,9 +443,57 @@ async fn redeem_link(
             version,
             models: validation.models,
             latency_ms: validation.latency_ms,
+            outcome: validation.outcome,
         })
     })
     .await
+}
+
+/// Checks a provider key with the provider: the validation when it was
+/// accepted; when not, the validation is kept, the link's claim let go (the
+/// holder may enter another key) and the refusal returned.
+async fn validate(
+    app: &AppState,
+    scope: &TenantScope,
+    link: &LinkRow,
+    connection: &ConnectionRow,
+    key: &SecretString,
+) -> Result<ValidationRow, ApiError> {
+    let endpoint = Endpoint {
+        kind: ProviderKind::parse(&connection.kind)
+            .ok_or_else(|| ApiError::internal(format!("stored kind {}", connection.kind)))?,
+        base_url: connection.base_url.clone(),
+        deployment: connection.deployment.clone(),
+        api_version: connection.api_version.clone(),
+    };
+    let probe = app.providers.list_models(&endpoint, key).await;
+    let checked_at = now();
+    let validation = ValidationRow {
+        validation_id: new_id("pvl"),
+        connection_id: connection.connection_id.clone(),
+        tenant_id: connection.tenant_id.clone(),
+        link_id: link.link_id.clone(),
+        outcome: probe.outcome.as_str().to_owned(),
+        http_status: probe.status.map(i32::from),
+        latency_ms: millis(&probe),
+        models: i32::try_from(probe.models.len()).unwrap_or(i32::MAX),
+        activated: probe.outcome == ProbeOutcome::Ok,
+        checked_at,
+    };
+
+    if probe.outcome != ProbeOutcome::Ok {
+        // Kept, with the claim let go: the holder may enter another key.
+        scoped_transaction(&mut *app.conn().await?, scope, async |conn| {
+            link_release_on_conn(conn, &link.link_id).await?;
+            validation_insert_on_conn(conn, &validation).await?;
+            Outbox::enqueue(conn, &[app.events.key_validated(&validation)?]).await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
+        return Err(rejected(&probe).with_extension("validation_id", validation.validation_id));
+    }
+
+    Ok(validation)
 }
 
 fn millis(probe: &Probe) -> i32 {

@@ -21,6 +21,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    connector_installations (connection_id) {
+        connection_id -> Text,
+        tenant_id -> Text,
+        workspace_id -> Text,
+        settings -> Jsonb,
+    }
+}
+
+diesel::table! {
     health_records (record_id) {
         record_id -> Text,
         connection_id -> Text,
@@ -120,7 +129,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workspaces (workspace_id) {
+        workspace_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        deleted_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(connector_installations -> connections (connection_id));
+diesel::joinable!(connector_installations -> tenants (tenant_id));
+diesel::joinable!(connector_installations -> workspaces (workspace_id));
 diesel::joinable!(health_records -> connections (connection_id));
 diesel::joinable!(health_records -> tenants (tenant_id));
 diesel::joinable!(key_versions -> connections (connection_id));
@@ -136,9 +158,11 @@ diesel::joinable!(setup_requests -> tenants (tenant_id));
 diesel::joinable!(validations -> connections (connection_id));
 diesel::joinable!(validations -> setup_links (link_id));
 diesel::joinable!(validations -> tenants (tenant_id));
+diesel::joinable!(workspaces -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     connections,
+    connector_installations,
     health_records,
     key_versions,
     pool_grants,
@@ -146,4 +170,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     setup_requests,
     tenants,
     validations,
+    workspaces,
 );

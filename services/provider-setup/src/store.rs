@@ -8,8 +8,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use crate::schema::{
-    connections, health_records, key_versions, pool_grants, setup_links, setup_requests, tenants,
-    validations,
+    connections, connector_installations, health_records, key_versions, pool_grants, setup_links,
+    setup_requests, tenants, validations, workspaces,
 };
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -39,6 +39,33 @@ pub struct ConnectionRow {
     pub updated_at: OffsetDateTime,
     pub health_status: Option<String>,
     pub health_checked_at: Option<OffsetDateTime>,
+}
+
+impl ConnectionRow {
+    /// Whether it is a connector installation (not an AI provider connection).
+    pub fn is_connector(&self) -> bool {
+        crate::connectors::ConnectorKind::parse(&self.kind).is_some()
+    }
+}
+
+/// A connector installation's workspace and settings.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = connector_installations)]
+pub struct InstallationRow {
+    pub connection_id: String,
+    pub tenant_id: String,
+    pub workspace_id: String,
+    pub settings: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = workspaces)]
+pub struct WorkspaceRow {
+    pub workspace_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub deleted_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -227,6 +254,81 @@ pub async fn connection_by_name_on_conn(
         }
     }
     .optional()
+}
+
+/// The tenant's connector installations, in `workspace` when one is named.
+pub async fn connectors_of_tenant_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    workspace: Option<&str>,
+) -> QueryResult<Vec<(ConnectionRow, InstallationRow)>> {
+    let query = connections::table
+        .inner_join(connector_installations::table)
+        .filter(connector_installations::tenant_id.eq(tenant))
+        .order(connections::name)
+        .select((ConnectionRow::as_select(), InstallationRow::as_select()));
+    match workspace {
+        Some(w) => {
+            query
+                .filter(connector_installations::workspace_id.eq(w))
+                .load(conn)
+                .await
+        }
+        None => query.load(conn).await,
+    }
+}
+
+pub async fn installation_insert_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &InstallationRow,
+) -> QueryResult<()> {
+    diesel::insert_into(connector_installations::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn installation_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+) -> QueryResult<Option<InstallationRow>> {
+    connector_installations::table
+        .find(id)
+        .select(InstallationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn workspace_upsert_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &WorkspaceRow,
+) -> QueryResult<()> {
+    diesel::insert_into(workspaces::table)
+        .values(row)
+        .on_conflict(workspaces::workspace_id)
+        .do_update()
+        .set((
+            workspaces::name.eq(&row.name),
+            workspaces::deleted_at.eq(row.deleted_at),
+            workspaces::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn workspace_get_on_conn(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+) -> QueryResult<Option<WorkspaceRow>> {
+    workspaces::table
+        .find(id)
+        .select(WorkspaceRow::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// The tenant's own connections (not the pooled ones shared with it).
@@ -759,6 +861,7 @@ pub async fn connections_due_for_health_on_conn(
 ) -> QueryResult<Vec<ConnectionRow>> {
     connections::table
         .filter(connections::status.eq("ACTIVE"))
+        .filter(connections::kind.eq_any(crate::connectors::PROVIDER_KINDS))
         .filter(
             connections::health_checked_at
                 .is_null()

@@ -5,6 +5,8 @@
 //! URL's fragment and in request bodies, never in a path or a query, so no
 //! access log holds it; answers are never cached and the page is not framed.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use plinth_core::ApiError;
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::redeem::{LinkFacts, Redeemed, link_describe, redeem};
+use crate::redeem::{Entered, LinkFacts, Redeemed, link_describe, redeem};
 
 const PAGE: &str = include_str!("../assets/setup.html");
 const SCRIPT: &str = include_str!("../assets/surface.js");
@@ -90,14 +92,19 @@ pub async fn link(
     Ok(private(HttpResponse::Ok()).json(facts))
 }
 
-/// `POST /setup/api/redeem`: the link's token and the key.
+/// `POST /setup/api/redeem`: the link's token and what it asks for — a
+/// provider's `key`, or a connector's `credentials`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemBody {
     token: String,
     /// The provider's API key. Never logged, never shown again.
-    #[schema(value_type = String, format = Password)]
-    key: SecretString,
+    #[schema(value_type = Option<String>, format = Password)]
+    key: Option<SecretString>,
+    /// A connector's credentials by field (the link's `fields`). Never
+    /// logged, never shown again.
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    credentials: Option<BTreeMap<String, SecretString>>,
 }
 
 impl std::fmt::Debug for RedeemBody {
@@ -131,14 +138,19 @@ pub async fn enter(
 ) -> Result<HttpResponse, ApiError> {
     // A body that does not parse is refused without echoing any of it: a key
     // sent in the wrong shape must not come back in a message or a log line.
-    let body = body.map_err(|_| {
+    let shape = || {
         ApiError::invalid_request(
             "body",
-            "the body is a JSON object with the strings `token` and `key`",
+            "the body is a JSON object with the string `token` and either the string `key` or the object `credentials`",
         )
-    })?;
-    let body = body.into_inner();
-    let redeemed = redeem(&app, &body.token, body.key).await?;
+    };
+    let body = body.map_err(|_| shape())?.into_inner();
+    let entered = match (body.key, body.credentials) {
+        (Some(key), None) => Entered::Key(key),
+        (None, Some(credentials)) => Entered::Credentials(credentials),
+        _ => return Err(shape()),
+    };
+    let redeemed = redeem(&app, &body.token, entered).await?;
     Ok(private(HttpResponse::Ok()).json(redeemed))
 }
 

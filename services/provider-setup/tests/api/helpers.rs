@@ -107,6 +107,50 @@ impl TestApp {
         .await;
     }
 
+    /// The registry's `plinth.workspace.<change>` of `workspace` of `tenant`
+    /// (`created`, `updated` or `deleted`), once applied.
+    pub async fn workspace(&self, tenant: TenantId, workspace: &str, change: &str) {
+        self.announce(
+            &format!("plinth.workspace.{change}"),
+            "plinth.tenant.WorkspaceChanged",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "workspace_id": workspace, "name": "Service desk",
+                "data_mode": "metadata_only", "retention_days": 30, "write_cap_per_day": null,
+                "approval_tier": "L2",
+                "changed_at": 1_790_000_000_000_000i64, "changed_by": "alice@msp.example"
+            }),
+        )
+        .await;
+        let deleted = if change == "deleted" {
+            "NOT NULL"
+        } else {
+            "NULL"
+        };
+        let db = self.db.owner_url();
+        let query = format!(
+            "SELECT count(*) AS n FROM workspaces WHERE workspace_id = '{workspace}' \
+             AND deleted_at IS {deleted}"
+        );
+        wait_until(
+            "the registry's event applied",
+            Duration::from_secs(60),
+            || async { count_all_tenants(&db, &query).await == 1 },
+        )
+        .await;
+    }
+
+    /// Enters a connector's `credentials` through the link of `url`.
+    pub async fn redeem_credentials(&self, url: &str, credentials: Value) -> (u16, Value) {
+        self.call(
+            None,
+            Method::POST,
+            "/setup/api/redeem",
+            Some(json!({ "token": token_of(url), "credentials": credentials })),
+        )
+        .await
+    }
+
     /// The body creating an OpenAI connection named `name` that calls the local
     /// OpenAI server.
     pub fn openai(&self, name: &str) -> Value {

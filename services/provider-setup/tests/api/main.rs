@@ -6,6 +6,7 @@
 
 mod catalog;
 mod connections;
+mod connectors;
 mod health;
 mod helpers;
 mod lifecycle;

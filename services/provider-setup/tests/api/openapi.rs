@@ -50,6 +50,28 @@ fn the_checked_in_openapi_document_is_current() {
                 "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/rotate",
                 "post",
             ),
+            ("/admin/providers/tenants/{tenant_id}/connectors", "get"),
+            ("/admin/providers/tenants/{tenant_id}/connectors", "post"),
+            (
+                "/admin/providers/tenants/{tenant_id}/connectors/links/{link_id}/revoke",
+                "post",
+            ),
+            (
+                "/admin/providers/tenants/{tenant_id}/connectors/setup-requests/{request_id}/cancel",
+                "post",
+            ),
+            (
+                "/admin/providers/tenants/{tenant_id}/connectors/setup-requests/{request_id}/links",
+                "post",
+            ),
+            (
+                "/admin/providers/tenants/{tenant_id}/connectors/{connector_id}",
+                "get",
+            ),
+            (
+                "/admin/providers/tenants/{tenant_id}/connectors/{connector_id}/rotate",
+                "post",
+            ),
             (
                 "/admin/providers/tenants/{tenant_id}/links/{link_id}/revoke",
                 "post",
