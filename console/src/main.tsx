@@ -12,6 +12,8 @@ import { Ops } from "./screens/Ops";
 import { Overview } from "./screens/Overview";
 import { DomainPacks, TenantPacksTab } from "./screens/packs/DomainPacks";
 import { Playbooks } from "./screens/packs/Playbooks";
+import { ConnectorDetail, Connectors } from "./screens/providers/Connectors";
+import { ConnectionDetail, TenantProviders } from "./screens/providers/Providers";
 import { TenantPacks } from "./screens/packs/TenantPacks";
 import { RegisterTenant } from "./screens/RegisterTenant";
 import { TenantContext } from "./screens/TenantContext";
@@ -50,6 +52,10 @@ const router = createBrowserRouter(
             { path: "access", element: <Access /> },
             { path: "packs", element: <TenantPacks /> },
             { path: "modules", element: <TenantModules /> },
+            { path: "providers", element: <TenantProviders /> },
+            { path: "providers/:connectionId", element: <ConnectionDetail /> },
+            { path: "connectors", element: <Connectors /> },
+            { path: "connectors/:connectorId", element: <ConnectorDetail /> },
             { path: "ops", element: <Ops /> },
             { path: "audit", element: <TenantAudit /> },
           ],

@@ -6,6 +6,7 @@ import type { paths as AuditPaths } from "./generated/audit";
 import type { paths as GatewayPaths } from "./generated/gateway";
 import type { paths as ModulePaths } from "./generated/module-catalog";
 import type { paths as PackPaths } from "./generated/pack-service";
+import type { paths as ProviderPaths } from "./generated/provider-setup";
 import type { components, paths as RegistryPaths } from "./generated/tenant-registry";
 
 /** A problem as every service answers one (`application/problem+json`). */
@@ -38,6 +39,7 @@ export const registry = client<RegistryPaths>();
 export const packs = client<PackPaths>();
 export const audit = client<AuditPaths>();
 export const modules = client<ModulePaths>();
+export const providers = client<ProviderPaths>();
 
 /** A failed call: the problem the API answered, or one made here when the
  * answer was not a problem (the network, a proxy). */

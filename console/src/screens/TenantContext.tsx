@@ -71,6 +71,8 @@ export function TenantContext() {
         <NavLink to="access">Access</NavLink>
         <NavLink to="packs">Packs</NavLink>
         <NavLink to="modules">Modules</NavLink>
+        <NavLink to="providers">AI providers</NavLink>
+        <NavLink to="connectors">Connectors</NavLink>
         <NavLink to="ops">Ops</NavLink>
         {access.can("audit_log", "read") && <NavLink to="audit">Audit</NavLink>}
       </nav>

@@ -4,16 +4,19 @@
 // alone. Prints {screens: {screen: [violations serious or critical]}, keyboard}
 // as JSON; exits non-zero, with the reason, when a screen does not load.
 //
-//   node a11y.mjs GATEWAY_URL TENANT_ID
+// The delegated setup surface (not the console) is checked too, opened from a
+// live link.
+//
+//   node a11y.mjs GATEWAY_URL TENANT_ID CONNECTION_ID CONNECTOR_ID SETUP_LINK
 //
 // Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { launch, signInAtProvider } from './session.mjs';
 
-const [gateway, tenant] = process.argv.slice(2);
-if (!gateway || !tenant) {
-  console.error('usage: node a11y.mjs GATEWAY_URL TENANT_ID');
+const [gateway, tenant, connection, connector, setupLink] = process.argv.slice(2);
+if (!gateway || !tenant || !connection || !connector || !setupLink) {
+  console.error('usage: node a11y.mjs GATEWAY_URL TENANT_ID CONNECTION_ID CONNECTOR_ID SETUP_LINK');
   process.exit(2);
 }
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -30,11 +33,11 @@ try {
   await page.waitForURL(`${gateway}/`);
 
   /** The serious and critical violations on the page as it is now. */
-  const check = async (name) => {
+  const check = async (name, on = page) => {
     // Evaluated through the browser's debugging protocol, which the page's
     // content security policy does not apply to.
-    await page.evaluate(axeSource);
-    const found = await page.evaluate(async () => {
+    await on.evaluate(axeSource);
+    const found = await on.evaluate(async () => {
       const result = await window.axe.run(document, {
         runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
       });
@@ -69,6 +72,10 @@ try {
     ['module-deployments', '/modules/deployments'],
     ['module-signers', '/modules/signers'],
     ['tenant-modules', `/tenants/${tenant}/modules`],
+    ['providers', `/tenants/${tenant}/providers`],
+    ['connection', `/tenants/${tenant}/providers/${connection}`],
+    ['connectors', `/tenants/${tenant}/connectors`],
+    ['connector', `/tenants/${tenant}/connectors/${connector}`],
   ];
   for (const [name, path] of screens) {
     await page.goto(`${gateway}${path}`);
@@ -76,6 +83,15 @@ try {
     await settled();
     await check(name);
   }
+
+  // The setup surface, as a link's holder sees it: what the link is for and
+  // the key's field.
+  const holder = await browser.newPage();
+  holder.on('pageerror', (e) => failures.push(`setup surface: script error: ${e.message}`));
+  await holder.goto(setupLink);
+  await holder.locator('#entry').waitFor();
+  await check('setup-surface', holder);
+  await holder.close();
 
   // The register flow's later steps, with a problem shown inline.
   await page.goto(`${gateway}/tenants/new`);

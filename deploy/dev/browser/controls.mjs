@@ -4,14 +4,14 @@
 // signing out). Prints {screen: [control names]} as JSON; exits non-zero, with
 // the reason, when a screen does not load.
 //
-//   node controls.mjs GATEWAY_URL USER TENANT_ID
+//   node controls.mjs GATEWAY_URL USER TENANT_ID CONNECTION_ID CONNECTOR_ID
 //
 // Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
 import { launch, signInAtProvider } from './session.mjs';
 
-const [gateway, user, tenant] = process.argv.slice(2);
-if (!gateway || !user || !tenant) {
-  console.error('usage: node controls.mjs GATEWAY_URL USER TENANT_ID');
+const [gateway, user, tenant, connection, connector] = process.argv.slice(2);
+if (!gateway || !user || !tenant || !connection || !connector) {
+  console.error('usage: node controls.mjs GATEWAY_URL USER TENANT_ID CONNECTION_ID CONNECTOR_ID');
   process.exit(2);
 }
 
@@ -54,6 +54,18 @@ try {
         await page.getByLabel('Approved release').selectOption({ label: 'ITSM triage agent 1.1.0' });
         await page.getByRole('table', { name: 'Readiness checks' }).waitFor();
       },
+    ],
+    ['providers', `/tenants/${tenant}/providers`, () => page.getByRole('table', { name: 'Provider connections' }).waitFor()],
+    [
+      'connection',
+      `/tenants/${tenant}/providers/${connection}`,
+      () => page.getByRole('table', { name: 'Setup requests' }).waitFor(),
+    ],
+    ['connectors', `/tenants/${tenant}/connectors`, () => page.getByRole('table', { name: 'Installed connectors' }).waitFor()],
+    [
+      'connector',
+      `/tenants/${tenant}/connectors/${connector}`,
+      () => page.getByRole('table', { name: 'Setup requests' }).waitFor(),
     ],
   ];
   for (const [name, path, loaded] of screens) {

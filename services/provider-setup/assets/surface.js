@@ -7,7 +7,34 @@ const token = decodeURIComponent(window.location.hash.slice(1));
 history.replaceState(null, '', window.location.pathname);
 
 const el = (id) => document.getElementById(id);
-const kinds = { openai: 'OpenAI', azure_openai: 'Azure OpenAI', anthropic: 'Anthropic' };
+const kinds = {
+  openai: 'OpenAI',
+  azure_openai: 'Azure OpenAI',
+  anthropic: 'Anthropic',
+  connectwise_manage: 'ConnectWise Manage',
+  datto_autotask: 'Datto Autotask',
+  halopsa: 'HaloPSA',
+  microsoft_graph: 'Microsoft Graph',
+};
+// The fields the link asks for: a provider's `key`, or a connector's
+// credentials (sent together as `credentials`).
+let fields = [];
+const isKey = () => fields.length === 1 && fields[0].name === 'key';
+
+function addField(field) {
+  const id = `field-${field.name}`;
+  const label = document.createElement('label');
+  label.htmlFor = id;
+  label.textContent = field.label;
+  const input = document.createElement('input');
+  input.id = id;
+  input.name = field.name;
+  input.type = 'password';
+  input.autocomplete = 'off';
+  input.spellcheck = false;
+  input.required = true;
+  el('fields').append(label, input);
+}
 
 async function post(path, body) {
   const response = await fetch(path, {
@@ -44,12 +71,22 @@ async function describe() {
     el('status').textContent = answer.detail || 'This link cannot be used.';
     return;
   }
-  el('status').textContent = 'Enter the key this link was made for.';
+  fields = answer.fields;
+  fields.forEach(addField);
+  if (!isKey()) {
+    el('title').textContent = 'Enter connector credentials';
+    el('kind-term').textContent = 'Connector';
+    el('hint').textContent = 'The credentials are checked for their form, then stored encrypted. Nobody can read them back, here or anywhere else.';
+    el('submit').textContent = 'Store the credentials';
+  }
+  el('status').textContent = isKey() ? 'Enter the key this link was made for.' : 'Enter the credentials this link was made for.';
   show('connection', answer.connection_name);
   show('kind', kinds[answer.kind] || answer.kind);
   show('endpoint', answer.base_url);
-  show('owner', answer.tenant_id ? `tenant ${answer.tenant_id}` : 'the platform (pooled)');
-  show('purpose', answer.purpose === 'rotation' ? 'a new key replacing the current one' : 'the first key');
+  const owner = answer.tenant_id ? `tenant ${answer.tenant_id}` : 'the platform (pooled)';
+  show('owner', answer.workspace_id ? `${owner}, workspace ${answer.workspace_id}` : owner);
+  const what = isKey() ? 'key' : 'credentials';
+  show('purpose', answer.purpose === 'rotation' ? `new ${what} replacing the current ones` : `the first ${what}`);
   show('expires', new Date(answer.expires_at).toLocaleString());
   el('facts').hidden = false;
   if (answer.note) show('note', answer.note);
@@ -58,20 +95,29 @@ async function describe() {
 
 el('entry').addEventListener('submit', async (event) => {
   event.preventDefault();
-  const input = el('key');
-  const button = event.target.querySelector('button');
+  const inputs = fields.map((f) => el(`field-${f.name}`));
+  const clear = () => inputs.forEach((input) => { input.value = ''; });
+  const button = el('submit');
   button.disabled = true;
-  result('Checking the key with the provider…', true);
-  const { ok, answer } = await post('/setup/api/redeem', { token, key: input.value });
+  result(isKey() ? 'Checking the key with the provider…' : 'Storing the credentials…', true);
+  const body = isKey()
+    ? { token, key: inputs[0].value }
+    : { token, credentials: Object.fromEntries(inputs.map((input) => [input.name, input.value])) };
+  const { ok, answer } = await post('/setup/api/redeem', body);
   button.disabled = false;
   if (ok) {
-    input.value = '';
+    clear();
     el('entry').hidden = true;
-    result(`Stored: ${answer.connection_name} uses key version ${answer.version} (the provider listed ${answer.models} models). You can close this page.`, true);
+    result(
+      isKey()
+        ? `Stored: ${answer.connection_name} uses key version ${answer.version} (the provider listed ${answer.models} models). You can close this page.`
+        : `Stored: ${answer.connection_name} uses credentials version ${answer.version}. You can close this page.`,
+      true,
+    );
   } else {
-    result(answer.detail || 'The key was not stored.', false);
+    result(answer.detail || 'Nothing was stored.', false);
     if (['link_used', 'link_expired', 'link_revoked'].includes(answer.code)) {
-      input.value = '';
+      clear();
       el('entry').hidden = true;
     }
   }

@@ -82,6 +82,16 @@ impl ConnectorKind {
         }
     }
 
+    /// Its name as people know it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnectorKind::ConnectWiseManage => "ConnectWise Manage",
+            ConnectorKind::DattoAutotask => "Datto Autotask",
+            ConnectorKind::HaloPsa => "HaloPSA",
+            ConnectorKind::MicrosoftGraph => "Microsoft Graph",
+        }
+    }
+
     /// Where its API is when the installation names no `base_url`: only
     /// Microsoft Graph has one address for everyone; a PSA's depends on the
     /// tenant's instance or zone.
@@ -202,18 +212,50 @@ pub struct CredentialField {
     pub label: String,
 }
 
+/// A connector kind as installing one needs it: where its API is, the
+/// settings an installation names, and the credentials its link asks for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectorKindInfo {
+    #[schema(example = "halopsa")]
+    pub kind: String,
+    #[schema(example = "HaloPSA")]
+    pub label: String,
+    /// Its API's address when an installation names none; none when every
+    /// instance has its own (the installation must name it).
+    pub default_base_url: Option<String>,
+    pub settings: Vec<CredentialField>,
+    pub credentials: Vec<CredentialField>,
+}
+
+fn described(fields: &[Field]) -> Vec<CredentialField> {
+    fields
+        .iter()
+        .map(|f| CredentialField {
+            name: f.name.to_owned(),
+            label: f.label.to_owned(),
+        })
+        .collect()
+}
+
+/// Every connector kind a workspace can install.
+pub fn kinds() -> Vec<ConnectorKindInfo> {
+    ConnectorKind::ALL
+        .into_iter()
+        .map(|k| ConnectorKindInfo {
+            kind: k.as_str().to_owned(),
+            label: k.label().to_owned(),
+            default_base_url: k.default_base_url().map(str::to_owned),
+            settings: described(k.settings()),
+            credentials: described(k.credentials()),
+        })
+        .collect()
+}
+
 /// The fields a link of a connection of `kind` asks for: a provider's API key,
 /// or a connector's credentials.
 pub fn fields_of(kind: &str) -> Vec<CredentialField> {
     match ConnectorKind::parse(kind) {
-        Some(connector) => connector
-            .credentials()
-            .iter()
-            .map(|f| CredentialField {
-                name: f.name.to_owned(),
-                label: f.label.to_owned(),
-            })
-            .collect(),
+        Some(connector) => described(connector.credentials()),
         None => vec![CredentialField {
             name: "key".to_owned(),
             label: "API key".to_owned(),

@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(cancel),
             )
             .route("/links/{link_id}/revoke", web::post().to(revoke))
+            .route("/connector-kinds", web::get().to(connector_kinds))
             .route("/connectors", web::get().to(connectors))
             .route("/connectors", web::post().to(connector_create))
             .route(
@@ -114,7 +115,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         pooled_list, pooled_create, pooled_get, pooled_rotate, pooled_mint, pooled_cancel, pooled_revoke,
         grants, grant, withdraw, select, release, submit_health, check_health, pooled_check_health,
         crate::surface::link, crate::surface::enter,
-        connectors, connector_create, connector, connector_rotate, connector_mint, connector_cancel,
+        connector_kinds, connectors, connector_create, connector, connector_rotate, connector_mint, connector_cancel,
         connector_revoke
     ),
     components(schemas(
@@ -124,7 +125,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         crate::redeem::Redeemed, crate::runtime::Selection, crate::runtime::Considered,
         crate::runtime::ReleasedKey, crate::runtime::ReleaseBody, crate::health::HealthRecord,
         crate::health::HealthSubmission, crate::connectors::Connector,
-        crate::connectors::NewConnector, crate::connectors::CredentialField, ConnectorItems, Problem
+        crate::connectors::NewConnector, crate::connectors::CredentialField, crate::connectors::ConnectorKindInfo,
+        ConnectorItems, ConnectorKindItems, Problem
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
@@ -146,6 +148,12 @@ pub fn document() -> Result<String, serde_json::Error> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectorItems {
     pub items: Vec<crate::connectors::Connector>,
+}
+
+/// The connector kinds a workspace can install.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectorKindItems {
+    pub items: Vec<crate::connectors::ConnectorKindInfo>,
 }
 
 /// `GET …/connectors`: the workspace to list, all the tenant's otherwise.
@@ -770,6 +778,31 @@ pub async fn pooled_check_health(
         HttpResponse::Ok()
             .json(crate::health::health_check(&auth, &app, Owner::Pool, &path).await?),
     )
+}
+
+/// The connector kinds a workspace of the tenant can install: each one's
+/// settings and the credentials its setup link asks for.
+#[utoipa::path(
+    get,
+    path = "/admin/providers/tenants/{tenant_id}/connector-kinds",
+    operation_id = "connector_kinds",
+    params(("tenant_id" = String, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The kinds", body = ConnectorKindItems),
+        (status = 404, description = "No such tenant here", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "connectors"
+)]
+pub async fn connector_kinds(
+    auth: Authorized<on::ConnectorInstallation, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    crate::app::permit_for(&app, &auth, connector_owner(&path)?).await?;
+    Ok(HttpResponse::Ok().json(ConnectorKindItems {
+        items: crate::connectors::kinds(),
+    }))
 }
 
 fn connector_owner(raw: &str) -> Result<Owner, ApiError> {

@@ -386,9 +386,10 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     use plinth_authz::{Action, Resource, allows};
     use plinth_core::Role;
 
-    let Console { gateway, idp, s } = console(Services {
-        audit: false,
+    let Console { gateway, idp, s } = console_with(Options {
         packs: true,
+        providers: true,
+        ..Options::default()
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
@@ -399,6 +400,11 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
         ("acme-operator", "acme-operators", Role::Operator),
         ("acme-approver", "acme-approvers", Role::Approver),
         ("acme-auditor", "acme-auditors", Role::Auditor),
+        (
+            "acme-integrations",
+            "acme-integration-admins",
+            Role::IntegrationAdmin,
+        ),
     ];
     // Something on every screen: a checklist with manual items, a workspace,
     // group mappings, Finance 3.2.0 active with the playbook linked, 3.3.0 and
@@ -437,6 +443,8 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     for (user, _, role) in people {
         wait_for_roles(&s, &idp, user, &acme, json!([role.as_str()])).await;
     }
+    // A provider connection and a connector, each with its open setup request.
+    let (connection, connector) = provider_setup_pending(&s, &idp, &admin, &acme).await;
 
     // Each write control of each screen, and what it needs.
     let mut controls: Vec<(&str, String, Resource, Action)> = vec![
@@ -555,6 +563,44 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     ];
     // With the pack service, the module catalog runs with the example releases
     // approved (itsm-triage-agent 1.1.0 among them).
+    let provider_controls: [(&str, &str, Resource, Action); 6] = [
+        (
+            "providers",
+            "Create setup request",
+            Resource::ProviderConnection,
+            Action::Create,
+        ),
+        (
+            "connection",
+            "Mint setup link",
+            Resource::ProviderConnection,
+            Action::Create,
+        ),
+        (
+            "connection",
+            "Cancel request",
+            Resource::ProviderConnection,
+            Action::Update,
+        ),
+        (
+            "connectors",
+            "Install connector",
+            Resource::ConnectorInstallation,
+            Action::Create,
+        ),
+        (
+            "connector",
+            "Mint setup link",
+            Resource::ConnectorInstallation,
+            Action::Create,
+        ),
+        (
+            "connector",
+            "Cancel request",
+            Resource::ConnectorInstallation,
+            Action::Update,
+        ),
+    ];
     let module_controls: [(&str, &str, Resource, Action); 3] = [
         (
             "module-release",
@@ -579,6 +625,7 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
         packs_controls
             .iter()
             .chain(&module_controls)
+            .chain(&provider_controls)
             .map(|(screen, name, resource, action)| {
                 (*screen, (*name).to_owned(), *resource, *action)
             }),
@@ -598,7 +645,11 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     .into_iter()
     .chain(people.iter().map(|(user, _, role)| (*user, *role)));
     for (user, role) in users {
-        let seen = browse("controls.mjs", &[&gateway, user, &acme]).await;
+        let seen = browse(
+            "controls.mjs",
+            &[&gateway, user, &acme, &connection, &connector],
+        )
+        .await;
         for screen in [
             "tenants",
             "tenant",
@@ -612,6 +663,10 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             "module-release",
             "module-deployments",
             "tenant-modules",
+            "providers",
+            "connection",
+            "connectors",
+            "connector",
         ] {
             let mut expected: Vec<String> = controls
                 .iter()
@@ -866,9 +921,11 @@ async fn an_approver_decides_a_change_request_another_person_asked_for_in_two_br
 /// dialog is used by keyboard alone.
 #[tokio::test]
 async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
-    let Console { gateway, idp, s } = console(Services {
+    let Console { gateway, idp, s } = console_with(Options {
         audit: true,
         packs: true,
+        providers: true,
+        ..Options::default()
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
@@ -894,12 +951,53 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
             format!("/admin/tenants/{acme}/group-mappings"),
             json!({ "idp_group": "acme-operators", "role": "Operator" }),
         ),
+        (
+            format!("/admin/tenants/{acme}/group-mappings"),
+            json!({ "idp_group": "acme-integration-admins", "role": "IntegrationAdmin" }),
+        ),
     ]);
     post_all(&s, &admin, setup).await;
+    wait_for_roles(
+        &s,
+        &idp,
+        "acme-integrations",
+        &acme,
+        json!(["IntegrationAdmin"]),
+    )
+    .await;
+    let (connection, connector) = provider_setup_pending(&s, &idp, &admin, &acme).await;
+    let (_, shown, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/providers/tenants/{acme}/connections/{connection}"),
+            None,
+        )
+        .await;
+    let request = shown["requests"][0]["request_id"].as_str().unwrap();
+    let (status, minted, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            &format!("/admin/providers/tenants/{acme}/setup-requests/{request}/links"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{minted}");
 
-    let seen = browse("a11y.mjs", &[&gateway, &acme]).await;
+    let seen = browse(
+        "a11y.mjs",
+        &[
+            &gateway,
+            &acme,
+            &connection,
+            &connector,
+            minted["url"].as_str().unwrap(),
+        ],
+    )
+    .await;
     let screens = seen["screens"].as_object().unwrap();
-    assert_eq!(screens.len(), 24, "{seen}");
+    assert_eq!(screens.len(), 29, "{seen}");
     for (screen, violations) in screens {
         assert_eq!(violations, &json!([]), "{screen}: {violations}");
     }
@@ -1136,4 +1234,243 @@ async fn the_module_catalog_runs_from_trust_to_a_tenants_cleanup_in_the_console(
         json!(["connectors", "ai_providers", "policy"]),
         "{listed}"
     );
+}
+
+/// Provider setup in two browser contexts: the tenant's integration
+/// administrator creates a setup request in the console, mints its link (and
+/// revokes one); whoever holds the link enters the key on the setup surface in
+/// a browser of their own, never signed in; the connection is active, checked,
+/// given a health result through the gate, and selected for the runtime. A
+/// connector installed in a workspace gets its credentials the same way. A
+/// workspace administrator sees no install control and the gate refuses their
+/// health result.
+#[tokio::test]
+async fn a_provider_key_and_connector_credentials_are_set_up_through_links_in_two_browsers() {
+    let Console { gateway, idp, s } = console_with(Options {
+        providers: true,
+        ..Options::default()
+    })
+    .await;
+    let openai = s.providers.as_ref().unwrap().openai.clone();
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    let (status, workspace, _) = s
+        .call(
+            Some(&admin),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/workspaces"),
+            Some(json!({ "name": "Service desk" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{workspace}");
+    post_all(
+        &s,
+        &admin,
+        vec![
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-integration-admins", "role": "IntegrationAdmin" }),
+            ),
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+        ],
+    )
+    .await;
+    wait_for_roles(
+        &s,
+        &idp,
+        "acme-integrations",
+        &acme,
+        json!(["IntegrationAdmin"]),
+    )
+    .await;
+    wait_for_roles(&s, &idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
+    // Provider setup has heard of the workspace.
+    let db = s.provider_db.as_ref().unwrap().owner_url();
+    let query = format!(
+        "SELECT count(*) AS n FROM workspaces WHERE workspace_id = '{}'",
+        workspace["workspace_id"].as_str().unwrap()
+    );
+    plinth_testkit::wait_until(
+        "provider setup to hear of the workspace",
+        Duration::from_secs(60),
+        || async { plinth_testkit::count_all_tenants(&db, &query).await == 1 },
+    )
+    .await;
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-providers");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "providers.mjs",
+        &[
+            &gateway,
+            &acme,
+            &openai,
+            "Service desk",
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+
+    let text = |key: &str| seen[key].as_str().unwrap_or_default().to_owned();
+    assert!(
+        text("selection_before").contains("No connection is ready"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["key_inputs_in_console"], 0,
+        "no key is typed in the console"
+    );
+    assert!(text("pending").contains("PENDING"), "{seen}");
+    assert_eq!(seen["links_differ"], true, "{seen}");
+    assert_eq!(
+        text("link_shape"),
+        format!("{gateway}/setup#pst_…"),
+        "the region's setup surface, the token in the fragment"
+    );
+    assert!(text("revoked_link").contains("revoked"), "{seen}");
+    assert_eq!(
+        text("holder_status"),
+        "Enter the key this link was made for."
+    );
+    assert_eq!(
+        seen["fragment_kept_in_address_bar"], false,
+        "the surface takes the token out of the address bar"
+    );
+    assert!(
+        text("facts").contains("acme-openai") && text("facts").contains(&acme),
+        "{seen}"
+    );
+    assert!(text("refused").contains("refused the key"), "{seen}");
+    assert!(
+        text("stored").starts_with("Stored: acme-openai uses key version 1"),
+        "{seen}"
+    );
+    let versions = seen["key_versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 1, "{seen}");
+    assert!(versions[0].as_str().unwrap().contains("ACTIVE"), "{seen}");
+    let validations: Vec<&str> = seen["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(validations.len(), 2, "{seen}");
+    assert!(
+        validations[0].contains("ok") && validations[1].contains("auth_failed"),
+        "{seen}"
+    );
+    assert!(text("checked").starts_with("Checked: ready"), "{seen}");
+    assert_eq!(text("submitted"), "Recorded: rate_limited.");
+    assert_eq!(seen["health"].as_array().unwrap().len(), 2, "{seen}");
+    assert!(
+        text("selection").contains("The runtime uses acme-openai"),
+        "{seen}"
+    );
+    assert!(
+        seen["connections"][0].as_str().unwrap().contains("ready"),
+        "{seen}"
+    );
+    assert!(
+        text("selection_rate_limited").contains("No connection is ready")
+            && text("selection_rate_limited").contains("acme-openai: unhealthy: rate_limited"),
+        "{seen}"
+    );
+    assert!(text("connector_asks").contains("Client secret"), "{seen}");
+    assert_eq!(text("connector_title"), "Enter connector credentials");
+    assert_eq!(
+        text("connector_holder_status"),
+        "Enter the credentials this link was made for."
+    );
+    assert!(
+        text("connector_stored").starts_with("Stored: acme-halo uses credentials version 1"),
+        "{seen}"
+    );
+    assert_eq!(seen["connector_versions"].as_array().unwrap().len(), 1);
+    let listed = seen["connectors"][0].as_str().unwrap();
+    assert!(
+        listed.contains("HaloPSA") && listed.contains("Service desk") && listed.contains("ACTIVE"),
+        "{seen}"
+    );
+    assert_eq!(seen["workspace_admin_can_install"], false, "{seen}");
+    assert!(text("gate_refusal").contains("policy_refused"), "{seen}");
+    // Nothing the holders entered is in the console's answers.
+    let (_, shown, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/providers/tenants/{acme}/connections"),
+            None,
+        )
+        .await;
+    assert!(!shown.to_string().contains("sk-test-good-console-key"));
+}
+
+/// A provider connection of `tenant` created by the platform team and a
+/// connector installed in its workspace Desk by the tenant's integration
+/// administrator, each with its open setup request: their ids.
+async fn provider_setup_pending(
+    s: &Stack,
+    idp: &Idp,
+    admin: &str,
+    tenant: &str,
+) -> (String, String) {
+    let (_, workspaces, _) = s
+        .call(
+            Some(admin),
+            Method::GET,
+            &format!("/admin/tenants/{tenant}/workspaces"),
+            None,
+        )
+        .await;
+    let workspace = workspaces["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "Desk")
+        .expect("the workspace Desk")["workspace_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let db = s.provider_db.as_ref().unwrap().owner_url();
+    let query = format!("SELECT count(*) AS n FROM workspaces WHERE workspace_id = '{workspace}'");
+    plinth_testkit::wait_until(
+        "provider setup to hear of the workspace",
+        Duration::from_secs(60),
+        || async { plinth_testkit::count_all_tenants(&db, &query).await == 1 },
+    )
+    .await;
+    let (status, connection, _) = s
+        .call(
+            Some(admin),
+            Method::POST,
+            &format!("/admin/providers/tenants/{tenant}/connections"),
+            Some(
+                json!({ "name": "acme-openai", "kind": "openai", "default_model": "gpt-4o-mini" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{connection}");
+    let integrator = idp.access_token("acme-integrations").await;
+    let (status, connector, _) = s
+        .call(
+            Some(&integrator),
+            Method::POST,
+            &format!("/admin/providers/tenants/{tenant}/connectors"),
+            Some(json!({
+                "workspace_id": workspace, "name": "acme-graph", "kind": "microsoft_graph",
+                "settings": {
+                    "directory_tenant_id": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+                    "client_id": "9a0c0305-e82c-4f89-11d3-3f2504e03301"
+                }
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{connector}");
+    (
+        connection["connection_id"].as_str().unwrap().to_owned(),
+        connector["connector_id"].as_str().unwrap().to_owned(),
+    )
 }

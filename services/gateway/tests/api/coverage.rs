@@ -261,6 +261,22 @@ fn spec(operation: &str) -> Option<Spec> {
             Some(json!({ "status": "ready", "latency_ms": 100 })),
         ),
         "provider_key_release" => needs(ProviderKey, Read, Some(json!({}))),
+        "connector_kinds" | "connector_list" | "connector_get" => {
+            needs(ConnectorInstallation, Read, None)
+        }
+        "connector_install" => needs(
+            ConnectorInstallation,
+            Create,
+            Some(json!({
+                "workspace_id": "wsp_coverage", "name": "coverage", "kind": "halopsa",
+                "base_url": "https://coverage.halopsa.com/api",
+                "settings": { "client_id": "coverage" }
+            })),
+        ),
+        "connector_link_mint" => needs(ConnectorInstallation, Create, Some(json!({}))),
+        "connector_rotate" | "connector_request_cancel" | "connector_link_revoke" => {
+            needs(ConnectorInstallation, Update, Some(json!({})))
+        }
         _ => None,
     }
 }
@@ -481,6 +497,10 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
             &format!("pcn_{}", uuid::Uuid::new_v4().simple()),
         )
         .replace(
+            "{connector_id}",
+            &format!("pci_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace(
             "{request_id}",
             &format!("psr_{}", uuid::Uuid::new_v4().simple()),
         )
@@ -520,6 +540,7 @@ async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Valu
         "/admin/deployments",
         "/admin/tenant-modules/{}",
         "/admin/providers/tenants/{}/connections",
+        "/admin/providers/tenants/{}/connectors",
         "/admin/providers/pooled",
     ]
     .map(|template| async move {

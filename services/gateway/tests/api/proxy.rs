@@ -27,7 +27,7 @@ pub struct Stack {
     _module_db: Option<TestDb>,
     /// Provider setup's database and the local provider servers it calls, when
     /// the stack has them.
-    _provider_db: Option<TestDb>,
+    pub provider_db: Option<TestDb>,
     pub providers: Option<plinth_providers::fake::FakeProviders>,
     /// The gateway's settings, for another gateway of the same region.
     settings: Value,
@@ -196,12 +196,18 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             .await
             .unwrap();
         let mut settings = upstream_settings(&db, &prefix, &keys);
+        // The region's public address, as in the gateway's `regions`; the
+        // gateway's own when its port is fixed, for a browser to open links.
+        let surface = if options.port == 0 {
+            "https://us.plinth.example/setup".to_owned()
+        } else {
+            format!("http://127.0.0.1:{}/setup", options.port)
+        };
         merge(
             &mut settings,
             json!({
                 "secrets": { "backend": "envelope", "kek": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" },
-                // The region's public address, as in the gateway's `regions`.
-                "setup": { "base_url": "https://us.plinth.example/setup" }
+                "setup": { "base_url": surface }
             }),
         );
         let service = provider_setup::Application::build(
@@ -256,7 +262,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         _audit_db: audit_db,
         _pack_db: pack_db,
         _module_db: module_db,
-        _provider_db: provider_db,
+        provider_db,
         providers,
         settings,
     };
@@ -643,7 +649,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         _audit_db: None,
         _pack_db: None,
         _module_db: None,
-        _provider_db: None,
+        provider_db: None,
         providers: None,
         settings: Value::Null,
     };

@@ -71,6 +71,29 @@ async fn a_connector_is_installed_in_a_workspace_and_its_credentials_entered_thr
         let (status, _) = app.post(&who, &connectors(tenant), graph(&workspace)).await;
         assert_eq!(status, 403, "{who:?}");
     }
+    let (status, kinds) = app
+        .get(
+            &As::tenant(Role::Operator, tenant),
+            &format!("/admin/providers/tenants/{tenant}/connector-kinds"),
+        )
+        .await;
+    assert_eq!(status, 200, "{kinds}");
+    let names: Vec<&str> = kinds["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "connectwise_manage",
+            "datto_autotask",
+            "halopsa",
+            "microsoft_graph"
+        ]
+    );
+    assert_eq!(kinds["items"][3]["credentials"][0]["name"], "client_secret");
     let (connector, url) = installed(&app, tenant, graph(&workspace)).await;
     assert_eq!(connector["status"], "PENDING");
     assert_eq!(connector["workspace_id"], workspace.as_str());

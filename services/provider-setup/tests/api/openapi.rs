@@ -50,6 +50,10 @@ fn the_checked_in_openapi_document_is_current() {
                 "/admin/providers/tenants/{tenant_id}/connections/{connection_id}/rotate",
                 "post",
             ),
+            (
+                "/admin/providers/tenants/{tenant_id}/connector-kinds",
+                "get",
+            ),
             ("/admin/providers/tenants/{tenant_id}/connectors", "get"),
             ("/admin/providers/tenants/{tenant_id}/connectors", "post"),
             (
