@@ -293,13 +293,15 @@ PROVIDERS = {
 }
 
 
-def redeem(gateway, url, key):
-    """Enters `key` through the setup link `url` as its holder would: the setup
-    surface at the gateway, no login, the token from the link's fragment."""
+def redeem(gateway, url, key=None, credentials=None):
+    """Enters `key` (a provider's) or `credentials` (a connector's) through the
+    setup link `url` as its holder would: the setup surface at the gateway, no
+    login, the token from the link's fragment."""
     token = url.split("#", 1)[1]
+    entered = {"key": key} if key is not None else {"credentials": credentials}
     request = urllib.request.Request(
         f"{gateway}/setup/api/redeem", method="POST",
-        data=json.dumps({"token": token, "key": key}).encode(),
+        data=json.dumps({"token": token, **entered}).encode(),
         headers={"content-type": "application/json"})
     try:
         with urllib.request.urlopen(request) as response:
@@ -340,6 +342,36 @@ def seed_providers(browser, gateway, tid, slug, region):
                           f"/admin/providers/tenants/{tid}/setup-requests/{open_requests[0]['request_id']}/links",
                           {"minutes": 24 * 60})
     return link["url"]
+
+
+def seed_connectors(browser, gateway, tid, slug):
+    """The tenant's workspace "Service desk" with a HaloPSA connector installed
+    by its integration administrator, its credentials entered through a setup
+    link."""
+    base = f"/admin/tenants/{tid}/workspaces"
+    desks = [w for w in all_items(browser, gateway, base) if w["name"] == "Service desk"]
+    workspace = desks[0] if desks else browser.api(gateway, "POST", base, {"name": "Service desk"})[1]
+    integrator = Browser()
+    integrator.log_in(gateway, f"{slug}-integrations")
+    wait_until(f"{slug}-integrations to act as IntegrationAdmin",
+               lambda: "IntegrationAdmin" in integrator.api(
+                   gateway, "GET", f"/auth/permissions?tenant_id={tid}")[1]["roles"])
+    connectors = f"/admin/providers/tenants/{tid}/connectors"
+    if any(c["name"] == "service-desk-halo" for c in all_items(integrator, gateway, connectors)):
+        return
+    spec = {"workspace_id": workspace["workspace_id"], "name": "service-desk-halo", "kind": "halopsa",
+            "base_url": f"https://{slug}.halopsa.example/api", "settings": {"client_id": "plinth-demo"}}
+    # Installed once provider setup has heard of the workspace.
+    installed = wait_until(f"provider setup to hear of {slug}'s Service desk", lambda: (
+        lambda answer: answer if answer[0] == 201 else None)(
+            integrator.api(gateway, "POST", connectors, spec, expect=(201, 404))))[1]
+    request = installed["requests"][0]["request_id"]
+    _, link = integrator.api(gateway, "POST", f"{connectors}/setup-requests/{request}/links", {})
+    status, answer = redeem(gateway, link["url"], credentials={"client_secret": f"halo-demo-{slug}"})
+    if status != 200:
+        raise SystemExit(f"the demo connector's credentials were not taken: {status} {answer}")
+    log(f"{slug}: HaloPSA connector installed in Service desk by {slug}-integrations, "
+        f"its credentials entered through a setup link (version {answer['version']})")
 
 
 def seed_region(browser, region):
@@ -402,6 +434,7 @@ def seed_region(browser, region):
     log(f"{slug} ({region}) is ACTIVE{kept}: {tid}")
     seed_finance_demo(browser, gateway, tid, slug)
     link = seed_providers(browser, gateway, tid, slug, region)
+    seed_connectors(browser, gateway, tid, slug)
     if link:
         log(f"{slug}: a setup link for its {PROVIDERS[region][1]['name']} key, valid a day "
             f"(open it in a browser, enter any key starting sk-demo-): {link}")
