@@ -11,6 +11,7 @@ use plinth_testkit::wait_until;
 use serde_json::{Value, json};
 
 use crate::helpers::{As, GOOD_KEY, TestApp, admin, integrator, token_of};
+use crate::links::{everything_stored, hex};
 
 /// A Microsoft Graph app registration's secret, as Entra shows it.
 const GRAPH_SECRET: &str = "Qx98Q~connector-canary-3kZ.0aBcDeFgHiJk";
@@ -159,6 +160,17 @@ async fn a_connector_is_installed_in_a_workspace_and_its_credentials_entered_thr
     assert_eq!(shown["keys"][0]["status"], "ACTIVE");
     assert_eq!(shown["validations"][0]["outcome"], "not_checked");
     assert!(!shown.to_string().contains(GRAPH_SECRET));
+    let stored = everything_stored(&app).await;
+    for needle in [GRAPH_SECRET.to_owned(), hex(GRAPH_SECRET)] {
+        assert!(
+            !stored.contains(&needle),
+            "the credentials are stored sealed only"
+        );
+    }
+    assert!(
+        stored.contains("9a0c0305-e82c-4f89-11d3-3f2504e03301"),
+        "the sweep sees the settings"
+    );
 
     // Listed per workspace; never among the tenant's AI provider connections,
     // nor selected for the runtime.

@@ -6,7 +6,7 @@
 use plinth_core::{Role, TenantId};
 use serde_json::json;
 
-use crate::helpers::{As, GOOD_KEY, TestApp, admin};
+use crate::helpers::{As, GOOD_KEY, TestApp, admin, integrator};
 
 impl TestApp {
     async fn onboard(&self, tenant: TenantId) {
@@ -105,7 +105,8 @@ async fn onboarding_shares_the_default_pools_or_says_why_it_cannot() {
 }
 
 #[tokio::test]
-async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares() {
+async fn offboarding_destroys_every_key_and_connector_credential_of_the_tenant_and_withdraws_its_shares()
+ {
     let app = TestApp::spawn().await;
     let tenant = app.tenant("ACTIVE").await;
     let other = app.tenant("ACTIVE").await;
@@ -141,6 +142,39 @@ async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares()
         .await;
     assert_eq!(status, 200);
 
+    // A connector with credentials, in a workspace of the tenant.
+    let workspace = plinth_core::WorkspaceId::new().to_string();
+    app.workspace(tenant, &workspace, "created").await;
+    let (status, connector) = app
+        .post(
+            &integrator(tenant),
+            &format!("/admin/providers/tenants/{tenant}/connectors"),
+            json!({
+                "workspace_id": workspace, "name": "desk-halo", "kind": "halopsa",
+                "base_url": "https://acme.halopsa.com/api", "settings": { "client_id": "desk" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{connector}");
+    let (status, minted) = app
+        .post(
+            &integrator(tenant),
+            &format!(
+                "/admin/providers/tenants/{tenant}/connectors/setup-requests/{}/links",
+                connector["requests"][0]["request_id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{minted}");
+    let (status, _) = app
+        .redeem_credentials(
+            minted["url"].as_str().unwrap(),
+            json!({ "client_secret": "halo-offboarding-secret" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+
     app.set_status(tenant, "OFFBOARDING").await;
     app.offboard(tenant).await;
     let done = app.published("plinth.provider.deprovisioned", 1).await;
@@ -164,6 +198,17 @@ async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares()
     for connection in items {
         assert_eq!(connection["status"], "DESTROYED");
     }
+    let (_, desk) = app
+        .get(
+            &admin(),
+            &format!(
+                "/admin/providers/tenants/{tenant}/connectors/{}",
+                connector["connector_id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(desk["status"], "DESTROYED", "{desk}");
+    assert_eq!(desk["keys"][0]["status"], "DESTROYED", "{desk}");
     let (_, one) = app.get(&admin(), &path).await;
     assert!(
         one["keys"]
@@ -175,7 +220,9 @@ async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares()
     );
     let (status, problem) = app.redeem(live["url"].as_str().unwrap(), GOOD_KEY).await;
     assert_eq!((status, &problem["code"]), (410, &json!("link_revoked")));
-    let destroyed = app.published("plinth.provider.key_destroyed", 2).await;
+    // The two keys and the connector's credentials.
+    let destroyed = app.published("plinth.provider.key_destroyed", 3).await;
+    assert_eq!(destroyed.len(), 3);
     assert!(
         destroyed
             .iter()
@@ -220,9 +267,9 @@ async fn offboarding_destroys_every_key_of_the_tenant_and_withdraws_its_shares()
         2
     );
     assert_eq!(
-        app.published("plinth.provider.key_destroyed", 2)
+        app.published("plinth.provider.key_destroyed", 3)
             .await
             .len(),
-        2
+        3
     );
 }

@@ -618,7 +618,7 @@ async fn a_rotation_activates_the_new_key_and_keeps_the_previous_for_the_grace_p
 }
 
 /// Every row of every table of the service's database, as text.
-async fn everything_stored(app: &TestApp) -> String {
+pub(crate) async fn everything_stored(app: &TestApp) -> String {
     #[derive(QueryableByName)]
     struct Name {
         #[diesel(sql_type = Text)]
@@ -655,7 +655,7 @@ async fn everything_stored(app: &TestApp) -> String {
     all
 }
 
-fn hex(text: &str) -> String {
+pub(crate) fn hex(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 

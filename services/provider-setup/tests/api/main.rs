@@ -10,7 +10,7 @@ mod connectors;
 mod health;
 mod helpers;
 mod lifecycle;
-mod links;
+pub(crate) mod links;
 mod openapi;
 mod pooled;
 mod runtime;
