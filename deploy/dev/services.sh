@@ -12,7 +12,7 @@ mkdir -p "$SERVICES_DIR" "$KEYS_DIR"
 
 # Service → HTTP port in the US region; the EU region's are 1000 higher. A
 # service is started once its crate exists.
-declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [pack-service]=8082 [module-catalog]=8083 [provider-setup]=8084 [audit]=8086)
+declare -A PORTS=([gateway]=8080 [tenant-registry]=8081 [pack-service]=8082 [module-catalog]=8083 [provider-setup]=8084 [policy]=8085 [audit]=8086)
 REGIONS="us eu"
 
 port_of() { if [ "$2" = us ]; then echo "${PORTS[$1]}"; else echo $(( ${PORTS[$1]} + 1000 )); fi; }

@@ -97,6 +97,12 @@ pub mod on {
         ProviderHealth => [ProviderHealth];
         /// A connector installed in a workspace.
         ConnectorInstallation => [ConnectorInstallation];
+        /// A platform or module policy record.
+        PolicyRecord => [PolicyRecord];
+        /// A tenant's own policy record.
+        TenantPolicyRecord => [TenantPolicyRecord];
+        /// A tenant's policy in force and decisions under it.
+        PolicyDecision => [PolicyDecision];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

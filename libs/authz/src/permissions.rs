@@ -74,6 +74,13 @@ pub enum Resource {
     /// A connector (ConnectWise Manage, Datto Autotask, HaloPSA, Microsoft
     /// Graph) installed in a workspace, and the setup of its credentials.
     ConnectorInstallation,
+    /// A platform or module AI policy record and its versions.
+    PolicyRecord,
+    /// A tenant's own AI policy record (tenant or tenant/module scope).
+    TenantPolicyRecord,
+    /// A tenant's policy in force: its effective policy, decisions, and the
+    /// bundle a runtime decides with.
+    PolicyDecision,
 }
 
 /// What is done to it.
@@ -91,7 +98,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 28] = [
+    pub const ALL: [Resource; 31] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -120,6 +127,9 @@ impl Resource {
         Resource::ProviderKey,
         Resource::ProviderHealth,
         Resource::ConnectorInstallation,
+        Resource::PolicyRecord,
+        Resource::TenantPolicyRecord,
+        Resource::PolicyDecision,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -153,6 +163,9 @@ impl Resource {
             Resource::ProviderKey => "provider_key",
             Resource::ProviderHealth => "provider_health",
             Resource::ConnectorInstallation => "connector_installation",
+            Resource::PolicyRecord => "policy_record",
+            Resource::TenantPolicyRecord => "tenant_policy_record",
+            Resource::PolicyDecision => "policy_decision",
         }
     }
 }
@@ -246,6 +259,12 @@ fn writers(resource: Resource) -> &'static [Role] {
         // credentials' setup, are the tenant's integration administrators'
         // alone.
         Resource::ConnectorInstallation => &[IntegrationAdmin],
+        // The platform's AI policy — and each module's — is the platform
+        // team's; a tenant's administrators may tighten it for their tenant.
+        Resource::PolicyRecord => &[PlatformAdmin],
+        Resource::TenantPolicyRecord => &[PlatformAdmin, WorkspaceAdmin],
+        // Decisions are answers, never stored here.
+        Resource::PolicyDecision => &[],
     }
 }
 
@@ -272,7 +291,10 @@ fn readers(resource: Resource) -> Option<&'static [Role]> {
 fn runtime_reads(resource: Resource) -> bool {
     matches!(
         resource,
-        Resource::RuntimeConfig | Resource::ProviderSelection | Resource::ProviderKey
+        Resource::RuntimeConfig
+            | Resource::ProviderSelection
+            | Resource::ProviderKey
+            | Resource::PolicyDecision
     )
 }
 
@@ -343,7 +365,10 @@ mod tests {
                 reads,
                 matches!(
                     resource,
-                    Resource::RuntimeConfig | Resource::ProviderSelection | Resource::ProviderKey
+                    Resource::RuntimeConfig
+                        | Resource::ProviderSelection
+                        | Resource::ProviderKey
+                        | Resource::PolicyDecision
                 ),
                 "{resource}"
             );

@@ -55,6 +55,8 @@ const MODULE_DECIDED: &str = "plinth.module.ModuleDecided";
 const SIGNER: &str = "plinth.module.TrustedSignerChanged";
 const DRIFT: &str = "plinth.module.ModuleDriftChanged";
 const ENABLEMENT: &str = "plinth.module.ModuleEnablementChanged";
+const POLICY: &str = "policy";
+const RECORD: &str = "plinth.policy.PolicyRecordChanged";
 
 /// Every event type, grouped by topic.
 pub const EVENT_TYPES: &[EventType] = &[
@@ -394,6 +396,18 @@ pub const EVENT_TYPES: &[EventType] = &[
         Area::Provider,
         POOL_GRANT,
         PROVIDERS,
+    ),
+    event(
+        "plinth.policy.record_published",
+        Area::Policy,
+        RECORD,
+        POLICY,
+    ),
+    event(
+        "plinth.policy.record_retired",
+        Area::Policy,
+        RECORD,
+        POLICY,
     ),
     event(
         crate::AUDIT_EVENT,

@@ -72,6 +72,9 @@ codes! {
     PlaybookInvalid = "playbook_invalid", BAD_REQUEST;
     /// A module release's manifest failed the schema (`errors` lists the problems).
     ManifestInvalid = "manifest_invalid", BAD_REQUEST;
+    /// A policy record failed its schema or its scope's rules (`errors` lists
+    /// the problems).
+    PolicyInvalid = "policy_invalid", BAD_REQUEST;
     /// No valid credentials: no token, an expired or foreign one, or no session.
     Unauthenticated = "unauthenticated", UNAUTHORIZED;
     /// The login at the identity provider did not complete.

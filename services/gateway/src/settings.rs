@@ -213,6 +213,7 @@ fn dev_defaults() -> serde_json::Value {
             "pack-service": "http://127.0.0.1:8182",
             "module-catalog": "http://127.0.0.1:8183",
             "provider-setup": "http://127.0.0.1:8184",
+            "policy": "http://127.0.0.1:8185",
             "audit": "http://127.0.0.1:8186"
         },
         "routes": [
@@ -229,7 +230,9 @@ fn dev_defaults() -> serde_json::Value {
             { "prefix": "/admin/providers", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup" },
             { "prefix": "/runtime/providers", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup" },
             { "prefix": "/setup", "upstream": "http://127.0.0.1:8084", "audience": "provider-setup",
-              "public": true }
+              "public": true },
+            { "prefix": "/admin/policies", "upstream": "http://127.0.0.1:8085", "audience": "policy" },
+            { "prefix": "/runtime/policy", "upstream": "http://127.0.0.1:8085", "audience": "policy" }
         ],
         "regions": { "us": "http://127.0.0.1:8080", "eu": "http://127.0.0.1:9080" },
         "bus": { "brokers": "127.0.0.1:19092", "topic_prefix": "", "partitions": 3 },

@@ -274,6 +274,49 @@ fn spec(operation: &str) -> Option<Spec> {
             })),
         ),
         "connector_link_mint" => needs(ConnectorInstallation, Create, Some(json!({}))),
+        // Policy.
+        "policy_record_list" | "policy_record_get" => needs(PolicyRecord, Read, None),
+        "policy_record_create" | "policy_record_draft" => needs(
+            PolicyRecord,
+            if operation == "policy_record_create" {
+                Create
+            } else {
+                Update
+            },
+            Some(json!({
+                "name": "coverage", "scope": { "level": "module", "module_id": "itsm-triage-agent" },
+                "rules": {}
+            })),
+        ),
+        "policy_record_publish" | "policy_record_retire" => {
+            needs(PolicyRecord, Update, Some(json!({ "reason": "coverage" })))
+        }
+        "tenant_policy_record_list" | "tenant_policy_record_get" => {
+            needs(TenantPolicyRecord, Read, None)
+        }
+        "tenant_policy_record_create" | "tenant_policy_record_draft" => needs(
+            TenantPolicyRecord,
+            if operation == "tenant_policy_record_create" {
+                Create
+            } else {
+                Update
+            },
+            Some(json!({
+                "name": "coverage", "scope": { "level": "tenant", "tenant_id": "{tenant_id}" },
+                "rules": {}
+            })),
+        ),
+        "tenant_policy_record_publish" | "tenant_policy_record_retire" => needs(
+            TenantPolicyRecord,
+            Update,
+            Some(json!({ "reason": "coverage" })),
+        ),
+        "policy_effective" | "policy_bundle" => needs(PolicyDecision, Read, None),
+        "policy_decide" => needs(
+            PolicyDecision,
+            Read,
+            Some(json!({ "action_class": "read" })),
+        ),
         "connector_rotate" | "connector_request_cancel" | "connector_link_revoke" => {
             needs(ConnectorInstallation, Update, Some(json!({})))
         }
@@ -497,6 +540,10 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
             &format!("pcn_{}", uuid::Uuid::new_v4().simple()),
         )
         .replace(
+            "{record_id}",
+            &format!("pol_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace(
             "{connector_id}",
             &format!("pci_{}", uuid::Uuid::new_v4().simple()),
         )
@@ -542,6 +589,8 @@ async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Valu
         "/admin/providers/tenants/{}/connections",
         "/admin/providers/tenants/{}/connectors",
         "/admin/providers/pooled",
+        "/admin/policies/tenants/{}/records",
+        "/admin/policies/tenants/{}/effective",
     ]
     .map(|template| async move {
         let path = template.replace("{}", &holdings.tenant);
@@ -725,6 +774,7 @@ async fn every_operation_refuses_every_caller_the_table_refuses() {
             packs: true,
             modules: true,
             providers: true,
+            policy: true,
             // The walk is many calls in one tenant: its allowance is not under test.
             gateway: json!({ "rate_limits": { "default_per_second": 1000000, "caller_per_second": 1000000 } }),
             ..Options::default()

@@ -29,6 +29,8 @@ pub struct Stack {
     /// the stack has them.
     pub provider_db: Option<TestDb>,
     pub providers: Option<plinth_providers::fake::FakeProviders>,
+    /// The policy service's database, when the stack has one.
+    _policy_db: Option<TestDb>,
     /// The gateway's settings, for another gateway of the same region.
     settings: Value,
 }
@@ -57,6 +59,9 @@ pub struct Options {
     /// `/runtime/providers` and the public `/setup`, with local servers speaking the providers' wire formats (keys
     /// starting `sk-test-good` are good keys there).
     pub providers: bool,
+    /// Whether the policy service runs behind `/admin/policies` and
+    /// `/runtime/policy`.
+    pub policy: bool,
     /// Tenant registry settings merged over the stack's (its consumers are off
     /// unless this turns them on).
     pub registry: Value,
@@ -232,6 +237,27 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     } else {
         (None, None)
     };
+    let policy_db = if options.policy {
+        let db = TestDb::create("policy", policy::all_migrations())
+            .await
+            .unwrap();
+        let service = policy::Application::build(
+            policy::Settings::with_overrides(upstream_settings(&db, &prefix, &keys)).unwrap(),
+        )
+        .await
+        .unwrap();
+        let upstream = format!("http://127.0.0.1:{}", service.port());
+        readiness.insert("policy".into(), ops_of(&service));
+        for prefix in ["/admin/policies", "/runtime/policy"] {
+            routes.push(json!({
+                "prefix": prefix, "upstream": upstream, "audience": policy::AUDIENCE
+            }));
+        }
+        tokio::spawn(service.run_until_stopped());
+        Some(db)
+    } else {
+        None
+    };
     let body_limit = if options.packs { 4 * 1024 * 1024 } else { 8192 };
     let mut settings = json!({
         "http": { "port": options.port, "body_limit_bytes": body_limit },
@@ -264,6 +290,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         _module_db: module_db,
         provider_db,
         providers,
+        _policy_db: policy_db,
         settings,
     };
     if options.packs {
@@ -651,6 +678,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         _module_db: None,
         provider_db: None,
         providers: None,
+        _policy_db: None,
         settings: Value::Null,
     };
     let admin = idp.access_token("msp-admin").await;
