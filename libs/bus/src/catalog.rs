@@ -403,12 +403,7 @@ pub const EVENT_TYPES: &[EventType] = &[
         RECORD,
         POLICY,
     ),
-    event(
-        "plinth.policy.record_retired",
-        Area::Policy,
-        RECORD,
-        POLICY,
-    ),
+    event("plinth.policy.record_retired", Area::Policy, RECORD, POLICY),
     event(
         crate::AUDIT_EVENT,
         Area::Audit,

@@ -37,8 +37,8 @@ pub enum Role {
     IntegrationAdmin,
     /// The AI operations runtime of a region: a machine, not a person. It acts
     /// across the region's tenants and reads only what it runs on (its
-    /// configuration, which provider connection to use, and that connection's
-    /// key).
+    /// configuration, which provider connection to use, that connection's key,
+    /// and the policy its steps are decided by).
     Runtime,
 }
 

@@ -265,6 +265,41 @@ struct Checked {
     name: String,
 }
 
+impl Checked {
+    /// A new record of `owner` with this document as its first version, a
+    /// draft.
+    fn new_record(self, owner: Owner, at: OffsetDateTime, by: &str) -> (RecordRow, VersionRow) {
+        let record = RecordRow {
+            record_id: new_id(),
+            level: self.level.as_str().to_owned(),
+            tenant_id: owner.column(),
+            module_id: self.module,
+            name: self.name,
+            status: "ACTIVE".to_owned(),
+            published_version: None,
+            created_at: at,
+            created_by: by.to_owned(),
+            updated_at: at,
+            retired_at: None,
+            retired_by: None,
+            retired_reason: None,
+        };
+        let version = VersionRow {
+            record_id: record.record_id.clone(),
+            version: 1,
+            tenant_id: owner.column(),
+            status: "DRAFT".to_owned(),
+            document: self.document,
+            created_at: at,
+            created_by: by.to_owned(),
+            published_at: None,
+            published_by: None,
+            reason: None,
+        };
+        (record, version)
+    }
+}
+
 fn invalid(problems: Vec<plinth_documents::Issue>) -> ApiError {
     ApiError::invalid_request(
         "record",
@@ -322,35 +357,7 @@ pub async fn record_create<R: Resources, A: Act>(
     let result = async {
         let caller = permit_for(app, auth, owner).await?;
         let checked = check(document?, owner)?;
-        let at = now();
-        let by = caller.ctx.principal.subject.clone();
-        let record = RecordRow {
-            record_id: new_id(),
-            level: checked.level.as_str().to_owned(),
-            tenant_id: owner.column(),
-            module_id: checked.module.clone(),
-            name: checked.name.clone(),
-            status: "ACTIVE".to_owned(),
-            published_version: None,
-            created_at: at,
-            created_by: by.clone(),
-            updated_at: at,
-            retired_at: None,
-            retired_by: None,
-            retired_reason: None,
-        };
-        let version = VersionRow {
-            record_id: record.record_id.clone(),
-            version: 1,
-            tenant_id: owner.column(),
-            status: "DRAFT".to_owned(),
-            document: checked.document,
-            created_at: at,
-            created_by: by,
-            published_at: None,
-            published_by: None,
-            reason: None,
-        };
+        let (record, version) = checked.new_record(owner, now(), &caller.ctx.principal.subject);
         let audited = audited
             .clone()
             .on_resource(&record.record_id)
@@ -691,7 +698,7 @@ pub async fn retire<R: Resources, A: Act>(
 pub async fn publish_baseline(app: &AppState) -> Result<(), ApiError> {
     let document: Value = serde_json::from_str(BASELINE)
         .map_err(|e| ApiError::internal(format!("the baseline parses: {e}")))?;
-    let checked = check(document, Owner::Platform)?;
+    let mut checked = Some(check(document, Owner::Platform)?);
     let ctx = ReqCtx::for_service(crate::AUDIENCE, app.region, None);
     let by = ctx.principal.subject.clone();
     let at = now();
@@ -702,38 +709,12 @@ pub async fn publish_baseline(app: &AppState) -> Result<(), ApiError> {
         if platform_record_exists_on_conn(conn).await? {
             return Ok(());
         }
-        let record = RecordRow {
-            record_id: new_id(),
-            level: checked.level.as_str().to_owned(),
-            tenant_id: None,
-            module_id: None,
-            name: checked.name.clone(),
-            status: "ACTIVE".to_owned(),
-            published_version: None,
-            created_at: at,
-            created_by: by.clone(),
-            updated_at: at,
-            retired_at: None,
-            retired_by: None,
-            retired_reason: None,
+        let Some(checked) = checked.take() else {
+            return Ok(());
         };
+        let (record, version) = checked.new_record(Owner::Platform, at, &by);
         record_insert_on_conn(conn, &record).await?;
-        version_insert_on_conn(
-            conn,
-            &VersionRow {
-                record_id: record.record_id.clone(),
-                version: 1,
-                tenant_id: None,
-                status: "DRAFT".to_owned(),
-                document: checked.document.clone(),
-                created_at: at,
-                created_by: by.clone(),
-                published_at: None,
-                published_by: None,
-                reason: None,
-            },
-        )
-        .await?;
+        version_insert_on_conn(conn, &version).await?;
         let reason = "the platform's baseline, published on the service's first start";
         let (mut events, version) = publish_on_conn(
             app,
