@@ -57,6 +57,7 @@ const DRIFT: &str = "plinth.module.ModuleDriftChanged";
 const ENABLEMENT: &str = "plinth.module.ModuleEnablementChanged";
 const POLICY: &str = "policy";
 const RECORD: &str = "plinth.policy.PolicyRecordChanged";
+const RUNTIME: &str = "runtime";
 
 /// Every event type, grouped by topic.
 pub const EVENT_TYPES: &[EventType] = &[
@@ -404,6 +405,12 @@ pub const EVENT_TYPES: &[EventType] = &[
         POLICY,
     ),
     event("plinth.policy.record_retired", Area::Policy, RECORD, POLICY),
+    event(
+        "plinth.metering.usage_recorded",
+        Area::Metering,
+        "plinth.metering.UsageRecorded",
+        RUNTIME,
+    ),
     event(
         crate::AUDIT_EVENT,
         Area::Audit,

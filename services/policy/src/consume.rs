@@ -6,13 +6,52 @@ use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
 use plinth_bus::tenant::{
-    TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged, tenant_of_region,
+    ENTITLEMENT_CHANGED, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
+    tenant_of_region,
 };
 use plinth_bus::{Handler, HandlerError, Received};
 use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::records::{AppState, now};
-use crate::store::{TenantRow, tenant_status_set_on_conn, tenant_upsert_on_conn};
+use serde::Deserialize;
+
+use crate::store::{
+    TenantRow, UsageRow, budget_set_on_conn, tenant_get_on_conn, tenant_status_set_on_conn,
+    tenant_upsert_on_conn, usage_add_on_conn,
+};
+
+/// What a runtime spent, as `plinth.metering.usage_recorded` has it.
+pub const USAGE_RECORDED: &str = "plinth.metering.usage_recorded";
+
+#[derive(Debug, Deserialize)]
+struct UsageRecorded {
+    tenant_id: String,
+    workspace_id: Option<String>,
+    module_id: Option<String>,
+    provider_kind: Option<String>,
+    model: Option<String>,
+    tokens_in: i64,
+    tokens_out: i64,
+    connector: Option<String>,
+    connector_operations: i32,
+    occurred_at: i64,
+}
+
+/// The entitlement's token budget, as `plinth.entitlement.changed` has it.
+#[derive(Debug, Deserialize)]
+struct EntitlementBudget {
+    tenant_id: String,
+    monthly_token_budget: i64,
+}
+
+/// The first day of the month (UTC) of `micros` after the epoch.
+fn month_of(micros: i64) -> Result<time::Date, HandlerError> {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .map_err(|e| HandlerError::Permanent(format!("occurred_at: {e}")))?;
+    at.date()
+        .replace_day(1)
+        .map_err(|e| HandlerError::Permanent(format!("occurred_at: {e}")))
+}
 
 /// Applies the registry's events.
 pub struct Projector {
@@ -33,7 +72,13 @@ impl Projector {
 
 impl Handler for Projector {
     fn wants(&self, ty: &str) -> bool {
-        [TENANT_CREATED, TENANT_STATUS_CHANGED].contains(&ty)
+        [
+            TENANT_CREATED,
+            TENANT_STATUS_CHANGED,
+            ENTITLEMENT_CHANGED,
+            USAGE_RECORDED,
+        ]
+        .contains(&ty)
     }
 
     async fn handle(
@@ -45,13 +90,51 @@ impl Handler for Projector {
         let app = &self.app;
         let schemas = app.events.schemas();
         let at = now();
-        if received.event.ty == TENANT_CREATED {
+        let ty = received.event.ty.as_str();
+        if ty == USAGE_RECORDED {
+            let event: UsageRecorded = received.decode(schemas, "plinth.metering.UsageRecorded")?;
+            let tenant = tenant_of_region(&event.tenant_id, app.region)?;
+            if event.tokens_in < 0 || event.tokens_out < 0 || event.connector_operations < 0 {
+                return Err(HandlerError::Permanent(
+                    "usage is never negative".to_owned(),
+                ));
+            }
+            // The registry's topic is another: its event may come later.
+            if tenant_get_on_conn(conn, &tenant.to_string())
+                .await?
+                .is_none()
+            {
+                return Err(HandlerError::Transient(format!(
+                    "usage of {tenant}, a tenant not known here yet"
+                )));
+            }
+            let row = UsageRow {
+                tenant_id: tenant.to_string(),
+                month: month_of(event.occurred_at)?,
+                workspace_id: event.workspace_id.unwrap_or_default(),
+                module_id: event.module_id.unwrap_or_default(),
+                provider_kind: event.provider_kind.unwrap_or_default(),
+                model: event.model.unwrap_or_default(),
+                connector: event.connector.unwrap_or_default(),
+                tokens_in: event.tokens_in,
+                tokens_out: event.tokens_out,
+                connector_operations: i64::from(event.connector_operations),
+                events: 1,
+            };
+            usage_add_on_conn(conn, &row).await?;
+        } else if ty == ENTITLEMENT_CHANGED {
+            let event: EntitlementBudget =
+                received.decode(schemas, "plinth.tenant.EntitlementChanged")?;
+            let tenant = tenant_of_region(&event.tenant_id, app.region)?;
+            budget_set_on_conn(conn, &tenant.to_string(), event.monthly_token_budget, at).await?;
+        } else if ty == TENANT_CREATED {
             let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
             let row = TenantRow {
                 tenant_id: tenant.to_string(),
                 status: event.status,
                 updated_at: at,
+                monthly_token_budget: None,
             };
             tenant_upsert_on_conn(conn, &row).await?;
         } else {

@@ -9,27 +9,61 @@ use std::collections::{BTreeMap, BTreeSet};
 use plinth_authz::{Act, Authorized, Resources};
 use plinth_core::{ApiError, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
-use plinth_policy::{Bundle, Effective, Gate, Level, Request, Rules, Source, Usage};
+use plinth_policy::{Bundle, Effective, Gate, Level, Request, Rules, Source, TokenRules, Usage};
 use plinth_service::ServiceState as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::records::AppState;
-use crate::store::{RecordRow, VersionRow, in_force_on_conn};
+use crate::store::{
+    RecordRow, VersionRow, in_force_on_conn, tenant_get_on_conn, usage_of_month_on_conn,
+};
 
 /// The published versions in force for the tenant, read as the merge takes
 /// them.
 struct InForce {
     rows: Vec<(RecordRow, VersionRow, Rules)>,
+    /// The tenant's entitled monthly token budget, as a rule.
+    entitlement: Option<Rules>,
+    /// What the tenant has spent this month.
+    usage: Usage,
 }
+
+/// The record id entitlement budgets are attributed to in provenance.
+pub const ENTITLEMENT: &str = "entitlement";
 
 impl InForce {
     async fn of(app: &AppState, tenant: TenantId) -> Result<InForce, ApiError> {
+        let month = plinth_db::now()
+            .date()
+            .replace_day(1)
+            .map_err(ApiError::internal)?;
         let mut conn = app.conn().await?;
-        let rows = scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
-            in_force_on_conn(conn, &tenant.to_string()).await
-        })
-        .await?;
+        let (rows, known, spent) =
+            scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
+                let t = tenant.to_string();
+                let rows = in_force_on_conn(conn, &t).await?;
+                let known = tenant_get_on_conn(conn, &t).await?;
+                let spent = usage_of_month_on_conn(conn, &t, month).await?;
+                Ok::<_, ApiError>((rows, known, spent))
+            })
+            .await?;
+        let entitlement = known
+            .and_then(|t| t.monthly_token_budget)
+            .map(|budget| Rules {
+                tokens: Some(TokenRules {
+                    monthly_budget: Some(u64::try_from(budget).unwrap_or_default()),
+                    ..TokenRules::default()
+                }),
+                ..Rules::default()
+            });
+        let month_tokens = spent
+            .iter()
+            .map(|u| u.tokens_in.saturating_add(u.tokens_out))
+            .fold(0i64, i64::saturating_add);
+        let usage = Usage {
+            month_tokens: u64::try_from(month_tokens).unwrap_or_default(),
+        };
         let rows = rows
             .into_iter()
             .map(|(record, version)| {
@@ -40,11 +74,21 @@ impl InForce {
                 Ok((record, version, rules))
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        Ok(InForce { rows })
+        Ok(InForce {
+            rows,
+            entitlement,
+            usage,
+        })
     }
 
     /// The effective policy of the tenant, or of its `module`.
     fn effective(&self, module: Option<&str>) -> Effective {
+        let entitled = self.entitlement.as_ref().map(|rules| Source {
+            record_id: ENTITLEMENT,
+            version: 0,
+            level: Level::Tenant,
+            rules,
+        });
         let sources: Vec<Source<'_>> = self
             .rows
             .iter()
@@ -63,6 +107,7 @@ impl InForce {
                     rules,
                 })
             })
+            .chain(entitled)
             .collect();
         plinth_policy::effective(&sources)
     }
@@ -214,7 +259,7 @@ pub async fn decide<R: Resources, A: Act>(
         connector: body.connector,
         workspace_tier: body.workspace_tier,
     };
-    let decision = bundle.decide(body.module_id.as_deref(), &request, Usage::default());
+    let decision = bundle.decide(body.module_id.as_deref(), &request, in_force.usage);
     Ok(DecisionView {
         tenant_id: tenant.to_string(),
         module_id: body.module_id,
@@ -237,4 +282,101 @@ pub async fn bundle_get<R: Resources, A: Act>(
     let bundle = InForce::of(app, tenant).await?.bundle(tenant);
     let etag = bundle.etag();
     Ok((bundle, etag))
+}
+
+/// `GET …/usage`: the month, `YYYY-MM` (this month by default).
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+pub struct UsageQuery {
+    #[param(example = "2026-12")]
+    pub month: Option<String>,
+}
+
+/// What a tenant spent in a month on one workspace, module, provider model
+/// and connector.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageItem {
+    pub workspace_id: Option<String>,
+    pub module_id: Option<String>,
+    pub provider_kind: Option<String>,
+    pub model: Option<String>,
+    pub connector: Option<String>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub connector_operations: i64,
+    /// The usage events counted.
+    pub events: i64,
+}
+
+/// A tenant's usage in a month, against its budget.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageView {
+    pub tenant_id: String,
+    #[schema(example = "2026-12")]
+    pub month: String,
+    /// The tokens a month the tenant's policy allows (the smallest of its
+    /// records' and its entitlement's); none: no budget.
+    pub monthly_budget: Option<u64>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub connector_operations: i64,
+    pub items: Vec<UsageItem>,
+}
+
+fn month_param(text: Option<&str>) -> Result<time::Date, ApiError> {
+    let Some(text) = text else {
+        return plinth_db::now()
+            .date()
+            .replace_day(1)
+            .map_err(ApiError::internal);
+    };
+    let bad = || ApiError::invalid_request("month", "`month` is YYYY-MM");
+    let (year, month) = text.split_once('-').ok_or_else(bad)?;
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    let month: u8 = month.parse().map_err(|_| bad())?;
+    let month = time::Month::try_from(month).map_err(|_| bad())?;
+    time::Date::from_calendar_date(year, month, 1).map_err(|_| bad())
+}
+
+/// `tenant`'s usage in `month`, by workspace, module, provider model and
+/// connector, with its budget.
+pub async fn usage_get<R: Resources, A: Act>(
+    auth: &Authorized<R, A>,
+    app: &AppState,
+    tenant: TenantId,
+    query: UsageQuery,
+) -> Result<UsageView, ApiError> {
+    let month = month_param(query.month.as_deref())?;
+    permit(app, auth, tenant).await?;
+    let budget = InForce::of(app, tenant)
+        .await?
+        .effective(None)
+        .monthly_budget;
+    let mut conn = app.conn().await?;
+    let rows = scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
+        usage_of_month_on_conn(conn, &tenant.to_string(), month).await
+    })
+    .await?;
+    let none = |s: String| (!s.is_empty()).then_some(s);
+    Ok(UsageView {
+        tenant_id: tenant.to_string(),
+        month: format!("{:04}-{:02}", month.year(), u8::from(month.month())),
+        monthly_budget: budget,
+        tokens_in: rows.iter().map(|r| r.tokens_in).sum(),
+        tokens_out: rows.iter().map(|r| r.tokens_out).sum(),
+        connector_operations: rows.iter().map(|r| r.connector_operations).sum(),
+        items: rows
+            .into_iter()
+            .map(|r| UsageItem {
+                workspace_id: none(r.workspace_id),
+                module_id: none(r.module_id),
+                provider_kind: none(r.provider_kind),
+                model: none(r.model),
+                connector: none(r.connector),
+                tokens_in: r.tokens_in,
+                tokens_out: r.tokens_out,
+                connector_operations: r.connector_operations,
+                events: r.events,
+            })
+            .collect(),
+    })
 }

@@ -25,6 +25,8 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/policy/record_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
+        include_str!("../../../schemas/avro/metering/usage_recorded.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
     .expect("the service's Avro schemas parse")
@@ -49,6 +51,7 @@ pub struct Events {
     schemas: Schemas,
     policy_topic: String,
     tenant_topic: String,
+    metering_topic: String,
     audit_topic: String,
     source: String,
     auditor: Auditor,
@@ -60,15 +63,17 @@ impl Events {
             schemas: schemas(),
             policy_topic: bus.topic(Area::Policy),
             tenant_topic: bus.topic(Area::Tenant),
+            metering_topic: bus.topic(Area::Metering),
             audit_topic: bus.topic(Area::Audit),
             source: format!("/plinth/{region}/{SERVICE}"),
             auditor: Auditor::new(bus.topic(Area::Audit), region, SERVICE),
         }
     }
 
-    /// The registry's topic, whose events it projects.
+    /// The registry's topic, whose events it projects, and the runtimes'
+    /// usage.
     pub fn consumed_topics(&self) -> Vec<String> {
-        vec![self.tenant_topic.clone()]
+        vec![self.tenant_topic.clone(), self.metering_topic.clone()]
     }
 
     pub fn schemas(&self) -> &Schemas {
@@ -77,13 +82,18 @@ impl Events {
 
     /// The topics it writes to and reads, with their dead-letter topics.
     pub fn topics(&self, partitions: i32) -> Vec<TopicSpec> {
-        [&self.policy_topic, &self.tenant_topic, &self.audit_topic]
-            .into_iter()
-            .flat_map(|t| {
-                let spec = TopicSpec::new(t, partitions);
-                [spec.dlq(), spec]
-            })
-            .collect()
+        [
+            &self.policy_topic,
+            &self.tenant_topic,
+            &self.metering_topic,
+            &self.audit_topic,
+        ]
+        .into_iter()
+        .flat_map(|t| {
+            let spec = TopicSpec::new(t, partitions);
+            [spec.dlq(), spec]
+        })
+        .collect()
     }
 
     /// `plinth.policy.record_published` or `plinth.policy.record_retired`.

@@ -46,7 +46,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(tenant_publish),
             )
             .route("/records/{record_id}/retire", web::post().to(tenant_retire))
-            .route("/effective", web::get().to(effective)),
+            .route("/effective", web::get().to(effective))
+            .route("/usage", web::get().to(usage)),
     )
     .service(
         web::scope("/runtime/policy/tenants/{tenant_id}")
@@ -67,10 +68,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     paths(
         list, create, get, draft, publish_version, retire_record,
         tenant_list, tenant_create, tenant_get, tenant_draft, tenant_publish, tenant_retire,
-        effective, decision, bundle
+        effective, usage, decision, bundle
     ),
     components(schemas(
-        Record, Version, RecordItems, ReasonBody, EffectiveView, DecisionBody, DecisionView, Problem
+        Record, Version, RecordItems, ReasonBody, EffectiveView, DecisionBody, DecisionView,
+        crate::decisions::UsageView, crate::decisions::UsageItem, Problem
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
@@ -499,4 +501,30 @@ pub async fn bundle(
     } else {
         answer.json(bundle)
     })
+}
+
+/// The tenant's usage in a month — tokens in and out, connector operations —
+/// by workspace, module, provider model and connector, with its budget.
+#[utoipa::path(
+    get,
+    path = "/admin/policies/tenants/{tenant_id}/usage",
+    operation_id = "policy_usage",
+    params(("tenant_id" = String, Path, description = "The tenant's id"), crate::decisions::UsageQuery),
+    responses(
+        (status = 200, description = "The month's usage", body = crate::decisions::UsageView),
+        (status = 400, description = "`invalid_request`: not a month", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant here", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("internal_token" = [])),
+    tag = "decisions"
+)]
+pub async fn usage(
+    auth: Authorized<on::PolicyDecision, to::Read>,
+    app: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<crate::decisions::UsageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = tenant_path(&path)?;
+    let view = crate::decisions::usage_get(&auth, &app, tenant, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
 }

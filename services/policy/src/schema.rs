@@ -38,11 +38,29 @@ diesel::table! {
         tenant_id -> Text,
         status -> Text,
         updated_at -> Timestamptz,
+        monthly_token_budget -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    usage_monthly (tenant_id, month, workspace_id, module_id, provider_kind, model, connector) {
+        tenant_id -> Text,
+        month -> Date,
+        workspace_id -> Text,
+        module_id -> Text,
+        provider_kind -> Text,
+        model -> Text,
+        connector -> Text,
+        tokens_in -> Int8,
+        tokens_out -> Int8,
+        connector_operations -> Int8,
+        events -> Int8,
     }
 }
 
 diesel::joinable!(record_versions -> records (record_id));
 diesel::joinable!(record_versions -> tenants (tenant_id));
 diesel::joinable!(records -> tenants (tenant_id));
+diesel::joinable!(usage_monthly -> tenants (tenant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(record_versions, records, tenants,);
+diesel::allow_tables_to_appear_in_same_query!(record_versions, records, tenants, usage_monthly,);

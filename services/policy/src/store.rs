@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
-use crate::schema::{record_versions, records, tenants};
+use crate::schema::{record_versions, records, tenants, usage_monthly};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
@@ -15,6 +15,26 @@ pub struct TenantRow {
     pub tenant_id: String,
     pub status: String,
     pub updated_at: OffsetDateTime,
+    /// Its entitled tokens a month (in and out, every provider).
+    pub monthly_token_budget: Option<i64>,
+}
+
+/// What a tenant spent in a month on one workspace, module, provider model
+/// and connector (`""`: none).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = usage_monthly)]
+pub struct UsageRow {
+    pub tenant_id: String,
+    pub month: time::Date,
+    pub workspace_id: String,
+    pub module_id: String,
+    pub provider_kind: String,
+    pub model: String,
+    pub connector: String,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub connector_operations: i64,
+    pub events: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -273,4 +293,73 @@ pub async fn baseline_lock_on_conn(conn: &mut AsyncPgConnection) -> QueryResult<
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Sets the tenant's entitled monthly token budget.
+pub async fn budget_set_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    budget: i64,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(tenants::table.find(tenant))
+        .set((
+            tenants::monthly_token_budget.eq(Some(budget)),
+            tenants::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Adds one event's usage to its month's sums.
+pub async fn usage_add_on_conn(conn: &mut AsyncPgConnection, row: &UsageRow) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    diesel::insert_into(usage_monthly::table)
+        .values(row)
+        .on_conflict((
+            usage_monthly::tenant_id,
+            usage_monthly::month,
+            usage_monthly::workspace_id,
+            usage_monthly::module_id,
+            usage_monthly::provider_kind,
+            usage_monthly::model,
+            usage_monthly::connector,
+        ))
+        .do_update()
+        .set((
+            usage_monthly::tokens_in
+                .eq(usage_monthly::tokens_in + excluded(usage_monthly::tokens_in)),
+            usage_monthly::tokens_out
+                .eq(usage_monthly::tokens_out + excluded(usage_monthly::tokens_out)),
+            usage_monthly::connector_operations
+                .eq(usage_monthly::connector_operations
+                    + excluded(usage_monthly::connector_operations)),
+            usage_monthly::events.eq(usage_monthly::events + excluded(usage_monthly::events)),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The tenant's usage in `month`, by workspace, module, provider, model and
+/// connector.
+pub async fn usage_of_month_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    month: time::Date,
+) -> QueryResult<Vec<UsageRow>> {
+    usage_monthly::table
+        .filter(usage_monthly::tenant_id.eq(tenant))
+        .filter(usage_monthly::month.eq(month))
+        .order((
+            usage_monthly::workspace_id,
+            usage_monthly::module_id,
+            usage_monthly::provider_kind,
+            usage_monthly::model,
+            usage_monthly::connector,
+        ))
+        .select(UsageRow::as_select())
+        .load(conn)
+        .await
 }

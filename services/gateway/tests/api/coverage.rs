@@ -311,7 +311,7 @@ fn spec(operation: &str) -> Option<Spec> {
             Update,
             Some(json!({ "reason": "coverage" })),
         ),
-        "policy_effective" | "policy_bundle" => needs(PolicyDecision, Read, None),
+        "policy_effective" | "policy_bundle" | "policy_usage" => needs(PolicyDecision, Read, None),
         "policy_decide" => needs(
             PolicyDecision,
             Read,

@@ -108,6 +108,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
             packs: true,
             modules: true,
             providers: true,
+            policy: true,
             ..Options::default()
         },
     )
@@ -135,6 +136,7 @@ async fn the_platform_team_reads_the_regions_readiness_and_nobody_else_does() {
             ("audit", true),
             ("module-catalog", true),
             ("pack-service", true),
+            ("policy", true),
             ("provider-setup", true),
             ("tenant-registry", true)
         ],

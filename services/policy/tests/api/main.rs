@@ -9,3 +9,4 @@ mod decisions;
 mod helpers;
 mod openapi;
 mod records;
+mod usage;

@@ -31,6 +31,7 @@ fn the_checked_in_openapi_document_is_current() {
                 "/admin/policies/tenants/{tenant_id}/records/{record_id}/retire",
                 "post",
             ),
+            ("/admin/policies/tenants/{tenant_id}/usage", "get"),
             ("/runtime/policy/tenants/{tenant_id}/bundle", "get"),
             ("/runtime/policy/tenants/{tenant_id}/decisions", "post"),
         ],

@@ -1,0 +1,2 @@
+DROP TABLE usage_monthly;
+ALTER TABLE tenants DROP COLUMN monthly_token_budget;
