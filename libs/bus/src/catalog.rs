@@ -406,6 +406,24 @@ pub const EVENT_TYPES: &[EventType] = &[
     ),
     event("plinth.policy.record_retired", Area::Policy, RECORD, POLICY),
     event(
+        "plinth.policy.registry_enrolled",
+        Area::Policy,
+        PROVISIONING,
+        POLICY,
+    ),
+    event(
+        "plinth.policy.registry_enrollment_failed",
+        Area::Policy,
+        PROVISIONING,
+        POLICY,
+    ),
+    event(
+        "plinth.policy.deprovisioned",
+        Area::Policy,
+        PROVISIONING,
+        POLICY,
+    ),
+    event(
         "plinth.metering.usage_recorded",
         Area::Metering,
         "plinth.metering.UsageRecorded",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::decide::{Decision, Request, Usage, decide};
+use crate::decide::{Decision, Outcome, Reason, Request, Usage, decide};
 use crate::merge::Effective;
 
 /// A tenant's policies in force.
@@ -19,6 +19,10 @@ pub struct Bundle {
     /// The effective policy of each module with module or tenant/module
     /// records; any other module runs under the tenant's.
     pub modules: BTreeMap<String, Effective>,
+    /// Whether the tenant's policies were withdrawn (it is offboarded):
+    /// every decision is a refusal.
+    #[serde(default)]
+    pub withdrawn: bool,
 }
 
 impl Bundle {
@@ -29,9 +33,21 @@ impl Bundle {
             .unwrap_or(&self.tenant)
     }
 
-    /// Decides `request` of `module`.
+    /// Decides `request` of `module`; for a withdrawn tenant, a refusal
+    /// whatever the policy says.
     pub fn decide(&self, module: Option<&str>, request: &Request, usage: Usage) -> Decision {
-        decide(self.policy_for(module), request, usage)
+        let mut decision = decide(self.policy_for(module), request, usage);
+        if self.withdrawn {
+            decision.outcome = Outcome::Deny;
+            decision.reasons.push(Reason {
+                outcome: Outcome::Deny,
+                code: "tenant_withdrawn".to_owned(),
+                field: "withdrawn".to_owned(),
+                detail: "the tenant was offboarded: its policies are withdrawn".to_owned(),
+                decided_by: Vec::new(),
+            });
+        }
+        decision
     }
 
     /// Its entity tag: the SHA-256 of its JSON (maps are ordered, so equal

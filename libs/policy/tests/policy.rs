@@ -278,6 +278,7 @@ fn a_bundle_decides_per_module_and_its_tag_follows_its_content() {
         tenant_id: "ten_us_1".to_owned(),
         tenant: tenant.clone(),
         modules: BTreeMap::from([("itsm-triage-agent".to_owned(), strict)]),
+        withdrawn: false,
     };
     let asked = request("ticket_update");
     assert_eq!(
@@ -301,6 +302,15 @@ fn a_bundle_decides_per_module_and_its_tag_follows_its_content() {
     let mut changed = bundle.clone();
     changed.tenant.default_gate = Gate::L3;
     assert_ne!(bundle.etag(), changed.etag());
+    // A withdrawn tenant's steps are refused, whatever its policy says.
+    let withdrawn = Bundle {
+        withdrawn: true,
+        ..bundle.clone()
+    };
+    let refused = withdrawn.decide(None, &request("read"), Usage::default());
+    assert_eq!(refused.outcome, Outcome::Deny);
+    assert_eq!(refused.reasons.last().unwrap().code, "tenant_withdrawn");
+    assert_ne!(withdrawn.etag(), bundle.etag());
 }
 
 // Properties over random records.

@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
+use plinth_bus::lifecycle::LifecycleRequest;
 use plinth_bus::tenant::{
     ENTITLEMENT_CHANGED, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
     tenant_of_region,
 };
-use plinth_bus::{Handler, HandlerError, Received};
+use plinth_bus::{Handler, HandlerError, Outbox, Received};
 use plinth_db::{TenantScope, set_scope_on_conn};
 
+use crate::lifecycle;
 use crate::records::{AppState, now};
 use serde::Deserialize;
 
@@ -79,6 +81,7 @@ impl Handler for Projector {
             USAGE_RECORDED,
         ]
         .contains(&ty)
+            || LifecycleRequest::kind_of(ty).is_some()
     }
 
     async fn handle(
@@ -91,6 +94,27 @@ impl Handler for Projector {
         let schemas = app.events.schemas();
         let at = now();
         let ty = received.event.ty.as_str();
+        if let Some(onboarding) = LifecycleRequest::kind_of(ty) {
+            let schema = if onboarding {
+                LifecycleRequest::ONBOARDING
+            } else {
+                LifecycleRequest::OFFBOARDING
+            };
+            let request: LifecycleRequest = received.decode(schemas, schema)?;
+            let ours = request.owned_by(lifecycle::OWNER);
+            if ours.is_empty() {
+                return Ok(());
+            }
+            let tenant = tenant_of_region(&request.tenant_id, app.region)?;
+            let events = if onboarding {
+                lifecycle::provision_on_conn(app, conn, tenant, &ours).await
+            } else {
+                lifecycle::deprovision_on_conn(app, conn, tenant, &ours).await
+            }
+            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+            Outbox::enqueue(conn, &events).await?;
+            return Ok(());
+        }
         if ty == USAGE_RECORDED {
             let event: UsageRecorded = received.decode(schemas, "plinth.metering.UsageRecorded")?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
@@ -135,6 +159,8 @@ impl Handler for Projector {
                 status: event.status,
                 updated_at: at,
                 monthly_token_budget: None,
+                enrolled_at: None,
+                withdrawn_at: None,
             };
             tenant_upsert_on_conn(conn, &row).await?;
         } else {

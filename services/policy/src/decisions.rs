@@ -27,6 +27,8 @@ struct InForce {
     entitlement: Option<Rules>,
     /// What the tenant has spent this month.
     usage: Usage,
+    /// Whether offboarding withdrew the tenant's policies.
+    withdrawn: bool,
 }
 
 /// The record id entitlement budgets are attributed to in provenance.
@@ -48,6 +50,7 @@ impl InForce {
                 Ok::<_, ApiError>((rows, known, spent))
             })
             .await?;
+        let withdrawn = known.as_ref().is_some_and(|t| t.withdrawn_at.is_some());
         let entitlement = known
             .and_then(|t| t.monthly_token_budget)
             .map(|budget| Rules {
@@ -78,6 +81,7 @@ impl InForce {
             rows,
             entitlement,
             usage,
+            withdrawn,
         })
     }
 
@@ -126,6 +130,7 @@ impl InForce {
                 .into_iter()
                 .map(|m| (m.to_owned(), self.effective(Some(m))))
                 .collect::<BTreeMap<_, _>>(),
+            withdrawn: self.withdrawn,
         }
     }
 }

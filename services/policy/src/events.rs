@@ -27,6 +27,9 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
         include_str!("../../../schemas/avro/metering/usage_recorded.avsc"),
+        include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
+        include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
         include_str!("../../../schemas/avro/audit/audit_event.avsc"),
     ])
     .expect("the service's Avro schemas parse")
@@ -131,6 +134,29 @@ impl Events {
             payload,
         )
         .with_subject(record.record_id.clone()))
+    }
+
+    /// The answer for one of the service's lifecycle items.
+    pub fn item_result(
+        &self,
+        ty: &str,
+        tenant: &str,
+        item: &str,
+        reason: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Event, ApiError> {
+        plinth_bus::lifecycle::ProvisioningResult::event(
+            &self.schemas,
+            &self.policy_topic,
+            &self.source,
+            ty,
+            SERVICE,
+            tenant,
+            item,
+            reason,
+            at,
+        )
+        .map_err(ApiError::internal)
     }
 
     pub fn audit(

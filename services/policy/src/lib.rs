@@ -10,6 +10,7 @@ pub mod consume;
 pub mod decisions;
 pub mod events;
 pub mod http;
+pub mod lifecycle;
 pub mod records;
 /// The diesel definitions of the service's tables, as `diesel print-schema`
 /// prints them for the migrated database.

@@ -39,6 +39,8 @@ diesel::table! {
         status -> Text,
         updated_at -> Timestamptz,
         monthly_token_budget -> Nullable<Int8>,
+        enrolled_at -> Nullable<Timestamptz>,
+        withdrawn_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -17,6 +17,10 @@ pub struct TenantRow {
     pub updated_at: OffsetDateTime,
     /// Its entitled tokens a month (in and out, every provider).
     pub monthly_token_budget: Option<i64>,
+    /// When onboarding enrolled it in the policy registry.
+    pub enrolled_at: Option<OffsetDateTime>,
+    /// When offboarding withdrew its policies: every decision is a refusal.
+    pub withdrawn_at: Option<OffsetDateTime>,
 }
 
 /// What a tenant spent in a month on one workspace, module, provider model
@@ -362,4 +366,50 @@ pub async fn usage_of_month_on_conn(
         .select(UsageRow::as_select())
         .load(conn)
         .await
+}
+
+/// Marks the tenant enrolled (again: the first time is kept).
+pub async fn tenant_enroll_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        tenants::table
+            .find(tenant)
+            .filter(tenants::enrolled_at.is_null()),
+    )
+    .set(tenants::enrolled_at.eq(Some(at)))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Marks the tenant's policies withdrawn (the first time is kept).
+pub async fn tenant_withdraw_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        tenants::table
+            .find(tenant)
+            .filter(tenants::withdrawn_at.is_null()),
+    )
+    .set(tenants::withdrawn_at.eq(Some(at)))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Whether a platform record has a version in force.
+pub async fn platform_in_force_on_conn(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        records::table
+            .filter(records::level.eq("platform"))
+            .filter(records::status.eq("ACTIVE"))
+            .filter(records::published_version.is_not_null()),
+    ))
+    .get_result(conn)
+    .await
 }

@@ -7,6 +7,7 @@
 mod catalog;
 mod decisions;
 mod helpers;
+mod lifecycle;
 mod openapi;
 mod records;
 mod usage;

@@ -1,0 +1,1 @@
+ALTER TABLE tenants DROP COLUMN withdrawn_at, DROP COLUMN enrolled_at;
