@@ -50,6 +50,10 @@ status() {
   echo "  for its key; globex primary-anthropic and openai-eu likewise. The waiting connections' setup links are printed above"
   echo "  ([demo] lines): open one without logging in and enter any key starting sk-demo-."
   echo "  GET /admin/providers/tenants/<tenant id>/connections; the runtime's side: docs/provider-setup.md"
+  echo "  Connectors: each tenant's Service desk workspace has a HaloPSA connector (sign in as acme-integrations)"
+  echo "Policy: the platform baseline is in force for both tenants, enrolled by their onboarding:"
+  echo "  GET /admin/policies/tenants/<tenant id>/effective (with provenance); decisions at"
+  echo "  POST /runtime/policy/tenants/<tenant id>/decisions; usage at GET /admin/policies/tenants/<tenant id>/usage (docs/policy.md)"
   echo
   echo "Stop everything with: make down"
 }

@@ -44,6 +44,7 @@ struct PolicyRecordChanged<'a> {
     module_id: Option<&'a str>,
     name: &'a str,
     reason: &'a str,
+    rules: String,
     occurred_at: i64,
     occurred_by: &'a str,
 }
@@ -105,6 +106,7 @@ impl Events {
         ty: &str,
         record: &RecordRow,
         version: i32,
+        rules: &serde_json::Value,
         reason: &str,
         at: OffsetDateTime,
         by: &str,
@@ -121,6 +123,7 @@ impl Events {
                     module_id: record.module_id.as_deref(),
                     name: &record.name,
                     reason,
+                    rules: rules.to_string(),
                     occurred_at: micros(at),
                     occurred_by: by,
                 },

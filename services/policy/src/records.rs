@@ -628,9 +628,15 @@ async fn publish_on_conn(
         .to_owned();
     record.updated_at = at;
     record_update_on_conn(conn, &record).await?;
-    let event =
-        app.events
-            .record_changed(RECORD_PUBLISHED, &record, draft.version, reason, at, by)?;
+    let event = app.events.record_changed(
+        RECORD_PUBLISHED,
+        &record,
+        draft.version,
+        &draft.document["rules"],
+        reason,
+        at,
+        by,
+    )?;
     Ok((vec![event], draft.version))
 }
 
@@ -673,9 +679,20 @@ pub async fn retire<R: Resources, A: Act>(
             let version = in_force
                 .or(versions.first().map(|v| v.version))
                 .unwrap_or(1);
+            let rules = versions
+                .iter()
+                .find(|v| v.version == version)
+                .map_or(serde_json::Value::Null, |v| v.document["rules"].clone());
             let events = [
-                app.events
-                    .record_changed(RECORD_RETIRED, &record, version, &reason, at, &by)?,
+                app.events.record_changed(
+                    RECORD_RETIRED,
+                    &record,
+                    version,
+                    &rules,
+                    &reason,
+                    at,
+                    &by,
+                )?,
                 app.events.audit(
                     &caller.ctx,
                     &audited.clone().with_detail("reason", &reason),

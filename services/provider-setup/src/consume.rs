@@ -17,11 +17,26 @@ use plinth_db::{TenantScope, set_scope_on_conn};
 use crate::app::{AppState, now};
 use crate::lifecycle;
 use crate::store::{
-    TenantRow, WorkspaceRow, connectors_of_tenant_on_conn, tenant_status_set_on_conn,
+    PolicyRecordRow, TenantRow, WorkspaceRow, connectors_of_tenant_on_conn,
+    policy_record_delete_on_conn, policy_record_put_on_conn, tenant_status_set_on_conn,
     tenant_upsert_on_conn, workspace_upsert_on_conn,
 };
 
-/// Applies the registry's events.
+const POLICY_PUBLISHED: &str = "plinth.policy.record_published";
+const POLICY_RETIRED: &str = "plinth.policy.record_retired";
+
+/// A policy record's version published or retired, as read.
+#[derive(Debug, serde::Deserialize)]
+struct PolicyRecordChanged {
+    record_id: String,
+    version: i32,
+    level: String,
+    tenant_id: Option<String>,
+    module_id: Option<String>,
+    rules: String,
+}
+
+/// Applies the registry's events and the policy service's records.
 pub struct Projector {
     app: Arc<AppState>,
 }
@@ -49,6 +64,7 @@ impl Handler for Projector {
         ]
         .contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
+            || [POLICY_PUBLISHED, POLICY_RETIRED].contains(&ty)
     }
 
     async fn handle(
@@ -61,6 +77,27 @@ impl Handler for Projector {
         let schemas = app.events.schemas();
         let at = now();
         let ty = received.event.ty.as_str();
+        if ty == POLICY_PUBLISHED || ty == POLICY_RETIRED {
+            let event: PolicyRecordChanged =
+                received.decode(schemas, "plinth.policy.PolicyRecordChanged")?;
+            if ty == POLICY_RETIRED {
+                policy_record_delete_on_conn(conn, &event.record_id).await?;
+            } else {
+                let rules: serde_json::Value = serde_json::from_str(&event.rules)
+                    .map_err(|e| HandlerError::Permanent(format!("the record's rules: {e}")))?;
+                let row = PolicyRecordRow {
+                    record_id: event.record_id,
+                    level: event.level,
+                    tenant_id: event.tenant_id,
+                    module_id: event.module_id,
+                    version: event.version,
+                    rules,
+                    updated_at: at,
+                };
+                policy_record_put_on_conn(conn, &row).await?;
+            }
+            return Ok(());
+        }
         if let Some(onboarding) = LifecycleRequest::kind_of(ty) {
             let schema = if onboarding {
                 LifecycleRequest::ONBOARDING

@@ -33,6 +33,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
+        include_str!("../../../schemas/avro/policy/record_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
         include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
         include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),
@@ -128,6 +129,7 @@ pub struct Events {
     schemas: Schemas,
     provider_topic: String,
     tenant_topic: String,
+    policy_topic: String,
     audit_topic: String,
     source: String,
     auditor: Auditor,
@@ -139,15 +141,17 @@ impl Events {
             schemas: schemas(),
             provider_topic: bus.topic(Area::Provider),
             tenant_topic: bus.topic(Area::Tenant),
+            policy_topic: bus.topic(Area::Policy),
             audit_topic: bus.topic(Area::Audit),
             source: format!("/plinth/{region}/{SERVICE}"),
             auditor: Auditor::new(bus.topic(Area::Audit), region, SERVICE),
         }
     }
 
-    /// The registry's topic, whose events it projects.
+    /// The registry's topic, whose events it projects, and the policy
+    /// service's records.
     pub fn consumed_topics(&self) -> Vec<String> {
-        vec![self.tenant_topic.clone()]
+        vec![self.tenant_topic.clone(), self.policy_topic.clone()]
     }
 
     pub fn schemas(&self) -> &Schemas {
@@ -156,13 +160,18 @@ impl Events {
 
     /// The topics it writes to and reads, with their dead-letter topics.
     pub fn topics(&self, partitions: i32) -> Vec<TopicSpec> {
-        [&self.provider_topic, &self.tenant_topic, &self.audit_topic]
-            .into_iter()
-            .flat_map(|t| {
-                let spec = TopicSpec::new(t, partitions);
-                [spec.dlq(), spec]
-            })
-            .collect()
+        [
+            &self.provider_topic,
+            &self.tenant_topic,
+            &self.policy_topic,
+            &self.audit_topic,
+        ]
+        .into_iter()
+        .flat_map(|t| {
+            let spec = TopicSpec::new(t, partitions);
+            [spec.dlq(), spec]
+        })
+        .collect()
     }
 
     fn event<T: Serialize>(

@@ -30,8 +30,9 @@ use crate::app::{AppState, Owner, new_id, now, owned_on_conn, permit_for};
 use crate::events::{Audited, Outcome};
 use crate::settings::HealthGate;
 use crate::store::{
-    ConnectionRow, HealthRow, connection_get_on_conn, connections_due_for_health_on_conn,
-    health_record_on_conn, key_version_get_on_conn,
+    ConnectionRow, HealthRow, PolicyRecordRow, connection_get_on_conn,
+    connections_due_for_health_on_conn, health_record_on_conn, key_version_get_on_conn,
+    policy_records_of_on_conn,
 };
 
 /// The statuses a result may have.
@@ -296,6 +297,78 @@ fn gate(
     Ok(())
 }
 
+/// The policy in force's gate on `submission` from `caller`: the health
+/// rules of the platform's records and the tenant's (as the policy service
+/// published them), which only ever narrow the configured gate.
+async fn policy_gate(
+    app: &AppState,
+    owner: Owner,
+    caller: &Caller,
+    submission: &HealthSubmission,
+    at: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let tenant = owner.column();
+    let mut conn = app.conn().await?;
+    let records = scoped_transaction(&mut conn, &owner.scope(), async |conn| {
+        policy_records_of_on_conn(conn, tenant.as_deref()).await
+    })
+    .await?;
+    let read: Vec<(PolicyRecordRow, plinth_policy::Rules)> = records
+        .into_iter()
+        .filter_map(|r| {
+            let rules = serde_json::from_value(r.rules.clone()).ok()?;
+            Some((r, rules))
+        })
+        .collect();
+    let sources: Vec<plinth_policy::Source<'_>> = read
+        .iter()
+        .filter_map(|(r, rules)| {
+            Some(plinth_policy::Source {
+                record_id: &r.record_id,
+                version: u32::try_from(r.version).ok()?,
+                level: plinth_policy::Level::parse(&r.level)?,
+                rules,
+            })
+        })
+        .collect();
+    let policy = plinth_policy::effective(&sources);
+    let refuse = |field: &str, message: String| {
+        let decided: Vec<String> = policy
+            .decided_by(field)
+            .iter()
+            .map(|d| format!("{} v{}", d.record_id, d.version))
+            .collect();
+        Err(ApiError::forbidden(message)
+            .with_code(Code::PolicyRefused)
+            .with_extension("rule", format!("policy:{field}"))
+            .with_extension("decided_by", decided))
+    };
+    if let Some(submitters) = &policy.health_submitters
+        && !caller
+            .ctx
+            .roles
+            .iter()
+            .any(|r| submitters.contains(r.as_str()))
+    {
+        return refuse(
+            "health.submitters",
+            "the AI policy in force takes health results from other submitters".to_owned(),
+        );
+    }
+    if let Some(max_age) = policy.health_max_age_seconds {
+        let observed = submission.observed_at.unwrap_or(at);
+        if observed < at - time::Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX)) {
+            return refuse(
+                "health.max_age_seconds",
+                format!(
+                    "the result is older than the {max_age} seconds the AI policy in force accepts"
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Records a health result submitted for the tenant's connection `id`, once
 /// the platform's gate accepts it.
 pub async fn health_submit(
@@ -330,6 +403,7 @@ pub async fn health_submit(
         let caller = permit_for(app, auth, owner).await?;
         let at = now();
         gate(&app.health.gate, caller, &submission, at)?;
+        policy_gate(app, owner, caller, &submission, at).await?;
         let by = caller.ctx.principal.subject.clone();
         let mut conn = app.conn().await?;
         scoped_transaction(&mut conn, &owner.scope(), async |conn| {

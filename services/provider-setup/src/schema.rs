@@ -64,6 +64,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    policy_records (record_id) {
+        record_id -> Text,
+        level -> Text,
+        tenant_id -> Nullable<Text>,
+        module_id -> Nullable<Text>,
+        version -> Int4,
+        rules -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     pool_grants (connection_id, tenant_id) {
         connection_id -> Text,
         tenant_id -> Text,
@@ -165,6 +177,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connector_installations,
     health_records,
     key_versions,
+    policy_records,
     pool_grants,
     setup_links,
     setup_requests,

@@ -8,8 +8,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use crate::schema::{
-    connections, connector_installations, health_records, key_versions, pool_grants, setup_links,
-    setup_requests, tenants, validations, workspaces,
+    connections, connector_installations, health_records, key_versions, policy_records,
+    pool_grants, setup_links, setup_requests, tenants, validations, workspaces,
 };
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -872,4 +872,76 @@ pub async fn connections_due_for_health_on_conn(
         .select(ConnectionRow::as_select())
         .load(conn)
         .await
+}
+
+/// A policy record in force, as the policy service published it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = policy_records)]
+pub struct PolicyRecordRow {
+    pub record_id: String,
+    pub level: String,
+    pub tenant_id: Option<String>,
+    pub module_id: Option<String>,
+    pub version: i32,
+    pub rules: serde_json::Value,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Keeps `row` as the record's version in force: a record's events share
+/// their key (its tenant, or `platform`), so they arrive in order.
+pub async fn policy_record_put_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &PolicyRecordRow,
+) -> QueryResult<()> {
+    diesel::insert_into(policy_records::table)
+        .values(row)
+        .on_conflict(policy_records::record_id)
+        .do_update()
+        .set((
+            policy_records::version.eq(row.version),
+            policy_records::rules.eq(&row.rules),
+            policy_records::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn policy_record_delete_on_conn(
+    conn: &mut AsyncPgConnection,
+    record: &str,
+) -> QueryResult<()> {
+    diesel::delete(policy_records::table.find(record))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The platform's records and `tenant`'s (none: the platform's only), not
+/// the modules'.
+pub async fn policy_records_of_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: Option<&str>,
+) -> QueryResult<Vec<PolicyRecordRow>> {
+    let query = policy_records::table
+        .filter(policy_records::module_id.is_null())
+        .select(PolicyRecordRow::as_select());
+    match tenant {
+        Some(t) => {
+            query
+                .filter(
+                    policy_records::tenant_id
+                        .is_null()
+                        .or(policy_records::tenant_id.eq(t)),
+                )
+                .load(conn)
+                .await
+        }
+        None => {
+            query
+                .filter(policy_records::tenant_id.is_null())
+                .load(conn)
+                .await
+        }
+    }
 }

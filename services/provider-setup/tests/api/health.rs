@@ -236,3 +236,124 @@ async fn every_active_connection_is_checked_periodically() {
         "a connection without a key is not checked"
     );
 }
+
+/// `plinth.policy.record_published` of a record with `rules`, as the policy
+/// service publishes it.
+async fn policy_published(app: &TestApp, id: &str, tenant: Option<TenantId>, rules: Value) {
+    let level = if tenant.is_some() {
+        "tenant"
+    } else {
+        "platform"
+    };
+    let payload = app
+        .schemas
+        .encode(
+            "plinth.policy.PolicyRecordChanged",
+            &json!({
+                "record_id": id, "version": 1, "level": level,
+                "tenant_id": tenant.map(|t| t.to_string()), "module_id": null,
+                "name": "health", "reason": "for the test", "rules": rules.to_string(),
+                "occurred_at": 1_790_000_000_000_000i64, "occurred_by": "alice@msp.example"
+            }),
+        )
+        .unwrap();
+    let key = tenant.map_or("platform".to_owned(), |t| t.to_string());
+    app.deliver(&plinth_bus::Event::new(
+        app.bus.topic(plinth_bus::Area::Policy),
+        key,
+        "plinth.policy.record_published",
+        "/plinth/us/policy",
+        payload,
+    ))
+    .await;
+    let db = app.db.owner_url();
+    let query = format!("SELECT count(*) AS n FROM policy_records WHERE record_id = '{id}'");
+    plinth_testkit::wait_until(
+        "the policy record kept",
+        Duration::from_secs(60),
+        || async { plinth_testkit::count_all_tenants(&db, &query).await == 1 },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_policy_in_force_narrows_the_gate_and_names_the_record_that_did() {
+    let app = TestApp::spawn().await;
+    let tenant = app.tenant("ACTIVE").await;
+    let other = app.tenant("ACTIVE").await;
+    let path = active(&app, tenant, GOOD_KEY).await;
+    let elsewhere = active(&app, other, GOOD_KEY).await;
+    let result = json!({ "status": "ready", "latency_ms": 90 });
+    // The platform's record takes results from the runtime and integration
+    // administrators; this tenant's, from the runtime alone.
+    policy_published(
+        &app,
+        "pol_platform",
+        None,
+        json!({ "health": { "submitters": ["Runtime", "IntegrationAdmin"], "max_age_seconds": 60 } }),
+    )
+    .await;
+    policy_published(
+        &app,
+        "pol_tenant",
+        Some(tenant),
+        json!({ "health": { "submitters": ["Runtime"] } }),
+    )
+    .await;
+    let (status, problem) = app
+        .post(
+            &integrator(tenant),
+            &format!("{path}/health"),
+            result.clone(),
+        )
+        .await;
+    assert_eq!(
+        (status, &problem["code"], &problem["rule"]),
+        (
+            403,
+            &json!("policy_refused"),
+            &json!("policy:health.submitters")
+        ),
+        "{problem}"
+    );
+    assert_eq!(
+        problem["decided_by"],
+        json!(["pol_platform v1", "pol_tenant v1"])
+    );
+    let (status, _) = app
+        .post(
+            &As::platform(Role::Runtime),
+            &format!("{path}/health"),
+            result.clone(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // The other tenant keeps to the platform's record only.
+    let (status, _) = app
+        .post(
+            &integrator(other),
+            &format!("{elsewhere}/health"),
+            result.clone(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // The platform's record is stricter on age than the configured gate.
+    let mut old = result;
+    old["observed_at"] = json!(
+        (time::OffsetDateTime::now_utc() - time::Duration::minutes(5))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
+    let (status, problem) = app
+        .post(
+            &As::platform(Role::Runtime),
+            &format!("{elsewhere}/health"),
+            old,
+        )
+        .await;
+    assert_eq!(
+        (status, &problem["rule"]),
+        (403, &json!("policy:health.max_age_seconds")),
+        "{problem}"
+    );
+}
