@@ -8,7 +8,7 @@ use plinth_core::{ApiError, Region, ReqCtx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::store::RecordRow;
+use crate::store::{RecordRow, VersionRow};
 
 pub use plinth_bus::{Audited, Outcome};
 
@@ -100,13 +100,13 @@ impl Events {
         .collect()
     }
 
-    /// `plinth.policy.record_published` or `plinth.policy.record_retired`.
+    /// `plinth.policy.record_published` or `plinth.policy.record_retired`, of
+    /// `version` (the one published, or the one in force when retired).
     pub fn record_changed(
         &self,
         ty: &str,
         record: &RecordRow,
-        version: i32,
-        rules: &serde_json::Value,
+        version: &VersionRow,
         reason: &str,
         at: OffsetDateTime,
         by: &str,
@@ -117,13 +117,13 @@ impl Events {
                 "plinth.policy.PolicyRecordChanged",
                 &PolicyRecordChanged {
                     record_id: &record.record_id,
-                    version,
+                    version: version.version,
                     level: &record.level,
                     tenant_id: record.tenant_id.as_deref(),
                     module_id: record.module_id.as_deref(),
                     name: &record.name,
                     reason,
-                    rules: rules.to_string(),
+                    rules: version.document["rules"].to_string(),
                     occurred_at: micros(at),
                     occurred_by: by,
                 },

@@ -628,15 +628,9 @@ async fn publish_on_conn(
         .to_owned();
     record.updated_at = at;
     record_update_on_conn(conn, &record).await?;
-    let event = app.events.record_changed(
-        RECORD_PUBLISHED,
-        &record,
-        draft.version,
-        &draft.document["rules"],
-        reason,
-        at,
-        by,
-    )?;
+    let event = app
+        .events
+        .record_changed(RECORD_PUBLISHED, &record, draft, reason, at, by)?;
     Ok((vec![event], draft.version))
 }
 
@@ -676,23 +670,15 @@ pub async fn retire<R: Resources, A: Act>(
             record.retired_by = Some(by.clone());
             record.retired_reason = Some(reason.clone());
             record_update_on_conn(conn, &record).await?;
-            let version = in_force
-                .or(versions.first().map(|v| v.version))
-                .unwrap_or(1);
-            let rules = versions
+            // The version in force, or the newest when none was published.
+            let version = versions
                 .iter()
-                .find(|v| v.version == version)
-                .map_or(serde_json::Value::Null, |v| v.document["rules"].clone());
+                .find(|v| Some(v.version) == in_force)
+                .or(versions.first())
+                .ok_or_else(|| ApiError::internal("a record without a version"))?;
             let events = [
-                app.events.record_changed(
-                    RECORD_RETIRED,
-                    &record,
-                    version,
-                    &rules,
-                    &reason,
-                    at,
-                    &by,
-                )?,
+                app.events
+                    .record_changed(RECORD_RETIRED, &record, version, &reason, at, &by)?,
                 app.events.audit(
                     &caller.ctx,
                     &audited.clone().with_detail("reason", &reason),
