@@ -27,6 +27,7 @@ pub mod headers;
 pub mod lifecycle;
 pub mod module;
 mod outbox;
+pub mod policy;
 mod relay;
 mod schema;
 pub mod tenant;

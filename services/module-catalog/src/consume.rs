@@ -2,12 +2,14 @@
 //! mode, workspaces and entitled modules into the catalog's own tables — what a
 //! release's readiness for a tenant is assessed from — and the lifecycle sagas'
 //! requests into default modules enabled and every module disabled, each applied
-//! once (the inbox records the event in the same transaction).
+//! once (the inbox records the event in the same transaction); and the policy
+//! service's records in force, which the readiness check `policy` decides by.
 
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
 use plinth_bus::lifecycle::LifecycleRequest;
+use plinth_bus::policy::{PolicyRecordChanged, RECORD_PUBLISHED, RECORD_RETIRED};
 use plinth_bus::tenant::{
     ENTITLEMENT_CHANGED, EntitlementChanged, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated,
     TenantStatusChanged, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged,
@@ -19,7 +21,8 @@ use plinth_db::{TenantScope, set_scope_on_conn};
 use crate::app::{AppState, now};
 use crate::lifecycle::{OWNER, RequestedModules, deprovision_on_conn, provision_on_conn};
 use crate::tenant_store::{
-    TenantRow, WorkspaceRow, tenant_modules_set_on_conn, tenant_status_set_on_conn,
+    PolicyRecordRow, TenantRow, WorkspaceRow, policy_record_delete_on_conn,
+    policy_record_put_on_conn, tenant_modules_set_on_conn, tenant_status_set_on_conn,
     tenant_upsert_on_conn, workspace_delete_on_conn, workspace_upsert_on_conn,
 };
 
@@ -49,6 +52,8 @@ impl Handler for Projector {
             WORKSPACE_UPDATED,
             WORKSPACE_DELETED,
             ENTITLEMENT_CHANGED,
+            RECORD_PUBLISHED,
+            RECORD_RETIRED,
         ]
         .contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
@@ -64,6 +69,27 @@ impl Handler for Projector {
         let schemas = app.events.schemas();
         let at = now();
         let ty = received.event.ty.as_str();
+        if ty == RECORD_PUBLISHED || ty == RECORD_RETIRED {
+            let event: PolicyRecordChanged =
+                received.decode(schemas, PolicyRecordChanged::SCHEMA)?;
+            if ty == RECORD_RETIRED {
+                policy_record_delete_on_conn(conn, &event.record_id).await?;
+            } else {
+                let rules: serde_json::Value = serde_json::from_str(&event.rules)
+                    .map_err(|e| HandlerError::Permanent(format!("the record's rules: {e}")))?;
+                let row = PolicyRecordRow {
+                    record_id: event.record_id,
+                    level: event.level,
+                    tenant_id: event.tenant_id,
+                    module_id: event.module_id,
+                    version: event.version,
+                    rules,
+                    updated_at: at,
+                };
+                policy_record_put_on_conn(conn, &row).await?;
+            }
+            return Ok(());
+        }
         if let Some(onboarding) = LifecycleRequest::kind_of(ty) {
             let schema = if onboarding {
                 LifecycleRequest::ONBOARDING

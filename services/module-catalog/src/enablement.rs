@@ -21,9 +21,9 @@ use crate::events::{Audited, Outcome};
 use crate::readiness::{self, Check, Facts};
 use crate::store::{ReleaseRow, release_get_on_conn};
 use crate::tenant_store::{
-    EnablementRow, TenantRow, deployed_digests_on_conn, enablement_at_on_conn,
-    enablement_get_on_conn, enablement_list_on_conn, enablement_save_on_conn, tenant_get_on_conn,
-    workspace_get_on_conn,
+    EnablementRow, PolicyRecordRow, TenantRow, deployed_digests_on_conn, enablement_at_on_conn,
+    enablement_get_on_conn, enablement_list_on_conn, enablement_save_on_conn,
+    policy_records_for_on_conn, tenant_get_on_conn, workspace_get_on_conn,
 };
 
 /// The readiness of a release for a tenant: every check with its state.
@@ -141,6 +141,26 @@ async fn release_on_conn(
         .ok_or_else(|| ApiError::not_found("module release"))
 }
 
+/// The AI policy the records in force make (none when none is known).
+fn policy_of(records: &[PolicyRecordRow]) -> Option<plinth_policy::Effective> {
+    let read: Vec<(&PolicyRecordRow, plinth_policy::Rules)> = records
+        .iter()
+        .filter_map(|r| Some((r, serde_json::from_value(r.rules.clone()).ok()?)))
+        .collect();
+    let sources: Vec<plinth_policy::Source<'_>> = read
+        .iter()
+        .filter_map(|(r, rules)| {
+            Some(plinth_policy::Source {
+                record_id: &r.record_id,
+                version: u32::try_from(r.version).ok()?,
+                level: plinth_policy::Level::parse(&r.level)?,
+                rules,
+            })
+        })
+        .collect();
+    (!sources.is_empty()).then(|| plinth_policy::effective(&sources))
+}
+
 /// Readiness of `release` for `tenant` (and `workspace`), from what the catalog
 /// holds now.
 pub async fn assess_on_conn(
@@ -158,6 +178,8 @@ pub async fn assess_on_conn(
         None => None,
     };
     let deployed = deployed_digests_on_conn(conn, &release.module_id).await?;
+    let records = policy_records_for_on_conn(conn, &tenant.tenant_id, &release.module_id).await?;
+    let policy = policy_of(&records);
     let checks = readiness::assess(&Facts {
         status: &release.status,
         manifest: &release.manifest,
@@ -169,6 +191,7 @@ pub async fn assess_on_conn(
             .as_ref()
             .map(|w| (w.name.as_str(), w.data_mode.as_str())),
         deployed: &deployed,
+        policy: policy.as_ref(),
     });
     Ok(Readiness {
         tenant_id: tenant.tenant_id.clone(),

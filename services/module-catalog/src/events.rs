@@ -32,6 +32,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
+        include_str!("../../../schemas/avro/policy/record_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
         include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
@@ -153,6 +154,7 @@ pub struct Events {
     schemas: Schemas,
     module_topic: String,
     tenant_topic: String,
+    policy_topic: String,
     audit_topic: String,
     region: Region,
     source: String,
@@ -165,6 +167,7 @@ impl Events {
             schemas: schemas(),
             module_topic: bus.topic(Area::Module),
             tenant_topic: bus.topic(Area::Tenant),
+            policy_topic: bus.topic(Area::Policy),
             audit_topic: bus.topic(Area::Audit),
             region,
             source: format!("/plinth/{region}/{SERVICE}"),
@@ -174,7 +177,7 @@ impl Events {
 
     /// The registry's topic, whose events it projects.
     pub fn consumed_topics(&self) -> Vec<String> {
-        vec![self.tenant_topic.clone()]
+        vec![self.tenant_topic.clone(), self.policy_topic.clone()]
     }
 
     pub fn schemas(&self) -> &Schemas {
@@ -183,13 +186,18 @@ impl Events {
 
     /// The topics it writes to and reads, with their dead-letter topics.
     pub fn topics(&self, partitions: i32) -> Vec<TopicSpec> {
-        [&self.module_topic, &self.tenant_topic, &self.audit_topic]
-            .into_iter()
-            .flat_map(|t| {
-                let spec = TopicSpec::new(t, partitions);
-                [spec.dlq(), spec]
-            })
-            .collect()
+        [
+            &self.module_topic,
+            &self.tenant_topic,
+            &self.policy_topic,
+            &self.audit_topic,
+        ]
+        .into_iter()
+        .flat_map(|t| {
+            let spec = TopicSpec::new(t, partitions);
+            [spec.dlq(), spec]
+        })
+        .collect()
     }
 
     fn event<T: Serialize>(

@@ -64,6 +64,9 @@ pub struct Facts<'a> {
     pub workspace: Option<(&'a str, &'a str)>,
     /// The digests deployed for the module in the tenant's region.
     pub deployed: &'a [String],
+    /// The tenant's AI policy for the module, merged from the records in
+    /// force the policy service published; none when none is known here.
+    pub policy: Option<&'a plinth_policy::Effective>,
 }
 
 /// Every check, in order.
@@ -172,12 +175,87 @@ pub fn assess(f: &Facts<'_>) -> Vec<Check> {
             )
         });
     }
-    checks.push(Check::of(
-        "policy",
-        State::Unknown,
-        "the tenant's AI policy decides; this deployment has no policy service yet",
+    checks.push(policy_check(
+        f,
+        &list("/requires/ai_providers"),
+        &list("/requires/connectors"),
+        needs_content,
     ));
     checks
+}
+
+/// Whether the tenant's AI policy lets the module run: its provider kinds,
+/// its connectors and, when it needs content, sending content.
+fn policy_check(
+    f: &Facts<'_>,
+    providers: &[String],
+    connectors: &[String],
+    needs_content: bool,
+) -> Check {
+    let Some(policy) = f.policy else {
+        return Check::of(
+            "policy",
+            State::Unknown,
+            "no AI policy record is known here yet: the policy service decides",
+        );
+    };
+    let by = |field: &str| {
+        let decided: Vec<String> = policy
+            .decided_by(field)
+            .iter()
+            .map(|d| format!("{} v{}", d.record_id, d.version))
+            .collect();
+        if decided.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", decided.join(", "))
+        }
+    };
+    let mut refused = Vec::new();
+    for kind in providers {
+        if policy.deny_kinds.contains(kind) {
+            refused.push(format!(
+                "the provider kind {kind} is denied{}",
+                by("providers.deny_kinds")
+            ));
+        } else if policy
+            .allow_kinds
+            .as_ref()
+            .is_some_and(|a| !a.contains(kind))
+        {
+            refused.push(format!(
+                "the provider kind {kind} is not allowed{}",
+                by("providers.allow_kinds")
+            ));
+        }
+    }
+    for connector in connectors {
+        if policy
+            .connectors
+            .as_ref()
+            .is_some_and(|a| !a.contains(connector))
+        {
+            refused.push(format!(
+                "the connector {connector} is not allowed{}",
+                by("connectors.allow")
+            ));
+        }
+    }
+    if needs_content && !policy.send_content {
+        refused.push(format!(
+            "content may not be sent to a provider{}",
+            by("content.send_to_provider")
+        ));
+    }
+    if refused.is_empty() {
+        Check::of(
+            "policy",
+            State::Ready,
+            "the tenant's AI policy allows the module's providers, connectors and data",
+        )
+    } else {
+        Check::of("policy", State::NotReady, refused.join("; "))
+    }
 }
 
 /// Whether `checks` allow enabling, `acknowledged` naming the unknown checks
@@ -216,6 +294,7 @@ mod tests {
             entitled,
             workspace: None,
             deployed,
+            policy: None,
         }
     }
 
@@ -279,5 +358,38 @@ mod tests {
         // An acknowledgement never passes a check that failed.
         let all: Vec<String> = checks.iter().map(|c| c.check.to_owned()).collect();
         assert_eq!(blocking(&checks, &all).len(), 5);
+    }
+
+    #[test]
+    fn the_tenants_policy_decides_the_policy_check() {
+        let m = json!({
+            "id": "itsm-triage-agent", "version": "1.1.0", "data_mode": "content",
+            "requires": { "connectors": ["halopsa"], "ai_providers": ["openai"] }
+        });
+        let deployed = ["sha256:aa".to_owned()];
+        let entitled = ["itsm-triage-agent".to_owned()];
+        let state = |rules: serde_json::Value| {
+            let rules: plinth_policy::Rules = serde_json::from_value(rules).unwrap();
+            let policy = plinth_policy::effective(&[plinth_policy::Source {
+                record_id: "pol_1",
+                version: 2,
+                level: plinth_policy::Level::Tenant,
+                rules: &rules,
+            }]);
+            let mut f = facts(&m, &deployed, &entitled);
+            f.policy = Some(&policy);
+            let check = assess(&f).pop().unwrap();
+            (check.state, check.message)
+        };
+        assert_eq!(state(json!({})).0, State::Ready);
+        let (refused, why) = state(json!({
+            "providers": { "deny_kinds": ["openai"] },
+            "connectors": { "allow": ["connectwise_manage"] },
+            "content": { "send_to_provider": false }
+        }));
+        assert_eq!(refused, State::NotReady);
+        assert!(why.contains("openai is denied (pol_1 v2)"), "{why}");
+        assert!(why.contains("halopsa is not allowed"), "{why}");
+        assert!(why.contains("content may not be sent"), "{why}");
     }
 }

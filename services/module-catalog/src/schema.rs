@@ -52,6 +52,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    policy_records (record_id) {
+        record_id -> Text,
+        level -> Text,
+        tenant_id -> Nullable<Text>,
+        module_id -> Nullable<Text>,
+        version -> Int4,
+        rules -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     reviews (review_id) {
         review_id -> Text,
         version_id -> Nullable<Text>,
@@ -112,6 +124,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deployments,
     enablements,
     module_versions,
+    policy_records,
     reviews,
     tenants,
     trusted_signers,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
-use crate::schema::{deployments, enablements, tenants, workspaces};
+use crate::schema::{deployments, enablements, policy_records, tenants, workspaces};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
@@ -249,4 +249,70 @@ pub async fn enablements_revoke_on_conn(
     .returning(EnablementRow::as_returning())
     .load(conn)
     .await
+}
+
+/// A policy record in force, as the policy service published it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = policy_records)]
+pub struct PolicyRecordRow {
+    pub record_id: String,
+    pub level: String,
+    pub tenant_id: Option<String>,
+    pub module_id: Option<String>,
+    pub version: i32,
+    pub rules: serde_json::Value,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Keeps `row` as the record's version in force: a record's events share
+/// their key (its tenant, or `platform`), so they arrive in order.
+pub async fn policy_record_put_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &PolicyRecordRow,
+) -> QueryResult<()> {
+    diesel::insert_into(policy_records::table)
+        .values(row)
+        .on_conflict(policy_records::record_id)
+        .do_update()
+        .set((
+            policy_records::version.eq(row.version),
+            policy_records::rules.eq(&row.rules),
+            policy_records::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn policy_record_delete_on_conn(
+    conn: &mut AsyncPgConnection,
+    record: &str,
+) -> QueryResult<()> {
+    diesel::delete(policy_records::table.find(record))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The records that make `tenant`'s policy for `module`: the platform's and
+/// the tenant's, the module's and the tenant's module's.
+pub async fn policy_records_for_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    module: &str,
+) -> QueryResult<Vec<PolicyRecordRow>> {
+    policy_records::table
+        .filter(
+            policy_records::tenant_id
+                .is_null()
+                .or(policy_records::tenant_id.eq(tenant)),
+        )
+        .filter(
+            policy_records::module_id
+                .is_null()
+                .or(policy_records::module_id.eq(module)),
+        )
+        .select(PolicyRecordRow::as_select())
+        .load(conn)
+        .await
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
 use plinth_bus::lifecycle::LifecycleRequest;
+use plinth_bus::policy::{PolicyRecordChanged, RECORD_PUBLISHED, RECORD_RETIRED};
 use plinth_bus::tenant::{
     TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged, WORKSPACE_CREATED,
     WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged, tenant_of_region,
@@ -21,20 +22,6 @@ use crate::store::{
     policy_record_delete_on_conn, policy_record_put_on_conn, tenant_status_set_on_conn,
     tenant_upsert_on_conn, workspace_upsert_on_conn,
 };
-
-const POLICY_PUBLISHED: &str = "plinth.policy.record_published";
-const POLICY_RETIRED: &str = "plinth.policy.record_retired";
-
-/// A policy record's version published or retired, as read.
-#[derive(Debug, serde::Deserialize)]
-struct PolicyRecordChanged {
-    record_id: String,
-    version: i32,
-    level: String,
-    tenant_id: Option<String>,
-    module_id: Option<String>,
-    rules: String,
-}
 
 /// Applies the registry's events and the policy service's records.
 pub struct Projector {
@@ -64,7 +51,7 @@ impl Handler for Projector {
         ]
         .contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
-            || [POLICY_PUBLISHED, POLICY_RETIRED].contains(&ty)
+            || [RECORD_PUBLISHED, RECORD_RETIRED].contains(&ty)
     }
 
     async fn handle(
@@ -77,10 +64,10 @@ impl Handler for Projector {
         let schemas = app.events.schemas();
         let at = now();
         let ty = received.event.ty.as_str();
-        if ty == POLICY_PUBLISHED || ty == POLICY_RETIRED {
+        if ty == RECORD_PUBLISHED || ty == RECORD_RETIRED {
             let event: PolicyRecordChanged =
-                received.decode(schemas, "plinth.policy.PolicyRecordChanged")?;
-            if ty == POLICY_RETIRED {
+                received.decode(schemas, PolicyRecordChanged::SCHEMA)?;
+            if ty == RECORD_RETIRED {
                 policy_record_delete_on_conn(conn, &event.record_id).await?;
             } else {
                 let rules: serde_json::Value = serde_json::from_str(&event.rules)

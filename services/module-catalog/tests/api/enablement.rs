@@ -457,3 +457,103 @@ async fn a_tenant_sees_its_own_modules_only_and_its_administrators_enable_them()
         .await;
     assert_eq!(status, 404);
 }
+
+/// `plinth.policy.record_published` of a record with `rules`, as the policy
+/// service publishes it, once the catalog keeps it.
+async fn policy_published(app: &TestApp, id: &str, tenant: TenantId, rules: Value) {
+    let payload = app
+        .schemas
+        .encode(
+            "plinth.policy.PolicyRecordChanged",
+            &json!({
+                "record_id": id, "version": 3, "level": "tenant_module",
+                "tenant_id": tenant.to_string(), "module_id": "itsm-triage-agent",
+                "name": "triage", "reason": "for the test", "rules": rules.to_string(),
+                "occurred_at": 1_790_000_000_000_000i64, "occurred_by": "alice@msp.example"
+            }),
+        )
+        .unwrap();
+    app.deliver(&plinth_bus::Event::new(
+        app.bus.topic(plinth_bus::Area::Policy),
+        tenant.to_string(),
+        "plinth.policy.record_published",
+        "/plinth/us/policy",
+        payload,
+    ))
+    .await;
+    let db = app.db.owner_url();
+    let query = format!("SELECT count(*) AS n FROM policy_records WHERE record_id = '{id}'");
+    plinth_testkit::wait_until(
+        "the policy record kept",
+        std::time::Duration::from_secs(60),
+        || async { plinth_testkit::count_all_tenants(&db, &query).await == 1 },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_tenants_ai_policy_in_force_decides_the_policy_check() {
+    let app = catalog(&["1.1.0"], &["1.1.0"]).await;
+    let tenant = app.tenant(active()).await;
+    let query = "module_id=itsm-triage-agent&version=1.1.0";
+    let policy_state = |r: &Value| {
+        states(r)
+            .into_iter()
+            .find(|(c, _)| c == "policy")
+            .unwrap()
+            .1
+    };
+    // No record known here: the policy service decides, so unknown.
+    let (_, before) = readiness(&app, tenant, query).await;
+    assert_eq!(policy_state(&before), "unknown");
+    // The tenant's record for the module refuses one of its providers and one
+    // of its connectors.
+    policy_published(
+        &app,
+        "pol_triage",
+        tenant,
+        json!({
+            "providers": { "deny_kinds": ["azure_openai"] },
+            "connectors": { "allow": ["servicenow"] }
+        }),
+    )
+    .await;
+    let (_, refused) = readiness(&app, tenant, query).await;
+    assert_eq!(policy_state(&refused), "not_ready", "{refused}");
+    let check = refused["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "policy")
+        .unwrap();
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains("azure_openai is denied (pol_triage v3)"),
+        "{message}"
+    );
+    assert!(message.contains("slack is not allowed"), "{message}");
+    // A record that lets it all run: ready.
+    policy_published(
+        &app,
+        "pol_triage",
+        tenant,
+        json!({ "gates": { "read": "L0" } }),
+    )
+    .await;
+    let db = app.db.owner_url();
+    plinth_testkit::wait_until(
+        "the record's new rules kept",
+        std::time::Duration::from_secs(60),
+        || async {
+            plinth_testkit::count_all_tenants(
+                &db,
+                "SELECT count(*) AS n FROM policy_records WHERE rules ? 'gates'",
+            )
+            .await
+                == 1
+        },
+    )
+    .await;
+    let (_, allowed) = readiness(&app, tenant, query).await;
+    assert_eq!(policy_state(&allowed), "ready", "{allowed}");
+}
