@@ -12,7 +12,7 @@ mod rules;
 
 pub use crate::bundle::Bundle;
 pub use crate::decide::{Decision, Outcome, Reason, Request, Usage, decide};
-pub use crate::merge::{Decided, Effective, Level, Source, effective};
+pub use crate::merge::{Decided, Effective, Kept, Level, Source, effective, effective_of_kept};
 pub use crate::rules::{
     ConnectorRules, ContentRules, Gate, HealthRules, OverBudget, ProviderRules, Rules, TokenRules,
 };

@@ -60,6 +60,13 @@ pub struct Decided {
     pub level: Level,
 }
 
+impl std::fmt::Display for Decided {
+    /// `pol_… v3`, as a refusal names it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} v{}", self.record_id, self.version)
+    }
+}
+
 impl Decided {
     fn of(source: &Source<'_>) -> Decided {
         Decided {
@@ -281,4 +288,36 @@ pub fn effective(sources: &[Source<'_>]) -> Effective {
     }
     out.provenance = p;
     out
+}
+
+/// A published record version as another service keeps it from the policy
+/// service's events (`plinth.policy.record_published`): its rules as JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct Kept<'a> {
+    pub record_id: &'a str,
+    pub version: i32,
+    /// `platform`, `tenant`, `module` or `tenant_module`.
+    pub level: &'a str,
+    pub rules: &'a serde_json::Value,
+}
+
+/// The effective policy the kept records make; none when none of them reads
+/// (no record known, or none in a form this version understands).
+pub fn effective_of_kept<'a>(kept: impl IntoIterator<Item = Kept<'a>>) -> Option<Effective> {
+    let read: Vec<(Kept<'a>, Rules)> = kept
+        .into_iter()
+        .filter_map(|k| Some((k, serde_json::from_value(k.rules.clone()).ok()?)))
+        .collect();
+    let sources: Vec<Source<'_>> = read
+        .iter()
+        .filter_map(|(k, rules)| {
+            Some(Source {
+                record_id: k.record_id,
+                version: u32::try_from(k.version).ok()?,
+                level: Level::parse(k.level)?,
+                rules,
+            })
+        })
+        .collect();
+    (!sources.is_empty()).then(|| effective(&sources))
 }

@@ -132,6 +132,34 @@ fn a_tenant_record_tightens_and_provenance_names_who_decided_each_field() {
 }
 
 #[test]
+fn records_kept_as_json_merge_the_same_and_unreadable_ones_are_left_out() {
+    let base = serde_json::to_value(platform()).unwrap();
+    let unknown = serde_json::json!({ "colour": "blue" });
+    let kept = [
+        plinth_policy::Kept {
+            record_id: "pol_platform",
+            version: 4,
+            level: "platform",
+            rules: &base,
+        },
+        plinth_policy::Kept {
+            record_id: "pol_future",
+            version: 1,
+            level: "tenant",
+            rules: &unknown,
+        },
+    ];
+    let merged = plinth_policy::effective_of_kept(kept).unwrap();
+    assert_eq!(merged.gate("ticket_update"), Gate::L1);
+    assert_eq!(
+        merged.decided_by("default_gate")[0].to_string(),
+        "pol_platform v4"
+    );
+    assert!(plinth_policy::effective_of_kept([kept[1]]).is_none());
+    assert!(plinth_policy::effective_of_kept([]).is_none());
+}
+
+#[test]
 fn a_records_default_gate_holds_for_the_classes_it_does_not_name() {
     let base = platform();
     let strict = Rules {

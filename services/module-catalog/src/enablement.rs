@@ -143,22 +143,12 @@ async fn release_on_conn(
 
 /// The AI policy the records in force make (none when none is known).
 fn policy_of(records: &[PolicyRecordRow]) -> Option<plinth_policy::Effective> {
-    let read: Vec<(&PolicyRecordRow, plinth_policy::Rules)> = records
-        .iter()
-        .filter_map(|r| Some((r, serde_json::from_value(r.rules.clone()).ok()?)))
-        .collect();
-    let sources: Vec<plinth_policy::Source<'_>> = read
-        .iter()
-        .filter_map(|(r, rules)| {
-            Some(plinth_policy::Source {
-                record_id: &r.record_id,
-                version: u32::try_from(r.version).ok()?,
-                level: plinth_policy::Level::parse(&r.level)?,
-                rules,
-            })
-        })
-        .collect();
-    (!sources.is_empty()).then(|| plinth_policy::effective(&sources))
+    plinth_policy::effective_of_kept(records.iter().map(|r| plinth_policy::Kept {
+        record_id: &r.record_id,
+        version: r.version,
+        level: &r.level,
+        rules: &r.rules,
+    }))
 }
 
 /// Readiness of `release` for `tenant` (and `workspace`), from what the catalog

@@ -203,7 +203,7 @@ fn policy_check(
         let decided: Vec<String> = policy
             .decided_by(field)
             .iter()
-            .map(|d| format!("{} v{}", d.record_id, d.version))
+            .map(ToString::to_string)
             .collect();
         if decided.is_empty() {
             String::new()

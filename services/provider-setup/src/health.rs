@@ -30,9 +30,8 @@ use crate::app::{AppState, Owner, new_id, now, owned_on_conn, permit_for};
 use crate::events::{Audited, Outcome};
 use crate::settings::HealthGate;
 use crate::store::{
-    ConnectionRow, HealthRow, PolicyRecordRow, connection_get_on_conn,
-    connections_due_for_health_on_conn, health_record_on_conn, key_version_get_on_conn,
-    policy_records_of_on_conn,
+    ConnectionRow, HealthRow, connection_get_on_conn, connections_due_for_health_on_conn,
+    health_record_on_conn, key_version_get_on_conn, policy_records_of_on_conn,
 };
 
 /// The statuses a result may have.
@@ -313,30 +312,19 @@ async fn policy_gate(
         policy_records_of_on_conn(conn, tenant.as_deref()).await
     })
     .await?;
-    let read: Vec<(PolicyRecordRow, plinth_policy::Rules)> = records
-        .into_iter()
-        .filter_map(|r| {
-            let rules = serde_json::from_value(r.rules.clone()).ok()?;
-            Some((r, rules))
-        })
-        .collect();
-    let sources: Vec<plinth_policy::Source<'_>> = read
-        .iter()
-        .filter_map(|(r, rules)| {
-            Some(plinth_policy::Source {
-                record_id: &r.record_id,
-                version: u32::try_from(r.version).ok()?,
-                level: plinth_policy::Level::parse(&r.level)?,
-                rules,
-            })
-        })
-        .collect();
-    let policy = plinth_policy::effective(&sources);
+    // No record known here: the configured gate alone.
+    let policy = plinth_policy::effective_of_kept(records.iter().map(|r| plinth_policy::Kept {
+        record_id: &r.record_id,
+        version: r.version,
+        level: &r.level,
+        rules: &r.rules,
+    }))
+    .unwrap_or_default();
     let refuse = |field: &str, message: String| {
         let decided: Vec<String> = policy
             .decided_by(field)
             .iter()
-            .map(|d| format!("{} v{}", d.record_id, d.version))
+            .map(ToString::to_string)
             .collect();
         Err(ApiError::forbidden(message)
             .with_code(Code::PolicyRefused)
