@@ -172,11 +172,12 @@ pub async fn effective_get<R: Resources, A: Act>(
     module: Option<String>,
 ) -> Result<EffectiveView, ApiError> {
     permit(app, auth, tenant).await?;
-    let in_force = InForce::of(app, tenant).await?;
+    // One merge per module: the bundle's, whose tag names it too.
+    let bundle = InForce::of(app, tenant).await?.bundle(tenant);
     Ok(EffectiveView {
         tenant_id: tenant.to_string(),
-        etag: in_force.bundle(tenant).etag(),
-        policy: in_force.effective(module.as_deref()),
+        etag: bundle.etag(),
+        policy: bundle.policy_for(module.as_deref()).clone(),
         module_id: module,
     })
 }
