@@ -43,6 +43,7 @@ pub struct Usage {
 /// A decision's outcome, least severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     Allow,
     AllowAndNotify,
@@ -75,6 +76,7 @@ impl Outcome {
 
 /// One rule the step met: what it leads to, the field, and who decided it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     pub outcome: Outcome,
     /// A stable code: `gate`, `workspace_tier`, `provider_denied`,
@@ -209,7 +211,10 @@ pub fn decide(policy: &Effective, request: &Request, usage: Usage) -> Decision {
             ),
         );
     }
-    if let Some(budget) = policy.monthly_budget {
+    // A step that spends no tokens exceeds no budget, however much is spent.
+    if let Some(budget) = policy.monthly_budget
+        && request.estimated_tokens > 0
+    {
         let after = usage.month_tokens.saturating_add(request.estimated_tokens);
         if after > budget {
             let outcome = match policy.over_budget {

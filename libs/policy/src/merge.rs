@@ -14,6 +14,7 @@ use crate::rules::{Gate, OverBudget, Rules};
 /// A record's scope, in the order records are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Level {
     Platform,
     Tenant,
@@ -54,6 +55,7 @@ pub struct Source<'a> {
 
 /// A record version that decided a field.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decided {
     pub record_id: String,
     pub version: u32,
@@ -82,11 +84,12 @@ impl Decided {
 /// be sent, gate `L0`. The platform's baseline record sets what a deployment
 /// starts from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Effective {
-    /// `None`: every provider kind.
+    /// Null: every provider kind.
     pub allow_kinds: Option<BTreeSet<String>>,
     pub deny_kinds: BTreeSet<String>,
-    /// `None`: every model.
+    /// Null: every model.
     pub allow_models: Option<BTreeSet<String>>,
     pub deny_models: BTreeSet<String>,
     /// Whether content may be sent to a provider.
@@ -100,9 +103,9 @@ pub struct Effective {
     pub gates: BTreeMap<String, Gate>,
     /// The gate of every other action class.
     pub default_gate: Gate,
-    /// `None`: every connector.
+    /// Null: every connector.
     pub connectors: Option<BTreeSet<String>>,
-    /// `None`: every role's health results (the service's gate still asks
+    /// Null: every role's health results (the service's gate still asks
     /// for a role that may submit them).
     pub health_submitters: Option<BTreeSet<String>>,
     pub health_max_age_seconds: Option<u64>,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A human-in-the-loop gate level, from fully automated to human only. The
 /// order is strictness: `L3` is the strictest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Gate {
     /// Fully automated: the step proceeds and is logged.
     L0,
@@ -45,6 +46,7 @@ impl fmt::Display for Gate {
 /// the stricter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OverBudget {
     /// An approver may let it through.
     RequireApproval,

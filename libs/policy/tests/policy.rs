@@ -288,6 +288,15 @@ fn the_request_that_crosses_the_budget_flips_the_decision() {
         },
     );
     assert_eq!(decision.outcome, Outcome::Deny);
+    // A step that spends no tokens is never held by the budget, even past it.
+    let no_tokens = Request {
+        estimated_tokens: 0,
+        ..asked.clone()
+    };
+    let past = Usage {
+        month_tokens: 6_000_000,
+    };
+    assert_eq!(decide(&stricter, &no_tokens, past).outcome, Outcome::Allow);
 }
 
 #[test]

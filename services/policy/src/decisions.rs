@@ -160,7 +160,6 @@ pub struct EffectiveView {
     pub etag: String,
     /// The merged policy, with `provenance`: for every field a record set, the
     /// record versions that decided it.
-    #[schema(value_type = Object)]
     pub policy: Effective,
 }
 
@@ -225,7 +224,6 @@ pub struct DecisionView {
     pub gate: String,
     /// Every rule the step met, each with its outcome, field and the record
     /// versions that decided it.
-    #[schema(value_type = Vec<Object>)]
     pub reasons: Vec<plinth_policy::Reason>,
     /// What the runtime must do if it proceeds (`redact_content`).
     pub obligations: Vec<String>,
