@@ -46,7 +46,7 @@ export function Layout() {
           Tenants
         </NavLink>{" "}
         <NavLink to="/packs">Packs</NavLink> <NavLink to="/playbooks">Playbooks</NavLink>{" "}
-        <NavLink to="/modules">Modules</NavLink>{" "}
+        <NavLink to="/modules">Modules</NavLink> <NavLink to="/policies">Policies</NavLink>{" "}
         {platformAudit && <NavLink to="/audit">Audit</NavLink>}
       </nav>
       <main>

@@ -12,6 +12,8 @@ import { Ops } from "./screens/Ops";
 import { Overview } from "./screens/Overview";
 import { DomainPacks, TenantPacksTab } from "./screens/packs/DomainPacks";
 import { Playbooks } from "./screens/packs/Playbooks";
+import { PlatformPolicies, PlatformRecordPage, TenantRecordPage } from "./screens/policy/Records";
+import { TenantPolicy } from "./screens/policy/TenantPolicy";
 import { ConnectorDetail, Connectors } from "./screens/providers/Connectors";
 import { ConnectionDetail, TenantProviders } from "./screens/providers/Providers";
 import { TenantPacks } from "./screens/packs/TenantPacks";
@@ -42,6 +44,8 @@ const router = createBrowserRouter(
         { path: "modules/deployments", element: <ModuleDeployments /> },
         { path: "modules/signers", element: <TrustedSigners /> },
         { path: "modules/:moduleId/:version", element: <ModuleRelease /> },
+        { path: "policies", element: <PlatformPolicies /> },
+        { path: "policies/:recordId", element: <PlatformRecordPage /> },
         { path: "audit", element: <PlatformAudit /> },
         {
           path: "tenants/:tenantId",
@@ -56,6 +60,8 @@ const router = createBrowserRouter(
             { path: "providers/:connectionId", element: <ConnectionDetail /> },
             { path: "connectors", element: <Connectors /> },
             { path: "connectors/:connectorId", element: <ConnectorDetail /> },
+            { path: "policy", element: <TenantPolicy /> },
+            { path: "policy/:recordId", element: <TenantRecordPage /> },
             { path: "ops", element: <Ops /> },
             { path: "audit", element: <TenantAudit /> },
           ],

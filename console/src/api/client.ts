@@ -6,6 +6,7 @@ import type { paths as AuditPaths } from "./generated/audit";
 import type { paths as GatewayPaths } from "./generated/gateway";
 import type { paths as ModulePaths } from "./generated/module-catalog";
 import type { paths as PackPaths } from "./generated/pack-service";
+import type { paths as PolicyPaths } from "./generated/policy";
 import type { paths as ProviderPaths } from "./generated/provider-setup";
 import type { components, paths as RegistryPaths } from "./generated/tenant-registry";
 
@@ -40,6 +41,7 @@ export const packs = client<PackPaths>();
 export const audit = client<AuditPaths>();
 export const modules = client<ModulePaths>();
 export const providers = client<ProviderPaths>();
+export const policy = client<PolicyPaths>();
 
 /** A failed call: the problem the API answered, or one made here when the
  * answer was not a problem (the network, a proxy). */

@@ -73,6 +73,7 @@ export function TenantContext() {
         <NavLink to="modules">Modules</NavLink>
         <NavLink to="providers">AI providers</NavLink>
         <NavLink to="connectors">Connectors</NavLink>
+        <NavLink to="policy">AI policy</NavLink>
         <NavLink to="ops">Ops</NavLink>
         {access.can("audit_log", "read") && <NavLink to="audit">Audit</NavLink>}
       </nav>

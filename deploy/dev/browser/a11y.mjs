@@ -76,6 +76,8 @@ try {
     ['connection', `/tenants/${tenant}/providers/${connection}`],
     ['connectors', `/tenants/${tenant}/connectors`],
     ['connector', `/tenants/${tenant}/connectors/${connector}`],
+    ['policies', '/policies'],
+    ['tenant-policy', `/tenants/${tenant}/policy`],
   ];
   for (const [name, path] of screens) {
     await page.goto(`${gateway}${path}`);
@@ -113,6 +115,35 @@ try {
   await page.getByLabel('Approved release').selectOption({ index: 1 });
   await page.getByRole('table', { name: 'Readiness checks' }).waitFor();
   await check('module-readiness');
+
+  // A platform record with its next version's editor; a tenant's draft with
+  // its publish dialog open, asking for the reason; a record refused with its
+  // problems; a decision tried.
+  await page.goto(`${gateway}/policies`);
+  await page.getByRole('link', { name: 'Platform baseline' }).click();
+  await page.getByRole('table', { name: 'Versions' }).waitFor();
+  await settled();
+  await check('policy-record');
+  await page.goto(`${gateway}/tenants/${tenant}/policy`);
+  await settled();
+  await page.getByRole('link', { name: 'Acme: tighter budget' }).click();
+  await page.getByRole('table', { name: 'Versions' }).waitFor();
+  await settled();
+  await page.getByRole('button', { name: 'Publish version 1' }).click();
+  await page.getByRole('dialog').getByLabel('Reason').waitFor();
+  await check('policy-publish-dialog');
+  await page.keyboard.press('Escape');
+  await page.goto(`${gateway}/tenants/${tenant}/policy`);
+  await settled();
+  const newRecord = page.getByRole('region', { name: 'New policy record' });
+  await newRecord.getByLabel('Record name').fill('Refused');
+  await newRecord.getByLabel('Models denied').fill('not a model!');
+  await newRecord.getByRole('button', { name: 'Create draft' }).click();
+  await newRecord.getByRole('table', { name: "The record's problems" }).waitFor();
+  await check('policy-problems');
+  await page.getByRole('region', { name: 'Try a decision' }).getByRole('button', { name: 'Decide' }).click();
+  await page.getByRole('table', { name: 'Reasons' }).waitFor();
+  await check('policy-decision');
 
   // A confirm dialog, open, and used by keyboard alone: focus moves into it,
   // Tab stays within it, Escape closes it and gives focus back.

@@ -1,8 +1,9 @@
 // Signs in to the admin console as USER and lists, screen by screen, every
 // control that would change something: the buttons and button-styled links of
 // the page's main content (not the console's navigation, the tenant selector or
-// signing out). Prints {screen: [control names]} as JSON; exits non-zero, with
-// the reason, when a screen does not load.
+// signing out), but not those of a form marked `data-asks-only`, which only
+// asks a question (trying a policy decision). Prints {screen: [control names]}
+// as JSON; exits non-zero, with the reason, when a screen does not load.
 //
 //   node controls.mjs GATEWAY_URL USER TENANT_ID CONNECTION_ID CONNECTOR_ID
 //
@@ -67,6 +68,28 @@ try {
       `/tenants/${tenant}/connectors/${connector}`,
       () => page.getByRole('table', { name: 'Setup requests' }).waitFor(),
     ],
+    [
+      'policies',
+      '/policies',
+      () => page.getByRole('table', { name: 'Platform and module policy records' }).waitFor(),
+    ],
+    [
+      'policy-record',
+      '/policies',
+      async () => {
+        await page.getByRole('link', { name: 'Platform baseline' }).click();
+        await page.getByRole('table', { name: 'Versions' }).waitFor();
+      },
+    ],
+    ['tenant-policy', `/tenants/${tenant}/policy`, () => page.getByRole('table', { name: 'Policy in force' }).waitFor()],
+    [
+      'tenant-policy-record',
+      `/tenants/${tenant}/policy`,
+      async () => {
+        await page.getByRole('link', { name: 'Acme: tighter budget' }).click();
+        await page.getByRole('table', { name: 'Versions' }).waitFor();
+      },
+    ],
   ];
   for (const [name, path, loaded] of screens) {
     await page.goto(`${gateway}${path}`);
@@ -79,7 +102,7 @@ try {
       .locator('main button, main a.button, main input[type="submit"]')
       .evaluateAll((controls) =>
         controls
-          .filter((c) => !c.closest('dialog'))
+          .filter((c) => !c.closest('dialog') && !c.closest('[data-asks-only]'))
           .map((c) => (c.textContent || c.value || '').trim())
           .sort(),
       );

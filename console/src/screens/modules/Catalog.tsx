@@ -28,13 +28,18 @@ export function ModuleTabs() {
   );
 }
 
-/** The platform module catalog: every release by module, with its status and
- * whether its trust review passed; each opens on its review and decisions. */
-export function ModuleCatalog() {
-  const listed = useQuery({
+/** Every release of the catalog (without manifests). */
+export function useReleases() {
+  return useQuery({
     queryKey: ["modules"],
     queryFn: async () => unwrap(await modules.GET("/admin/modules")),
   });
+}
+
+/** The platform module catalog: every release by module, with its status and
+ * whether its trust review passed; each opens on its review and decisions. */
+export function ModuleCatalog() {
+  const listed = useReleases();
   const byModule = new Map<string, Release[]>();
   for (const release of listed.data?.items ?? []) {
     byModule.set(release.module_id, [...(byModule.get(release.module_id) ?? []), release]);

@@ -8,6 +8,7 @@ import { when } from "../../ui/when";
 import { ProblemView } from "../ProblemView";
 import { useTenantScope } from "../TenantContext";
 import { useWorkspaces } from "../Workspaces";
+import { useReleases } from "./Catalog";
 
 type Readiness = components["schemas"]["Readiness"];
 type Enablement = components["schemas"]["Enablement"];
@@ -36,10 +37,7 @@ export function TenantModules() {
     queryKey: ["enablements", tenant.tenant_id],
     queryFn: async () => unwrap(await modules.GET("/admin/tenant-modules/{tenant_id}", { params: { path } })),
   });
-  const catalog = useQuery({
-    queryKey: ["modules"],
-    queryFn: async () => unwrap(await modules.GET("/admin/modules")),
-  });
+  const catalog = useReleases();
   const approved = (catalog.data?.items ?? []).filter((r) => r.status === "APPROVED");
   return (
     <section aria-labelledby="tenant-modules">

@@ -389,12 +389,14 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
     let Console { gateway, idp, s } = console_with(Options {
         packs: true,
         providers: true,
+        policy: true,
         ..Options::default()
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
     s.wait_for_pack_service(&admin, &acme).await;
+    tenant_policy_draft(&s, &admin, &acme).await;
     let people = [
         ("acme-admin", "acme-workspace-admins", Role::WorkspaceAdmin),
         ("acme-operator", "acme-operators", Role::Operator),
@@ -601,6 +603,56 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             Action::Update,
         ),
     ];
+    let policy_controls: [(&str, &str, Resource, Action); 8] = [
+        (
+            "policies",
+            "Create draft",
+            Resource::PolicyRecord,
+            Action::Create,
+        ),
+        (
+            "policy-record",
+            "Publish",
+            Resource::PolicyRecord,
+            Action::Update,
+        ),
+        (
+            "policy-record",
+            "Retire record",
+            Resource::PolicyRecord,
+            Action::Update,
+        ),
+        (
+            "policy-record",
+            "Save draft",
+            Resource::PolicyRecord,
+            Action::Update,
+        ),
+        (
+            "tenant-policy",
+            "Create draft",
+            Resource::TenantPolicyRecord,
+            Action::Create,
+        ),
+        (
+            "tenant-policy-record",
+            "Publish version 1",
+            Resource::TenantPolicyRecord,
+            Action::Update,
+        ),
+        (
+            "tenant-policy-record",
+            "Retire record",
+            Resource::TenantPolicyRecord,
+            Action::Update,
+        ),
+        (
+            "tenant-policy-record",
+            "Save draft",
+            Resource::TenantPolicyRecord,
+            Action::Update,
+        ),
+    ];
     let module_controls: [(&str, &str, Resource, Action); 3] = [
         (
             "module-release",
@@ -626,6 +678,7 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             .iter()
             .chain(&module_controls)
             .chain(&provider_controls)
+            .chain(&policy_controls)
             .map(|(screen, name, resource, action)| {
                 (*screen, (*name).to_owned(), *resource, *action)
             }),
@@ -667,6 +720,10 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             "connection",
             "connectors",
             "connector",
+            "policies",
+            "policy-record",
+            "tenant-policy",
+            "tenant-policy-record",
         ] {
             let mut expected: Vec<String> = controls
                 .iter()
@@ -925,12 +982,14 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
         audit: true,
         packs: true,
         providers: true,
+        policy: true,
         ..Options::default()
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
     let acme = s.register(&admin, "acme").await;
     s.wait_for_pack_service(&admin, &acme).await;
+    tenant_policy_draft(&s, &admin, &acme).await;
     // Every screen with something on it.
     let mut setup = finance_published();
     setup.extend([
@@ -997,7 +1056,7 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
     )
     .await;
     let screens = seen["screens"].as_object().unwrap();
-    assert_eq!(screens.len(), 29, "{seen}");
+    assert_eq!(screens.len(), 35, "{seen}");
     for (screen, violations) in screens {
         assert_eq!(violations, &json!([]), "{screen}: {violations}");
     }
@@ -1473,4 +1532,249 @@ async fn provider_setup_pending(
         connection["connection_id"].as_str().unwrap().to_owned(),
         connector["connector_id"].as_str().unwrap().to_owned(),
     )
+}
+
+/// A tenant record of `tenant`, "Acme: tighter budget", its version 1 a draft,
+/// once the policy service has heard of the tenant.
+async fn tenant_policy_draft(s: &Stack, admin: &str, tenant: &str) {
+    let path = format!("/admin/policies/tenants/{tenant}/records");
+    let record = json!({
+        "name": "Acme: tighter budget",
+        "scope": { "level": "tenant", "tenant_id": tenant },
+        "rules": { "tokens": { "monthly_budget": 2000000 } }
+    });
+    plinth_testkit::wait_until(
+        "the policy service to take a record of the tenant",
+        Duration::from_secs(60),
+        || async {
+            let (status, answer, _) = s
+                .call(Some(admin), Method::POST, &path, Some(record.clone()))
+                .await;
+            assert!(status == 201 || status == 404, "{answer}");
+            status == 201
+        },
+    )
+    .await;
+}
+
+/// Two usage events of `tenant` this month, as a runtime publishes them on the
+/// stack's metering topic: 500 tokens of Anthropic's in all.
+async fn runtime_spends(s: &Stack, tenant: &str) {
+    let bus = plinth_testkit::test_bus(s.prefix.clone());
+    let publisher = plinth_testkit::Publisher::new(&bus);
+    let schemas = plinth_bus::Schemas::from_dir(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro"),
+    )
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+    for (tokens_in, tokens_out) in [(200, 100), (150, 50)] {
+        let payload = schemas
+            .encode(
+                "plinth.metering.UsageRecorded",
+                &json!({
+                    "tenant_id": tenant, "workspace_id": null, "module_id": null, "run_id": null,
+                    "provider_kind": "anthropic", "model": "claude-3-5-haiku",
+                    "tokens_in": tokens_in, "tokens_out": tokens_out,
+                    "connector": null, "connector_operations": 0,
+                    "occurred_at": i64::try_from(now).unwrap()
+                }),
+            )
+            .unwrap();
+        publisher
+            .deliver(&plinth_bus::Event::new(
+                bus.topic(plinth_bus::Area::Metering),
+                tenant.to_owned(),
+                "plinth.metering.usage_recorded",
+                "/plinth/us/runtime",
+                payload,
+            ))
+            .await;
+    }
+}
+
+/// The policy screens in a real browser, against the real policy service: a
+/// tenant's workspace administrator sees the baseline in force with its record
+/// and the month's usage, has a malformed record refused at its place, creates
+/// and publishes a tenant record with a reason — the rule, the budget and the
+/// decisions change, the spend already past the new budget now denied — and
+/// retires it, which brings the platform's decision back. Auditors of the
+/// tenant and of the platform see no control that changes a record.
+#[tokio::test]
+async fn a_tenant_policy_record_is_published_and_retired_in_the_console_and_decisions_follow() {
+    let Console { gateway, idp, s } = console_with(Options {
+        policy: true,
+        ..Options::default()
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    post_all(
+        &s,
+        &admin,
+        vec![
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-auditors", "role": "Auditor" }),
+            ),
+        ],
+    )
+    .await;
+    wait_for_roles(&s, &idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
+    wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
+    runtime_spends(&s, &acme).await;
+    let usage = format!("/admin/policies/tenants/{acme}/usage");
+    plinth_testkit::wait_until(
+        "the policy service to count the runtime's usage",
+        Duration::from_secs(60),
+        || async {
+            let (status, view, _) = s.call(Some(&admin), Method::GET, &usage, None).await;
+            status == 200 && view["tokens_in"] == 350 && view["tokens_out"] == 150
+        },
+    )
+    .await;
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-policy");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse("policy.mjs", &[&gateway, &acme, &shots.to_string_lossy()]).await;
+    let text = |key: &str| seen[key].as_str().unwrap_or_default().to_owned();
+    let rows = |key: &str| -> Vec<String> {
+        seen[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {seen}"))
+            .iter()
+            .map(|r| r.as_str().unwrap().replace(['\t', '\n'], " "))
+            .collect()
+    };
+
+    // The baseline: notify announced, decided by the platform's record; no budget.
+    let before = text("notify_before");
+    assert!(
+        before.contains("L1 · notify") && before.contains("platform pol_"),
+        "{seen}"
+    );
+    assert!(text("budget_before").contains("no budget"), "{seen}");
+    let usage_before = text("usage_before");
+    assert!(
+        usage_before.starts_with("500 tokens used") && usage_before.contains("no monthly budget"),
+        "{seen}"
+    );
+    assert!(
+        seen["decision_before"]["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("Decision: allow_and_notify at gate L1"),
+        "{seen}"
+    );
+    // Refused at its place, nothing created.
+    assert!(text("refused").contains("policy_invalid"), "{seen}");
+    assert!(
+        rows("problems")
+            .iter()
+            .any(|r| r.contains("/rules/providers/allow_kinds/0")),
+        "{seen}"
+    );
+    let drafted = rows("drafted");
+    assert_eq!(drafted.len(), 1, "{seen}");
+    assert!(drafted[0].contains("DRAFT"), "{seen}");
+    let published = rows("published");
+    assert!(
+        published[0].contains("PUBLISHED")
+            && published[0].contains("Notifications need an approver at Acme"),
+        "{seen}"
+    );
+    // In force, from the tenant's record; the budget is the record's, already
+    // spent: a step with tokens is denied, one without only gated.
+    let after = text("notify_after");
+    assert!(
+        after.contains("L2 · approve to proceed") && after.contains("tenant pol_"),
+        "{seen}"
+    );
+    let record_id = text("record_path").rsplit('/').next().unwrap().to_owned();
+    assert!(after.contains(&format!("{record_id} v1")), "{seen}");
+    assert!(text("budget_after").contains("400"), "{seen}");
+    assert!(
+        text("usage_after").contains("budget 400 tokens (125.0% used)"),
+        "{seen}"
+    );
+    assert!(rows("tenant_records")[0].contains("version 1"), "{seen}");
+    let decision_after = &seen["decision_after"];
+    assert!(
+        decision_after["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("Decision: require_approval at gate L2"),
+        "{seen}"
+    );
+    assert!(
+        decision_after["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains(&format!("{record_id} v1"))),
+        "{seen}"
+    );
+    let over = &seen["decision_over_budget"];
+    assert!(
+        over["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("Decision: deny"),
+        "{seen}"
+    );
+    assert!(
+        over["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("over_budget")),
+        "{seen}"
+    );
+    // Read-only people.
+    assert!(text("auditor_notify").contains("L2"), "{seen}");
+    assert_eq!(seen["auditor_can_create"], false, "{seen}");
+    assert_eq!(seen["auditor_record_controls"], 0, "{seen}");
+    assert_eq!(seen["platform_auditor_can_create"], false, "{seen}");
+    assert!(
+        rows("platform_records")
+            .iter()
+            .any(|r| r.contains("Platform baseline") && r.contains("ACTIVE")),
+        "{seen}"
+    );
+    assert_eq!(seen["platform_admin_can_create"], true, "{seen}");
+    assert_eq!(
+        seen["platform_admin_record_controls"], 3,
+        "publish (disabled: no draft), retire, save draft: {seen}"
+    );
+    // Retired: the platform's gate is back.
+    assert!(
+        text("retired").contains("Approvals move to the workflow gates"),
+        "{seen}"
+    );
+    assert!(text("notify_retired").contains("L1 · notify"), "{seen}");
+    assert!(
+        seen["decision_retired"]["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("Decision: allow_and_notify at gate L1"),
+        "{seen}"
+    );
+    // And the API agrees: the record is retired, with who and why.
+    let (status, record, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/policies/tenants/{acme}/records/{record_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["status"], "RETIRED", "{record}");
+    assert_eq!(
+        record["retired_reason"],
+        "Approvals move to the workflow gates"
+    );
 }
