@@ -17,8 +17,10 @@ mod migrate;
 pub mod testing;
 
 use diesel::sql_types::Text;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use plinth_core::TenantId;
 
@@ -44,8 +46,15 @@ pub const TENANT_SETTING: &str = "plinth.tenant_id";
 
 /// Builds a pool of at most `max_size` connections to `url`. Connections are opened
 /// lazily, so this succeeds while the database is still starting.
+///
+/// A connection taken from the pool is not verified with a query of its own (a
+/// round trip on every request): one the server closed (a restart, a
+/// terminated backend) is known closed without asking and replaced, as is one
+/// left in a broken transaction.
 pub fn connect_pool(url: &str, max_size: usize) -> Result<Pool, SetupError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Ok(deadpool::Pool::builder(manager)
         .max_size(max_size)
         .build()?)
