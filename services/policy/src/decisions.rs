@@ -15,14 +15,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::records::AppState;
-use crate::store::{
-    RecordRow, VersionRow, in_force_on_conn, tenant_get_on_conn, usage_of_month_on_conn,
-};
+use crate::store::{in_force_of_tenant, usage_of_month_on_conn};
+
+/// A published version in force, as `policy_in_force` lists it.
+#[derive(Debug, Deserialize)]
+struct Published {
+    record_id: String,
+    level: String,
+    module_id: Option<String>,
+    version: i32,
+    rules: Rules,
+}
 
 /// The published versions in force for the tenant, read as the merge takes
 /// them.
 struct InForce {
-    rows: Vec<(RecordRow, VersionRow, Rules)>,
+    records: Vec<Published>,
     /// The tenant's entitled monthly token budget, as a rule.
     entitlement: Option<Rules>,
     /// What the tenant has spent this month.
@@ -35,53 +43,33 @@ struct InForce {
 pub const ENTITLEMENT: &str = "entitlement";
 
 impl InForce {
+    /// What is in force for `tenant`, in one round trip; not found when the
+    /// service has not heard of the tenant.
     async fn of(app: &AppState, tenant: TenantId) -> Result<InForce, ApiError> {
         let month = plinth_db::now()
             .date()
             .replace_day(1)
             .map_err(ApiError::internal)?;
         let mut conn = app.conn().await?;
-        let (rows, known, spent) =
-            scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
-                let t = tenant.to_string();
-                let rows = in_force_on_conn(conn, &t).await?;
-                let known = tenant_get_on_conn(conn, &t).await?;
-                let spent = usage_of_month_on_conn(conn, &t, month).await?;
-                Ok::<_, ApiError>((rows, known, spent))
-            })
-            .await?;
-        let withdrawn = known.as_ref().is_some_and(|t| t.withdrawn_at.is_some());
-        let entitlement = known
-            .and_then(|t| t.monthly_token_budget)
-            .map(|budget| Rules {
-                tokens: Some(TokenRules {
-                    monthly_budget: Some(u64::try_from(budget).unwrap_or_default()),
-                    ..TokenRules::default()
-                }),
-                ..Rules::default()
-            });
-        let month_tokens = spent
-            .iter()
-            .map(|u| u.tokens_in.saturating_add(u.tokens_out))
-            .fold(0i64, i64::saturating_add);
-        let usage = Usage {
-            month_tokens: u64::try_from(month_tokens).unwrap_or_default(),
-        };
-        let rows = rows
-            .into_iter()
-            .map(|(record, version)| {
-                let rules: Rules = serde_json::from_value(version.document["rules"].clone())
-                    .map_err(|e| {
-                        ApiError::internal(format!("stored rules of {}: {e}", record.record_id))
-                    })?;
-                Ok((record, version, rules))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
+        let row = in_force_of_tenant(&mut conn, &tenant.to_string(), month)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))?;
+        let records: Vec<Published> = serde_json::from_value(row.records)
+            .map_err(|e| ApiError::internal(format!("the rules in force of {tenant}: {e}")))?;
+        let entitlement = row.monthly_token_budget.map(|budget| Rules {
+            tokens: Some(TokenRules {
+                monthly_budget: Some(u64::try_from(budget).unwrap_or_default()),
+                ..TokenRules::default()
+            }),
+            ..Rules::default()
+        });
         Ok(InForce {
-            rows,
+            records,
             entitlement,
-            usage,
-            withdrawn,
+            usage: Usage {
+                month_tokens: u64::try_from(row.spent).unwrap_or_default(),
+            },
+            withdrawn: row.withdrawn,
         })
     }
 
@@ -94,9 +82,9 @@ impl InForce {
             rules,
         });
         let sources: Vec<Source<'_>> = self
-            .rows
+            .records
             .iter()
-            .filter_map(|(record, version, rules)| {
+            .filter_map(|record| {
                 let level = Level::parse(&record.level)?;
                 let applies = match level {
                     Level::Platform | Level::Tenant => true,
@@ -106,9 +94,9 @@ impl InForce {
                 };
                 applies.then_some(Source {
                     record_id: &record.record_id,
-                    version: u32::try_from(version.version).unwrap_or_default(),
+                    version: u32::try_from(record.version).unwrap_or_default(),
                     level,
-                    rules,
+                    rules: &record.rules,
                 })
             })
             .chain(entitled)
@@ -119,9 +107,9 @@ impl InForce {
     /// The tenant's bundle: its policy, and each module's with records of its own.
     fn bundle(&self, tenant: TenantId) -> Bundle {
         let modules: BTreeSet<&str> = self
-            .rows
+            .records
             .iter()
-            .filter_map(|(record, _, _)| record.module_id.as_deref())
+            .filter_map(|record| record.module_id.as_deref())
             .collect();
         Bundle {
             tenant_id: tenant.to_string(),
@@ -136,17 +124,11 @@ impl InForce {
 }
 
 /// The caller, when it may read the tenant's policies: every role of the
-/// tenant, the platform team, and the runtime.
-async fn permit<R: Resources, A: Act>(
-    app: &AppState,
-    auth: &Authorized<R, A>,
-    tenant: TenantId,
-) -> Result<(), ApiError> {
+/// tenant, the platform team, and the runtime. Whether the service knows the
+/// tenant is read with what is in force for it ([`InForce::of`]).
+fn permit<R: Resources, A: Act>(auth: &Authorized<R, A>, tenant: TenantId) -> Result<(), ApiError> {
     let caller = auth.permit()?;
     caller.ctx.require_local(tenant)?;
-    if !app.knows_tenant(tenant).await {
-        return Err(ApiError::not_found("tenant"));
-    }
     Ok(())
 }
 
@@ -170,7 +152,7 @@ pub async fn effective_get<R: Resources, A: Act>(
     tenant: TenantId,
     module: Option<String>,
 ) -> Result<EffectiveView, ApiError> {
-    permit(app, auth, tenant).await?;
+    permit(auth, tenant)?;
     // One merge per module: the bundle's, whose tag names it too.
     let bundle = InForce::of(app, tenant).await?.bundle(tenant);
     Ok(EffectiveView {
@@ -251,7 +233,7 @@ pub async fn decide<R: Resources, A: Act>(
             "`action_class` is 1 to 64 lower-case letters, digits and `_`",
         ));
     }
-    permit(app, auth, tenant).await?;
+    permit(auth, tenant)?;
     let in_force = InForce::of(app, tenant).await?;
     let bundle = in_force.bundle(tenant);
     let request = Request {
@@ -282,7 +264,7 @@ pub async fn bundle_get<R: Resources, A: Act>(
     app: &AppState,
     tenant: TenantId,
 ) -> Result<(Bundle, String), ApiError> {
-    permit(app, auth, tenant).await?;
+    permit(auth, tenant)?;
     let bundle = InForce::of(app, tenant).await?.bundle(tenant);
     let etag = bundle.etag();
     Ok((bundle, etag))
@@ -350,7 +332,7 @@ pub async fn usage_get<R: Resources, A: Act>(
     query: UsageQuery,
 ) -> Result<UsageView, ApiError> {
     let month = month_param(query.month.as_deref())?;
-    permit(app, auth, tenant).await?;
+    permit(auth, tenant)?;
     let budget = InForce::of(app, tenant)
         .await?
         .effective(None)

@@ -254,32 +254,36 @@ pub async fn version_status_on_conn(
     .map(drop)
 }
 
-/// The published versions in force for `tenant` and `module`: the
-/// platform's, the tenant's, and — with a module — the module's and the
-/// tenant's module's; without one, every module's and tenant/module's (for a
-/// bundle). With their records' levels and modules.
-pub async fn in_force_on_conn(
+/// What a decision needs of a tenant (`policy_in_force`): whether its
+/// policies are withdrawn, its entitled budget, its spend in the month, and the
+/// published versions in force with their rules as JSON
+/// (`[{record_id, level, module_id, version, rules}]`).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct InForceRow {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub withdrawn: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub monthly_token_budget: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub spent: i64,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub records: serde_json::Value,
+}
+
+/// What a decision needs of `tenant` in `month` (its first day), in one round
+/// trip: the function sets the tenant's row-level security scope for its own
+/// statement. `None`: the service has not heard of the tenant.
+pub async fn in_force_of_tenant(
     conn: &mut AsyncPgConnection,
     tenant: &str,
-) -> QueryResult<Vec<(RecordRow, VersionRow)>> {
-    records::table
-        .inner_join(
-            record_versions::table.on(record_versions::record_id.eq(records::record_id).and(
-                record_versions::version
-                    .nullable()
-                    .eq(records::published_version),
-            )),
-        )
-        .filter(records::status.eq("ACTIVE"))
-        .filter(
-            records::tenant_id
-                .is_null()
-                .or(records::tenant_id.eq(tenant)),
-        )
-        .order((records::level, records::record_id))
-        .select((RecordRow::as_select(), VersionRow::as_select()))
-        .load(conn)
+    month: time::Date,
+) -> QueryResult<Option<InForceRow>> {
+    diesel::sql_query("SELECT * FROM policy_in_force($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(tenant)
+        .bind::<diesel::sql_types::Date, _>(month)
+        .get_result(conn)
         .await
+        .optional()
 }
 
 /// Whether any platform record exists (the baseline is published once).

@@ -1,0 +1,1 @@
+DROP FUNCTION policy_in_force(TEXT, DATE);
