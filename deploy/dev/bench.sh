@@ -2,8 +2,9 @@
 # The benchmarks against the dev stack (see docs/PERFORMANCE.md): the event path,
 # the tenant registry's registration throughput and onboarding saga latency, the
 # audit log's append rate and the offline verification of a million entries, the
-# pack service's validation, configuration fetch and classification, and the
-# gateway against nginx.
+# pack service's validation, configuration fetch and classification, the module
+# catalog's import, provider setup's selection and key release, policy decisions
+# (in process against Cedar, and over HTTP), and the gateway against nginx.
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
@@ -20,5 +21,7 @@ cargo bench -p audit --bench verify_offline
 cargo bench -p pack-service --bench packs
 cargo bench -p module-catalog --bench catalog
 cargo bench -p provider-setup --bench providers
+cargo bench -p plinth-policy --features cedar-bench --bench decide
+cargo bench -p policy --bench decisions
 # The gateway against nginx (wrk), with its own broker and identity provider.
 "$ROOT/load-tests/gateway/run.sh"
