@@ -1557,41 +1557,6 @@ async fn tenant_policy_draft(s: &Stack, admin: &str, tenant: &str) {
     .await;
 }
 
-/// Two usage events of `tenant` this month, as a runtime publishes them on the
-/// stack's metering topic: 500 tokens of Anthropic's in all.
-async fn runtime_spends(s: &Stack, tenant: &str) {
-    let bus = plinth_testkit::test_bus(s.prefix.clone());
-    let publisher = plinth_testkit::Publisher::new(&bus);
-    let schemas = plinth_bus::Schemas::from_dir(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro"),
-    )
-    .unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
-    for (tokens_in, tokens_out) in [(200, 100), (150, 50)] {
-        let payload = schemas
-            .encode(
-                "plinth.metering.UsageRecorded",
-                &json!({
-                    "tenant_id": tenant, "workspace_id": null, "module_id": null, "run_id": null,
-                    "provider_kind": "anthropic", "model": "claude-3-5-haiku",
-                    "tokens_in": tokens_in, "tokens_out": tokens_out,
-                    "connector": null, "connector_operations": 0,
-                    "occurred_at": i64::try_from(now).unwrap()
-                }),
-            )
-            .unwrap();
-        publisher
-            .deliver(&plinth_bus::Event::new(
-                bus.topic(plinth_bus::Area::Metering),
-                tenant.to_owned(),
-                "plinth.metering.usage_recorded",
-                "/plinth/us/runtime",
-                payload,
-            ))
-            .await;
-    }
-}
-
 /// The policy screens in a real browser, against the real policy service: a
 /// tenant's workspace administrator sees the baseline in force with its record
 /// and the month's usage, has a malformed record refused at its place, creates
@@ -1625,7 +1590,7 @@ async fn a_tenant_policy_record_is_published_and_retired_in_the_console_and_deci
     .await;
     wait_for_roles(&s, &idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
     wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
-    runtime_spends(&s, &acme).await;
+    crate::policy::runtime_spends(&s, &acme, &[(200, 100), (150, 50)]).await;
     let usage = format!("/admin/policies/tenants/{acme}/usage");
     plinth_testkit::wait_until(
         "the policy service to count the runtime's usage",

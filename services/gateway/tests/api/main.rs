@@ -16,6 +16,7 @@ mod openapi;
 mod operability;
 mod packs;
 mod partner;
+mod policy;
 mod providers;
 mod proxy;
 mod roles;
