@@ -303,6 +303,20 @@ function RecordActions({
   );
 }
 
+/** The gate levels as a select's options, after one for `none`. */
+export function GateOptions({ none }: { none: string }) {
+  return (
+    <>
+      <option value="">{none}</option>
+      {GATES.map((g) => (
+        <option key={g.level} value={g.level}>
+          {g.label}
+        </option>
+      ))}
+    </>
+  );
+}
+
 /** A decision that asks for its reason in a confirming dialog. */
 function ReasonConfirm({
   label,
@@ -405,12 +419,7 @@ function RecordEditor({
     <div className="field" key={key}>
       <label htmlFor={field(key)}>{label}</label>
       <select id={field(key)} value={value} onChange={(e) => onChange(e.target.value)}>
-        <option value="">not set</option>
-        {GATES.map((g) => (
-          <option key={g.level} value={g.level}>
-            {g.label}
-          </option>
-        ))}
+        <GateOptions none="not set" />
       </select>
     </div>
   );

@@ -10,7 +10,7 @@ import { useTenantScope } from "../TenantContext";
 import { useWorkspaces } from "../Workspaces";
 import { type Decided, type Effective, recordLink, resourceOf } from "./api";
 import { ACTION_CLASSES, GATES, fieldLabel } from "./record";
-import { NewRecord, RecordList } from "./Records";
+import { GateOptions, NewRecord, RecordList } from "./Records";
 
 type DecisionBody = components["schemas"]["DecisionBody"];
 
@@ -251,12 +251,7 @@ function TryDecision({ tenantId }: { tenantId: string }) {
         <div className="field">
           <label htmlFor={field("tier")}>Workspace approval tier</label>
           <select id={field("tier")} value={form.tier} onChange={set("tier")}>
-            <option value="">none</option>
-            {GATES.map((g) => (
-              <option key={g.level} value={g.level}>
-                {g.label}
-              </option>
-            ))}
+            <GateOptions none="none" />
           </select>
         </div>
         <div className="field">

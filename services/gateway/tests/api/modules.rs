@@ -6,17 +6,15 @@
 //! disable with the cleanup checklist, offboard — then read every event as a
 //! partner would, fastavro included.
 
-use std::time::Duration;
-
 use ed25519_dalek::Signer as _;
 use ed25519_dalek::pkcs8::EncodePublicKey as _;
 use module_catalog::dsse::{Envelope, MANIFEST_TYPE};
 use plinth_bus::Area;
-use plinth_testkit::{Idp, wait_until};
+use plinth_testkit::Idp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::proxy::{Options, Stack, stack_with};
+use crate::proxy::{Options, Stack, call_as as call, stack_with};
 
 /// Tenant registry settings whose sagas have the module catalog's items alone
 /// (its consumers on): onboarding enables the modules the request names,
@@ -50,17 +48,6 @@ fn release(version: &str) -> Vec<u8> {
 const TAG: &str = "registry.plinth.example/modules/itsm-triage-agent:stable";
 const UNKNOWNS: [&str; 3] = ["connectors", "ai_providers", "policy"];
 
-async fn call(
-    s: &Stack,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (status, answer, _) = s.call(Some(token), method, path, body).await;
-    (status, answer)
-}
-
 async fn deploy(s: &Stack, admin: &str, digest: &Value) {
     let (status, body) = call(
         s,
@@ -71,26 +58,6 @@ async fn deploy(s: &Stack, admin: &str, digest: &Value) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-}
-
-async fn wait_for_status(s: &Stack, admin: &str, tenant: &str, status: &str) {
-    wait_until(
-        &format!("the tenant to be {status}"),
-        Duration::from_secs(60),
-        || async {
-            call(
-                s,
-                admin,
-                Method::GET,
-                &format!("/admin/tenants/{tenant}"),
-                None,
-            )
-            .await
-            .1["status"]
-                == status
-        },
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -165,7 +132,7 @@ async fn the_module_demo_runs_through_the_gateway_and_partners_read_every_event(
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    wait_for_status(&s, &admin, &tenant, "ACTIVE").await;
+    s.wait_for_status(&admin, &tenant, "ACTIVE").await;
     let base = format!("/admin/tenant-modules/{tenant}");
     let (_, listed) = call(&s, &auditor, Method::GET, &base, None).await;
     let enabled = &listed["items"][0];
@@ -243,25 +210,7 @@ async fn the_module_demo_runs_through_the_gateway_and_partners_read_every_event(
     .await;
     assert_eq!(status, 200, "{disabled}");
     assert_eq!(disabled["cleanup"].as_array().unwrap().len(), 4);
-    let (status, _) = call(
-        &s,
-        &admin,
-        Method::PATCH,
-        &format!("/admin/tenants/{tenant}/status"),
-        Some(json!({ "status": "SUSPENDED", "reason": "contract ended" })),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, body) = call(
-        &s,
-        &admin,
-        Method::POST,
-        &format!("/admin/tenants/{tenant}/offboarding"),
-        Some(json!({ "reason": "contract ended" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    wait_for_status(&s, &admin, &tenant, "OFFBOARDED").await;
+    s.offboard(&admin, &tenant).await;
 
     // Everything, read back as a partner would.
     let read = crate::partner::decode_every_event(

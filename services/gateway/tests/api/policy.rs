@@ -16,7 +16,7 @@ use plinth_testkit::{Idp, Publisher, test_bus, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::proxy::{Options, Stack, stack_with};
+use crate::proxy::{Options, Stack, call_as as call, stack_with};
 
 /// Tenant registry settings whose sagas have the policy service's items alone
 /// (its consumers on).
@@ -72,36 +72,6 @@ pub async fn runtime_spends(s: &Stack, tenant: &str, spent: &[(i64, i64)]) {
     }
 }
 
-async fn call(
-    s: &Stack,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (status, answer, _) = s.call(Some(token), method, path, body).await;
-    (status, answer)
-}
-
-async fn wait_for_status(s: &Stack, token: &str, tenant: &str, status: &str) {
-    wait_until(
-        &format!("the tenant to be {status}"),
-        Duration::from_secs(60),
-        || async {
-            let (_, t) = call(
-                s,
-                token,
-                Method::GET,
-                &format!("/admin/tenants/{tenant}"),
-                None,
-            )
-            .await;
-            t["status"] == status
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn a_tenants_policy_runs_from_enrollment_to_withdrawal_through_the_gateway_and_partners_read_every_event()
  {
@@ -130,7 +100,7 @@ async fn a_tenants_policy_runs_from_enrollment_to_withdrawal_through_the_gateway
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    wait_for_status(&s, &admin, &tenant, "ACTIVE").await;
+    s.wait_for_status(&admin, &tenant, "ACTIVE").await;
 
     // 2. The runtime decides through the gateway and keeps the bundle.
     let decide = format!("/runtime/policy/tenants/{tenant}/decisions");
@@ -248,25 +218,7 @@ async fn a_tenants_policy_runs_from_enrollment_to_withdrawal_through_the_gateway
     assert_eq!(decided["decision"], "allow_and_notify", "{decided}");
 
     // 6. Offboarded: the policies withdrawn, every decision refused.
-    let (status, _) = call(
-        &s,
-        &admin,
-        Method::PATCH,
-        &format!("/admin/tenants/{tenant}/status"),
-        Some(json!({ "status": "SUSPENDED", "reason": "contract ended" })),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, body) = call(
-        &s,
-        &admin,
-        Method::POST,
-        &format!("/admin/tenants/{tenant}/offboarding"),
-        Some(json!({ "reason": "contract ended" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    wait_for_status(&s, &admin, &tenant, "OFFBOARDED").await;
+    s.offboard(&admin, &tenant).await;
     let (_, decided) = call(
         &s,
         &runtime,

@@ -12,18 +12,7 @@ use plinth_testkit::{Idp, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::proxy::{Options, Stack, stack_with};
-
-async fn call(
-    s: &Stack,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (status, answer, _) = s.call(Some(token), method, path, body).await;
-    (status, answer)
-}
+use crate::proxy::{Options, Stack, call_as as call, stack_with};
 
 /// Waits until provider setup heard of `tenant` from the registry.
 async fn wait_for_provider_setup(s: &Stack, admin: &str, tenant: &str) {

@@ -801,3 +801,62 @@ async fn input_that_does_not_parse_gets_a_problem_never_a_500_or_plain_text() {
     let tenants_after = s.tenant_count(&admin).await;
     assert_eq!(tenants_before, tenants_after, "nothing was stored");
 }
+
+/// `s.call` as `token`: the status and the answer's body.
+pub async fn call_as(
+    s: &Stack,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let (status, answer, _) = s.call(Some(token), method, path, body).await;
+    (status, answer)
+}
+
+impl Stack {
+    /// Waits until the registry shows `tenant` in `status` (a minute at most).
+    pub async fn wait_for_status(&self, token: &str, tenant: &str, status: &str) {
+        plinth_testkit::wait_until(
+            &format!("the tenant to be {status}"),
+            std::time::Duration::from_secs(60),
+            || async {
+                call_as(
+                    self,
+                    token,
+                    Method::GET,
+                    &format!("/admin/tenants/{tenant}"),
+                    None,
+                )
+                .await
+                .1["status"]
+                    == status
+            },
+        )
+        .await;
+    }
+
+    /// Suspends `tenant` and offboards it (as `token`, a platform
+    /// administrator), once the registry's saga made it OFFBOARDED.
+    pub async fn offboard(&self, token: &str, tenant: &str) {
+        let (status, body) = call_as(
+            self,
+            token,
+            Method::PATCH,
+            &format!("/admin/tenants/{tenant}/status"),
+            Some(json!({ "status": "SUSPENDED", "reason": "contract ended" })),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = call_as(
+            self,
+            token,
+            Method::POST,
+            &format!("/admin/tenants/{tenant}/offboarding"),
+            Some(json!({ "reason": "contract ended" })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        self.wait_for_status(token, tenant, "OFFBOARDED").await;
+    }
+}
