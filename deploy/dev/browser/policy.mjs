@@ -126,10 +126,9 @@ try {
   seen.notify_after = await rule(admin, 'Gate: notify', 'L2');
   seen.budget_after = await rule(admin, 'Tokens a month', '400');
   seen.usage_after = await usage(admin, 'budget 400');
-  seen.tenant_records = await admin
-    .getByRole('table', { name: "The tenant's policy records" })
-    .locator('tbody tr')
-    .allInnerTexts();
+  const tenantRecords = admin.getByRole('table', { name: "The tenant's policy records" }).locator('tbody tr');
+  await tenantRecords.filter({ hasText: 'version 1' }).waitFor();
+  seen.tenant_records = await tenantRecords.allInnerTexts();
   seen.decision_after = await decide(admin, 'notify', 'require_approval');
   seen.decision_over_budget = await decide(admin, 'read', 'deny', { kind: 'anthropic', tokens: '10' });
   await snap(admin, 'policy-after');

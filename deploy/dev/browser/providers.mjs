@@ -128,7 +128,10 @@ try {
   // 5. The runtime's selection names it; a rate-limited result submitted
   // through the gate takes it out of selection.
   seen.selection = await selection('The runtime uses');
-  seen.connections = await page.getByRole('table', { name: 'Provider connections' }).locator('tbody tr').allInnerTexts();
+  // The list is a query of its own: read it once it shows the health checked.
+  const connections = page.getByRole('table', { name: 'Provider connections' }).locator('tbody tr');
+  await connections.filter({ hasText: 'ready' }).waitFor();
+  seen.connections = await connections.allInnerTexts();
   await snap(page, 'selection');
   await page.getByRole('link', { name: 'acme-openai' }).click();
   await page.getByLabel('Observed status').selectOption('rate_limited');
