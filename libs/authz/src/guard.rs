@@ -120,6 +120,8 @@ pub mod on {
         Playbook => [Playbook];
         /// A playbook linked to a tenant.
         PlaybookLink => [PlaybookLink];
+        /// A workflow version of a workspace.
+        Workflow => [Workflow];
         /// The runtime's effective configuration.
         RuntimeConfig => [RuntimeConfig];
         /// A ticket classification.

@@ -43,6 +43,8 @@ pub enum Resource {
     Playbook,
     /// A playbook version linked to a tenant's active configuration.
     PlaybookLink,
+    /// A workflow version of a workspace: a playbook at the workspace's scope.
+    Workflow,
     /// The effective configuration the runtime reads.
     RuntimeConfig,
     /// A ticket classified by a tenant's active configuration.
@@ -98,7 +100,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 31] = [
+    pub const ALL: [Resource; 32] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -115,6 +117,7 @@ impl Resource {
         Resource::ConfigChange,
         Resource::Playbook,
         Resource::PlaybookLink,
+        Resource::Workflow,
         Resource::RuntimeConfig,
         Resource::Classification,
         Resource::Module,
@@ -151,6 +154,7 @@ impl Resource {
             Resource::ConfigChange => "config_change",
             Resource::Playbook => "playbook",
             Resource::PlaybookLink => "playbook_link",
+            Resource::Workflow => "workflow",
             Resource::RuntimeConfig => "runtime_config",
             Resource::Classification => "classification",
             Resource::Module => "module",
@@ -226,6 +230,8 @@ fn writers(resource: Resource) -> &'static [Role] {
         | Resource::PackActivation
         | Resource::PackSettings
         | Resource::PlaybookLink => &[PlatformAdmin, WorkspaceAdmin],
+        // A workspace's workflows are its administrators'.
+        Resource::Workflow => &[PlatformAdmin, WorkspaceAdmin],
         // A change request is decided by an approver of the tenant, never by the
         // platform team on the tenant's behalf (and never by whoever asked).
         Resource::ConfigChange => &[Approver],

@@ -1,5 +1,5 @@
 //! The consumer of the tenant registry's and the module catalog's events: tenants
-//! and their status into the service's own table, the lifecycle sagas' requests
+//! and their status, and their workspaces, into the service's own tables, the lifecycle sagas' requests
 //! into default packs and withdrawn configurations, the decisions on module
 //! releases into the tool catalog; each applied once (the inbox records the event
 //! in the same transaction).
@@ -13,11 +13,13 @@ use plinth_db::{TenantScope, set_scope_on_conn};
 
 use crate::app::AppState;
 use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
-use crate::app::tenants::{tenant_created_on_conn, tenant_status_on_conn};
+use crate::app::tenants::{
+    tenant_created_on_conn, tenant_status_on_conn, workspace_changed_on_conn,
+};
 use crate::app::tools::module_decided_on_conn;
 use crate::events::{
     MODULE_DECISIONS, ModuleDecided, OWNER, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated,
-    TenantStatusChanged,
+    TenantStatusChanged, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged,
 };
 
 /// Applies the registry's and the module catalog's events.
@@ -45,6 +47,7 @@ impl Handler for Projector {
     fn wants(&self, ty: &str) -> bool {
         ty == TENANT_CREATED
             || ty == TENANT_STATUS_CHANGED
+            || [WORKSPACE_CREATED, WORKSPACE_UPDATED, WORKSPACE_DELETED].contains(&ty)
             || MODULE_DECISIONS.contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
     }
@@ -68,6 +71,13 @@ impl Handler for Projector {
             let event: TenantStatusChanged =
                 received.decode(schemas, TenantStatusChanged::SCHEMA)?;
             return tenant_status_on_conn(conn, event).await.map_err(transient);
+        }
+        if [WORKSPACE_CREATED, WORKSPACE_UPDATED, WORKSPACE_DELETED].contains(&ty) {
+            let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
+            plinth_bus::tenant::tenant_of_region(&event.tenant_id, app.region)?;
+            return workspace_changed_on_conn(conn, ty, event)
+                .await
+                .map_err(transient);
         }
         if MODULE_DECISIONS.contains(&ty) {
             let event: ModuleDecided = received.decode(schemas, ModuleDecided::SCHEMA)?;

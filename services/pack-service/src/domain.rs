@@ -44,6 +44,13 @@ plinth_core::typed_id!(
 );
 
 plinth_core::typed_id!(
+    /// One published workflow version of a workspace.
+    WorkflowVersionId,
+    "wfv",
+    "workflow version"
+);
+
+plinth_core::typed_id!(
     /// One classified ticket.
     ClassificationId,
     "cls",

@@ -34,7 +34,8 @@ pub const DEPROVISIONING_FAILED: &str = "plinth.pack.deprovisioning_failed";
 
 pub use plinth_bus::module::{MODULE_DECISIONS, ModuleDecided};
 pub use plinth_bus::tenant::{
-    TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
+    TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged, WORKSPACE_CREATED,
+    WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged,
 };
 pub const TENANT_ACTIVATED: &str = "plinth.tenant.activated";
 pub const TENANT_SUSPENDED: &str = "plinth.tenant.suspended";
@@ -60,6 +61,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/module/module_decided.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
+        include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/onboarding_requested.avsc"),
         include_str!("../../../schemas/avro/tenant/offboarding_requested.avsc"),
         include_str!("../../../schemas/avro/provisioning/provisioning_result.avsc"),

@@ -172,6 +172,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workflow_versions (workflow_version_id) {
+        workflow_version_id -> Text,
+        tenant_id -> Text,
+        workspace_id -> Text,
+        workflow -> Text,
+        version -> Text,
+        major -> Int8,
+        minor -> Int8,
+        patch -> Int8,
+        domain -> Text,
+        name -> Text,
+        content_json -> Jsonb,
+        checksum -> Text,
+        published_at -> Timestamptz,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
+    workspaces (workspace_id) {
+        workspace_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        deleted_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(activations -> domain_packs (domain_pack_id));
 diesel::joinable!(activations -> tenant_packs (tenant_pack_id));
 diesel::joinable!(activations -> tenants (tenant_id));
@@ -187,6 +216,9 @@ diesel::joinable!(tenant_active_config -> tenant_packs (tenant_pack_id));
 diesel::joinable!(tenant_active_config -> tenants (tenant_id));
 diesel::joinable!(tenant_pack_settings -> tenants (tenant_id));
 diesel::joinable!(tenant_packs -> tenants (tenant_id));
+diesel::joinable!(workflow_versions -> tenants (tenant_id));
+diesel::joinable!(workflow_versions -> workspaces (workspace_id));
+diesel::joinable!(workspaces -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activations,
@@ -201,4 +233,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_pack_settings,
     tenant_packs,
     tenants,
+    workflow_versions,
+    workspaces,
 );

@@ -179,6 +179,8 @@ fn spec(operation: &str) -> Option<Spec> {
             Some(json!({ "playbook": "invoice-dispute-triage", "version": "1.0.0" })),
         ),
         "playbook_unlink" => needs(PlaybookLink, Delete, None),
+        "workflow_publish" => needs(Workflow, Create, Some(json!({ "kind": "Playbook" }))),
+        "workflow_list" | "workflow_get" => needs(Workflow, Read, None),
         "runtime_config" => needs(RuntimeConfig, Read, None),
         "ticket_classify" => needs(
             Classification,
@@ -511,12 +513,13 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         .replace(
             "{version}",
             match op.id.as_str() {
-                "playbook_get" | "module_get" | "module_decide" => "1.0.0",
+                "playbook_get" | "workflow_get" | "module_get" | "module_decide" => "1.0.0",
                 "tenant_pack_get" | "tenant_pack_deprecate" => "1.4.0",
                 _ => "3.2.0",
             },
         )
         .replace("{playbook}", "invoice-dispute-triage")
+        .replace("{workflow}", "invoice-dispute-triage")
         .replace(
             "{change_id}",
             &format!("chg_{}", uuid::Uuid::new_v4().simple()),

@@ -13,6 +13,7 @@ pub mod playbooks;
 pub mod runtime;
 pub mod tenants;
 pub mod tools;
+pub mod workflows;
 
 use diesel_async::AsyncPgConnection;
 use plinth_bus::Event;

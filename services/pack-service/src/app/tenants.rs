@@ -7,8 +7,11 @@ use diesel_async::AsyncPgConnection;
 use plinth_core::{ApiError, TenantId};
 
 use super::now;
-use crate::events::{TenantCreated, TenantStatusChanged};
-use crate::store::tenants::{TenantRow, tenant_status_set_on_conn, tenant_upsert_on_conn};
+use crate::events::{TenantCreated, TenantStatusChanged, WORKSPACE_DELETED, WorkspaceChanged};
+use crate::store::tenants::{
+    TenantRow, tenant_get_on_conn, tenant_status_set_on_conn, tenant_upsert_on_conn,
+};
+use crate::store::workflows::{WorkspaceRow, workspace_upsert_on_conn};
 
 pub async fn tenant_created_on_conn(
     conn: &mut AsyncPgConnection,
@@ -36,5 +39,32 @@ pub async fn tenant_status_on_conn(
 ) -> Result<(), ApiError> {
     let tenant = TenantId::parse(&event.tenant_id).map_err(ApiError::internal)?;
     tenant_status_set_on_conn(conn, tenant, &event.to_status, now()).await?;
+    Ok(())
+}
+
+/// A workspace created, changed or deleted (`ty`): kept for its workflows, a
+/// deleted one marked so. A workspace of a tenant the service has not heard of
+/// is left out.
+pub async fn workspace_changed_on_conn(
+    conn: &mut AsyncPgConnection,
+    ty: &str,
+    event: WorkspaceChanged,
+) -> Result<(), ApiError> {
+    let tenant = TenantId::parse(&event.tenant_id).map_err(ApiError::internal)?;
+    if tenant_get_on_conn(conn, tenant).await?.is_none() {
+        return Ok(());
+    }
+    let at = now();
+    workspace_upsert_on_conn(
+        conn,
+        &WorkspaceRow {
+            workspace_id: event.workspace_id,
+            tenant_id: tenant.to_string(),
+            name: event.name,
+            deleted_at: (ty == WORKSPACE_DELETED).then_some(at),
+            updated_at: at,
+        },
+    )
+    .await?;
     Ok(())
 }

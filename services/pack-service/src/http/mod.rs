@@ -7,6 +7,7 @@ pub mod openapi;
 pub mod packs;
 pub mod playbooks;
 pub mod runtime;
+pub mod workflows;
 
 pub use plinth_core::http::{body_of, tenant_path};
 
@@ -74,6 +75,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/tenant/{tenant_id}/attempts",
                 web::get().to(packs::tenant_attempts),
+            )
+            .route(
+                "/tenant/{tenant_id}/workspaces/{workspace_id}/workflows",
+                web::post().to(workflows::publish),
+            )
+            .route(
+                "/tenant/{tenant_id}/workspaces/{workspace_id}/workflows",
+                web::get().to(workflows::list),
+            )
+            .route(
+                "/tenant/{tenant_id}/workspaces/{workspace_id}/workflows/{workflow}/{version}",
+                web::get().to(workflows::get),
             )
             .route(
                 "/tenant/{tenant_id}/{version}",

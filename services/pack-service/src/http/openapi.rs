@@ -4,13 +4,14 @@
 pub use plinth_authz::openapi::{EdgeResponses, InternalToken, Problem};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{activation, packs, playbooks, runtime};
+use super::{activation, packs, playbooks, runtime, workflows};
 use crate::app::activation::{Activation, ActiveConfig, ConfigChange, PackSettings};
 use crate::app::import::Report;
 use crate::app::packs::{Attempt, DomainPack, TenantPack};
 use crate::app::playbooks::{PlaybookLink, PlaybookVersion};
 use crate::app::runtime::{Classification, ClassificationRecord, ConfigVersion, FiredRule};
 use crate::app::tools::{Tool, ToolRelease};
+use crate::app::workflows::WorkflowVersion;
 use crate::classify::RuleSource;
 use crate::domain::{ChangeStatus, PackStatus};
 use crate::format::Issue;
@@ -49,6 +50,9 @@ use crate::format::Issue;
         playbooks::links,
         playbooks::link,
         playbooks::unlink,
+        workflows::publish,
+        workflows::list,
+        workflows::get,
         runtime::config,
         runtime::classify,
         runtime::classifications
@@ -83,6 +87,8 @@ use crate::format::Issue;
         PlaybookLink,
         PlaybookVersionItems,
         PlaybookLinkItems,
+        WorkflowVersion,
+        WorkflowVersionItems,
         playbooks::LinkBody,
         Classification,
         ClassificationRecord,
@@ -99,6 +105,7 @@ use crate::format::Issue;
         (name = "packs", description = "Domain and Tenant Pack versions: import, validation, listing, deprecation; the tool catalog they are checked against"),
         (name = "activation", description = "What each tenant runs, approval of changes, and the history"),
         (name = "playbooks", description = "Playbook versions and the tenants' links"),
+        (name = "workflows", description = "A workspace's workflows: playbooks at its scope, published by its administrators"),
         (name = "runtime", description = "The effective configuration and ticket classification")
     )
 )]
@@ -120,6 +127,11 @@ items!(AttemptItems, Attempt, "Import attempts.");
 items!(ToolItems, Tool, "Tools of module releases.");
 items!(ConfigChangeItems, ConfigChange, "Config change requests.");
 items!(PlaybookVersionItems, PlaybookVersion, "Playbook versions.");
+items!(
+    WorkflowVersionItems,
+    WorkflowVersion,
+    "Workflow versions of a workspace."
+);
 items!(
     PlaybookLinkItems,
     PlaybookLink,

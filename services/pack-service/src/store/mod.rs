@@ -11,3 +11,4 @@ pub mod playbooks;
 pub mod tenant_packs;
 pub mod tenants;
 pub mod tools;
+pub mod workflows;

@@ -17,3 +17,4 @@ mod runtime;
 mod tools;
 mod validation;
 mod versions;
+mod workflows;

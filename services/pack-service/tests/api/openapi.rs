@@ -34,6 +34,18 @@ fn the_checked_in_openapi_document_is_current() {
             ),
             ("/admin/packs/tenant/{tenant_id}/settings", "get"),
             ("/admin/packs/tenant/{tenant_id}/settings", "put"),
+            (
+                "/admin/packs/tenant/{tenant_id}/workspaces/{workspace_id}/workflows",
+                "get",
+            ),
+            (
+                "/admin/packs/tenant/{tenant_id}/workspaces/{workspace_id}/workflows",
+                "post",
+            ),
+            (
+                "/admin/packs/tenant/{tenant_id}/workspaces/{workspace_id}/workflows/{workflow}/{version}",
+                "get",
+            ),
             ("/admin/packs/tenant/{tenant_id}/{version}", "get"),
             (
                 "/admin/packs/tenant/{tenant_id}/{version}/deprecate",
