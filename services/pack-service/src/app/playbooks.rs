@@ -81,6 +81,29 @@ pub struct PlaybookLink {
     pub linked_by: String,
 }
 
+/// `content` as a playbook document, checked: the schema, then the tools the
+/// catalog offers and the gates; refused with every problem (`what` names the
+/// document: a playbook, a workflow).
+pub(super) async fn checked(
+    conn: &mut diesel_async::AsyncPgConnection,
+    content: &Value,
+    what: &str,
+) -> Result<PlaybookDoc, ApiError> {
+    let mut errors = schemas::playbook(content);
+    if errors.is_empty() {
+        let doc = PlaybookDoc::deserialize(content).map_err(ApiError::internal)?;
+        errors = checks::playbook(&doc, &offered_on_conn(conn).await?);
+        if errors.is_empty() {
+            return Ok(doc);
+        }
+    }
+    Err(
+        ApiError::invalid_request(what, format!("the {what} has {} problem(s)", errors.len()))
+            .with_code(Code::PlaybookInvalid)
+            .with_serialized("errors", &errors),
+    )
+}
+
 /// Publishes a playbook version: `Ok((version, created))`; the same version with
 /// the same content again answers the published one, with other content `409`.
 pub async fn playbook_publish(
@@ -100,23 +123,7 @@ pub async fn playbook_publish(
         let caller = auth.permit()?;
         require_platform_wide(caller)?;
         let mut conn = app.conn().await?;
-        let mut errors = schemas::playbook(&content);
-        let doc = if errors.is_empty() {
-            let doc: PlaybookDoc =
-                PlaybookDoc::deserialize(&content).map_err(ApiError::internal)?;
-            errors = checks::playbook(&doc, &offered_on_conn(&mut conn).await?);
-            Some(doc)
-        } else {
-            None
-        };
-        let Some(doc) = doc.filter(|_| errors.is_empty()) else {
-            return Err(ApiError::invalid_request(
-                "playbook",
-                format!("the playbook has {} problem(s)", errors.len()),
-            )
-            .with_code(Code::PlaybookInvalid)
-            .with_serialized("errors", &errors));
-        };
+        let doc = checked(&mut conn, &content, "playbook").await?;
         let version = PackVersion::parse(&doc.version).map_err(ApiError::internal)?;
         let sum = checksum(&content);
         let ctx = &caller.ctx;

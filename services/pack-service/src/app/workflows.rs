@@ -9,16 +9,16 @@ use plinth_authz::{Authorized, on, to};
 use plinth_bus::Outbox;
 use plinth_core::{ApiError, Code, TenantId};
 use plinth_db::scoped_transaction;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use super::playbooks::checked;
 use super::{AppState, now, require_changeable, scope_of, tenant_on_conn};
 use crate::domain::{PackVersion, PlaybookName, WorkflowVersionId};
 use crate::events::{Audited, Outcome};
-use crate::format::{PlaybookDoc, checks, checksum, schemas};
-use crate::store::tools::offered_on_conn;
+use crate::format::checksum;
 use crate::store::workflows::{
     WorkflowVersionRow, workflow_get_on_conn, workflow_insert_on_conn, workflow_versions_on_conn,
     workspace_get_on_conn,
@@ -101,14 +101,6 @@ pub async fn workflow_publish(
         caller.ctx.require_local(tenant)?;
         let ctx = &caller.ctx;
         let mut conn = app.conn().await?;
-        let mut errors = schemas::playbook(&content);
-        let doc = if errors.is_empty() {
-            let doc = PlaybookDoc::deserialize(&content).map_err(ApiError::internal)?;
-            errors = checks::playbook(&doc, &offered_on_conn(&mut conn).await?);
-            Some(doc)
-        } else {
-            None
-        };
         let sum = checksum(&content);
         scoped_transaction(&mut conn, &scope_of(caller), async |conn| {
             require_changeable(&tenant_on_conn(conn, tenant).await?)?;
@@ -118,14 +110,7 @@ pub async fn workflow_publish(
                     "the workspace is deleted: it keeps its workflows and takes no new version",
                 ));
             }
-            let Some(doc) = doc.filter(|_| errors.is_empty()) else {
-                return Err(ApiError::invalid_request(
-                    "workflow",
-                    format!("the workflow has {} problem(s)", errors.len()),
-                )
-                .with_code(Code::PlaybookInvalid)
-                .with_serialized("errors", &errors));
-            };
+            let doc = checked(conn, &content, "workflow").await?;
             let version = PackVersion::parse(&doc.version).map_err(ApiError::internal)?;
             if let Some(existing) =
                 workflow_get_on_conn(conn, workspace, &doc.id, &version.to_string()).await?
