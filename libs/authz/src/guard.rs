@@ -103,6 +103,14 @@ pub mod on {
         TenantPolicyRecord => [TenantPolicyRecord];
         /// A tenant's policy in force and decisions under it.
         PolicyDecision => [PolicyDecision];
+        /// A run and its steps.
+        Run => [Run];
+        /// An approval request of a step.
+        ApprovalRequest => [ApprovalRequest];
+        /// A human-only step.
+        HumanStep => [HumanStep];
+        /// A notification of a step.
+        Notification => [Notification];
         /// A Tenant Pack version.
         TenantPack => [TenantPack];
         /// A pack of either kind: which one, the request says.

@@ -83,6 +83,15 @@ pub enum Resource {
     /// A tenant's policy in force: its effective policy, decisions, and the
     /// bundle a runtime decides with.
     PolicyDecision,
+    /// A run of a workflow or playbook and its steps, as the runtime reports
+    /// them, each step decided at its gate.
+    Run,
+    /// An approval request of a step at gate L2, decided by an approver.
+    ApprovalRequest,
+    /// A step at gate L3: a person of the tenant does it and marks it done.
+    HumanStep,
+    /// A notification of a step at gate L1.
+    Notification,
 }
 
 /// What is done to it.
@@ -100,7 +109,7 @@ pub enum Action {
 
 impl Resource {
     /// Every resource, in the table's order.
-    pub const ALL: [Resource; 32] = [
+    pub const ALL: [Resource; 36] = [
         Resource::Tenant,
         Resource::TenantStatus,
         Resource::Workspace,
@@ -133,6 +142,10 @@ impl Resource {
         Resource::PolicyRecord,
         Resource::TenantPolicyRecord,
         Resource::PolicyDecision,
+        Resource::Run,
+        Resource::ApprovalRequest,
+        Resource::HumanStep,
+        Resource::Notification,
     ];
 
     /// Its name in messages and tests, e.g. `role_binding`.
@@ -170,6 +183,10 @@ impl Resource {
             Resource::PolicyRecord => "policy_record",
             Resource::TenantPolicyRecord => "tenant_policy_record",
             Resource::PolicyDecision => "policy_decision",
+            Resource::Run => "run",
+            Resource::ApprovalRequest => "approval_request",
+            Resource::HumanStep => "human_step",
+            Resource::Notification => "notification",
         }
     }
 }
@@ -271,6 +288,17 @@ fn writers(resource: Resource) -> &'static [Role] {
         Resource::TenantPolicyRecord => &[PlatformAdmin, WorkspaceAdmin],
         // Decisions are answers, never stored here.
         Resource::PolicyDecision => &[],
+        // Runs and their steps are what the runtime reports: nobody else
+        // writes them.
+        Resource::Run => &[Runtime],
+        // An approval request is decided by an approver of the tenant, never by
+        // the platform team on its behalf (and never by whoever asked).
+        Resource::ApprovalRequest => &[Approver],
+        // A human-only step is done by the people who run the tenant's
+        // operations, and marked done by them.
+        Resource::HumanStep => &[WorkspaceAdmin, Operator],
+        // Notifications are made by the steps that notify, never by a request.
+        Resource::Notification => &[],
     }
 }
 
@@ -301,6 +329,7 @@ fn runtime_reads(resource: Resource) -> bool {
             | Resource::ProviderSelection
             | Resource::ProviderKey
             | Resource::PolicyDecision
+            | Resource::Run
     )
 }
 
@@ -364,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn the_runtime_reads_what_it_runs_on_and_writes_only_health_results() {
+    fn the_runtime_reads_what_it_runs_on_and_writes_only_health_results_and_runs() {
         for resource in Resource::ALL {
             let reads = allows(&[Role::Runtime], resource, Action::Read);
             assert_eq!(
@@ -375,11 +404,12 @@ mod tests {
                         | Resource::ProviderSelection
                         | Resource::ProviderKey
                         | Resource::PolicyDecision
+                        | Resource::Run
                 ),
                 "{resource}"
             );
             for action in [Action::Create, Action::Update, Action::Delete] {
-                let writes = resource == Resource::ProviderHealth;
+                let writes = matches!(resource, Resource::ProviderHealth | Resource::Run);
                 assert_eq!(
                     allows(&[Role::Runtime], resource, action),
                     writes,

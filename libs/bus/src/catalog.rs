@@ -57,6 +57,10 @@ const DRIFT: &str = "plinth.module.ModuleDriftChanged";
 const ENABLEMENT: &str = "plinth.module.ModuleEnablementChanged";
 const POLICY: &str = "policy";
 const RECORD: &str = "plinth.policy.PolicyRecordChanged";
+const RUN: &str = "plinth.policy.RunChanged";
+const STEP: &str = "plinth.policy.StepChanged";
+const APPROVAL: &str = "plinth.policy.ApprovalChanged";
+const NOTIFICATION: &str = "plinth.policy.NotificationCreated";
 const RUNTIME: &str = "runtime";
 
 /// Every event type, grouped by topic.
@@ -421,6 +425,22 @@ pub const EVENT_TYPES: &[EventType] = &[
         "plinth.policy.deprovisioned",
         Area::Policy,
         PROVISIONING,
+        POLICY,
+    ),
+    event("plinth.run.started", Area::Policy, RUN, POLICY),
+    event("plinth.run.waiting", Area::Policy, RUN, POLICY),
+    event("plinth.run.resumed", Area::Policy, RUN, POLICY),
+    event("plinth.run.ended", Area::Policy, RUN, POLICY),
+    event("plinth.run.step_decided", Area::Policy, STEP, POLICY),
+    event("plinth.run.step_ended", Area::Policy, STEP, POLICY),
+    event("plinth.approval.requested", Area::Policy, APPROVAL, POLICY),
+    event("plinth.approval.approved", Area::Policy, APPROVAL, POLICY),
+    event("plinth.approval.rejected", Area::Policy, APPROVAL, POLICY),
+    event("plinth.approval.expired", Area::Policy, APPROVAL, POLICY),
+    event(
+        "plinth.notification.created",
+        Area::Policy,
+        NOTIFICATION,
         POLICY,
     ),
     event(

@@ -81,6 +81,8 @@ pub struct WorkspaceChanged {
     pub name: String,
     /// `metadata_only` or `content`.
     pub data_mode: String,
+    /// `L0`…`L3`: the least gate its steps get, whatever the policy says.
+    pub approval_tier: String,
 }
 
 impl WorkspaceChanged {

@@ -91,6 +91,8 @@ codes! {
     ApproverRequired = "approver_required", FORBIDDEN;
     /// Whoever switched approval off does not activate without approval.
     ApprovalWaivedByActivator = "approval_waived_by_activator", FORBIDDEN;
+    /// An approver cannot decide the approval request of a run they asked for.
+    OwnRequest = "own_request", FORBIDDEN;
     /// The path exists, but not with this method.
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED;
     /// The request conflicts with the resource's current state.
@@ -117,6 +119,10 @@ codes! {
     NoActiveConfig = "no_active_config", CONFLICT;
     /// The change request was approved or rejected already.
     ChangeDecided = "change_decided", CONFLICT;
+    /// The approval request was approved or rejected already (`decision` says which).
+    AlreadyDecided = "already_decided", CONFLICT;
+    /// The approval request expired before it was decided: it counts as rejected.
+    ApprovalExpired = "approval_expired", CONFLICT;
     /// The tenant is not ACTIVE, so the runtime does not serve it.
     TenantNotActive = "tenant_not_active", CONFLICT;
     /// The setup link is being redeemed by another request right now.

@@ -27,10 +27,31 @@ use plinth_core::TenantId;
 pub use diesel_async::AsyncPgConnection;
 pub use migrate::{MigrationSet, SetupError, migrate, migrate_blocking};
 
+/// How far this process's clock is ahead of the system's, in microseconds:
+/// moved only by tests ([`advance_clock`]).
+#[cfg(feature = "test-clock")]
+static CLOCK_AHEAD: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Moves this process's clock — what [`now`] answers — ahead by `by`, so that a
+/// test judges deadlines (an approval's expiry) without waiting for them.
+/// Built only with the `test-clock` feature, which no service binary enables.
+#[cfg(feature = "test-clock")]
+pub fn advance_clock(by: std::time::Duration) {
+    let micros = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+    CLOCK_AHEAD.fetch_add(micros, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// The current time as PostgreSQL keeps it (microseconds), so that what a service
-/// answers with is what it stored.
+/// answers with is what it stored. Deadlines are judged by it, not by the
+/// database's clock.
 pub fn now() -> time::OffsetDateTime {
     let now = time::OffsetDateTime::now_utc();
+    #[cfg(feature = "test-clock")]
+    let now = now
+        + time::Duration::microseconds(std::sync::atomic::AtomicI64::load(
+            &CLOCK_AHEAD,
+            std::sync::atomic::Ordering::SeqCst,
+        ));
     // Whole microseconds of a valid time are valid nanoseconds.
     now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
         .unwrap_or(now)

@@ -1,6 +1,6 @@
-//! The consumer of the tenant registry's events: which tenants exist here and
-//! their status, each event applied once (the inbox records it in the same
-//! transaction).
+//! The consumer of the tenant registry's events: which tenants exist here,
+//! their status and their workspaces' approval tiers and data modes, each
+//! event applied once (the inbox records it in the same transaction).
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use diesel_async::AsyncPgConnection;
 use plinth_bus::lifecycle::LifecycleRequest;
 use plinth_bus::tenant::{
     ENTITLEMENT_CHANGED, TENANT_CREATED, TENANT_STATUS_CHANGED, TenantCreated, TenantStatusChanged,
-    tenant_of_region,
+    WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged, tenant_of_region,
 };
 use plinth_bus::{Handler, HandlerError, Outbox, Received};
 use plinth_db::{TenantScope, set_scope_on_conn};
@@ -17,6 +17,7 @@ use crate::lifecycle;
 use crate::records::{AppState, now};
 use serde::Deserialize;
 
+use crate::store::runs::{WorkspaceRow, workspace_upsert_on_conn};
 use crate::store::{
     TenantRow, UsageRow, budget_set_on_conn, tenant_get_on_conn, tenant_status_set_on_conn,
     tenant_upsert_on_conn, usage_add_on_conn,
@@ -79,6 +80,9 @@ impl Handler for Projector {
             TENANT_STATUS_CHANGED,
             ENTITLEMENT_CHANGED,
             USAGE_RECORDED,
+            WORKSPACE_CREATED,
+            WORKSPACE_UPDATED,
+            WORKSPACE_DELETED,
         ]
         .contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
@@ -151,6 +155,20 @@ impl Handler for Projector {
                 received.decode(schemas, "plinth.tenant.EntitlementChanged")?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
             budget_set_on_conn(conn, &tenant.to_string(), event.monthly_token_budget, at).await?;
+        } else if [WORKSPACE_CREATED, WORKSPACE_UPDATED, WORKSPACE_DELETED].contains(&ty) {
+            // A workspace's approval tier is the least gate its steps get, and
+            // its data mode whether a step's decision support is kept.
+            let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
+            let tenant = tenant_of_region(&event.tenant_id, app.region)?;
+            let row = WorkspaceRow {
+                workspace_id: event.workspace_id,
+                tenant_id: tenant.to_string(),
+                approval_tier: event.approval_tier,
+                data_mode: event.data_mode,
+                deleted_at: (ty == WORKSPACE_DELETED).then_some(at),
+                updated_at: at,
+            };
+            workspace_upsert_on_conn(conn, &row).await?;
         } else if ty == TENANT_CREATED {
             let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;

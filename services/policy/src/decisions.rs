@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use plinth_authz::{Act, Authorized, Resources};
 use plinth_core::{ApiError, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
-use plinth_policy::{Bundle, Effective, Gate, Level, Request, Rules, Source, TokenRules, Usage};
+use plinth_policy::{
+    Bundle, Decision, Effective, Gate, Level, Request, Rules, Source, TokenRules, Usage,
+};
 use plinth_service::ServiceState as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -126,7 +128,10 @@ impl InForce {
 /// The caller, when it may read the tenant's policies: every role of the
 /// tenant, the platform team, and the runtime. Whether the service knows the
 /// tenant is read with what is in force for it ([`InForce::of`]).
-fn permit<R: Resources, A: Act>(auth: &Authorized<R, A>, tenant: TenantId) -> Result<(), ApiError> {
+pub(crate) fn permit<R: Resources, A: Act>(
+    auth: &Authorized<R, A>,
+    tenant: TenantId,
+) -> Result<(), ApiError> {
     let caller = auth.permit()?;
     caller.ctx.require_local(tenant)?;
     Ok(())
@@ -221,21 +226,8 @@ pub async fn decide<R: Resources, A: Act>(
     body: Result<DecisionBody, ApiError>,
 ) -> Result<DecisionView, ApiError> {
     let body = body?;
-    if body.action_class.is_empty()
-        || body.action_class.len() > 64
-        || !body
-            .action_class
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        return Err(ApiError::invalid_request(
-            "action_class",
-            "`action_class` is 1 to 64 lower-case letters, digits and `_`",
-        ));
-    }
+    check_action_class(&body.action_class)?;
     permit(auth, tenant)?;
-    let in_force = InForce::of(app, tenant).await?;
-    let bundle = in_force.bundle(tenant);
     let request = Request {
         action_class: body.action_class,
         provider_kind: body.provider_kind,
@@ -245,7 +237,8 @@ pub async fn decide<R: Resources, A: Act>(
         connector: body.connector,
         workspace_tier: body.workspace_tier,
     };
-    let decision = bundle.decide(body.module_id.as_deref(), &request, in_force.usage);
+    let (decision, policy_etag) =
+        decide_in_force(app, tenant, body.module_id.as_deref(), &request).await?;
     Ok(DecisionView {
         tenant_id: tenant.to_string(),
         module_id: body.module_id,
@@ -254,8 +247,40 @@ pub async fn decide<R: Resources, A: Act>(
         gate: decision.gate.as_str().to_owned(),
         reasons: decision.reasons,
         obligations: decision.obligations,
-        policy_etag: bundle.etag(),
+        policy_etag,
     })
+}
+
+/// Decides `request` of `tenant` (and its `module`) by what is in force now:
+/// the decision, and the tag of the bundle it was made under.
+pub(crate) async fn decide_in_force(
+    app: &AppState,
+    tenant: TenantId,
+    module: Option<&str>,
+    request: &Request,
+) -> Result<(Decision, String), ApiError> {
+    let in_force = InForce::of(app, tenant).await?;
+    let bundle = in_force.bundle(tenant);
+    Ok((
+        bundle.decide(module, request, in_force.usage),
+        bundle.etag(),
+    ))
+}
+
+/// Whether `action_class` is 1 to 64 lower-case letters, digits and `_`.
+pub(crate) fn check_action_class(action_class: &str) -> Result<(), ApiError> {
+    if action_class.is_empty()
+        || action_class.len() > 64
+        || !action_class
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(ApiError::invalid_request(
+            "action_class",
+            "`action_class` is 1 to 64 lower-case letters, digits and `_`",
+        ));
+    }
+    Ok(())
 }
 
 /// The tenant's compiled bundle and its entity tag.

@@ -1,13 +1,15 @@
 //! What the policy service publishes on `plinth.policy.v1`: a record's version
 //! published, a record retired — keyed by the tenant for a tenant's records,
-//! `platform` otherwise — and an audit event on `plinth.audit.v1` for every
-//! action, allowed or refused.
+//! `platform` otherwise — runs, their steps, approval requests and
+//! notifications, keyed by the tenant; and an audit event on `plinth.audit.v1`
+//! for every action, allowed or refused.
 
 use plinth_bus::{Area, Auditor, BusConfig, Event, PLATFORM_KEY, Schemas, TopicSpec, micros};
 use plinth_core::{ApiError, Region, ReqCtx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::store::runs::{ApprovalRow, NotificationRow, RunRow, StepEndRow, StepRow};
 use crate::store::{RecordRow, VersionRow};
 
 pub use plinth_bus::{Audited, Outcome};
@@ -15,6 +17,17 @@ pub use plinth_bus::{Audited, Outcome};
 const SERVICE: &str = "policy";
 pub const RECORD_PUBLISHED: &str = "plinth.policy.record_published";
 pub const RECORD_RETIRED: &str = "plinth.policy.record_retired";
+pub const RUN_STARTED: &str = "plinth.run.started";
+pub const RUN_WAITING: &str = "plinth.run.waiting";
+pub const RUN_RESUMED: &str = "plinth.run.resumed";
+pub const RUN_ENDED: &str = "plinth.run.ended";
+pub const STEP_DECIDED: &str = "plinth.run.step_decided";
+pub const STEP_ENDED: &str = "plinth.run.step_ended";
+pub const APPROVAL_REQUESTED: &str = "plinth.approval.requested";
+pub const APPROVAL_APPROVED: &str = "plinth.approval.approved";
+pub const APPROVAL_REJECTED: &str = "plinth.approval.rejected";
+pub const APPROVAL_EXPIRED: &str = "plinth.approval.expired";
+pub const NOTIFICATION_CREATED: &str = "plinth.notification.created";
 
 #[expect(
     clippy::expect_used,
@@ -23,6 +36,11 @@ pub const RECORD_RETIRED: &str = "plinth.policy.record_retired";
 fn schemas() -> Schemas {
     Schemas::from_sources([
         include_str!("../../../schemas/avro/policy/record_changed.avsc"),
+        include_str!("../../../schemas/avro/policy/run_changed.avsc"),
+        include_str!("../../../schemas/avro/policy/step_changed.avsc"),
+        include_str!("../../../schemas/avro/policy/approval_changed.avsc"),
+        include_str!("../../../schemas/avro/policy/notification_created.avsc"),
+        include_str!("../../../schemas/avro/tenant/workspace_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_created.avsc"),
         include_str!("../../../schemas/avro/tenant/tenant_status_changed.avsc"),
         include_str!("../../../schemas/avro/tenant/entitlement_changed.avsc"),
@@ -47,6 +65,71 @@ struct PolicyRecordChanged<'a> {
     rules: String,
     occurred_at: i64,
     occurred_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct RunChanged<'a> {
+    run_id: &'a str,
+    tenant_id: &'a str,
+    workspace_id: &'a str,
+    subject_kind: &'a str,
+    subject_id: &'a str,
+    subject_version: &'a str,
+    config_version: Option<&'a str>,
+    status: &'a str,
+    steps: i32,
+    occurred_at: i64,
+    occurred_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct StepChanged<'a> {
+    run_id: &'a str,
+    seq: i32,
+    tenant_id: &'a str,
+    workspace_id: &'a str,
+    step_key: &'a str,
+    action_class: &'a str,
+    tool: Option<&'a str>,
+    module_id: Option<&'a str>,
+    gate: &'a str,
+    decision: &'a str,
+    status: &'a str,
+    policy_etag: &'a str,
+    provider_kind: Option<&'a str>,
+    model: Option<&'a str>,
+    tokens_in: i64,
+    tokens_out: i64,
+    occurred_at: i64,
+    occurred_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct ApprovalChanged<'a> {
+    request_id: &'a str,
+    tenant_id: &'a str,
+    workspace_id: &'a str,
+    run_id: &'a str,
+    seq: i32,
+    status: &'a str,
+    requested_by: Option<&'a str>,
+    expires_at: i64,
+    decided_by: Option<&'a str>,
+    reason: Option<&'a str>,
+    occurred_at: i64,
+    occurred_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct NotificationCreated<'a> {
+    notification_id: &'a str,
+    tenant_id: &'a str,
+    workspace_id: &'a str,
+    run_id: &'a str,
+    seq: i32,
+    roles: Vec<&'a str>,
+    title: &'a str,
+    occurred_at: i64,
 }
 
 /// Builds this service's events.
@@ -137,6 +220,135 @@ impl Events {
             payload,
         )
         .with_subject(record.record_id.clone()))
+    }
+
+    /// An event of a tenant on `plinth.policy.v1`, about `subject`.
+    fn tenant_event(
+        &self,
+        ty: &str,
+        schema: &str,
+        tenant: &str,
+        subject: String,
+        payload: &impl Serialize,
+    ) -> Result<Event, ApiError> {
+        let payload = self
+            .schemas
+            .encode(schema, payload)
+            .map_err(ApiError::internal)?;
+        Ok(Event::new(&self.policy_topic, tenant, ty, &self.source, payload).with_subject(subject))
+    }
+
+    /// `plinth.run.started`, `.waiting`, `.resumed` or `.ended`: the run as it
+    /// stands now.
+    pub fn run_changed(&self, ty: &str, run: &RunRow, by: &str) -> Result<Event, ApiError> {
+        self.tenant_event(
+            ty,
+            "plinth.policy.RunChanged",
+            &run.tenant_id,
+            run.run_id.clone(),
+            &RunChanged {
+                run_id: &run.run_id,
+                tenant_id: &run.tenant_id,
+                workspace_id: &run.workspace_id,
+                subject_kind: &run.subject_kind,
+                subject_id: &run.subject_id,
+                subject_version: &run.subject_version,
+                config_version: run.config_version.as_deref(),
+                status: &run.status,
+                steps: run.steps,
+                occurred_at: micros(run.updated_at),
+                occurred_by: by,
+            },
+        )
+    }
+
+    /// `plinth.run.step_decided` or `.step_ended`: the step of the run in
+    /// `workspace` as it stands now, and how it ended.
+    pub fn step_changed(
+        &self,
+        ty: &str,
+        step: &StepRow,
+        end: Option<&StepEndRow>,
+        workspace: &str,
+        at: OffsetDateTime,
+        by: &str,
+    ) -> Result<Event, ApiError> {
+        self.tenant_event(
+            ty,
+            "plinth.policy.StepChanged",
+            &step.tenant_id,
+            format!("{}/{}", step.run_id, step.seq),
+            &StepChanged {
+                run_id: &step.run_id,
+                seq: step.seq,
+                tenant_id: &step.tenant_id,
+                workspace_id: workspace,
+                step_key: &step.step_key,
+                action_class: &step.action_class,
+                tool: step.tool.as_deref(),
+                module_id: step.module_id.as_deref(),
+                gate: &step.gate,
+                decision: &step.decision,
+                status: &step.status,
+                policy_etag: &step.policy_etag,
+                provider_kind: end.and_then(|e| e.provider_kind.as_deref()),
+                model: end.and_then(|e| e.model.as_deref()),
+                tokens_in: end.map_or(0, |e| e.tokens_in),
+                tokens_out: end.map_or(0, |e| e.tokens_out),
+                occurred_at: micros(at),
+                occurred_by: by,
+            },
+        )
+    }
+
+    /// `plinth.approval.requested`, `.approved`, `.rejected` or `.expired`.
+    pub fn approval_changed(
+        &self,
+        ty: &str,
+        request: &ApprovalRow,
+        at: OffsetDateTime,
+        by: &str,
+    ) -> Result<Event, ApiError> {
+        self.tenant_event(
+            ty,
+            "plinth.policy.ApprovalChanged",
+            &request.tenant_id,
+            request.request_id.clone(),
+            &ApprovalChanged {
+                request_id: &request.request_id,
+                tenant_id: &request.tenant_id,
+                workspace_id: &request.workspace_id,
+                run_id: &request.run_id,
+                seq: request.seq,
+                status: &request.status,
+                requested_by: request.requested_by.as_deref(),
+                expires_at: micros(request.expires_at),
+                decided_by: request.decided_by.as_deref(),
+                reason: request.reason.as_deref(),
+                occurred_at: micros(at),
+                occurred_by: by,
+            },
+        )
+    }
+
+    /// `plinth.notification.created`.
+    pub fn notification_created(&self, row: &NotificationRow) -> Result<Event, ApiError> {
+        self.tenant_event(
+            NOTIFICATION_CREATED,
+            "plinth.policy.NotificationCreated",
+            &row.tenant_id,
+            row.notification_id.clone(),
+            &NotificationCreated {
+                notification_id: &row.notification_id,
+                tenant_id: &row.tenant_id,
+                workspace_id: &row.workspace_id,
+                run_id: &row.run_id,
+                seq: row.seq,
+                roles: row.roles.iter().flatten().map(String::as_str).collect(),
+                title: &row.title,
+                occurred_at: micros(row.created_at),
+            },
+        )
     }
 
     /// The answer for one of the service's lifecycle items.

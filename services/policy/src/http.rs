@@ -2,9 +2,10 @@
 //! size limit; every error is problem+json with a stable code.
 //!
 //! `/admin/policies/records/…`: the platform's and the modules' records.
-//! `/admin/policies/tenants/{tenant_id}/…`: a tenant's records and its
-//! effective policy. `/runtime/policy/tenants/{tenant_id}/…`: decisions and
-//! the bundle.
+//! `/admin/policies/tenants/{tenant_id}/…`: a tenant's records, its
+//! effective policy, its runs, approval requests and notifications.
+//! `/runtime/policy/tenants/{tenant_id}/…`: decisions, the bundle, and the
+//! runs the runtime reports (`runs`).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,6 +17,8 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use plinth_authz::openapi::{EdgeResponses, InternalToken, Problem};
+
+mod runs;
 
 use crate::decisions::{
     DecisionBody, DecisionView, EffectiveView, bundle_get, decide, effective_get,
@@ -47,12 +50,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/records/{record_id}/retire", web::post().to(tenant_retire))
             .route("/effective", web::get().to(effective))
-            .route("/usage", web::get().to(usage)),
+            .route("/usage", web::get().to(usage))
+            .route("/runs", web::get().to(runs::list))
+            .route("/runs/{run_id}", web::get().to(runs::get))
+            .route(
+                "/runs/{run_id}/steps/{seq}/done",
+                web::post().to(runs::human_done),
+            )
+            .route("/approvals", web::get().to(runs::approval_list))
+            .route(
+                "/approvals/{request_id}/decision",
+                web::post().to(runs::approval_decide),
+            )
+            .route("/notifications", web::get().to(runs::notification_list)),
     )
     .service(
         web::scope("/runtime/policy/tenants/{tenant_id}")
             .route("/decisions", web::post().to(decision))
-            .route("/bundle", web::get().to(bundle)),
+            .route("/bundle", web::get().to(bundle))
+            .route("/runs", web::post().to(runs::start))
+            .route("/runs/{run_id}", web::get().to(runs::runtime_get))
+            .route("/runs/{run_id}/steps", web::post().to(runs::step_report))
+            .route("/runs/{run_id}/steps/{seq}", web::get().to(runs::step_get))
+            .route(
+                "/runs/{run_id}/steps/{seq}/end",
+                web::post().to(runs::step_end),
+            )
+            .route("/runs/{run_id}/end", web::post().to(runs::end)),
     );
 }
 
@@ -68,17 +92,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     paths(
         list, create, get, draft, publish_version, retire_record,
         tenant_list, tenant_create, tenant_get, tenant_draft, tenant_publish, tenant_retire,
-        effective, usage, decision, bundle
+        effective, usage, decision, bundle,
+        runs::start, runs::runtime_get, runs::step_report, runs::step_get, runs::step_end, runs::end,
+        runs::list, runs::get, runs::human_done, runs::approval_list, runs::approval_decide,
+        runs::notification_list
     ),
     components(schemas(
         Record, Version, RecordItems, ReasonBody, EffectiveView, DecisionBody, DecisionView,
-        crate::decisions::UsageView, crate::decisions::UsageItem, Problem
+        crate::decisions::UsageView, crate::decisions::UsageItem, Problem,
+        crate::runs::RunBody, crate::runs::Subject, crate::runs::Trigger, crate::runs::RunView,
+        crate::runs::StepBody, crate::runs::Support, crate::runs::StepView,
+        crate::runs::StepEndBody, crate::runs::RunEndBody, crate::runs::HumanDoneBody,
+        crate::runs::ApprovalView, crate::approvals::ApprovalItem, crate::approvals::ApprovalDecisionBody,
+        crate::approvals::NotificationView, runs::RunItems, runs::ApprovalItems,
+        runs::NotificationItems
     )),
     modifiers(&InternalToken, &EdgeResponses),
     tags(
         (name = "platform records", description = "The platform's and the modules' policy records: the platform team's"),
         (name = "tenant records", description = "A tenant's own policy records (tenant, tenant/module): they only tighten the platform's"),
-        (name = "decisions", description = "The policy in force: effective policy with provenance, decisions, and the bundle a runtime decides with")
+        (name = "decisions", description = "The policy in force: effective policy with provenance, decisions, and the bundle a runtime decides with"),
+        (name = "runs", description = "Runs as the runtime reports them, each step decided at its human-in-the-loop gate (L0–L3) before it runs"),
+        (name = "approvals", description = "Approval requests of steps at L2, decided by the tenant's approvers; human-only steps marked done; notifications of steps at L1")
     )
 )]
 pub struct ApiDoc;

@@ -6,12 +6,14 @@
 //! in-process (`decisions`). The merge and the decision are `plinth-policy`'s,
 //! the same code a runtime runs.
 
+pub mod approvals;
 pub mod consume;
 pub mod decisions;
 pub mod events;
 pub mod http;
 pub mod lifecycle;
 pub mod records;
+pub mod runs;
 /// The diesel definitions of the service's tables, as `diesel print-schema`
 /// prints them for the migrated database.
 mod schema;

@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 
 use crate::schema::{record_versions, records, tenants, usage_monthly};
 
+pub mod runs;
+
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
 pub struct TenantRow {

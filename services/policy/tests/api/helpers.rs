@@ -73,6 +73,47 @@ impl TestApp {
         tenant
     }
 
+    /// A workspace of `tenant` with `tier` and `data_mode` (created, or
+    /// updated when it exists), as the registry announces it, once the service
+    /// has it so.
+    pub async fn workspace(
+        &self,
+        tenant: TenantId,
+        workspace: &str,
+        tier: &str,
+        data_mode: &str,
+        ty: &str,
+    ) {
+        self.announce(
+            ty,
+            "plinth.tenant.WorkspaceChanged",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "workspace_id": workspace,
+                "name": "Service desk", "data_mode": data_mode, "retention_days": 90,
+                "write_cap_per_day": null, "approval_tier": tier,
+                "changed_at": 1_790_000_000_000_000i64, "changed_by": "ana@acme.example"
+            }),
+        )
+        .await;
+        let deleted = if ty == "plinth.workspace.deleted" {
+            "IS NOT NULL"
+        } else {
+            "IS NULL"
+        };
+        let query = format!(
+            "SELECT count(*) AS n FROM workspaces WHERE workspace_id = '{workspace}' \
+             AND approval_tier = '{tier}' AND data_mode = '{data_mode}' AND deleted_at {deleted}"
+        );
+        let db = self.db.owner_url();
+        wait_until(
+            "the workspace's event applied",
+            Duration::from_secs(60),
+            || async { count_all_tenants(&db, &query).await == 1 },
+        )
+        .await;
+    }
+
     /// Creates `document` under `base` as `who` and publishes it: the record.
     pub async fn publish_record(&self, who: &As, base: &str, document: Value) -> Value {
         let (status, created) = self.post(who, base, document).await;
@@ -88,6 +129,11 @@ impl TestApp {
         assert_eq!(status, 200, "{published}");
         published
     }
+}
+
+/// The region's runtime.
+pub fn runtime() -> As {
+    As::platform(Role::Runtime).named("plinth-runtime")
 }
 
 /// The platform's records.

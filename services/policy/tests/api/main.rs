@@ -10,4 +10,5 @@ mod helpers;
 mod lifecycle;
 mod openapi;
 mod records;
+mod runs;
 mod usage;

@@ -12,7 +12,13 @@ fn the_checked_in_openapi_document_is_current() {
             ("/admin/policies/records/{record_id}/draft", "put"),
             ("/admin/policies/records/{record_id}/publish", "post"),
             ("/admin/policies/records/{record_id}/retire", "post"),
+            ("/admin/policies/tenants/{tenant_id}/approvals", "get"),
+            (
+                "/admin/policies/tenants/{tenant_id}/approvals/{request_id}/decision",
+                "post",
+            ),
             ("/admin/policies/tenants/{tenant_id}/effective", "get"),
+            ("/admin/policies/tenants/{tenant_id}/notifications", "get"),
             ("/admin/policies/tenants/{tenant_id}/records", "get"),
             ("/admin/policies/tenants/{tenant_id}/records", "post"),
             (
@@ -31,9 +37,33 @@ fn the_checked_in_openapi_document_is_current() {
                 "/admin/policies/tenants/{tenant_id}/records/{record_id}/retire",
                 "post",
             ),
+            ("/admin/policies/tenants/{tenant_id}/runs", "get"),
+            ("/admin/policies/tenants/{tenant_id}/runs/{run_id}", "get"),
+            (
+                "/admin/policies/tenants/{tenant_id}/runs/{run_id}/steps/{seq}/done",
+                "post",
+            ),
             ("/admin/policies/tenants/{tenant_id}/usage", "get"),
             ("/runtime/policy/tenants/{tenant_id}/bundle", "get"),
             ("/runtime/policy/tenants/{tenant_id}/decisions", "post"),
+            ("/runtime/policy/tenants/{tenant_id}/runs", "post"),
+            ("/runtime/policy/tenants/{tenant_id}/runs/{run_id}", "get"),
+            (
+                "/runtime/policy/tenants/{tenant_id}/runs/{run_id}/end",
+                "post",
+            ),
+            (
+                "/runtime/policy/tenants/{tenant_id}/runs/{run_id}/steps",
+                "post",
+            ),
+            (
+                "/runtime/policy/tenants/{tenant_id}/runs/{run_id}/steps/{seq}",
+                "get",
+            ),
+            (
+                "/runtime/policy/tenants/{tenant_id}/runs/{run_id}/steps/{seq}/end",
+                "post",
+            ),
         ],
     );
 }
