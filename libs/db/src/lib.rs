@@ -239,14 +239,20 @@ pub async fn set_scope_on_conn(
         TenantScope::Tenant(t) => t.to_string(),
         TenantScope::Tenants(_) | TenantScope::All => String::new(),
     };
-    diesel::sql_query("SELECT set_config($1, $2, true), set_config($3, $4, true)")
-        .bind::<Text, _>(SCOPE_SETTING)
-        .bind::<Text, _>(scope.setting())
-        .bind::<Text, _>(TENANT_SETTING)
-        .bind::<Text, _>(tenant)
-        .execute(conn)
-        .await
-        .map(drop)
+    // A query of diesel's own (not raw SQL): its prepared statement is cached
+    // on the connection, so setting the scope is one round trip.
+    diesel::select((
+        set_config(SCOPE_SETTING, scope.setting(), true),
+        set_config(TENANT_SETTING, tenant, true),
+    ))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `set_config(name, value, is_local)`.
+    fn set_config(name: Text, value: Text, is_local: diesel::sql_types::Bool) -> Text;
 }
 
 /// Opens one connection outside any pool (listeners, administrative work).

@@ -79,6 +79,9 @@ CREATE TABLE run_steps (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX run_steps_of_tenant ON run_steps (tenant_id);
+-- One step of a run is open at a time: it ends before the next is decided.
+CREATE UNIQUE INDEX run_steps_one_open ON run_steps (run_id)
+    WHERE status IN ('PROCEEDING', 'WAITING_APPROVAL', 'APPROVED', 'WAITING_HUMAN');
 ALTER TABLE run_steps ENABLE ROW LEVEL SECURITY;
 ALTER TABLE run_steps FORCE ROW LEVEL SECURITY;
 CREATE POLICY run_steps_scope ON run_steps

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use diesel_async::AsyncPgConnection;
 use plinth_authz::{Act, Authorized, Resources};
 use plinth_core::{ApiError, TenantId};
 use plinth_db::{TenantScope, scoped_transaction};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::records::AppState;
-use crate::store::{in_force_of_tenant, usage_of_month_on_conn};
+use crate::store::{InForceRow, in_force_of_tenant, usage_of_month_on_conn};
 
 /// A published version in force, as `policy_in_force` lists it.
 #[derive(Debug, Deserialize)]
@@ -48,14 +49,24 @@ impl InForce {
     /// What is in force for `tenant`, in one round trip; not found when the
     /// service has not heard of the tenant.
     async fn of(app: &AppState, tenant: TenantId) -> Result<InForce, ApiError> {
-        let month = plinth_db::now()
-            .date()
-            .replace_day(1)
-            .map_err(ApiError::internal)?;
         let mut conn = app.conn().await?;
-        let row = in_force_of_tenant(&mut conn, &tenant.to_string(), month)
+        InForce::of_on_conn(&mut conn, tenant).await
+    }
+
+    /// What is in force for `tenant`, read on `conn` (in a transaction of
+    /// the caller's, its scope the tenant's).
+    async fn of_on_conn(
+        conn: &mut AsyncPgConnection,
+        tenant: TenantId,
+    ) -> Result<InForce, ApiError> {
+        let row = in_force_of_tenant(conn, &tenant.to_string(), this_month()?)
             .await?
             .ok_or_else(|| ApiError::not_found("tenant"))?;
+        InForce::of_row(row, tenant)
+    }
+
+    /// What is in force, as `policy_in_force` read it for `tenant`.
+    fn of_row(row: InForceRow, tenant: TenantId) -> Result<InForce, ApiError> {
         let records: Vec<Published> = serde_json::from_value(row.records)
             .map_err(|e| ApiError::internal(format!("the rules in force of {tenant}: {e}")))?;
         let entitlement = row.monthly_token_budget.map(|budget| Rules {
@@ -259,12 +270,46 @@ pub(crate) async fn decide_in_force(
     module: Option<&str>,
     request: &Request,
 ) -> Result<(Decision, String), ApiError> {
-    let in_force = InForce::of(app, tenant).await?;
+    let mut conn = app.conn().await?;
+    decide_in_force_on_conn(&mut conn, tenant, module, request).await
+}
+
+/// [`decide_in_force`], read on `conn`.
+pub(crate) async fn decide_in_force_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    module: Option<&str>,
+    request: &Request,
+) -> Result<(Decision, String), ApiError> {
+    let in_force = InForce::of_on_conn(conn, tenant).await?;
     let bundle = in_force.bundle(tenant);
     Ok((
         bundle.decide(module, request, in_force.usage),
         bundle.etag(),
     ))
+}
+
+/// [`decide_in_force`], by what `policy_in_force` read for `tenant`.
+pub(crate) fn decide_by_row(
+    row: InForceRow,
+    tenant: TenantId,
+    module: Option<&str>,
+    request: &Request,
+) -> Result<(Decision, String), ApiError> {
+    let in_force = InForce::of_row(row, tenant)?;
+    let bundle = in_force.bundle(tenant);
+    Ok((
+        bundle.decide(module, request, in_force.usage),
+        bundle.etag(),
+    ))
+}
+
+/// The first day of this month (UTC), as usage is summed by.
+pub(crate) fn this_month() -> Result<time::Date, ApiError> {
+    plinth_db::now()
+        .date()
+        .replace_day(1)
+        .map_err(ApiError::internal)
 }
 
 /// Whether `action_class` is 1 to 64 lower-case letters, digits and `_`.

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::decisions::{check_action_class, decide_in_force};
+use crate::decisions::{check_action_class, decide_by_row, this_month};
 use crate::events::{
     APPROVAL_EXPIRED, APPROVAL_REQUESTED, Audited, Outcome, RUN_ENDED, RUN_RESUMED, RUN_STARTED,
     RUN_WAITING, STEP_DECIDED, STEP_ENDED,
@@ -41,9 +41,10 @@ use crate::records::{AppState, now};
 use crate::store::runs::{
     ApprovalRow, NotificationRow, RunFilter, RunRow, StepEndRow, StepRow, WorkspaceRow,
     approval_insert_on_conn, approvals_expire_on_conn, approvals_of_run_on_conn,
-    notification_insert_on_conn, run_get_on_conn, run_insert_on_conn, run_list_on_conn,
-    run_update_on_conn, step_end_insert_on_conn, step_ends_of_on_conn, step_get_on_conn,
-    step_insert_on_conn, step_status_on_conn, steps_of_on_conn, workspace_get_on_conn,
+    notification_insert_on_conn, open_step_of_on_conn, run_get_on_conn, run_insert_on_conn,
+    run_list_on_conn, run_update_on_conn, step_context_on_conn, step_end_insert_on_conn,
+    step_ends_of_on_conn, step_get_on_conn, step_insert_on_conn, step_status_on_conn,
+    steps_of_on_conn, workspace_get_on_conn,
 };
 use crate::store::tenant_get_on_conn;
 
@@ -112,6 +113,17 @@ pub(crate) async fn permit_on<'a, R: Resources, A: Act>(
     if !app.knows_tenant(tenant).await {
         return Err(ApiError::not_found("tenant"));
     }
+    Ok(caller)
+}
+
+/// The caller, when it reaches `tenant`: for what names a run, which is not
+/// found in a tenant the service does not know.
+fn permit_local<R: Resources, A: Act>(
+    auth: &Authorized<R, A>,
+    tenant: TenantId,
+) -> Result<&Caller, ApiError> {
+    let caller = auth.permit()?;
+    caller.ctx.require_local(tenant)?;
     Ok(caller)
 }
 
@@ -616,7 +628,7 @@ pub async fn run_start<R: Resources, A: Act>(
 ) -> Result<RunView, ApiError> {
     let mut audit = audited("run.start", "run", tenant);
     let result = async {
-        let caller = permit_on(app, auth, tenant).await?;
+        let caller = permit_local(auth, tenant)?;
         let body = body?;
         body.check()?;
         let at = now();
@@ -724,82 +736,73 @@ pub async fn step_report<R: Resources, A: Act>(
 ) -> Result<StepView, ApiError> {
     let audit = audited("run.step_decide", "run", tenant).on_resource(run_id);
     let result = async {
-        let caller = permit_on(app, auth, tenant).await?;
+        let caller = permit_local(auth, tenant)?;
         let body = body?;
         body.check()?;
         let by = caller.ctx.principal.subject.clone();
-        let mut conn = app.conn().await?;
-        // The workspace's tier and mode, read before the policy: the decision
-        // takes both.
-        let workspace = scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
-            let run = run_get_on_conn(conn, run_id, false)
-                .await?
-                .ok_or_else(|| ApiError::not_found("run"))?;
-            workspace_in_use_on_conn(conn, &run.workspace_id).await
-        })
-        .await?;
-        let tier: Gate = serde_json::from_value(json!(workspace.approval_tier))
-            .map_err(|e| ApiError::internal(format!("a stored approval tier: {e}")))?;
-        let request = Request {
-            action_class: body.action_class.clone(),
-            provider_kind: body.provider_kind.clone(),
-            model: body.model.clone(),
-            estimated_tokens: body.estimated_tokens,
-            content_included: body.content_included,
-            connector: body.connector.clone(),
-            workspace_tier: Some(tier),
-        };
-        let (decision, etag) =
-            decide_in_force(app, tenant, body.module_id.as_deref(), &request).await?;
-        let status = match decision.outcome {
-            Decided::Allow | Decided::AllowAndNotify => "PROCEEDING",
-            Decided::RequireApproval => "WAITING_APPROVAL",
-            Decided::HumanOnly => "WAITING_HUMAN",
-            Decided::Deny => "DENIED",
-        };
-        let support = body.support.clone().map(|s| s.kept(&workspace.data_mode));
-        let audit = audit
-            .clone()
-            .with_detail("step_key", &body.step_key)
-            .with_detail("action_class", &body.action_class)
-            .with_detail("gate", decision.gate)
-            .with_detail("workspace_tier", tier)
-            .with_detail("decision", decision.outcome.as_str())
-            .with_detail("policy_etag", &etag)
-            .with_detail(
-                "risk",
-                support
-                    .as_ref()
-                    .and_then(|s| s.risk.as_deref())
-                    .unwrap_or("-"),
-            )
-            .with_detail(
-                "confidence",
-                support
-                    .as_ref()
-                    .and_then(|s| s.confidence)
-                    .map_or_else(|| "-".to_owned(), |c| format!("{c:.2}")),
-            );
         let expires_in = body.approval_expires_in.unwrap_or(EXPIRY_DEFAULT);
+        let mut conn = app.conn().await?;
+        // One transaction: the run locked, the workspace's tier and mode and
+        // what is in force read, the decision recorded with its events.
         scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
             let mut events = expire_due_on_conn(app, conn, tenant).await?;
-            let mut run = run_of_on_conn(conn, run_id).await?;
+            let context = step_context_on_conn(conn, &tenant.to_string(), run_id, this_month()?)
+                .await?
+                .ok_or_else(|| ApiError::not_found("run"))?;
+            let mut run = context.run;
             if ENDED.contains(&run.status.as_str()) {
                 return Err(ApiError::conflict(format!("the run is {}", run.status))
                     .with_code(Code::InvalidTransition));
             }
-            if let Some(open) = steps_of_on_conn(conn, run_id)
-                .await?
-                .into_iter()
-                .find(|s| OPEN.contains(&s.status.as_str()))
-            {
-                return Err(ApiError::conflict(format!(
-                    "step {} ({}) is {}: report its end first",
-                    open.seq, open.step_key, open.status
-                ))
-                .with_code(Code::InvalidTransition)
-                .with_extension("allowed", json!([])));
+            if context.workspace_deleted {
+                return Err(ApiError::gone("the workspace was deleted"));
             }
+            let tier: Gate = serde_json::from_value(json!(context.approval_tier))
+                .map_err(|e| ApiError::internal(format!("a stored approval tier: {e}")))?;
+            let request = Request {
+                action_class: body.action_class.clone(),
+                provider_kind: body.provider_kind.clone(),
+                model: body.model.clone(),
+                estimated_tokens: body.estimated_tokens,
+                content_included: body.content_included,
+                connector: body.connector.clone(),
+                workspace_tier: Some(tier),
+            };
+            let (decision, etag) = decide_by_row(
+                context.in_force,
+                tenant,
+                body.module_id.as_deref(),
+                &request,
+            )?;
+            let status = match decision.outcome {
+                Decided::Allow | Decided::AllowAndNotify => "PROCEEDING",
+                Decided::RequireApproval => "WAITING_APPROVAL",
+                Decided::HumanOnly => "WAITING_HUMAN",
+                Decided::Deny => "DENIED",
+            };
+            let support = body.support.clone().map(|s| s.kept(&context.data_mode));
+            let audit = audit
+                .clone()
+                .with_detail("step_key", &body.step_key)
+                .with_detail("action_class", &body.action_class)
+                .with_detail("gate", decision.gate)
+                .with_detail("workspace_tier", tier)
+                .with_detail("decision", decision.outcome.as_str())
+                .with_detail("policy_etag", &etag)
+                .with_detail(
+                    "risk",
+                    support
+                        .as_ref()
+                        .and_then(|s| s.risk.as_deref())
+                        .unwrap_or("-"),
+                )
+                .with_detail(
+                    "confidence",
+                    support
+                        .as_ref()
+                        .and_then(|s| s.confidence)
+                        .map_or_else(|| "-".to_owned(), |c| format!("{c:.2}")),
+                );
             let at = now();
             run.steps += 1;
             let step = StepRow {
@@ -827,7 +830,20 @@ pub async fn step_report<R: Resources, A: Act>(
                 status: status.to_owned(),
                 decided_at: at,
             };
-            step_insert_on_conn(conn, &step).await?;
+            // The index of open steps refuses a second one.
+            step_insert_on_conn(conn, &step)
+                .await
+                .map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => {
+                        ApiError::conflict("a step of the run is still open: report its end first")
+                            .with_code(Code::InvalidTransition)
+                            .with_extension("allowed", json!([]))
+                    }
+                    other => ApiError::from(other),
+                })?;
             let end = (status == "DENIED").then(|| not_run(&step, at, &by));
             if let Some(end) = &end {
                 step_end_insert_on_conn(conn, end).await?;
@@ -944,7 +960,7 @@ pub async fn step_get<R: Resources, A: Act>(
     run_id: &str,
     seq: i32,
 ) -> Result<StepView, ApiError> {
-    permit_on(app, auth, tenant).await?;
+    permit_local(auth, tenant)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
         let events = expire_due_on_conn(app, conn, tenant).await?;
@@ -1000,7 +1016,7 @@ pub async fn step_end<R: Resources, A: Act>(
         .on_resource(run_id)
         .with_detail("seq", seq);
     let result = async {
-        let caller = permit_on(app, auth, tenant).await?;
+        let caller = permit_local(auth, tenant)?;
         let body = body?;
         let status = match one_of("status", &body.status, &["done", "failed", "rolled_back"])? {
             "done" => "DONE",
@@ -1110,7 +1126,7 @@ pub async fn human_done<R: Resources, A: Act>(
         .on_resource(run_id)
         .with_detail("seq", seq);
     let result = async {
-        let caller = permit_on(app, auth, tenant).await?;
+        let caller = permit_local(auth, tenant)?;
         let body = body?;
         let status = match one_of("status", &body.status, &["done", "failed"])? {
             "done" => "DONE",
@@ -1187,7 +1203,7 @@ pub async fn run_end<R: Resources, A: Act>(
 ) -> Result<RunView, ApiError> {
     let audit = audited("run.end", "run", tenant).on_resource(run_id);
     let result = async {
-        let caller = permit_on(app, auth, tenant).await?;
+        let caller = permit_local(auth, tenant)?;
         let body = body?;
         let status = match one_of(
             "status",
@@ -1208,8 +1224,7 @@ pub async fn run_end<R: Resources, A: Act>(
                 return Err(ApiError::conflict(format!("the run is {}", run.status))
                     .with_code(Code::InvalidTransition));
             }
-            let steps = steps_of_on_conn(conn, run_id).await?;
-            if let Some(open) = steps.iter().find(|s| OPEN.contains(&s.status.as_str())) {
+            if let Some(open) = open_step_of_on_conn(conn, run_id, &OPEN).await? {
                 return Err(ApiError::conflict(format!(
                     "step {} ({}) is {}: report its end first",
                     open.seq, open.step_key, open.status
@@ -1223,6 +1238,7 @@ pub async fn run_end<R: Resources, A: Act>(
                     .audit(&caller.ctx, &audit, Outcome::Allowed, None)?,
             );
             Outbox::enqueue(conn, &events).await?;
+            let steps = steps_of_on_conn(conn, run_id).await?;
             let ends = step_ends_of_on_conn(conn, run_id).await?;
             let approvals = approvals_of_run_on_conn(conn, run_id).await?;
             RunView::of(run, Some(step_views(steps, ends, approvals)))
@@ -1258,7 +1274,7 @@ pub async fn run_get<R: Resources, A: Act>(
     tenant: TenantId,
     run_id: &str,
 ) -> Result<RunView, ApiError> {
-    permit_on(app, auth, tenant).await?;
+    permit_local(auth, tenant)?;
     let mut conn = app.conn().await?;
     scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
         let events = expire_due_on_conn(app, conn, tenant).await?;

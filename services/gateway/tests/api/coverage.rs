@@ -319,6 +319,36 @@ fn spec(operation: &str) -> Option<Spec> {
             Read,
             Some(json!({ "action_class": "read" })),
         ),
+        // Runs and their gates.
+        "run_start" => needs(
+            Run,
+            Create,
+            Some(json!({
+                "workspace_id": "wsp_coverage",
+                "subject": { "kind": "workflow", "id": "coverage", "version": "1.0.0" },
+                "trigger": { "source": "psa" }
+            })),
+        ),
+        "run_list" | "run_get" | "runtime_run_get" | "run_step_get" => needs(Run, Read, None),
+        "run_step_report" => needs(
+            Run,
+            Create,
+            Some(json!({ "step_key": "coverage", "action_class": "read" })),
+        ),
+        "run_step_end" => needs(Run, Update, Some(json!({ "status": "done" }))),
+        "run_end" => needs(Run, Update, Some(json!({ "status": "cancelled" }))),
+        "human_step_done" => needs(
+            HumanStep,
+            Update,
+            Some(json!({ "status": "done", "note": "coverage" })),
+        ),
+        "approval_list" => needs(ApprovalRequest, Read, None),
+        "approval_decide" => needs(
+            ApprovalRequest,
+            Update,
+            Some(json!({ "decision": "approve", "reason": "coverage" })),
+        ),
+        "notification_list" => needs(Notification, Read, None),
         "connector_rotate" | "connector_request_cancel" | "connector_link_revoke" => {
             needs(ConnectorInstallation, Update, Some(json!({})))
         }
@@ -557,7 +587,12 @@ fn path_for(op: &Operation, own: &Holdings, other: &Holdings, target: Target) ->
         .replace(
             "{link_id}",
             &format!("psl_{}", uuid::Uuid::new_v4().simple()),
-        );
+        )
+        .replace(
+            "{run_id}",
+            &format!("run_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .replace("{seq}", "1");
     if op.id == "audit_consistency" {
         path.push_str("?from=1&to=1");
     }
@@ -594,6 +629,8 @@ async fn snapshot(s: &Stack, admin: &str, holdings: &Holdings) -> Vec<(u16, Valu
         "/admin/providers/pooled",
         "/admin/policies/tenants/{}/records",
         "/admin/policies/tenants/{}/effective",
+        "/admin/policies/tenants/{}/runs",
+        "/admin/policies/tenants/{}/approvals",
     ]
     .map(|template| async move {
         let path = template.replace("{}", &holdings.tenant);

@@ -20,7 +20,7 @@ pub struct WorkspaceRow {
     pub updated_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = runs)]
 pub struct RunRow {
     pub run_id: String,
@@ -108,6 +108,48 @@ pub struct NotificationRow {
     pub roles: Vec<Option<String>>,
     pub title: String,
     pub created_at: OffsetDateTime,
+}
+
+/// What deciding a run's next step needs, read in one round trip: the run
+/// (locked for the rest of the transaction), its workspace's tier and mode,
+/// and what is in force for its tenant (`policy_in_force`).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StepContextRow {
+    #[diesel(embed)]
+    pub run: RunRow,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub approval_tier: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub data_mode: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub workspace_deleted: bool,
+    #[diesel(embed)]
+    pub in_force: crate::store::InForceRow,
+}
+
+/// The run of `tenant` with its workspace and what is in force in `month`,
+/// the run locked; none when the tenant has no such run.
+pub async fn step_context_on_conn(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    run: &str,
+    month: time::Date,
+) -> QueryResult<Option<StepContextRow>> {
+    diesel::sql_query(
+        "SELECT r.*, w.approval_tier, w.data_mode, w.deleted_at IS NOT NULL AS workspace_deleted, \
+                f.withdrawn, f.monthly_token_budget, f.spent, f.records \
+           FROM runs r \
+           JOIN workspaces w ON w.workspace_id = r.workspace_id \
+           CROSS JOIN LATERAL policy_in_force($1, $3) f \
+          WHERE r.run_id = $2 AND r.tenant_id = $1 \
+            FOR UPDATE OF r",
+    )
+    .bind::<diesel::sql_types::Text, _>(tenant)
+    .bind::<diesel::sql_types::Text, _>(run)
+    .bind::<diesel::sql_types::Date, _>(month)
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Records the workspace as its event has it now.
@@ -234,6 +276,21 @@ pub async fn steps_of_on_conn(
         .select(StepRow::as_select())
         .load(conn)
         .await
+}
+
+/// The run's step that has not ended, if any, among `open` statuses.
+pub async fn open_step_of_on_conn(
+    conn: &mut AsyncPgConnection,
+    run: &str,
+    open: &[&str],
+) -> QueryResult<Option<StepRow>> {
+    run_steps::table
+        .filter(run_steps::run_id.eq(run))
+        .filter(run_steps::status.eq_any(open))
+        .select(StepRow::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn step_get_on_conn(
