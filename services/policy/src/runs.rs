@@ -599,24 +599,51 @@ pub(crate) async fn resolve_on_conn(
     let mut step = step_get_on_conn(conn, &request.run_id, request.seq)
         .await?
         .ok_or_else(|| ApiError::internal("an approval request's step exists"))?;
-    status.clone_into(&mut step.status);
-    step_status_on_conn(conn, &step.run_id, step.seq, status).await?;
-    if status != "APPROVED" {
+    if status == "APPROVED" {
+        status.clone_into(&mut step.status);
+        step_status_on_conn(conn, &step.run_id, step.seq, status).await?;
+    } else {
         let end = not_run(&step, at, by);
-        step_end_insert_on_conn(conn, &end).await?;
-        events.push(app.events.step_changed(
-            STEP_ENDED,
-            &step,
-            Some(&end),
+        end_step_on_conn(
+            app,
+            conn,
+            &mut step,
+            status,
+            &end,
             &run.workspace_id,
-            at,
-            by,
-        )?);
+            events,
+        )
+        .await?;
     }
     if !ENDED.contains(&run.status.as_str()) {
         events.push(run_move_on_conn(app, conn, &mut run, RUN_RESUMED, "RUNNING", at, by).await?);
     }
     Ok((step, run))
+}
+
+/// Ends `step` of `run` with `status` as `end` says: the step's status, its
+/// end and the `plinth.run.step_ended` event.
+async fn end_step_on_conn(
+    app: &AppState,
+    conn: &mut AsyncPgConnection,
+    step: &mut StepRow,
+    status: &str,
+    end: &StepEndRow,
+    workspace: &str,
+    events: &mut Vec<Event>,
+) -> Result<(), ApiError> {
+    status.clone_into(&mut step.status);
+    step_status_on_conn(conn, &step.run_id, step.seq, status).await?;
+    step_end_insert_on_conn(conn, end).await?;
+    events.push(app.events.step_changed(
+        STEP_ENDED,
+        step,
+        Some(end),
+        workspace,
+        end.ended_at,
+        &end.ended_by,
+    )?);
+    Ok(())
 }
 
 /// Starts a run of `tenant`, as the runtime reports it.
@@ -1058,13 +1085,7 @@ pub async fn step_end<R: Resources, A: Act>(
                 .with_code(Code::InvalidTransition)
                 .with_extension("allowed", json!(["PROCEEDING", "APPROVED"])));
             }
-            let at = now();
-            status.clone_into(&mut step.status);
-            step_status_on_conn(conn, run_id, seq, status).await?;
             let end = StepEndRow {
-                run_id: step.run_id.clone(),
-                seq,
-                tenant_id: step.tenant_id.clone(),
                 provider_kind: body.provider_kind.clone(),
                 model: body.model.clone(),
                 connection_id: body.connection_id.clone(),
@@ -1072,18 +1093,18 @@ pub async fn step_end<R: Resources, A: Act>(
                 tokens_out: i64::from(body.tokens_out),
                 outcome: body.outcome.clone(),
                 rollback: body.rollback.clone(),
-                ended_at: at,
-                ended_by: by.clone(),
+                ..not_run(&step, now(), &by)
             };
-            step_end_insert_on_conn(conn, &end).await?;
-            events.push(app.events.step_changed(
-                STEP_ENDED,
-                &step,
-                Some(&end),
+            end_step_on_conn(
+                app,
+                conn,
+                &mut step,
+                status,
+                &end,
                 &run.workspace_id,
-                at,
-                &by,
-            )?);
+                &mut events,
+            )
+            .await?;
             events.push(
                 app.events
                     .audit(&caller.ctx, &audit, Outcome::Allowed, None)?,
@@ -1151,21 +1172,20 @@ pub async fn human_done<R: Resources, A: Act>(
                 .with_extension("allowed", json!(["WAITING_HUMAN"])));
             }
             let at = now();
-            status.clone_into(&mut step.status);
-            step_status_on_conn(conn, run_id, seq, status).await?;
             let end = StepEndRow {
                 outcome: Some(body.note.clone()),
                 ..not_run(&step, at, &by)
             };
-            step_end_insert_on_conn(conn, &end).await?;
-            events.push(app.events.step_changed(
-                STEP_ENDED,
-                &step,
-                Some(&end),
+            end_step_on_conn(
+                app,
+                conn,
+                &mut step,
+                status,
+                &end,
                 &run.workspace_id,
-                at,
-                &by,
-            )?);
+                &mut events,
+            )
+            .await?;
             if !ENDED.contains(&run.status.as_str()) {
                 events.push(
                     run_move_on_conn(app, conn, &mut run, RUN_RESUMED, "RUNNING", at, &by).await?,
