@@ -4,8 +4,8 @@
 # audit log's append rate and the offline verification of a million entries, the
 # pack service's validation, configuration fetch and classification, the module
 # catalog's import, provider setup's selection and key release, policy decisions
-# (in process against Cedar, and over HTTP), the gateway against nginx, and the
-# runs' gate decisions.
+# (in process against Cedar, and over HTTP), the runs' gate decisions, and the
+# gateway against nginx.
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
@@ -24,8 +24,6 @@ cargo bench -p module-catalog --bench catalog
 cargo bench -p provider-setup --bench providers
 cargo bench -p plinth-policy --features cedar-bench --bench decide
 cargo bench -p policy --bench decisions
+cargo bench -p policy --bench gates
 # The gateway against nginx (wrk), with its own broker and identity provider.
 "$ROOT/load-tests/gateway/run.sh"
-# Last: its target is not met yet (docs/PERFORMANCE.md, "Gates"), so its
-# failure ends the run after every other figure is in.
-cargo bench -p policy --bench gates

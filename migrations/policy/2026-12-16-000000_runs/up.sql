@@ -79,6 +79,14 @@ CREATE TABLE run_steps (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX run_steps_of_tenant ON run_steps (tenant_id);
+-- A step decided counts in its run, in the same statement.
+CREATE FUNCTION run_steps_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE runs SET steps = NEW.seq, updated_at = NEW.decided_at WHERE run_id = NEW.run_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER run_steps_counted AFTER INSERT ON run_steps
+    FOR EACH ROW EXECUTE FUNCTION run_steps_counted();
 -- One step of a run is open at a time: it ends before the next is decided.
 CREATE UNIQUE INDEX run_steps_one_open ON run_steps (run_id)
     WHERE status IN ('PROCEEDING', 'WAITING_APPROVAL', 'APPROVED', 'WAITING_HUMAN');

@@ -772,10 +772,19 @@ pub async fn step_report<R: Resources, A: Act>(
         // One transaction: the run locked, the workspace's tier and mode and
         // what is in force read, the decision recorded with its events.
         scoped_transaction(&mut conn, &TenantScope::Tenant(tenant), async |conn| {
-            let mut events = expire_due_on_conn(app, conn, tenant).await?;
-            let context = step_context_on_conn(conn, &tenant.to_string(), run_id, this_month()?)
-                .await?
-                .ok_or_else(|| ApiError::not_found("run"))?;
+            let read = async |conn: &mut AsyncPgConnection| {
+                step_context_on_conn(conn, &tenant.to_string(), run_id, this_month()?)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("run"))
+            };
+            let mut context = read(conn).await?;
+            // Only a run waiting for an approver can have a request past its
+            // expiry: its expiry is judged first (and the run read again).
+            let mut events = Vec::new();
+            if context.run.status == "WAITING_APPROVAL" {
+                events = expire_due_on_conn(app, conn, tenant).await?;
+                context = read(conn).await?;
+            }
             let mut run = context.run;
             if ENDED.contains(&run.status.as_str()) {
                 return Err(ApiError::conflict(format!("the run is {}", run.status))
@@ -906,8 +915,6 @@ pub async fn step_report<R: Resources, A: Act>(
                     notification_insert_on_conn(conn, &row).await?;
                     events.push(app.events.notification_created(&row)?);
                     audit = audit.with_detail("notification_id", &row.notification_id);
-                    run.updated_at = at;
-                    run_update_on_conn(conn, &run).await?;
                 }
                 Decided::RequireApproval => {
                     let row = ApprovalRow {
@@ -960,10 +967,8 @@ pub async fn step_report<R: Resources, A: Act>(
                         .await?,
                     );
                 }
-                Decided::Allow | Decided::Deny => {
-                    run.updated_at = at;
-                    run_update_on_conn(conn, &run).await?;
-                }
+                // The step's insert counted it in the run (a trigger).
+                Decided::Allow | Decided::Deny => {}
             }
             events.push(
                 app.events

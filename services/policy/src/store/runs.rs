@@ -10,7 +10,7 @@ use crate::schema::{approval_requests, notifications, run_steps, runs, step_ends
 
 /// A workspace, as the registry's events have it.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = workspaces)]
+#[diesel(table_name = workspaces, treat_none_as_default_value = false)]
 pub struct WorkspaceRow {
     pub workspace_id: String,
     pub tenant_id: String,
@@ -21,7 +21,7 @@ pub struct WorkspaceRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
-#[diesel(table_name = runs)]
+#[diesel(table_name = runs, treat_none_as_default_value = false)]
 pub struct RunRow {
     pub run_id: String,
     pub tenant_id: String,
@@ -41,7 +41,7 @@ pub struct RunRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = run_steps)]
+#[diesel(table_name = run_steps, treat_none_as_default_value = false)]
 pub struct StepRow {
     pub run_id: String,
     pub seq: i32,
@@ -63,7 +63,7 @@ pub struct StepRow {
 
 /// How a step ended.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = step_ends)]
+#[diesel(table_name = step_ends, treat_none_as_default_value = false)]
 pub struct StepEndRow {
     pub run_id: String,
     pub seq: i32,
@@ -80,7 +80,7 @@ pub struct StepEndRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = approval_requests)]
+#[diesel(table_name = approval_requests, treat_none_as_default_value = false)]
 pub struct ApprovalRow {
     pub request_id: String,
     pub tenant_id: String,
@@ -97,7 +97,7 @@ pub struct ApprovalRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = notifications)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
 pub struct NotificationRow {
     pub notification_id: String,
     pub tenant_id: String,
