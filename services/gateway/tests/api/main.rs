@@ -21,4 +21,5 @@ mod providers;
 mod proxy;
 mod roles;
 mod rolling;
+mod runs;
 mod tls;

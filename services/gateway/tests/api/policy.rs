@@ -20,7 +20,7 @@ use crate::proxy::{Options, Stack, call_as as call, stack_with};
 
 /// Tenant registry settings whose sagas have the policy service's items alone
 /// (its consumers on).
-fn policy_sagas() -> Value {
+pub fn policy_sagas() -> Value {
     json!({
         "bus": { "consumers": true },
         "onboarding": { "items": [{
