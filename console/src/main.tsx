@@ -18,6 +18,7 @@ import { ConnectorDetail, Connectors } from "./screens/providers/Connectors";
 import { ConnectionDetail, TenantProviders } from "./screens/providers/Providers";
 import { TenantPacks } from "./screens/packs/TenantPacks";
 import { RegisterTenant } from "./screens/RegisterTenant";
+import { Approvals, RunPage, TenantRuns } from "./screens/runs/Runs";
 import { TenantContext } from "./screens/TenantContext";
 import { TenantDetail } from "./screens/TenantDetail";
 import { Tenants } from "./screens/Tenants";
@@ -62,6 +63,9 @@ const router = createBrowserRouter(
             { path: "connectors/:connectorId", element: <ConnectorDetail /> },
             { path: "policy", element: <TenantPolicy /> },
             { path: "policy/:recordId", element: <TenantRecordPage /> },
+            { path: "runs", element: <TenantRuns /> },
+            { path: "runs/:runId", element: <RunPage /> },
+            { path: "approvals", element: <Approvals /> },
             { path: "ops", element: <Ops /> },
             { path: "audit", element: <TenantAudit /> },
           ],

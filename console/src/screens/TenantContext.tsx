@@ -74,6 +74,8 @@ export function TenantContext() {
         <NavLink to="providers">AI providers</NavLink>
         <NavLink to="connectors">Connectors</NavLink>
         <NavLink to="policy">AI policy</NavLink>
+        <NavLink to="runs">Runs</NavLink>
+        <NavLink to="approvals">Approvals</NavLink>
         <NavLink to="ops">Ops</NavLink>
         {access.can("audit_log", "read") && <NavLink to="audit">Audit</NavLink>}
       </nav>

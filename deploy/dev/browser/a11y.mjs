@@ -78,6 +78,8 @@ try {
     ['connector', `/tenants/${tenant}/connectors/${connector}`],
     ['policies', '/policies'],
     ['tenant-policy', `/tenants/${tenant}/policy`],
+    ['runs', `/tenants/${tenant}/runs`],
+    ['approvals', `/tenants/${tenant}/approvals`],
   ];
   for (const [name, path] of screens) {
     await page.goto(`${gateway}${path}`);

@@ -318,7 +318,7 @@ export function GateOptions({ none }: { none: string }) {
 }
 
 /** A decision that asks for its reason in a confirming dialog. */
-function ReasonConfirm({
+export function ReasonConfirm({
   label,
   title,
   explain,

@@ -1056,7 +1056,7 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
     )
     .await;
     let screens = seen["screens"].as_object().unwrap();
-    assert_eq!(screens.len(), 35, "{seen}");
+    assert_eq!(screens.len(), 37, "{seen}");
     for (screen, violations) in screens {
         assert_eq!(violations, &json!([]), "{screen}: {violations}");
     }
@@ -1741,5 +1741,84 @@ async fn a_tenant_policy_record_is_published_and_retired_in_the_console_and_deci
     assert_eq!(
         record["retired_reason"],
         "Approvals move to the workflow gates"
+    );
+}
+
+/// Runs and approvals in the console: a run the runtime reported waits at an
+/// L2 step; the tenant's operator sees it in the runs list, on its timeline
+/// and in the approvals inbox, with no control to decide it; another tenant's
+/// approver finds nothing of it; the tenant's approver approves it from the
+/// inbox with a reason, and the timeline shows who approved, when and why.
+#[tokio::test]
+async fn an_l2_step_is_approved_in_the_console_by_the_tenants_approver_alone() {
+    let Console { gateway, idp, s } = console_with(Options {
+        policy: true,
+        registry: crate::policy::policy_sagas(),
+        ..Options::default()
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let crate::runs::Waiting {
+        acme,
+        globex,
+        run,
+        request,
+        ..
+    } = crate::runs::waiting_run(&s, &idp, &admin).await;
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-runs");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "runs.mjs",
+        &[&gateway, &acme, &run, &globex, &shots.to_string_lossy()],
+    )
+    .await;
+    let text = |key: &str| seen[key].as_str().unwrap_or_default().to_owned();
+    assert!(
+        text("operator_run_row").contains("invoice-dispute-triage 1.0.0 (playbook)")
+            && text("operator_run_row").contains("T-77"),
+        "{seen}"
+    );
+    assert!(
+        text("operator_step").contains("gate L2 (workspace tier L0)")
+            && text("operator_step").contains("Risk: medium"),
+        "{seen}"
+    );
+    assert_eq!(seen["operator_decide_buttons"], 0, "{seen}");
+    assert_eq!(seen["operator_inbox_buttons"], 0, "{seen}");
+    assert!(
+        text("stranger_inbox").contains("No request is waiting."),
+        "{seen}"
+    );
+    assert_eq!(seen["stranger_run_steps"], 0, "{seen}");
+    assert!(
+        text("approver_card").contains("for acme-operator"),
+        "{seen}"
+    );
+    let approved = text("approved");
+    assert!(
+        approved.contains("APPROVED by acme-approver")
+            && approved.contains("Billed twice: the credit is due"),
+        "{seen}"
+    );
+
+    // The decision is the service's record, as the runtime reads it.
+    let runtime = idp.runtime_token().await;
+    let (status, step, _) = s
+        .call(
+            Some(&runtime),
+            Method::GET,
+            &format!("/runtime/policy/tenants/{acme}/runs/{run}/steps/1"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{step}");
+    assert_eq!(
+        (
+            &step["status"],
+            &step["approval"]["request_id"],
+            &step["approval"]["decided_by"]
+        ),
+        (&json!("APPROVED"), &json!(request), &json!("acme-approver"))
     );
 }

@@ -15,7 +15,7 @@ use crate::proxy::{Options, Stack, call_as as call, stack_with};
 use plinth_testkit::{Idp, wait_until};
 
 /// An ACTIVE tenant `slug` with `groups` mapped to roles.
-async fn active_tenant(s: &Stack, admin: &str, slug: &str, groups: &[(&str, &str)]) -> String {
+pub async fn active_tenant(s: &Stack, admin: &str, slug: &str, groups: &[(&str, &str)]) -> String {
     let tenant = s.register(admin, slug).await;
     s.entitle(admin, &tenant, &[]).await;
     let (status, body) = call(
@@ -43,7 +43,7 @@ async fn active_tenant(s: &Stack, admin: &str, slug: &str, groups: &[(&str, &str
 }
 
 /// Waits until `user` holds exactly `roles` in `tenant` at the gateway.
-async fn wait_for_roles(s: &Stack, token: &str, tenant: &str, roles: Value) {
+pub async fn wait_for_roles(s: &Stack, token: &str, tenant: &str, roles: Value) {
     wait_until(
         "the person's roles at the gateway",
         Duration::from_secs(60),
@@ -62,23 +62,26 @@ async fn wait_for_roles(s: &Stack, token: &str, tenant: &str, roles: Value) {
     .await;
 }
 
-#[tokio::test]
-async fn a_step_at_l2_waits_for_the_tenants_approver_and_nobody_else_decides_it() {
-    let idp = Idp::start().await;
-    let s = stack_with(
-        &idp,
-        Options {
-            policy: true,
-            registry: policy_sagas(),
-            ..Options::default()
-        },
-    )
-    .await;
-    let admin = idp.access_token("msp-admin").await;
+/// What [`waiting_run`] set up: two ACTIVE tenants with their people's roles,
+/// and a run of the first waiting at an L2 step for an approver.
+pub struct Waiting {
+    pub acme: String,
+    pub globex: String,
+    /// `/runtime/policy/tenants/{acme}/runs`.
+    pub runs: String,
+    pub run: String,
+    pub request: String,
+}
+
+/// Two tenants onboarded (the first with its administrators, operators and
+/// approvers; the second with its approvers), a workspace at L0 created by the
+/// first's administrator through the registry, and a run the runtime reports
+/// there whose ticket update the baseline gates at L2.
+pub async fn waiting_run(s: &Stack, idp: &Idp, admin: &str) -> Waiting {
     let runtime = idp.runtime_token().await;
     let acme = active_tenant(
-        &s,
-        &admin,
+        s,
+        admin,
         "runco",
         &[
             ("acme-workspace-admins", "WorkspaceAdmin"),
@@ -87,17 +90,22 @@ async fn a_step_at_l2_waits_for_the_tenants_approver_and_nobody_else_decides_it(
         ],
     )
     .await;
-    let globex = active_tenant(&s, &admin, "otherco", &[("globex-approvers", "Approver")]).await;
+    let globex = active_tenant(s, admin, "otherco", &[("globex-approvers", "Approver")]).await;
+    for (user, tenant, role) in [
+        ("acme-admin", &acme, "WorkspaceAdmin"),
+        ("acme-operator", &acme, "Operator"),
+        ("acme-approver", &acme, "Approver"),
+        ("globex-approver", &globex, "Approver"),
+    ] {
+        let token = idp.access_token(user).await;
+        wait_for_roles(s, &token, tenant, json!([role])).await;
+    }
     let acme_admin = idp.access_token("acme-admin").await;
-    let operator = idp.access_token("acme-operator").await;
-    let approver = idp.access_token("acme-approver").await;
-    let stranger = idp.access_token("globex-approver").await;
-    wait_for_roles(&s, &acme_admin, &acme, json!(["WorkspaceAdmin"])).await;
 
     // The tenant's administrator creates a workspace at L0 through the
     // registry; the policy service learns its tier from the registry's event.
     let (status, workspace) = call(
-        &s,
+        s,
         &acme_admin,
         Method::POST,
         &format!("/admin/tenants/{acme}/workspaces"),
@@ -120,20 +128,21 @@ async fn a_step_at_l2_waits_for_the_tenants_approver_and_nobody_else_decides_it(
         "the policy service to know the workspace",
         Duration::from_secs(60),
         || async {
-            let (status, answer) =
-                call(&s, &runtime, Method::POST, &runs, Some(body.clone())).await;
+            let (status, answer) = call(s, &runtime, Method::POST, &runs, Some(body.clone())).await;
             assert!(status == 201 || status == 404, "{status} {answer}");
             *started.lock().unwrap() = answer;
             status == 201
         },
     )
     .await;
-    let run = started.into_inner().unwrap();
-    let run = run["run_id"].as_str().unwrap().to_owned();
+    let run = started.into_inner().unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // L0 by the workspace, L2 by the baseline for a ticket update.
     let (status, credit) = call(
-        &s,
+        s,
         &runtime,
         Method::POST,
         &format!("{runs}/{run}/steps"),
@@ -156,6 +165,39 @@ async fn a_step_at_l2_waits_for_the_tenants_approver_and_nobody_else_decides_it(
         .as_str()
         .unwrap()
         .to_owned();
+    Waiting {
+        acme,
+        globex,
+        runs,
+        run,
+        request,
+    }
+}
+
+#[tokio::test]
+async fn a_step_at_l2_waits_for_the_tenants_approver_and_nobody_else_decides_it() {
+    let idp = Idp::start().await;
+    let s = stack_with(
+        &idp,
+        Options {
+            policy: true,
+            registry: policy_sagas(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let Waiting {
+        acme,
+        globex,
+        runs,
+        run,
+        request,
+    } = waiting_run(&s, &idp, &admin).await;
+    let runtime = idp.runtime_token().await;
+    let operator = idp.access_token("acme-operator").await;
+    let approver = idp.access_token("acme-approver").await;
+    let stranger = idp.access_token("globex-approver").await;
     let decide = format!("/admin/policies/tenants/{acme}/approvals/{request}/decision");
     let approve = json!({ "decision": "approve", "reason": "within the contract's terms" });
 
