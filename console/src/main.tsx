@@ -12,6 +12,7 @@ import { Ops } from "./screens/Ops";
 import { Overview } from "./screens/Overview";
 import { DomainPacks, TenantPacksTab } from "./screens/packs/DomainPacks";
 import { Playbooks } from "./screens/packs/Playbooks";
+import { Workflows } from "./screens/packs/Workflows";
 import { PlatformPolicies, PlatformRecordPage, TenantRecordPage } from "./screens/policy/Records";
 import { TenantPolicy } from "./screens/policy/TenantPolicy";
 import { ConnectorDetail, Connectors } from "./screens/providers/Connectors";
@@ -63,6 +64,7 @@ const router = createBrowserRouter(
             { path: "connectors/:connectorId", element: <ConnectorDetail /> },
             { path: "policy", element: <TenantPolicy /> },
             { path: "policy/:recordId", element: <TenantRecordPage /> },
+            { path: "workflows", element: <Workflows /> },
             { path: "runs", element: <TenantRuns /> },
             { path: "runs/:runId", element: <RunPage /> },
             { path: "approvals", element: <Approvals /> },

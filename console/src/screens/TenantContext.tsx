@@ -74,6 +74,7 @@ export function TenantContext() {
         <NavLink to="providers">AI providers</NavLink>
         <NavLink to="connectors">Connectors</NavLink>
         <NavLink to="policy">AI policy</NavLink>
+        <NavLink to="workflows">Workflows</NavLink>
         <NavLink to="runs">Runs</NavLink>
         <NavLink to="approvals">Approvals</NavLink>
         <NavLink to="ops">Ops</NavLink>

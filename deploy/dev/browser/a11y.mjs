@@ -78,6 +78,7 @@ try {
     ['connector', `/tenants/${tenant}/connectors/${connector}`],
     ['policies', '/policies'],
     ['tenant-policy', `/tenants/${tenant}/policy`],
+    ['workflows', `/tenants/${tenant}/workflows`],
     ['runs', `/tenants/${tenant}/runs`],
     ['approvals', `/tenants/${tenant}/approvals`],
   ];

@@ -1056,7 +1056,7 @@ async fn every_screen_is_accessible_and_every_dialog_works_by_keyboard() {
     )
     .await;
     let screens = seen["screens"].as_object().unwrap();
-    assert_eq!(screens.len(), 37, "{seen}");
+    assert_eq!(screens.len(), 38, "{seen}");
     for (screen, violations) in screens {
         assert_eq!(violations, &json!([]), "{screen}: {violations}");
     }
@@ -1821,4 +1821,121 @@ async fn an_l2_step_is_approved_in_the_console_by_the_tenants_approver_alone() {
         ),
         (&json!("APPROVED"), &json!(request), &json!("acme-approver"))
     );
+}
+
+/// Workflows in the console: the tenant's workspace administrator publishes a
+/// workflow version into a workspace from a JSON file and sees it listed; the
+/// tenant's auditor reads it with no control to publish; another tenant's
+/// administrator finds nothing of it — in the console or through the API.
+#[tokio::test]
+async fn a_workflow_version_is_published_into_a_workspace_in_the_console_and_read_by_its_tenant_alone()
+ {
+    let Console { gateway, idp, s } = console(Services {
+        audit: false,
+        packs: true,
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let acme = s.register(&admin, "acme").await;
+    let globex = s.register(&admin, "globex").await;
+    s.wait_for_pack_service(&admin, &acme).await;
+    post_all(
+        &s,
+        &admin,
+        vec![
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-auditors", "role": "Auditor" }),
+            ),
+            (
+                format!("/admin/tenants/{globex}/group-mappings"),
+                json!({ "idp_group": "globex-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+        ],
+    )
+    .await;
+    wait_for_roles(&s, &idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
+    wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
+    wait_for_roles(&s, &idp, "globex-admin", &globex, json!(["WorkspaceAdmin"])).await;
+    let acme_admin = idp.access_token("acme-admin").await;
+    let (status, workspace, _) = s
+        .call(
+            Some(&acme_admin),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/workspaces"),
+            Some(json!({ "name": "Service desk" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{workspace}");
+    let workflows = format!(
+        "/admin/packs/tenant/{acme}/workspaces/{}/workflows",
+        workspace["workspace_id"].as_str().unwrap()
+    );
+    plinth_testkit::wait_until(
+        "the pack service to hear of the workspace",
+        Duration::from_secs(60),
+        || async {
+            s.call(Some(&acme_admin), Method::GET, &workflows, None)
+                .await
+                .0
+                == 200
+        },
+    )
+    .await;
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-workflows");
+    let _ = std::fs::remove_dir_all(&shots);
+    let file =
+        crate::proxy::repo().join("examples/packs/playbook-invoice-dispute-triage-1.0.0.json");
+    let seen = browse(
+        "workflows.mjs",
+        &[
+            &gateway,
+            &acme,
+            &file.to_string_lossy(),
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+    let rows = |key: &str| -> Vec<String> {
+        seen[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {seen}"))
+            .iter()
+            .map(|r| r.as_str().unwrap().replace(['\t', '\n'], " "))
+            .collect()
+    };
+    assert!(
+        seen["published"]
+            .as_str()
+            .is_some_and(|p| p.contains("1.0.0")),
+        "{seen}"
+    );
+    for key in ["admin_rows", "auditor_rows"] {
+        let rows = rows(key);
+        assert_eq!(rows.len(), 2, "{seen}");
+        assert!(
+            rows[1].contains("invoice-dispute-triage") && rows[1].contains("1.0.0 PUBLISHED"),
+            "{seen}"
+        );
+    }
+    assert_eq!(seen["auditor_publish_buttons"], 0, "{seen}");
+    assert_eq!(seen["stranger_tables"], 0, "{seen}");
+
+    // The API agrees: listed for the tenant's people, refused to the other's.
+    let auditor = idp.access_token("acme-auditor").await;
+    let (status, listed, _) = s.call(Some(&auditor), Method::GET, &workflows, None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let stranger = idp.access_token("globex-admin").await;
+    let (status, _, _) = s.call(Some(&stranger), Method::GET, &workflows, None).await;
+    assert_eq!(status, 403);
 }
