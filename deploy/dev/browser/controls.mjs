@@ -37,6 +37,29 @@ try {
     ['playbooks', '/playbooks', () => page.getByRole('table', { name: 'Published playbooks' }).waitFor()],
     ['tenant-packs', `/tenants/${tenant}/packs`, () => page.getByRole('table', { name: 'Linked playbooks' }).waitFor()],
     ['ops', `/tenants/${tenant}/ops`, () => page.getByRole('heading', { name: 'Recent classifications' }).waitFor()],
+    [
+      'workflows',
+      `/tenants/${tenant}/workflows`,
+      () =>
+        page
+          .getByText('No workflow is published in this workspace yet.')
+          .or(page.getByRole('table', { name: 'Published workflows' }))
+          .waitFor(),
+    ],
+    [
+      'runs',
+      `/tenants/${tenant}/runs`,
+      () => page.getByText('No run yet.').or(page.getByRole('table', { name: 'Runs' })).waitFor(),
+    ],
+    [
+      'approvals',
+      `/tenants/${tenant}/approvals`,
+      () =>
+        page
+          .getByText('No request is waiting.')
+          .or(page.getByRole('list', { name: 'Waiting for a decision' }))
+          .waitFor(),
+    ],
     ['modules', '/modules', () => page.getByRole('table', { name: 'Module itsm-triage-agent' }).waitFor()],
     [
       'module-release',

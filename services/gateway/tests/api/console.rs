@@ -653,6 +653,8 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             Action::Update,
         ),
     ];
+    let run_controls: [(&str, &str, Resource, Action); 1] =
+        [("workflows", "Publish", Resource::Workflow, Action::Create)];
     let module_controls: [(&str, &str, Resource, Action); 3] = [
         (
             "module-release",
@@ -679,6 +681,7 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             .chain(&module_controls)
             .chain(&provider_controls)
             .chain(&policy_controls)
+            .chain(&run_controls)
             .map(|(screen, name, resource, action)| {
                 (*screen, (*name).to_owned(), *resource, *action)
             }),
@@ -712,6 +715,9 @@ async fn every_role_sees_exactly_the_controls_the_table_allows() {
             "playbooks",
             "tenant-packs",
             "ops",
+            "workflows",
+            "runs",
+            "approvals",
             "modules",
             "module-release",
             "module-deployments",
