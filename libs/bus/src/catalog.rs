@@ -198,6 +198,12 @@ pub const EVENT_TYPES: &[EventType] = &[
         PACKS,
     ),
     event(
+        "plinth.workflow.published",
+        Area::Pack,
+        "plinth.pack.WorkflowPublished",
+        PACKS,
+    ),
+    event(
         "plinth.playbook.linked",
         Area::Pack,
         "plinth.pack.PlaybookLinked",

@@ -22,6 +22,7 @@ pub const PACK_VALIDATION_FAILED: &str = "plinth.pack.validation_failed";
 pub const PACK_ACTIVATED: &str = "plinth.pack.activated";
 pub const PACK_DEPRECATED: &str = "plinth.pack.deprecated";
 pub const PLAYBOOK_PUBLISHED: &str = "plinth.playbook.published";
+pub const WORKFLOW_PUBLISHED: &str = "plinth.workflow.published";
 pub const PLAYBOOK_LINKED: &str = "plinth.playbook.linked";
 pub const PLAYBOOK_UNLINKED: &str = "plinth.playbook.unlinked";
 pub const CONFIG_CHANGE_REQUESTED: &str = "plinth.config_change.requested";
@@ -56,6 +57,7 @@ fn schemas() -> Schemas {
         include_str!("../../../schemas/avro/pack/pack_activated.avsc"),
         include_str!("../../../schemas/avro/pack/pack_deprecated.avsc"),
         include_str!("../../../schemas/avro/pack/playbook_published.avsc"),
+        include_str!("../../../schemas/avro/pack/workflow_published.avsc"),
         include_str!("../../../schemas/avro/pack/playbook_linked.avsc"),
         include_str!("../../../schemas/avro/pack/config_change.avsc"),
         include_str!("../../../schemas/avro/module/module_decided.avsc"),
@@ -144,6 +146,19 @@ struct PackDeprecated<'a> {
 struct PlaybookPublished<'a> {
     playbook: &'a str,
     playbook_version_id: &'a str,
+    version: &'a str,
+    domain: &'a str,
+    checksum: &'a str,
+    published_at: i64,
+    published_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct WorkflowPublished<'a> {
+    tenant_id: &'a str,
+    workspace_id: &'a str,
+    workflow: &'a str,
+    workflow_version_id: &'a str,
     version: &'a str,
     domain: &'a str,
     checksum: &'a str,
@@ -412,6 +427,33 @@ impl Events {
             PLATFORM_KEY.to_owned(),
             PLAYBOOK_PUBLISHED,
             id.to_owned(),
+            payload,
+        ))
+    }
+
+    /// A workflow version published into a workspace of its tenant.
+    pub fn workflow_published(
+        &self,
+        row: &crate::store::workflows::WorkflowVersionRow,
+    ) -> Result<Event, ApiError> {
+        let payload = self.encode(
+            "plinth.pack.WorkflowPublished",
+            &WorkflowPublished {
+                tenant_id: &row.tenant_id,
+                workspace_id: &row.workspace_id,
+                workflow: &row.workflow,
+                workflow_version_id: &row.workflow_version_id,
+                version: &row.version,
+                domain: &row.domain,
+                checksum: &row.checksum,
+                published_at: micros(row.published_at),
+                published_by: &row.published_by,
+            },
+        )?;
+        Ok(self.event(
+            row.tenant_id.clone(),
+            WORKFLOW_PUBLISHED,
+            row.workflow_version_id.clone(),
             payload,
         ))
     }

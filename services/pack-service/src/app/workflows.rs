@@ -150,7 +150,8 @@ pub async fn workflow_publish(
                 Outcome::Allowed,
                 None,
             )?;
-            Outbox::enqueue(conn, &[audit]).await?;
+            let published = app.events.workflow_published(&row)?;
+            Outbox::enqueue(conn, &[published, audit]).await?;
             Ok((WorkflowVersion::of(row, true), true))
         })
         .await

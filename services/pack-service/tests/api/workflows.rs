@@ -96,6 +96,29 @@ async fn a_workspace_admin_publishes_immutable_workflow_versions_into_a_workspac
         (409, Some("version_exists")),
         "{problem}"
     );
+    // One event for the version published, keyed by the tenant: none for the
+    // same version again, none for the refusal.
+    let outbox = app.outbox().await;
+    let events: Vec<_> = outbox
+        .iter()
+        .filter(|e| e.ce_type == "plinth.workflow.published")
+        .collect();
+    assert_eq!(events.len(), 1, "{outbox:?}");
+    assert_eq!(events[0].key, tenant.to_string());
+    assert_eq!(
+        (
+            &events[0].payload["workspace_id"],
+            &events[0].payload["workflow"],
+            &events[0].payload["workflow_version_id"],
+            &events[0].payload["published_by"]
+        ),
+        (
+            &json!("wsp_desk"),
+            &json!("invoice-dispute-triage"),
+            &first["workflow_version_id"],
+            &json!("ana@acme.example")
+        )
+    );
     changed["version"] = json!("1.1.0");
     let (status, newer) = app.post(&admin_of, &desk, changed).await;
     assert_eq!(status, 201, "{newer}");
