@@ -293,6 +293,30 @@ pub async fn open_step_of_on_conn(
         .optional()
 }
 
+/// The runs `ids` (those in the scope).
+pub async fn runs_of_ids_on_conn(
+    conn: &mut AsyncPgConnection,
+    ids: &[&str],
+) -> QueryResult<Vec<RunRow>> {
+    runs::table
+        .filter(runs::run_id.eq_any(ids))
+        .select(RunRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The steps of the runs `ids` (those in the scope).
+pub async fn steps_of_runs_on_conn(
+    conn: &mut AsyncPgConnection,
+    ids: &[&str],
+) -> QueryResult<Vec<StepRow>> {
+    run_steps::table
+        .filter(run_steps::run_id.eq_any(ids))
+        .select(StepRow::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn step_get_on_conn(
     conn: &mut AsyncPgConnection,
     run: &str,
