@@ -11,7 +11,7 @@
 //
 // Environment: PLINTH_CHROMIUM (the browser; /usr/bin/chromium; session.mjs).
 import { mkdir } from 'node:fs/promises';
-import { launch, signInAtProvider } from './session.mjs';
+import { launch, screenshots, signedIn } from './session.mjs';
 
 const [gateway, tenant, run, other, shots] = process.argv.slice(2);
 if (!gateway || !tenant || !run || !other || !shots) {
@@ -24,20 +24,8 @@ const browser = await launch();
 const seen = {};
 try {
   const failures = [];
-  let shot = 0;
-  const session = async (user) => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (e) => failures.push(`${user}: script error: ${e.message}`));
-    await page.goto(`${gateway}/auth/login?return_to=/`);
-    await signInAtProvider(page, user);
-    await page.waitForURL(`${gateway}/`);
-    return page;
-  };
-  const snap = async (page, name) => {
-    shot += 1;
-    await page.screenshot({ path: `${shots}/${String(shot).padStart(2, '0')}-${name}.png`, fullPage: true });
-  };
+  const session = (user) => signedIn(browser, gateway, user, failures);
+  const snap = screenshots(shots);
   const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
   const step = (page) => page.getByRole('listitem', { name: 'Step 1: issue_credit' });
 

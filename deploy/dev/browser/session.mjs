@@ -20,3 +20,24 @@ export async function signInAtProvider(page, user) {
   await page.locator('button[type="submit"]').click();
   await page.locator('button[type="submit"]').click();
 }
+
+/** A page of `browser` signed in to the console at `gateway` as `user`; a
+ * script error on it is added to `failures`. */
+export async function signedIn(browser, gateway, user, failures) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (e) => failures.push(`${user}: script error: ${e.message}`));
+  await page.goto(`${gateway}/auth/login?return_to=/`);
+  await signInAtProvider(page, user);
+  await page.waitForURL(`${gateway}/`);
+  return page;
+}
+
+/** Takes numbered full-page screenshots into `dir`: `snap(page, name)`. */
+export function screenshots(dir) {
+  let shot = 0;
+  return async (page, name) => {
+    shot += 1;
+    await page.screenshot({ path: `${dir}/${String(shot).padStart(2, '0')}-${name}.png`, fullPage: true });
+  };
+}

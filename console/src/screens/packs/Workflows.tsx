@@ -1,13 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import { ApiFailure, packs, unwrap } from "../../api/client";
-import { Badge } from "../../ui/Badge";
-import { when } from "../../ui/when";
+import { packs, unwrap } from "../../api/client";
 import { ProblemView } from "../ProblemView";
 import { useTenantScope } from "../TenantContext";
 import { useWorkspaces } from "../Workspaces";
-import type { Parsed } from "./document";
-import { Issues, Upload } from "./Upload";
+import { PublishPanel, VersionTable } from "./Published";
 
 /** A workspace's workflows: playbooks at the workspace's scope, each version
  * immutable once published. The workspace's administrators publish them from
@@ -51,36 +48,17 @@ const workflowsKey = (tenantId: string, workspaceId: string) => ["workflows", te
 
 function PublishWorkflow({ tenantId, workspaceId }: { tenantId: string; workspaceId: string }) {
   const queries = useQueryClient();
-  const [parsed, setParsed] = useState<Parsed | null>(null);
-  const document = parsed?.ok ? parsed.document : undefined;
   const publish = useMutation({
-    mutationFn: async () => {
+    mutationFn: async (document: Record<string, unknown>) => {
       const answer = await packs.POST("/admin/packs/tenant/{tenant_id}/workspaces/{workspace_id}/workflows", {
         params: { path: { tenant_id: tenantId, workspace_id: workspaceId } },
-        body: document ?? {},
+        body: document,
       });
       return { version: unwrap(answer), again: answer.response.status === 200 };
     },
     onSuccess: () => queries.invalidateQueries({ queryKey: workflowsKey(tenantId, workspaceId) }),
   });
-  const refused = publish.error instanceof ApiFailure ? publish.error.problem.errors : undefined;
-  return (
-    <section aria-labelledby="publish-workflow" className="panel">
-      <h2 id="publish-workflow">Publish a workflow version</h2>
-      <Upload label="Workflow file (JSON)" onParsed={setParsed} />
-      <button type="button" className="primary" disabled={!document || publish.isPending} onClick={() => publish.mutate()}>
-        Publish
-      </button>
-      {publish.data && (
-        <p role="status">
-          {publish.data.again ? "Already published" : "Published"}: {publish.data.version.name}{" "}
-          {publish.data.version.version}
-        </p>
-      )}
-      {refused && parsed && <Issues issues={refused} caption={`Problems of ${parsed.name}`} />}
-      {publish.isError && !refused && <ProblemView error={publish.error} />}
-    </section>
-  );
+  return <PublishPanel title="Publish a workflow version" fileLabel="Workflow file (JSON)" publish={publish} />;
 }
 
 function WorkflowList({ tenantId, workspaceId }: { tenantId: string; workspaceId: string }) {
@@ -97,31 +75,10 @@ function WorkflowList({ tenantId, workspaceId }: { tenantId: string; workspaceId
   if (listed.isError) return <ProblemView error={listed.error} />;
   if (listed.data.items.length === 0) return <p>No workflow is published in this workspace yet.</p>;
   return (
-    <table aria-label="Published workflows">
-      <thead>
-        <tr>
-          <th scope="col">Workflow</th>
-          <th scope="col">Version</th>
-          <th scope="col">Domain</th>
-          <th scope="col">Published</th>
-        </tr>
-      </thead>
-      <tbody>
-        {listed.data.items.map((w) => (
-          <tr key={w.workflow_version_id}>
-            <td>
-              {w.name} <code>{w.workflow}</code>
-            </td>
-            <td>
-              {w.version} <Badge status="PUBLISHED" />
-            </td>
-            <td>{w.domain}</td>
-            <td>
-              {when(w.published_at)} by {w.published_by}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <VersionTable
+      label="Published workflows"
+      what="Workflow"
+      versions={listed.data.items.map((w) => ({ ...w, id: w.workflow_version_id, of: w.workflow }))}
+    />
   );
 }
