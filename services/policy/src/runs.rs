@@ -341,6 +341,10 @@ pub struct StepBody {
     pub connector: Option<String>,
     /// The AI's decision support, for a person deciding or doing the step.
     pub support: Option<Support>,
+    /// The gate the workflow or playbook itself sets on the step (`L0`…`L3`):
+    /// the gate is the strictest of it, the policy's and the workspace's tier.
+    #[schema(value_type = Option<String>, example = "L1")]
+    pub step_gate: Option<Gate>,
     /// How long an approval request waits, in seconds (60 to 604800; 3600 by
     /// default); past it, the request counts as rejected.
     pub approval_expires_in: Option<u32>,
@@ -802,7 +806,9 @@ pub async fn step_report<R: Resources, A: Act>(
                 estimated_tokens: body.estimated_tokens,
                 content_included: body.content_included,
                 connector: body.connector.clone(),
-                workspace_tier: Some(tier),
+                // The least gate: the workspace's tier, or the step's own if
+                // stricter; the policy's gate may be stricter still.
+                workspace_tier: Some(body.step_gate.map_or(tier, |g| g.max(tier))),
             };
             let (decision, etag) = decide_by_row(
                 context.in_force,

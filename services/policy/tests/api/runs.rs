@@ -716,6 +716,36 @@ async fn the_workspace_tier_is_the_least_gate_and_metadata_only_keeps_no_text() 
         (&json!("L0"), &json!("PROCEEDING"))
     );
 
+    // The step's own gate (the workflow's) counts too: stricter, it wins;
+    // looser, it lowers nothing.
+    let (status, _) = end_step(&app, tenant, &next, 1, json!({ "status": "done" })).await;
+    assert_eq!(status, 200);
+    let (_, human) = step(
+        &app,
+        tenant,
+        &next,
+        json!({ "step_key": "check", "action_class": "read", "step_gate": "L3" }),
+    )
+    .await;
+    assert_eq!(
+        (&human["gate"], &human["decision"], &human["status"]),
+        (&json!("L3"), &json!("human_only"), &json!("WAITING_HUMAN")),
+        "{human}"
+    );
+    let third = start(&app, tenant).await;
+    let (_, update) = step(
+        &app,
+        tenant,
+        &third,
+        json!({ "step_key": "credit", "action_class": "ticket_update", "step_gate": "L0" }),
+    )
+    .await;
+    assert_eq!(
+        (&update["gate"], &update["decision"]),
+        (&json!("L2"), &json!("require_approval")),
+        "{update}"
+    );
+
     // A deleted workspace runs nothing new; an unknown one is not found.
     app.workspace(
         tenant,
