@@ -40,11 +40,11 @@ use crate::events::{
 use crate::records::{AppState, now};
 use crate::store::runs::{
     ApprovalRow, NotificationRow, RunFilter, RunRow, StepEndRow, StepRow, WorkspaceRow,
-    approval_insert_on_conn, approvals_expire_on_conn, approvals_of_run_on_conn,
-    notification_insert_on_conn, open_step_of_on_conn, run_get_on_conn, run_insert_on_conn,
-    run_list_on_conn, run_update_on_conn, step_context_on_conn, step_end_insert_on_conn,
-    step_ends_of_on_conn, step_get_on_conn, step_insert_on_conn, step_status_on_conn,
-    steps_of_on_conn, workspace_get_on_conn,
+    approval_insert_on_conn, approval_of_step_on_conn, approvals_expire_on_conn,
+    approvals_of_run_on_conn, notification_insert_on_conn, open_step_of_on_conn, run_get_on_conn,
+    run_insert_on_conn, run_list_on_conn, run_update_on_conn, step_context_on_conn,
+    step_end_insert_on_conn, step_end_of_on_conn, step_ends_of_on_conn, step_get_on_conn,
+    step_insert_on_conn, step_status_on_conn, steps_of_on_conn, workspace_get_on_conn,
 };
 use crate::store::tenant_get_on_conn;
 
@@ -118,7 +118,7 @@ pub(crate) async fn permit_on<'a, R: Resources, A: Act>(
 
 /// The caller, when it reaches `tenant`: for what names a run, which is not
 /// found in a tenant the service does not know.
-fn permit_local<R: Resources, A: Act>(
+pub(crate) fn permit_local<R: Resources, A: Act>(
     auth: &Authorized<R, A>,
     tenant: TenantId,
 ) -> Result<&Caller, ApiError> {
@@ -555,6 +555,23 @@ pub(crate) async fn run_move_on_conn(
     app.events.run_changed(ty, run, by)
 }
 
+/// Moves `run` back to `RUNNING` once the step it waited on was decided or
+/// done, unless it ended meanwhile: the event to publish, if any.
+async fn resume_on_conn(
+    app: &AppState,
+    conn: &mut AsyncPgConnection,
+    run: &mut RunRow,
+    at: OffsetDateTime,
+    by: &str,
+) -> Result<Option<Event>, ApiError> {
+    if ENDED.contains(&run.status.as_str()) {
+        return Ok(None);
+    }
+    run_move_on_conn(app, conn, run, RUN_RESUMED, "RUNNING", at, by)
+        .await
+        .map(Some)
+}
+
 /// Marks the tenant's pending approval requests past their expiry (by the
 /// service's clock) expired — each counts as a rejection: its step does not
 /// run, and its run resumes. The events to publish.
@@ -619,9 +636,7 @@ pub(crate) async fn resolve_on_conn(
         )
         .await?;
     }
-    if !ENDED.contains(&run.status.as_str()) {
-        events.push(run_move_on_conn(app, conn, &mut run, RUN_RESUMED, "RUNNING", at, by).await?);
-    }
+    events.extend(resume_on_conn(app, conn, &mut run, at, by).await?);
     Ok((step, run))
 }
 
@@ -1006,14 +1021,8 @@ pub async fn step_get<R: Resources, A: Act>(
         let step = step_get_on_conn(conn, run_id, seq)
             .await?
             .ok_or_else(|| ApiError::not_found("step"))?;
-        let approval = approvals_of_run_on_conn(conn, run_id)
-            .await?
-            .into_iter()
-            .find(|a| a.seq == seq);
-        let end = step_ends_of_on_conn(conn, run_id)
-            .await?
-            .into_iter()
-            .find(|e| e.seq == seq);
+        let approval = approval_of_step_on_conn(conn, run_id, seq).await?;
+        let end = step_end_of_on_conn(conn, run_id, seq).await?;
         Ok(StepView::of(step, end, approval))
     })
     .await
@@ -1121,10 +1130,7 @@ pub async fn step_end<R: Resources, A: Act>(
                     .audit(&caller.ctx, &audit, Outcome::Allowed, None)?,
             );
             Outbox::enqueue(conn, &events).await?;
-            let approval = approvals_of_run_on_conn(conn, run_id)
-                .await?
-                .into_iter()
-                .find(|a| a.seq == seq);
+            let approval = approval_of_step_on_conn(conn, run_id, seq).await?;
             Ok(StepView::of(step, Some(end), approval))
         })
         .await
@@ -1197,11 +1203,7 @@ pub async fn human_done<R: Resources, A: Act>(
                 &mut events,
             )
             .await?;
-            if !ENDED.contains(&run.status.as_str()) {
-                events.push(
-                    run_move_on_conn(app, conn, &mut run, RUN_RESUMED, "RUNNING", at, &by).await?,
-                );
-            }
+            events.extend(resume_on_conn(app, conn, &mut run, at, &by).await?);
             events.push(
                 app.events
                     .audit(&caller.ctx, &audit, Outcome::Allowed, None)?,

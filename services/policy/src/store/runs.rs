@@ -355,6 +355,20 @@ pub async fn step_end_insert_on_conn(
         .map(drop)
 }
 
+/// How the run's step `seq` ended, if it did.
+pub async fn step_end_of_on_conn(
+    conn: &mut AsyncPgConnection,
+    run: &str,
+    seq: i32,
+) -> QueryResult<Option<StepEndRow>> {
+    step_ends::table
+        .find((run, seq))
+        .select(StepEndRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// How the run's steps that ended, ended, in order.
 pub async fn step_ends_of_on_conn(
     conn: &mut AsyncPgConnection,
@@ -385,6 +399,21 @@ pub async fn approval_get_on_conn(
 ) -> QueryResult<Option<ApprovalRow>> {
     approval_requests::table
         .find(request)
+        .select(ApprovalRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The approval request of the run's step `seq`, if it has one.
+pub async fn approval_of_step_on_conn(
+    conn: &mut AsyncPgConnection,
+    run: &str,
+    seq: i32,
+) -> QueryResult<Option<ApprovalRow>> {
+    approval_requests::table
+        .filter(approval_requests::run_id.eq(run))
+        .filter(approval_requests::seq.eq(seq))
         .select(ApprovalRow::as_select())
         .first(conn)
         .await
