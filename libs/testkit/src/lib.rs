@@ -12,6 +12,7 @@
 // Test support: a panic is how it reports a broken assumption.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bench;
 pub mod idp;
 pub mod replicas;
 pub mod service;

@@ -15,26 +15,18 @@
 #[allow(dead_code)]
 mod helpers;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use hdrhistogram::Histogram;
 use helpers::{As, TestApp, records_of, tenant_admin, tenant_record};
 use plinth_core::Role;
+use plinth_testkit::bench::{self, Against};
 use serde_json::json;
 
 /// The service's allocator (`main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn ms(h: &Histogram<u64>, q: f64) -> f64 {
-    h.value_at_quantile(q) as f64 / 1000.0
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-async fn run(n: u64) -> (Histogram<u64>, Histogram<u64>) {
+async fn run(n: u64) -> Against {
     let app = TestApp::spawn().await;
     let tenant = app.tenant().await;
     // The platform's baseline (published on the first start) and a tenant
@@ -61,8 +53,7 @@ async fn run(n: u64) -> (Histogram<u64>, Histogram<u64>) {
         "workspace_id": "wsp_desk", "provider_kind": "anthropic",
         "model": "claude-3-5-haiku", "estimated_tokens": 1200, "content_included": false
     });
-    let mut decision = Histogram::new(3).unwrap();
-    let mut baseline = Histogram::new(3).unwrap();
+    let mut rounds = Against::new();
     for i in 0..n + 20 {
         let start = Instant::now();
         let (status, decided) = app.post(&runtime, &path, step.clone()).await;
@@ -78,34 +69,16 @@ async fn run(n: u64) -> (Histogram<u64>, Histogram<u64>) {
         assert_eq!(status, 404);
         // Twenty unrecorded rounds first: connections and caches warm up.
         if i >= 20 {
-            decision.record(micros(took)).unwrap();
-            baseline.record(micros(nothing)).unwrap();
+            rounds.record(took, nothing);
         }
     }
-    (decision, baseline)
+    rounds
 }
 
 fn main() -> anyhow::Result<()> {
-    let n = std::env::var("PLINTH_BENCH_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let (decision, baseline) = runtime.block_on(run(n));
-    println!(
-        "policy decision over HTTP ({n} calls): p50 {:.3} ms, p99 {:.3} ms (target <= 2 ms); \
-         an answer of no work p50 {:.3} ms, p99 {:.3} ms; p99 ratio {:.1}x",
-        ms(&decision, 0.5),
-        ms(&decision, 0.99),
-        ms(&baseline, 0.5),
-        ms(&baseline, 0.99),
-        ms(&decision, 0.99) / ms(&baseline, 0.99),
-    );
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    if ms(&decision, 0.99) > 2.0 {
+    let n = bench::calls(2000);
+    let rounds = bench::run(run(n))?;
+    if !rounds.report("policy decision over HTTP", n, 2.0) {
         anyhow::bail!("the target was missed");
     }
     Ok(())

@@ -16,25 +16,17 @@
 #[allow(dead_code)]
 mod helpers;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use hdrhistogram::Histogram;
 use helpers::{TestApp, runtime};
+use plinth_testkit::bench::{self, Against};
 use serde_json::json;
 
 /// The service's allocator (`main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn ms(h: &Histogram<u64>, q: f64) -> f64 {
-    h.value_at_quantile(q) as f64 / 1000.0
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-async fn run(n: u64) -> (Histogram<u64>, Histogram<u64>) {
+async fn run(n: u64) -> Against {
     let app = TestApp::spawn().await;
     let tenant = app.tenant().await;
     app.workspace(
@@ -56,8 +48,7 @@ async fn run(n: u64) -> (Histogram<u64>, Histogram<u64>) {
         "step_key": "classify", "action_class": "read", "provider_kind": "openai",
         "model": "gpt-4o-mini", "estimated_tokens": 400
     });
-    let mut gate = Histogram::new(3).unwrap();
-    let mut baseline = Histogram::new(3).unwrap();
+    let mut rounds = Against::new();
     let mut run_id = String::new();
     for i in 0..n + 20 {
         if i % 5 == 0 {
@@ -104,34 +95,16 @@ async fn run(n: u64) -> (Histogram<u64>, Histogram<u64>) {
         assert_eq!(status, 404);
         // Twenty unrecorded rounds first: connections and caches warm up.
         if i >= 20 {
-            gate.record(micros(took)).unwrap();
-            baseline.record(micros(nothing)).unwrap();
+            rounds.record(took, nothing);
         }
     }
-    (gate, baseline)
+    rounds
 }
 
 fn main() -> anyhow::Result<()> {
-    let n = std::env::var("PLINTH_BENCH_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let (gate, baseline) = runtime.block_on(run(n));
-    println!(
-        "L0 gate decision over HTTP ({n} steps): p50 {:.3} ms, p99 {:.3} ms (target <= 5 ms); \
-         an answer of no work p50 {:.3} ms, p99 {:.3} ms; p99 ratio {:.1}x",
-        ms(&gate, 0.5),
-        ms(&gate, 0.99),
-        ms(&baseline, 0.5),
-        ms(&baseline, 0.99),
-        ms(&gate, 0.99) / ms(&baseline, 0.99),
-    );
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    if ms(&gate, 0.99) > 5.0 {
+    let n = bench::calls(2000);
+    let rounds = bench::run(run(n))?;
+    if !rounds.report("L0 gate decision over HTTP", n, 5.0) {
         anyhow::bail!("the target was missed");
     }
     Ok(())
