@@ -1944,4 +1944,12 @@ async fn a_workflow_version_is_published_into_a_workspace_in_the_console_and_rea
     let stranger = idp.access_token("globex-admin").await;
     let (status, _, _) = s.call(Some(&stranger), Method::GET, &workflows, None).await;
     assert_eq!(status, 403);
+
+    // The version published, as a partner reads it (fastavro included).
+    let read = crate::partner::decode_every_event(
+        &s.prefix,
+        &[plinth_bus::Area::Pack],
+        &["plinth.workflow.published"],
+    );
+    assert_eq!(read["plinth.workflow.published"], 1, "{read:?}");
 }

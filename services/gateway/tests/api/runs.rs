@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use plinth_bus::Area;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -338,4 +339,28 @@ async fn a_step_at_l2_waits_for_the_tenants_approver_and_nobody_else_decides_it(
     )
     .await;
     assert_eq!(none["code"], "not_found");
+
+    // The run's story, read back as a partner would (fastavro included).
+    let read = crate::partner::decode_every_event(
+        &s.prefix,
+        &[Area::Policy],
+        &[
+            "plinth.run.started",
+            "plinth.run.step_decided",
+            "plinth.approval.requested",
+            "plinth.run.waiting",
+            "plinth.approval.approved",
+            "plinth.run.resumed",
+            "plinth.run.step_ended",
+            "plinth.run.ended",
+        ],
+    );
+    println!("events read as a partner: {read:?}");
+    for ty in [
+        "plinth.run.step_decided",
+        "plinth.approval.approved",
+        "plinth.run.ended",
+    ] {
+        assert_eq!(read[ty], 1, "{ty}: {read:?}");
+    }
 }
