@@ -385,6 +385,9 @@ impl<H: Handler> Consumer<H> {
                     tracing::warn!(error = %err, "receiving from the broker failed");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(self.config.max_backoff);
+                    if coordinator_lost(&err) {
+                        assign_again(&consumer);
+                    }
                     continue;
                 }
             };
@@ -628,6 +631,44 @@ fn pool_error(err: impl std::fmt::Display) -> diesel::result::Error {
         diesel::result::DatabaseErrorKind::ClosedConnection,
         Box::new(err.to_string()),
     )
+}
+
+/// Whether a receive error says the group's coordinator did not answer for the
+/// committed offsets of the partitions just assigned. librdkafka then leaves those
+/// partitions assigned but never fetched, until they are assigned again: a broker
+/// restarting while a consumer joins would otherwise stop that consumer for good.
+fn coordinator_lost(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode::{
+        CoordinatorLoadInProgress, CoordinatorNotAvailable, NotCoordinator,
+    };
+    matches!(
+        err,
+        KafkaError::MessageConsumption(
+            NotCoordinator | CoordinatorNotAvailable | CoordinatorLoadInProgress
+        )
+    )
+}
+
+/// Assigns the consumer's partitions to it again, each from its committed offset, so
+/// that librdkafka asks the coordinator for those offsets once more. Stored offsets
+/// not yet committed are given up: their messages come again and the inbox skips
+/// them.
+fn assign_again<C: ConsumerContext>(consumer: &StreamConsumer<C>) {
+    let assigned = match consumer.assignment() {
+        Ok(assigned) if assigned.count() > 0 => assigned,
+        Ok(_) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading the consumer's assignment failed");
+            return;
+        }
+    };
+    match consumer.assign(&assigned) {
+        Ok(()) => tracing::info!(
+            partitions = assigned.count(),
+            "partitions assigned again to fetch their committed offsets"
+        ),
+        Err(err) => tracing::warn!(error = %err, "assigning the partitions again failed"),
+    }
 }
 
 /// Whether a receive error only reports that the client is reaching for a broker
