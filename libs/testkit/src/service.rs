@@ -79,6 +79,8 @@ pub struct Harness<S: TestedService> {
     pub settings: S::Settings,
     keys: TokenKeys,
     publisher: Publisher,
+    /// The settings as JSON, before `spawn`'s `configure`.
+    values: Value,
 }
 
 impl<S: TestedService> std::fmt::Debug for Harness<S> {
@@ -105,7 +107,7 @@ impl<S: TestedService> Harness<S> {
         let prefix = test_topic_prefix();
         let mut all = test_settings(region, &db, &keys, &prefix);
         merge(&mut all, overrides);
-        let mut settings = S::Settings::with_overrides(all).unwrap();
+        let mut settings = S::Settings::with_overrides(all.clone()).unwrap();
         configure(&mut settings);
         let bus = test_bus(prefix);
         let client = start::<S>(settings.clone(), region, &keys).await;
@@ -120,7 +122,43 @@ impl<S: TestedService> Harness<S> {
             db,
             settings,
             keys,
+            values: all,
         }
+    }
+
+    /// Another process of the same service (same database, same topics) with
+    /// `overrides` merged over the settings `spawn` started from (without its
+    /// `configure`): a restart with other settings, or an upgrade.
+    pub async fn process_with(&self, overrides: Value) -> ServiceClient {
+        let mut all = self.values.clone();
+        merge(&mut all, overrides);
+        let settings = S::Settings::with_overrides(all).unwrap();
+        start::<S>(settings, self.client.region(), &self.keys).await
+    }
+
+    /// Leaves the service's consumer group `role` past everything on the tenant
+    /// registry's topic now, as a version of the service that read it without
+    /// keeping what it did not want would have left it. The group must have no
+    /// member.
+    pub async fn pass_over_registry_events(&self, role: &str) {
+        use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+        use rdkafka::{Offset, TopicPartitionList};
+        let topic = self.bus.topic(Area::Tenant);
+        let group = format!("{}{}.{role}", self.bus.topic_prefix, S::NAME);
+        let mut config = self.bus.client_config();
+        config.set("group.id", &group);
+        let consumer: BaseConsumer = config.create().unwrap();
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer.fetch_metadata(Some(&topic), timeout).unwrap();
+        let mut ends = TopicPartitionList::new();
+        for partition in metadata.topics()[0].partitions() {
+            let (_, high) = consumer
+                .fetch_watermarks(&topic, partition.id(), timeout)
+                .unwrap();
+            ends.add_partition_offset(&topic, partition.id(), Offset::Offset(high))
+                .unwrap();
+        }
+        consumer.commit(&ends, CommitMode::Sync).unwrap();
     }
 
     /// A second process of the same service: same database, same topics.

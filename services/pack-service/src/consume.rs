@@ -1,5 +1,6 @@
-//! The consumer of the tenant registry's and the module catalog's events: tenants
-//! and their status, and their workspaces, into the service's own tables, the lifecycle sagas' requests
+//! The consumers of the tenant registry's and the module catalog's events: tenants
+//! and their status into the service's own tables (the projector), their
+//! workspaces too (a consumer of its own), the lifecycle sagas' requests
 //! into default packs and withdrawn configurations, the decisions on module
 //! releases into the tool catalog; each applied once (the inbox records the event
 //! in the same transaction).
@@ -14,7 +15,7 @@ use plinth_db::{TenantScope, set_scope_on_conn};
 use crate::app::AppState;
 use crate::app::lifecycle::{deprovision_on_conn, provision_on_conn};
 use crate::app::tenants::{
-    tenant_created_on_conn, tenant_status_on_conn, workspace_changed_on_conn,
+    tenant_added_on_conn, tenant_created_on_conn, tenant_status_on_conn, workspace_changed_on_conn,
 };
 use crate::app::tools::module_decided_on_conn;
 use crate::events::{
@@ -22,7 +23,7 @@ use crate::events::{
     TenantStatusChanged, WORKSPACE_CREATED, WORKSPACE_DELETED, WORKSPACE_UPDATED, WorkspaceChanged,
 };
 
-/// Applies the registry's and the module catalog's events.
+/// Applies the registry's events but its workspaces', and the module catalog's.
 pub struct Projector {
     app: Arc<AppState>,
 }
@@ -47,7 +48,6 @@ impl Handler for Projector {
     fn wants(&self, ty: &str) -> bool {
         ty == TENANT_CREATED
             || ty == TENANT_STATUS_CHANGED
-            || [WORKSPACE_CREATED, WORKSPACE_UPDATED, WORKSPACE_DELETED].contains(&ty)
             || MODULE_DECISIONS.contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
     }
@@ -71,13 +71,6 @@ impl Handler for Projector {
             let event: TenantStatusChanged =
                 received.decode(schemas, TenantStatusChanged::SCHEMA)?;
             return tenant_status_on_conn(conn, event).await.map_err(transient);
-        }
-        if [WORKSPACE_CREATED, WORKSPACE_UPDATED, WORKSPACE_DELETED].contains(&ty) {
-            let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
-            plinth_bus::tenant::tenant_of_region(&event.tenant_id, app.region)?;
-            return workspace_changed_on_conn(conn, ty, event)
-                .await
-                .map_err(transient);
         }
         if MODULE_DECISIONS.contains(&ty) {
             let event: ModuleDecided = received.decode(schemas, ModuleDecided::SCHEMA)?;
@@ -105,5 +98,60 @@ impl Handler for Projector {
         .map_err(transient)?;
         Outbox::enqueue(conn, &events).await?;
         Ok(())
+    }
+}
+
+/// Applies the registry's workspace events, for their workflows. A consumer group
+/// of its own, so that it read the registry's topic from its start even where the
+/// projector's group had passed the workspaces created before this service kept
+/// them. A workspace's tenant may not be known here yet (the projector reads at
+/// its own pace): its creation, which comes first on the same partition, adds it
+/// if it is missing and never changes it otherwise.
+pub struct Workspaces {
+    app: Arc<AppState>,
+}
+
+impl std::fmt::Debug for Workspaces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspaces").finish_non_exhaustive()
+    }
+}
+
+impl Workspaces {
+    pub fn new(app: Arc<AppState>) -> Self {
+        Workspaces { app }
+    }
+}
+
+impl Handler for Workspaces {
+    fn wants(&self, ty: &str) -> bool {
+        [
+            TENANT_CREATED,
+            WORKSPACE_CREATED,
+            WORKSPACE_UPDATED,
+            WORKSPACE_DELETED,
+        ]
+        .contains(&ty)
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        received: &Received,
+    ) -> Result<(), HandlerError> {
+        set_scope_on_conn(conn, &TenantScope::All).await?;
+        let app = &self.app;
+        let schemas = app.events.schemas();
+        let ty = received.event.ty.as_str();
+        if ty == TENANT_CREATED {
+            let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
+            plinth_bus::tenant::tenant_of_region(&event.tenant_id, app.region)?;
+            return tenant_added_on_conn(conn, event).await.map_err(transient);
+        }
+        let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
+        plinth_bus::tenant::tenant_of_region(&event.tenant_id, app.region)?;
+        workspace_changed_on_conn(conn, ty, event)
+            .await
+            .map_err(transient)
     }
 }

@@ -33,7 +33,7 @@ use utoipa::OpenApi as _;
 
 use crate::app::AppState;
 use crate::cache::ConfigCache;
-use crate::consume::Projector;
+use crate::consume::{Projector, Workspaces};
 use crate::events::Events;
 pub use crate::settings::Settings;
 
@@ -74,6 +74,11 @@ impl Application {
             cache: ConfigCache::default(),
         });
         skeleton.consume("projector", consumed, Projector::new(state.clone()));
+        skeleton.consume(
+            "workspaces",
+            vec![skeleton.bus.topic(plinth_bus::Area::Tenant)],
+            Workspaces::new(state.clone()),
+        );
         skeleton.collect(cache::CacheMetrics(state.clone()));
         {
             let state = state.clone();

@@ -1,6 +1,7 @@
-//! The consumer of the tenant registry's events: which tenants exist here,
-//! their status and their workspaces' approval tiers and data modes, each
-//! event applied once (the inbox records it in the same transaction).
+//! The consumers of the tenant registry's events: which tenants exist here and
+//! their status (the projector), their workspaces' approval tiers and data modes
+//! (a consumer of its own), each event applied once (the inbox records it in the
+//! same transaction).
 
 use std::sync::Arc;
 
@@ -19,8 +20,8 @@ use serde::Deserialize;
 
 use crate::store::runs::{WorkspaceRow, workspace_upsert_on_conn};
 use crate::store::{
-    TenantRow, UsageRow, budget_set_on_conn, tenant_get_on_conn, tenant_status_set_on_conn,
-    tenant_upsert_on_conn, usage_add_on_conn,
+    TenantRow, UsageRow, budget_set_on_conn, tenant_add_missing_on_conn, tenant_get_on_conn,
+    tenant_status_set_on_conn, tenant_upsert_on_conn, usage_add_on_conn,
 };
 
 /// What a runtime spent, as `plinth.metering.usage_recorded` has it.
@@ -56,7 +57,7 @@ fn month_of(micros: i64) -> Result<time::Date, HandlerError> {
         .map_err(|e| HandlerError::Permanent(format!("occurred_at: {e}")))
 }
 
-/// Applies the registry's events.
+/// Applies the registry's events but its workspaces'.
 pub struct Projector {
     app: Arc<AppState>,
 }
@@ -80,9 +81,6 @@ impl Handler for Projector {
             TENANT_STATUS_CHANGED,
             ENTITLEMENT_CHANGED,
             USAGE_RECORDED,
-            WORKSPACE_CREATED,
-            WORKSPACE_UPDATED,
-            WORKSPACE_DELETED,
         ]
         .contains(&ty)
             || LifecycleRequest::kind_of(ty).is_some()
@@ -155,20 +153,6 @@ impl Handler for Projector {
                 received.decode(schemas, "plinth.tenant.EntitlementChanged")?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
             budget_set_on_conn(conn, &tenant.to_string(), event.monthly_token_budget, at).await?;
-        } else if [WORKSPACE_CREATED, WORKSPACE_UPDATED, WORKSPACE_DELETED].contains(&ty) {
-            // A workspace's approval tier is the least gate its steps get, and
-            // its data mode whether a step's decision support is kept.
-            let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
-            let tenant = tenant_of_region(&event.tenant_id, app.region)?;
-            let row = WorkspaceRow {
-                workspace_id: event.workspace_id,
-                tenant_id: tenant.to_string(),
-                approval_tier: event.approval_tier,
-                data_mode: event.data_mode,
-                deleted_at: (ty == WORKSPACE_DELETED).then_some(at),
-                updated_at: at,
-            };
-            workspace_upsert_on_conn(conn, &row).await?;
         } else if ty == TENANT_CREATED {
             let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
@@ -187,6 +171,79 @@ impl Handler for Projector {
             let tenant = tenant_of_region(&event.tenant_id, app.region)?;
             tenant_status_set_on_conn(conn, &tenant.to_string(), &event.to_status, at).await?;
         }
+        Ok(())
+    }
+}
+
+/// Applies the registry's workspace events: each workspace's approval tier, the
+/// least gate its steps get, and its data mode, whether a step's decision support
+/// is kept. A consumer group of its own, so that it read the registry's topic from
+/// its start even where the projector's group had passed the workspaces created
+/// before this service kept them. A workspace's tenant may not be known here yet
+/// (the projector reads at its own pace): its creation, which comes first on the
+/// same partition, adds it if it is missing and never changes it otherwise.
+pub struct Workspaces {
+    app: Arc<AppState>,
+}
+
+impl std::fmt::Debug for Workspaces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspaces").finish_non_exhaustive()
+    }
+}
+
+impl Workspaces {
+    pub fn new(app: Arc<AppState>) -> Self {
+        Workspaces { app }
+    }
+}
+
+impl Handler for Workspaces {
+    fn wants(&self, ty: &str) -> bool {
+        [
+            TENANT_CREATED,
+            WORKSPACE_CREATED,
+            WORKSPACE_UPDATED,
+            WORKSPACE_DELETED,
+        ]
+        .contains(&ty)
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        received: &Received,
+    ) -> Result<(), HandlerError> {
+        set_scope_on_conn(conn, &TenantScope::All).await?;
+        let app = &self.app;
+        let schemas = app.events.schemas();
+        let at = now();
+        let ty = received.event.ty.as_str();
+        if ty == TENANT_CREATED {
+            let event: TenantCreated = received.decode(schemas, TenantCreated::SCHEMA)?;
+            let tenant = tenant_of_region(&event.tenant_id, app.region)?;
+            let row = TenantRow {
+                tenant_id: tenant.to_string(),
+                status: event.status,
+                updated_at: at,
+                monthly_token_budget: None,
+                enrolled_at: None,
+                withdrawn_at: None,
+            };
+            tenant_add_missing_on_conn(conn, &row).await?;
+            return Ok(());
+        }
+        let event: WorkspaceChanged = received.decode(schemas, WorkspaceChanged::SCHEMA)?;
+        let tenant = tenant_of_region(&event.tenant_id, app.region)?;
+        let row = WorkspaceRow {
+            workspace_id: event.workspace_id,
+            tenant_id: tenant.to_string(),
+            approval_tier: event.approval_tier,
+            data_mode: event.data_mode,
+            deleted_at: (ty == WORKSPACE_DELETED).then_some(at),
+            updated_at: at,
+        };
+        workspace_upsert_on_conn(conn, &row).await?;
         Ok(())
     }
 }

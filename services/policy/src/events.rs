@@ -159,6 +159,11 @@ impl Events {
 
     /// The registry's topic, whose events it projects, and the runtimes'
     /// usage.
+    /// The registry's topic, which the workspaces' consumer reads.
+    pub fn tenant_topic(&self) -> String {
+        self.tenant_topic.clone()
+    }
+
     pub fn consumed_topics(&self) -> Vec<String> {
         vec![self.tenant_topic.clone(), self.metering_topic.clone()]
     }

@@ -29,7 +29,7 @@ use plinth_db::MigrationSet;
 use plinth_service::{ServiceSettings, Skeleton, StartError};
 use utoipa::OpenApi as _;
 
-use crate::consume::Projector;
+use crate::consume::{Projector, Workspaces};
 use crate::events::Events;
 use crate::records::AppState;
 pub use crate::settings::Settings;
@@ -59,6 +59,7 @@ impl Application {
             .create_topics(&events.topics(settings.shared.bus.partitions))
             .await?;
         let consumed = events.consumed_topics();
+        let tenant_topic = events.tenant_topic();
         let state = Arc::new(AppState {
             pool: skeleton.pool.clone(),
             events,
@@ -68,6 +69,11 @@ impl Application {
             .await
             .map_err(|e| StartError::Invalid(format!("the platform's baseline policy: {e}")))?;
         skeleton.consume("projector", consumed, Projector::new(state.clone()));
+        skeleton.consume(
+            "workspaces",
+            vec![tenant_topic],
+            Workspaces::new(state.clone()),
+        );
         skeleton.bind(
             web::Data::from(state),
             http::ApiDoc::openapi(),

@@ -93,6 +93,20 @@ pub async fn tenant_upsert_on_conn(
         .map(drop)
 }
 
+/// Adds a tenant as it was created, unless it is known already (then it is left
+/// as it is).
+pub async fn tenant_add_missing_on_conn(
+    conn: &mut AsyncPgConnection,
+    row: &TenantRow,
+) -> QueryResult<()> {
+    diesel::insert_into(tenants::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 pub async fn tenant_status_set_on_conn(
     conn: &mut AsyncPgConnection,
     tenant: &str,

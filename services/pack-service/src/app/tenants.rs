@@ -9,7 +9,8 @@ use plinth_core::{ApiError, TenantId};
 use super::now;
 use crate::events::{TenantCreated, TenantStatusChanged, WORKSPACE_DELETED, WorkspaceChanged};
 use crate::store::tenants::{
-    TenantRow, tenant_get_on_conn, tenant_status_set_on_conn, tenant_upsert_on_conn,
+    TenantRow, tenant_add_missing_on_conn, tenant_get_on_conn, tenant_status_set_on_conn,
+    tenant_upsert_on_conn,
 };
 use crate::store::workflows::{WorkspaceRow, workspace_upsert_on_conn};
 
@@ -17,20 +18,31 @@ pub async fn tenant_created_on_conn(
     conn: &mut AsyncPgConnection,
     event: TenantCreated,
 ) -> Result<(), ApiError> {
-    let tenant = TenantId::parse(&event.tenant_id).map_err(ApiError::internal)?;
-    tenant_upsert_on_conn(
-        conn,
-        &TenantRow {
-            tenant_id: tenant.to_string(),
-            slug: event.slug,
-            display_name: event.display_name,
-            status: event.status,
-            data_mode: event.data_mode,
-            updated_at: now(),
-        },
-    )
-    .await?;
+    tenant_upsert_on_conn(conn, &tenant_row(event)?).await?;
     Ok(())
+}
+
+/// A tenant as it was created, added unless it is known already (then it is left
+/// as it is): the workspaces' consumer may come to a tenant's workspace before
+/// the projector has come to the tenant.
+pub async fn tenant_added_on_conn(
+    conn: &mut AsyncPgConnection,
+    event: TenantCreated,
+) -> Result<(), ApiError> {
+    tenant_add_missing_on_conn(conn, &tenant_row(event)?).await?;
+    Ok(())
+}
+
+fn tenant_row(event: TenantCreated) -> Result<TenantRow, ApiError> {
+    let tenant = TenantId::parse(&event.tenant_id).map_err(ApiError::internal)?;
+    Ok(TenantRow {
+        tenant_id: tenant.to_string(),
+        slug: event.slug,
+        display_name: event.display_name,
+        status: event.status,
+        data_mode: event.data_mode,
+        updated_at: now(),
+    })
 }
 
 pub async fn tenant_status_on_conn(
@@ -43,8 +55,9 @@ pub async fn tenant_status_on_conn(
 }
 
 /// A workspace created, changed or deleted (`ty`): kept for its workflows, a
-/// deleted one marked so. A workspace of a tenant the service has not heard of
-/// is left out.
+/// deleted one marked so. Its tenant's creation comes before it on the same
+/// partition, so a tenant the service has not heard of is an error, not a
+/// workspace to leave out.
 pub async fn workspace_changed_on_conn(
     conn: &mut AsyncPgConnection,
     ty: &str,
@@ -52,7 +65,10 @@ pub async fn workspace_changed_on_conn(
 ) -> Result<(), ApiError> {
     let tenant = TenantId::parse(&event.tenant_id).map_err(ApiError::internal)?;
     if tenant_get_on_conn(conn, tenant).await?.is_none() {
-        return Ok(());
+        return Err(ApiError::internal(format!(
+            "workspace {} of {tenant}, a tenant not known here",
+            event.workspace_id
+        )));
     }
     let at = now();
     workspace_upsert_on_conn(

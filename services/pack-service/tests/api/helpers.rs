@@ -77,6 +77,11 @@ impl TestApp {
         Self::spawn_configured(|_| {}).await
     }
 
+    /// The service with its consumers off: it hears of nothing yet.
+    pub async fn spawn_deaf() -> TestApp {
+        TestApp(Harness::spawn(Region::Us, json!({ "bus": { "consumers": false } }), |_| {}).await)
+    }
+
     /// The service with the test settings as `configure` changes them, its tool
     /// catalog holding the tools the example packs call (one approved release of
     /// a module providing them all).
@@ -149,18 +154,7 @@ impl TestApp {
     /// A tenant as the registry announces it, once the service has heard of it.
     pub async fn tenant(&self, data_mode: DataMode) -> TenantId {
         let tenant = TenantId::new(Region::Us);
-        self.announce(
-            "plinth.tenant.created",
-            "plinth.tenant.TenantCreated",
-            tenant,
-            &json!({
-                "tenant_id": tenant.to_string(), "slug": format!("t{}", &tenant.to_string()[7..15]),
-                "display_name": "Test tenant", "region": "us", "status": "PENDING",
-                "deployment_model": "hosted_saas", "data_mode": data_mode.as_str(),
-                "created_at": 1_790_000_000_000_000i64, "created_by": "alice@msp.example"
-            }),
-        )
-        .await;
+        self.announce_tenant(tenant, data_mode).await;
         wait_until(
             "the service to hear of the tenant",
             Duration::from_secs(60),
@@ -173,6 +167,22 @@ impl TestApp {
         )
         .await;
         tenant
+    }
+
+    /// The registry's announcement of `tenant`, created in `data_mode`.
+    pub async fn announce_tenant(&self, tenant: TenantId, data_mode: DataMode) {
+        self.announce(
+            "plinth.tenant.created",
+            "plinth.tenant.TenantCreated",
+            tenant,
+            &json!({
+                "tenant_id": tenant.to_string(), "slug": format!("t{}", &tenant.to_string()[7..15]),
+                "display_name": "Test tenant", "region": "us", "status": "PENDING",
+                "deployment_model": "hosted_saas", "data_mode": data_mode.as_str(),
+                "created_at": 1_790_000_000_000_000i64, "created_by": "alice@msp.example"
+            }),
+        )
+        .await;
     }
 
     /// The registry's status change of `tenant` to `status`, once applied.

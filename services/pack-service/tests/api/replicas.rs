@@ -135,11 +135,19 @@ async fn a_replica_killed_mid_stream_loses_nothing_and_half_applies_nothing() {
         count_all_tenants(&db.app_url(), "SELECT count(*) AS n FROM tenants").await,
         EVENTS as i64
     );
-    let inbox = plinth_testkit::count(&db.owner_url(), "SELECT count(*) AS n FROM inbox").await;
-    assert_eq!(
-        inbox, EVENTS as i64,
-        "events recorded in the inbox once each"
-    );
+    // Each consumer group records a tenant's creation: the projector, and the
+    // workspaces' consumer (it adds a tenant it meets first).
+    for group in ["projector", "workspaces"] {
+        let inbox = plinth_testkit::count(
+            &db.owner_url(),
+            &format!("SELECT count(*) AS n FROM inbox WHERE consumer LIKE '%.{group}'"),
+        )
+        .await;
+        assert_eq!(
+            inbox, EVENTS as i64,
+            "events recorded in the {group}'s inbox once each"
+        );
+    }
 
     // Writes: every one answered is stored; one whose connection broke under the
     // kill may be stored too (its retry is another attempt); each stored attempt

@@ -17,18 +17,7 @@ const WORKFLOW: &str = "playbook-invoice-dispute-triage-1.0.0.json";
 /// The registry's announcement of workspace `name` of `tenant` (`ty`:
 /// created, updated or deleted), once the service applied it.
 async fn workspace(app: &TestApp, tenant: TenantId, ty: &str, id: &str, name: &str) {
-    app.announce(
-        &format!("plinth.workspace.{ty}"),
-        "plinth.tenant.WorkspaceChanged",
-        tenant,
-        &json!({
-            "tenant_id": tenant.to_string(), "workspace_id": id, "name": name,
-            "data_mode": "metadata_only", "retention_days": 90, "write_cap_per_day": null,
-            "approval_tier": "L1",
-            "changed_at": 1_790_000_000_000_000i64, "changed_by": "ana@acme.example"
-        }),
-    )
-    .await;
+    announce_workspace(app, tenant, ty, id, name).await;
     let db = app.db.owner_url();
     let deleted = ty == "deleted";
     let query = format!(
@@ -39,6 +28,22 @@ async fn workspace(app: &TestApp, tenant: TenantId, ty: &str, id: &str, name: &s
         "the service to apply the workspace event",
         Duration::from_secs(60),
         || async { plinth_testkit::count_all_tenants(&db, &query).await == 1 },
+    )
+    .await;
+}
+
+/// The registry's announcement of workspace `name` of `tenant`.
+async fn announce_workspace(app: &TestApp, tenant: TenantId, ty: &str, id: &str, name: &str) {
+    app.announce(
+        &format!("plinth.workspace.{ty}"),
+        "plinth.tenant.WorkspaceChanged",
+        tenant,
+        &json!({
+            "tenant_id": tenant.to_string(), "workspace_id": id, "name": name,
+            "data_mode": "metadata_only", "retention_days": 90, "write_cap_per_day": null,
+            "approval_tier": "L1",
+            "changed_at": 1_790_000_000_000_000i64, "changed_by": "ana@acme.example"
+        }),
     )
     .await;
 }
@@ -268,4 +273,42 @@ async fn other_tenants_and_deleted_workspaces_are_kept_apart() {
     newer["version"] = json!("2.0.0");
     let (status, problem) = app.post(&workspace_admin(tenant), &desk, newer).await;
     assert_eq!(status, 409, "{problem}");
+}
+
+/// On a deployment upgraded from a version that did not keep workspaces, the
+/// projector's group has passed the workspaces the registry announced before:
+/// the workspaces' consumer, a group of its own, reads them from the topic's
+/// start (the tenant with them), and workflows are published there.
+#[tokio::test]
+async fn workspaces_announced_before_the_upgrade_are_read_from_the_start() {
+    let app = TestApp::spawn_deaf().await;
+    let tenant = TenantId::new(Region::Us);
+    app.announce_tenant(tenant, DataMode::MetadataOnly).await;
+    announce_workspace(&app, tenant, "created", "wsp_desk", "Service desk").await;
+    app.pass_over_registry_events("projector").await;
+    let upgraded = app
+        .process_with(json!({ "bus": { "consumers": true } }))
+        .await;
+
+    let db = app.db.owner_url();
+    let query = format!(
+        "SELECT count(*) AS n FROM workspaces w JOIN tenants t USING (tenant_id) \
+         WHERE w.workspace_id = 'wsp_desk' AND w.tenant_id = '{tenant}' AND w.deleted_at IS NULL"
+    );
+    wait_until(
+        "the workspace announced before the upgrade",
+        Duration::from_secs(60),
+        || async { plinth_testkit::count_all_tenants(&db, &query).await == 1 },
+    )
+    .await;
+    let (status, listed) = upgraded
+        .call(
+            Some(&workspace_admin(tenant)),
+            reqwest::Method::GET,
+            &workflows(tenant, "wsp_desk"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"], json!([]));
 }

@@ -35,7 +35,12 @@ pub fn tenant_admin(tenant: TenantId) -> As {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        let harness = Harness::spawn(Region::Us, json!({}), |_| {}).await;
+        Self::spawn_with(json!({})).await
+    }
+
+    /// The service with `overrides` over the test's settings.
+    pub async fn spawn_with(overrides: Value) -> TestApp {
+        let harness = Harness::spawn(Region::Us, overrides, |_| {}).await;
         TestApp { harness }
     }
 
@@ -50,6 +55,20 @@ impl TestApp {
     /// A tenant as the registry announces it, once the service has it.
     pub async fn tenant(&self) -> TenantId {
         let tenant = TenantId::new(Region::Us);
+        self.announce_tenant(tenant).await;
+        let db = self.db.owner_url();
+        let query = format!("SELECT count(*) AS n FROM tenants WHERE tenant_id = '{tenant}'");
+        wait_until(
+            "the registry's event applied",
+            Duration::from_secs(60),
+            || async { count_all_tenants(&db, &query).await == 1 },
+        )
+        .await;
+        tenant
+    }
+
+    /// `tenant`'s creation, as the registry announces it.
+    pub async fn announce_tenant(&self, tenant: TenantId) {
         self.announce(
             "plinth.tenant.created",
             "plinth.tenant.TenantCreated",
@@ -62,21 +81,42 @@ impl TestApp {
             }),
         )
         .await;
-        let db = self.db.owner_url();
-        let query = format!("SELECT count(*) AS n FROM tenants WHERE tenant_id = '{tenant}'");
-        wait_until(
-            "the registry's event applied",
-            Duration::from_secs(60),
-            || async { count_all_tenants(&db, &query).await == 1 },
-        )
-        .await;
-        tenant
     }
 
     /// A workspace of `tenant` with `tier` and `data_mode` (created, or
     /// updated when it exists), as the registry announces it, once the service
     /// has it so.
     pub async fn workspace(
+        &self,
+        tenant: TenantId,
+        workspace: &str,
+        tier: &str,
+        data_mode: &str,
+        ty: &str,
+    ) {
+        self.announce_workspace(tenant, workspace, tier, data_mode, ty)
+            .await;
+        let deleted = if ty == "plinth.workspace.deleted" {
+            "IS NOT NULL"
+        } else {
+            "IS NULL"
+        };
+        let query = format!(
+            "SELECT count(*) AS n FROM workspaces WHERE workspace_id = '{workspace}' \
+             AND approval_tier = '{tier}' AND data_mode = '{data_mode}' AND deleted_at {deleted}"
+        );
+        let db = self.db.owner_url();
+        wait_until(
+            "the workspace's event applied",
+            Duration::from_secs(60),
+            || async { count_all_tenants(&db, &query).await == 1 },
+        )
+        .await;
+    }
+
+    /// A workspace of `tenant` (`ty`: created, updated or deleted), as the
+    /// registry announces it.
+    pub async fn announce_workspace(
         &self,
         tenant: TenantId,
         workspace: &str,
@@ -94,22 +134,6 @@ impl TestApp {
                 "write_cap_per_day": null, "approval_tier": tier,
                 "changed_at": 1_790_000_000_000_000i64, "changed_by": "ana@acme.example"
             }),
-        )
-        .await;
-        let deleted = if ty == "plinth.workspace.deleted" {
-            "IS NOT NULL"
-        } else {
-            "IS NULL"
-        };
-        let query = format!(
-            "SELECT count(*) AS n FROM workspaces WHERE workspace_id = '{workspace}' \
-             AND approval_tier = '{tier}' AND data_mode = '{data_mode}' AND deleted_at {deleted}"
-        );
-        let db = self.db.owner_url();
-        wait_until(
-            "the workspace's event applied",
-            Duration::from_secs(60),
-            || async { count_all_tenants(&db, &query).await == 1 },
         )
         .await;
     }

@@ -871,3 +871,57 @@ async fn bad_reports_are_refused_and_change_nothing() {
         .await;
     assert_eq!(status, 409);
 }
+
+/// On a deployment upgraded from a version that did not keep workspaces, the
+/// projector's group has passed the workspaces the registry announced before:
+/// the workspaces' consumer, a group of its own, reads them from the topic's start,
+/// and a run there is gated by that workspace's tier.
+#[tokio::test]
+async fn workspaces_announced_before_the_upgrade_are_read_from_the_start() {
+    let app = TestApp::spawn_with(json!({ "bus": { "consumers": false } })).await;
+    let tenant = TenantId::new(plinth_core::Region::Us);
+    app.announce_tenant(tenant).await;
+    app.announce_workspace(tenant, WS, "L2", "metadata_only", CREATED)
+        .await;
+    app.pass_over_registry_events("projector").await;
+    let upgraded = app
+        .process_with(json!({ "bus": { "consumers": true } }))
+        .await;
+
+    let db = app.db.owner_url();
+    let query = format!(
+        "SELECT count(*) AS n FROM workspaces w JOIN tenants t USING (tenant_id) \
+         WHERE w.workspace_id = '{WS}' AND w.tenant_id = '{tenant}' AND w.approval_tier = 'L2'"
+    );
+    plinth_testkit::wait_until(
+        "the workspace announced before the upgrade",
+        Duration::from_secs(60),
+        || async { count_all_tenants(&db, &query).await == 1 },
+    )
+    .await;
+    let (status, run) = upgraded
+        .call(
+            Some(&runtime()),
+            reqwest::Method::POST,
+            &runs(tenant),
+            Some(run_body(WS)),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let run = run["run_id"].as_str().unwrap();
+    let read = json!({ "step_key": "classify", "action_class": "read" });
+    let (status, step) = upgraded
+        .call(
+            Some(&runtime()),
+            reqwest::Method::POST,
+            &format!("{}/{run}/steps", runs(tenant)),
+            Some(read),
+        )
+        .await;
+    assert_eq!(status, 201, "{step}");
+    assert_eq!(
+        (&step["gate"], &step["workspace_tier"]),
+        (&json!("L2"), &json!("L2")),
+        "{step}"
+    );
+}
