@@ -320,7 +320,8 @@ fn readers(resource: Resource) -> Option<&'static [Role]> {
     }
 }
 
-/// Whether the runtime reads `resource`: only what it runs on. Every other role
+/// Whether the runtime reads `resource`: only what it runs on (the classified
+/// tickets it takes among it). Every other role
 /// reads what it reaches unless [`readers`] narrows it.
 fn runtime_reads(resource: Resource) -> bool {
     matches!(
@@ -330,6 +331,7 @@ fn runtime_reads(resource: Resource) -> bool {
             | Resource::ProviderKey
             | Resource::PolicyDecision
             | Resource::Run
+            | Resource::Classification
     )
 }
 
@@ -405,6 +407,7 @@ mod tests {
                         | Resource::ProviderKey
                         | Resource::PolicyDecision
                         | Resource::Run
+                        | Resource::Classification
                 ),
                 "{resource}"
             );

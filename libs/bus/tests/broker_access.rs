@@ -61,10 +61,15 @@ async fn send_as(
 /// The broker's own topics, unprefixed as in production, created by its super user.
 async fn ensure_region_topics() {
     let admin = bus_as(principal("admin").unwrap());
-    let specs: Vec<TopicSpec> = ["plinth.tenant.v1", "plinth.pack.v1", "eu.plinth.tenant.v1"]
-        .into_iter()
-        .map(|t| TopicSpec::new(t, 1))
-        .collect();
+    let specs: Vec<TopicSpec> = [
+        "plinth.tenant.v1",
+        "plinth.pack.v1",
+        "plinth.metering.v1",
+        "eu.plinth.tenant.v1",
+    ]
+    .into_iter()
+    .map(|t| TopicSpec::new(t, 1))
+    .collect();
     ensure_topics(&admin, &specs).await.unwrap();
 }
 
@@ -113,6 +118,26 @@ async fn a_service_writes_its_own_topic_and_not_another_services() {
         .await,
         Err(RDKafkaErrorCode::TopicAuthorizationFailed)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_runtime_writes_what_it_spends_and_nothing_else() {
+    let Some(runner) = principal("runner") else {
+        return;
+    };
+    ensure_region_topics().await;
+    let key = format!("acl-{}", Uuid::new_v4().simple());
+    assert_eq!(
+        send_as(runner.clone(), "plinth.metering.v1", &key).await,
+        Ok(())
+    );
+    for topic in ["plinth.tenant.v1", "plinth.pack.v1"] {
+        assert_eq!(
+            send_as(runner.clone(), topic, &key).await,
+            Err(RDKafkaErrorCode::TopicAuthorizationFailed),
+            "{topic}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

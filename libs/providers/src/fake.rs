@@ -208,11 +208,34 @@ fn openai_error(behavior: Behavior) -> Option<HttpResponse> {
     })
 }
 
-fn chat_completion(model: &str) -> Value {
+/// The fakes' token count of a request: a token for every four characters of
+/// its messages' text (the providers' own rule of thumb), at least one.
+fn prompt_tokens(body: &Value) -> u64 {
+    let chars: usize = body["messages"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .filter_map(|m| m["content"].as_str())
+                .map(str::len)
+                .sum()
+        })
+        .unwrap_or_default();
+    (chars as u64).div_ceil(4).max(1)
+}
+
+/// The fakes' answer: "pong", one token, unless more were allowed (then the
+/// answer is as long as the request's `max_tokens` allows, up to 16).
+fn completion_tokens(body: &Value) -> u64 {
+    body["max_tokens"].as_u64().unwrap_or(16).clamp(1, 16)
+}
+
+fn chat_completion(model: &str, body: &Value) -> Value {
+    let (prompt, completion) = (prompt_tokens(body), completion_tokens(body));
     json!({
         "id": "chatcmpl-fake0001", "object": "chat.completion", "created": 1_790_000_000, "model": model,
         "choices": [{ "index": 0, "message": { "role": "assistant", "content": "pong" }, "finish_reason": "length" }],
-        "usage": { "prompt_tokens": 8, "completion_tokens": 1, "total_tokens": 9 }
+        "usage": { "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion }
     })
 }
 
@@ -245,7 +268,7 @@ async fn openai_chat(
             } }),
         );
     }
-    json_answer(StatusCode::OK, chat_completion(model))
+    json_answer(StatusCode::OK, chat_completion(model, &body))
 }
 
 /// Azure OpenAI's error answer for a behavior that is not `Ok`, or for a call
@@ -311,6 +334,7 @@ async fn azure_chat(
     state: web::Data<Mutex<State>>,
     req: HttpRequest,
     path: web::Path<String>,
+    body: web::Json<Value>,
 ) -> HttpResponse {
     if let Some(error) = azure_error(&state, &req) {
         return error;
@@ -325,7 +349,7 @@ async fn azure_chat(
             } }),
         );
     }
-    json_answer(StatusCode::OK, chat_completion(AZURE_MODELS[0]))
+    json_answer(StatusCode::OK, chat_completion(AZURE_MODELS[0], &body))
 }
 
 /// Anthropic's error answer for a behavior that is not `Ok`, or for a call
@@ -402,7 +426,7 @@ async fn anthropic_messages(
             "id": "msg_fake0001", "type": "message", "role": "assistant",
             "content": [{ "type": "text", "text": "pong" }], "model": model,
             "stop_reason": "max_tokens", "stop_sequence": null,
-            "usage": { "input_tokens": 8, "output_tokens": 1 }
+            "usage": { "input_tokens": prompt_tokens(&body), "output_tokens": completion_tokens(&body) }
         }),
     )
 }

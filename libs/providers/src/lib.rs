@@ -124,7 +124,44 @@ pub struct Probe {
     pub models: Vec<String>,
 }
 
-/// The client provider setup calls providers with.
+/// A chat completion's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    /// The model that answered, as the provider names it.
+    pub model: String,
+    /// The answer's text.
+    pub text: String,
+    /// The tokens of the request, as the provider counted them.
+    pub tokens_in: u64,
+    /// The tokens of the answer.
+    pub tokens_out: u64,
+}
+
+impl Chat {
+    /// The answer in a provider's good response body; none if it is not one.
+    fn read(kind: ProviderKind, body: &Value) -> Option<Chat> {
+        let (text, tokens_in, tokens_out) = match kind {
+            ProviderKind::OpenAi | ProviderKind::AzureOpenAi => (
+                body["choices"][0]["message"]["content"].as_str()?,
+                body["usage"]["prompt_tokens"].as_u64()?,
+                body["usage"]["completion_tokens"].as_u64()?,
+            ),
+            ProviderKind::Anthropic => (
+                body["content"][0]["text"].as_str()?,
+                body["usage"]["input_tokens"].as_u64()?,
+                body["usage"]["output_tokens"].as_u64()?,
+            ),
+        };
+        Some(Chat {
+            model: body["model"].as_str()?.to_owned(),
+            text: text.to_owned(),
+            tokens_in,
+            tokens_out,
+        })
+    }
+}
+
+/// The client provider setup and runtimes call providers with.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -212,6 +249,57 @@ impl Client {
             body["model"].as_str().map(|m| vec![m.to_owned()])
         })
         .await
+    }
+
+    /// A chat completion of `prompt` by `model`, at most `max_tokens` long: the
+    /// answer's text and the tokens the provider counted; or, when the provider
+    /// did not answer so, how the call went.
+    pub async fn chat(
+        &self,
+        endpoint: &Endpoint,
+        key: &SecretString,
+        model: &str,
+        prompt: &str,
+        max_tokens: u32,
+    ) -> Result<Chat, Probe> {
+        let base = endpoint.base_url.trim_end_matches('/');
+        let messages = json!([{ "role": "user", "content": prompt }]);
+        let request = match endpoint.kind {
+            ProviderKind::OpenAi => self
+                .http
+                .post(format!("{base}/chat/completions"))
+                .bearer_auth(key.expose_secret())
+                .json(&json!({ "model": model, "messages": messages, "max_tokens": max_tokens })),
+            ProviderKind::AzureOpenAi => self
+                .http
+                .post(format!(
+                    "{base}/openai/deployments/{}/chat/completions",
+                    endpoint.deployment.as_deref().unwrap_or_default()
+                ))
+                .query(&[(
+                    "api-version",
+                    endpoint.api_version.as_deref().unwrap_or_default(),
+                )])
+                .header("api-key", key.expose_secret())
+                .json(&json!({ "messages": messages, "max_tokens": max_tokens })),
+            ProviderKind::Anthropic => self
+                .http
+                .post(format!("{base}/messages"))
+                .header("x-api-key", key.expose_secret())
+                .header("anthropic-version", ANTHROPIC_VERSION)
+                .json(&json!({ "model": model, "messages": messages, "max_tokens": max_tokens })),
+        };
+        let kind = endpoint.kind;
+        let mut chat = None;
+        let probe = self
+            .send(request, |body| {
+                let read = Chat::read(kind, body)?;
+                let model = read.model.clone();
+                chat = Some(read);
+                Some(vec![model])
+            })
+            .await;
+        chat.filter(|_| probe.outcome == Outcome::Ok).ok_or(probe)
     }
 
     /// Sends `request` and normalizes the answer; `read` takes what a good

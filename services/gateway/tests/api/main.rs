@@ -21,5 +21,6 @@ mod providers;
 mod proxy;
 mod roles;
 mod rolling;
+mod runner;
 mod runs;
 mod tls;
