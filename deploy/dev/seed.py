@@ -60,7 +60,10 @@ GROUP_ROLES = [
 ]
 DEADLINE_SECONDS = 120
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "packs")
-PLAYBOOKS = ["playbook-invoice-dispute-triage-1.0.0.json", "playbook-password-reset-1.0.0.json"]
+PLAYBOOKS = ["playbook-invoice-dispute-triage-1.0.0.json", "playbook-invoice-dispute-triage-1.1.0.json",
+             "playbook-password-reset-1.0.0.json"]
+# The invoice-dispute version the demo tenants run: its credit waits for an approver.
+LINKED_PLAYBOOK = ("invoice-dispute-triage", "1.1.0")
 DOMAIN_PACKS = ["itsm-1.0.0.json", "finance-3.2.0.json", "finance-3.3.0.json"]
 TENANT_PACK = "acme-finance-1.4.0.json"
 MODULE_EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "modules")
@@ -265,15 +268,18 @@ def seed_finance_demo(browser, gateway, tid, slug):
     wait_until(f"the pack service to hear of {slug}",
                lambda: browser.api(gateway, "GET", f"/admin/packs/tenant/{tid}", expect=None)[0] == 200)
     _, active = browser.api(gateway, "GET", f"/admin/packs/tenant/{tid}/active")
-    if active["active"] and active["active"]["domain"] == "finance":
-        return
-    browser.api(gateway, "POST", "/admin/packs/tenant/import",
-                {"tenant_id": tid, "pack": example(TENANT_PACK)})
-    browser.api(gateway, "POST", "/admin/packs/activate",
-                {"tenant_id": tid, "domain_pack_version": "3.2.0", "tenant_pack_version": "1.4.0"})
-    browser.api(gateway, "POST", f"/admin/packs/tenant/{tid}/playbooks",
-                {"playbook": "invoice-dispute-triage", "version": "1.0.0"})
-    log(f"{slug} runs Finance 3.2.0 with its Tenant Pack 1.4.0")
+    if not (active["active"] and active["active"]["domain"] == "finance"):
+        browser.api(gateway, "POST", "/admin/packs/tenant/import",
+                    {"tenant_id": tid, "pack": example(TENANT_PACK)})
+        browser.api(gateway, "POST", "/admin/packs/activate",
+                    {"tenant_id": tid, "domain_pack_version": "3.2.0", "tenant_pack_version": "1.4.0"})
+        log(f"{slug} runs Finance 3.2.0 with its Tenant Pack 1.4.0")
+    playbook, version = LINKED_PLAYBOOK
+    _, config = browser.api(gateway, "GET", f"/runtime/tenants/{tid}/config")
+    if not any(p["id"] == playbook and p["version"] == version for p in config["playbooks"]):
+        browser.api(gateway, "POST", f"/admin/packs/tenant/{tid}/playbooks",
+                    {"playbook": playbook, "version": version})
+        log(f"{slug} runs {playbook} {version} on billing disputes")
 
 
 # Each demo tenant's AI provider connections: one keyed through its setup link
@@ -374,6 +380,52 @@ def seed_connectors(browser, gateway, tid, slug):
         f"its credentials entered through a setup link (version {answer['version']})")
 
 
+def seed_runner_workspace(browser, gateway, tid, slug):
+    """The workspace the region's runner runs the tenant's tickets in: Accounts
+    payable, at L1 (each step announced; the playbook's own gates stand)."""
+    base = f"/admin/tenants/{tid}/workspaces"
+    found = [w for w in all_items(browser, gateway, base) if w["name"] == "Accounts payable"]
+    if found:
+        return found[0]["workspace_id"]
+    _, workspace = browser.api(gateway, "POST", base, {"name": "Accounts payable", "approval_tier": "L1"})
+    log(f"{slug}: workspace Accounts payable (L1), where the runner runs its tickets")
+    return workspace["workspace_id"]
+
+
+def runner_config(region):
+    return os.path.join(os.environ.get("PLINTH_STATE_DIR", ".dev-state"), f"runner-{region}.toml")
+
+
+def write_runner_config(region, tid, workspace):
+    """The tenants the region's runner serves (deploy/dev/services.sh runners)."""
+    with open(runner_config(region), "w") as f:
+        f.write(f'tenants = [{{ tenant_id = "{tid}", workspace_id = "{workspace}" }}]\n')
+
+
+def seed_ticket(region):
+    """Ops, as the tenant's operator: a billing dispute submitted, unless a run
+    already waits for an approver; then the run the region's runner makes of it,
+    waiting at its credit step."""
+    gateway = GATEWAYS[region]
+    slug = TENANTS[region]["slug"]
+    operator = Browser()
+    operator.log_in(gateway, f"{slug}-operator")
+    with open(runner_config(region)) as f:
+        tid = re.search(r'tenant_id = "([^"]+)"', f.read()).group(1)
+    runs = f"/admin/policies/tenants/{tid}/runs?status=WAITING_APPROVAL"
+    waiting = lambda: operator.api(gateway, "GET", runs)[1]["items"]
+    if not waiting():
+        _, decided = operator.api(gateway, "POST", f"/runtime/tenants/{tid}/classify", {"ticket": {
+            "id": f"AP-{int(time.time()) % 100000}",
+            "fields": {"subject": "Invoice 4411 charged twice", "channel": "portal", "amount": 1250}}})
+        log(f"{slug}: {slug}-operator submitted a billing dispute in Ops ({decided['category']}, "
+            f"{decided['priority']})")
+        wait_until(f"{slug}'s runner to run it up to its approval", waiting)
+    run = waiting()[0]
+    log(f"{slug}: run {run['run_id']} of {run['subject']['id']} {run['subject']['version']} waits for "
+        f"an approver: {gateway}/tenants/{tid}/approvals (sign in as {slug}-approver)")
+
+
 def seed_region(browser, region):
     gateway = GATEWAYS[region]
     seed_modules(browser, gateway, region)
@@ -435,6 +487,7 @@ def seed_region(browser, region):
     seed_finance_demo(browser, gateway, tid, slug)
     link = seed_providers(browser, gateway, tid, slug, region)
     seed_connectors(browser, gateway, tid, slug)
+    write_runner_config(region, tid, seed_runner_workspace(browser, gateway, tid, slug))
     if link:
         log(f"{slug}: a setup link for its {PROVIDERS[region][1]['name']} key, valid a day "
             f"(open it in a browser, enter any key starting sk-demo-): {link}")
@@ -442,6 +495,10 @@ def seed_region(browser, region):
 
 
 def main():
+    if sys.argv[1:] == ["tickets"]:
+        for region in GATEWAYS:
+            seed_ticket(region)
+        return
     browser = Browser()
     for region, gateway in GATEWAYS.items():
         me = browser.log_in(gateway, "msp-admin")

@@ -2,7 +2,7 @@
 # The services of the local platform, in two regions (US and EU), each service a
 # process of its own with its log and pid file under .dev-state/services/.
 # Idempotent.
-#   services.sh up | down | status | targets
+#   services.sh up | runners | down | status | targets
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 SERVICES_DIR=$PLINTH_STATE_DIR/services
@@ -154,6 +154,7 @@ up() {
   for svc in $found; do args+=(--bin "$svc"); done
   [ -f "$ROOT/services/audit/Cargo.toml" ] && args+=(--bin plinth-audit)
   echo "$found" | grep -qx provider-setup && args+=(--bin plinth-provider-fakes)
+  [ -f "$ROOT/services/runner/Cargo.toml" ] && args+=(--bin plinth-runner)
   log "building ${found//$'\n'/, }"
   (cd "$ROOT" && cargo build --quiet "${args[@]}")
   if echo "$found" | grep -qx gateway; then
@@ -167,6 +168,39 @@ up() {
     # the others.
     for svc in $(echo "$found" | grep -v '^gateway$'); do start "$svc" "$region"; done
     if echo "$found" | grep -qx gateway; then start gateway "$region"; fi
+  done
+}
+
+# The reference runtime, one per region, once the demo named the tenants it
+# serves ($PLINTH_STATE_DIR/runner-<region>.toml, written by seed.py): it calls
+# the region's gateway as the dev identity provider's plinth-runtime client and
+# meters on the broker as its own principal.
+runners() {
+  local region name config
+  [ -x "$ROOT/target/debug/plinth-runner" ] || return 0
+  for region in $REGIONS; do
+    name=$(instance runner "$region")
+    config=$PLINTH_STATE_DIR/runner-$region.toml
+    [ -f "$config" ] || continue
+    if running "$name"; then
+      log "$name already running (pid $(cat "$SERVICES_DIR/$name.pid"))"
+      continue
+    fi
+    local prefix=""; [ "$region" = us ] || prefix="$region."
+    local own=()
+    mapfile -t own < <(bus_principal_env "$name")
+    (exec setsid env \
+      PLINTH_CONFIG="$config" \
+      PLINTH_REGION="$region" \
+      PLINTH_GATEWAY_URL="http://127.0.0.1:$(port_of gateway "$region")" \
+      PLINTH_ISSUER="$PLINTH_IDP_ISSUER" \
+      PLINTH_MODULES_DIR="$ROOT/examples/modules" \
+      PLINTH_BUS__BROKERS="$PLINTH_KAFKA_BROKERS" \
+      PLINTH_BUS__TOPIC_PREFIX="$prefix" \
+      "${own[@]}" \
+      "$ROOT/target/debug/plinth-runner" >"$SERVICES_DIR/$name.log" 2>&1 </dev/null) &
+    echo $! >"$SERVICES_DIR/$name.pid"
+    log "$name running (pid $(cat "$SERVICES_DIR/$name.pid")): the tickets of the tenants in $config"
   done
 }
 
@@ -199,6 +233,10 @@ status() {
         echo "  Service     $name  not running"
       fi
     done
+    name=$(instance runner "$region")
+    if running "$name"; then
+      echo "  Runner      $name  the reference runtime (region $region, log $SERVICES_DIR/$name.log)"
+    fi
   done
 }
 

@@ -54,6 +54,10 @@ status() {
   echo "Policy: the platform baseline is in force for both tenants, enrolled by their onboarding:"
   echo "  GET /admin/policies/tenants/<tenant id>/effective (with provenance); decisions at"
   echo "  POST /runtime/policy/tenants/<tenant id>/decisions; usage at GET /admin/policies/tenants/<tenant id>/usage (docs/policy.md)"
+  echo "Runs: a runner per region (the reference runtime, docs/runner.md) runs each billing dispute submitted in Ops"
+  echo "  (acme-operator, globex-operator) through invoice-dispute-triage 1.1.0 in the Accounts payable workspace;"
+  echo "  the demo's dispute waits at its credit step for an approver ([demo] lines above): approve it in"
+  echo "  Approvals as acme-approver (globex-approver), and the runner completes the run (Runs)"
   echo
   echo "Stop everything with: make down"
 }
@@ -67,6 +71,8 @@ case "${1:-up}" in
     "$DEV/services.sh" up
     "$DEV/prometheus.sh" up
     "$PLINTH_TEST_PYTHON" "$DEV/seed.py"
+    "$DEV/services.sh" runners
+    "$PLINTH_TEST_PYTHON" "$DEV/seed.py" tickets
     status
     ;;
   down)

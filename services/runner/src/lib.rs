@@ -358,8 +358,15 @@ impl Runner {
             tools = self.tools.len(),
             "the runner takes the tickets classified from now on"
         );
+        // A run that waits is told once, not at every pass.
+        let mut told = HashSet::new();
         loop {
             for outcome in self.pass().await {
+                if let Outcome::Waiting { run_id, seq, .. } = &outcome
+                    && !told.insert((run_id.clone(), *seq))
+                {
+                    continue;
+                }
                 tracing::info!(?outcome, "runner");
             }
             tokio::select! {

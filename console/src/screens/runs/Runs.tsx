@@ -27,8 +27,16 @@ const triggerOf = (run: Run) =>
     .filter(Boolean)
     .join(" · ");
 
+/** How often a screen looks again at runs that are still going: the runtime
+ * moves them on without the reader doing anything. */
+const LIVE_MS = 2000;
+
+/** Whether a run has ended: its page stops looking for changes. */
+const ended = (status: string | undefined) => status === "SUCCEEDED" || status === "FAILED" || status === "CANCELLED";
+
 /** The selected tenant's runs, newest first: what ran, where, for whom, and
- * how it stands; each opens on its timeline of steps. */
+ * how it stands, kept current while the page is open; each opens on its
+ * timeline of steps. */
 export function TenantRuns() {
   const { tenant } = useTenantScope();
   const id = useId();
@@ -41,6 +49,7 @@ export function TenantRuns() {
           params: { path: { tenant_id: tenant.tenant_id }, query: { status: status || undefined } },
         }),
       ),
+    refetchInterval: LIVE_MS,
   });
   return (
     <section aria-labelledby="runs">
@@ -103,8 +112,8 @@ export function TenantRuns() {
 
 /** One run: what triggered it, and the timeline of its steps — each gate's
  * decision and why, the AI's decision support, who approved and when, how the
- * step ended. An approver decides a waiting step here; a person marks a
- * human-only step done. */
+ * step ended — kept current until the run ends. An approver decides a waiting
+ * step here; a person marks a human-only step done. */
 export function RunPage() {
   const { tenant } = useTenantScope();
   const { runId = "" } = useParams();
@@ -116,6 +125,7 @@ export function RunPage() {
           params: { path: { tenant_id: tenant.tenant_id, run_id: runId } },
         }),
       ),
+    refetchInterval: (query) => (ended(query.state.data?.status) || query.state.error ? false : LIVE_MS),
   });
   if (run.isPending) return <p>Loading the run…</p>;
   if (run.isError) return <ProblemView error={run.error} />;
@@ -312,7 +322,7 @@ function MarkDone({ step }: { step: Step }) {
 
 /** The approvers' inbox: the tenant's requests waiting for a decision, each
  * with what it will change and the AI's recommendation; and the notifications
- * of steps at L1 for the reader's roles. */
+ * of steps at L1 for the reader's roles; both kept current while it is open. */
 export function Approvals() {
   const { tenant, can } = useTenantScope();
   const pending = useQuery({
@@ -323,6 +333,7 @@ export function Approvals() {
           params: { path: { tenant_id: tenant.tenant_id }, query: { status: "PENDING" } },
         }),
       ),
+    refetchInterval: LIVE_MS,
   });
   const notifications = useQuery({
     queryKey: ["notifications", tenant.tenant_id],
@@ -332,6 +343,7 @@ export function Approvals() {
           params: { path: { tenant_id: tenant.tenant_id }, query: {} },
         }),
       ),
+    refetchInterval: LIVE_MS,
   });
   return (
     <section aria-labelledby="approvals">

@@ -1829,6 +1829,92 @@ async fn an_l2_step_is_approved_in_the_console_by_the_tenants_approver_alone() {
     );
 }
 
+/// From Ops to a completed run in the console, with the reference runtime
+/// running beside the stack: the operator's ticket becomes a run that waits at
+/// its L2 step (the operator cannot decide it; another tenant's approver sees
+/// nothing of it); the approver approves in a second session; the operator's
+/// open page of the run shows it completed, and the API agrees.
+#[tokio::test]
+async fn an_ops_ticket_becomes_a_run_that_the_approver_lets_complete_in_the_console() {
+    let Console { gateway, idp, s } = console_with(Options {
+        packs: true,
+        providers: true,
+        policy: true,
+        registry: crate::policy::policy_sagas(),
+        ..Options::default()
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let ready = crate::runner::ready_to_run(&s, &idp, &admin).await;
+    let runner = crate::runner::runner_for(&s, &idp, &ready);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(runner.run(stop.clone()));
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-ops-run");
+    let _ = std::fs::remove_dir_all(&shots);
+    let seen = browse(
+        "ops-run.mjs",
+        &[
+            &gateway,
+            &ready.acme,
+            &ready.globex,
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+    stop.cancel();
+    running.await.unwrap();
+    let text = |key: &str| seen[key].as_str().unwrap_or_default().to_owned();
+    assert!(text("classification").contains("billing-dispute"), "{seen}");
+    assert!(
+        text("run_row").contains("invoice-dispute-triage 1.1.0 (playbook)")
+            && text("run_row").contains("ops · ticket.classified · billing-dispute"),
+        "{seen}"
+    );
+    assert!(
+        text("steps_waiting").contains("1. lookup DONE")
+            && text("steps_waiting").contains("2. acknowledge DONE")
+            && text("steps_waiting").contains("3. credit WAITING_APPROVAL"),
+        "{seen}"
+    );
+    assert_eq!(seen["operator_decide_buttons"], 0, "{seen}");
+    assert!(
+        text("stranger_inbox").contains("No request is waiting."),
+        "{seen}"
+    );
+    assert_eq!(seen["stranger_run_steps"], 0, "{seen}");
+    assert!(
+        text("approver_card").contains("for acme-operator"),
+        "{seen}"
+    );
+    assert!(text("run_heading").contains("SUCCEEDED"), "{seen}");
+    assert!(
+        text("credit_done").contains("DONE")
+            && text("credit_done").contains("APPROVED by acme-approver"),
+        "{seen}"
+    );
+
+    // The service's record agrees.
+    let run_id = text("run_url").rsplit('/').next().unwrap().to_owned();
+    let (status, run, _) = s
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/admin/policies/tenants/{}/runs/{run_id}", ready.acme),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["status"], "SUCCEEDED");
+    let statuses: Vec<&Value> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["status"])
+        .collect();
+    assert_eq!(statuses, vec!["DONE", "DONE", "DONE"]);
+}
+
 /// Workflows in the console: the tenant's workspace administrator publishes a
 /// workflow version into a workspace from a JSON file and sees it listed; the
 /// tenant's auditor reads it with no control to publish; another tenant's

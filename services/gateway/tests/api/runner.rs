@@ -86,24 +86,23 @@ async fn passes_until(runner: &mut Runner, done: impl Fn(&Outcome) -> bool) -> V
     }
 }
 
-#[tokio::test]
-async fn an_ops_ticket_runs_its_playbook_waits_for_the_approver_and_completes() {
-    let idp = Idp::start().await;
-    let s = stack_with(
-        &idp,
-        Options {
-            packs: true,
-            providers: true,
-            policy: true,
-            registry: policy_sagas(),
-            ..Options::default()
-        },
-    )
-    .await;
-    let admin = idp.access_token("msp-admin").await;
+/// What [`ready_to_run`] set up.
+pub struct Ready {
+    pub acme: String,
+    /// Another tenant, whose approver has a role there and none in acme.
+    pub globex: String,
+    /// acme's workspace at L0, where the runner runs its tickets.
+    pub workspace: String,
+}
+
+/// Two ACTIVE tenants with their people's roles; acme runs Finance 3.2.0 with
+/// invoice-dispute-triage 1.1.0 linked to billing disputes (the stack approved
+/// the example modules), has its own OpenAI key, and a workspace at L0 its
+/// administrator created.
+pub async fn ready_to_run(s: &Stack, idp: &Idp, admin: &str) -> Ready {
     let acme = active_tenant(
-        &s,
-        &admin,
+        s,
+        admin,
         "runnerco",
         &[
             ("acme-workspace-admins", "WorkspaceAdmin"),
@@ -112,22 +111,18 @@ async fn an_ops_ticket_runs_its_playbook_waits_for_the_approver_and_completes() 
         ],
     )
     .await;
-    for (user, role) in [
-        ("acme-admin", "WorkspaceAdmin"),
-        ("acme-operator", "Operator"),
-        ("acme-approver", "Approver"),
+    let globex = active_tenant(s, admin, "strangerco", &[("globex-approvers", "Approver")]).await;
+    for (user, tenant, role) in [
+        ("acme-admin", &acme, "WorkspaceAdmin"),
+        ("acme-operator", &acme, "Operator"),
+        ("acme-approver", &acme, "Approver"),
+        ("globex-approver", &globex, "Approver"),
     ] {
         let token = idp.access_token(user).await;
-        wait_for_roles(&s, &token, &acme, json!([role])).await;
+        wait_for_roles(s, &token, tenant, json!([role])).await;
     }
     let acme_admin = idp.access_token("acme-admin").await;
-    let operator = idp.access_token("acme-operator").await;
-    let approver = idp.access_token("acme-approver").await;
-
-    // The platform team (the stack approved the example modules): the Finance
-    // pack and the playbook whose credit step an approver agrees to, active for
-    // the tenant; its own key.
-    s.wait_for_pack_service(&admin, &acme).await;
+    s.wait_for_pack_service(admin, &acme).await;
     for (path, body) in [
         (
             "/admin/playbooks".to_owned(),
@@ -146,12 +141,12 @@ async fn an_ops_ticket_runs_its_playbook_waits_for_the_approver_and_completes() 
             json!({ "playbook": "invoice-dispute-triage", "version": "1.1.0" }),
         ),
     ] {
-        let (status, answer) = call(&s, &admin, Method::POST, &path, Some(body)).await;
+        let (status, answer) = call(s, admin, Method::POST, &path, Some(body)).await;
         assert!(status == 200 || status == 201, "{path}: {status} {answer}");
     }
-    own_key(&s, &admin, &acme).await;
+    own_key(s, admin, &acme).await;
     let (status, workspace) = call(
-        &s,
+        s,
         &acme_admin,
         Method::POST,
         &format!("/admin/tenants/{acme}/workspaces"),
@@ -159,18 +154,48 @@ async fn an_ops_ticket_runs_its_playbook_waits_for_the_approver_and_completes() 
     )
     .await;
     assert_eq!(status, 201, "{workspace}");
-    let workspace = workspace["workspace_id"].as_str().unwrap().to_owned();
+    Ready {
+        acme,
+        globex,
+        workspace: workspace["workspace_id"].as_str().unwrap().to_owned(),
+    }
+}
 
-    let mut runner = Runner::new(
+/// A runner serving `ready`'s acme through the stack's gateway, metering on the
+/// stack's topics.
+pub fn runner_for(s: &Stack, idp: &Idp, ready: &Ready) -> Runner {
+    Runner::new(
         Settings::with_overrides(json!({
-            "gateway_url": s.gateway, "issuer": idp.issuer,
+            "gateway_url": s.gateway, "issuer": idp.issuer, "poll_interval_ms": 200,
             "modules_dir": repo().join("examples/modules"),
-            "tenants": [{ "tenant_id": acme, "workspace_id": workspace }],
+            "tenants": [{ "tenant_id": ready.acme, "workspace_id": ready.workspace }],
             "bus": plinth_testkit::test_bus_settings(&s.prefix, json!({ "partitions": 1 }))
         }))
         .unwrap(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_ops_ticket_runs_its_playbook_waits_for_the_approver_and_completes() {
+    let idp = Idp::start().await;
+    let s = stack_with(
+        &idp,
+        Options {
+            packs: true,
+            providers: true,
+            policy: true,
+            registry: policy_sagas(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+    let ready = ready_to_run(&s, &idp, &admin).await;
+    let acme = ready.acme.clone();
+    let operator = idp.access_token("acme-operator").await;
+    let approver = idp.access_token("acme-approver").await;
+    let mut runner = runner_for(&s, &idp, &ready);
     assert_eq!(runner.pass().await, vec![], "nothing classified yet");
 
     // Ops: the operator submits a ticket.
