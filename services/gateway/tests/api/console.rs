@@ -1915,6 +1915,163 @@ async fn an_ops_ticket_becomes_a_run_that_the_approver_lets_complete_in_the_cons
     assert_eq!(statuses, vec!["DONE", "DONE", "DONE"]);
 }
 
+/// Seed 002's exit gate as one test, in the EU, through the gateways with real
+/// logins at the identity provider: a tenant and its workspace created in the
+/// EU; a BYO key stored through a delegated setup link at the EU's setup
+/// surface, which the runtime then gets; a workflow version published and
+/// listed in the console and through the API; and nothing of it for a person
+/// of another tenant — nor at the US gateway, which sends the caller to the EU.
+#[tokio::test]
+async fn the_exit_gate_holds_in_the_eu_from_the_tenant_to_its_listed_workflow() {
+    let Console { gateway, idp, s } = console_with(Options {
+        packs: true,
+        providers: true,
+        region: Some(plinth_core::Region::Eu),
+        ..Options::default()
+    })
+    .await;
+    let admin = idp.access_token("msp-admin").await;
+
+    // A tenant in the EU, its people, and its workspace.
+    let acme = s.register(&admin, "acme-eu").await;
+    let globex = s.register(&admin, "globex-eu").await;
+    assert!(acme.starts_with("ten_eu_"), "{acme}");
+    s.wait_for_pack_service(&admin, &acme).await;
+    post_all(
+        &s,
+        &admin,
+        vec![
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-auditors", "role": "Auditor" }),
+            ),
+            (
+                format!("/admin/tenants/{globex}/group-mappings"),
+                json!({ "idp_group": "globex-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+        ],
+    )
+    .await;
+    wait_for_roles(&s, &idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
+    wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
+    wait_for_roles(&s, &idp, "globex-admin", &globex, json!(["WorkspaceAdmin"])).await;
+    let acme_admin = idp.access_token("acme-admin").await;
+    let (status, workspace, _) = s
+        .call(
+            Some(&acme_admin),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/workspaces"),
+            Some(json!({ "name": "Service desk" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{workspace}");
+    let workspace = workspace["workspace_id"].as_str().unwrap().to_owned();
+
+    // Its own key, entered through a link at the EU gateway's setup surface;
+    // the runtime gets it.
+    let (connection, link) = crate::runner::own_key(&s, &admin, &acme).await;
+    assert!(
+        link.starts_with(&format!("{gateway}/setup#")),
+        "the EU gateway's setup surface: {link}"
+    );
+    let runtime = idp.runtime_token().await;
+    let (status, released, _) = s
+        .call(
+            Some(&runtime),
+            Method::POST,
+            &format!("/runtime/providers/tenants/{acme}/connections/{connection}/key"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(released["key"], crate::runner::OWN_KEY);
+
+    // A workflow version published and listed in the console.
+    let workflows = format!("/admin/packs/tenant/{acme}/workspaces/{workspace}/workflows");
+    plinth_testkit::wait_until(
+        "the pack service to hear of the workspace",
+        Duration::from_secs(60),
+        || async {
+            s.call(Some(&acme_admin), Method::GET, &workflows, None)
+                .await
+                .0
+                == 200
+        },
+    )
+    .await;
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-exit-gate-eu");
+    let _ = std::fs::remove_dir_all(&shots);
+    let file =
+        crate::proxy::repo().join("examples/packs/playbook-invoice-dispute-triage-1.1.0.json");
+    let seen = browse(
+        "workflows.mjs",
+        &[
+            &gateway,
+            &acme,
+            &file.to_string_lossy(),
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+    assert!(
+        seen["published"]
+            .as_str()
+            .is_some_and(|p| p.contains("1.1.0")),
+        "{seen}"
+    );
+    for key in ["admin_rows", "auditor_rows"] {
+        let rows = seen[key].as_array().unwrap_or_else(|| panic!("{seen}"));
+        assert_eq!(rows.len(), 2, "{seen}");
+        assert!(rows[1].as_str().unwrap().contains("1.1.0"), "{seen}");
+    }
+    assert_eq!(seen["auditor_publish_buttons"], 0, "{seen}");
+    assert_eq!(seen["stranger_tables"], 0, "{seen}");
+
+    // Through the API: listed for the tenant's people; nothing for another
+    // tenant's, nor for anyone at the US gateway.
+    let auditor = idp.access_token("acme-auditor").await;
+    let (status, listed, _) = s.call(Some(&auditor), Method::GET, &workflows, None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"][0]["version"], "1.1.0", "{listed}");
+    let stranger = idp.access_token("globex-admin").await;
+    for path in [
+        workflows.clone(),
+        format!("/admin/tenants/{acme}/workspaces"),
+        format!("/admin/providers/tenants/{acme}/connections"),
+    ] {
+        let (status, answer, _) = s.call(Some(&stranger), Method::GET, &path, None).await;
+        assert_eq!(status, 403, "{path}: {answer}");
+    }
+    let us = s.gateway_of(plinth_core::Region::Us).await;
+    for (token, path) in [
+        (&acme_admin, workflows.clone()),
+        (&auditor, format!("/admin/tenants/{acme}")),
+        (
+            &runtime,
+            format!("/runtime/providers/tenants/{acme}/selection"),
+        ),
+    ] {
+        let answer = s
+            .http_client()
+            .get(format!("{us}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 421, "{path}");
+        let problem: Value = answer.json().await.unwrap();
+        assert_eq!(
+            (&problem["code"], &problem["region"]),
+            (&json!("wrong_region"), &json!("eu")),
+            "{path}: {problem}"
+        );
+    }
+}
+
 /// Workflows in the console: the tenant's workspace administrator publishes a
 /// workflow version into a workspace from a JSON file and sees it listed; the
 /// tenant's auditor reads it with no control to publish; another tenant's

@@ -33,6 +33,8 @@ pub struct Stack {
     _policy_db: Option<TestDb>,
     /// The gateway's settings, for another gateway of the same region.
     settings: Value,
+    /// The region of every process of the stack.
+    pub region: Region,
 }
 
 pub async fn stack(idp: &Idp) -> Stack {
@@ -65,12 +67,15 @@ pub struct Options {
     /// Tenant registry settings merged over the stack's (its consumers are off
     /// unless this turns them on).
     pub registry: Value,
+    /// The region of every process of the stack (`us` unless set).
+    pub region: Option<Region>,
 }
 
 /// The settings of a service behind the stack's gateway: its database, the
 /// stack's topics (relay and consumers on), the gateway's token key.
-fn upstream_settings(db: &TestDb, prefix: &str, keys: &TokenKeys) -> Value {
+fn upstream_settings(db: &TestDb, prefix: &str, keys: &TokenKeys, region: Region) -> Value {
     json!({
+        "region": region,
         "http": { "port": 0 },
         "database": {
             "app_url": db.app_url(), "owner_url": db.owner_url(),
@@ -87,7 +92,9 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         .unwrap();
     let keys = TokenKeys::generate();
     let prefix = test_topic_prefix();
+    let region = options.region.unwrap_or(Region::Us);
     let mut registry_settings = json!({
+        "region": region,
         "http": { "port": 0 },
         "database": {
             "app_url": db.app_url(), "owner_url": db.owner_url(),
@@ -120,10 +127,11 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         let db = TestDb::create("audit", audit::all_migrations())
             .await
             .unwrap();
-        let (_, signing_key) =
-            plinth_auditlog::LogSigner::generate("plinth-audit-test", "audit.plinth.test/us");
+        let origin = format!("audit.plinth.test/{region}");
+        let (_, signing_key) = plinth_auditlog::LogSigner::generate("plinth-audit-test", &origin);
         let audit = audit::Application::build(
             audit::Settings::with_overrides(json!({
+                "region": region,
                 "http": { "port": 0 },
                 "database": {
                     "app_url": db.app_url(), "owner_url": db.owner_url(),
@@ -131,7 +139,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
                 },
                 "bus": test_bus_settings(&prefix, json!({ "partitions": 1, "relay": false, "consumers": true })),
                 "auth": { "internal_token_public_key": keys.public_base64url() },
-                "log": { "signing_key": signing_key, "origin_prefix": "audit.plinth.test/us" }
+                "log": { "signing_key": signing_key, "origin_prefix": origin }
             }))
             .unwrap(),
         )
@@ -153,7 +161,8 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             .await
             .unwrap();
         let packs = pack_service::Application::build(
-            pack_service::Settings::with_overrides(upstream_settings(&db, &prefix, &keys)).unwrap(),
+            pack_service::Settings::with_overrides(upstream_settings(&db, &prefix, &keys, region))
+                .unwrap(),
         )
         .await
         .unwrap();
@@ -174,8 +183,10 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             .await
             .unwrap();
         let modules = module_catalog::Application::build(
-            module_catalog::Settings::with_overrides(upstream_settings(&db, &prefix, &keys))
-                .unwrap(),
+            module_catalog::Settings::with_overrides(upstream_settings(
+                &db, &prefix, &keys, region,
+            ))
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -200,11 +211,11 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
         let db = TestDb::create("provider_setup", provider_setup::all_migrations())
             .await
             .unwrap();
-        let mut settings = upstream_settings(&db, &prefix, &keys);
+        let mut settings = upstream_settings(&db, &prefix, &keys, region);
         // The region's public address, as in the gateway's `regions`; the
         // gateway's own when its port is fixed, for a browser to open links.
         let surface = if options.port == 0 {
-            "https://us.plinth.example/setup".to_owned()
+            format!("https://{region}.plinth.example/setup")
         } else {
             format!("http://127.0.0.1:{}/setup", options.port)
         };
@@ -242,7 +253,8 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
             .await
             .unwrap();
         let service = policy::Application::build(
-            policy::Settings::with_overrides(upstream_settings(&db, &prefix, &keys)).unwrap(),
+            policy::Settings::with_overrides(upstream_settings(&db, &prefix, &keys, region))
+                .unwrap(),
         )
         .await
         .unwrap();
@@ -260,6 +272,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     };
     let body_limit = if options.packs { 4 * 1024 * 1024 } else { 8192 };
     let mut settings = json!({
+        "region": region,
         "http": { "port": options.port, "body_limit_bytes": body_limit },
         "oidc": { "issuer": idp.issuer, "audience": AUDIENCE },
         "internal_token": { "private_key_pem": keys.private_pem() },
@@ -280,6 +293,7 @@ pub async fn stack_with(idp: &Idp, options: Options) -> Stack {
     let ops = format!("http://127.0.0.1:{}", gateway.internal_port());
     tokio::spawn(gateway.run_until_stopped());
     let stack = Stack {
+        region,
         gateway: base,
         gateway_ops: ops,
         prefix,
@@ -352,8 +366,16 @@ impl Stack {
     /// Another gateway of the same region, beside the first (same keys, services
     /// and broker, its own port): its base URL.
     pub async fn another_gateway(&self) -> String {
+        self.gateway_of(self.region).await
+    }
+
+    /// A gateway of `region` with the stack's routes, keys and broker: the
+    /// stack's own region's beside the first, or another region's, which
+    /// forwards nothing of this one's tenants.
+    pub async fn gateway_of(&self, region: Region) -> String {
         let mut settings = self.settings.clone();
         settings["http"]["port"] = json!(0);
+        settings["region"] = json!(region);
         let gateway =
             gateway::Application::build(gateway::Settings::with_overrides(settings).unwrap())
                 .await
@@ -506,13 +528,14 @@ impl Stack {
     }
 
     /// Registers a US tenant as `token` (a platform administrator): its id.
+    /// Registers tenant `slug` in the stack's region: its id.
     pub async fn register(&self, token: &str, slug: &str) -> String {
         let (status, created, _) = self
             .call(
                 Some(token),
                 Method::POST,
                 "/admin/tenants",
-                Some(tenant(slug, "us")),
+                Some(tenant(slug, self.region.as_str())),
             )
             .await;
         assert_eq!(status, 201, "{created}");
@@ -680,6 +703,7 @@ async fn a_us_and_an_eu_gateway_each_refuse_the_others_tenants() {
         providers: None,
         _policy_db: None,
         settings: Value::Null,
+        region: Region::Eu,
     };
     let admin = idp.access_token("msp-admin").await;
 

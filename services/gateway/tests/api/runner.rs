@@ -18,8 +18,12 @@ use crate::policy::policy_sagas;
 use crate::proxy::{Options, Stack, call_as as call, repo, stack_with};
 use crate::runs::{active_tenant, wait_for_roles};
 
-/// The tenant's own OpenAI connection, its key entered through a delegated link.
-async fn own_key(s: &Stack, admin: &str, tenant: &str) {
+/// The key [`own_key`] enters.
+pub const OWN_KEY: &str = "sk-test-good-RUNNER-7c1d";
+
+/// The tenant's own OpenAI connection, its key entered through a delegated link
+/// at the stack's gateway: the connection's id and the link's address.
+pub async fn own_key(s: &Stack, admin: &str, tenant: &str) -> (String, String) {
     let providers = s.providers.clone().unwrap();
     let connections = format!("/admin/providers/tenants/{tenant}/connections");
     let created = std::sync::Mutex::new(Value::Null);
@@ -54,16 +58,18 @@ async fn own_key(s: &Stack, admin: &str, tenant: &str) {
     )
     .await;
     assert_eq!(status, 201, "{minted}");
-    let token = minted["url"].as_str().unwrap().split_once('#').unwrap().1;
+    let url = minted["url"].as_str().unwrap().to_owned();
+    let token = url.split_once('#').unwrap().1;
     let (status, redeemed, _) = s
         .call(
             None,
             Method::POST,
             "/setup/api/redeem",
-            Some(json!({ "token": token, "key": "sk-test-good-RUNNER-7c1d" })),
+            Some(json!({ "token": token, "key": OWN_KEY })),
         )
         .await;
     assert_eq!(status, 200, "{redeemed}");
+    (created["connection_id"].as_str().unwrap().to_owned(), url)
 }
 
 /// Passes of `runner` until one gives an outcome `done` accepts (a minute at
