@@ -4,8 +4,8 @@
 # audit log's append rate and the offline verification of a million entries, the
 # pack service's validation, configuration fetch and classification, the module
 # catalog's import, provider setup's selection and key release, policy decisions
-# (in process against Cedar, and over HTTP), the runs' gate decisions, and the
-# gateway against nginx.
+# (in process against Cedar, and over HTTP), the runs' gate decisions, a run of
+# five steps through the reference runtime, and the gateway against nginx.
 set -euo pipefail
 DEV=$(cd "$(dirname "$0")" && pwd)
 source "$DEV/env.sh"
@@ -25,5 +25,7 @@ cargo bench -p provider-setup --bench providers
 cargo bench -p plinth-policy --features cedar-bench --bench decide
 cargo bench -p policy --bench decisions
 cargo bench -p policy --bench gates
+# A 5-step L0 run through the reference runtime, the whole stack behind the gateway.
+cargo bench -p gateway --bench runs
 # The gateway against nginx (wrk), with its own broker and identity provider.
 "$ROOT/load-tests/gateway/run.sh"

@@ -235,6 +235,8 @@ pub struct Runner {
     started: OffsetDateTime,
     waiting: Vec<Active>,
     metering: Metering,
+    /// The time its providers' answers and its metering took, all told.
+    spent_outside: Duration,
 }
 
 /// Where the runner reports what it spent.
@@ -311,8 +313,16 @@ impl Runner {
             started: OffsetDateTime::now_utc(),
             waiting: Vec::new(),
             metering: Metering::new(&settings)?,
+            spent_outside: Duration::ZERO,
             settings,
         })
+    }
+
+    /// The time the runner spent waiting on others since it was made: the
+    /// control plane's answers, the providers' and the brokers'. What is left of
+    /// a pass's time is the runner's own.
+    pub fn time_in_calls(&self) -> Duration {
+        self.plane.spent() + self.spent_outside
     }
 
     /// The time between passes.
@@ -513,7 +523,7 @@ impl Runner {
             match step["status"].as_str().unwrap_or_default() {
                 "PROCEEDING" | "APPROVED" => {
                     let current = active.steps[active.next].clone();
-                    if !self.execute(active, &current, seq).await? {
+                    if !self.execute(active, &current, seq, None).await? {
                         return self.end(active, "failed").await;
                     }
                 }
@@ -564,7 +574,7 @@ impl Runner {
             active.waiting_on = Some(seq);
             match reported["status"].as_str().unwrap_or_default() {
                 "PROCEEDING" | "APPROVED" => {
-                    if !self.execute(active, &step, seq).await? {
+                    if !self.execute(active, &step, seq, Some(selection)).await? {
                         return self.end(active, "failed").await;
                     }
                 }
@@ -585,6 +595,7 @@ impl Runner {
         active: &Active,
         step: &Step,
         seq: i64,
+        selected: Option<Value>,
     ) -> Result<bool, RunnerError> {
         let tenant = &active.tenant;
         let module = self
@@ -592,12 +603,16 @@ impl Runner {
             .get(&step.tool)
             .map(|t| t.module_id.clone())
             .unwrap_or_default();
-        let selection = self
-            .plane
-            .get(&format!(
-                "/runtime/providers/tenants/{tenant}/selection?module={module}"
-            ))
-            .await?;
+        let selection = match selected {
+            Some(selection) => selection,
+            None => {
+                self.plane
+                    .get(&format!(
+                        "/runtime/providers/tenants/{tenant}/selection?module={module}"
+                    ))
+                    .await?
+            }
+        };
         let connection = text(&selection, "connection_id")?;
         let released = self
             .plane
@@ -617,6 +632,7 @@ impl Runner {
         };
         let key = SecretString::from(text(&released, "key")?);
         let model = text(&selection, "model")?;
+        let began = std::time::Instant::now();
         let asked = self
             .providers
             .chat(
@@ -644,6 +660,7 @@ impl Runner {
                 )
                 .await?;
         }
+        self.spent_outside += began.elapsed();
         let end = match &asked {
             Ok(chat) => json!({
                 "status": "done", "outcome": format!("{} done", step.tool),

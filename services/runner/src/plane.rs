@@ -2,6 +2,8 @@
 //! the runner's access token, JSON in and out; a refusal is the problem the
 //! service answered.
 
+use std::time::{Duration, Instant};
+
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -15,6 +17,8 @@ pub struct Plane {
     http: reqwest::Client,
     gateway: String,
     token: TokenSource,
+    /// The time its calls took, all told.
+    spent: Duration,
 }
 
 impl Plane {
@@ -23,7 +27,13 @@ impl Plane {
             http,
             gateway: gateway.trim_end_matches('/').to_owned(),
             token,
+            spent: Duration::ZERO,
         }
+    }
+
+    /// The time its calls took since it was made (a token's renewal included).
+    pub fn spent(&self) -> Duration {
+        self.spent
     }
 
     pub async fn get(&mut self, path: &str) -> Result<Value, RunnerError> {
@@ -36,6 +46,18 @@ impl Plane {
 
     /// `method` on `path`: the answer's JSON on a 2xx, else the problem.
     async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, RunnerError> {
+        let began = Instant::now();
+        let answer = self.send(method, path, body).await;
+        self.spent += began.elapsed();
+        answer
+    }
+
+    async fn send(
         &mut self,
         method: Method,
         path: &str,

@@ -1845,7 +1845,13 @@ async fn an_ops_ticket_becomes_a_run_that_the_approver_lets_complete_in_the_cons
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
-    let ready = crate::runner::ready_to_run(&s, &idp, &admin).await;
+    let ready = crate::runner::ready_to_run(
+        &s,
+        &idp,
+        &admin,
+        crate::packs::example("playbook-invoice-dispute-triage-1.1.0.json"),
+    )
+    .await;
     let runner = crate::runner::runner_for(&s, &idp, &ready);
     let stop = tokio_util::sync::CancellationToken::new();
     let running = tokio::spawn(runner.run(stop.clone()));

@@ -527,8 +527,8 @@ impl Stack {
         assert_eq!(status, 200, "{body}");
     }
 
-    /// Registers a US tenant as `token` (a platform administrator): its id.
-    /// Registers tenant `slug` in the stack's region: its id.
+    /// Registers tenant `slug` in the stack's region as `token` (a platform
+    /// administrator): its id.
     pub async fn register(&self, token: &str, slug: &str) -> String {
         let (status, created, _) = self
             .call(

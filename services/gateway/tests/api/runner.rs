@@ -102,10 +102,9 @@ pub struct Ready {
 }
 
 /// Two ACTIVE tenants with their people's roles; acme runs Finance 3.2.0 with
-/// invoice-dispute-triage 1.1.0 linked to billing disputes (the stack approved
-/// the example modules), has its own OpenAI key, and a workspace at L0 its
-/// administrator created.
-pub async fn ready_to_run(s: &Stack, idp: &Idp, admin: &str) -> Ready {
+/// `playbook` (a Finance one) published and linked (the stack approved the example modules),
+/// has its own OpenAI key, and a workspace at L0 its administrator created.
+pub async fn ready_to_run(s: &Stack, idp: &Idp, admin: &str, playbook: Value) -> Ready {
     let acme = active_tenant(
         s,
         admin,
@@ -129,11 +128,14 @@ pub async fn ready_to_run(s: &Stack, idp: &Idp, admin: &str) -> Ready {
     }
     let acme_admin = idp.access_token("acme-admin").await;
     s.wait_for_pack_service(admin, &acme).await;
+    let link = json!({ "playbook": playbook["id"], "version": playbook["version"] });
     for (path, body) in [
+        // The playbook Finance 3.2.0 names, then the one to link.
         (
             "/admin/playbooks".to_owned(),
             example("playbook-invoice-dispute-triage-1.1.0.json"),
         ),
+        ("/admin/playbooks".to_owned(), playbook),
         (
             "/admin/packs/domain/import".to_owned(),
             example("finance-3.2.0.json"),
@@ -142,10 +144,7 @@ pub async fn ready_to_run(s: &Stack, idp: &Idp, admin: &str) -> Ready {
             "/admin/packs/activate".to_owned(),
             json!({ "tenant_id": acme, "domain": "finance", "domain_pack_version": "3.2.0" }),
         ),
-        (
-            format!("/admin/packs/tenant/{acme}/playbooks"),
-            json!({ "playbook": "invoice-dispute-triage", "version": "1.1.0" }),
-        ),
+        (format!("/admin/packs/tenant/{acme}/playbooks"), link),
     ] {
         let (status, answer) = call(s, admin, Method::POST, &path, Some(body)).await;
         assert!(status == 200 || status == 201, "{path}: {status} {answer}");
@@ -197,7 +196,13 @@ async fn an_ops_ticket_runs_its_playbook_waits_for_the_approver_and_completes() 
     )
     .await;
     let admin = idp.access_token("msp-admin").await;
-    let ready = ready_to_run(&s, &idp, &admin).await;
+    let ready = ready_to_run(
+        &s,
+        &idp,
+        &admin,
+        example("playbook-invoice-dispute-triage-1.1.0.json"),
+    )
+    .await;
     let acme = ready.acme.clone();
     let operator = idp.access_token("acme-operator").await;
     let approver = idp.access_token("acme-approver").await;
