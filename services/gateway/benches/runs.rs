@@ -71,6 +71,34 @@ async fn measure(n: u64) -> Against {
     let admin = idp.access_token("msp-admin").await;
     let ready = runner::ready_to_run(&s, &idp, &admin, five_reads()).await;
     let operator = idp.access_token("acme-operator").await;
+    // The operator's tickets come from the tenant's allowance (10 a second in
+    // the test stack's entitlement): raised, so that the runs set the pace.
+    let (status, entitled, _) = s
+        .call(
+            Some(&admin),
+            Method::PUT,
+            &format!("/admin/tenants/{}/entitlements", ready.acme),
+            Some(json!({
+                "plan": "standard", "modules": [], "api_rate_per_second": 10_000,
+                "max_workspaces": 3, "max_provider_connections": 1,
+                "monthly_token_budget": 1_000_000_000
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{entitled}");
+    let listed = format!("/runtime/tenants/{}/classifications", ready.acme);
+    plinth_testkit::wait_until(
+        "the gateway to apply the tenant's new rate",
+        Duration::from_secs(60),
+        || async {
+            let burst = (0..40).map(|_| s.call(Some(&operator), Method::GET, &listed, None));
+            futures_util::future::join_all(burst)
+                .await
+                .iter()
+                .all(|(status, _, _)| *status == 200)
+        },
+    )
+    .await;
     let mut runtime = runner::runner_for(&s, &idp, &ready);
     let classify = format!("/runtime/tenants/{}/classify", ready.acme);
     let ticket = json!({ "ticket": { "fields": {

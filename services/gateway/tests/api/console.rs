@@ -1921,6 +1921,119 @@ async fn an_ops_ticket_becomes_a_run_that_the_approver_lets_complete_in_the_cons
     assert_eq!(statuses, vec!["DONE", "DONE", "DONE"]);
 }
 
+/// What [`workflow_tenants`] set up.
+struct WorkflowTenants {
+    acme: String,
+    globex: String,
+    /// The workflows of acme's workspace:
+    /// `/admin/packs/tenant/{acme}/workspaces/{workspace}/workflows`.
+    workflows: String,
+}
+
+/// Two tenants registered in the stack's region (`slugs`), acme's workspace
+/// administrator and auditor and globex's workspace administrator given their
+/// roles, and a workspace acme's administrator created, once the pack service
+/// knows it.
+async fn workflow_tenants(s: &Stack, idp: &Idp, admin: &str, slugs: [&str; 2]) -> WorkflowTenants {
+    let acme = s.register(admin, slugs[0]).await;
+    let globex = s.register(admin, slugs[1]).await;
+    s.wait_for_pack_service(admin, &acme).await;
+    post_all(
+        s,
+        admin,
+        vec![
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+            (
+                format!("/admin/tenants/{acme}/group-mappings"),
+                json!({ "idp_group": "acme-auditors", "role": "Auditor" }),
+            ),
+            (
+                format!("/admin/tenants/{globex}/group-mappings"),
+                json!({ "idp_group": "globex-workspace-admins", "role": "WorkspaceAdmin" }),
+            ),
+        ],
+    )
+    .await;
+    wait_for_roles(s, idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
+    wait_for_roles(s, idp, "acme-auditor", &acme, json!(["Auditor"])).await;
+    wait_for_roles(s, idp, "globex-admin", &globex, json!(["WorkspaceAdmin"])).await;
+    let acme_admin = idp.access_token("acme-admin").await;
+    let (status, workspace, _) = s
+        .call(
+            Some(&acme_admin),
+            Method::POST,
+            &format!("/admin/tenants/{acme}/workspaces"),
+            Some(json!({ "name": "Service desk" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{workspace}");
+    let workspace = workspace["workspace_id"].as_str().unwrap().to_owned();
+    let workflows = format!("/admin/packs/tenant/{acme}/workspaces/{workspace}/workflows");
+    plinth_testkit::wait_until(
+        "the pack service to hear of the workspace",
+        Duration::from_secs(60),
+        || async {
+            s.call(Some(&acme_admin), Method::GET, &workflows, None)
+                .await
+                .0
+                == 200
+        },
+    )
+    .await;
+    WorkflowTenants {
+        acme,
+        globex,
+        workflows,
+    }
+}
+
+/// `workflows.mjs`: acme's workspace administrator publishes `version` of the
+/// invoice-dispute playbook as a workflow in the console and sees it listed;
+/// acme's auditor sees it listed with no control to publish; globex's
+/// administrator sees no table of it. Screenshots under `shots`.
+async fn publish_in_console(gateway: &str, acme: &str, version: &str, shots: &str) {
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(shots);
+    let _ = std::fs::remove_dir_all(&shots);
+    let file = crate::proxy::repo().join(format!(
+        "examples/packs/playbook-invoice-dispute-triage-{version}.json"
+    ));
+    let seen = browse(
+        "workflows.mjs",
+        &[
+            gateway,
+            acme,
+            &file.to_string_lossy(),
+            &shots.to_string_lossy(),
+        ],
+    )
+    .await;
+    assert!(
+        seen["published"]
+            .as_str()
+            .is_some_and(|p| p.contains(version)),
+        "{seen}"
+    );
+    for key in ["admin_rows", "auditor_rows"] {
+        let rows: Vec<String> = seen[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {seen}"))
+            .iter()
+            .map(|r| r.as_str().unwrap().replace(['\t', '\n'], " "))
+            .collect();
+        assert_eq!(rows.len(), 2, "{seen}");
+        assert!(
+            rows[1].contains("invoice-dispute-triage")
+                && rows[1].contains(&format!("{version} PUBLISHED")),
+            "{seen}"
+        );
+    }
+    assert_eq!(seen["auditor_publish_buttons"], 0, "{seen}");
+    assert_eq!(seen["stranger_tables"], 0, "{seen}");
+}
+
 /// Seed 002's exit gate as one test, in the EU, through the gateways with real
 /// logins at the identity provider: a tenant and its workspace created in the
 /// EU; a BYO key stored through a delegated setup link at the EU's setup
@@ -1939,43 +2052,15 @@ async fn the_exit_gate_holds_in_the_eu_from_the_tenant_to_its_listed_workflow() 
     let admin = idp.access_token("msp-admin").await;
 
     // A tenant in the EU, its people, and its workspace.
-    let acme = s.register(&admin, "acme-eu").await;
-    let globex = s.register(&admin, "globex-eu").await;
+    let WorkflowTenants {
+        acme,
+        globex,
+        workflows,
+        ..
+    } = workflow_tenants(&s, &idp, &admin, ["acme-eu", "globex-eu"]).await;
+    assert!(globex.starts_with("ten_eu_"), "{globex}");
     assert!(acme.starts_with("ten_eu_"), "{acme}");
-    s.wait_for_pack_service(&admin, &acme).await;
-    post_all(
-        &s,
-        &admin,
-        vec![
-            (
-                format!("/admin/tenants/{acme}/group-mappings"),
-                json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
-            ),
-            (
-                format!("/admin/tenants/{acme}/group-mappings"),
-                json!({ "idp_group": "acme-auditors", "role": "Auditor" }),
-            ),
-            (
-                format!("/admin/tenants/{globex}/group-mappings"),
-                json!({ "idp_group": "globex-workspace-admins", "role": "WorkspaceAdmin" }),
-            ),
-        ],
-    )
-    .await;
-    wait_for_roles(&s, &idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
-    wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
-    wait_for_roles(&s, &idp, "globex-admin", &globex, json!(["WorkspaceAdmin"])).await;
     let acme_admin = idp.access_token("acme-admin").await;
-    let (status, workspace, _) = s
-        .call(
-            Some(&acme_admin),
-            Method::POST,
-            &format!("/admin/tenants/{acme}/workspaces"),
-            Some(json!({ "name": "Service desk" })),
-        )
-        .await;
-    assert_eq!(status, 201, "{workspace}");
-    let workspace = workspace["workspace_id"].as_str().unwrap().to_owned();
 
     // Its own key, entered through a link at the EU gateway's setup surface;
     // the runtime gets it.
@@ -1997,45 +2082,7 @@ async fn the_exit_gate_holds_in_the_eu_from_the_tenant_to_its_listed_workflow() 
     assert_eq!(released["key"], crate::runner::OWN_KEY);
 
     // A workflow version published and listed in the console.
-    let workflows = format!("/admin/packs/tenant/{acme}/workspaces/{workspace}/workflows");
-    plinth_testkit::wait_until(
-        "the pack service to hear of the workspace",
-        Duration::from_secs(60),
-        || async {
-            s.call(Some(&acme_admin), Method::GET, &workflows, None)
-                .await
-                .0
-                == 200
-        },
-    )
-    .await;
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-exit-gate-eu");
-    let _ = std::fs::remove_dir_all(&shots);
-    let file =
-        crate::proxy::repo().join("examples/packs/playbook-invoice-dispute-triage-1.1.0.json");
-    let seen = browse(
-        "workflows.mjs",
-        &[
-            &gateway,
-            &acme,
-            &file.to_string_lossy(),
-            &shots.to_string_lossy(),
-        ],
-    )
-    .await;
-    assert!(
-        seen["published"]
-            .as_str()
-            .is_some_and(|p| p.contains("1.1.0")),
-        "{seen}"
-    );
-    for key in ["admin_rows", "auditor_rows"] {
-        let rows = seen[key].as_array().unwrap_or_else(|| panic!("{seen}"));
-        assert_eq!(rows.len(), 2, "{seen}");
-        assert!(rows[1].as_str().unwrap().contains("1.1.0"), "{seen}");
-    }
-    assert_eq!(seen["auditor_publish_buttons"], 0, "{seen}");
-    assert_eq!(seen["stranger_tables"], 0, "{seen}");
+    publish_in_console(&gateway, &acme, "1.1.0", "console-exit-gate-eu").await;
 
     // Through the API: listed for the tenant's people; nothing for another
     // tenant's, nor for anyone at the US gateway.
@@ -2091,95 +2138,10 @@ async fn a_workflow_version_is_published_into_a_workspace_in_the_console_and_rea
     })
     .await;
     let admin = idp.access_token("msp-admin").await;
-    let acme = s.register(&admin, "acme").await;
-    let globex = s.register(&admin, "globex").await;
-    s.wait_for_pack_service(&admin, &acme).await;
-    post_all(
-        &s,
-        &admin,
-        vec![
-            (
-                format!("/admin/tenants/{acme}/group-mappings"),
-                json!({ "idp_group": "acme-workspace-admins", "role": "WorkspaceAdmin" }),
-            ),
-            (
-                format!("/admin/tenants/{acme}/group-mappings"),
-                json!({ "idp_group": "acme-auditors", "role": "Auditor" }),
-            ),
-            (
-                format!("/admin/tenants/{globex}/group-mappings"),
-                json!({ "idp_group": "globex-workspace-admins", "role": "WorkspaceAdmin" }),
-            ),
-        ],
-    )
-    .await;
-    wait_for_roles(&s, &idp, "acme-admin", &acme, json!(["WorkspaceAdmin"])).await;
-    wait_for_roles(&s, &idp, "acme-auditor", &acme, json!(["Auditor"])).await;
-    wait_for_roles(&s, &idp, "globex-admin", &globex, json!(["WorkspaceAdmin"])).await;
-    let acme_admin = idp.access_token("acme-admin").await;
-    let (status, workspace, _) = s
-        .call(
-            Some(&acme_admin),
-            Method::POST,
-            &format!("/admin/tenants/{acme}/workspaces"),
-            Some(json!({ "name": "Service desk" })),
-        )
-        .await;
-    assert_eq!(status, 201, "{workspace}");
-    let workflows = format!(
-        "/admin/packs/tenant/{acme}/workspaces/{}/workflows",
-        workspace["workspace_id"].as_str().unwrap()
-    );
-    plinth_testkit::wait_until(
-        "the pack service to hear of the workspace",
-        Duration::from_secs(60),
-        || async {
-            s.call(Some(&acme_admin), Method::GET, &workflows, None)
-                .await
-                .0
-                == 200
-        },
-    )
-    .await;
-
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-workflows");
-    let _ = std::fs::remove_dir_all(&shots);
-    let file =
-        crate::proxy::repo().join("examples/packs/playbook-invoice-dispute-triage-1.0.0.json");
-    let seen = browse(
-        "workflows.mjs",
-        &[
-            &gateway,
-            &acme,
-            &file.to_string_lossy(),
-            &shots.to_string_lossy(),
-        ],
-    )
-    .await;
-    let rows = |key: &str| -> Vec<String> {
-        seen[key]
-            .as_array()
-            .unwrap_or_else(|| panic!("{key}: {seen}"))
-            .iter()
-            .map(|r| r.as_str().unwrap().replace(['\t', '\n'], " "))
-            .collect()
-    };
-    assert!(
-        seen["published"]
-            .as_str()
-            .is_some_and(|p| p.contains("1.0.0")),
-        "{seen}"
-    );
-    for key in ["admin_rows", "auditor_rows"] {
-        let rows = rows(key);
-        assert_eq!(rows.len(), 2, "{seen}");
-        assert!(
-            rows[1].contains("invoice-dispute-triage") && rows[1].contains("1.0.0 PUBLISHED"),
-            "{seen}"
-        );
-    }
-    assert_eq!(seen["auditor_publish_buttons"], 0, "{seen}");
-    assert_eq!(seen["stranger_tables"], 0, "{seen}");
+    let WorkflowTenants {
+        acme, workflows, ..
+    } = workflow_tenants(&s, &idp, &admin, ["acme", "globex"]).await;
+    publish_in_console(&gateway, &acme, "1.0.0", "console-workflows").await;
 
     // The API agrees: listed for the tenant's people, refused to the other's.
     let auditor = idp.access_token("acme-auditor").await;
