@@ -202,6 +202,9 @@ struct ConsumerCounters {
     assigned: std::sync::atomic::AtomicUsize,
     /// Assignments received: one per rebalance it took part in.
     rebalances: Counter,
+    /// Whether the coordinator failed to give the committed offsets of
+    /// partitions just assigned, which librdkafka then never fetches.
+    offsets_unfetched: std::sync::atomic::AtomicBool,
 }
 
 /// How far a consumer is behind on one partition assigned to it.
@@ -267,6 +270,19 @@ impl ConsumerStats {
 struct LagContext(ConsumerStats);
 
 impl ClientContext for LagContext {
+    /// Logs as librdkafka's default does; notes a failure to fetch committed
+    /// offsets, the one error after which librdkafka leaves partitions assigned
+    /// but never fetched until they are assigned again.
+    fn error(&self, error: KafkaError, reason: &str) {
+        if reason.contains("Failed to fetch committed offsets") {
+            self.0
+                .0
+                .offsets_unfetched
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");
+    }
+
     fn stats(&self, statistics: Statistics) {
         let mut lag: Vec<PartitionLag> = statistics
             .topics
@@ -357,8 +373,8 @@ impl<H: Handler> Consumer<H> {
             "statistics.interval.ms",
             self.config.lag_interval.as_millis().max(1).to_string(),
         );
-        let consumer: StreamConsumer<LagContext> =
-            cfg.create_with_context(LagContext(self.stats.clone()))?;
+        let consumer: Arc<StreamConsumer<LagContext>> =
+            Arc::new(cfg.create_with_context(LagContext(self.stats.clone()))?);
         let topics: Vec<&str> = self.config.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let dlq = self.bus.producer()?;
@@ -385,7 +401,12 @@ impl<H: Handler> Consumer<H> {
                     tracing::warn!(error = %err, "receiving from the broker failed");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(self.config.max_backoff);
-                    if coordinator_lost(&err) {
+                    if self
+                        .stats
+                        .0
+                        .offsets_unfetched
+                        .swap(false, std::sync::atomic::Ordering::Relaxed)
+                    {
                         assign_again(&consumer);
                     }
                     continue;
@@ -633,42 +654,32 @@ fn pool_error(err: impl std::fmt::Display) -> diesel::result::Error {
     )
 }
 
-/// Whether a receive error says the group's coordinator did not answer for the
-/// committed offsets of the partitions just assigned. librdkafka then leaves those
-/// partitions assigned but never fetched, until they are assigned again: a broker
-/// restarting while a consumer joins would otherwise stop that consumer for good.
-fn coordinator_lost(err: &KafkaError) -> bool {
-    use rdkafka::error::RDKafkaErrorCode::{
-        CoordinatorLoadInProgress, CoordinatorNotAvailable, NotCoordinator,
-    };
-    matches!(
-        err,
-        KafkaError::MessageConsumption(
-            NotCoordinator | CoordinatorNotAvailable | CoordinatorLoadInProgress
-        )
-    )
-}
-
 /// Assigns the consumer's partitions to it again, each from its committed offset, so
-/// that librdkafka asks the coordinator for those offsets once more. Stored offsets
-/// not yet committed are given up: their messages come again and the inbox skips
-/// them.
-fn assign_again<C: ConsumerContext>(consumer: &StreamConsumer<C>) {
-    let assigned = match consumer.assignment() {
-        Ok(assigned) if assigned.count() > 0 => assigned,
-        Ok(_) => return,
-        Err(err) => {
-            tracing::warn!(error = %err, "reading the consumer's assignment failed");
-            return;
+/// that librdkafka asks the coordinator for those offsets once more: after it
+/// failed to, librdkafka leaves the partitions assigned but never fetched (a broker
+/// restarting while a consumer joins would stop that consumer for good). Stored
+/// offsets not yet committed are given up: their messages come again and the
+/// inbox skips them. librdkafka's assignment calls wait for its own thread, so they
+/// run on a blocking thread of their own and the consumer goes on polling.
+fn assign_again<C: ConsumerContext + 'static>(consumer: &Arc<StreamConsumer<C>>) {
+    let consumer = consumer.clone();
+    tokio::task::spawn_blocking(move || {
+        let assigned = match consumer.assignment() {
+            Ok(assigned) if assigned.count() > 0 => assigned,
+            Ok(_) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "reading the consumer's assignment failed");
+                return;
+            }
+        };
+        match consumer.assign(&assigned) {
+            Ok(()) => tracing::info!(
+                partitions = assigned.count(),
+                "partitions assigned again to fetch their committed offsets"
+            ),
+            Err(err) => tracing::warn!(error = %err, "assigning the partitions again failed"),
         }
-    };
-    match consumer.assign(&assigned) {
-        Ok(()) => tracing::info!(
-            partitions = assigned.count(),
-            "partitions assigned again to fetch their committed offsets"
-        ),
-        Err(err) => tracing::warn!(error = %err, "assigning the partitions again failed"),
-    }
+    });
 }
 
 /// Whether a receive error only reports that the client is reaching for a broker
