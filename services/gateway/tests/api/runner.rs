@@ -74,22 +74,17 @@ pub async fn own_key(s: &Stack, admin: &str, tenant: &str) -> (String, String) {
 
 /// Passes of `runner` until one gives an outcome `done` accepts (a minute at
 /// most); the outcomes of every pass.
-async fn passes_until(runner: &mut Runner, done: impl Fn(&Outcome) -> bool) -> Vec<Outcome> {
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let outcomes = runner.pass().await;
+pub async fn passes_until(runner: &mut Runner, done: impl Fn(&Outcome) -> bool) -> Vec<Outcome> {
+    let held = tokio::sync::Mutex::new((runner, Vec::new()));
+    wait_until("the runner's outcome", Duration::from_secs(60), || async {
+        let mut held = held.lock().await;
+        let outcomes = held.0.pass().await;
         let finished = outcomes.iter().any(&done);
-        seen.extend(outcomes);
-        if finished {
-            return seen;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no such outcome in a minute: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        held.1.extend(outcomes);
+        finished
+    })
+    .await;
+    held.into_inner().1
 }
 
 /// What [`ready_to_run`] set up.
