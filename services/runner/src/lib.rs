@@ -441,18 +441,14 @@ impl Runner {
         };
         let steps: Vec<Step> = serde_json::from_value(playbook["steps"].clone())
             .map_err(|e| RunnerError::Unexpected(format!("a playbook's steps: {e}")))?;
-        let config_version = match config["tenant_pack_version"].as_str() {
-            Some(own) => format!(
-                "{}@{}+tenant@{own}",
-                config["domain"].as_str().unwrap_or_default(),
-                config["domain_pack_version"].as_str().unwrap_or_default()
-            ),
-            None => format!(
-                "{}@{}",
-                config["domain"].as_str().unwrap_or_default(),
-                config["domain_pack_version"].as_str().unwrap_or_default()
-            ),
-        };
+        let mut config_version = format!(
+            "{}@{}",
+            config["domain"].as_str().unwrap_or_default(),
+            config["domain_pack_version"].as_str().unwrap_or_default()
+        );
+        if let Some(own) = config["tenant_pack_version"].as_str() {
+            config_version.push_str(&format!("+tenant@{own}"));
+        }
         let run = self
             .plane
             .post(
