@@ -322,4 +322,12 @@ async fn an_ops_ticket_runs_its_playbook_waits_for_the_approver_and_completes() 
         },
     )
     .await;
+    // The metering events, as a partner reads them (fastavro included): one a
+    // provider call.
+    let read = crate::partner::decode_every_event(
+        &s.prefix,
+        &[plinth_bus::Area::Metering],
+        &["plinth.metering.usage_recorded"],
+    );
+    assert_eq!(read["plinth.metering.usage_recorded"], 3, "{read:?}");
 }
